@@ -1,0 +1,308 @@
+/*
+ * mapq.h - a multi-writer, multi-reader message queue in one shared,
+ * memory-mapped file.
+ *
+ * This header is the manual. Every function returns 0 (or a length) on
+ * success and a negative error code on failure: -errno where one fits, or
+ * one of the MAPQ_E* codes below. mapq_strerror() turns any of them into a
+ * sentence. No function prints, exits or aborts.
+ *
+ * Handles are not thread-safe: give each thread its own mapq handle (open
+ * the same path again) and its own readers. Any number of handles, in any
+ * number of processes, may write to and read from one queue at once.
+ */
+#ifndef MAPQ_H
+#define MAPQ_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "mapq_version.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(__GNUC__)
+#define MAPQ_WUR __attribute__((warn_unused_result))
+#else
+#define MAPQ_WUR
+#endif
+
+/*
+ * Library error codes, in their own range far from errno values. Like
+ * errno values they are positive, and functions return them negated:
+ * `if (rc == -MAPQ_ELAPPED)`. XX(name, value, sentence). One table generates the enum, mapq_strerror()
+ * and mapq_err_name().
+ */
+#define MAPQ_ERROR_MAP(XX)                                                        \
+	XX(EBADMAGIC, 30700, "not a mapq queue file (bad magic number)")         \
+	XX(EVERSION, 30701, "queue file format version is not supported")       \
+	XX(ESBCRC, 30702, "queue file superblock checksum does not match")      \
+	XX(EGEOMETRY, 30703, "queue file geometry is invalid or inconsistent")  \
+	XX(ETRUNCATED, 30704, "queue file size does not match its geometry")    \
+	XX(EMISMATCH, 30705, "existing queue differs from the requested options") \
+	XX(ECORRUPT, 30706, "queue data is corrupt (invalid frame)")            \
+	XX(EFRAMECRC, 30707, "message checksum mismatch; message skipped")      \
+	XX(ELAPPED, 30708, "reader was overtaken by writers; messages were lost") \
+	XX(ENOSLOT, 30709, "no free writer or reader slot in the queue")        \
+	XX(ESTATE, 30710, "operation not valid in the handle's current state")
+
+enum mapq_error {
+#define MAPQ_XX_ENUM(name, value, text) MAPQ_##name = (value),
+	MAPQ_ERROR_MAP(MAPQ_XX_ENUM)
+#undef MAPQ_XX_ENUM
+};
+
+/** Full-ring policy, fixed when the queue is created. */
+enum mapq_policy {
+	MAPQ_BLOCK = 0,     /**< writers wait for the slowest attached reader */
+	MAPQ_OVERWRITE = 1, /**< writers overwrite; lapped readers are told */
+};
+
+/** Flags for mapq_open(). */
+enum mapq_open_flags {
+	MAPQ_CREATE = 1 << 0, /**< create the file if it does not exist */
+	MAPQ_EXCL = 1 << 1,   /**< with MAPQ_CREATE: fail if it exists */
+};
+
+/** Where a new reader starts (mapq_reader_open()). */
+enum mapq_start {
+	MAPQ_START_RESUME = 0, /**< durable reader: its saved cursor; else oldest */
+	MAPQ_START_OLDEST = 1, /**< oldest message still in the ring */
+	MAPQ_START_LATEST = 2, /**< only messages committed from now on */
+};
+
+/** Timeouts in milliseconds: 0 returns at once, MAPQ_FOREVER never gives up. */
+#define MAPQ_FOREVER (-1)
+
+/** Longest durable reader name, without the terminating NUL. */
+#define MAPQ_NAME_MAX 31
+
+/**
+ * struct mapq_options - geometry and policy for a new queue.
+ *
+ * Fill with mapq_options_init(), then change what you need. A field left
+ * at zero takes its default. When mapq_open() opens an existing file,
+ * every non-zero geometry field must match it (else -MAPQ_EMISMATCH).
+ */
+typedef struct mapq_options {
+	uint64_t capacity;     /**< ring bytes, power of two, 4 KiB..1 TiB; 1 MiB */
+	uint32_t max_msg;      /**< largest payload; default min(64 KiB, cap/2 - 32) */
+	uint32_t writer_slots; /**< concurrent writer handles, 1..1024; 16 */
+	uint32_t reader_slots; /**< readers (live + durable), 1..1024; 16 */
+	uint32_t policy;       /**< enum mapq_policy; MAPQ_BLOCK */
+	uint32_t mode;         /**< file permission bits at creation; 0600 */
+} mapq_options;
+
+/** Opaque queue handle: one mapping of one queue file. */
+typedef struct mapq mapq;
+/** Opaque reader handle, attached to a mapq handle. */
+typedef struct mapq_reader mapq_reader;
+
+/** A message seen through the zero-copy read API. */
+typedef struct mapq_msg {
+	const void *data; /**< payload, valid until mapq_release() */
+	size_t len;       /**< payload length in bytes */
+	uint64_t pos;     /**< position of the frame in the queue's stream */
+	uint32_t writer;  /**< writer slot that sent it */
+} mapq_msg;
+
+/** Queue geometry, as stored in the file. */
+typedef struct mapq_geometry {
+	uint32_t version;   /**< on-disk format version */
+	uint32_t policy;    /**< enum mapq_policy */
+	uint64_t capacity;  /**< ring bytes */
+	uint32_t max_msg;   /**< largest payload */
+	uint32_t writer_slots;
+	uint32_t reader_slots;
+	uint64_t file_size;
+	uint64_t created_ns; /**< CLOCK_REALTIME at creation */
+	uint8_t queue_id[16];
+} mapq_geometry;
+
+/** Counters kept in the file, summed over all processes ever attached. */
+typedef struct mapq_counters {
+	uint64_t msgs;          /**< messages committed */
+	uint64_t bytes;         /**< payload bytes committed */
+	uint64_t aborted;       /**< reservations aborted */
+	uint64_t crc_failures;  /**< frames that failed their CRC on read */
+	uint64_t lapped;        /**< times a reader was told it had been lapped */
+	uint64_t lost;          /**< messages lapped readers never saw */
+	uint64_t tail;          /**< next position writers will reserve */
+	uint64_t head;          /**< position of the oldest retained frame */
+	uint32_t writers_attached;
+	uint32_t readers_attached; /**< readers with a live handle */
+	uint32_t readers_durable;  /**< durable readers, attached or not */
+} mapq_counters;
+
+/**
+ * mapq_options_init - fill @opt with defaults (all fields zero).
+ * @opt: options to initialise.
+ */
+void mapq_options_init(mapq_options *opt);
+
+/**
+ * mapq_open - open (and optionally create) a queue file.
+ * @qp:    on success, the new handle.
+ * @path:  file path; on /dev/shm for memory-only queues.
+ * @flags: MAPQ_CREATE, MAPQ_EXCL.
+ * @opt:   options for creation and checks; NULL for defaults.
+ *
+ * Creation is atomic: the file is built under a temporary name, space is
+ * reserved with posix_fallocate(), and it is linked into place only when
+ * complete. A symlink at @path is refused.
+ *
+ * Return: 0, or -EINVAL (bad flags or options), -ENOENT, -EEXIST, -EACCES,
+ * -ELOOP (symlink), -ENOSPC, -ENOMEM, other -errno from the system,
+ * -MAPQ_EBADMAGIC, -MAPQ_EVERSION, -MAPQ_ESBCRC, -MAPQ_EGEOMETRY,
+ * -MAPQ_ETRUNCATED, -MAPQ_EMISMATCH.
+ */
+MAPQ_WUR int mapq_open(mapq **qp, const char *path, int flags, const mapq_options *opt);
+
+/**
+ * mapq_close - release the writer slot, unmap and free. Open readers of
+ * this handle are closed too. An open reservation is aborted.
+ * @q: handle, or NULL.
+ */
+void mapq_close(mapq *q);
+
+/**
+ * mapq_info - copy the queue's geometry into @info.
+ * Return: 0, or -EINVAL.
+ */
+int mapq_info(const mapq *q, mapq_geometry *info);
+
+/**
+ * mapq_stats - read the counters stored in the file.
+ * Return: 0, or -EINVAL.
+ */
+int mapq_stats(const mapq *q, mapq_counters *st);
+
+/**
+ * mapq_reserve - reserve space for a message of @len bytes (zero-copy send).
+ * @q:          handle; the first reservation attaches a writer slot.
+ * @len:        payload bytes, at most max_msg.
+ * @buf:        on success, where to write the payload.
+ * @timeout_ms: how long to wait for space (MAPQ_BLOCK policy), 0 or
+ *              MAPQ_FOREVER.
+ *
+ * Fill *@buf, then mapq_commit() or mapq_abort(). One reservation per
+ * handle at a time. Readers see messages in reservation order.
+ *
+ * Return: 0, or -EMSGSIZE, -EAGAIN (full, timeout 0), -ETIMEDOUT,
+ * -MAPQ_ESTATE (a reservation is already open), -MAPQ_ENOSLOT,
+ * -MAPQ_ECORRUPT.
+ */
+MAPQ_WUR int mapq_reserve(mapq *q, size_t len, void **buf, int timeout_ms);
+
+/**
+ * mapq_commit - publish the reserved message with its first @len bytes
+ * (@len at most the reserved length).
+ * Return: 0, or -MAPQ_ESTATE (no reservation), -EMSGSIZE.
+ */
+int mapq_commit(mapq *q, size_t len);
+
+/**
+ * mapq_abort - give up the open reservation; readers skip it.
+ * Return: 0, or -MAPQ_ESTATE.
+ */
+int mapq_abort(mapq *q);
+
+/**
+ * mapq_send - copy @len bytes from @data into the queue as one message.
+ * Same errors and blocking as mapq_reserve().
+ */
+MAPQ_WUR int mapq_send(mapq *q, const void *data, size_t len, int timeout_ms);
+
+/**
+ * mapq_reader_open - attach a reader.
+ * @q:     queue handle; the reader lives no longer than it.
+ * @rp:    on success, the reader.
+ * @name:  NULL for an ephemeral reader (its slot is freed when it closes
+ *         or its process dies); a name (1..MAPQ_NAME_MAX bytes) for a
+ *         durable reader, whose cursor is kept in the file across closes
+ *         and restarts and which holds writers back (MAPQ_BLOCK) even
+ *         while detached.
+ * @start: enum mapq_start.
+ *
+ * Return: 0, or -EINVAL, -ENOMEM, -EBUSY (that durable reader is attached
+ * elsewhere), -MAPQ_ENOSLOT.
+ */
+MAPQ_WUR int mapq_reader_open(mapq *q, mapq_reader **rp, const char *name, int start);
+
+/**
+ * mapq_reader_close - detach. A durable reader keeps its cursor (at the
+ * first unreleased message); an ephemeral one frees its slot.
+ * @r: reader, or NULL.
+ */
+void mapq_reader_close(mapq_reader *r);
+
+/**
+ * mapq_reader_drop - delete a detached durable reader by name, so it no
+ * longer holds writers back.
+ * Return: 0, or -EINVAL, -ENOENT, -EBUSY (attached now).
+ */
+int mapq_reader_drop(mapq *q, const char *name);
+
+/**
+ * mapq_read - zero-copy read of the next message.
+ * @r:          reader.
+ * @msg:        on success, the message; its data stays valid and
+ *              unchanged until mapq_release() under MAPQ_BLOCK. Under
+ *              MAPQ_OVERWRITE writers may overwrite it meanwhile: then
+ *              mapq_release() returns -MAPQ_ELAPPED and the data must
+ *              be discarded.
+ * @timeout_ms: 0, a time in milliseconds, or MAPQ_FOREVER.
+ *
+ * The frame's CRC32C is checked before it is returned.
+ *
+ * Return: 0, or -EAGAIN (nothing, timeout 0), -ETIMEDOUT, -MAPQ_ESTATE
+ * (previous message not released), -MAPQ_ELAPPED (the reader was lapped:
+ * mapq_reader_lost() says how many messages it missed; the next call
+ * continues from the oldest retained message), -MAPQ_EFRAMECRC (a bad
+ * frame was skipped and counted), -MAPQ_ECORRUPT (the ring cannot be
+ * walked further).
+ */
+MAPQ_WUR int mapq_read(mapq_reader *r, mapq_msg *msg, int timeout_ms);
+
+/**
+ * mapq_release - consume the message returned by mapq_read().
+ * Return: 0, or -MAPQ_ESTATE (nothing to release), -MAPQ_ELAPPED (the
+ * message was overwritten while held; discard what was read).
+ */
+int mapq_release(mapq_reader *r);
+
+/**
+ * mapq_recv - copy the next message into @buf and consume it.
+ * Return: the payload length, or -EMSGSIZE (@cap too small; the message
+ * stays unread), or the errors of mapq_read().
+ */
+MAPQ_WUR ssize_t mapq_recv(mapq_reader *r, void *buf, size_t cap, int timeout_ms);
+
+/**
+ * mapq_reader_lost - messages missed at the last -MAPQ_ELAPPED.
+ */
+uint64_t mapq_reader_lost(const mapq_reader *r);
+
+/**
+ * mapq_strerror - a sentence for any return code of this library
+ * (negative MAPQ_E* or -errno). Never NULL; static storage.
+ */
+const char *mapq_strerror(int err);
+
+/**
+ * mapq_err_name - the symbolic name ("MAPQ_ELAPPED", "ETIMEDOUT") of a
+ * return code. Never NULL; static storage.
+ */
+const char *mapq_err_name(int err);
+
+/** mapq_version - the library's version string, "MAJOR.MINOR.PATCH". */
+const char *mapq_version(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* MAPQ_H */

@@ -1,0 +1,112 @@
+/*
+ * internal.h - what the library's files share and nobody else sees.
+ */
+#ifndef MAPQ_INTERNAL_H
+#define MAPQ_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mapq.h"
+#include "format.h"
+
+struct mapq {
+	int fd;
+	uint8_t *base;             /* whole-file mapping */
+	uint64_t map_size;
+	/* Geometry copied from the validated superblock: never re-read. */
+	uint64_t cap;
+	uint64_t mask;
+	unsigned cap_shift;
+	uint32_t max_msg;
+	uint32_t lap_key;           /* from the queue id: see format.h */
+	uint32_t nw, nr;
+	bool overwrite;
+	struct fmt_super sb;       /* private copy, validated */
+	struct fmt_ctl *ctl;
+	struct fmt_wslot *wslots;
+	struct fmt_rslot *rslots;
+	uint8_t *ring;
+	/* Writer state. */
+	int wslot;                 /* -1: none attached yet */
+	uint64_t resv_pos;         /* frame position of the open reservation */
+	uint64_t resv_size;        /* its frame size; 0 when none is open */
+	uint32_t resv_len;
+	/* Readers attached through this handle. */
+	struct mapq_reader *readers;
+};
+
+struct mapq_reader {
+	struct mapq *q;
+	struct mapq_reader *next;
+	int slot;
+	bool durable;
+	bool holding;               /* a message returned by read, not released */
+	uint64_t held_pos, held_next; /* its position and the next one */
+	uint64_t lost;
+};
+
+/* crc32c.c */
+uint32_t mapq__crc32c(uint32_t crc, const void *buf, size_t len);
+uint32_t mapq__crc32c_sw(uint32_t crc, const void *buf, size_t len);
+uint32_t mapq__crc32c_hw(uint32_t crc, const void *buf, size_t len);
+bool mapq__crc32c_hw_available(void);
+
+/* format.c */
+int mapq__geometry(const mapq_options *opt, struct fmt_super *sb);
+int mapq__super_check(const struct fmt_super *sb, uint64_t real_size);
+uint32_t mapq__super_crc(const struct fmt_super *sb);
+uint32_t mapq__frame_crc(const struct fmt_frame *f, const void *payload, uint32_t len);
+
+/* slots.c: liveness through open-file-description locks */
+int mapq__slot_trylock(int fd, uint64_t off);
+void mapq__slot_unlock(int fd, uint64_t off);
+int mapq__slot_is_live(int fd, uint64_t off);
+int mapq__registry_lock(int fd, uint64_t off);
+int mapq__wslot_attach(struct mapq *q);
+void mapq__wslot_detach(struct mapq *q);
+
+/* wait.c: futex waits on shared words, deadlines */
+uint64_t mapq__now_ns(void);
+uint64_t mapq__deadline(int timeout_ms);
+int mapq__futex_wait(_Atomic uint32_t *word, uint32_t expect, uint64_t deadline);
+void mapq__futex_wake(_Atomic uint32_t *word);
+void mapq__wake_data(struct mapq *q);
+void mapq__wake_space(struct mapq *q);
+
+/* ring.c */
+enum { MAPQ__BLOCKED_BY_READER = 1, MAPQ__BLOCKED_BY_WRITER = 2 };
+int mapq__advance_head(struct mapq *q, uint64_t need);
+void mapq__lift_readers(struct mapq *q, uint64_t head);
+bool mapq__own_reader(const struct mapq *q, int slot);
+bool mapq__frame_valid(const struct mapq *q, uint64_t pos, uint64_t w);
+
+/* The pos field of the frame at @pos: 8 bytes after its commit word. */
+static inline uint64_t frame_pos_at(const struct mapq *q, uint64_t pos)
+{
+	return ((const struct fmt_frame *)(q->ring + (pos & q->mask)))->pos;
+}
+
+static inline struct fmt_frame *frame_at(const struct mapq *q, uint64_t pos)
+{
+	return (struct fmt_frame *)(q->ring + (pos & q->mask));
+}
+static inline _Atomic uint64_t *commit_at(const struct mapq *q, uint64_t pos)
+{
+	return (_Atomic uint64_t *)(q->ring + (pos & q->mask));
+}
+static inline uint64_t lap_of(const struct mapq *q, uint64_t pos)
+{
+	return ((pos >> q->cap_shift) + q->lap_key) & LAP_MASK;
+}
+static inline uint64_t wslot_lock_off(const struct mapq *q, int i)
+{
+	return q->sb.wslot_off + (uint64_t)i * sizeof(struct fmt_wslot);
+}
+static inline uint64_t rslot_lock_off(const struct mapq *q, int i)
+{
+	return q->sb.rslot_off + (uint64_t)i * sizeof(struct fmt_rslot);
+}
+
+#endif /* MAPQ_INTERNAL_H */

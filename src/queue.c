@@ -1,0 +1,284 @@
+/*
+ * queue.c - create, open, validate, map and close a queue file.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+void mapq_options_init(mapq_options *opt)
+{
+	if (opt)
+		memset(opt, 0, sizeof(*opt));
+}
+
+static void random_id(uint8_t id[16])
+{
+	if (getrandom(id, 16, GRND_NONBLOCK) == 16)
+		return;
+	/* No entropy yet (early boot): the id only needs to tell queues
+	 * apart, not to be secret. */
+	uint64_t a = mapq__now_ns(), b = (uint64_t)getpid() << 32 ^ (uint64_t)(uintptr_t)id;
+	memcpy(id, &a, 8);
+	memcpy(id + 8, &b, 8);
+}
+
+/* Put the finished temporary file at @path without replacing anything. */
+static int publish(const char *tmp, const char *path)
+{
+	if (link(tmp, path) == 0)
+		return 0;
+	int err = errno;
+	if (err == EEXIST)
+		return -EEXIST;
+#ifdef SYS_renameat2
+	/* File systems without hard links: rename that refuses to replace. */
+	if (syscall(SYS_renameat2, AT_FDCWD, tmp, AT_FDCWD, path, 1 /* RENAME_NOREPLACE */) == 0)
+		return 1;
+	if (errno == EEXIST)
+		return -EEXIST;
+#endif
+	return -err;
+}
+
+/*
+ * Build the whole file under a temporary name in the target directory and
+ * link it into place only when complete, so no process can ever open a
+ * half-initialised queue. Returns the open descriptor or -errno.
+ */
+static int create_file(const char *path, const mapq_options *opt)
+{
+	struct fmt_super sb;
+	int err = mapq__geometry(opt, &sb);
+	if (err)
+		return err;
+	uint32_t mode = opt && opt->mode ? opt->mode : 0600;
+	if (mode & ~0777u)
+		return -EINVAL;
+
+	size_t plen = strlen(path);
+	char *tmp = malloc(plen + 16);
+	if (!tmp)
+		return -ENOMEM;
+	memcpy(tmp, path, plen);
+	memcpy(tmp + plen, ".tmp.XXXXXX", 12);
+	int fd = mkostemp(tmp, O_CLOEXEC);
+	if (fd < 0) {
+		err = -errno;
+		free(tmp);
+		return err;
+	}
+	if (fchmod(fd, (mode_t)mode) < 0) {
+		err = -errno;
+		goto fail;
+	}
+	/* posix_fallocate: a full file system fails here, not as SIGBUS later */
+	err = posix_fallocate(fd, 0, (off_t)sb.file_size);
+	if (err) {
+		err = -err;
+		goto fail;
+	}
+	struct timespec now;
+	clock_gettime(CLOCK_REALTIME, &now);
+	sb.created_ns = (uint64_t)now.tv_sec * 1000000000ull + (uint64_t)now.tv_nsec;
+	random_id(sb.queue_id);
+	sb.crc = mapq__super_crc(&sb);
+	/* The rest of the file is zero from fallocate: tail = head = 0, every
+	 * slot free, every commit word "never written". */
+	if (pwrite(fd, &sb, sizeof(sb), 0) != (ssize_t)sizeof(sb)) {
+		err = errno ? -errno : -EIO;
+		goto fail;
+	}
+	if (fsync(fd) < 0) { /* crash-safe: never a named file with a torn header */
+		err = -errno;
+		goto fail;
+	}
+	err = publish(tmp, path);
+	if (err < 0)
+		goto fail;
+	if (err == 0)
+		unlink(tmp);
+	free(tmp);
+	return fd;
+fail:
+	unlink(tmp);
+	free(tmp);
+	close(fd);
+	return err;
+}
+
+/* Non-zero geometry fields of @opt must match the existing file. */
+static int check_options(const struct fmt_super *sb, const mapq_options *opt)
+{
+	if (!opt)
+		return 0;
+	if ((opt->capacity && opt->capacity != sb->capacity) ||
+	    (opt->max_msg && opt->max_msg != sb->max_msg) ||
+	    (opt->writer_slots && opt->writer_slots != sb->writer_slots) ||
+	    (opt->reader_slots && opt->reader_slots != sb->reader_slots) ||
+	    (opt->policy == MAPQ_OVERWRITE) != !!(sb->flags & FMT_F_OVERWRITE))
+		return -MAPQ_EMISMATCH;
+	return 0;
+}
+
+static int open_fd(const char *path)
+{
+	/* O_NONBLOCK: opening a FIFO placed at our path must not hang. */
+	int fd = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+	return fd < 0 ? -errno : fd;
+}
+
+static int map_queue(struct mapq *q, const mapq_options *opt)
+{
+	struct stat st;
+	if (fstat(q->fd, &st) < 0)
+		return -errno;
+	if (!S_ISREG(st.st_mode))
+		return -EINVAL;
+	ssize_t n = pread(q->fd, &q->sb, sizeof(q->sb), 0);
+	if (n < 0)
+		return -errno;
+	if ((size_t)n < sizeof(q->sb)) {
+		/* Too short for a superblock: truncated if it starts like one. */
+		if (n >= 8 && memcmp(q->sb.magic, FMT_MAGIC, 8) == 0)
+			return -MAPQ_ETRUNCATED;
+		return -MAPQ_EBADMAGIC;
+	}
+	int err = mapq__super_check(&q->sb, (uint64_t)st.st_size);
+	if (err)
+		return err;
+	err = check_options(&q->sb, opt);
+	if (err)
+		return err;
+	if (q->sb.file_size > SIZE_MAX)
+		return -ENOMEM;
+	void *m = mmap(NULL, (size_t)q->sb.file_size, PROT_READ | PROT_WRITE, MAP_SHARED, q->fd, 0);
+	if (m == MAP_FAILED)
+		return -errno;
+	q->base = m;
+	q->map_size = q->sb.file_size;
+	q->cap = q->sb.capacity;
+	q->mask = q->cap - 1;
+	q->cap_shift = (unsigned)__builtin_ctzll(q->cap);
+	q->max_msg = q->sb.max_msg;
+	memcpy(&q->lap_key, q->sb.queue_id, sizeof(q->lap_key));
+	q->lap_key &= LAP_MASK;
+	q->nw = q->sb.writer_slots;
+	q->nr = q->sb.reader_slots;
+	q->overwrite = (q->sb.flags & FMT_F_OVERWRITE) != 0;
+	q->ctl = (struct fmt_ctl *)(q->base + q->sb.ctl_off);
+	q->wslots = (struct fmt_wslot *)(q->base + q->sb.wslot_off);
+	q->rslots = (struct fmt_rslot *)(q->base + q->sb.rslot_off);
+	q->ring = q->base + q->sb.data_off;
+	return 0;
+}
+
+int mapq_open(mapq **qp, const char *path, int flags, const mapq_options *opt)
+{
+	if (!qp || !path || !*path || (flags & ~(MAPQ_CREATE | MAPQ_EXCL)) ||
+	    ((flags & MAPQ_EXCL) && !(flags & MAPQ_CREATE)))
+		return -EINVAL;
+	*qp = NULL;
+	struct mapq *q = calloc(1, sizeof(*q));
+	if (!q)
+		return -ENOMEM;
+	q->wslot = -1;
+	int fd = -ENOENT;
+	if (!(flags & MAPQ_EXCL))
+		fd = open_fd(path);
+	/* Loop: a racing creator may link its file between our two tries. */
+	for (int tries = 0; fd == -ENOENT && (flags & MAPQ_CREATE) && tries < 8; tries++) {
+		fd = create_file(path, opt);
+		if (fd == -EEXIST && !(flags & MAPQ_EXCL))
+			fd = open_fd(path);
+	}
+	if (fd < 0) {
+		free(q);
+		return fd;
+	}
+	q->fd = fd;
+	int err = map_queue(q, opt);
+	if (err) {
+		close(fd);
+		free(q);
+		return err;
+	}
+	*qp = q;
+	return 0;
+}
+
+void mapq_close(mapq *q)
+{
+	if (!q)
+		return;
+	while (q->readers)
+		mapq_reader_close(q->readers);
+	if (q->resv_size)
+		(void)mapq_abort(q);
+	mapq__wslot_detach(q);
+	munmap(q->base, (size_t)q->map_size);
+	close(q->fd); /* drops every OFD lock this handle held */
+	free(q);
+}
+
+int mapq_info(const mapq *q, mapq_geometry *info)
+{
+	if (!q || !info)
+		return -EINVAL;
+	memset(info, 0, sizeof(*info));
+	info->version = q->sb.version;
+	info->policy = q->overwrite ? MAPQ_OVERWRITE : MAPQ_BLOCK;
+	info->capacity = q->cap;
+	info->max_msg = q->max_msg;
+	info->writer_slots = q->nw;
+	info->reader_slots = q->nr;
+	info->file_size = q->sb.file_size;
+	info->created_ns = q->sb.created_ns;
+	memcpy(info->queue_id, q->sb.queue_id, 16);
+	return 0;
+}
+
+int mapq_stats(const mapq *q, mapq_counters *st)
+{
+	if (!q || !st)
+		return -EINVAL;
+	memset(st, 0, sizeof(*st));
+	/* relaxed throughout: a snapshot of counters, not a consistent cut */
+	for (uint32_t i = 0; i < q->nw; i++) {
+		const struct fmt_wslot *w = &q->wslots[i];
+		st->msgs += atomic_load_explicit(&w->msgs, memory_order_relaxed);
+		st->bytes += atomic_load_explicit(&w->bytes, memory_order_relaxed);
+		st->aborted += atomic_load_explicit(&w->aborted, memory_order_relaxed);
+		if (mapq__slot_is_live(q->fd, wslot_lock_off(q, (int)i)) || (int)i == q->wslot)
+			st->writers_attached++;
+	}
+	for (uint32_t i = 0; i < q->nr; i++) {
+		const struct fmt_rslot *r = &q->rslots[i];
+		uint32_t s = atomic_load_explicit(&r->state, memory_order_relaxed);
+		uint32_t f = atomic_load_explicit(&r->flags, memory_order_relaxed);
+		if (s == RSLOT_FREE)
+			continue;
+		if (f & RSLOT_DURABLE)
+			st->readers_durable++;
+		if (s == RSLOT_ACTIVE)
+			st->readers_attached++;
+	}
+	st->crc_failures = atomic_load_explicit(&q->ctl->crc_failures, memory_order_relaxed);
+	st->lapped = atomic_load_explicit(&q->ctl->lapped, memory_order_relaxed);
+	st->lost = atomic_load_explicit(&q->ctl->lost, memory_order_relaxed);
+	st->tail = atomic_load_explicit(&q->ctl->tail, memory_order_relaxed);
+	st->head = atomic_load_explicit(&q->ctl->head, memory_order_relaxed);
+	return 0;
+}

@@ -1,0 +1,374 @@
+/*
+ * reader.c - reader slots, cursors, and reading frames.
+ *
+ * A reader's cursor lives in its slot in the file. The reader advances it
+ * with a CAS when it releases a message; under MAPQ_OVERWRITE a writer may
+ * push it forward too (ring.c), so a failed CAS means "overwritten while
+ * you read it". Attaching, detaching and dropping readers take a short
+ * registry lock (an OFD lock, so a dead holder cannot wedge anyone).
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+static uint64_t registry_off(const struct mapq *q)
+{
+	return q->sb.ctl_off + FMT_PAGE - 1;
+}
+
+static bool name_ok(const char *name)
+{
+	size_t n = strnlen(name, MAPQ_NAME_MAX + 1);
+	return n >= 1 && n <= MAPQ_NAME_MAX;
+}
+
+/* Find the durable slot called @name, or -1. Caller holds the registry. */
+static int find_durable(const struct mapq *q, const char *name)
+{
+	for (uint32_t i = 0; i < q->nr; i++) {
+		const struct fmt_rslot *s = &q->rslots[i];
+		uint32_t st = atomic_load_explicit(&s->state, memory_order_acquire);
+		if (st == RSLOT_FREE ||
+		    !(atomic_load_explicit(&s->flags, memory_order_relaxed) & RSLOT_DURABLE))
+			continue;
+		if (strncmp(s->name, name, sizeof(s->name)) == 0)
+			return (int)i;
+	}
+	return -1;
+}
+
+/* Take a slot no live process owns; the OFD lock makes it ours. */
+static int take_free_slot(struct mapq *q)
+{
+	for (uint32_t i = 0; i < q->nr; i++) {
+		struct fmt_rslot *s = &q->rslots[i];
+		uint32_t st = atomic_load_explicit(&s->state, memory_order_acquire);
+		bool durable = atomic_load_explicit(&s->flags, memory_order_relaxed) & RSLOT_DURABLE;
+		/* A durable reader's slot is not free even when nobody holds it. */
+		if (st != RSLOT_FREE && (durable || st == RSLOT_DETACHED))
+			continue;
+		/* Our own locks never conflict with us, so the lock alone does
+		 * not keep us from taking a slot this handle already uses. */
+		if (mapq__own_reader(q, (int)i) ||
+		    mapq__slot_trylock(q->fd, rslot_lock_off(q, (int)i)) != 0)
+			continue;
+		/* Lock held: any previous owner is dead. Re-read under the lock. */
+		st = atomic_load_explicit(&s->state, memory_order_acquire);
+		durable = atomic_load_explicit(&s->flags, memory_order_relaxed) & RSLOT_DURABLE;
+		if (st != RSLOT_FREE && (durable || st == RSLOT_DETACHED)) {
+			mapq__slot_unlock(q->fd, rslot_lock_off(q, (int)i));
+			continue;
+		}
+		return (int)i;
+	}
+	return -MAPQ_ENOSLOT;
+}
+
+static void raise_hwm(struct mapq *q, uint32_t n)
+{
+	uint32_t h = atomic_load_explicit(&q->ctl->reader_hwm, memory_order_relaxed);
+	/* release: a scanner that sees the new hwm sees the slot's fields */
+	while (h < n && !atomic_compare_exchange_weak_explicit(&q->ctl->reader_hwm, &h, n,
+							       memory_order_release,
+							       memory_order_relaxed))
+		;
+}
+
+int mapq_reader_open(mapq *q, mapq_reader **rp, const char *name, int start)
+{
+	if (!q || !rp || (name && !name_ok(name)) || start < MAPQ_START_RESUME ||
+	    start > MAPQ_START_LATEST)
+		return -EINVAL;
+	*rp = NULL;
+	struct mapq_reader *r = calloc(1, sizeof(*r));
+	if (!r)
+		return -ENOMEM;
+	int err = mapq__registry_lock(q->fd, registry_off(q));
+	if (err) {
+		free(r);
+		return err;
+	}
+	int i = name ? find_durable(q, name) : -1;
+	bool resume = false;
+	if (i >= 0) {
+		/* Our own handle's locks never conflict with us: check it too. */
+		if (mapq__own_reader(q, i) || mapq__slot_trylock(q->fd, rslot_lock_off(q, i)) != 0) {
+			err = -EBUSY;
+			goto out;
+		}
+		resume = start == MAPQ_START_RESUME;
+	} else {
+		i = take_free_slot(q);
+		if (i < 0) {
+			err = i;
+			goto out;
+		}
+	}
+	struct fmt_rslot *s = &q->rslots[i];
+	/* relaxed: no scanner looks at a BUSY slot's fields */
+	atomic_store_explicit(&s->state, RSLOT_BUSY, memory_order_relaxed);
+	if (!resume) {
+		memset(s->name, 0, sizeof(s->name));
+		if (name)
+			memcpy(s->name, name, strlen(name));
+		atomic_store_explicit(&s->flags, name ? RSLOT_DURABLE : 0, memory_order_relaxed);
+		atomic_store_explicit(&s->lost, 0, memory_order_relaxed);
+		atomic_store_explicit(&s->delivered, 0, memory_order_relaxed);
+		_Atomic uint64_t *from = start == MAPQ_START_LATEST ? &q->ctl->tail : &q->ctl->head;
+		atomic_store_explicit(&s->cursor, atomic_load_explicit(from, memory_order_acquire),
+				      memory_order_relaxed);
+	}
+	atomic_store_explicit(&s->pid, (uint32_t)getpid(), memory_order_relaxed);
+	raise_hwm(q, (uint32_t)i + 1);
+	/* seq_cst: pairs with head movers' seq_cst CAS and scan (ring.c) */
+	atomic_store_explicit(&s->state, RSLOT_ACTIVE, memory_order_seq_cst);
+	uint64_t h = atomic_load_explicit(&q->ctl->head, memory_order_seq_cst);
+	uint64_t c = atomic_load_explicit(&s->cursor, memory_order_acquire);
+	/* A cursor behind head (a stale resume point, or head moved while we
+	 * joined) starts from the oldest frame still retained. */
+	while (c < h && !atomic_compare_exchange_weak_explicit(&s->cursor, &c, h,
+							       memory_order_acq_rel,
+							       memory_order_acquire))
+		;
+	r->q = q;
+	r->slot = i;
+	r->durable = name != NULL;
+	r->next = q->readers;
+	q->readers = r;
+	*rp = r;
+	err = 0;
+out:
+	mapq__slot_unlock(q->fd, registry_off(q));
+	if (err)
+		free(r);
+	return err;
+}
+
+void mapq_reader_close(mapq_reader *r)
+{
+	if (!r)
+		return;
+	struct mapq *q = r->q;
+	struct fmt_rslot *s = &q->rslots[r->slot];
+	for (struct mapq_reader **pp = &q->readers; *pp; pp = &(*pp)->next)
+		if (*pp == r) {
+			*pp = r->next;
+			break;
+		}
+	int locked = mapq__registry_lock(q->fd, registry_off(q));
+	/* seq_cst: ordered before the waiter-count load in wake_space, so a
+	 * writer blocked by this reader is woken */
+	atomic_store_explicit(&s->state, r->durable ? RSLOT_DETACHED : RSLOT_FREE,
+			      memory_order_seq_cst);
+	mapq__slot_unlock(q->fd, rslot_lock_off(q, r->slot));
+	if (locked == 0)
+		mapq__slot_unlock(q->fd, registry_off(q));
+	mapq__wake_space(q);
+	free(r);
+}
+
+int mapq_reader_drop(mapq *q, const char *name)
+{
+	if (!q || !name || !name_ok(name))
+		return -EINVAL;
+	int err = mapq__registry_lock(q->fd, registry_off(q));
+	if (err)
+		return err;
+	int i = find_durable(q, name);
+	if (i < 0) {
+		err = -ENOENT;
+	} else if (mapq__slot_trylock(q->fd, rslot_lock_off(q, i)) != 0) {
+		err = -EBUSY;
+	} else {
+		if (mapq__own_reader(q, i))
+			err = -EBUSY;
+		if (!err) {
+			struct fmt_rslot *s = &q->rslots[i];
+			atomic_store_explicit(&s->flags, 0, memory_order_relaxed);
+			/* seq_cst: before the waiter-count load in wake_space */
+			atomic_store_explicit(&s->state, RSLOT_FREE, memory_order_seq_cst);
+			mapq__slot_unlock(q->fd, rslot_lock_off(q, i));
+		}
+	}
+	mapq__slot_unlock(q->fd, registry_off(q));
+	if (!err)
+		mapq__wake_space(q);
+	return err;
+}
+
+/* Move the cursor from @from to @to. False: a writer pushed it meanwhile. */
+static bool advance(struct mapq_reader *r, uint64_t from, uint64_t to)
+{
+	struct mapq *q = r->q;
+	struct fmt_rslot *s = &q->rslots[r->slot];
+	/* seq_cst: release says we are done reading the bytes we pass (writers
+	 * acquire it before overwriting them), and the waiter-count load in
+	 * wake_space must not move before it */
+	if (!atomic_compare_exchange_strong_explicit(&s->cursor, &from, to, memory_order_seq_cst,
+						     memory_order_relaxed))
+		return false;
+	if (!q->overwrite)
+		mapq__wake_space(q);
+	return true;
+}
+
+enum { NOT_READY = 1 };
+
+/*
+ * Look at the frame at our cursor once. Returns 0 with *msg filled (data
+ * frame, CRC good), NOT_READY, or an error. Skips padding and aborted
+ * frames itself.
+ */
+static int peek(struct mapq_reader *r, mapq_msg *msg)
+{
+	struct mapq *q = r->q;
+	struct fmt_rslot *s = &q->rslots[r->slot];
+
+	for (;;) {
+		/* relaxed: our own line; writers only add to it */
+		if (atomic_load_explicit(&s->lost, memory_order_relaxed)) {
+			r->lost = atomic_exchange_explicit(&s->lost, 0, memory_order_relaxed);
+			atomic_fetch_add_explicit(&q->ctl->lapped, 1, memory_order_relaxed);
+			return -MAPQ_ELAPPED;
+		}
+		/* acquire: a writer's push is ordered after its count of lost */
+		uint64_t c = atomic_load_explicit(&s->cursor, memory_order_acquire);
+		/* acquire: pairs with the writer's commit store; header and
+		 * payload are visible once we see the committed word */
+		uint64_t w = atomic_load_explicit(commit_at(q, c), memory_order_acquire);
+		unsigned st = cw_state(w);
+		if (cw_lap(w) != lap_of(q, c) || st == FRAME_NONE || st == FRAME_CLAIMED)
+			return NOT_READY;
+		const struct fmt_frame *f = frame_at(q, c);
+		/* Stale bytes from an earlier lap, or a reservation whose claim
+		 * is not written yet: not a frame at this position (format.h). */
+		if (f->pos != c) {
+			if (atomic_load_explicit(&s->cursor, memory_order_acquire) != c)
+				continue; /* pushed by a writer meanwhile */
+			return NOT_READY;
+		}
+		if (!mapq__frame_valid(q, c, w))
+			return -MAPQ_ECORRUPT;
+		uint64_t next = c + cw_size(w);
+		if (cw_pad(w) || st == FRAME_ABORTED) {
+			advance(r, c, next); /* pushed meanwhile: look again all the same */
+			continue;
+		}
+		uint32_t len = f->len;
+		/* Every header field is checked before use; len bounds the CRC. */
+		if (len > cw_size(w) - FRAME_HDR || len > q->max_msg) {
+			if (atomic_load_explicit(&s->cursor, memory_order_acquire) != c)
+				continue; /* overwritten under us: a lap, not corruption */
+			return -MAPQ_ECORRUPT;
+		}
+		const uint8_t *payload = (const uint8_t *)f + FRAME_HDR;
+		if (mapq__frame_crc(f, payload, len) != f->crc) {
+			/* acquire fence: our reads of the bytes come before the
+			 * check that no writer pushed us past them */
+			atomic_thread_fence(memory_order_acquire);
+			if (atomic_load_explicit(&s->cursor, memory_order_relaxed) != c)
+				continue;
+			atomic_fetch_add_explicit(&q->ctl->crc_failures, 1, memory_order_relaxed);
+			advance(r, c, next);
+			return -MAPQ_EFRAMECRC;
+		}
+		msg->data = payload;
+		msg->len = len;
+		msg->pos = c;
+		msg->writer = f->writer;
+		r->held_pos = c;
+		r->held_next = next;
+		return 0;
+	}
+}
+
+int mapq_read(mapq_reader *r, mapq_msg *msg, int timeout_ms)
+{
+	if (!r || !msg)
+		return -EINVAL;
+	if (r->holding)
+		return -MAPQ_ESTATE;
+	struct fmt_ctl *c = r->q->ctl;
+	bool waiting = false;
+	uint64_t deadline = 0;
+	uint32_t s = 0;
+	int rc;
+
+	for (;;) {
+		rc = peek(r, msg);
+		if (rc != NOT_READY)
+			break;
+		if (timeout_ms == 0) {
+			rc = -EAGAIN;
+			break;
+		}
+		if (!waiting) {
+			/* seq_cst: the waiter's half of the Dekker pair (wait.c);
+			 * then look again before sleeping */
+			atomic_fetch_add_explicit(&c->data_waiters, 1, memory_order_seq_cst);
+			s = atomic_load_explicit(&c->data_seq, memory_order_seq_cst);
+			deadline = mapq__deadline(timeout_ms);
+			waiting = true;
+			continue;
+		}
+		rc = mapq__futex_wait(&c->data_seq, s, deadline);
+		if (rc)
+			break;
+		s = atomic_load_explicit(&c->data_seq, memory_order_seq_cst);
+	}
+	if (waiting)
+		atomic_fetch_sub_explicit(&c->data_waiters, 1, memory_order_relaxed);
+	if (rc == 0)
+		r->holding = true;
+	return rc;
+}
+
+int mapq_release(mapq_reader *r)
+{
+	if (!r)
+		return -EINVAL;
+	if (!r->holding)
+		return -MAPQ_ESTATE;
+	r->holding = false;
+	if (!advance(r, r->held_pos, r->held_next))
+		return -MAPQ_ELAPPED;
+	struct fmt_rslot *s = &r->q->rslots[r->slot];
+	/* relaxed load+store: only this reader writes delivered */
+	atomic_store_explicit(&s->delivered,
+			      atomic_load_explicit(&s->delivered, memory_order_relaxed) + 1,
+			      memory_order_relaxed);
+	return 0;
+}
+
+ssize_t mapq_recv(mapq_reader *r, void *buf, size_t cap, int timeout_ms)
+{
+	if (!r || (cap && !buf))
+		return -EINVAL;
+	for (;;) {
+		mapq_msg m;
+		int rc = mapq_read(r, &m, timeout_ms);
+		if (rc)
+			return rc;
+		if (m.len > cap) {
+			r->holding = false; /* leave it unread */
+			return -EMSGSIZE;
+		}
+		memcpy(buf, m.data, m.len);
+		rc = mapq_release(r);
+		if (rc == 0)
+			return (ssize_t)m.len;
+		if (rc != -MAPQ_ELAPPED)
+			return rc;
+		/* Overwritten while we copied: the next read reports the loss. */
+	}
+}
+
+uint64_t mapq_reader_lost(const mapq_reader *r)
+{
+	return r ? r->lost : 0;
+}

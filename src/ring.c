@@ -1,0 +1,171 @@
+/*
+ * ring.c - the oldest retained frame (head) and who may pass it.
+ *
+ * head only moves forward, one whole frame at a time, by a CAS from any
+ * writer that needs the space. Before moving head past a frame, the mover
+ * looks at every reader still on that frame:
+ *   MAPQ_BLOCK     - the reader holds writers back; the mover gives up.
+ *   MAPQ_OVERWRITE - the mover pushes the reader's cursor past the frame
+ *                    (a CAS, so the reader's own advance and ours cannot
+ *                    both win) and counts the message as lost to it.
+ * Nobody writes into ring bytes until head has passed them, so a reader
+ * whose cursor CAS succeeds knows the bytes it read were intact.
+ */
+#include "config.h"
+
+#include <errno.h>
+
+#include "internal.h"
+
+#define BLOCKED_BY_READER MAPQ__BLOCKED_BY_READER
+#define BLOCKED_BY_WRITER MAPQ__BLOCKED_BY_WRITER
+
+bool mapq__frame_valid(const struct mapq *q, uint64_t pos, uint64_t w)
+{
+	uint64_t size = cw_size(w), off = pos & q->mask;
+
+	if (size % FRAME_ALIGN)
+		return false;
+	if (cw_pad(w))
+		return size >= FRAME_ALIGN && off + size == q->cap && cw_state(w) == FRAME_COMMITTED;
+	return size >= FRAME_HDR && off + size <= q->cap && size <= frame_size(q->max_msg);
+}
+
+bool mapq__own_reader(const struct mapq *q, int slot)
+{
+	for (const struct mapq_reader *r = q->readers; r; r = r->next)
+		if (r->slot == slot)
+			return true;
+	return false;
+}
+
+/*
+ * A reader slot marked ACTIVE whose owner died: free it (ephemeral) or
+ * detach it (durable, which keeps its cursor). Returns true if the slot no
+ * longer holds writers back.
+ */
+static bool reap_dead_reader(struct mapq *q, int i)
+{
+	struct fmt_rslot *s = &q->rslots[i];
+
+	if (mapq__own_reader(q, i) || mapq__slot_trylock(q->fd, rslot_lock_off(q, i)) != 0)
+		return false;
+	bool freed = false;
+	uint32_t st = RSLOT_ACTIVE;
+	bool durable = atomic_load_explicit(&s->flags, memory_order_relaxed) & RSLOT_DURABLE;
+	/* release: a later owner's acquire of the state sees our fields */
+	if (atomic_compare_exchange_strong_explicit(&s->state, &st,
+						    durable ? RSLOT_DETACHED : RSLOT_FREE,
+						    memory_order_release, memory_order_relaxed))
+		freed = !durable;
+	mapq__slot_unlock(q->fd, rslot_lock_off(q, i));
+	return freed;
+}
+
+static uint32_t reader_hwm(const struct mapq *q)
+{
+	/* acquire: a slot below hwm was initialised before hwm was raised */
+	uint32_t hwm = atomic_load_explicit(&q->ctl->reader_hwm, memory_order_acquire);
+	return hwm > q->nr ? q->nr : hwm; /* from the file: never trusted */
+}
+
+static bool holds_writers(uint32_t st)
+{
+	return st == RSLOT_ACTIVE || st == RSLOT_DETACHED;
+}
+
+/* Deal with every reader still at or before frame [h, next). */
+static int pass_readers(struct mapq *q, uint64_t h, uint64_t next, bool data)
+{
+	uint32_t hwm = reader_hwm(q);
+
+	for (uint32_t i = 0; i < hwm; i++) {
+		struct fmt_rslot *s = &q->rslots[i];
+		/* seq_cst: pairs with a joining reader's seq_cst state store */
+		uint32_t st = atomic_load_explicit(&s->state, memory_order_seq_cst);
+		if (!holds_writers(st))
+			continue;
+		/* acquire: the reader read the frame before releasing its cursor */
+		uint64_t c = atomic_load_explicit(&s->cursor, memory_order_acquire);
+		if (c > h)
+			continue;
+		if (!q->overwrite) {
+			if (st == RSLOT_ACTIVE && reap_dead_reader(q, (int)i))
+				continue;
+			return BLOCKED_BY_READER;
+		}
+		while (c <= h) {
+			/* acq_rel: orders our count before the reader sees the push */
+			if (atomic_compare_exchange_weak_explicit(&s->cursor, &c, next,
+								  memory_order_acq_rel,
+								  memory_order_acquire)) {
+				if (data && c == h) {
+					/* relaxed: counters; the reader polls lost */
+					atomic_fetch_add_explicit(&s->lost, 1, memory_order_relaxed);
+					atomic_fetch_add_explicit(&q->ctl->lost, 1,
+								  memory_order_relaxed);
+				}
+				break;
+			}
+		}
+	}
+	return 0;
+}
+
+/*
+ * A reader that joined while we moved head may have set its cursor to the
+ * old head without our scan seeing it. Either its re-check of head sees our
+ * move, or this scan (after our seq_cst CAS) sees its seq_cst state store:
+ * whoever notices moves the cursor up to the new head.
+ */
+void mapq__lift_readers(struct mapq *q, uint64_t head)
+{
+	uint32_t hwm = reader_hwm(q);
+
+	for (uint32_t i = 0; i < hwm; i++) {
+		struct fmt_rslot *s = &q->rslots[i];
+		if (!holds_writers(atomic_load_explicit(&s->state, memory_order_seq_cst)))
+			continue;
+		uint64_t c = atomic_load_explicit(&s->cursor, memory_order_acquire);
+		while (c < head &&
+		       !atomic_compare_exchange_weak_explicit(&s->cursor, &c, head,
+							      memory_order_acq_rel,
+							      memory_order_acquire))
+			;
+	}
+}
+
+/*
+ * Move head to at least @need. Returns 0, BLOCKED_BY_READER,
+ * BLOCKED_BY_WRITER (the frame at head is not finished) or -MAPQ_ECORRUPT.
+ */
+int mapq__advance_head(struct mapq *q, uint64_t need)
+{
+	/* acquire: pairs with the release CAS that moved head, so the frames
+	 * behind it are free for us to overwrite */
+	uint64_t h = atomic_load_explicit(&q->ctl->head, memory_order_acquire);
+
+	while (h < need) {
+		/* acquire: a finished frame's size is final */
+		uint64_t w = atomic_load_explicit(commit_at(q, h), memory_order_acquire);
+		unsigned st = cw_state(w);
+		if (cw_lap(w) != lap_of(q, h) || st == FRAME_NONE || st == FRAME_CLAIMED ||
+		    frame_pos_at(q, h) != h)
+			return BLOCKED_BY_WRITER; /* not claimed yet, or not finished */
+		if (!mapq__frame_valid(q, h, w))
+			return -MAPQ_ECORRUPT;
+		uint64_t next = h + cw_size(w);
+		int r = pass_readers(q, h, next, st == FRAME_COMMITTED && !cw_pad(w));
+		if (r)
+			return r;
+		/* seq_cst: the late-joiner scan below must not be ordered before
+		 * this; failure reloads h (acquire) and we look again */
+		if (atomic_compare_exchange_strong_explicit(&q->ctl->head, &h, next,
+							    memory_order_seq_cst,
+							    memory_order_acquire)) {
+			mapq__lift_readers(q, next);
+			h = next;
+		}
+	}
+	return 0;
+}
