@@ -1,0 +1,62 @@
+/* futex_wake: a reader blocked in another process wakes when a message is
+ * committed, and a sleeping reader costs no wake-up when nobody waits. */
+#include "config.h"
+
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "internal.h"
+#include "util.h"
+
+int main(void)
+{
+	mapq *q = t_create("q", 1 << 16, MAPQ_BLOCK);
+	int ready[2];
+	CHECK_EQ(pipe(ready), 0);
+
+	pid_t pid = fork();
+	if (pid == 0) {
+		mapq *cq;
+		mapq_reader *cr;
+		char in[64];
+		if (mapq_open(&cq, t_path("q"), 0, NULL) ||
+		    mapq_reader_open(cq, &cr, NULL, MAPQ_START_OLDEST))
+			_exit(2);
+		if (write(ready[1], "r", 1) != 1)
+			_exit(2);
+		uint64_t t0 = t_now_ms();
+		ssize_t n = mapq_recv(cr, in, sizeof(in), 20000);
+		if (n != 5 || memcmp(in, "wake!", 5))
+			_exit(3);
+		/* Woken by the commit, not by the 20 s timeout. */
+		_exit(t_now_ms() - t0 < 15000 ? 0 : 4);
+	}
+	char c;
+	CHECK_EQ(read(ready[0], &c, 1), 1);
+	/* Give the child time to go to sleep in the futex. */
+	for (int i = 0; i < 100 && atomic_load(&q->ctl->data_waiters) == 0; i++)
+		usleep(10000);
+	CHECK_EQ(atomic_load(&q->ctl->data_waiters), 1);
+	uint32_t seq0 = atomic_load(&q->ctl->data_seq);
+	CHECK_OK(mapq_send(q, "wake!", 5, 0));
+	CHECK(atomic_load(&q->ctl->data_seq) != seq0); /* the writer did wake */
+	CHECK_EQ(t_wait_child(pid), 0);
+	CHECK_EQ(atomic_load(&q->ctl->data_waiters), 0);
+
+	/* Nobody waiting: a commit leaves the futex word alone (no syscall). */
+	seq0 = atomic_load(&q->ctl->data_seq);
+	CHECK_OK(mapq_send(q, "quiet", 5, 0));
+	CHECK_EQ(atomic_load(&q->ctl->data_seq), seq0);
+
+	/* A timed wait with nothing to read times out. */
+	mapq_reader *r;
+	char in[64];
+	CHECK_OK(mapq_reader_open(q, &r, NULL, MAPQ_START_LATEST));
+	uint64_t t0 = t_now_ms();
+	CHECK_RC(mapq_recv(r, in, sizeof(in), 50), -ETIMEDOUT);
+	CHECK(t_now_ms() - t0 >= 45);
+	CHECK_EQ(atomic_load(&q->ctl->data_waiters), 0);
+	mapq_close(q);
+	return 0;
+}

@@ -1,0 +1,62 @@
+/* msg_sizes: payloads of 0, 1 and the maximum bytes; one over is refused;
+ * a buffer too small leaves the message unread. */
+#include "config.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include "util.h"
+
+static void roundtrip(mapq *q, mapq_reader *r, size_t len)
+{
+	static uint8_t out[1 << 17], in[1 << 17];
+	for (size_t i = 0; i < len; i++)
+		out[i] = (uint8_t)(i * 13 + len);
+	CHECK_OK(mapq_send(q, out, len, 0));
+	ssize_t n = mapq_recv(r, in, sizeof(in), 0);
+	CHECK_EQ(n, len);
+	CHECK(memcmp(in, out, len) == 0);
+}
+
+int main(void)
+{
+	static uint8_t big[1 << 17];
+	mapq *q = t_create("q", 1 << 20, MAPQ_BLOCK);
+	mapq_reader *r;
+	mapq_geometry g;
+
+	CHECK_OK(mapq_info(q, &g));
+	CHECK_EQ(g.max_msg, 65536);
+	CHECK_OK(mapq_reader_open(q, &r, NULL, MAPQ_START_OLDEST));
+	roundtrip(q, r, 0);
+	roundtrip(q, r, 1);
+	roundtrip(q, r, 7);
+	roundtrip(q, r, g.max_msg);
+	for (int i = 0; i < 40; i++) /* many max-size frames wrap the ring */
+		roundtrip(q, r, g.max_msg - (size_t)i);
+	CHECK_RC(mapq_send(q, big, g.max_msg + 1, 0), -EMSGSIZE);
+	void *p;
+	CHECK_RC(mapq_reserve(q, g.max_msg + 1, &p, 0), -EMSGSIZE);
+	CHECK_RC(mapq_send(q, NULL, 5, 0), -EINVAL);
+	CHECK_OK(mapq_send(q, NULL, 0, 0));
+	CHECK_EQ(mapq_recv(r, NULL, 0, 0), 0);
+
+	/* Too small a buffer: -EMSGSIZE, and the message is still there. */
+	CHECK_OK(mapq_send(q, "0123456789", 10, 0));
+	char small[4], ok[16];
+	CHECK_RC(mapq_recv(r, small, sizeof(small), 0), -EMSGSIZE);
+	CHECK_EQ(mapq_recv(r, ok, sizeof(ok), 0), 10);
+	CHECK(memcmp(ok, "0123456789", 10) == 0);
+	mapq_close(q);
+
+	/* The smallest ring: max_msg is what half the ring holds. */
+	q = t_create("small", 4096, MAPQ_BLOCK);
+	CHECK_OK(mapq_info(q, &g));
+	CHECK_EQ(g.max_msg, 2048 - 32);
+	CHECK_OK(mapq_reader_open(q, &r, NULL, MAPQ_START_OLDEST));
+	for (int i = 0; i < 20; i++)
+		roundtrip(q, r, g.max_msg - (size_t)(i * 8 % 64));
+	CHECK_RC(mapq_send(q, big, g.max_msg + 1, 0), -EMSGSIZE);
+	mapq_close(q);
+	return 0;
+}

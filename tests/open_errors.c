@@ -1,0 +1,227 @@
+/* open_errors: create/open/close, and every way a file can be refused. */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stddef.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <dirent.h>
+
+#include "internal.h"
+#include "util.h"
+
+static void make_valid(const char *path)
+{
+	mapq *q;
+	mapq_options o;
+	mapq_options_init(&o);
+	o.capacity = 8192;
+	unlink(path);
+	CHECK_OK(mapq_open(&q, path, MAPQ_CREATE | MAPQ_EXCL, &o));
+	mapq_close(q);
+}
+
+static int try_open(const char *path)
+{
+	mapq *q = NULL;
+	int rc = mapq_open(&q, path, 0, NULL);
+	if (rc == 0)
+		mapq_close(q);
+	else
+		CHECK(q == NULL);
+	return rc;
+}
+
+/* Superblock edits: each case changes the file, with or without fixing the
+ * CRC afterwards, and names the code that open must return. */
+static void sb_version(struct fmt_super *s) { s->version = 2; }
+static void sb_magic(struct fmt_super *s) { s->magic[1] ^= 0x20; }
+static void sb_capacity_pow2(struct fmt_super *s) { s->capacity = 12288; }
+static void sb_capacity_small(struct fmt_super *s) { s->capacity = 1024; }
+static void sb_data_off(struct fmt_super *s) { s->data_off += 4096; }
+static void sb_max_msg(struct fmt_super *s) { s->max_msg = (uint32_t)s->capacity; }
+static void sb_slots(struct fmt_super *s) { s->reader_slots = 0; }
+static void sb_flags(struct fmt_super *s) { s->flags |= 0x80; }
+static void sb_file_size(struct fmt_super *s) { s->file_size *= 2; }
+
+static const struct {
+	const char *name;
+	void (*edit)(struct fmt_super *);
+	int fix_crc;
+	int want;
+} cases[] = {
+	{ "bad magic", sb_magic, 0, -MAPQ_EBADMAGIC },
+	{ "future version", sb_version, 1, -MAPQ_EVERSION },
+	{ "capacity edited, CRC stale", sb_capacity_pow2, 0, -MAPQ_ESBCRC },
+	{ "capacity not a power of two", sb_capacity_pow2, 1, -MAPQ_EGEOMETRY },
+	{ "capacity below minimum", sb_capacity_small, 1, -MAPQ_EGEOMETRY },
+	{ "data offset inconsistent", sb_data_off, 1, -MAPQ_EGEOMETRY },
+	{ "max_msg too large", sb_max_msg, 1, -MAPQ_EGEOMETRY },
+	{ "zero reader slots", sb_slots, 1, -MAPQ_EGEOMETRY },
+	{ "unknown flag", sb_flags, 1, -MAPQ_EGEOMETRY },
+	{ "file size field wrong", sb_file_size, 1, -MAPQ_EGEOMETRY },
+};
+
+static void edit_super(const char *path, void (*edit)(struct fmt_super *), int fix_crc)
+{
+	struct fmt_super s;
+	int fd = open(path, O_RDWR);
+	CHECK(fd >= 0);
+	CHECK_EQ(pread(fd, &s, sizeof(s), 0), sizeof(s));
+	edit(&s);
+	if (fix_crc)
+		s.crc = mapq__super_crc(&s);
+	CHECK_EQ(pwrite(fd, &s, sizeof(s), 0), sizeof(s));
+	close(fd);
+}
+
+static void check_no_temp_files(void)
+{
+	DIR *d = opendir(t_dir());
+	struct dirent *e;
+	CHECK(d);
+	while ((e = readdir(d)))
+		if (strstr(e->d_name, ".tmp."))
+			t_fail(__FILE__, __LINE__, "temporary file left behind: %s", e->d_name);
+	closedir(d);
+}
+
+static void check_permissions(const char *path)
+{
+	make_valid(path);
+	if (geteuid() != 0) {
+		CHECK_EQ(chmod(path, 0), 0);
+		CHECK_RC(try_open(path), -EACCES);
+		return;
+	}
+	/* Root ignores permission bits: drop to nobody in a child. */
+	pid_t pid = fork();
+	if (pid == 0) {
+		if (setgid(65534) || setuid(65534))
+			_exit(T_SKIP);
+		_exit(try_open(path) == -EACCES ? 0 : 1);
+	}
+	int st = t_wait_child(pid);
+	if (st == T_SKIP)
+		fprintf(stderr, "cannot drop privileges: EACCES case not checked\n");
+	else
+		CHECK_EQ(st, 0);
+}
+
+int main(void)
+{
+	const char *p = t_path("q");
+	mapq *q, *q2;
+	mapq_options o;
+
+	/* Arguments. */
+	mapq_options_init(&o);
+	CHECK_RC(mapq_open(NULL, p, MAPQ_CREATE, NULL), -EINVAL);
+	CHECK_RC(mapq_open(&q, NULL, MAPQ_CREATE, NULL), -EINVAL);
+	CHECK_RC(mapq_open(&q, "", MAPQ_CREATE, NULL), -EINVAL);
+	CHECK_RC(mapq_open(&q, p, MAPQ_EXCL, NULL), -EINVAL);
+	CHECK_RC(mapq_open(&q, p, 0x100, NULL), -EINVAL);
+	o.capacity = 5000;
+	CHECK_RC(mapq_open(&q, p, MAPQ_CREATE, &o), -EINVAL);
+	o.capacity = 2048;
+	CHECK_RC(mapq_open(&q, p, MAPQ_CREATE, &o), -EINVAL);
+	o.capacity = 8192;
+	o.max_msg = 8192;
+	CHECK_RC(mapq_open(&q, p, MAPQ_CREATE, &o), -EINVAL);
+	mapq_options_init(&o);
+	o.reader_slots = 5000;
+	CHECK_RC(mapq_open(&q, p, MAPQ_CREATE, &o), -EINVAL);
+	mapq_options_init(&o);
+	o.policy = 7;
+	CHECK_RC(mapq_open(&q, p, MAPQ_CREATE, &o), -EINVAL);
+	mapq_options_init(&o);
+	o.mode = 01777;
+	CHECK_RC(mapq_open(&q, p, MAPQ_CREATE, &o), -EINVAL);
+	CHECK(access(p, F_OK) != 0); /* no failed create left a file */
+
+	/* Create, defaults, reopen. */
+	CHECK_RC(mapq_open(&q, p, 0, NULL), -ENOENT);
+	CHECK_OK(mapq_open(&q, p, MAPQ_CREATE | MAPQ_EXCL, NULL));
+	mapq_geometry g;
+	CHECK_OK(mapq_info(q, &g));
+	CHECK_EQ(g.capacity, 1 << 20);
+	CHECK_EQ(g.max_msg, 65536);
+	CHECK_EQ(g.writer_slots, 16);
+	CHECK_EQ(g.reader_slots, 16);
+	CHECK_EQ(g.policy, MAPQ_BLOCK);
+	CHECK_EQ(g.version, 1);
+	struct stat st;
+	CHECK_EQ(stat(p, &st), 0);
+	CHECK_EQ(st.st_mode & 0777, 0600);
+	CHECK_EQ((uint64_t)st.st_size, g.file_size);
+	CHECK(st.st_blocks * 512 >= st.st_size); /* space really reserved */
+	check_no_temp_files();
+	CHECK_RC(mapq_open(&q2, p, MAPQ_CREATE | MAPQ_EXCL, NULL), -EEXIST);
+	CHECK_OK(mapq_open(&q2, p, MAPQ_CREATE, NULL));
+	mapq_geometry g2;
+	CHECK_OK(mapq_info(q2, &g2));
+	CHECK(memcmp(g.queue_id, g2.queue_id, 16) == 0);
+	mapq_close(q2);
+	mapq_options_init(&o);
+	o.capacity = 1 << 16;
+	CHECK_RC(mapq_open(&q2, p, MAPQ_CREATE, &o), -MAPQ_EMISMATCH);
+	o.capacity = 0;
+	o.policy = MAPQ_OVERWRITE;
+	CHECK_RC(mapq_open(&q2, p, 0, &o), -MAPQ_EMISMATCH);
+	mapq_close(q);
+	mapq_close(NULL);
+
+	/* Mode option. */
+	mapq_options_init(&o);
+	o.mode = 0640;
+	CHECK_OK(mapq_open(&q, t_path("mode"), MAPQ_CREATE, &o));
+	CHECK_EQ(stat(t_path("mode"), &st), 0);
+	CHECK_EQ(st.st_mode & 0777, 0640);
+	mapq_close(q);
+
+	/* Superblock damage, case by case. */
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		make_valid(p);
+		edit_super(p, cases[i].edit, cases[i].fix_crc);
+		int rc = try_open(p);
+		if (rc != cases[i].want)
+			t_fail(__FILE__, __LINE__, "%s: got %s, want %s", cases[i].name,
+			       mapq_err_name(rc), mapq_err_name(cases[i].want));
+	}
+
+	/* Size damage. */
+	make_valid(p);
+	CHECK_EQ(stat(p, &st), 0);
+	CHECK_EQ(truncate(p, st.st_size - 4096), 0);
+	CHECK_RC(try_open(p), -MAPQ_ETRUNCATED);
+	CHECK_EQ(truncate(p, st.st_size + 4096), 0);
+	CHECK_RC(try_open(p), -MAPQ_ETRUNCATED);
+	CHECK_EQ(truncate(p, 50), 0);
+	CHECK_RC(try_open(p), -MAPQ_ETRUNCATED);
+	CHECK_EQ(truncate(p, 0), 0);
+	CHECK_RC(try_open(p), -MAPQ_EBADMAGIC);
+
+	/* Foreign files. */
+	int fd = open(t_path("garbage"), O_CREAT | O_WRONLY, 0600);
+	char junk[8192];
+	for (size_t i = 0; i < sizeof(junk); i++)
+		junk[i] = (char)(i * 7919 >> 3);
+	CHECK_EQ(write(fd, junk, sizeof(junk)), sizeof(junk));
+	close(fd);
+	CHECK_RC(try_open(t_path("garbage")), -MAPQ_EBADMAGIC);
+	make_valid(t_path("target"));
+	CHECK_EQ(symlink(t_path("target"), t_path("link")), 0);
+	CHECK_RC(try_open(t_path("link")), -ELOOP);
+	CHECK_RC(mapq_open(&q, t_path("link"), MAPQ_CREATE, NULL), -ELOOP);
+	CHECK_EQ(mkdir(t_path("dir"), 0700), 0);
+	CHECK_RC(try_open(t_path("dir")), -EISDIR);
+	CHECK_EQ(mkfifo(t_path("fifo"), 0600), 0);
+	CHECK_RC(try_open(t_path("fifo")), -EINVAL);
+	CHECK_RC(mapq_open(&q, "/nonexistent-dir/q", MAPQ_CREATE, NULL), -ENOENT);
+
+	check_permissions(t_path("perm"));
+	check_no_temp_files();
+	return 0;
+}

@@ -1,0 +1,160 @@
+#include "config.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "util.h"
+
+static char dir[256];
+static pid_t dir_owner;
+
+void t_fail(const char *file, int line, const char *fmt, ...)
+{
+	va_list ap;
+	fprintf(stderr, "FAIL %s:%d: ", file, line);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	exit(1);
+}
+
+void t_skip(const char *fmt, ...)
+{
+	va_list ap;
+	fprintf(stderr, "SKIP: ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	exit(T_SKIP);
+}
+
+static void rm_dir(void)
+{
+	if (!dir[0] || getpid() != dir_owner)
+		return; /* children leave the parent's directory alone */
+	const char *keep = getenv("T_KEEP");
+	if (keep && *keep == '1') {
+		fprintf(stderr, "kept %s\n", dir);
+		return;
+	}
+	DIR *d = opendir(dir);
+	if (d) {
+		struct dirent *e;
+		char p[512];
+		while ((e = readdir(d)))
+			if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) {
+				snprintf(p, sizeof(p), "%s/%s", dir, e->d_name);
+				unlink(p);
+			}
+		closedir(d);
+	}
+	rmdir(dir);
+}
+
+const char *t_dir(void)
+{
+	if (dir[0])
+		return dir;
+	/* /dev/shm when there is one: the queues of these tests are memory-only */
+	const char *base = getenv("TMPDIR");
+	if (!base || !*base)
+		base = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
+	snprintf(dir, sizeof(dir), "%s/mapq-test.XXXXXX", base);
+	if (!mkdtemp(dir)) {
+		fprintf(stderr, "ERROR: mkdtemp %s: %s\n", dir, strerror(errno));
+		exit(T_ERROR);
+	}
+	dir_owner = getpid();
+	atexit(rm_dir);
+	return dir;
+}
+
+const char *t_path(const char *name)
+{
+	static char bufs[8][512];
+	static int next;
+	char *b = bufs[next++ & 7];
+	snprintf(b, 512, "%s/%s", t_dir(), name);
+	return b;
+}
+
+mapq *t_create(const char *name, uint64_t capacity, int policy)
+{
+	mapq_options o;
+	mapq *q;
+	mapq_options_init(&o);
+	o.capacity = capacity;
+	o.policy = (uint32_t)policy;
+	int rc = mapq_open(&q, t_path(name), MAPQ_CREATE | MAPQ_EXCL, &o);
+	if (rc) {
+		fprintf(stderr, "ERROR: create %s: %s\n", name, mapq_strerror(rc));
+		exit(T_ERROR);
+	}
+	return q;
+}
+
+/* Payload: writer (4) | seq (8) | len (4) | bytes derived from the three |
+ * a 32-bit FNV-1a checksum of everything before it (last 4 bytes). */
+static uint32_t fnv(const uint8_t *p, size_t n)
+{
+	uint32_t h = 2166136261u;
+	while (n--)
+		h = (h ^ *p++) * 16777619u;
+	return h;
+}
+
+size_t t_fill(void *buf, size_t len, uint32_t writer, uint64_t seq)
+{
+	uint8_t *p = buf;
+	uint32_t l = (uint32_t)len;
+	if (len < 20)
+		return 0;
+	memcpy(p, &writer, 4);
+	memcpy(p + 4, &seq, 8);
+	memcpy(p + 12, &l, 4);
+	for (size_t i = 16; i < len - 4; i++)
+		p[i] = (uint8_t)(writer * 31 + seq * 7 + i);
+	uint32_t h = fnv(p, len - 4);
+	memcpy(p + len - 4, &h, 4);
+	return len;
+}
+
+int t_check_payload(const void *buf, size_t len, uint32_t *writer, uint64_t *seq)
+{
+	const uint8_t *p = buf;
+	uint32_t l, h;
+	if (len < 20)
+		return -1;
+	memcpy(writer, p, 4);
+	memcpy(seq, p + 4, 8);
+	memcpy(&l, p + 12, 4);
+	memcpy(&h, p + len - 4, 4);
+	if (l != len || h != fnv(p, len - 4))
+		return -1;
+	return 0;
+}
+
+int t_wait_child(int pid)
+{
+	int st;
+	while (waitpid(pid, &st, 0) < 0)
+		if (errno != EINTR)
+			return T_ERROR;
+	if (WIFEXITED(st))
+		return WEXITSTATUS(st);
+	return 128 + WTERMSIG(st);
+}
+
+uint64_t t_now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}

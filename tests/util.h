@@ -1,0 +1,66 @@
+/*
+ * util.h - what every test program shares: checks that print file:line
+ * and both values, a private temporary directory, and exit codes that the
+ * automake harness understands (0 pass, 77 skip, 99 hard error, 1 fail).
+ * The checks are never compiled out (no assert(), no NDEBUG).
+ */
+#ifndef MAPQ_TEST_UTIL_H
+#define MAPQ_TEST_UTIL_H
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "mapq.h"
+
+#define T_SKIP 77
+#define T_ERROR 99
+
+#define CHECK(cond)                                                                      \
+	do {                                                                             \
+		if (!(cond))                                                             \
+			t_fail(__FILE__, __LINE__, "check failed: %s", #cond);           \
+	} while (0)
+
+/* Compare two integers; prints both on failure. */
+#define CHECK_EQ(a, b)                                                                   \
+	do {                                                                             \
+		long long a_ = (long long)(a), b_ = (long long)(b);                      \
+		if (a_ != b_)                                                            \
+			t_fail(__FILE__, __LINE__, "%s == %s: %lld != %lld", #a, #b, a_, b_); \
+	} while (0)
+
+/* A mapq call that must return @want; names both codes on failure. */
+#define CHECK_RC(call, want)                                                             \
+	do {                                                                             \
+		long long r_ = (long long)(call), w_ = (long long)(want);                \
+		if (r_ != w_)                                                            \
+			t_fail(__FILE__, __LINE__, "%s returned %lld (%s: %s), want %lld (%s)", \
+			       #call, r_, mapq_err_name((int)r_), mapq_strerror((int)r_), w_, \
+			       mapq_err_name((int)w_));                                  \
+	} while (0)
+
+#define CHECK_OK(call) CHECK_RC(call, 0)
+
+__attribute__((noreturn, format(printf, 3, 4))) void t_fail(const char *file, int line,
+							     const char *fmt, ...);
+__attribute__((noreturn, format(printf, 1, 2))) void t_skip(const char *fmt, ...);
+
+/* A fresh directory for this test, removed at exit (unless T_KEEP=1). */
+const char *t_dir(void);
+/* t_dir()/name, in static storage that rotates over 8 buffers. */
+const char *t_path(const char *name);
+
+/* Create a queue with the given capacity and policy (other fields default). */
+mapq *t_create(const char *name, uint64_t capacity, int policy);
+
+/* Deterministic payloads: fill and check (writer, seq) stamped messages. */
+size_t t_fill(void *buf, size_t len, uint32_t writer, uint64_t seq);
+int t_check_payload(const void *buf, size_t len, uint32_t *writer, uint64_t *seq);
+
+/* Wait for a child and return its exit status (or 128 + signal). */
+int t_wait_child(int pid);
+
+uint64_t t_now_ms(void);
+
+#endif
