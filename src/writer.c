@@ -13,6 +13,9 @@
 
 #include "internal.h"
 
+/* How often a blocked writer looks for dead readers and writers. */
+#define LIVENESS_POLL_NS (50 * 1000000ull)
+
 /* Try once to reserve @size frame bytes (plus any padding). Returns 0 with
  * *pos set, a MAPQ__BLOCKED_* reason, or a negative error. */
 static int try_reserve(struct mapq *q, uint64_t size, uint64_t *pos, uint64_t *pad)
@@ -81,9 +84,13 @@ static int reserve_wait(struct mapq *q, uint64_t size, uint64_t *pos, uint64_t *
 			s = atomic_load_explicit(seq, memory_order_seq_cst);
 			continue;
 		}
-		r = mapq__futex_wait(seq, s, deadline);
-		if (r)
+		/* A reader that dies wakes nobody: wake up now and then to look
+		 * for dead readers (ring.c frees their slots as it scans). */
+		uint64_t wake_by = mapq__now_ns() + LIVENESS_POLL_NS;
+		r = mapq__futex_wait(seq, s, wake_by < deadline ? wake_by : deadline);
+		if (r && wake_by >= deadline)
 			break;
+		r = 0;
 		s = atomic_load_explicit(seq, memory_order_seq_cst);
 	}
 	if (waiters)

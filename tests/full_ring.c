@@ -5,6 +5,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -71,6 +72,36 @@ int main(void)
 	CHECK_EQ(t_wait_child(pid), 0);
 	for (int i = 0; i < 100; i++)
 		CHECK_OK(mapq_send(q, buf, sizeof(buf), 0));
+
+	/* A writer asleep behind a reader that is then killed goes on. */
+	int ready[2];
+	CHECK_EQ(pipe(ready), 0);
+	pid = fork();
+	if (pid == 0) {
+		mapq *cq;
+		mapq_reader *cr;
+		if (mapq_open(&cq, t_path("q"), 0, NULL) ||
+		    mapq_reader_open(cq, &cr, NULL, MAPQ_START_LATEST) || write(ready[1], "r", 1) != 1)
+			_exit(2);
+		pause();
+		_exit(0);
+	}
+	char c;
+	CHECK_EQ(read(ready[0], &c, 1), 1);
+	while (mapq_send(q, buf, sizeof(buf), 0) == 0)
+		;
+	pid_t killer = fork();
+	if (killer == 0) {
+		usleep(200000); /* let the parent fall asleep first */
+		kill(pid, SIGKILL);
+		_exit(0);
+	}
+	t0 = t_now_ms();
+	CHECK_OK(mapq_send(q, buf, sizeof(buf), 10000));
+	uint64_t waited = t_now_ms() - t0;
+	CHECK(waited >= 150 && waited < 5000);
+	CHECK_EQ(t_wait_child(killer), 0);
+	CHECK_EQ(t_wait_child(pid), 128 + SIGKILL);
 	mapq_close(q);
 	return 0;
 }

@@ -1,0 +1,70 @@
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <unistd.h>
+
+#include "util.h"
+#include "workload.h"
+
+int wl_writer(const char *path, uint32_t id, uint64_t count)
+{
+	mapq *q;
+	uint8_t out[512];
+	if (mapq_open(&q, path, 0, NULL))
+		return 2;
+	for (uint64_t s = 0; s < count; s++) {
+		size_t len = 20 + (size_t)((s * 2654435761u + id * 97) % 300);
+		t_fill(out, len, id, s);
+		int rc = mapq_send(q, out, len, 10000);
+		if (rc) {
+			fprintf(stderr, "writer %u: %s at %llu\n", id, mapq_strerror(rc),
+				(unsigned long long)s);
+			mapq_close(q);
+			return 3;
+		}
+	}
+	mapq_close(q);
+	return 0;
+}
+
+int wl_reader(const char *path, int writers, uint64_t per_writer, int ready_fd)
+{
+	mapq *q;
+	mapq_reader *r;
+	uint64_t next[WL_MAXW] = { 0 }, got = 0, total = per_writer * (uint64_t)writers;
+	uint8_t in[512];
+	int rc = 0;
+
+	if (mapq_open(&q, path, 0, NULL))
+		return 2;
+	if (mapq_reader_open(q, &r, NULL, MAPQ_START_OLDEST) || write(ready_fd, "r", 1) != 1) {
+		mapq_close(q);
+		return 2;
+	}
+	while (got < total && !rc) {
+		ssize_t n = mapq_recv(r, in, sizeof(in), 10000);
+		uint32_t w;
+		uint64_t s;
+		if (n < 0) {
+			fprintf(stderr, "reader: %s after %llu of %llu\n", mapq_strerror((int)n),
+				(unsigned long long)got, (unsigned long long)total);
+			rc = 3;
+		} else if (t_check_payload(in, (size_t)n, &w, &s) || w >= (uint32_t)writers) {
+			fprintf(stderr, "reader: corrupt payload (%zd bytes)\n", n);
+			rc = 4;
+		} else if (s != next[w]) {
+			fprintf(stderr, "reader: writer %u seq %llu, expected %llu (%s)\n", w,
+				(unsigned long long)s, (unsigned long long)next[w],
+				s < next[w] ? "duplicate or reordered" : "lost");
+			rc = 5;
+		} else {
+			next[w]++;
+			got++;
+		}
+	}
+	if (!rc && mapq_recv(r, in, sizeof(in), 0) != -EAGAIN)
+		rc = 6; /* nothing beyond what was sent */
+	mapq_close(q);
+	return rc;
+}

@@ -1,0 +1,18 @@
+/* workload.h - the writer and reader loops shared by the multi-process
+ * and multi-thread tests: writers send stamped messages, readers check
+ * that each writer's messages arrive exactly once, in order, intact. */
+#ifndef MAPQ_TEST_WORKLOAD_H
+#define MAPQ_TEST_WORKLOAD_H
+
+#include <stdint.h>
+
+#define WL_MAXW 16
+
+/* Send @count messages stamped (id, 0..count-1). 0 on success. */
+int wl_writer(const char *path, uint32_t id, uint64_t count);
+
+/* Attach (signalling @ready_fd with one byte once attached), then receive
+ * writers * per_writer messages and check them. 0 on success. */
+int wl_reader(const char *path, int writers, uint64_t per_writer, int ready_fd);
+
+#endif
