@@ -55,6 +55,8 @@ int main(int argc, char **argv)
 		ssize_t got = -EAGAIN;
 		for (int waited = 0; !demo_stop && waited < 10000 && got < 0; waited += 200)
 			got = mapq_recv(replies, reply, sizeof(reply) - 1, 200);
+		if (got < 0 && demo_stop)
+			break; /* Ctrl-C while waiting: a clean stop */
 		if (got < 0) {
 			fprintf(stderr, "mapq-sender: no reply: %s\n", mapq_strerror((int)got));
 			rc = (int)got;

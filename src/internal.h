@@ -104,6 +104,11 @@ static inline uint64_t wslot_lock_off(const struct mapq *q, int i)
 {
 	return q->sb.wslot_off + (uint64_t)i * sizeof(struct fmt_wslot);
 }
+/* The registry lock serialises reader attach, detach, drop and reaping. */
+static inline uint64_t mapq__registry_off(const struct mapq *q)
+{
+	return q->sb.ctl_off + FMT_PAGE - 1;
+}
 static inline uint64_t rslot_lock_off(const struct mapq *q, int i)
 {
 	return q->sb.rslot_off + (uint64_t)i * sizeof(struct fmt_rslot);

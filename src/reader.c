@@ -16,11 +16,6 @@
 
 #include "internal.h"
 
-static uint64_t registry_off(const struct mapq *q)
-{
-	return q->sb.ctl_off + FMT_PAGE - 1;
-}
-
 static bool name_ok(const char *name)
 {
 	size_t n = strnlen(name, MAPQ_NAME_MAX + 1);
@@ -88,14 +83,14 @@ int mapq_reader_open(mapq *q, mapq_reader **rp, const char *name, int start)
 	struct mapq_reader *r = calloc(1, sizeof(*r));
 	if (!r)
 		return -ENOMEM;
-	int err = mapq__registry_lock(q->fd, registry_off(q));
+	int err = mapq__registry_lock(q->fd, mapq__registry_off(q));
 	if (err) {
 		free(r);
 		return err;
 	}
 	int i = name ? find_durable(q, name) : -1;
-	bool resume = false;
-	if (i >= 0) {
+	bool existing = i >= 0, resume = false;
+	if (existing) {
 		/* Our own handle's locks never conflict with us: check it too. */
 		if (mapq__own_reader(q, i) || mapq__slot_trylock(q->fd, rslot_lock_off(q, i)) != 0) {
 			err = -EBUSY;
@@ -110,16 +105,28 @@ int mapq_reader_open(mapq *q, mapq_reader **rp, const char *name, int start)
 		}
 	}
 	struct fmt_rslot *s = &q->rslots[i];
-	/* relaxed: no scanner looks at a BUSY slot's fields */
-	atomic_store_explicit(&s->state, RSLOT_BUSY, memory_order_relaxed);
-	if (!resume) {
+	_Atomic uint64_t *from = start == MAPQ_START_LATEST ? &q->ctl->tail : &q->ctl->head;
+	if (existing) {
+		/* The slot keeps holding writers back throughout: it goes from
+		 * detached straight to active, never through BUSY, which head
+		 * movers skip. A reset moves the cursor while it is visible;
+		 * the join below settles any race with a head mover. */
+		if (!resume) {
+			atomic_store_explicit(&s->lost, 0, memory_order_relaxed);
+			atomic_store_explicit(&s->cursor,
+					      atomic_load_explicit(from, memory_order_acquire),
+					      memory_order_seq_cst);
+		}
+	} else {
+		/* relaxed: no scanner looks at a BUSY slot's fields; the seq_cst
+		 * store of ACTIVE below publishes them */
+		atomic_store_explicit(&s->state, RSLOT_BUSY, memory_order_relaxed);
 		memset(s->name, 0, sizeof(s->name));
 		if (name)
 			memcpy(s->name, name, strlen(name));
 		atomic_store_explicit(&s->flags, name ? RSLOT_DURABLE : 0, memory_order_relaxed);
 		atomic_store_explicit(&s->lost, 0, memory_order_relaxed);
 		atomic_store_explicit(&s->delivered, 0, memory_order_relaxed);
-		_Atomic uint64_t *from = start == MAPQ_START_LATEST ? &q->ctl->tail : &q->ctl->head;
 		atomic_store_explicit(&s->cursor, atomic_load_explicit(from, memory_order_acquire),
 				      memory_order_relaxed);
 	}
@@ -143,7 +150,7 @@ int mapq_reader_open(mapq *q, mapq_reader **rp, const char *name, int start)
 	*rp = r;
 	err = 0;
 out:
-	mapq__slot_unlock(q->fd, registry_off(q));
+	mapq__slot_unlock(q->fd, mapq__registry_off(q));
 	if (err)
 		free(r);
 	return err;
@@ -160,14 +167,14 @@ void mapq_reader_close(mapq_reader *r)
 			*pp = r->next;
 			break;
 		}
-	int locked = mapq__registry_lock(q->fd, registry_off(q));
+	int locked = mapq__registry_lock(q->fd, mapq__registry_off(q));
 	/* seq_cst: ordered before the waiter-count load in wake_space, so a
 	 * writer blocked by this reader is woken */
 	atomic_store_explicit(&s->state, r->durable ? RSLOT_DETACHED : RSLOT_FREE,
 			      memory_order_seq_cst);
 	mapq__slot_unlock(q->fd, rslot_lock_off(q, r->slot));
 	if (locked == 0)
-		mapq__slot_unlock(q->fd, registry_off(q));
+		mapq__slot_unlock(q->fd, mapq__registry_off(q));
 	mapq__wake_space(q);
 	free(r);
 }
@@ -176,7 +183,7 @@ int mapq_reader_drop(mapq *q, const char *name)
 {
 	if (!q || !name || !name_ok(name))
 		return -EINVAL;
-	int err = mapq__registry_lock(q->fd, registry_off(q));
+	int err = mapq__registry_lock(q->fd, mapq__registry_off(q));
 	if (err)
 		return err;
 	int i = find_durable(q, name);
@@ -195,7 +202,7 @@ int mapq_reader_drop(mapq *q, const char *name)
 			mapq__slot_unlock(q->fd, rslot_lock_off(q, i));
 		}
 	}
-	mapq__slot_unlock(q->fd, registry_off(q));
+	mapq__slot_unlock(q->fd, mapq__registry_off(q));
 	if (!err)
 		mapq__wake_space(q);
 	return err;

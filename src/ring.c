@@ -48,8 +48,16 @@ static bool reap_dead_reader(struct mapq *q, int i)
 {
 	struct fmt_rslot *s = &q->rslots[i];
 
-	if (mapq__own_reader(q, i) || mapq__slot_trylock(q->fd, rslot_lock_off(q, i)) != 0)
+	if (mapq__own_reader(q, i) || mapq__slot_is_live(q->fd, rslot_lock_off(q, i)))
 		return false;
+	/* Under the registry lock, so that our brief hold of the slot's lock
+	 * never makes a reader attaching by name see a live owner. */
+	if (mapq__registry_lock(q->fd, mapq__registry_off(q)) != 0)
+		return false;
+	if (mapq__slot_trylock(q->fd, rslot_lock_off(q, i)) != 0) {
+		mapq__slot_unlock(q->fd, mapq__registry_off(q));
+		return false;
+	}
 	bool freed = false;
 	uint32_t st = RSLOT_ACTIVE;
 	bool durable = atomic_load_explicit(&s->flags, memory_order_relaxed) & RSLOT_DURABLE;
@@ -59,6 +67,7 @@ static bool reap_dead_reader(struct mapq *q, int i)
 						    memory_order_release, memory_order_relaxed))
 		freed = !durable;
 	mapq__slot_unlock(q->fd, rslot_lock_off(q, i));
+	mapq__slot_unlock(q->fd, mapq__registry_off(q));
 	return freed;
 }
 
