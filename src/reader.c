@@ -224,12 +224,48 @@ static bool advance(struct mapq_reader *r, uint64_t from, uint64_t to)
 	return true;
 }
 
-enum { NOT_READY = 1 };
+enum { NOT_READY = 1, SKIP = 2 };
 
 /*
- * Look at the frame at our cursor once. Returns 0 with *msg filled (data
- * frame, CRC good), NOT_READY, or an error. Skips padding and aborted
- * frames itself.
+ * Judge the frame at position @c once. Returns 0 with *msg filled (data
+ * frame, CRC good), SKIP (padding or aborted frame), NOT_READY, or
+ * -MAPQ_ECORRUPT / -MAPQ_EFRAMECRC; *next is the frame's end when known.
+ * It only reads: the caller decides whether the verdict can be trusted.
+ */
+static int look(const struct mapq *q, uint64_t c, mapq_msg *msg, uint64_t *next)
+{
+	/* acquire: pairs with the writer's commit store; header and payload
+	 * are visible once we see the committed word */
+	uint64_t w = atomic_load_explicit(commit_at(q, c), memory_order_acquire);
+	unsigned st = cw_state(w);
+	const struct fmt_frame *f = frame_at(q, c);
+
+	/* Stale bytes from an earlier lap, or a reservation whose claim is not
+	 * written yet: not a frame at this position (format.md). */
+	if (cw_lap(w) != lap_of(q, c) || st == FRAME_NONE || st == FRAME_CLAIMED || f->pos != c)
+		return NOT_READY;
+	if (!mapq__frame_valid(q, c, w))
+		return -MAPQ_ECORRUPT;
+	*next = c + cw_size(w);
+	if (cw_pad(w) || st == FRAME_ABORTED)
+		return SKIP;
+	uint32_t len = f->len;
+	/* Every header field is checked before use; len bounds the CRC. */
+	if (len > cw_size(w) - FRAME_HDR || len > q->max_msg)
+		return -MAPQ_ECORRUPT;
+	const uint8_t *payload = (const uint8_t *)f + FRAME_HDR;
+	if (mapq__frame_crc(f, payload, len) != f->crc)
+		return -MAPQ_EFRAMECRC;
+	msg->data = payload;
+	msg->len = len;
+	msg->pos = c;
+	msg->writer = f->writer;
+	return 0;
+}
+
+/*
+ * The frame at our cursor: 0 with *msg filled, NOT_READY, or an error.
+ * Skips padding and aborted frames, and reports a lap first.
  */
 static int peek(struct mapq_reader *r, mapq_msg *msg)
 {
@@ -245,52 +281,31 @@ static int peek(struct mapq_reader *r, mapq_msg *msg)
 		}
 		/* acquire: a writer's push is ordered after its count of lost */
 		uint64_t c = atomic_load_explicit(&s->cursor, memory_order_acquire);
-		/* acquire: pairs with the writer's commit store; header and
-		 * payload are visible once we see the committed word */
-		uint64_t w = atomic_load_explicit(commit_at(q, c), memory_order_acquire);
-		unsigned st = cw_state(w);
-		if (cw_lap(w) != lap_of(q, c) || st == FRAME_NONE || st == FRAME_CLAIMED)
-			return NOT_READY;
-		const struct fmt_frame *f = frame_at(q, c);
-		/* Stale bytes from an earlier lap, or a reservation whose claim
-		 * is not written yet: not a frame at this position (format.h). */
-		if (f->pos != c) {
-			if (atomic_load_explicit(&s->cursor, memory_order_acquire) != c)
-				continue; /* pushed by a writer meanwhile */
-			return NOT_READY;
+		int rc = look(q, c, msg, &r->held_next);
+		if (rc == 0) {
+			r->held_pos = c;
+			return 0;
 		}
-		if (!mapq__frame_valid(q, c, w))
-			return -MAPQ_ECORRUPT;
-		uint64_t next = c + cw_size(w);
-		if (cw_pad(w) || st == FRAME_ABORTED) {
-			advance(r, c, next); /* pushed meanwhile: look again all the same */
+		/*
+		 * Under MAPQ_OVERWRITE a writer may have pushed us past this
+		 * frame and overwritten it while we looked; what we saw may
+		 * then be torn (format.md). Writers push before they overwrite,
+		 * so a cursor that has not moved proves the bytes were intact
+		 * and the verdict stands. acquire fence: our reads of the frame
+		 * come before this check.
+		 */
+		atomic_thread_fence(memory_order_acquire);
+		if (atomic_load_explicit(&s->cursor, memory_order_relaxed) != c)
+			continue;
+		if (rc == SKIP) {
+			advance(r, c, r->held_next);
 			continue;
 		}
-		uint32_t len = f->len;
-		/* Every header field is checked before use; len bounds the CRC. */
-		if (len > cw_size(w) - FRAME_HDR || len > q->max_msg) {
-			if (atomic_load_explicit(&s->cursor, memory_order_acquire) != c)
-				continue; /* overwritten under us: a lap, not corruption */
-			return -MAPQ_ECORRUPT;
-		}
-		const uint8_t *payload = (const uint8_t *)f + FRAME_HDR;
-		if (mapq__frame_crc(f, payload, len) != f->crc) {
-			/* acquire fence: our reads of the bytes come before the
-			 * check that no writer pushed us past them */
-			atomic_thread_fence(memory_order_acquire);
-			if (atomic_load_explicit(&s->cursor, memory_order_relaxed) != c)
-				continue;
+		if (rc == -MAPQ_EFRAMECRC) {
 			atomic_fetch_add_explicit(&q->ctl->crc_failures, 1, memory_order_relaxed);
-			advance(r, c, next);
-			return -MAPQ_EFRAMECRC;
+			advance(r, c, r->held_next);
 		}
-		msg->data = payload;
-		msg->len = len;
-		msg->pos = c;
-		msg->writer = f->writer;
-		r->held_pos = c;
-		r->held_next = next;
-		return 0;
+		return rc;
 	}
 }
 

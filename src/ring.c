@@ -157,9 +157,21 @@ int mapq__advance_head(struct mapq *q, uint64_t need)
 	while (h < need) {
 		/* acquire: a finished frame's size is final */
 		uint64_t w = atomic_load_explicit(commit_at(q, h), memory_order_acquire);
+		uint64_t pos = frame_pos_at(q, h);
+		/* If head moved on while we looked, writers of the next lap may
+		 * have overwritten part of this frame: a commit word can even be
+		 * torn, its tag from the old frame and its size from new payload.
+		 * So re-read head after the frame (seqlock style) and trust what
+		 * we read only if head is still here. acquire fence: our reads of
+		 * the frame come before the re-read. */
+		atomic_thread_fence(memory_order_acquire);
+		uint64_t now = atomic_load_explicit(&q->ctl->head, memory_order_acquire);
+		if (now != h) {
+			h = now;
+			continue;
+		}
 		unsigned st = cw_state(w);
-		if (cw_lap(w) != lap_of(q, h) || st == FRAME_NONE || st == FRAME_CLAIMED ||
-		    frame_pos_at(q, h) != h)
+		if (cw_lap(w) != lap_of(q, h) || st == FRAME_NONE || st == FRAME_CLAIMED || pos != h)
 			return BLOCKED_BY_WRITER; /* not claimed yet, or not finished */
 		if (!mapq__frame_valid(q, h, w))
 			return -MAPQ_ECORRUPT;

@@ -68,3 +68,61 @@ int wl_reader(const char *path, int writers, uint64_t per_writer, int ready_fd)
 	mapq_close(q);
 	return rc;
 }
+
+int wl_reader_lossy(const char *path, int writers, uint64_t per_writer, int ready_fd,
+		    unsigned nap_us)
+{
+	mapq *q;
+	mapq_reader *r;
+	uint64_t next[WL_MAXW] = { 0 }, got = 0, lost = 0, laps = 0;
+	uint64_t total = per_writer * (uint64_t)writers;
+	uint8_t in[512];
+	int rc = 0;
+
+	if (mapq_open(&q, path, 0, NULL))
+		return 2;
+	if (mapq_reader_open(q, &r, NULL, MAPQ_START_OLDEST) || write(ready_fd, "r", 1) != 1) {
+		mapq_close(q);
+		return 2;
+	}
+	while (got + lost < total && !rc) {
+		ssize_t n = mapq_recv(r, in, sizeof(in), 10000);
+		uint32_t w;
+		uint64_t s;
+		if (n == -MAPQ_ELAPPED) {
+			lost += mapq_reader_lost(r);
+			laps++;
+			continue;
+		}
+		if (n < 0) {
+			fprintf(stderr, "lossy reader: %s after %llu delivered, %llu lost of %llu\n",
+				mapq_strerror((int)n), (unsigned long long)got,
+				(unsigned long long)lost, (unsigned long long)total);
+			rc = 3;
+		} else if (t_check_payload(in, (size_t)n, &w, &s) || w >= (uint32_t)writers) {
+			fprintf(stderr, "lossy reader: corrupt payload (%zd bytes)\n", n);
+			rc = 4;
+		} else if (s < next[w]) {
+			fprintf(stderr, "lossy reader: writer %u seq %llu after %llu: duplicate or reordered\n",
+				w, (unsigned long long)s, (unsigned long long)next[w]);
+			rc = 5;
+		} else {
+			next[w] = s + 1;
+			if (++got % 64 == 0 && nap_us)
+				usleep(nap_us);
+		}
+	}
+	if (!rc && got + lost != total) {
+		fprintf(stderr, "lossy reader: delivered %llu + lost %llu != sent %llu\n",
+			(unsigned long long)got, (unsigned long long)lost, (unsigned long long)total);
+		rc = 7;
+	}
+	if (!rc && mapq_recv(r, in, sizeof(in), 0) != -EAGAIN)
+		rc = 6;
+	if (!rc && nap_us && laps == 0) {
+		fprintf(stderr, "lossy reader: never lapped; the test proves nothing\n");
+		rc = 8;
+	}
+	mapq_close(q);
+	return rc;
+}

@@ -15,4 +15,11 @@ int wl_writer(const char *path, uint32_t id, uint64_t count);
  * writers * per_writer messages and check them. 0 on success. */
 int wl_reader(const char *path, int writers, uint64_t per_writer, int ready_fd);
 
+/* Overwrite policy: like wl_reader, but gaps are allowed where the reader
+ * was told it was lapped. Stops when delivered + reported lost reaches the
+ * total, and fails unless that sum is exact. Sleeps @nap_us every 64
+ * messages to get lapped. */
+int wl_reader_lossy(const char *path, int writers, uint64_t per_writer, int ready_fd,
+		    unsigned nap_us);
+
 #endif
