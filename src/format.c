@@ -105,12 +105,13 @@ int mapq__super_check(const struct fmt_super *sb, uint64_t real_size)
 	return 0;
 }
 
-uint32_t mapq__frame_crc(const struct fmt_frame *f, const void *payload, uint32_t len)
+uint32_t mapq__frame_crc(struct fmt_frame *f, const void *payload, uint32_t len)
 {
 	/* Covers every header field but the commit word (whose state changes
 	 * after the CRC is written) and the frame's own CRC. */
 	uint8_t h[16];
-	memcpy(h, &f->pos, 8);
+	uint64_t pos = atomic_load_explicit(&f->pos, memory_order_relaxed);
+	memcpy(h, &pos, 8);
 	memcpy(h + 8, &len, 4);
 	memcpy(h + 12, &f->writer, 2);
 	memcpy(h + 14, &f->flags, 2);

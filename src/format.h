@@ -116,7 +116,7 @@ struct fmt_rslot {
 enum { FRAME_NONE = 0, FRAME_CLAIMED = 1, FRAME_COMMITTED = 2, FRAME_ABORTED = 3 };
 struct fmt_frame {
 	_Atomic uint64_t commit;
-	uint64_t pos;     /* full stream position of this frame */
+	_Atomic uint64_t pos; /* full stream position; atomic: polled before it is written */
 	uint32_t len;     /* payload bytes */
 	uint32_t crc;     /* CRC32C over pos, len, writer, flags and payload */
 	uint16_t writer;  /* writer slot */

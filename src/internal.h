@@ -57,7 +57,7 @@ bool mapq__crc32c_hw_available(void);
 int mapq__geometry(const mapq_options *opt, struct fmt_super *sb);
 int mapq__super_check(const struct fmt_super *sb, uint64_t real_size);
 uint32_t mapq__super_crc(const struct fmt_super *sb);
-uint32_t mapq__frame_crc(const struct fmt_frame *f, const void *payload, uint32_t len);
+uint32_t mapq__frame_crc(struct fmt_frame *f, const void *payload, uint32_t len);
 
 /* slots.c: liveness through open-file-description locks */
 int mapq__slot_trylock(int fd, uint64_t off);
@@ -85,7 +85,10 @@ bool mapq__frame_valid(const struct mapq *q, uint64_t pos, uint64_t w);
 /* The pos field of the frame at @pos: 8 bytes after its commit word. */
 static inline uint64_t frame_pos_at(const struct mapq *q, uint64_t pos)
 {
-	return ((const struct fmt_frame *)(q->ring + (pos & q->mask)))->pos;
+	/* relaxed: ordered by the acquire of the commit word before it and
+	 * the fence the callers put after it */
+	return atomic_load_explicit(&((struct fmt_frame *)(q->ring + (pos & q->mask)))->pos,
+				    memory_order_relaxed);
 }
 
 static inline struct fmt_frame *frame_at(const struct mapq *q, uint64_t pos)

@@ -238,11 +238,12 @@ static int look(const struct mapq *q, uint64_t c, mapq_msg *msg, uint64_t *next)
 	 * are visible once we see the committed word */
 	uint64_t w = atomic_load_explicit(commit_at(q, c), memory_order_acquire);
 	unsigned st = cw_state(w);
-	const struct fmt_frame *f = frame_at(q, c);
+	struct fmt_frame *f = frame_at(q, c);
 
 	/* Stale bytes from an earlier lap, or a reservation whose claim is not
 	 * written yet: not a frame at this position (format.md). */
-	if (cw_lap(w) != lap_of(q, c) || st == FRAME_NONE || st == FRAME_CLAIMED || f->pos != c)
+	if (cw_lap(w) != lap_of(q, c) || st == FRAME_NONE || st == FRAME_CLAIMED ||
+	    atomic_load_explicit(&f->pos, memory_order_relaxed) != c)
 		return NOT_READY;
 	if (!mapq__frame_valid(q, c, w))
 		return -MAPQ_ECORRUPT;

@@ -82,7 +82,7 @@ static void finish_reservation(struct mapq *q, uint64_t pos, uint64_t size)
 	if (pad) {
 		uint64_t w = atomic_load_explicit(commit_at(q, pos), memory_order_acquire);
 		if (cw_lap(w) != lap_of(q, pos)) {
-			frame_at(q, pos)->pos = pos;
+			atomic_store_explicit(&frame_at(q, pos)->pos, pos, memory_order_relaxed);
 			/* release: publishes the pos field with the word */
 			atomic_compare_exchange_strong_explicit(
 				commit_at(q, pos), &w, cw_make(pad, FRAME_COMMITTED, 1, lap_of(q, pos)),
@@ -91,7 +91,8 @@ static void finish_reservation(struct mapq *q, uint64_t pos, uint64_t size)
 	}
 	uint64_t p = pos + pad, fsize = size - pad;
 	uint64_t w = atomic_load_explicit(commit_at(q, p), memory_order_acquire);
-	frame_at(q, p)->pos = p; /* ours to write: the reservation was the dead writer's */
+	/* relaxed: the CAS below (seq_cst) publishes it */
+	atomic_store_explicit(&frame_at(q, p)->pos, p, memory_order_relaxed);
 	if (cw_lap(w) == lap_of(q, p) && cw_state(w) != FRAME_CLAIMED)
 		return; /* committed or aborted already */
 	if (cw_lap(w) == lap_of(q, p) && cw_size(w) != fsize)

@@ -122,7 +122,8 @@ int mapq_reserve(mapq *q, size_t len, void **buf, int timeout_ms)
 	atomic_store_explicit(&ws->resv_pos, pos, memory_order_relaxed);
 	atomic_store_explicit(&ws->resv_size, pad + size, memory_order_release);
 	if (pad) {
-		frame_at(q, pos)->pos = pos;
+		/* relaxed: published by the release store of the word */
+		atomic_store_explicit(&frame_at(q, pos)->pos, pos, memory_order_relaxed);
 		/* release: the padding frame (word and pos) is complete as soon
 		 * as it is seen */
 		atomic_store_explicit(commit_at(q, pos),
@@ -131,7 +132,7 @@ int mapq_reserve(mapq *q, size_t len, void **buf, int timeout_ms)
 	}
 	pos += pad;
 	struct fmt_frame *f = frame_at(q, pos);
-	f->pos = pos;
+	atomic_store_explicit(&f->pos, pos, memory_order_relaxed); /* published by the claim */
 	f->len = 0;
 	f->writer = (uint16_t)q->wslot;
 	f->flags = 0;
