@@ -109,15 +109,19 @@ int main(int argc, char **argv)
 		}
 	}
 	double dt = now_s() - t0;
-	int st;
-	waitpid(pid, &st, 0);
+	mapq_counters st;
+	mapq_stats(q, &st);
+	int wst;
+	waitpid(pid, &wst, 0);
 	unlink(path);
 	mapq_close(q);
-	if (!WIFEXITED(st) || WEXITSTATUS(st)) {
+	if (!WIFEXITED(wst) || WEXITSTATUS(wst)) {
 		fprintf(stderr, "mapq-bench: writer failed\n");
 		return 1;
 	}
-	printf("size %llu B, %llu messages, 1 writer x 1 reader: %.0f msgs/s, %.1f MB/s\n", size,
-	       count, (double)(count - 1) / dt, (double)(count - 1) * (double)size / dt / 1e6);
+	printf("size %llu B, %llu messages, 1 writer x 1 reader: %.0f msgs/s, %.1f MB/s, "
+	       "futex wake-ups: %u for data, %u for space\n",
+	       size, count, (double)(count - 1) / dt, (double)(count - 1) * (double)size / dt / 1e6,
+	       st.data_wakeups, st.space_wakeups);
 	return 0;
 }

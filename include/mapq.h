@@ -132,6 +132,8 @@ typedef struct mapq_counters {
 	uint64_t lost;          /**< messages lapped readers never saw */
 	uint64_t tail;          /**< next position writers will reserve */
 	uint64_t head;          /**< position of the oldest retained frame */
+	uint32_t data_wakeups;  /**< commits that had to wake a sleeper (mod 2^32) */
+	uint32_t space_wakeups; /**< releases that had to wake a writer (mod 2^32) */
 	uint32_t writers_attached;
 	uint32_t readers_attached; /**< readers with a live handle */
 	uint32_t readers_durable;  /**< durable readers, attached or not */

@@ -75,6 +75,16 @@ void mapq__futex_wake(_Atomic uint32_t *word);
 void mapq__wake_data(struct mapq *q);
 void mapq__wake_space(struct mapq *q);
 
+/* A hint to the CPU that we are spinning on shared memory. */
+static inline void mapq__cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#elif defined(__aarch64__)
+	__asm__ __volatile__("yield");
+#endif
+}
+
 /* ring.c */
 enum { MAPQ__BLOCKED_BY_READER = 1, MAPQ__BLOCKED_BY_WRITER = 2 };
 int mapq__advance_head(struct mapq *q, uint64_t need);

@@ -280,5 +280,7 @@ int mapq_stats(const mapq *q, mapq_counters *st)
 	st->lost = atomic_load_explicit(&q->ctl->lost, memory_order_relaxed);
 	st->tail = atomic_load_explicit(&q->ctl->tail, memory_order_relaxed);
 	st->head = atomic_load_explicit(&q->ctl->head, memory_order_relaxed);
+	st->data_wakeups = atomic_load_explicit(&q->ctl->data_seq, memory_order_relaxed);
+	st->space_wakeups = atomic_load_explicit(&q->ctl->space_seq, memory_order_relaxed);
 	return 0;
 }

@@ -226,6 +226,9 @@ static bool advance(struct mapq_reader *r, uint64_t from, uint64_t to)
 
 enum { NOT_READY = 1, SKIP = 2 };
 
+/* Looks at an empty queue before a reader sleeps: a few microseconds. */
+#define READ_SPINS 256
+
 /*
  * Judge the frame at position @c once. Returns 0 with *msg filled (data
  * frame, CRC good), SKIP (padding or aborted frame), NOT_READY, or
@@ -322,13 +325,20 @@ int mapq_read(mapq_reader *r, mapq_msg *msg, int timeout_ms)
 	uint32_t s = 0;
 	int rc;
 
-	for (;;) {
+	for (unsigned spins = 0;; spins++) {
 		rc = peek(r, msg);
 		if (rc != NOT_READY)
 			break;
 		if (timeout_ms == 0) {
 			rc = -EAGAIN;
 			break;
+		}
+		/* A writer that is producing will commit within a microsecond or
+		 * so: look a few more times before paying for a futex sleep (and
+		 * the writer for a wake). */
+		if (spins < READ_SPINS) {
+			mapq__cpu_relax();
+			continue;
 		}
 		if (!waiting) {
 			/* seq_cst: the waiter's half of the Dekker pair (wait.c);

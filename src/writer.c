@@ -15,6 +15,8 @@
 
 /* How often a blocked writer looks for dead readers and writers. */
 #define LIVENESS_POLL_NS (50 * 1000000ull)
+/* Looks at a full ring before a writer sleeps: a few microseconds. */
+#define RESERVE_SPINS 256
 
 /* Try once to reserve @size frame bytes (plus any padding). Returns 0 with
  * *pos set, a MAPQ__BLOCKED_* reason, or a negative error. */
@@ -62,13 +64,19 @@ static int reserve_wait(struct mapq *q, uint64_t size, uint64_t *pos, uint64_t *
 	uint32_t s = 0;
 	int r;
 
-	for (;;) {
+	for (unsigned spins = 0;; spins++) {
 		r = try_reserve(q, size, pos, pad);
 		if (r <= 0)
 			break;
 		if (timeout_ms == 0) {
 			r = -EAGAIN;
 			break;
+		}
+		/* Readers free space continuously while they keep up: look a few
+		 * more times before paying for a sleep and a wake-up. */
+		if (spins < RESERVE_SPINS) {
+			mapq__cpu_relax();
+			continue;
 		}
 		_Atomic uint32_t *want =
 			r == MAPQ__BLOCKED_BY_READER ? &c->space_waiters : &c->data_waiters;
