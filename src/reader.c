@@ -391,7 +391,8 @@ ssize_t mapq_recv(mapq_reader *r, void *buf, size_t cap, int timeout_ms)
 			r->holding = false; /* leave it unread */
 			return -EMSGSIZE;
 		}
-		memcpy(buf, m.data, m.len);
+		if (m.len) /* buf may be NULL for an empty message: memcpy forbids it */
+			memcpy(buf, m.data, m.len);
 		rc = mapq_release(r);
 		if (rc == 0)
 			return (ssize_t)m.len;

@@ -9,10 +9,11 @@
 
 #include "util.h"
 
-enum { TOTAL = 20000 };
+static uint64_t total;
 
 int main(void)
 {
+	total = t_scaled(20000);
 	mapq *q = t_create("q", 4096, MAPQ_BLOCK);
 	mapq_reader *r;
 	CHECK_OK(mapq_reader_open(q, &r, "churn", MAPQ_START_OLDEST));
@@ -24,19 +25,20 @@ int main(void)
 		uint8_t out[64];
 		if (mapq_open(&wq, t_path("q"), 0, NULL))
 			_exit(2);
-		for (uint64_t s = 0; s < TOTAL; s++) {
+		for (uint64_t s = 0; s < total; s++) {
 			t_fill(out, sizeof(out), 0, s);
 			if (mapq_send(wq, out, sizeof(out), 10000))
 				_exit(3);
 		}
+		mapq_close(wq);
 		_exit(0);
 	}
 	uint64_t next = 0, opens = 0;
-	while (next < TOTAL) {
+	while (next < total) {
 		CHECK_OK(mapq_reader_open(q, &r, "churn", MAPQ_START_RESUME));
 		opens++;
 		/* A few messages per attachment, so the writer keeps waking. */
-		for (int k = 0; k < 3 && next < TOTAL; k++) {
+		for (int k = 0; k < 3 && next < total; k++) {
 			uint8_t in[64];
 			uint32_t w;
 			uint64_t s;

@@ -4,6 +4,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -57,9 +58,9 @@ int main(void)
 			_exit(2);
 		if (mapq_recv(cr, in, sizeof(in), 0) != 40 || mapq_recv(cr, in, sizeof(in), 0) != 40)
 			_exit(3);
-		_exit(0);
+		t_die(); /* read two, then crash */
 	}
-	CHECK_EQ(t_wait_child(pid), 0);
+	CHECK_EQ(t_wait_child(pid), 128 + SIGKILL);
 	CHECK_OK(mapq_reader_open(q, &r, "alpha", MAPQ_START_RESUME));
 	CHECK_EQ(recv_seq(r), 6);
 	mapq_reader_close(r);

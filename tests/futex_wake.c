@@ -27,15 +27,17 @@ int main(void)
 			_exit(2);
 		uint64_t t0 = t_now_ms();
 		ssize_t n = mapq_recv(cr, in, sizeof(in), 20000);
+		uint64_t waited = t_now_ms() - t0;
+		mapq_close(cq);
 		if (n != 5 || memcmp(in, "wake!", 5))
 			_exit(3);
 		/* Woken by the commit, not by the 20 s timeout. */
-		_exit(t_now_ms() - t0 < 15000 ? 0 : 4);
+		_exit(waited < 15000 ? 0 : 4);
 	}
 	char c;
 	CHECK_EQ(read(ready[0], &c, 1), 1);
 	/* Give the child time to go to sleep in the futex. */
-	for (int i = 0; i < 100 && atomic_load(&q->ctl->data_waiters) == 0; i++)
+	for (int i = 0; i < 1000 && atomic_load(&q->ctl->data_waiters) == 0; i++)
 		usleep(10000);
 	CHECK_EQ(atomic_load(&q->ctl->data_waiters), 1);
 	uint32_t seq0 = atomic_load(&q->ctl->data_seq);

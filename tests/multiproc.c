@@ -14,7 +14,7 @@
 int main(int argc, char **argv)
 {
 	int writers = 4, readers = 3;
-	uint64_t per_writer = 20000, cap = 1 << 16;
+	uint64_t per_writer = t_scaled(20000), cap = 1 << 16;
 	if (argc == 5) {
 		writers = atoi(argv[1]);
 		readers = atoi(argv[2]);

@@ -9,10 +9,11 @@
 #include "util.h"
 #include "workload.h"
 
-enum { WRITERS = 3, PER_WRITER = 20000 };
+enum { WRITERS = 3 };
 
 int main(void)
 {
+	uint64_t per_writer = t_scaled(20000);
 	mapq *q = t_create("q", 1 << 14, MAPQ_OVERWRITE);
 	const char *path = t_path("q");
 	int ready[2], pids[8], n = 0, fails = 0;
@@ -20,7 +21,7 @@ int main(void)
 	for (int i = 0; i < 2; i++) {
 		pid_t pid = fork();
 		if (pid == 0)
-			_exit(wl_reader_lossy(path, WRITERS, PER_WRITER, ready[1], i ? 2000 : 0));
+			_exit(wl_reader_lossy(path, WRITERS, per_writer, ready[1], i ? 2000 : 0));
 		pids[n++] = pid;
 	}
 	for (int i = 0; i < 2; i++) {
@@ -30,7 +31,7 @@ int main(void)
 	for (int i = 0; i < WRITERS; i++) {
 		pid_t pid = fork();
 		if (pid == 0)
-			_exit(wl_writer(path, (uint32_t)i, PER_WRITER));
+			_exit(wl_writer(path, (uint32_t)i, per_writer));
 		pids[n++] = pid;
 	}
 	for (int i = 0; i < n; i++) {
@@ -43,7 +44,7 @@ int main(void)
 	CHECK_EQ(fails, 0);
 	mapq_counters st;
 	CHECK_OK(mapq_stats(q, &st));
-	CHECK_EQ(st.msgs, WRITERS * PER_WRITER);
+	CHECK_EQ(st.msgs, WRITERS * per_writer);
 	CHECK(st.lapped > 0 && st.lost > 0);
 	mapq_close(q);
 	return 0;

@@ -51,6 +51,11 @@ const char *t_dir(void);
 /* t_dir()/name, in static storage that rotates over 8 buffers. */
 const char *t_path(const char *name);
 
+/* Every queue t_create made (external, so the stores are not optimised
+ * away: forked children rely on these pointers being reachable). */
+#define T_MAX_QUEUES 64
+extern mapq *t_queues[T_MAX_QUEUES];
+
 /* Create a queue with the given capacity and policy (other fields default). */
 mapq *t_create(const char *name, uint64_t capacity, int policy);
 
@@ -58,9 +63,15 @@ mapq *t_create(const char *name, uint64_t capacity, int policy);
 size_t t_fill(void *buf, size_t len, uint32_t writer, uint64_t seq);
 int t_check_payload(const void *buf, size_t len, uint32_t *writer, uint64_t *seq);
 
+/* End this (forked) process the way a crash would: SIGKILL, no cleanup. */
+__attribute__((noreturn)) void t_die(void);
+
 /* Wait for a child and return its exit status (or 128 + signal). */
 int t_wait_child(int pid);
 
 uint64_t t_now_ms(void);
+
+/* @n scaled by $T_SCALE (default 1, e.g. 0.1 under Valgrind), at least 1. */
+uint64_t t_scaled(uint64_t n);
 
 #endif
