@@ -68,12 +68,11 @@ static int create_file(const char *path, const mapq_options *opt)
 	if (mode & ~0777u)
 		return -EINVAL;
 
-	size_t plen = strlen(path);
-	char *tmp = malloc(plen + 16);
+	size_t tlen = strlen(path) + sizeof(".tmp.XXXXXX");
+	char *tmp = malloc(tlen);
 	if (!tmp)
 		return -ENOMEM;
-	memcpy(tmp, path, plen);
-	memcpy(tmp + plen, ".tmp.XXXXXX", 12);
+	(void)snprintf(tmp, tlen, "%s.tmp.XXXXXX", path); /* tlen is exactly enough */
 	int fd = mkostemp(tmp, O_CLOEXEC);
 	if (fd < 0) {
 		err = -errno;

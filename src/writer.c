@@ -98,7 +98,6 @@ static int reserve_wait(struct mapq *q, uint64_t size, uint64_t *pos, uint64_t *
 		r = mapq__futex_wait(seq, s, wake_by < deadline ? wake_by : deadline);
 		if (r && wake_by >= deadline)
 			break;
-		r = 0;
 		s = atomic_load_explicit(seq, memory_order_seq_cst);
 	}
 	if (waiters)
