@@ -7,9 +7,10 @@
  * one of the MAPQ_E* codes below. mapq_strerror() turns any of them into a
  * sentence. No function prints, exits or aborts.
  *
- * Handles are not thread-safe: give each thread its own mapq handle (open
- * the same path again) and its own readers. Any number of handles, in any
- * number of processes, may write to and read from one queue at once.
+ * Handles are not thread-safe: give each thread its own mapq handle
+ * (mapq_dup(), or open the same path again) and its own readers. Any
+ * number of handles, in any number of processes, may write to and read
+ * from one queue at once.
  */
 #ifndef MAPQ_H
 #define MAPQ_H
@@ -162,6 +163,22 @@ void mapq_options_init(mapq_options *opt);
  * -MAPQ_ETRUNCATED, -MAPQ_EMISMATCH.
  */
 MAPQ_WUR int mapq_open(mapq **qp, const char *path, int flags, const mapq_options *opt);
+
+/**
+ * mapq_dup - a new handle on the same queue, for another thread.
+ * @q:   an open handle.
+ * @out: on success, the new handle; close it with mapq_close().
+ *
+ * The new handle shares @q's mapping (no second mmap) and has its own
+ * writer slot, readers and open file description, so it may be used by
+ * another thread at the same time as @q. Call it from the thread that
+ * uses @q. Sharing one mapping also lets ThreadSanitizer see the
+ * protocol between threads, which separate mappings hide from it.
+ *
+ * Return: 0, or -EINVAL, -ENOMEM, -ENOSYS (no /proc to reopen the file
+ * through), other -errno from open().
+ */
+MAPQ_WUR int mapq_dup(const mapq *q, mapq **out);
 
 /**
  * mapq_close - release the writer slot, unmap and free. Open readers of

@@ -11,10 +11,17 @@
 #include "mapq.h"
 #include "format.h"
 
+/* One mapping of the file, shared by handles made with mapq_dup(). */
+struct mapq_map {
+	_Atomic uint32_t refs;
+	uint8_t *base;
+	uint64_t size;
+};
+
 struct mapq {
-	int fd;
-	uint8_t *base;             /* whole-file mapping */
-	uint64_t map_size;
+	int fd;                    /* our own open file description: slot locks */
+	struct mapq_map *map;
+	uint8_t *base;             /* map->base */
 	/* Geometry copied from the validated superblock: never re-read. */
 	uint64_t cap;
 	uint64_t mask;

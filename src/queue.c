@@ -139,6 +139,25 @@ static int open_fd(const char *path)
 	return fd < 0 ? -errno : fd;
 }
 
+/* Geometry and pointers into the mapping, from the validated superblock. */
+static void set_views(struct mapq *q)
+{
+	q->base = q->map->base;
+	q->cap = q->sb.capacity;
+	q->mask = q->cap - 1;
+	q->cap_shift = (unsigned)__builtin_ctzll(q->cap);
+	q->max_msg = q->sb.max_msg;
+	memcpy(&q->lap_key, q->sb.queue_id, sizeof(q->lap_key));
+	q->lap_key &= LAP_MASK;
+	q->nw = q->sb.writer_slots;
+	q->nr = q->sb.reader_slots;
+	q->overwrite = (q->sb.flags & FMT_F_OVERWRITE) != 0;
+	q->ctl = (struct fmt_ctl *)(q->base + q->sb.ctl_off);
+	q->wslots = (struct fmt_wslot *)(q->base + q->sb.wslot_off);
+	q->rslots = (struct fmt_rslot *)(q->base + q->sb.rslot_off);
+	q->ring = q->base + q->sb.data_off;
+}
+
 static int map_queue(struct mapq *q, const mapq_options *opt)
 {
 	struct stat st;
@@ -163,26 +182,23 @@ static int map_queue(struct mapq *q, const mapq_options *opt)
 		return err;
 	if (q->sb.file_size > SIZE_MAX)
 		return -ENOMEM;
+	q->map = calloc(1, sizeof(*q->map));
+	if (!q->map)
+		return -ENOMEM;
 	void *m = mmap(NULL, (size_t)q->sb.file_size, PROT_READ | PROT_WRITE, MAP_SHARED, q->fd, 0);
-	if (m == MAP_FAILED)
-		return -errno;
-	q->base = m;
-	q->map_size = q->sb.file_size;
-	q->cap = q->sb.capacity;
-	q->mask = q->cap - 1;
-	q->cap_shift = (unsigned)__builtin_ctzll(q->cap);
-	q->max_msg = q->sb.max_msg;
-	memcpy(&q->lap_key, q->sb.queue_id, sizeof(q->lap_key));
-	q->lap_key &= LAP_MASK;
-	q->nw = q->sb.writer_slots;
-	q->nr = q->sb.reader_slots;
-	q->overwrite = (q->sb.flags & FMT_F_OVERWRITE) != 0;
-	q->ctl = (struct fmt_ctl *)(q->base + q->sb.ctl_off);
-	q->wslots = (struct fmt_wslot *)(q->base + q->sb.wslot_off);
-	q->rslots = (struct fmt_rslot *)(q->base + q->sb.rslot_off);
-	q->ring = q->base + q->sb.data_off;
+	if (m == MAP_FAILED) {
+		err = -errno;
+		free(q->map);
+		q->map = NULL;
+		return err;
+	}
+	q->map->base = m;
+	q->map->size = q->sb.file_size;
+	atomic_init(&q->map->refs, 1);
+	set_views(q);
 	return 0;
 }
+
 
 int mapq_open(mapq **qp, const char *path, int flags, const mapq_options *opt)
 {
@@ -211,6 +227,7 @@ int mapq_open(mapq **qp, const char *path, int flags, const mapq_options *opt)
 	int err = map_queue(q, opt);
 	if (err) {
 		close(fd);
+		free(q->map);
 		free(q);
 		return err;
 	}
@@ -227,9 +244,55 @@ void mapq_close(mapq *q)
 	if (q->resv_size)
 		(void)mapq_abort(q);
 	mapq__wslot_detach(q);
-	munmap(q->base, (size_t)q->map_size);
+	/* acq_rel: the last one to leave sees every other handle's use done */
+	if (atomic_fetch_sub_explicit(&q->map->refs, 1, memory_order_acq_rel) == 1) {
+		munmap(q->map->base, (size_t)q->map->size);
+		free(q->map);
+	}
 	close(q->fd); /* drops every OFD lock this handle held */
 	free(q);
+}
+
+/* A new open file description of the same file: OFD locks are per open
+ * file description, so each handle needs its own to own slots. */
+static int reopen(int fd)
+{
+	char p[64];
+	struct stat a, b;
+	snprintf(p, sizeof(p), "/proc/self/fd/%d", fd);
+	int nfd = open(p, O_RDWR | O_CLOEXEC | O_NONBLOCK);
+	if (nfd < 0)
+		return errno == ENOENT ? -ENOSYS : -errno; /* no /proc mounted */
+	if (fstat(fd, &a) < 0 || fstat(nfd, &b) < 0 || a.st_dev != b.st_dev ||
+	    a.st_ino != b.st_ino) {
+		close(nfd);
+		return -EIO;
+	}
+	return nfd;
+}
+
+int mapq_dup(const mapq *q, mapq **out)
+{
+	if (!q || !out)
+		return -EINVAL;
+	*out = NULL;
+	struct mapq *d = calloc(1, sizeof(*d));
+	if (!d)
+		return -ENOMEM;
+	d->fd = reopen(q->fd);
+	if (d->fd < 0) {
+		int err = d->fd;
+		free(d);
+		return err;
+	}
+	/* relaxed: the caller's handle keeps the mapping alive meanwhile */
+	atomic_fetch_add_explicit(&q->map->refs, 1, memory_order_relaxed);
+	d->map = q->map;
+	d->sb = q->sb;
+	d->wslot = -1;
+	set_views(d);
+	*out = d;
+	return 0;
 }
 
 int mapq_info(const mapq *q, mapq_geometry *info)

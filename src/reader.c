@@ -268,6 +268,18 @@ static int look(const struct mapq *q, uint64_t c, mapq_msg *msg, uint64_t *next)
 }
 
 /*
+ * look() for MAPQ_OVERWRITE, where a writer may overwrite the frame while
+ * we read it (a seqlock read: peek() validates it against the cursor).
+ * Kept out of line under its own name so that tests/tsan.supp can excuse
+ * exactly these reads and nothing that MAPQ_BLOCK does.
+ */
+__attribute__((noinline)) static int look_overwritable(const struct mapq *q, uint64_t c,
+							mapq_msg *msg, uint64_t *next)
+{
+	return look(q, c, msg, next);
+}
+
+/*
  * The frame at our cursor: 0 with *msg filled, NOT_READY, or an error.
  * Skips padding and aborted frames, and reports a lap first.
  */
@@ -285,7 +297,8 @@ static int peek(struct mapq_reader *r, mapq_msg *msg)
 		}
 		/* acquire: a writer's push is ordered after its count of lost */
 		uint64_t c = atomic_load_explicit(&s->cursor, memory_order_acquire);
-		int rc = look(q, c, msg, &r->held_next);
+		int rc = q->overwrite ? look_overwritable(q, c, msg, &r->held_next)
+				      : look(q, c, msg, &r->held_next);
 		if (rc == 0) {
 			r->held_pos = c;
 			return 0;
@@ -378,6 +391,13 @@ int mapq_release(mapq_reader *r)
 	return 0;
 }
 
+/* The copy out of the ring under MAPQ_OVERWRITE: another seqlock read,
+ * validated by mapq_release(); named for tests/tsan.supp like the above. */
+__attribute__((noinline)) static void copy_overwritable(void *buf, const void *src, size_t len)
+{
+	memcpy(buf, src, len);
+}
+
 ssize_t mapq_recv(mapq_reader *r, void *buf, size_t cap, int timeout_ms)
 {
 	if (!r || (cap && !buf))
@@ -391,7 +411,11 @@ ssize_t mapq_recv(mapq_reader *r, void *buf, size_t cap, int timeout_ms)
 			r->holding = false; /* leave it unread */
 			return -EMSGSIZE;
 		}
-		if (m.len) /* buf may be NULL for an empty message: memcpy forbids it */
+		if (m.len == 0)
+			; /* buf may be NULL for an empty message: memcpy forbids it */
+		else if (r->q->overwrite)
+			copy_overwritable(buf, m.data, m.len);
+		else
 			memcpy(buf, m.data, m.len);
 		rc = mapq_release(r);
 		if (rc == 0)

@@ -33,8 +33,12 @@ int main(int argc, char **argv)
 	uint64_t t0 = t_now_ms();
 	for (int i = 0; i < readers; i++) {
 		pid_t pid = fork();
-		if (pid == 0)
-			_exit(wl_reader(path, writers, per_writer, ready[1]));
+		if (pid == 0) {
+			mapq *cq = wl_open(path);
+			int rc = wl_reader(cq, writers, per_writer, ready[1]);
+			mapq_close(cq);
+			_exit(rc);
+		}
 		pids[n++] = pid;
 	}
 	/* Writers start only once every reader is attached. */
@@ -45,8 +49,12 @@ int main(int argc, char **argv)
 	}
 	for (int i = 0; i < writers; i++) {
 		pid_t pid = fork();
-		if (pid == 0)
-			_exit(wl_writer(path, (uint32_t)i, per_writer));
+		if (pid == 0) {
+			mapq *cq = wl_open(path);
+			int rc = wl_writer(cq, (uint32_t)i, per_writer);
+			mapq_close(cq);
+			_exit(rc);
+		}
 		pids[n++] = pid;
 	}
 	for (int i = 0; i < n; i++) {

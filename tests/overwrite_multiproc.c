@@ -20,8 +20,12 @@ int main(void)
 	CHECK_EQ(pipe(ready), 0);
 	for (int i = 0; i < 2; i++) {
 		pid_t pid = fork();
-		if (pid == 0)
-			_exit(wl_reader_lossy(path, WRITERS, per_writer, ready[1], i ? 2000 : 0));
+		if (pid == 0) {
+			mapq *cq = wl_open(path);
+			int rc = wl_reader_lossy(cq, WRITERS, per_writer, ready[1], i ? 2000 : 0);
+			mapq_close(cq);
+			_exit(rc);
+		}
 		pids[n++] = pid;
 	}
 	for (int i = 0; i < 2; i++) {
@@ -30,8 +34,12 @@ int main(void)
 	}
 	for (int i = 0; i < WRITERS; i++) {
 		pid_t pid = fork();
-		if (pid == 0)
-			_exit(wl_writer(path, (uint32_t)i, per_writer));
+		if (pid == 0) {
+			mapq *cq = wl_open(path);
+			int rc = wl_writer(cq, (uint32_t)i, per_writer);
+			mapq_close(cq);
+			_exit(rc);
+		}
 		pids[n++] = pid;
 	}
 	for (int i = 0; i < n; i++) {

@@ -7,11 +7,16 @@
 #include "util.h"
 #include "workload.h"
 
-int wl_writer(const char *path, uint32_t id, uint64_t count)
+mapq *wl_open(const char *path)
 {
 	mapq *q;
+	return mapq_open(&q, path, 0, NULL) ? NULL : q;
+}
+
+int wl_writer(mapq *q, uint32_t id, uint64_t count)
+{
 	uint8_t out[512];
-	if (mapq_open(&q, path, 0, NULL))
+	if (!q)
 		return 2;
 	for (uint64_t s = 0; s < count; s++) {
 		size_t len = 20 + (size_t)((s * 2654435761u + id * 97) % 300);
@@ -20,28 +25,21 @@ int wl_writer(const char *path, uint32_t id, uint64_t count)
 		if (rc) {
 			fprintf(stderr, "writer %u: %s at %llu\n", id, mapq_strerror(rc),
 				(unsigned long long)s);
-			mapq_close(q);
 			return 3;
 		}
 	}
-	mapq_close(q);
 	return 0;
 }
 
-int wl_reader(const char *path, int writers, uint64_t per_writer, int ready_fd)
+int wl_reader(mapq *q, int writers, uint64_t per_writer, int ready_fd)
 {
-	mapq *q;
 	mapq_reader *r;
 	uint64_t next[WL_MAXW] = { 0 }, got = 0, total = per_writer * (uint64_t)writers;
 	uint8_t in[512];
 	int rc = 0;
 
-	if (mapq_open(&q, path, 0, NULL))
+	if (!q || mapq_reader_open(q, &r, NULL, MAPQ_START_OLDEST) || write(ready_fd, "r", 1) != 1)
 		return 2;
-	if (mapq_reader_open(q, &r, NULL, MAPQ_START_OLDEST) || write(ready_fd, "r", 1) != 1) {
-		mapq_close(q);
-		return 2;
-	}
 	while (got < total && !rc) {
 		ssize_t n = mapq_recv(r, in, sizeof(in), 10000);
 		uint32_t w;
@@ -65,26 +63,21 @@ int wl_reader(const char *path, int writers, uint64_t per_writer, int ready_fd)
 	}
 	if (!rc && mapq_recv(r, in, sizeof(in), 0) != -EAGAIN)
 		rc = 6; /* nothing beyond what was sent */
-	mapq_close(q);
+	mapq_reader_close(r);
 	return rc;
 }
 
-int wl_reader_lossy(const char *path, int writers, uint64_t per_writer, int ready_fd,
+int wl_reader_lossy(mapq *q, int writers, uint64_t per_writer, int ready_fd,
 		    unsigned nap_us)
 {
-	mapq *q;
 	mapq_reader *r;
 	uint64_t next[WL_MAXW] = { 0 }, got = 0, lost = 0, laps = 0;
 	uint64_t total = per_writer * (uint64_t)writers;
 	uint8_t in[512];
 	int rc = 0;
 
-	if (mapq_open(&q, path, 0, NULL))
+	if (!q || mapq_reader_open(q, &r, NULL, MAPQ_START_OLDEST) || write(ready_fd, "r", 1) != 1)
 		return 2;
-	if (mapq_reader_open(q, &r, NULL, MAPQ_START_OLDEST) || write(ready_fd, "r", 1) != 1) {
-		mapq_close(q);
-		return 2;
-	}
 	while (got + lost < total && !rc) {
 		ssize_t n = mapq_recv(r, in, sizeof(in), 10000);
 		uint32_t w;
@@ -123,6 +116,6 @@ int wl_reader_lossy(const char *path, int writers, uint64_t per_writer, int read
 		fprintf(stderr, "lossy reader: never lapped; the test proves nothing\n");
 		rc = 8;
 	}
-	mapq_close(q);
+	mapq_reader_close(r);
 	return rc;
 }
