@@ -259,7 +259,7 @@ static int reopen(int fd)
 {
 	char p[64];
 	struct stat a, b;
-	snprintf(p, sizeof(p), "/proc/self/fd/%d", fd);
+	(void)snprintf(p, sizeof(p), "/proc/self/fd/%d", fd); /* 64 bytes hold any fd */
 	int nfd = open(p, O_RDWR | O_CLOEXEC | O_NONBLOCK);
 	if (nfd < 0)
 		return errno == ENOENT ? -ENOSYS : -errno; /* no /proc mounted */
