@@ -99,13 +99,16 @@ void mapq__lift_readers(struct mapq *q, uint64_t head);
 bool mapq__own_reader(const struct mapq *q, int slot);
 bool mapq__frame_valid(const struct mapq *q, uint64_t pos, uint64_t w);
 
-/* The pos field of the frame at @pos: 8 bytes after its commit word. */
+/*
+ * The pos field of the frame at @pos: 8 bytes after its commit word.
+ * acquire: pos is the last thing a writer stores when it claims a frame
+ * (release); read it FIRST, and only if it equals the position is the
+ * commit word read next guaranteed to be this frame's, not stale bytes.
+ */
 static inline uint64_t frame_pos_at(const struct mapq *q, uint64_t pos)
 {
-	/* relaxed: ordered by the acquire of the commit word before it and
-	 * the fence the callers put after it */
 	return atomic_load_explicit(&((struct fmt_frame *)(q->ring + (pos & q->mask)))->pos,
-				    memory_order_relaxed);
+				    memory_order_acquire);
 }
 
 static inline struct fmt_frame *frame_at(const struct mapq *q, uint64_t pos)

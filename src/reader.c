@@ -237,16 +237,16 @@ enum { NOT_READY = 1, SKIP = 2 };
  */
 static int look(const struct mapq *q, uint64_t c, mapq_msg *msg, uint64_t *next)
 {
+	struct fmt_frame *f = frame_at(q, c);
+	/* pos first (acquire): if it is not ours, the claim is not written
+	 * yet and the word holds stale bytes of earlier laps (format.md) */
+	if (frame_pos_at(q, c) != c)
+		return NOT_READY;
 	/* acquire: pairs with the writer's commit store; header and payload
 	 * are visible once we see the committed word */
 	uint64_t w = atomic_load_explicit(commit_at(q, c), memory_order_acquire);
 	unsigned st = cw_state(w);
-	struct fmt_frame *f = frame_at(q, c);
-
-	/* Stale bytes from an earlier lap, or a reservation whose claim is not
-	 * written yet: not a frame at this position (format.md). */
-	if (cw_lap(w) != lap_of(q, c) || st == FRAME_NONE || st == FRAME_CLAIMED ||
-	    atomic_load_explicit(&f->pos, memory_order_relaxed) != c)
+	if (cw_lap(w) != lap_of(q, c) || st == FRAME_NONE || st == FRAME_CLAIMED)
 		return NOT_READY;
 	if (!mapq__frame_valid(q, c, w))
 		return -MAPQ_ECORRUPT;

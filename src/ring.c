@@ -155,9 +155,10 @@ int mapq__advance_head(struct mapq *q, uint64_t need)
 	uint64_t h = atomic_load_explicit(&q->ctl->head, memory_order_acquire);
 
 	while (h < need) {
+		/* pos first (acquire), then the word: see frame_pos_at() */
+		uint64_t pos = frame_pos_at(q, h);
 		/* acquire: a finished frame's size is final */
 		uint64_t w = atomic_load_explicit(commit_at(q, h), memory_order_acquire);
-		uint64_t pos = frame_pos_at(q, h);
 		/* If head moved on while we looked, writers of the next lap may
 		 * have overwritten part of this frame: a commit word can even be
 		 * torn, its tag from the old frame and its size from new payload.

@@ -80,28 +80,32 @@ static void finish_reservation(struct mapq *q, uint64_t pos, uint64_t size)
 	if (off + size > q->cap)
 		pad = q->cap - off;
 	if (pad) {
+		/* pos first: only then is the word known to be this frame's */
+		bool done = frame_pos_at(q, pos) == pos;
 		uint64_t w = atomic_load_explicit(commit_at(q, pos), memory_order_acquire);
-		if (cw_lap(w) != lap_of(q, pos)) {
-			atomic_store_explicit(&frame_at(q, pos)->pos, pos, memory_order_relaxed);
-			/* release: publishes the pos field with the word */
-			atomic_compare_exchange_strong_explicit(
-				commit_at(q, pos), &w, cw_make(pad, FRAME_COMMITTED, 1, lap_of(q, pos)),
-				memory_order_release, memory_order_relaxed);
-		}
+		if (!done &&
+		    atomic_compare_exchange_strong_explicit(
+			    commit_at(q, pos), &w, cw_make(pad, FRAME_COMMITTED, 1, lap_of(q, pos)),
+			    memory_order_relaxed, memory_order_relaxed))
+			/* release, and last: publishes the word (see frame_pos_at) */
+			atomic_store_explicit(&frame_at(q, pos)->pos, pos, memory_order_release);
 	}
 	uint64_t p = pos + pad, fsize = size - pad;
+	bool claimed = frame_pos_at(q, p) == p; /* pos first: see frame_pos_at() */
 	uint64_t w = atomic_load_explicit(commit_at(q, p), memory_order_acquire);
-	/* relaxed: the CAS below (seq_cst) publishes it */
-	atomic_store_explicit(&frame_at(q, p)->pos, p, memory_order_relaxed);
-	if (cw_lap(w) == lap_of(q, p) && cw_state(w) != FRAME_CLAIMED)
-		return; /* committed or aborted already */
-	if (cw_lap(w) == lap_of(q, p) && cw_size(w) != fsize)
+	if (claimed && (cw_lap(w) != lap_of(q, p) || cw_size(w) != fsize))
 		return; /* not the frame the record describes */
+	if (claimed && cw_state(w) != FRAME_CLAIMED)
+		return; /* committed or aborted already */
 	/* seq_cst: orders the change before the waiter-count load in wake */
 	if (atomic_compare_exchange_strong_explicit(commit_at(q, p), &w,
 						    cw_make(fsize, FRAME_ABORTED, 0, lap_of(q, p)),
-						    memory_order_seq_cst, memory_order_relaxed))
+						    memory_order_relaxed, memory_order_relaxed)) {
+		/* release, and last: publishes the word (see frame_pos_at);
+		 * seq_cst also orders it before the waiter load in wake */
+		atomic_store_explicit(&frame_at(q, p)->pos, p, memory_order_seq_cst);
 		mapq__wake_data(q);
+	}
 }
 
 int mapq__wslot_attach(struct mapq *q)

@@ -129,25 +129,26 @@ int mapq_reserve(mapq *q, size_t len, void **buf, int timeout_ms)
 	atomic_store_explicit(&ws->resv_pos, pos, memory_order_relaxed);
 	atomic_store_explicit(&ws->resv_size, pad + size, memory_order_release);
 	if (pad) {
-		/* relaxed: published by the release store of the word */
-		atomic_store_explicit(&frame_at(q, pos)->pos, pos, memory_order_relaxed);
-		/* release: the padding frame (word and pos) is complete as soon
-		 * as it is seen */
+		/* relaxed: the release store of pos below publishes it */
 		atomic_store_explicit(commit_at(q, pos),
 				      cw_make(pad, FRAME_COMMITTED, 1, lap_of(q, pos)),
-				      memory_order_release);
+				      memory_order_relaxed);
+		/* release, and last: whoever acquires pos == this position sees
+		 * this frame's word, never stale bytes (format.md, publication) */
+		atomic_store_explicit(&frame_at(q, pos)->pos, pos, memory_order_release);
 	}
 	pos += pad;
 	struct fmt_frame *f = frame_at(q, pos);
-	atomic_store_explicit(&f->pos, pos, memory_order_relaxed); /* published by the claim */
 	f->len = 0;
 	f->writer = (uint16_t)q->wslot;
 	f->flags = 0;
 	f->reserved0 = 0;
-	/* release: recovery and head movers that see the claim also see which
-	 * writer made it */
+	/* release: recovery that sees the claim also sees which writer made it */
 	atomic_store_explicit(&f->commit, cw_make(size, FRAME_CLAIMED, 0, lap_of(q, pos)),
 			      memory_order_release);
+	/* release, and last: a reader that acquires pos == this position then
+	 * reads this claim (or the commit after it), never stale bytes */
+	atomic_store_explicit(&f->pos, pos, memory_order_release);
 	q->resv_pos = pos;
 	q->resv_size = size;
 	q->resv_len = (uint32_t)len;
