@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <sys/types.h>
 #include <unistd.h>
 
 #include "util.h"
@@ -118,4 +119,47 @@ int wl_reader_lossy(mapq *q, int writers, uint64_t per_writer, int ready_fd,
 	}
 	mapq_reader_close(r);
 	return rc;
+}
+
+int wl_run_processes(const char *path, int writers, int readers, uint64_t per_writer,
+		     bool lossy, unsigned nap_us)
+{
+	pid_t pids[2 * WL_MAXW];
+	int ready[2], n = 0, fails = 0;
+
+	if (writers > WL_MAXW || readers > WL_MAXW || pipe(ready))
+		return writers + readers;
+	for (int i = 0; i < readers + writers; i++) {
+		if (i == readers) /* writers start only once every reader is attached */
+			for (int k = 0; k < readers; k++) {
+				char c;
+				if (read(ready[0], &c, 1) != 1)
+					return writers + readers;
+			}
+		pid_t pid = fork();
+		if (pid == 0) {
+			mapq *cq = wl_open(path);
+			int rc;
+			if (i >= readers)
+				rc = wl_writer(cq, (uint32_t)(i - readers), per_writer);
+			else if (lossy) /* the first reader keeps up, the others nap */
+				rc = wl_reader_lossy(cq, writers, per_writer, ready[1], i ? nap_us : 0);
+			else
+				rc = wl_reader(cq, writers, per_writer, ready[1]);
+			mapq_close(cq);
+			_exit(rc);
+		}
+		pids[n++] = pid;
+	}
+	for (int i = 0; i < n; i++) {
+		int st = t_wait_child(pids[i]);
+		if (st) {
+			fprintf(stderr, "%s %d exited with %d\n", i < readers ? "reader" : "writer",
+				(int)pids[i], st);
+			fails++;
+		}
+	}
+	close(ready[0]);
+	close(ready[1]);
+	return fails;
 }

@@ -4,6 +4,7 @@
 #ifndef MAPQ_TEST_WORKLOAD_H
 #define MAPQ_TEST_WORKLOAD_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #define WL_MAXW 16
@@ -30,5 +31,15 @@ int wl_reader_lossy(mapq *q, int writers, uint64_t per_writer, int ready_fd,
 /* A forked child's handle: opened by path (NULL if that fails, which the
  * wl_* functions then report as 2). */
 mapq *wl_open(const char *path);
+
+/*
+ * Run a whole workload in processes over the queue at @path: @readers
+ * reader processes (wl_reader, or with @lossy wl_reader_lossy where the
+ * first reader keeps up and the others nap @nap_us), all attached before
+ * @writers writer processes start; then wait for all of them. Returns
+ * the number of children that failed (each is reported on stderr).
+ */
+int wl_run_processes(const char *path, int writers, int readers, uint64_t per_writer,
+		     bool lossy, unsigned nap_us);
 
 #endif
