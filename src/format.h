@@ -150,8 +150,4 @@ static inline uint64_t frame_size(uint64_t len)
 	return (FRAME_HDR + len + FRAME_ALIGN - 1) & ~(uint64_t)(FRAME_ALIGN - 1);
 }
 
-/* Offsets of the lock bytes. Liveness of a slot is an OFD write lock on
- * the first byte of the slot record; locks are advisory and never block
- * I/O through the mapping. */
-
 #endif /* MAPQ_FORMAT_H */

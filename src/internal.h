@@ -123,6 +123,9 @@ static inline uint64_t lap_of(const struct mapq *q, uint64_t pos)
 {
 	return ((pos >> q->cap_shift) + q->lap_key) & LAP_MASK;
 }
+/* Liveness: a slot is owned through an OFD write lock on the first byte
+ * of its record (slots.c); locks are advisory and never block I/O through
+ * the mapping. */
 static inline uint64_t wslot_lock_off(const struct mapq *q, int i)
 {
 	return q->sb.wslot_off + (uint64_t)i * sizeof(struct fmt_wslot);

@@ -17,8 +17,6 @@
 
 #include "internal.h"
 
-#define BLOCKED_BY_READER MAPQ__BLOCKED_BY_READER
-#define BLOCKED_BY_WRITER MAPQ__BLOCKED_BY_WRITER
 
 bool mapq__frame_valid(const struct mapq *q, uint64_t pos, uint64_t w)
 {
@@ -101,7 +99,7 @@ static int pass_readers(struct mapq *q, uint64_t h, uint64_t next, bool data)
 		if (!q->overwrite) {
 			if (st == RSLOT_ACTIVE && reap_dead_reader(q, (int)i))
 				continue;
-			return BLOCKED_BY_READER;
+			return MAPQ__BLOCKED_BY_READER;
 		}
 		while (c <= h) {
 			/* acq_rel: orders our count before the reader sees the push */
@@ -145,8 +143,8 @@ void mapq__lift_readers(struct mapq *q, uint64_t head)
 }
 
 /*
- * Move head to at least @need. Returns 0, BLOCKED_BY_READER,
- * BLOCKED_BY_WRITER (the frame at head is not finished) or -MAPQ_ECORRUPT.
+ * Move head to at least @need. Returns 0, MAPQ__BLOCKED_BY_READER,
+ * MAPQ__BLOCKED_BY_WRITER (the frame at head is not finished) or -MAPQ_ECORRUPT.
  */
 int mapq__advance_head(struct mapq *q, uint64_t need)
 {
@@ -173,7 +171,7 @@ int mapq__advance_head(struct mapq *q, uint64_t need)
 		}
 		unsigned st = cw_state(w);
 		if (cw_lap(w) != lap_of(q, h) || st == FRAME_NONE || st == FRAME_CLAIMED || pos != h)
-			return BLOCKED_BY_WRITER; /* not claimed yet, or not finished */
+			return MAPQ__BLOCKED_BY_WRITER; /* not claimed yet, or not finished */
 		if (!mapq__frame_valid(q, h, w))
 			return -MAPQ_ECORRUPT;
 		uint64_t next = h + cw_size(w);
