@@ -48,7 +48,9 @@ extern "C" {
 	XX(EFRAMECRC, 30707, "message checksum mismatch; message skipped")      \
 	XX(ELAPPED, 30708, "reader was overtaken by writers; messages were lost") \
 	XX(ENOSLOT, 30709, "no free writer or reader slot in the queue")        \
-	XX(ESTATE, 30710, "operation not valid in the handle's current state")
+	XX(ESTATE, 30710, "operation not valid in the handle's current state")  \
+	XX(ESTALLED, 30711, "writer stalled past the unblock timeout; readers skipped its message") \
+	XX(EINJECTED, 30712, "injected fault (fault-injection build)")
 
 enum mapq_error {
 #define MAPQ_XX_ENUM(name, value, text) MAPQ_##name = (value),
@@ -95,7 +97,40 @@ typedef struct mapq_options {
 	uint32_t reader_slots; /**< readers (live + durable), 1..1024; 16 */
 	uint32_t policy;       /**< enum mapq_policy; MAPQ_BLOCK */
 	uint32_t mode;         /**< file permission bits at creation; 0600 */
+	/**
+	 * How long this handle's readers and writers wait on a frame whose
+	 * writer is alive (its slot lock is held) but makes no progress,
+	 * before readers skip the frame (its writer then gets
+	 * -MAPQ_ESTALLED). 0: 1000 ms; negative: wait forever. A dead
+	 * writer's frame is repaired within milliseconds regardless. Not
+	 * stored in the file.
+	 */
+	int32_t unblock_ms;
 } mapq_options;
+
+/**
+ * struct mapq_recovery - what mapq_recover() found and did.
+ */
+typedef struct mapq_recovery {
+	uint32_t exclusive;        /**< 1: no other process had the queue open, so
+	                                the log could be checked and cut */
+	uint32_t used_checkpoint;  /**< head came from the last mapq_sync() checkpoint
+	                                (the control page was not believable) */
+	uint64_t head;             /**< oldest retained position, after recovery */
+	uint64_t tail_before;      /**< tail as found */
+	uint64_t tail_after;       /**< tail after recovery (the end of the log) */
+	uint64_t frames_scanned;   /**< frames walked from head */
+	uint64_t messages;         /**< committed messages found intact */
+	uint64_t claims_aborted;   /**< dead writers' claimed frames made aborted */
+	uint64_t holes_filled;     /**< dead writers' unclaimed reservations filled */
+	uint64_t bytes_discarded;  /**< bytes cut from the end of the log */
+	uint64_t frames_scrubbed;  /**< stale frames past the end unpublished */
+	uint32_t writers_freed;    /**< dead writers' slots released */
+	uint32_t readers_freed;    /**< dead ephemeral readers' slots freed */
+	uint32_t readers_detached; /**< dead durable readers detached, cursor kept */
+	uint32_t cursors_moved;    /**< reader cursors that were outside the log */
+	const char *end_reason;    /**< why the log ends where it does (static text) */
+} mapq_recovery;
 
 /** Opaque queue handle: one mapping of one queue file. */
 typedef struct mapq mapq;
@@ -157,6 +192,11 @@ void mapq_options_init(mapq_options *opt);
  * reserved with posix_fallocate(), and it is linked into place only when
  * complete. A symlink at @path is refused.
  *
+ * When no other process has the queue open, mapq_open() first runs
+ * mapq_recover() on it (others opening meanwhile wait for it to finish),
+ * so a queue left behind by crashed processes, or by a system crash, is
+ * consistent before anyone uses it.
+ *
  * Return: 0, or -EINVAL (bad flags or options), -ENOENT, -EEXIST, -EACCES,
  * -ELOOP (symlink), -ENOSPC, -ENOMEM, other -errno from the system,
  * -MAPQ_EBADMAGIC, -MAPQ_EVERSION, -MAPQ_ESBCRC, -MAPQ_EGEOMETRY,
@@ -212,14 +252,18 @@ int mapq_stats(const mapq *q, mapq_counters *st);
  *
  * Return: 0, or -EMSGSIZE, -EAGAIN (full, timeout 0), -ETIMEDOUT,
  * -MAPQ_ESTATE (a reservation is already open), -MAPQ_ENOSLOT,
- * -MAPQ_ECORRUPT.
+ * -MAPQ_ECORRUPT, -MAPQ_ESTALLED (stalled between reserving and
+ * claiming for longer than the readers' unblock timeout; try again).
  */
 MAPQ_WUR int mapq_reserve(mapq *q, size_t len, void **buf, int timeout_ms);
 
 /**
  * mapq_commit - publish the reserved message with its first @len bytes
  * (@len at most the reserved length).
- * Return: 0, or -MAPQ_ESTATE (no reservation), -EMSGSIZE.
+ * Return: 0, or -MAPQ_ESTATE (no reservation), -EMSGSIZE,
+ * -MAPQ_ESTALLED (this writer stalled past the readers' unblock timeout
+ * and they skipped the frame: the message was not sent; the reservation
+ * is closed).
  */
 int mapq_commit(mapq *q, size_t len);
 
@@ -304,6 +348,68 @@ MAPQ_WUR ssize_t mapq_recv(mapq_reader *r, void *buf, size_t cap, int timeout_ms
  * mapq_reader_lost - messages missed at the last -MAPQ_ELAPPED.
  */
 uint64_t mapq_reader_lost(const mapq_reader *r);
+
+/**
+ * mapq_recover - repair what dead processes left behind.
+ * @q:   handle.
+ * @rep: on success, what was found and done; may be NULL.
+ *
+ * Always: finishes every dead writer's reservation (a claimed frame
+ * becomes aborted; unclaimed space becomes an aborted frame), frees dead
+ * writers' slots and dead ephemeral readers' slots, and detaches dead
+ * durable readers (keeping their cursors).
+ *
+ * When no other process has the queue open (rep->exclusive), it also
+ * walks every frame from head, checking each CRC, and ends the log at the
+ * first torn or invalid frame: nothing before it is lost, nothing after
+ * it is ever delivered. Each step can be interrupted (the process killed)
+ * and the next recovery completes the work.
+ *
+ * Return: 0, or -EINVAL, -MAPQ_ESTATE (this handle has a reservation
+ * open), -errno from the file locks.
+ */
+int mapq_recover(mapq *q, mapq_recovery *rep);
+
+/**
+ * mapq_sync - make every message committed so far durable (msync).
+ * @q: handle.
+ *
+ * Waits (up to the unblock timeout) for frames reserved earlier to be
+ * finished, starts the next frame on a fresh page so later writes cannot
+ * tear a synced page, writes a checkpoint, and flushes the file. After a
+ * system crash, recovery yields every message committed before the call.
+ * Only useful for queue files on a persistent file system.
+ *
+ * Return: 0, or -EINVAL, -MAPQ_ESTATE (reservation open), -ETIMEDOUT (an
+ * earlier frame stayed unfinished), -EIO and other -errno from msync.
+ */
+int mapq_sync(mapq *q);
+
+/**
+ * mapq_fault_point - name of fault point @i ("commit.before_store"), or
+ * NULL past the last. The list is the same in every build.
+ */
+const char *mapq_fault_point(unsigned i);
+
+/**
+ * mapq_fault_arm - arm fault points for this process (fault-injection
+ * builds): @spec is "NAME:N:ACTION[,...]", firing the Nth time NAME is
+ * reached; ACTION is kill, error, stop or stall=MS. Replaces any earlier
+ * arming and resets the hit counts. The environment variable MAPQ_FAULT
+ * takes the same spec when the library loads.
+ * Return: 0, -EINVAL (bad spec), -ENOTSUP (built without
+ * --enable-fault-injection).
+ */
+int mapq_fault_arm(const char *spec);
+
+/** mapq_fault_disarm - disarm every point and reset the hit counts. */
+void mapq_fault_disarm(void);
+
+/** mapq_fault_hits - times point @name was reached since arming. */
+uint64_t mapq_fault_hits(const char *name);
+
+/** mapq_fault_enabled - 1 if built with --enable-fault-injection. */
+int mapq_fault_enabled(void);
 
 /**
  * mapq_strerror - a sentence for any return code of this library

@@ -71,8 +71,32 @@ struct fmt_ctl {
 	uint32_t reserved0;
 };
 
-/* Writer slot: owned by whoever holds the OFD lock on its first byte. */
+/*
+ * Sync checkpoints: two pages after the control page, written only by
+ * mapq_sync() (alternately, by seq) and never in between, so a crash that
+ * garbles pages written after the last sync cannot touch the newest one.
+ * Recovery falls back on it when the control page is not believable.
+ */
+struct fmt_ckpt {
+	uint64_t seq;  /* 0: never written */
+	uint64_t head;
+	uint64_t tail;
+	uint32_t crc;  /* CRC32C of the fields above */
+	uint32_t reserved0;
+};
+#define FMT_CKPT_PAGES 2u
+
+/*
+ * Writer slot: owned by whoever holds the OFD lock on its first byte.
+ *
+ * The reservation record (resv_pos, resv_size) lets anyone finish a dead
+ * writer's business. It is written BEFORE the writer's CAS on tail, marked
+ * RESV_TENTATIVE, and confirmed (the bit cleared) right after the CAS
+ * succeeds, so every reserved byte of the ring is always described by some
+ * slot's record until its frame is claimed (doc/format.md, "Recovery").
+ */
 enum { WSLOT_FREE = 0, WSLOT_ACTIVE = 1 };
+#define RESV_TENTATIVE (1ull << 63)
 struct fmt_wslot {
 	_Atomic uint32_t state;
 	_Atomic uint32_t pid;       /* for display only: never used for liveness */
@@ -106,7 +130,10 @@ struct fmt_rslot {
  *   bits 32..33  state
  *   bit  34      padding frame (commit word and position only, runs to
  *                the ring's end)
- *   bits 35..63  lap tag: (position / capacity + key) mod 2^29, where the
+ *   bit  35      forsaken: readers gave up waiting on this claimed frame
+ *                (its writer is alive but stalled past the unblock
+ *                timeout); readers skip it, head waits for its writer
+ *   bits 36..63  lap tag: (position / capacity + key) mod 2^28, where the
  *                key comes from the queue id
  * A frame is published only when its commit word carries the lap tag of
  * its position AND its pos field equals that position: any 16-byte-aligned
@@ -126,7 +153,11 @@ struct fmt_frame {
 #define FRAME_HDR 32u
 #define FRAME_ALIGN 16u /* so padding always holds commit word and pos */
 #define FRAME_UNIT 8u   /* commit word size unit */
-#define LAP_BITS 29u
+#define LAP_BITS 28u
+#define CW_FORSAKEN (1ull << 35)
+/* A pos field that no frame can have: recovery stores it over frames it
+ * discards, so they can never pass for published (positions stay < 2^63). */
+#define POS_SCRUBBED UINT64_MAX
 #define LAP_MASK ((1u << LAP_BITS) - 1)
 
 _Static_assert(sizeof(struct fmt_super) == 112, "superblock layout");
@@ -134,16 +165,18 @@ _Static_assert(sizeof(struct fmt_ctl) <= FMT_PAGE, "control area fits a page");
 _Static_assert(sizeof(struct fmt_wslot) == FMT_LINE, "writer slot is one line");
 _Static_assert(sizeof(struct fmt_rslot) == 2 * FMT_LINE, "reader slot is two lines");
 _Static_assert(sizeof(struct fmt_frame) == FRAME_HDR, "frame header");
+_Static_assert(sizeof(struct fmt_ckpt) == 32, "checkpoint layout");
 
 static inline uint64_t cw_make(uint64_t size, unsigned state, int pad, uint64_t lap)
 {
 	return (size / FRAME_UNIT) | ((uint64_t)state << 32) | ((uint64_t)(pad != 0) << 34) |
-	       ((lap & LAP_MASK) << 35);
+	       ((lap & LAP_MASK) << 36);
 }
 static inline uint64_t cw_size(uint64_t w) { return (w & 0xffffffffull) * FRAME_UNIT; }
 static inline unsigned cw_state(uint64_t w) { return (unsigned)(w >> 32) & 3u; }
 static inline int cw_pad(uint64_t w) { return (int)((w >> 34) & 1u); }
-static inline uint64_t cw_lap(uint64_t w) { return w >> 35; }
+static inline uint64_t cw_lap(uint64_t w) { return w >> 36; }
+static inline int cw_forsaken(uint64_t w) { return (int)((w >> 35) & 1u); }
 
 static inline uint64_t frame_size(uint64_t len)
 {

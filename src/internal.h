@@ -10,6 +10,7 @@
 
 #include "mapq.h"
 #include "format.h"
+#include "fault.h"
 
 /* One mapping of the file, shared by handles made with mapq_dup(). */
 struct mapq_map {
@@ -30,6 +31,8 @@ struct mapq {
 	uint32_t lap_key;           /* from the queue id: see format.h */
 	uint32_t nw, nr;
 	bool overwrite;
+	uint64_t abort_max;         /* largest aborted frame: see mapq__frame_valid */
+	int64_t unblock_ns;         /* stall before readers skip a frame; <0: never */
 	struct fmt_super sb;       /* private copy, validated */
 	struct fmt_ctl *ctl;
 	struct fmt_wslot *wslots;
@@ -52,6 +55,9 @@ struct mapq_reader {
 	bool holding;               /* a message returned by read, not released */
 	uint64_t held_pos, held_next; /* its position and the next one */
 	uint64_t lost;
+	/* The unfinished frame this reader waits on, and since when. */
+	uint64_t stall_pos, stall_since, stall_check;
+	bool on_writer;              /* tail has passed stall_pos */
 };
 
 /* crc32c.c */
@@ -71,6 +77,7 @@ int mapq__slot_trylock(int fd, uint64_t off);
 void mapq__slot_unlock(int fd, uint64_t off);
 int mapq__slot_is_live(int fd, uint64_t off);
 int mapq__registry_lock(int fd, uint64_t off);
+int mapq__lock_shared(int fd, uint64_t off, bool wait);
 int mapq__wslot_attach(struct mapq *q);
 void mapq__wslot_detach(struct mapq *q);
 
@@ -92,9 +99,24 @@ static inline void mapq__cpu_relax(void)
 #endif
 }
 
+/* recover.c: with the open lock held exclusively */
+int mapq__recover_exclusive(struct mapq *q, mapq_recovery *rep);
+
+/* repair.c: finishing what dead (or stalled) writers left */
+enum { REPAIR_NONE = 0, REPAIR_CLAIM = 1, REPAIR_HOLE = 2, REPAIR_FORSAKE = 3, REPAIR_DONE = 4 };
+int mapq__unblock(struct mapq *q, uint64_t c, bool force);
+int mapq__repair_record(struct mapq *q, uint32_t slot);
+/* How often a process waiting on an unfinished frame checks its writer. */
+#define MAPQ__UNBLOCK_POLL_NS (1000000ull)
+#define MAPQ__IDLE_POLL_NS (5000000ull)
+#define MAPQ__DEFAULT_UNBLOCK_MS 1000
+
 /* ring.c */
 enum { MAPQ__BLOCKED_BY_READER = 1, MAPQ__BLOCKED_BY_WRITER = 2 };
 int mapq__advance_head(struct mapq *q, uint64_t need);
+/* writer.c: size 0 reserves a frame ending on the next page (mapq_sync) */
+int mapq__reserve_frame(struct mapq *q, uint64_t size, uint64_t *fpos, uint64_t *fsize,
+			int timeout_ms);
 void mapq__lift_readers(struct mapq *q, uint64_t head);
 bool mapq__own_reader(const struct mapq *q, int slot);
 bool mapq__frame_valid(const struct mapq *q, uint64_t pos, uint64_t w);
@@ -134,6 +156,28 @@ static inline uint64_t wslot_lock_off(const struct mapq *q, int i)
 static inline uint64_t mapq__registry_off(const struct mapq *q)
 {
 	return q->sb.ctl_off + FMT_PAGE - 1;
+}
+/* Every handle holds a shared lock here while open; recovery takes it
+ * exclusively, which proves no other process has the queue open. */
+static inline uint64_t mapq__open_off(const struct mapq *q)
+{
+	return q->sb.ctl_off + FMT_PAGE - 2;
+}
+/* Serialises mapq_sync() checkpoints between processes. */
+static inline uint64_t mapq__sync_off(const struct mapq *q)
+{
+	return q->sb.ctl_off + FMT_PAGE - 3;
+}
+static inline struct fmt_ckpt *mapq__ckpt(const struct mapq *q, unsigned i)
+{
+	return (struct fmt_ckpt *)(q->base + q->sb.ctl_off + FMT_PAGE * (1 + i));
+}
+/* Padding before a reservation of @size bytes (padding included) at @pos:
+ * a reservation crosses the ring's end only by starting with padding. */
+static inline uint64_t resv_pad(const struct mapq *q, uint64_t pos, uint64_t size)
+{
+	uint64_t off = pos & q->mask;
+	return off + size > q->cap ? q->cap - off : 0;
 }
 static inline uint64_t rslot_lock_off(const struct mapq *q, int i)
 {

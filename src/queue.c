@@ -156,6 +156,34 @@ static void set_views(struct mapq *q)
 	q->wslots = (struct fmt_wslot *)(q->base + q->sb.wslot_off);
 	q->rslots = (struct fmt_rslot *)(q->base + q->sb.rslot_off);
 	q->ring = q->base + q->sb.data_off;
+	/* Aborted frames may be as large as a page plus a header (mapq_sync)
+	 * or a message, but never more than half the ring (writer.c). */
+	uint64_t am = frame_size(q->max_msg) > FMT_PAGE + 2 * FRAME_HDR ? frame_size(q->max_msg)
+									 : FMT_PAGE + 2 * FRAME_HDR;
+	q->abort_max = am < q->cap / 2 ? am : q->cap / 2;
+}
+
+static int64_t unblock_ns(const mapq_options *opt)
+{
+	int32_t ms = opt && opt->unblock_ms ? opt->unblock_ms : MAPQ__DEFAULT_UNBLOCK_MS;
+	return ms < 0 ? -1 : (int64_t)ms * 1000000;
+}
+
+/*
+ * Join the queue's users: a shared lock on the open byte. If we can take
+ * it exclusively instead, nobody else has the queue open, and whatever is
+ * unfinished in it was left by dead processes: recover first, then share.
+ * Openers arriving meanwhile wait on their shared lock until we are done.
+ */
+static int join(struct mapq *q)
+{
+	if (mapq__slot_trylock(q->fd, mapq__open_off(q)) == 0) {
+		mapq_recovery rep;
+		int err = mapq__recover_exclusive(q, &rep);
+		int e2 = mapq__lock_shared(q->fd, mapq__open_off(q), false);
+		return err ? err : e2;
+	}
+	return mapq__lock_shared(q->fd, mapq__open_off(q), true);
 }
 
 static int map_queue(struct mapq *q, const mapq_options *opt)
@@ -224,7 +252,11 @@ int mapq_open(mapq **qp, const char *path, int flags, const mapq_options *opt)
 		return fd;
 	}
 	q->fd = fd;
+	q->unblock_ns = unblock_ns(opt);
 	int err = map_queue(q, opt);
+	if (!err && (err = join(q)) != 0) {
+		munmap(q->map->base, (size_t)q->map->size);
+	}
 	if (err) {
 		close(fd);
 		free(q->map);
@@ -290,7 +322,15 @@ int mapq_dup(const mapq *q, mapq **out)
 	d->map = q->map;
 	d->sb = q->sb;
 	d->wslot = -1;
+	d->unblock_ns = q->unblock_ns;
 	set_views(d);
+	/* shared: the original handle holds its own, so this never waits
+	 * for long (only behind a recovery that started before) */
+	int err = mapq__lock_shared(d->fd, mapq__open_off(d), true);
+	if (err) {
+		mapq_close(d);
+		return err;
+	}
 	*out = d;
 	return 0;
 }

@@ -28,13 +28,23 @@ static int find_durable(const struct mapq *q, const char *name)
 	for (uint32_t i = 0; i < q->nr; i++) {
 		const struct fmt_rslot *s = &q->rslots[i];
 		uint32_t st = atomic_load_explicit(&s->state, memory_order_acquire);
-		if (st == RSLOT_FREE ||
+		/* BUSY under the registry lock we hold: its owner died while
+		 * attaching, and its name may be half written */
+		if (st == RSLOT_FREE || st == RSLOT_BUSY ||
 		    !(atomic_load_explicit(&s->flags, memory_order_relaxed) & RSLOT_DURABLE))
 			continue;
 		if (strncmp(s->name, name, sizeof(s->name)) == 0)
 			return (int)i;
 	}
 	return -1;
+}
+
+/* Can a new reader take this slot (if no live process holds its lock)?
+ * A durable reader's slot is not free even when nobody holds it; a BUSY
+ * one seen under the registry lock is a reader that died attaching. */
+static bool reusable(uint32_t st, bool durable)
+{
+	return st == RSLOT_FREE || st == RSLOT_BUSY || (st == RSLOT_ACTIVE && !durable);
 }
 
 /* Take a slot no live process owns; the OFD lock makes it ours. */
@@ -44,8 +54,7 @@ static int take_free_slot(struct mapq *q)
 		struct fmt_rslot *s = &q->rslots[i];
 		uint32_t st = atomic_load_explicit(&s->state, memory_order_acquire);
 		bool durable = atomic_load_explicit(&s->flags, memory_order_relaxed) & RSLOT_DURABLE;
-		/* A durable reader's slot is not free even when nobody holds it. */
-		if (st != RSLOT_FREE && (durable || st == RSLOT_DETACHED))
+		if (!reusable(st, durable))
 			continue;
 		/* Our own locks never conflict with us, so the lock alone does
 		 * not keep us from taking a slot this handle already uses. */
@@ -55,7 +64,7 @@ static int take_free_slot(struct mapq *q)
 		/* Lock held: any previous owner is dead. Re-read under the lock. */
 		st = atomic_load_explicit(&s->state, memory_order_acquire);
 		durable = atomic_load_explicit(&s->flags, memory_order_relaxed) & RSLOT_DURABLE;
-		if (st != RSLOT_FREE && (durable || st == RSLOT_DETACHED)) {
+		if (!reusable(st, durable)) {
 			mapq__slot_unlock(q->fd, rslot_lock_off(q, (int)i));
 			continue;
 		}
@@ -121,6 +130,10 @@ int mapq_reader_open(mapq *q, mapq_reader **rp, const char *name, int start)
 		/* relaxed: no scanner looks at a BUSY slot's fields; the seq_cst
 		 * store of ACTIVE below publishes them */
 		atomic_store_explicit(&s->state, RSLOT_BUSY, memory_order_relaxed);
+		if ((err = MAPQ_FAULT(RSLOT_ATTACH_BUSY)) != 0) {
+			mapq__slot_unlock(q->fd, rslot_lock_off(q, i));
+			goto out;
+		}
 		memset(s->name, 0, sizeof(s->name));
 		if (name)
 			memcpy(s->name, name, strlen(name));
@@ -132,6 +145,7 @@ int mapq_reader_open(mapq *q, mapq_reader **rp, const char *name, int start)
 	}
 	atomic_store_explicit(&s->pid, (uint32_t)getpid(), memory_order_relaxed);
 	raise_hwm(q, (uint32_t)i + 1);
+	(void)MAPQ_FAULT(RSLOT_ATTACH_ACTIVE);
 	/* seq_cst: pairs with head movers' seq_cst CAS and scan (ring.c) */
 	atomic_store_explicit(&s->state, RSLOT_ACTIVE, memory_order_seq_cst);
 	uint64_t h = atomic_load_explicit(&q->ctl->head, memory_order_seq_cst);
@@ -143,6 +157,7 @@ int mapq_reader_open(mapq *q, mapq_reader **rp, const char *name, int start)
 							       memory_order_acquire))
 		;
 	r->q = q;
+	r->stall_pos = UINT64_MAX;
 	r->slot = i;
 	r->durable = name != NULL;
 	r->next = q->readers;
@@ -168,6 +183,7 @@ void mapq_reader_close(mapq_reader *r)
 			break;
 		}
 	int locked = mapq__registry_lock(q->fd, mapq__registry_off(q));
+	(void)MAPQ_FAULT(RSLOT_DETACH);
 	/* seq_cst: ordered before the waiter-count load in wake_space, so a
 	 * writer blocked by this reader is woken */
 	atomic_store_explicit(&s->state, r->durable ? RSLOT_DETACHED : RSLOT_FREE,
@@ -230,6 +246,34 @@ enum { NOT_READY = 1, SKIP = 2 };
 #define READ_SPINS 256
 
 /*
+ * The frame at @c is not ready. If tail has passed it, a writer is on it
+ * (or died on it): now and then, ask repair.c to look at that writer, and
+ * after the unblock timeout to give up on it. Returns true if something
+ * changed and the caller should look again at once.
+ */
+static bool unblock(struct mapq_reader *r, uint64_t c, uint64_t now)
+{
+	struct mapq *q = r->q;
+	if (c != r->stall_pos) {
+		r->stall_pos = c;
+		r->stall_since = r->stall_check = now;
+		r->on_writer = true;
+		return false;
+	}
+	if (now - r->stall_check < MAPQ__UNBLOCK_POLL_NS)
+		return false;
+	r->stall_check = now;
+	/* acquire: as in repair.c, records of reservations below tail */
+	r->on_writer = c < atomic_load_explicit(&q->ctl->tail, memory_order_acquire);
+	if (!r->on_writer) {
+		r->stall_since = now; /* empty queue: waiting on nobody */
+		return false;
+	}
+	bool force = q->unblock_ns >= 0 && now - r->stall_since >= (uint64_t)q->unblock_ns;
+	return mapq__unblock(q, c, force) != REPAIR_NONE;
+}
+
+/*
  * Judge the frame at position @c once. Returns 0 with *msg filled (data
  * frame, CRC good), SKIP (padding or aborted frame), NOT_READY, or
  * -MAPQ_ECORRUPT / -MAPQ_EFRAMECRC; *next is the frame's end when known.
@@ -246,12 +290,14 @@ static int look(const struct mapq *q, uint64_t c, mapq_msg *msg, uint64_t *next)
 	 * are visible once we see the committed word */
 	uint64_t w = atomic_load_explicit(commit_at(q, c), memory_order_acquire);
 	unsigned st = cw_state(w);
-	if (cw_lap(w) != lap_of(q, c) || st == FRAME_NONE || st == FRAME_CLAIMED)
+	if (cw_lap(w) != lap_of(q, c) || st == FRAME_NONE ||
+	    (st == FRAME_CLAIMED && !cw_forsaken(w)))
 		return NOT_READY;
 	if (!mapq__frame_valid(q, c, w))
 		return -MAPQ_ECORRUPT;
 	*next = c + cw_size(w);
-	if (cw_pad(w) || st == FRAME_ABORTED)
+	/* padding, aborted, or forsaken (its writer stalled: repair.c) */
+	if (cw_pad(w) || st != FRAME_COMMITTED)
 		return SKIP;
 	uint32_t len = f->len;
 	/* Every header field is checked before use; len bounds the CRC. */
@@ -283,7 +329,7 @@ __attribute__((noinline)) static int look_overwritable(const struct mapq *q, uin
  * The frame at our cursor: 0 with *msg filled, NOT_READY, or an error.
  * Skips padding and aborted frames, and reports a lap first.
  */
-static int peek(struct mapq_reader *r, mapq_msg *msg)
+static int peek(struct mapq_reader *r, mapq_msg *msg, uint64_t *cur)
 {
 	struct mapq *q = r->q;
 	struct fmt_rslot *s = &q->rslots[r->slot];
@@ -297,6 +343,7 @@ static int peek(struct mapq_reader *r, mapq_msg *msg)
 		}
 		/* acquire: a writer's push is ordered after its count of lost */
 		uint64_t c = atomic_load_explicit(&s->cursor, memory_order_acquire);
+		*cur = c;
 		int rc = q->overwrite ? look_overwritable(q, c, msg, &r->held_next)
 				      : look(q, c, msg, &r->held_next);
 		if (rc == 0) {
@@ -339,9 +386,16 @@ int mapq_read(mapq_reader *r, mapq_msg *msg, int timeout_ms)
 	int rc;
 
 	for (unsigned spins = 0;; spins++) {
-		rc = peek(r, msg);
+		uint64_t cur;
+		rc = peek(r, msg, &cur);
 		if (rc != NOT_READY)
 			break;
+		uint64_t now = 0;
+		if (timeout_ms == 0 || spins >= READ_SPINS) {
+			now = mapq__now_ns();
+			if (unblock(r, cur, now))
+				continue;
+		}
 		if (timeout_ms == 0) {
 			rc = -EAGAIN;
 			break;
@@ -362,9 +416,12 @@ int mapq_read(mapq_reader *r, mapq_msg *msg, int timeout_ms)
 			waiting = true;
 			continue;
 		}
-		rc = mapq__futex_wait(&c->data_seq, s, deadline);
-		if (rc)
+		/* Dead writers wake nobody: wake up now and then to look. */
+		uint64_t wake_by = now + (r->on_writer ? MAPQ__UNBLOCK_POLL_NS : MAPQ__IDLE_POLL_NS);
+		rc = mapq__futex_wait(&c->data_seq, s, wake_by < deadline ? wake_by : deadline);
+		if (rc && wake_by >= deadline)
 			break;
+		rc = 0;
 		s = atomic_load_explicit(&c->data_seq, memory_order_seq_cst);
 	}
 	if (waiting)
@@ -380,9 +437,13 @@ int mapq_release(mapq_reader *r)
 		return -EINVAL;
 	if (!r->holding)
 		return -MAPQ_ESTATE;
+	int err = MAPQ_FAULT(READ_BEFORE_ADVANCE);
+	if (err)
+		return err;
 	r->holding = false;
 	if (!advance(r, r->held_pos, r->held_next))
 		return -MAPQ_ELAPPED;
+	(void)MAPQ_FAULT(READ_AFTER_ADVANCE);
 	struct fmt_rslot *s = &r->q->rslots[r->slot];
 	/* relaxed load+store: only this reader writes delivered */
 	atomic_store_explicit(&s->delivered,

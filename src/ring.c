@@ -26,7 +26,11 @@ bool mapq__frame_valid(const struct mapq *q, uint64_t pos, uint64_t w)
 		return false;
 	if (cw_pad(w))
 		return size >= FRAME_ALIGN && off + size == q->cap && cw_state(w) == FRAME_COMMITTED;
-	return size >= FRAME_HDR && off + size <= q->cap && size <= frame_size(q->max_msg);
+	/* Aborted (and still claimed) frames may be larger than any message:
+	 * mapq_sync() pads to a page boundary with one, and repairs may fill
+	 * a dead writer's whole reservation. */
+	uint64_t max = cw_state(w) == FRAME_COMMITTED ? frame_size(q->max_msg) : q->abort_max;
+	return size >= FRAME_HDR && off + size <= q->cap && size <= max;
 }
 
 bool mapq__own_reader(const struct mapq *q, int slot)
@@ -112,6 +116,7 @@ static int pass_readers(struct mapq *q, uint64_t h, uint64_t next, bool data)
 					atomic_fetch_add_explicit(&q->ctl->lost, 1,
 								  memory_order_relaxed);
 				}
+				(void)MAPQ_FAULT(HEAD_AFTER_PUSH);
 				break;
 			}
 		}
@@ -177,6 +182,8 @@ int mapq__advance_head(struct mapq *q, uint64_t need)
 		uint64_t next = h + cw_size(w);
 		int r = pass_readers(q, h, next, st == FRAME_COMMITTED && !cw_pad(w));
 		if (r)
+			return r;
+		if ((r = MAPQ_FAULT(HEAD_BEFORE_CAS)))
 			return r;
 		/* seq_cst: the late-joiner scan below must not be ordered before
 		 * this; failure reloads h (acquire) and we look again */

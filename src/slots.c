@@ -11,6 +11,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "internal.h"
@@ -48,6 +49,12 @@ int mapq__registry_lock(int fd, uint64_t off)
 	return ofd_lock(fd, off, F_WRLCK, F_OFD_SETLKW);
 }
 
+/* A shared lock (or the conversion of our exclusive one into it). */
+int mapq__lock_shared(int fd, uint64_t off, bool wait)
+{
+	return ofd_lock(fd, off, F_RDLCK, wait ? F_OFD_SETLKW : F_OFD_SETLK);
+}
+
 /* 1: another open file description holds the slot; 0: nobody does. Our
  * own locks never conflict with us, so callers skip their own slots. */
 int mapq__slot_is_live(int fd, uint64_t off)
@@ -63,72 +70,59 @@ int mapq__slot_is_live(int fd, uint64_t off)
 	return fl.l_type != F_UNLCK;
 }
 
-/*
- * Finish a dead writer's reservation [pos, pos+size): a claimed frame
- * becomes aborted, a reservation whose claim was never written gets an
- * aborted (or padding) commit word. Each change is a CAS from the value we
- * saw, so a frame that a live process touched meanwhile is left alone.
- */
-static void finish_reservation(struct mapq *q, uint64_t pos, uint64_t size)
+/* Take slot @i (its lock held) from a dead owner: finish its business.
+ * 0: done; -EAGAIN: its record cannot be settled yet, leave the slot. */
+static int take_over(struct mapq *q, uint32_t i)
 {
-	uint64_t head = atomic_load_explicit(&q->ctl->head, memory_order_acquire);
-	uint64_t tail = atomic_load_explicit(&q->ctl->tail, memory_order_acquire);
+	int err = MAPQ_FAULT(WSLOT_ATTACH_LOCKED);
+	if (err)
+		return err;
+	if (mapq__repair_record(q, i) < 0)
+		return -EAGAIN;
+	return MAPQ_FAULT(WSLOT_ATTACH_REPAIRED);
+}
 
-	if (size == 0 || size > q->cap || pos < head || pos + size > tail || (pos | size) % FRAME_ALIGN)
-		return; /* stale or nonsense record: nothing of ours to finish */
-	uint64_t off = pos & q->mask, pad = 0;
-	if (off + size > q->cap)
-		pad = q->cap - off;
-	if (pad) {
-		/* pos first: only then is the word known to be this frame's */
-		bool done = frame_pos_at(q, pos) == pos;
-		uint64_t w = atomic_load_explicit(commit_at(q, pos), memory_order_acquire);
-		if (!done &&
-		    atomic_compare_exchange_strong_explicit(
-			    commit_at(q, pos), &w, cw_make(pad, FRAME_COMMITTED, 1, lap_of(q, pos)),
-			    memory_order_relaxed, memory_order_relaxed))
-			/* release, and last: publishes the word (see frame_pos_at) */
-			atomic_store_explicit(&frame_at(q, pos)->pos, pos, memory_order_release);
-	}
-	uint64_t p = pos + pad, fsize = size - pad;
-	bool claimed = frame_pos_at(q, p) == p; /* pos first: see frame_pos_at() */
-	uint64_t w = atomic_load_explicit(commit_at(q, p), memory_order_acquire);
-	if (claimed && (cw_lap(w) != lap_of(q, p) || cw_size(w) != fsize))
-		return; /* not the frame the record describes */
-	if (claimed && cw_state(w) != FRAME_CLAIMED)
-		return; /* committed or aborted already */
-	/* seq_cst: orders the change before the waiter-count load in wake */
-	if (atomic_compare_exchange_strong_explicit(commit_at(q, p), &w,
-						    cw_make(fsize, FRAME_ABORTED, 0, lap_of(q, p)),
-						    memory_order_relaxed, memory_order_relaxed)) {
-		/* release, and last: publishes the word (see frame_pos_at);
-		 * seq_cst also orders it before the waiter load in wake */
-		atomic_store_explicit(&frame_at(q, p)->pos, p, memory_order_seq_cst);
-		mapq__wake_data(q);
-	}
+/* Make slot @i ours; its lock is held and its old business finished. */
+static void claim_slot(struct mapq *q, uint32_t i)
+{
+	struct fmt_wslot *s = &q->wslots[i];
+	/* relaxed: these fields are ours now; the lock orders ownership */
+	atomic_store_explicit(&s->resv_size, 0, memory_order_relaxed);
+	atomic_store_explicit(&s->pid, (uint32_t)getpid(), memory_order_relaxed);
+	atomic_store_explicit(&s->state, WSLOT_ACTIVE, memory_order_relaxed);
+	atomic_store_explicit(&s->attaches, atomic_load_explicit(&s->attaches, memory_order_relaxed) + 1,
+			      memory_order_relaxed);
+	q->wslot = (int)i;
 }
 
 int mapq__wslot_attach(struct mapq *q)
 {
-	for (uint32_t i = 0; i < q->nw; i++) {
-		if (mapq__slot_trylock(q->fd, wslot_lock_off(q, (int)i)) != 0)
-			continue;
-		struct fmt_wslot *s = &q->wslots[i];
-		/* acquire: pairs with the previous owner's release of resv_size */
-		uint64_t size = atomic_load_explicit(&s->resv_size, memory_order_acquire);
-		if (atomic_load_explicit(&s->state, memory_order_relaxed) == WSLOT_ACTIVE && size)
-			finish_reservation(q, atomic_load_explicit(&s->resv_pos, memory_order_relaxed),
-					   size);
-		/* relaxed: these fields are ours now; the lock orders ownership */
-		atomic_store_explicit(&s->resv_size, 0, memory_order_relaxed);
-		atomic_store_explicit(&s->pid, (uint32_t)getpid(), memory_order_relaxed);
-		atomic_store_explicit(&s->state, WSLOT_ACTIVE, memory_order_relaxed);
-		atomic_store_explicit(&s->attaches, atomic_load_explicit(&s->attaches, memory_order_relaxed) + 1,
-				      memory_order_relaxed);
-		q->wslot = (int)i;
-		return 0;
+	int err = -MAPQ_ENOSLOT;
+	/* A slot whose dead owner's record cannot be settled yet (another
+	 * writer raced for the same position and is mid-step) is left for a
+	 * moment; a few passes settle it. */
+	for (int pass = 0; pass < 100 && err == -MAPQ_ENOSLOT; pass++) {
+		bool unsettled = false;
+		for (uint32_t i = 0; i < q->nw; i++) {
+			if (mapq__slot_trylock(q->fd, wslot_lock_off(q, (int)i)) != 0)
+				continue;
+			err = take_over(q, i);
+			if (err == 0) {
+				claim_slot(q, i);
+				return 0;
+			}
+			mapq__slot_unlock(q->fd, wslot_lock_off(q, (int)i));
+			if (err != -EAGAIN)
+				return err;
+			err = -MAPQ_ENOSLOT;
+			unsettled = true;
+		}
+		if (!unsettled)
+			break;
+		struct timespec ts = { 0, 100000 };
+		nanosleep(&ts, NULL);
 	}
-	return -MAPQ_ENOSLOT;
+	return err;
 }
 
 void mapq__wslot_detach(struct mapq *q)
@@ -136,6 +130,7 @@ void mapq__wslot_detach(struct mapq *q)
 	if (q->wslot < 0)
 		return;
 	struct fmt_wslot *s = &q->wslots[q->wslot];
+	(void)MAPQ_FAULT(WSLOT_DETACH);
 	atomic_store_explicit(&s->state, WSLOT_FREE, memory_order_relaxed);
 	mapq__slot_unlock(q->fd, wslot_lock_off(q, q->wslot));
 	q->wslot = -1;

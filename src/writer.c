@@ -13,37 +13,74 @@
 
 #include "internal.h"
 
-/* How often a blocked writer looks for dead readers and writers. */
-#define LIVENESS_POLL_NS (50 * 1000000ull)
+/* How often a writer blocked by a reader looks for dead readers. */
+#define READER_POLL_NS (10 * 1000000ull)
 /* Looks at a full ring before a writer sleeps: a few microseconds. */
 #define RESERVE_SPINS 256
 
-/* Try once to reserve @size frame bytes (plus any padding). Returns 0 with
- * *pos set, a MAPQ__BLOCKED_* reason, or a negative error. */
-static int try_reserve(struct mapq *q, uint64_t size, uint64_t *pos, uint64_t *pad)
+/* The frame size that ends a reservation at @t on the next page boundary
+ * (mapq_sync), or the padding to the ring's end when that is shorter. */
+static uint64_t fill_size(const struct mapq *q, uint64_t t)
 {
+	uint64_t off = t & q->mask, gap = -off & (FMT_PAGE - 1);
+	if (gap && gap < FRAME_HDR)
+		gap += FMT_PAGE;
+	return off + gap > q->cap ? q->cap - off : gap;
+}
+
+/* Try once to reserve @size frame bytes (plus any padding; @size 0 means
+ * fill_size()). Returns 0 with *pos set, a MAPQ__BLOCKED_* reason, or a
+ * negative error. */
+static int try_reserve(struct mapq *q, uint64_t size, uint64_t *pos, uint64_t *pad,
+		       uint64_t *fsize)
+{
+	struct fmt_wslot *ws = &q->wslots[q->wslot];
 	/* relaxed: the CAS below re-validates the value; the space check uses
 	 * head, which carries the ordering */
 	uint64_t t = atomic_load_explicit(&q->ctl->tail, memory_order_relaxed);
+	int err;
 
 	for (;;) {
-		uint64_t off = t & q->mask;
-		uint64_t p = off + size > q->cap ? q->cap - off : 0;
-		uint64_t end = t + p + size;
+		uint64_t off = t & q->mask, sz = size ? size : fill_size(q, t);
+		if (!sz) { /* filling, and tail is on a page boundary already */
+			*fsize = 0;
+			return 0;
+		}
+		uint64_t p = off + sz > q->cap ? q->cap - off : 0;
+		uint64_t end = t + p + sz;
 		if (end > q->cap) {
 			uint64_t need = end - q->cap;
 			if (atomic_load_explicit(&q->ctl->head, memory_order_acquire) < need) {
 				int r = mapq__advance_head(q, need);
-				if (r)
+				if (r) {
+					/* relaxed: no reservation of ours is pending */
+					atomic_store_explicit(&ws->resv_size, 0, memory_order_relaxed);
 					return r;
+				}
 			}
 		}
-		/* relaxed: tail publishes nothing; readers wait on commit words */
+		if ((err = MAPQ_FAULT(RESERVE_BEFORE_RECORD)))
+			return err;
+		/* The tentative record goes first, so that a reservation is
+		 * never without one (repair.c). relaxed pos: the release CAS
+		 * below publishes both to whoever acquires the new tail. */
+		atomic_store_explicit(&ws->resv_pos, t, memory_order_relaxed);
+		atomic_store_explicit(&ws->resv_size, (p + sz) | RESV_TENTATIVE, memory_order_relaxed);
+		if ((err = MAPQ_FAULT(RESERVE_BEFORE_CAS))) {
+			atomic_store_explicit(&ws->resv_size, 0, memory_order_relaxed);
+			return err;
+		}
+		/* release: our record is visible to anyone who sees this tail */
 		if (atomic_compare_exchange_weak_explicit(&q->ctl->tail, &t, end,
-							  memory_order_relaxed,
+							  memory_order_release,
 							  memory_order_relaxed)) {
+			(void)MAPQ_FAULT(RESERVE_AFTER_CAS);
+			/* release: confirming says the pos stored above is ours */
+			atomic_store_explicit(&ws->resv_size, p + sz, memory_order_release);
+			(void)MAPQ_FAULT(RESERVE_AFTER_CONFIRM);
 			*pos = t;
 			*pad = p;
+			*fsize = sz;
 			return 0;
 		}
 	}
@@ -53,21 +90,36 @@ static int try_reserve(struct mapq *q, uint64_t size, uint64_t *pos, uint64_t *p
  * Reserve with waiting. A blocked writer registers as a waiter on the word
  * its blocker will bump (space_seq for a reader, data_seq for a writer's
  * unfinished frame), reads the word, then looks again before sleeping:
- * the waiter's half of the Dekker pair described in wait.c.
+ * the waiter's half of the Dekker pair described in wait.c. Dead readers
+ * and writers wake nobody, so it also wakes up now and then to look for
+ * them (a writer blocked by an unfinished frame every millisecond).
  */
 static int reserve_wait(struct mapq *q, uint64_t size, uint64_t *pos, uint64_t *pad,
-			int timeout_ms)
+			uint64_t *fsize, int timeout_ms)
 {
 	struct fmt_ctl *c = q->ctl;
 	_Atomic uint32_t *seq = NULL, *waiters = NULL;
-	uint64_t deadline = 0;
+	uint64_t deadline = 0, stall_pos = UINT64_MAX, stall_since = 0;
 	uint32_t s = 0;
 	int r;
 
 	for (unsigned spins = 0;; spins++) {
-		r = try_reserve(q, size, pos, pad);
+		r = try_reserve(q, size, pos, pad, fsize);
 		if (r <= 0)
 			break;
+		uint64_t now = 0;
+		if (r == MAPQ__BLOCKED_BY_WRITER && spins >= RESERVE_SPINS) {
+			/* acquire: as in advance_head, the frame at head */
+			uint64_t h = atomic_load_explicit(&c->head, memory_order_acquire);
+			now = mapq__now_ns();
+			if (h != stall_pos) {
+				stall_pos = h;
+				stall_since = now;
+			}
+			bool force = q->unblock_ns >= 0 && now - stall_since >= (uint64_t)q->unblock_ns;
+			if (mapq__unblock(q, h, force) != REPAIR_NONE)
+				continue;
+		}
 		if (timeout_ms == 0) {
 			r = -EAGAIN;
 			break;
@@ -92,9 +144,9 @@ static int reserve_wait(struct mapq *q, uint64_t size, uint64_t *pos, uint64_t *
 			s = atomic_load_explicit(seq, memory_order_seq_cst);
 			continue;
 		}
-		/* A reader that dies wakes nobody: wake up now and then to look
-		 * for dead readers (ring.c frees their slots as it scans). */
-		uint64_t wake_by = mapq__now_ns() + LIVENESS_POLL_NS;
+		/* ring.c frees dead readers' slots as it scans */
+		uint64_t wake_by = (now ? now : mapq__now_ns()) +
+				   (r == MAPQ__BLOCKED_BY_READER ? READER_POLL_NS : MAPQ__UNBLOCK_POLL_NS);
 		r = mapq__futex_wait(seq, s, wake_by < deadline ? wake_by : deadline);
 		if (r && wake_by >= deadline)
 			break;
@@ -103,6 +155,98 @@ static int reserve_wait(struct mapq *q, uint64_t size, uint64_t *pos, uint64_t *
 	if (waiters)
 		atomic_fetch_sub_explicit(waiters, 1, memory_order_relaxed);
 	return r;
+}
+
+/*
+ * Claim the frame at @pos: header, then the commit word by CAS from the
+ * stale bytes we saw (a reader that gave up on us may have forsaken the
+ * space meanwhile), then pos, stored last. False: forsaken.
+ */
+static bool claim(struct mapq *q, uint64_t pos, uint64_t size)
+{
+	struct fmt_frame *f = frame_at(q, pos);
+	(void)MAPQ_FAULT(CLAIM_BEFORE_WORD);
+	f->len = 0;
+	f->writer = (uint16_t)q->wslot;
+	f->flags = 0;
+	f->reserved0 = 0;
+	/* relaxed: only compared. The word holds stale bytes, unless a
+	 * repairer forsook the space: then it is exactly one of the two words
+	 * repair.c publishes for a reservation of our size. Stale bytes can
+	 * share a lap tag's high bits, but not all 64 bits of these words. */
+	uint64_t w = atomic_load_explicit(&f->commit, memory_order_relaxed);
+	uint64_t forsaken = cw_make(size, FRAME_CLAIMED, 0, lap_of(q, pos)) | CW_FORSAKEN;
+	bool ok = w != forsaken && w != cw_make(size, FRAME_ABORTED, 0, lap_of(q, pos)) &&
+		  /* release: recovery that sees the claim sees the header */
+		  atomic_compare_exchange_strong_explicit(
+			  &f->commit, &w, cw_make(size, FRAME_CLAIMED, 0, lap_of(q, pos)),
+			  memory_order_release, memory_order_relaxed);
+	(void)MAPQ_FAULT(CLAIM_BEFORE_POS);
+	/* release, and last: a reader that acquires pos == this position then
+	 * reads this claim (or the commit after it), never stale bytes. If we
+	 * were forsaken the repairer stores the same value. */
+	atomic_store_explicit(&f->pos, pos, memory_order_release);
+	(void)MAPQ_FAULT(CLAIM_AFTER_POS);
+	return ok;
+}
+
+/* Store the final state of our frame, unless readers forsook it: then it
+ * becomes aborted and the result is false. Clears the record. */
+static bool settle(struct mapq *q, uint64_t pos, uint64_t size, unsigned state)
+{
+	struct fmt_wslot *ws = &q->wslots[q->wslot];
+	uint64_t w = cw_make(size, FRAME_CLAIMED, 0, lap_of(q, pos));
+	/* seq_cst: release publishes header and payload to readers, and the
+	 * waiter-count load in mapq__wake_data must not pass this CAS */
+	bool ok = atomic_compare_exchange_strong_explicit(
+		commit_at(q, pos), &w, cw_make(size, state, 0, lap_of(q, pos)),
+		memory_order_seq_cst, memory_order_relaxed);
+	if (!ok && w == (cw_make(size, FRAME_CLAIMED, 0, lap_of(q, pos)) | CW_FORSAKEN))
+		/* seq_cst: as above; now head may pass it */
+		atomic_store_explicit(commit_at(q, pos), cw_make(size, FRAME_ABORTED, 0, lap_of(q, pos)),
+				      memory_order_seq_cst);
+	(void)MAPQ_FAULT(COMMIT_AFTER_STORE);
+	/* relaxed: only repairers read it, and a stale non-zero size is
+	 * harmless (they find the frame already finished) */
+	atomic_store_explicit(&ws->resv_size, 0, memory_order_relaxed);
+	(void)MAPQ_FAULT(COMMIT_AFTER_CLEAR);
+	mapq__wake_data(q);
+	return ok;
+}
+
+static void count(_Atomic uint64_t *ctr, uint64_t n)
+{
+	/* relaxed load+store: only this slot's owner writes its counters */
+	atomic_store_explicit(ctr, atomic_load_explicit(ctr, memory_order_relaxed) + n,
+			      memory_order_relaxed);
+}
+
+int mapq__reserve_frame(struct mapq *q, uint64_t size, uint64_t *fpos, uint64_t *fsize,
+			int timeout_ms)
+{
+	uint64_t pos = 0, pad = 0;
+	int r = reserve_wait(q, size, &pos, &pad, fsize, timeout_ms);
+	if (r || !*fsize)
+		return r;
+	if (pad) {
+		(void)MAPQ_FAULT(PAD_BEFORE_WORD);
+		/* relaxed: the release store of pos below publishes it */
+		atomic_store_explicit(commit_at(q, pos),
+				      cw_make(pad, FRAME_COMMITTED, 1, lap_of(q, pos)),
+				      memory_order_relaxed);
+		(void)MAPQ_FAULT(PAD_BEFORE_POS);
+		/* release, and last: whoever acquires pos == this position sees
+		 * this frame's word, never stale bytes (format.md, publication) */
+		atomic_store_explicit(&frame_at(q, pos)->pos, pos, memory_order_release);
+	}
+	pos += pad;
+	if (!claim(q, pos, *fsize)) {
+		count(&q->wslots[q->wslot].aborted, 1);
+		(void)settle(q, pos, *fsize, FRAME_ABORTED);
+		return -MAPQ_ESTALLED;
+	}
+	*fpos = pos;
+	return 0;
 }
 
 int mapq_reserve(mapq *q, size_t len, void **buf, int timeout_ms)
@@ -118,58 +262,15 @@ int mapq_reserve(mapq *q, size_t len, void **buf, int timeout_ms)
 		if (err)
 			return err;
 	}
-	uint64_t size = frame_size(len), pos, pad;
-	int r = reserve_wait(q, size, &pos, &pad, timeout_ms);
+	uint64_t pos, size;
+	int r = mapq__reserve_frame(q, frame_size(len), &pos, &size, timeout_ms);
 	if (r)
 		return r;
-
-	struct fmt_wslot *ws = &q->wslots[q->wslot];
-	/* relaxed pos, release size: recovery reads size (acquire) first, and
-	 * a non-zero size means pos is this reservation's */
-	atomic_store_explicit(&ws->resv_pos, pos, memory_order_relaxed);
-	atomic_store_explicit(&ws->resv_size, pad + size, memory_order_release);
-	if (pad) {
-		/* relaxed: the release store of pos below publishes it */
-		atomic_store_explicit(commit_at(q, pos),
-				      cw_make(pad, FRAME_COMMITTED, 1, lap_of(q, pos)),
-				      memory_order_relaxed);
-		/* release, and last: whoever acquires pos == this position sees
-		 * this frame's word, never stale bytes (format.md, publication) */
-		atomic_store_explicit(&frame_at(q, pos)->pos, pos, memory_order_release);
-	}
-	pos += pad;
-	struct fmt_frame *f = frame_at(q, pos);
-	f->len = 0;
-	f->writer = (uint16_t)q->wslot;
-	f->flags = 0;
-	f->reserved0 = 0;
-	/* release: recovery that sees the claim also sees which writer made it */
-	atomic_store_explicit(&f->commit, cw_make(size, FRAME_CLAIMED, 0, lap_of(q, pos)),
-			      memory_order_release);
-	/* release, and last: a reader that acquires pos == this position then
-	 * reads this claim (or the commit after it), never stale bytes */
-	atomic_store_explicit(&f->pos, pos, memory_order_release);
 	q->resv_pos = pos;
 	q->resv_size = size;
 	q->resv_len = (uint32_t)len;
-	*buf = (uint8_t *)f + FRAME_HDR;
+	*buf = (uint8_t *)frame_at(q, pos) + FRAME_HDR;
 	return 0;
-}
-
-/* Store the final commit word and clear the reservation record. */
-static void finish(struct mapq *q, unsigned state)
-{
-	struct fmt_wslot *ws = &q->wslots[q->wslot];
-	/* seq_cst: release publishes header and payload to readers, and the
-	 * waiter-count load in mapq__wake_data must not pass this store */
-	atomic_store_explicit(commit_at(q, q->resv_pos),
-			      cw_make(q->resv_size, state, 0, lap_of(q, q->resv_pos)),
-			      memory_order_seq_cst);
-	/* relaxed: only recovery reads it, and a stale non-zero size is
-	 * harmless (recovery finds the frame already finished) */
-	atomic_store_explicit(&ws->resv_size, 0, memory_order_relaxed);
-	q->resv_size = 0;
-	mapq__wake_data(q);
 }
 
 int mapq_commit(mapq *q, size_t len)
@@ -182,15 +283,21 @@ int mapq_commit(mapq *q, size_t len)
 		return -EMSGSIZE;
 	struct fmt_frame *f = frame_at(q, q->resv_pos);
 	struct fmt_wslot *ws = &q->wslots[q->wslot];
+	int err = MAPQ_FAULT(COMMIT_BEFORE_CRC);
+	if (err)
+		return err;
 	f->len = (uint32_t)len;
 	f->crc = mapq__frame_crc(f, (uint8_t *)f + FRAME_HDR, (uint32_t)len);
-	/* relaxed load+store: only this slot's owner writes its counters */
-	atomic_store_explicit(&ws->msgs, atomic_load_explicit(&ws->msgs, memory_order_relaxed) + 1,
-			      memory_order_relaxed);
-	atomic_store_explicit(&ws->bytes,
-			      atomic_load_explicit(&ws->bytes, memory_order_relaxed) + len,
-			      memory_order_relaxed);
-	finish(q, FRAME_COMMITTED);
+	if ((err = MAPQ_FAULT(COMMIT_BEFORE_STORE)))
+		return err;
+	uint64_t size = q->resv_size;
+	q->resv_size = 0;
+	if (!settle(q, q->resv_pos, size, FRAME_COMMITTED)) {
+		count(&ws->aborted, 1);
+		return -MAPQ_ESTALLED;
+	}
+	count(&ws->msgs, 1);
+	count(&ws->bytes, len);
 	return 0;
 }
 
@@ -200,11 +307,13 @@ int mapq_abort(mapq *q)
 		return -EINVAL;
 	if (!q->resv_size)
 		return -MAPQ_ESTATE;
-	struct fmt_wslot *ws = &q->wslots[q->wslot];
-	atomic_store_explicit(&ws->aborted,
-			      atomic_load_explicit(&ws->aborted, memory_order_relaxed) + 1,
-			      memory_order_relaxed);
-	finish(q, FRAME_ABORTED);
+	int err = MAPQ_FAULT(ABORT_BEFORE_STORE);
+	if (err)
+		return err;
+	count(&q->wslots[q->wslot].aborted, 1);
+	uint64_t size = q->resv_size;
+	q->resv_size = 0;
+	(void)settle(q, q->resv_pos, size, FRAME_ABORTED);
 	return 0;
 }
 
@@ -217,7 +326,16 @@ int mapq_send(mapq *q, const void *data, size_t len, int timeout_ms)
 	int r = mapq_reserve(q, len, &buf, timeout_ms);
 	if (r)
 		return r;
-	if (len)
-		memcpy(buf, data, len);
+	if (len) {
+		/* Two halves, so a fault point can die with half a payload. */
+		size_t half = len / 2;
+		memcpy(buf, data, half);
+		r = MAPQ_FAULT(COPY_MIDWAY);
+		if (r) {
+			(void)mapq_abort(q);
+			return r;
+		}
+		memcpy((uint8_t *)buf + half, (const uint8_t *)data + half, len - half);
+	}
 	return mapq_commit(q, len);
 }

@@ -1,0 +1,75 @@
+/*
+ * fault.h - named fault points (./configure --enable-fault-injection).
+ *
+ * Each point marks one step of a protocol where a process could die,
+ * fail or stall. Armed points act when reached for the Nth time: SIGKILL
+ * to self, an error return, or a stall. Without the configure flag
+ * MAPQ_FAULT() is the constant 0 and the points vanish from the code;
+ * with it, an unarmed point costs one relaxed load and a predicted branch.
+ *
+ * The list below is the only one: mapq_fault_point() enumerates it, and
+ * doc/fault-points.md explains each entry.
+ */
+#ifndef MAPQ_FAULT_H
+#define MAPQ_FAULT_H
+
+#include <stdatomic.h>
+
+#define MAPQ_FAULT_POINTS(XX)                                                    \
+	XX(RESERVE_BEFORE_RECORD, "reserve.before_record")                       \
+	XX(RESERVE_BEFORE_CAS, "reserve.before_cas")                             \
+	XX(RESERVE_AFTER_CAS, "reserve.after_cas")                               \
+	XX(RESERVE_AFTER_CONFIRM, "reserve.after_confirm")                       \
+	XX(PAD_BEFORE_WORD, "pad.before_word")                                   \
+	XX(PAD_BEFORE_POS, "pad.before_pos")                                     \
+	XX(CLAIM_BEFORE_WORD, "claim.before_word")                               \
+	XX(CLAIM_BEFORE_POS, "claim.before_pos")                                 \
+	XX(CLAIM_AFTER_POS, "claim.after_pos")                                   \
+	XX(COPY_MIDWAY, "copy.midway")                                           \
+	XX(COMMIT_BEFORE_CRC, "commit.before_crc")                               \
+	XX(COMMIT_BEFORE_STORE, "commit.before_store")                           \
+	XX(COMMIT_AFTER_STORE, "commit.after_store")                             \
+	XX(COMMIT_AFTER_CLEAR, "commit.after_clear")                             \
+	XX(ABORT_BEFORE_STORE, "abort.before_store")                             \
+	XX(READ_BEFORE_ADVANCE, "read.before_advance")                           \
+	XX(READ_AFTER_ADVANCE, "read.after_advance")                             \
+	XX(HEAD_BEFORE_CAS, "head.before_cas")                                   \
+	XX(HEAD_AFTER_PUSH, "head.after_push")                                   \
+	XX(WSLOT_ATTACH_LOCKED, "wslot.attach_locked")                           \
+	XX(WSLOT_ATTACH_REPAIRED, "wslot.attach_repaired")                       \
+	XX(WSLOT_DETACH, "wslot.detach")                                         \
+	XX(RSLOT_ATTACH_BUSY, "rslot.attach_busy")                               \
+	XX(RSLOT_ATTACH_ACTIVE, "rslot.attach_active")                           \
+	XX(RSLOT_DETACH, "rslot.detach")                                         \
+	XX(REPAIR_BEFORE_CAS, "repair.before_cas")                               \
+	XX(REPAIR_BEFORE_POS, "repair.before_pos")                               \
+	XX(RECOVER_START, "recover.start")                                       \
+	XX(RECOVER_REPAIRED, "recover.repaired")                                 \
+	XX(RECOVER_SCRUBBED, "recover.scrubbed")                                 \
+	XX(RECOVER_TAIL, "recover.tail")                                         \
+	XX(RECOVER_READERS, "recover.readers")                                   \
+	XX(SYNC_BEFORE_MSYNC, "sync.before_msync")                               \
+	XX(SYNC_BEFORE_CKPT, "sync.before_checkpoint")
+
+enum mapq__fault_id {
+#define MAPQ_XX_FAULT_ID(id, name) MAPQ__F_##id,
+	MAPQ_FAULT_POINTS(MAPQ_XX_FAULT_ID)
+#undef MAPQ_XX_FAULT_ID
+	MAPQ__F_COUNT
+};
+
+#ifdef MAPQ_FAULT_INJECTION
+/* Non-zero while any point is armed. */
+extern _Atomic int mapq__fault_armed;
+int mapq__fault_hit(enum mapq__fault_id id);
+/* relaxed: a hint; arming happens before the armed code runs (same
+ * thread, or a fork/exec that copies the state) */
+#define MAPQ_FAULT(id)                                                            \
+	(__builtin_expect(atomic_load_explicit(&mapq__fault_armed, memory_order_relaxed), 0) \
+		 ? mapq__fault_hit(MAPQ__F_##id)                                   \
+		 : 0)
+#else
+#define MAPQ_FAULT(id) 0
+#endif
+
+#endif /* MAPQ_FAULT_H */

@@ -1,0 +1,383 @@
+/*
+ * recover.c - mapq_recover() and mapq_sync(): the queue after crashes.
+ *
+ * Live repair (any time): finish dead writers' reservations, release dead
+ * writers' and readers' slots. Exclusive recovery (nobody else has the
+ * queue open, proven by taking the open lock exclusively): also walk the
+ * log from head, check every frame and CRC, end the log at the first torn
+ * or invalid frame, unpublish whatever lies beyond the end, and move reader
+ * cursors back into the log.
+ *
+ * Every step is idempotent, so a recovery killed at any point is simply
+ * run again by the next process that opens the queue.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <time.h>
+
+#include "internal.h"
+
+static void tally(mapq_recovery *rep, int did)
+{
+	if (did == REPAIR_CLAIM)
+		rep->claims_aborted++;
+	else if (did == REPAIR_HOLE)
+		rep->holes_filled++;
+}
+
+/* Release every writer slot whose owner is dead, finishing its business. */
+static void free_dead_writers(struct mapq *q, mapq_recovery *rep)
+{
+	for (uint32_t i = 0; i < q->nw; i++) {
+		if ((int)i == q->wslot || mapq__slot_trylock(q->fd, wslot_lock_off(q, (int)i)) != 0)
+			continue;
+		struct fmt_wslot *s = &q->wslots[i];
+		int did = mapq__repair_record(q, i);
+		tally(rep, did);
+		/* relaxed: the slot's lock orders these for the next owner */
+		if (did >= 0 && (atomic_load_explicit(&s->resv_size, memory_order_relaxed) ||
+				 atomic_load_explicit(&s->state, memory_order_relaxed) != WSLOT_FREE)) {
+			atomic_store_explicit(&s->resv_size, 0, memory_order_relaxed);
+			atomic_store_explicit(&s->state, WSLOT_FREE, memory_order_relaxed);
+			rep->writers_freed++;
+		}
+		mapq__slot_unlock(q->fd, wslot_lock_off(q, (int)i));
+	}
+}
+
+/* Free dead ephemeral readers, detach dead durable ones. */
+static int free_dead_readers(struct mapq *q, mapq_recovery *rep)
+{
+	int err = mapq__registry_lock(q->fd, mapq__registry_off(q));
+	if (err)
+		return err;
+	for (uint32_t i = 0; i < q->nr; i++) {
+		struct fmt_rslot *s = &q->rslots[i];
+		uint32_t st = atomic_load_explicit(&s->state, memory_order_acquire);
+		if ((st != RSLOT_ACTIVE && st != RSLOT_BUSY) || mapq__own_reader(q, (int)i) ||
+		    mapq__slot_trylock(q->fd, rslot_lock_off(q, (int)i)) != 0)
+			continue;
+		bool durable = atomic_load_explicit(&s->flags, memory_order_relaxed) & RSLOT_DURABLE;
+		bool keep = durable && st == RSLOT_ACTIVE;
+		/* seq_cst: as in mapq_reader_close(), before the wake below */
+		atomic_store_explicit(&s->state, keep ? RSLOT_DETACHED : RSLOT_FREE,
+				      memory_order_seq_cst);
+		if (keep)
+			rep->readers_detached++;
+		else
+			rep->readers_freed++;
+		mapq__slot_unlock(q->fd, rslot_lock_off(q, (int)i));
+	}
+	mapq__slot_unlock(q->fd, mapq__registry_off(q));
+	mapq__wake_space(q);
+	return 0;
+}
+
+/* Every unfinished frame in [head, tail) whose writer is dead. */
+static void repair_frames(struct mapq *q, mapq_recovery *rep)
+{
+	/* acquire: frames behind head are done with */
+	uint64_t c = atomic_load_explicit(&q->ctl->head, memory_order_acquire);
+	uint64_t tail = atomic_load_explicit(&q->ctl->tail, memory_order_acquire);
+	if (tail < c || tail - c > q->cap)
+		return; /* not believable: exclusive recovery deals with it */
+	while (c < tail) {
+		uint64_t w, pos = frame_pos_at(q, c);
+		w = atomic_load_explicit(commit_at(q, c), memory_order_acquire);
+		if (pos != c || cw_lap(w) != lap_of(q, c) || cw_state(w) == FRAME_CLAIMED) {
+			int did = mapq__unblock(q, c, false);
+			tally(rep, did);
+			if (did == REPAIR_NONE)
+				return; /* a live writer's, or torn: stop here */
+			continue; /* look at it again */
+		}
+		if (cw_state(w) == FRAME_NONE || !mapq__frame_valid(q, c, w))
+			return;
+		c += cw_size(w);
+	}
+}
+
+/* Verdict on the frame at @c during the exclusive walk: its size, or 0
+ * with *why set when the log ends here. Counts intact messages. */
+static uint64_t check_frame(struct mapq *q, uint64_t c, const char **why, mapq_recovery *rep)
+{
+	uint64_t w;
+	if (frame_pos_at(q, c) != c) {
+		*why = "no frame published where the next one should start";
+		return 0;
+	}
+	w = atomic_load_explicit(commit_at(q, c), memory_order_acquire);
+	if (cw_lap(w) != lap_of(q, c) || cw_state(w) == FRAME_NONE) {
+		*why = "frame header is from another lap or never written";
+		return 0;
+	}
+	if (!mapq__frame_valid(q, c, w)) {
+		*why = "frame header is invalid (size or flags)";
+		return 0;
+	}
+	if (cw_state(w) == FRAME_CLAIMED) {
+		/* Only ours could still be live, and we hold no reservation. */
+		uint64_t nw = cw_make(cw_size(w), FRAME_ABORTED, 0, lap_of(q, c));
+		/* relaxed: nobody else has the queue open */
+		atomic_store_explicit(commit_at(q, c), nw, memory_order_relaxed);
+		rep->claims_aborted++;
+		return cw_size(w);
+	}
+	if (cw_state(w) == FRAME_COMMITTED && !cw_pad(w)) {
+		struct fmt_frame *f = frame_at(q, c);
+		if (f->len > cw_size(w) - FRAME_HDR || f->len > q->max_msg) {
+			*why = "frame length exceeds its frame";
+			return 0;
+		}
+		if (mapq__frame_crc(f, (uint8_t *)f + FRAME_HDR, f->len) != f->crc) {
+			*why = "frame CRC mismatch (torn write)";
+			return 0;
+		}
+		rep->messages++;
+	}
+	return cw_size(w);
+}
+
+static uint32_t ckpt_crc(const struct fmt_ckpt *k)
+{
+	return mapq__crc32c(0, k, offsetof(struct fmt_ckpt, crc));
+}
+
+/* The newest valid checkpoint, or NULL. */
+static const struct fmt_ckpt *newest_ckpt(const struct mapq *q)
+{
+	const struct fmt_ckpt *best = NULL;
+	for (unsigned i = 0; i < FMT_CKPT_PAGES; i++) {
+		const struct fmt_ckpt *k = mapq__ckpt(q, i);
+		if (k->seq && k->crc == ckpt_crc(k) && k->head <= k->tail &&
+		    k->tail - k->head <= q->cap && (!best || k->seq > best->seq))
+			best = k;
+	}
+	return best;
+}
+
+/* A head worth starting the walk from: on a published frame, or at tail. */
+static bool head_ok(const struct mapq *q, uint64_t h, uint64_t t)
+{
+	return h % FRAME_ALIGN == 0 && h <= t && t - h <= q->cap && h < (1ull << 62) &&
+	       (h == t || frame_pos_at(q, h) == h);
+}
+
+/*
+ * Move reader cursors back into the log: onto [head, end], and onto a
+ * frame boundary (a garbled cursor moves to the next frame).
+ */
+static void fix_cursors(struct mapq *q, uint64_t head, uint64_t end, mapq_recovery *rep)
+{
+	for (uint32_t i = 0; i < q->nr; i++) {
+		struct fmt_rslot *s = &q->rslots[i];
+		uint32_t st = atomic_load_explicit(&s->state, memory_order_relaxed);
+		if (st != RSLOT_ACTIVE && st != RSLOT_DETACHED)
+			continue;
+		uint64_t c = atomic_load_explicit(&s->cursor, memory_order_relaxed), b = head;
+		while (b < end && b < c)
+			b += cw_size(atomic_load_explicit(commit_at(q, b), memory_order_relaxed));
+		if (b > end)
+			b = end;
+		if (b != c) {
+			/* relaxed: exclusive; the open lock orders it for others */
+			atomic_store_explicit(&s->cursor, b, memory_order_relaxed);
+			rep->cursors_moved++;
+		}
+	}
+}
+
+int mapq__recover_exclusive(struct mapq *q, mapq_recovery *rep)
+{
+	memset(rep, 0, sizeof(*rep));
+	rep->exclusive = 1;
+	int err = MAPQ_FAULT(RECOVER_START);
+	if (err)
+		return err;
+	struct fmt_ctl *ctl = q->ctl;
+	/* relaxed throughout: nobody else has the queue open */
+	uint64_t h = atomic_load_explicit(&ctl->head, memory_order_relaxed);
+	uint64_t t = atomic_load_explicit(&ctl->tail, memory_order_relaxed);
+	rep->tail_before = t;
+	if (!head_ok(q, h, t)) {
+		/* The control page is garbled (a system crash mid-write of it):
+		 * start from the last sync's checkpoint, else from nothing. */
+		const struct fmt_ckpt *k = newest_ckpt(q);
+		h = k && head_ok(q, k->head, k->head + q->cap) ? k->head : 0;
+		rep->used_checkpoint = k != NULL;
+		atomic_store_explicit(&ctl->head, h, memory_order_relaxed);
+		atomic_store_explicit(&ctl->tail, h + q->cap, memory_order_relaxed);
+		atomic_store_explicit(&ctl->crc_failures, 0, memory_order_relaxed);
+		atomic_store_explicit(&ctl->lapped, 0, memory_order_relaxed);
+		atomic_store_explicit(&ctl->lost, 0, memory_order_relaxed);
+	}
+	/* Slot records and liveness come from the file: every owner is dead. */
+	atomic_store_explicit(&ctl->reader_hwm, q->nr, memory_order_relaxed);
+	free_dead_writers(q, rep);
+	if ((err = free_dead_readers(q, rep)) != 0)
+		return err;
+	if ((err = MAPQ_FAULT(RECOVER_REPAIRED)))
+		return err;
+
+	/* Walk at most one lap: frames past the recorded tail are genuine
+	 * when their pos and lap tag say so (a stale control page). */
+	const char *why = "end of the log";
+	uint64_t c = h;
+	while (c < h + q->cap) {
+		uint64_t size = check_frame(q, c, &why, rep);
+		if (!size)
+			break;
+		rep->frames_scanned++;
+		c += size;
+	}
+	if (c == h + q->cap)
+		why = "end of the log (one full lap)";
+	else if (c == t)
+		why = "end of the log";
+	uint64_t end = c;
+	/* Unpublish everything a reader could meet past the end before
+	 * writers reach it: any pos field there equal to its position. */
+	for (uint64_t p = end; p < h + q->cap; p += FRAME_ALIGN) {
+		struct fmt_frame *f = frame_at(q, p);
+		if (atomic_load_explicit(&f->pos, memory_order_relaxed) != p)
+			continue;
+		uint64_t w = atomic_load_explicit(&f->commit, memory_order_relaxed);
+		if (cw_lap(w) == lap_of(q, p) && cw_state(w) != FRAME_NONE)
+			rep->frames_scrubbed++; /* a frame, not just zeroes */
+		atomic_store_explicit(&f->pos, POS_SCRUBBED, memory_order_relaxed);
+	}
+	if ((err = MAPQ_FAULT(RECOVER_SCRUBBED)))
+		return err;
+	atomic_store_explicit(&ctl->tail, end, memory_order_relaxed);
+	/* Waiter counts of dead processes would make every commit pay for a
+	 * futex wake no one needs. */
+	atomic_store_explicit(&ctl->data_waiters, 0, memory_order_relaxed);
+	atomic_store_explicit(&ctl->space_waiters, 0, memory_order_relaxed);
+	if ((err = MAPQ_FAULT(RECOVER_TAIL)))
+		return err;
+	fix_cursors(q, h, end, rep);
+	if ((err = MAPQ_FAULT(RECOVER_READERS)))
+		return err;
+	rep->head = h;
+	rep->tail_after = end;
+	rep->bytes_discarded = t > end && !rep->used_checkpoint ? t - end : 0;
+	rep->end_reason = why;
+	return 0;
+}
+
+int mapq_recover(mapq *q, mapq_recovery *rep)
+{
+	mapq_recovery tmp;
+	if (!q)
+		return -EINVAL;
+	if (q->resv_size)
+		return -MAPQ_ESTATE;
+	if (!rep)
+		rep = &tmp;
+	/* Exclusive if our shared open lock converts to an exclusive one. */
+	if (mapq__slot_trylock(q->fd, mapq__open_off(q)) == 0) {
+		int err = mapq__recover_exclusive(q, rep);
+		int e2 = mapq__lock_shared(q->fd, mapq__open_off(q), false);
+		return err ? err : e2;
+	}
+	memset(rep, 0, sizeof(*rep));
+	int err = MAPQ_FAULT(RECOVER_START);
+	if (err)
+		return err;
+	free_dead_writers(q, rep);
+	if ((err = free_dead_readers(q, rep)) != 0)
+		return err;
+	repair_frames(q, rep);
+	/* relaxed: a report, not a cut */
+	rep->head = atomic_load_explicit(&q->ctl->head, memory_order_relaxed);
+	rep->tail_before = rep->tail_after = atomic_load_explicit(&q->ctl->tail, memory_order_relaxed);
+	rep->end_reason = "other processes have the queue open: repaired dead writers "
+			  "and readers only, the log was not cut";
+	return 0;
+}
+
+/* Wait until every frame before @end is finished (committed, aborted or
+ * padding), repairing dead writers' frames on the way. */
+static int wait_finished(struct mapq *q, uint64_t end)
+{
+	uint64_t start = mapq__now_ns(), c = 0;
+	uint64_t limit = q->unblock_ns >= 0 ? 2 * (uint64_t)q->unblock_ns : UINT64_MAX;
+	for (;;) {
+		/* acquire: frames behind head are finished */
+		uint64_t h = atomic_load_explicit(&q->ctl->head, memory_order_acquire);
+		if (c < h)
+			c = h;
+		if (c >= end)
+			return 0;
+		uint64_t w, pos = frame_pos_at(q, c);
+		w = atomic_load_explicit(commit_at(q, c), memory_order_acquire);
+		if (pos == c && cw_lap(w) == lap_of(q, c) && cw_state(w) != FRAME_NONE &&
+		    cw_state(w) != FRAME_CLAIMED) {
+			if (!mapq__frame_valid(q, c, w))
+				return -MAPQ_ECORRUPT;
+			c += cw_size(w);
+			continue;
+		}
+		uint64_t now = mapq__now_ns();
+		if (now - start > limit)
+			return -ETIMEDOUT;
+		bool force = q->unblock_ns >= 0 && now - start >= (uint64_t)q->unblock_ns;
+		if (mapq__unblock(q, c, force) == REPAIR_NONE) {
+			struct timespec ts = { 0, 200000 };
+			nanosleep(&ts, NULL);
+		}
+	}
+}
+
+int mapq_sync(mapq *q)
+{
+	if (!q)
+		return -EINVAL;
+	if (q->resv_size)
+		return -MAPQ_ESTATE;
+	int err = 0;
+	if (q->wslot < 0 && (err = mapq__wslot_attach(q)) != 0)
+		return err;
+	/* Start the next frame on a fresh page: writes after the sync then
+	 * never touch a page that holds synced frames. */
+	uint64_t pos, size;
+	if (q->abort_max >= FMT_PAGE + 2 * FRAME_HDR) {
+		err = mapq__reserve_frame(q, 0, &pos, &size, -1);
+		if (err)
+			return err;
+		if (size) {
+			q->resv_pos = pos;
+			q->resv_size = size;
+			q->resv_len = (uint32_t)(size - FRAME_HDR);
+			(void)mapq_abort(q);
+		}
+	}
+	/* acquire: the reservations below it have records (repair.c) */
+	uint64_t end = atomic_load_explicit(&q->ctl->tail, memory_order_acquire);
+	if ((err = wait_finished(q, end)) != 0)
+		return err;
+	(void)MAPQ_FAULT(SYNC_BEFORE_MSYNC);
+	if (msync(q->base, (size_t)q->sb.file_size, MS_SYNC) < 0)
+		return -errno;
+	/* The checkpoint: only after the data it points at is durable. */
+	if ((err = mapq__registry_lock(q->fd, mapq__sync_off(q))) != 0)
+		return err;
+	const struct fmt_ckpt *old = newest_ckpt(q);
+	uint64_t seq = old ? old->seq + 1 : 1;
+	struct fmt_ckpt *k = mapq__ckpt(q, (unsigned)(seq % FMT_CKPT_PAGES));
+	/* acquire: a head at least as new as the frames we synced */
+	uint64_t h = atomic_load_explicit(&q->ctl->head, memory_order_acquire);
+	k->seq = seq;
+	k->head = h < end ? h : end;
+	k->tail = end;
+	k->crc = ckpt_crc(k);
+	(void)MAPQ_FAULT(SYNC_BEFORE_CKPT);
+	uintptr_t page = (uintptr_t)k & ~(uintptr_t)(FMT_PAGE - 1);
+	err = msync((void *)page, FMT_PAGE, MS_SYNC) < 0 ? -errno : 0;
+	mapq__slot_unlock(q->fd, mapq__sync_off(q));
+	return err;
+}

@@ -1,0 +1,279 @@
+/*
+ * repair.c - finishing the frames of writers that died (or stalled).
+ *
+ * A frame nobody will finish blocks every reader at its position and,
+ * once head reaches it, every writer. Whoever waits on it (a reader, a
+ * writer needing space, a writer attaching to the dead one's slot,
+ * mapq_recover) calls mapq__unblock(), which decides from the kernel's
+ * slot locks and the writers' reservation records:
+ *
+ *  - claimed frame, writer dead: CAS the commit word to ABORTED.
+ *  - unclaimed space, owner (found by its record) dead: CAS the word to
+ *    an ABORTED frame of the reservation's size, then publish its pos.
+ *  - writer alive but stalled past the unblock timeout (@force): mark the
+ *    frame FORSAKEN; readers skip it, head waits for the writer, whose
+ *    commit then fails with -MAPQ_ESTALLED.
+ *
+ * Every change is a CAS from the value we looked at, so two repairers, or
+ * a repairer and a writer that turns out to be alive, never both win.
+ */
+#include "config.h"
+
+#include "internal.h"
+
+/* One writer slot's reservation record, read seqlock style. */
+struct record {
+	uint64_t pos, size;
+	bool tentative;
+};
+
+static bool load_record(const struct mapq *q, uint32_t i, struct record *r)
+{
+	struct fmt_wslot *s = &q->wslots[i];
+	/* acquire: pairs with the writer's release of resv_size, stored after
+	 * resv_pos, so the pos we read next is at least that new */
+	uint64_t a = atomic_load_explicit(&s->resv_size, memory_order_acquire);
+	if (!a)
+		return false;
+	uint64_t p = atomic_load_explicit(&s->resv_pos, memory_order_relaxed);
+	/* acquire fence: the pos load stays before the re-check */
+	atomic_thread_fence(memory_order_acquire);
+	if (atomic_load_explicit(&s->resv_size, memory_order_relaxed) != a)
+		return false; /* changing under us: its owner is alive and busy */
+	r->pos = p;
+	r->size = a & ~RESV_TENTATIVE;
+	r->tentative = (a & RESV_TENTATIVE) != 0;
+	/* From the file: never trusted beyond what is checked here. */
+	return r->size >= FRAME_ALIGN && r->size <= q->cap &&
+	       (p | r->size) % FRAME_ALIGN == 0 && p < (1ull << 62);
+}
+
+/* Does reservation @r cover the frame starting at @c? */
+static bool record_covers(const struct mapq *q, const struct record *r, uint64_t c)
+{
+	return r->pos == c || r->pos + resv_pad(q, r->pos, r->size) == c;
+}
+
+/* A writer slot whose owner is gone. Our own slot is alive by definition
+ * (our own OFD lock never shows up as a conflict). */
+static bool slot_dead(const struct mapq *q, uint32_t i)
+{
+	return (int)i != q->wslot && !mapq__slot_is_live(q->fd, wslot_lock_off(q, (int)i));
+}
+
+/* Is @b where some frame or reservation starts (or the tail)? */
+static bool visible_boundary(const struct mapq *q, uint64_t b, uint64_t tail)
+{
+	if (b == tail)
+		return true;
+	if (b > tail)
+		return false;
+	if (frame_pos_at(q, b) == b)
+		return true;
+	struct record r;
+	for (uint32_t i = 0; i < q->nw; i++)
+		if (load_record(q, i, &r) && r.pos == b)
+			return true;
+	return false;
+}
+
+/*
+ * Write commit word @nw at @c where nobody has published a frame yet (the
+ * word holds stale bytes @w), then publish it by storing pos last. False
+ * if someone got there first.
+ */
+static bool publish_word(struct mapq *q, uint64_t c, uint64_t w, uint64_t nw, uint16_t slot)
+{
+	struct fmt_frame *f = frame_at(q, c);
+	if (!cw_pad(nw)) {
+		/* The owner may be writing the same values (a live, stalled
+		 * writer being forsaken): equal plain stores are harmless. */
+		f->len = 0;
+		f->writer = slot;
+		f->flags = 0;
+	}
+	(void)MAPQ_FAULT(REPAIR_BEFORE_CAS);
+	/* relaxed: the release store of pos below publishes it */
+	if (!atomic_compare_exchange_strong_explicit(commit_at(q, c), &w, nw, memory_order_relaxed,
+						     memory_order_relaxed))
+		return false;
+	(void)MAPQ_FAULT(REPAIR_BEFORE_POS);
+	/* seq_cst: release publishes the word (see frame_pos_at), and the
+	 * waiter-count load in wake must not pass it */
+	atomic_store_explicit(&f->pos, c, memory_order_seq_cst);
+	return true;
+}
+
+/* The word at @c, if a frame of this lap is published there. */
+static bool published(const struct mapq *q, uint64_t c, uint64_t *w)
+{
+	bool pub = frame_pos_at(q, c) == c; /* pos first: see frame_pos_at */
+	/* acquire: the word and the header fields stored before it */
+	*w = atomic_load_explicit(commit_at(q, c), memory_order_acquire);
+	return pub && cw_lap(*w) == lap_of(q, c);
+}
+
+/*
+ * Finish reservation @r, whose frame part starts at @c (with padding
+ * before it when the reservation wraps). @dead: its owner is gone, so the
+ * frame becomes ABORTED; otherwise it is forsaken. @slot: the owner.
+ */
+static int finish(struct mapq *q, const struct record *r, bool dead, uint16_t slot)
+{
+	uint64_t pad = resv_pad(q, r->pos, r->size), w;
+	if (pad && !published(q, r->pos, &w))
+		/* Padding is the same whoever writes it. */
+		(void)publish_word(q, r->pos, w, cw_make(pad, FRAME_COMMITTED, 1, lap_of(q, r->pos)),
+				   slot);
+	uint64_t c = r->pos + pad, size = r->size - pad;
+	if (published(q, c, &w)) {
+		if (cw_state(w) != FRAME_CLAIMED || cw_size(w) != size)
+			return REPAIR_DONE; /* finished, or not the frame we think */
+		uint64_t nw = dead ? cw_make(size, FRAME_ABORTED, 0, lap_of(q, c)) : w | CW_FORSAKEN;
+		if (nw == w)
+			return REPAIR_NONE;
+		/* seq_cst: ordered before the waiter-count load in wake */
+		if (!atomic_compare_exchange_strong_explicit(commit_at(q, c), &w, nw,
+							     memory_order_seq_cst, memory_order_relaxed))
+			return REPAIR_DONE; /* someone else moved it on: look again */
+		mapq__wake_data(q);
+		return dead ? REPAIR_CLAIM : REPAIR_FORSAKE;
+	}
+	uint64_t nw = dead ? cw_make(size, FRAME_ABORTED, 0, lap_of(q, c))
+			   : cw_make(size, FRAME_CLAIMED, 0, lap_of(q, c)) | CW_FORSAKEN;
+	if (!publish_word(q, c, w, nw, slot))
+		return REPAIR_DONE;
+	mapq__wake_data(q);
+	return dead ? REPAIR_HOLE : REPAIR_FORSAKE;
+}
+
+/*
+ * Last resort, after the timeout, for space no record describes (the
+ * records were lost or the file was damaged): end it at the next visible
+ * boundary and fill it with aborted frames, as Aeron's unblocker does.
+ */
+static int fill_unknown(struct mapq *q, uint64_t c, uint64_t tail)
+{
+	uint64_t b = c + FRAME_ALIGN, limit = tail < c + q->cap / 2 ? tail : c + q->cap / 2;
+	while (b < limit && !visible_boundary(q, b, tail))
+		b += FRAME_ALIGN;
+	int did = REPAIR_NONE;
+	while (c < b) {
+		uint64_t off = c & q->mask, size = b - c, w, nw;
+		if (off + size >= q->cap) {
+			size = q->cap - off; /* to the ring's end: padding */
+			nw = cw_make(size, FRAME_COMMITTED, 1, lap_of(q, c));
+		} else {
+			if (size < FRAME_HDR)
+				break; /* no frame is this small: not a hole after all */
+			if (size > q->abort_max)
+				size = size - q->abort_max >= FRAME_HDR ? q->abort_max
+									 : q->abort_max - FRAME_HDR;
+			nw = cw_make(size, FRAME_ABORTED, 0, lap_of(q, c));
+		}
+		if (published(q, c, &w) || !publish_word(q, c, w, nw, UINT16_MAX))
+			break;
+		did = REPAIR_HOLE;
+		c += size;
+	}
+	if (did)
+		mapq__wake_data(q);
+	return did;
+}
+
+/* Space at @c that tail has passed but no frame claims yet. -1: its owner
+ * is one of several writers that raced for @c and has not settled yet. */
+static int unblock_hole(struct mapq *q, uint64_t c, bool force)
+{
+	/* acquire: pairs with the writer's release CAS on tail, made after it
+	 * wrote its tentative record: every reservation below this tail has
+	 * a record we can see (or a published frame) */
+	uint64_t tail = atomic_load_explicit(&q->ctl->tail, memory_order_acquire);
+	if (c >= tail)
+		return REPAIR_NONE;
+	struct record r, best = { 0, 0, false };
+	int owner = -1;
+	bool live = false, found = false;
+	for (uint32_t i = 0; i < q->nw; i++) {
+		if (!load_record(q, i, &r) || !record_covers(q, &r, c))
+			continue;
+		if (!r.tentative) { /* only the CAS winner confirms: the owner */
+			best = r;
+			owner = (int)i;
+			break;
+		}
+		found = true;
+		if (!slot_dead(q, i))
+			live = true;
+		/* The winner's end is the first boundary after c; a loser's
+		 * end is never smaller (nothing starts inside the winner's
+		 * reservation), so the smallest visible end is the winner's. */
+		if ((!best.size || r.size < best.size) && visible_boundary(q, r.pos + r.size, tail)) {
+			best = r;
+			owner = (int)i;
+		}
+	}
+	if (owner >= 0 && !best.tentative) {
+		bool dead = slot_dead(q, (uint32_t)owner);
+		if (!dead && !force)
+			return REPAIR_NONE;
+		return finish(q, &best, dead, (uint16_t)owner);
+	}
+	if (found) {
+		/* A live tentative owner confirms or moves on within
+		 * nanoseconds, unless it is stopped: wait for it. */
+		if ((live && !force) || owner < 0)
+			return -1;
+		return finish(q, &best, !live, (uint16_t)owner);
+	}
+	return force ? fill_unknown(q, c, tail) : REPAIR_NONE;
+}
+
+int mapq__unblock(struct mapq *q, uint64_t c, bool force)
+{
+	uint64_t w;
+	if (!published(q, c, &w)) {
+		int did = unblock_hole(q, c, force);
+		return did < 0 ? REPAIR_NONE : did;
+	}
+	if (cw_state(w) != FRAME_CLAIMED)
+		return REPAIR_DONE; /* finished meanwhile: look again */
+	if (!mapq__frame_valid(q, c, w))
+		return REPAIR_NONE; /* the reader reports the corruption */
+	uint16_t slot = frame_at(q, c)->writer; /* stored before the claim */
+	bool dead = slot < q->nw ? slot_dead(q, slot) : force;
+	if (!dead && !force)
+		return REPAIR_NONE;
+	struct record r = { c, cw_size(w), false };
+	return finish(q, &r, dead, slot);
+}
+
+/*
+ * The record of writer slot @slot, whose lock the caller holds (so its
+ * previous owner is dead): finish that owner's reservation. Returns a
+ * REPAIR_* value, or -1 if it cannot be decided yet (another live writer
+ * raced for the same position and has not settled).
+ */
+int mapq__repair_record(struct mapq *q, uint32_t slot)
+{
+	struct record r;
+	if (!load_record(q, slot, &r))
+		return REPAIR_NONE;
+	/* acquire: frames behind head are finished and may be reused */
+	uint64_t head = atomic_load_explicit(&q->ctl->head, memory_order_acquire);
+	uint64_t tail = atomic_load_explicit(&q->ctl->tail, memory_order_acquire);
+	if (r.pos < head || r.pos >= tail)
+		return REPAIR_NONE; /* stale, or its CAS on tail never happened */
+	uint64_t c = r.pos + resv_pad(q, r.pos, r.size), w;
+	if (published(q, c, &w)) {
+		/* Claimed: by its owner if the header says so. */
+		if (cw_state(w) != FRAME_CLAIMED || frame_at(q, c)->writer != slot)
+			return REPAIR_NONE;
+		return finish(q, &r, true, (uint16_t)slot);
+	}
+	if (!r.tentative)
+		return finish(q, &r, true, (uint16_t)slot);
+	/* Tentative: it may have lost the race for r.pos, to a confirmed
+	 * owner (then this record is moot) or to a writer still settling. */
+	return unblock_hole(q, r.pos, false);
+}
