@@ -29,14 +29,20 @@ static void tally(mapq_recovery *rep, int did)
 		rep->holes_filled++;
 }
 
-/* Release every writer slot whose owner is dead, finishing its business. */
-static void free_dead_writers(struct mapq *q, mapq_recovery *rep)
+/*
+ * Release every writer slot whose owner is dead. @repair: finish the
+ * owner's reservation first (live repair). Exclusive recovery repairs
+ * while it walks instead, where a record is used only if it describes the
+ * exact frame boundary the walk stopped at: a record garbled by a system
+ * crash can then never write into the middle of a good frame.
+ */
+static void free_dead_writers(struct mapq *q, mapq_recovery *rep, bool repair)
 {
 	for (uint32_t i = 0; i < q->nw; i++) {
 		if ((int)i == q->wslot || mapq__slot_trylock(q->fd, wslot_lock_off(q, (int)i)) != 0)
 			continue;
 		struct fmt_wslot *s = &q->wslots[i];
-		int did = mapq__repair_record(q, i);
+		int did = repair ? mapq__repair_record(q, i) : REPAIR_NONE;
 		tally(rep, did);
 		/* relaxed: the slot's lock orders these for the next owner */
 		if (did >= 0 && (atomic_load_explicit(&s->resv_size, memory_order_relaxed) ||
@@ -215,25 +221,31 @@ int mapq__recover_exclusive(struct mapq *q, mapq_recovery *rep)
 		atomic_store_explicit(&ctl->lapped, 0, memory_order_relaxed);
 		atomic_store_explicit(&ctl->lost, 0, memory_order_relaxed);
 	}
-	/* Slot records and liveness come from the file: every owner is dead. */
+	/* Every other process is gone: a slot scan may take any of them. */
 	atomic_store_explicit(&ctl->reader_hwm, q->nr, memory_order_relaxed);
-	free_dead_writers(q, rep);
 	if ((err = free_dead_readers(q, rep)) != 0)
-		return err;
-	if ((err = MAPQ_FAULT(RECOVER_REPAIRED)))
 		return err;
 
 	/* Walk at most one lap: frames past the recorded tail are genuine
-	 * when their pos and lap tag say so (a stale control page). */
+	 * when their pos and lap tag say so (a stale control page). Where a
+	 * frame is missing, a dead writer's record may describe it. */
 	const char *why = "end of the log";
 	uint64_t c = h;
 	while (c < h + q->cap) {
 		uint64_t size = check_frame(q, c, &why, rep);
-		if (!size)
-			break;
+		if (!size) {
+			int did = mapq__unblock(q, c, false);
+			if (did == REPAIR_NONE || did == REPAIR_DONE)
+				break;
+			tally(rep, did);
+			continue;
+		}
 		rep->frames_scanned++;
 		c += size;
 	}
+	if ((err = MAPQ_FAULT(RECOVER_REPAIRED)))
+		return err;
+	free_dead_writers(q, rep, false);
 	if (c == h + q->cap)
 		why = "end of the log (one full lap)";
 	else if (c == t)
@@ -288,7 +300,7 @@ int mapq_recover(mapq *q, mapq_recovery *rep)
 	int err = MAPQ_FAULT(RECOVER_START);
 	if (err)
 		return err;
-	free_dead_writers(q, rep);
+	free_dead_writers(q, rep, true);
 	if ((err = free_dead_readers(q, rep)) != 0)
 		return err;
 	repair_frames(q, rep);
