@@ -83,6 +83,33 @@ static int free_dead_readers(struct mapq *q, mapq_recovery *rep)
 	return 0;
 }
 
+/*
+ * Exclusive recovery: reader slots in states no code writes (a garbled
+ * page) become free, and so do durable slots without a usable name, which
+ * nobody could ever resume or drop. Returns how many were changed.
+ */
+static uint32_t sanitize_readers(struct mapq *q)
+{
+	uint32_t n = 0;
+	for (uint32_t i = 0; i < q->nr; i++) {
+		struct fmt_rslot *s = &q->rslots[i];
+		/* relaxed: nobody else has the queue open */
+		uint32_t st = atomic_load_explicit(&s->state, memory_order_relaxed);
+		uint32_t fl = atomic_load_explicit(&s->flags, memory_order_relaxed);
+		size_t len = strnlen(s->name, sizeof(s->name));
+		bool ok = st == RSLOT_FREE ||
+			  (st == RSLOT_DETACHED && fl == RSLOT_DURABLE && len >= 1 &&
+			   len < sizeof(s->name)) ||
+			  (st == RSLOT_ACTIVE && (fl & ~RSLOT_DURABLE) == 0);
+		if (ok || mapq__own_reader(q, (int)i))
+			continue;
+		atomic_store_explicit(&s->flags, 0, memory_order_relaxed);
+		atomic_store_explicit(&s->state, RSLOT_FREE, memory_order_relaxed);
+		n++;
+	}
+	return n;
+}
+
 /* Every unfinished frame in [head, tail) whose writer is dead. */
 static void repair_frames(struct mapq *q, mapq_recovery *rep)
 {
@@ -225,6 +252,7 @@ int mapq__recover_exclusive(struct mapq *q, mapq_recovery *rep)
 	atomic_store_explicit(&ctl->reader_hwm, q->nr, memory_order_relaxed);
 	if ((err = free_dead_readers(q, rep)) != 0)
 		return err;
+	rep->readers_freed += sanitize_readers(q);
 
 	/* Walk at most one lap: frames past the recorded tail are genuine
 	 * when their pos and lap tag say so (a stale control page). Where a
@@ -252,15 +280,20 @@ int mapq__recover_exclusive(struct mapq *q, mapq_recovery *rep)
 		why = "end of the log";
 	uint64_t end = c;
 	/* Unpublish everything a reader could meet past the end before
-	 * writers reach it: any pos field there equal to its position. */
+	 * writers reach it (any pos field there equal to its position), and
+	 * every commit word there with this lap's tag, which a writer claiming
+	 * that position could take for a repairer's (writer.c, claim). */
 	for (uint64_t p = end; p < h + q->cap; p += FRAME_ALIGN) {
 		struct fmt_frame *f = frame_at(q, p);
-		if (atomic_load_explicit(&f->pos, memory_order_relaxed) != p)
-			continue;
 		uint64_t w = atomic_load_explicit(&f->commit, memory_order_relaxed);
-		if (cw_lap(w) == lap_of(q, p) && cw_state(w) != FRAME_NONE)
-			rep->frames_scrubbed++; /* a frame, not just zeroes */
-		atomic_store_explicit(&f->pos, POS_SCRUBBED, memory_order_relaxed);
+		bool tagged = cw_lap(w) == lap_of(q, p) && cw_state(w) != FRAME_NONE;
+		if (atomic_load_explicit(&f->pos, memory_order_relaxed) == p) {
+			if (tagged)
+				rep->frames_scrubbed++; /* a frame, not just zeroes */
+			atomic_store_explicit(&f->pos, POS_SCRUBBED, memory_order_relaxed);
+		}
+		if (tagged)
+			atomic_store_explicit(&f->commit, 0, memory_order_relaxed);
 	}
 	if ((err = MAPQ_FAULT(RECOVER_SCRUBBED)))
 		return err;

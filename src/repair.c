@@ -77,40 +77,56 @@ static bool visible_boundary(const struct mapq *q, uint64_t b, uint64_t tail)
 	return false;
 }
 
+/* What a repairer saw at @c: the pos field, then the word (in that order,
+ * see frame_pos_at); published when pos is @c and the tag is this lap's. */
+struct seen {
+	uint64_t pos, w;
+};
+
+static bool published(const struct mapq *q, uint64_t c, struct seen *sn)
+{
+	sn->pos = frame_pos_at(q, c);
+	/* acquire: the word and the header fields stored before it */
+	sn->w = atomic_load_explicit(commit_at(q, c), memory_order_acquire);
+	return sn->pos == c && cw_lap(sn->w) == lap_of(q, c);
+}
+
 /*
- * Write commit word @nw at @c where nobody has published a frame yet (the
- * word holds stale bytes @w), then publish it by storing pos last. False
- * if someone got there first.
+ * Publish commit word @nw at @c, where we saw no frame (@sn). A repairer
+ * may have been preempted for a whole lap since it looked, so each step
+ * is guarded: head must not have passed @c (then the space is done with
+ * and may hold a later lap's frame); the word goes in by CAS from what we
+ * saw; the header is written only by the one whose CAS changed the word,
+ * before publication; and pos goes in by CAS from what we saw, so a late
+ * store can never land on a later frame. False if nothing was ours to do.
  */
-static bool publish_word(struct mapq *q, uint64_t c, uint64_t w, uint64_t nw, uint16_t slot)
+static bool publish_word(struct mapq *q, uint64_t c, struct seen sn, uint64_t nw, uint16_t slot)
 {
 	struct fmt_frame *f = frame_at(q, c);
-	if (!cw_pad(nw)) {
-		/* The owner may be writing the same values (a live, stalled
-		 * writer being forsaken): equal plain stores are harmless. */
+	/* acquire, after our loads of the frame (the acquire loads in
+	 * published() keep them before it): head has not passed c, so c is
+	 * unpublished space of this lap, and stays so until someone CASes
+	 * the word we saw */
+	if (atomic_load_explicit(&q->ctl->head, memory_order_acquire) > c)
+		return false;
+	(void)MAPQ_FAULT(REPAIR_BEFORE_CAS);
+	uint64_t w = sn.w;
+	/* relaxed: the CAS on pos below publishes it */
+	if (!atomic_compare_exchange_strong_explicit(commit_at(q, c), &w, nw, memory_order_relaxed,
+						     memory_order_relaxed))
+		return false;
+	if (sn.w != nw && !cw_pad(nw)) {
+		/* The owner, if alive and forsaken, stores the same values. */
 		f->len = 0;
 		f->writer = slot;
 		f->flags = 0;
 	}
-	(void)MAPQ_FAULT(REPAIR_BEFORE_CAS);
-	/* relaxed: the release store of pos below publishes it */
-	if (!atomic_compare_exchange_strong_explicit(commit_at(q, c), &w, nw, memory_order_relaxed,
-						     memory_order_relaxed))
-		return false;
 	(void)MAPQ_FAULT(REPAIR_BEFORE_POS);
 	/* seq_cst: release publishes the word (see frame_pos_at), and the
 	 * waiter-count load in wake must not pass it */
-	atomic_store_explicit(&f->pos, c, memory_order_seq_cst);
-	return true;
-}
-
-/* The word at @c, if a frame of this lap is published there. */
-static bool published(const struct mapq *q, uint64_t c, uint64_t *w)
-{
-	bool pub = frame_pos_at(q, c) == c; /* pos first: see frame_pos_at */
-	/* acquire: the word and the header fields stored before it */
-	*w = atomic_load_explicit(commit_at(q, c), memory_order_acquire);
-	return pub && cw_lap(*w) == lap_of(q, c);
+	uint64_t p = sn.pos;
+	return atomic_compare_exchange_strong_explicit(&f->pos, &p, c, memory_order_seq_cst,
+						       memory_order_relaxed);
 }
 
 /*
@@ -120,13 +136,15 @@ static bool published(const struct mapq *q, uint64_t c, uint64_t *w)
  */
 static int finish(struct mapq *q, const struct record *r, bool dead, uint16_t slot)
 {
-	uint64_t pad = resv_pad(q, r->pos, r->size), w;
-	if (pad && !published(q, r->pos, &w))
+	uint64_t pad = resv_pad(q, r->pos, r->size);
+	struct seen sn;
+	if (pad && !published(q, r->pos, &sn))
 		/* Padding is the same whoever writes it. */
-		(void)publish_word(q, r->pos, w, cw_make(pad, FRAME_COMMITTED, 1, lap_of(q, r->pos)),
+		(void)publish_word(q, r->pos, sn, cw_make(pad, FRAME_COMMITTED, 1, lap_of(q, r->pos)),
 				   slot);
 	uint64_t c = r->pos + pad, size = r->size - pad;
-	if (published(q, c, &w)) {
+	if (published(q, c, &sn)) {
+		uint64_t w = sn.w;
 		if (cw_state(w) != FRAME_CLAIMED || cw_size(w) != size)
 			return REPAIR_DONE; /* finished, or not the frame we think */
 		uint64_t nw = dead ? cw_make(size, FRAME_ABORTED, 0, lap_of(q, c)) : w | CW_FORSAKEN;
@@ -141,7 +159,7 @@ static int finish(struct mapq *q, const struct record *r, bool dead, uint16_t sl
 	}
 	uint64_t nw = dead ? cw_make(size, FRAME_ABORTED, 0, lap_of(q, c))
 			   : cw_make(size, FRAME_CLAIMED, 0, lap_of(q, c)) | CW_FORSAKEN;
-	if (!publish_word(q, c, w, nw, slot))
+	if (!publish_word(q, c, sn, nw, slot))
 		return REPAIR_DONE;
 	mapq__wake_data(q);
 	return dead ? REPAIR_HOLE : REPAIR_FORSAKE;
@@ -159,7 +177,8 @@ static int fill_unknown(struct mapq *q, uint64_t c, uint64_t tail)
 		b += FRAME_ALIGN;
 	int did = REPAIR_NONE;
 	while (c < b) {
-		uint64_t off = c & q->mask, size = b - c, w, nw;
+		uint64_t off = c & q->mask, size = b - c, nw;
+		struct seen sn;
 		if (off + size >= q->cap) {
 			size = q->cap - off; /* to the ring's end: padding */
 			nw = cw_make(size, FRAME_COMMITTED, 1, lap_of(q, c));
@@ -171,7 +190,7 @@ static int fill_unknown(struct mapq *q, uint64_t c, uint64_t tail)
 									 : q->abort_max - FRAME_HDR;
 			nw = cw_make(size, FRAME_ABORTED, 0, lap_of(q, c));
 		}
-		if (published(q, c, &w) || !publish_word(q, c, w, nw, UINT16_MAX))
+		if (published(q, c, &sn) || !publish_word(q, c, sn, nw, UINT16_MAX))
 			break;
 		did = REPAIR_HOLE;
 		c += size;
@@ -231,11 +250,12 @@ static int unblock_hole(struct mapq *q, uint64_t c, bool force)
 
 int mapq__unblock(struct mapq *q, uint64_t c, bool force)
 {
-	uint64_t w;
-	if (!published(q, c, &w)) {
+	struct seen sn;
+	if (!published(q, c, &sn)) {
 		int did = unblock_hole(q, c, force);
 		return did < 0 ? REPAIR_NONE : did;
 	}
+	uint64_t w = sn.w;
 	if (cw_state(w) != FRAME_CLAIMED)
 		return REPAIR_DONE; /* finished meanwhile: look again */
 	if (!mapq__frame_valid(q, c, w))
@@ -264,10 +284,11 @@ int mapq__repair_record(struct mapq *q, uint32_t slot)
 	uint64_t tail = atomic_load_explicit(&q->ctl->tail, memory_order_acquire);
 	if (r.pos < head || r.pos >= tail)
 		return REPAIR_NONE; /* stale, or its CAS on tail never happened */
-	uint64_t c = r.pos + resv_pad(q, r.pos, r.size), w;
-	if (published(q, c, &w)) {
+	uint64_t c = r.pos + resv_pad(q, r.pos, r.size);
+	struct seen sn;
+	if (published(q, c, &sn)) {
 		/* Claimed: by its owner if the header says so. */
-		if (cw_state(w) != FRAME_CLAIMED || frame_at(q, c)->writer != slot)
+		if (cw_state(sn.w) != FRAME_CLAIMED || frame_at(q, c)->writer != slot)
 			return REPAIR_NONE;
 		return finish(q, &r, true, (uint16_t)slot);
 	}
