@@ -58,6 +58,8 @@ static void get(int fd, void *p, size_t n)
 		_exit(21);
 }
 
+static int read_all(mapq_reader *r, int report);
+
 /* The reader: every message in order, then the marker; reports when. */
 static int reader(const char *path, int ready, int report)
 {
@@ -69,6 +71,13 @@ static int reader(const char *path, int ready, int report)
 	if (mapq_open(&q, path, 0, &o) || mapq_reader_open(q, &r, NULL, MAPQ_START_OLDEST))
 		return 2;
 	put(ready, "r", 1);
+	int rc = read_all(r, report);
+	mapq_close(q); /* for Valgrind's leak check */
+	return rc;
+}
+
+static int read_all(mapq_reader *r, int report)
+{
 	uint64_t next = 0;
 	for (;;) {
 		char in[600];
@@ -127,7 +136,9 @@ static int victim(const char *path, enum how how, int ready, int cmd)
 		if (how == STALLED) {
 			raise(SIGSTOP);
 			memset(p, 'X', 100);
-			return mapq_commit(q, 100) == -MAPQ_ESTALLED ? 0 : 7;
+			int rc = mapq_commit(q, 100) == -MAPQ_ESTALLED ? 0 : 7;
+			mapq_close(q);
+			return rc;
 		}
 		char c;
 		get(cmd, &c, 1);
