@@ -88,13 +88,22 @@ static int parse(const char *spec, struct arming out[MAPQ__F_COUNT])
 		}
 		out[id] = a;
 		p += n;
-		if (*p == ',')
-			p++;
+		if (*p == ',' && !*++p)
+			return -EINVAL; /* a trailing comma: something is missing */
 	}
 	return 0;
 }
 
 #ifdef MAPQ_FAULT_INJECTION
+
+#ifdef MAPQ_COVERAGE
+/* gcov writes its counters at exit, which a killed process never reaches:
+ * flush them first, so that the steps leading to a fault point count. */
+void __gcov_dump(void);
+#define flush_coverage() __gcov_dump()
+#else
+#define flush_coverage() ((void)0)
+#endif
 
 _Atomic int mapq__fault_armed;
 static struct arming armed[MAPQ__F_COUNT];
@@ -110,6 +119,7 @@ int mapq__fault_hit(enum mapq__fault_id id)
 		return 0;
 	switch (a->action) {
 	case ACT_KILL:
+		flush_coverage();
 		raise(SIGKILL);
 		break;
 	case ACT_STOP:

@@ -360,8 +360,10 @@ static int wait_finished(struct mapq *q, uint64_t end)
 			return 0;
 		uint64_t w, pos = frame_pos_at(q, c);
 		w = atomic_load_explicit(commit_at(q, c), memory_order_acquire);
+		/* A forsaken frame counts as finished: it will never be
+		 * delivered, and recovery after a crash aborts it. */
 		if (pos == c && cw_lap(w) == lap_of(q, c) && cw_state(w) != FRAME_NONE &&
-		    cw_state(w) != FRAME_CLAIMED) {
+		    (cw_state(w) != FRAME_CLAIMED || cw_forsaken(w))) {
 			if (!mapq__frame_valid(q, c, w))
 				return -MAPQ_ECORRUPT;
 			c += cw_size(w);

@@ -49,13 +49,13 @@ static uint64_t now_ns(void)
 static void put(int fd, const void *p, size_t n)
 {
 	if (write(fd, p, n) != (ssize_t)n)
-		_exit(20);
+		t_exit(20);
 }
 
 static void get(int fd, void *p, size_t n)
 {
 	if (read(fd, p, n) != (ssize_t)n)
-		_exit(21);
+		t_exit(21);
 }
 
 static int read_all(mapq_reader *r, int report);
@@ -190,11 +190,11 @@ static void one_case(enum how how)
 
 	pid_t rp = fork();
 	if (rp == 0)
-		_exit(reader(p, ready[1], report[1]));
+		t_exit(reader(p, ready[1], report[1]));
 	CHECK(read(ready[0], &c, 1) == 1);
 	pid_t wp = fork();
 	if (wp == 0)
-		_exit(victim(p, how, ready[1], cmd[0]));
+		t_exit(victim(p, how, ready[1], cmd[0]));
 	uint64_t sent, got[2];
 	CHECK(read(ready[0], &sent, sizeof(sent)) == sizeof(sent));
 

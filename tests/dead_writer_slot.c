@@ -22,26 +22,26 @@ static void die_mid_write(const char *path, enum how how)
 	mapq *q;
 	void *p;
 	if (mapq_open(&q, path, 0, NULL))
-		_exit(2);
+		t_exit(2);
 	if (how == CLAIMED) {
 		if (mapq_reserve(q, 100, &p, 0))
-			_exit(3);
+			t_exit(3);
 		memset(p, 'X', 100); /* half-written payload */
 		t_die();
 	}
 	int rc = mapq__wslot_attach(q);
 	if (rc || q->wslot != 0) {
 		fprintf(stderr, "attach: %s, slot %d\n", mapq_strerror(rc), q->wslot);
-		_exit(4);
+		t_exit(4);
 	}
 	/* Reserve as mapq_reserve does, record it, and die before the claim. */
 	uint64_t t = atomic_load(&q->ctl->tail), size = frame_size(100);
 	uint64_t off = t & q->mask, pad = off + size > q->cap ? q->cap - off : 0;
 	if ((how == RESERVED_WITH_PADDING) != (pad != 0))
-		_exit(5);
+		t_exit(5);
 	uint64_t end = t + pad + size;
 	if (end > q->cap && mapq__advance_head(q, end - q->cap) != 0)
-		_exit(6); /* the space check mapq_reserve makes first */
+		t_exit(6); /* the space check mapq_reserve makes first */
 	atomic_store(&q->ctl->tail, end);
 	atomic_store(&q->wslots[0].resv_pos, t);
 	atomic_store(&q->wslots[0].resv_size, pad + size);

@@ -24,14 +24,14 @@ int main(void)
 		mapq *wq;
 		uint8_t out[64];
 		if (mapq_open(&wq, t_path("q"), 0, NULL))
-			_exit(2);
+			t_exit(2);
 		for (uint64_t s = 0; s < total; s++) {
 			t_fill(out, sizeof(out), 0, s);
 			if (mapq_send(wq, out, sizeof(out), 10000))
-				_exit(3);
+				t_exit(3);
 		}
 		mapq_close(wq);
-		_exit(0);
+		t_exit(0);
 	}
 	uint64_t next = 0, opens = 0;
 	while (next < total) {

@@ -55,9 +55,9 @@ int main(void)
 		char in[64];
 		if (mapq_open(&cq, t_path("q"), 0, NULL) ||
 		    mapq_reader_open(cq, &cr, "alpha", MAPQ_START_RESUME))
-			_exit(2);
+			t_exit(2);
 		if (mapq_recv(cr, in, sizeof(in), 0) != 40 || mapq_recv(cr, in, sizeof(in), 0) != 40)
-			_exit(3);
+			t_exit(3);
 		t_die(); /* read two, then crash */
 	}
 	CHECK_EQ(t_wait_child(pid), 128 + SIGKILL);

@@ -59,7 +59,7 @@ static void arm(const char *point, unsigned nth)
 	char spec[96];
 	snprintf(spec, sizeof(spec), "%s:%u:kill", point, nth);
 	if (mapq_fault_arm(spec) != 0)
-		_exit(40);
+		t_exit(40);
 }
 
 static int send_seq(mapq *q, uint32_t id, uint64_t s, size_t len)
@@ -224,7 +224,7 @@ static void live_case(const char *point, unsigned nth, struct stats *st)
 	char c;
 	pid_t rp = fork();
 	if (rp == 0)
-		_exit(reader(path, lossy, ready[1], rep[1]));
+		t_exit(reader(path, lossy, ready[1], rep[1]));
 	CHECK(read(ready[0], &c, 1) == 1);
 	/* After the reader's fork: only the victim may hold its write end. */
 	CHECK(pipe(ack) == 0);
@@ -236,13 +236,13 @@ static void live_case(const char *point, unsigned nth, struct stats *st)
 	if (vp == 0) {
 		close(ack[0]);
 		if (wvictim)
-			_exit(writer(path, ID_VICTIM, VICTIM_MSGS, point, nth, sc, ack[1]));
-		_exit(victim_reader(path, point, nth, sc == S_DURABLE));
+			t_exit(writer(path, ID_VICTIM, VICTIM_MSGS, point, nth, sc, ack[1]));
+		t_exit(victim_reader(path, point, nth, sc == S_DURABLE));
 	}
 	close(ack[1]);
 	pid_t op = fork();
 	if (op == 0)
-		_exit(writer(path, ID_OTHER, OTHER_MSGS, NULL, 0, sc == S_OVERWRITE ? sc : S_WRITER,
+		t_exit(writer(path, ID_OTHER, OTHER_MSGS, NULL, 0, sc == S_OVERWRITE ? sc : S_WRITER,
 			     -1));
 	uint64_t acked = wvictim ? drain_acks(ack[0]) : 0;
 	int vs = t_wait_child(vp);
@@ -323,7 +323,7 @@ static void repair_case(const char *point, unsigned nth, struct stats *st)
 	pid_t vp = fork();
 	if (vp == 0) {
 		close(ack[0]);
-		_exit(writer(path, ID_VICTIM, 100, "claim.before_pos", 1 + nth % 50, S_WRITER,
+		t_exit(writer(path, ID_VICTIM, 100, "claim.before_pos", 1 + nth % 50, S_WRITER,
 			     ack[1]));
 	}
 	close(ack[1]);
@@ -342,15 +342,15 @@ static void repair_case(const char *point, unsigned nth, struct stats *st)
 		mapq_reader *r;
 		arm(point, 1);
 		if (mapq_open(&k, path, 0, NULL))
-			_exit(2);
+			t_exit(2);
 		if (sc == S_REPAIR) {
 			char in[600];
 			if (mapq_reader_open(k, &r, NULL, MAPQ_START_OLDEST))
-				_exit(3);
+				t_exit(3);
 			while (mapq_recv(r, in, sizeof(in), 3000) >= 0)
 				;
 		}
-		_exit(10);
+		t_exit(10);
 	}
 	int ks = t_wait_child(kp);
 	if (ks != 128 + SIGKILL)

@@ -37,10 +37,10 @@ int main(void)
 	if (pid == 0) {
 		mapq *cq;
 		if (mapq_open(&cq, t_path("q"), 0, NULL))
-			_exit(2);
+			t_exit(2);
 		int rc = mapq_send(cq, "from child", 10, 10000);
 		mapq_close(cq);
-		_exit(rc == 0 ? 0 : 3);
+		t_exit(rc == 0 ? 0 : 3);
 	}
 	usleep(200000);
 	CHECK_EQ(waitpid(pid, NULL, WNOHANG), 0); /* still blocked */
@@ -66,7 +66,7 @@ int main(void)
 		mapq_reader *cr;
 		if (mapq_open(&cq, t_path("q"), 0, NULL) ||
 		    mapq_reader_open(cq, &cr, NULL, MAPQ_START_LATEST))
-			_exit(2);
+			t_exit(2);
 		t_die(); /* no close: the kernel drops its slot lock */
 	}
 	CHECK_EQ(t_wait_child(pid), 128 + SIGKILL);
@@ -82,9 +82,9 @@ int main(void)
 		mapq_reader *cr;
 		if (mapq_open(&cq, t_path("q"), 0, NULL) ||
 		    mapq_reader_open(cq, &cr, NULL, MAPQ_START_LATEST) || write(ready[1], "r", 1) != 1)
-			_exit(2);
+			t_exit(2);
 		pause();
-		_exit(0);
+		t_exit(0);
 	}
 	char c;
 	CHECK_EQ(read(ready[0], &c, 1), 1);
@@ -94,7 +94,7 @@ int main(void)
 	if (killer == 0) {
 		usleep(200000); /* let the parent fall asleep first */
 		kill(pid, SIGKILL);
-		_exit(0);
+		t_exit(0);
 	}
 	t0 = t_now_ms();
 	CHECK_OK(mapq_send(q, buf, sizeof(buf), 10000));

@@ -22,17 +22,17 @@ int main(void)
 		char in[64];
 		if (mapq_open(&cq, t_path("q"), 0, NULL) ||
 		    mapq_reader_open(cq, &cr, NULL, MAPQ_START_OLDEST))
-			_exit(2);
+			t_exit(2);
 		if (write(ready[1], "r", 1) != 1)
-			_exit(2);
+			t_exit(2);
 		uint64_t t0 = t_now_ms();
 		ssize_t n = mapq_recv(cr, in, sizeof(in), 20000);
 		uint64_t waited = t_now_ms() - t0;
 		mapq_close(cq);
 		if (n != 5 || memcmp(in, "wake!", 5))
-			_exit(3);
+			t_exit(3);
 		/* Woken by the commit, not by the 20 s timeout. */
-		_exit(waited < 15000 ? 0 : 4);
+		t_exit(waited < 15000 ? 0 : 4);
 	}
 	char c;
 	CHECK_EQ(read(ready[0], &c, 1), 1);

@@ -102,8 +102,8 @@ static void check_permissions(const char *path)
 	pid_t pid = fork();
 	if (pid == 0) {
 		if (setgid(65534) || setuid(65534))
-			_exit(T_SKIP);
-		_exit(try_open(path) == -EACCES ? 0 : 1);
+			t_exit(T_SKIP);
+		t_exit(try_open(path) == -EACCES ? 0 : 1);
 	}
 	int st = t_wait_child(pid);
 	if (st == T_SKIP)

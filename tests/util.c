@@ -151,10 +151,24 @@ int t_check_payload(const void *buf, size_t len, uint32_t *writer, uint64_t *seq
 	return 0;
 }
 
+#ifdef MAPQ_COVERAGE
+void __gcov_dump(void);
+#define flush_coverage() __gcov_dump()
+#else
+#define flush_coverage() ((void)0)
+#endif
+
 void t_die(void)
 {
+	flush_coverage();
 	kill(getpid(), SIGKILL);
 	_exit(T_ERROR); /* not reached */
+}
+
+void t_exit(int code)
+{
+	flush_coverage();
+	_exit(code);
 }
 
 int t_wait_child(int pid)

@@ -66,6 +66,9 @@ int t_check_payload(const void *buf, size_t len, uint32_t *writer, uint64_t *seq
 /* End this (forked) process the way a crash would: SIGKILL, no cleanup. */
 __attribute__((noreturn)) void t_die(void);
 
+/* End a forked child without running the parent's exit handlers or
+ * flushing its copy of their stdio buffers (_exit), keeping coverage. */
+__attribute__((noreturn)) void t_exit(int code);
 /* Wait for a child and return its exit status (or 128 + signal). */
 int t_wait_child(int pid);
 

@@ -147,7 +147,7 @@ int wl_run_processes(const char *path, int writers, int readers, uint64_t per_wr
 			else
 				rc = wl_reader(cq, writers, per_writer, ready[1]);
 			mapq_close(cq);
-			_exit(rc);
+			t_exit(rc);
 		}
 		pids[n++] = pid;
 	}

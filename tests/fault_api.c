@@ -1,0 +1,129 @@
+/* fault_api: arming fault points. Specs are parsed strictly; "error"
+ * makes the step fail with MAPQ_EINJECTED and leaves the handle usable;
+ * "stall" delays; "stop" stops the process; "kill" kills it; hits are
+ * counted; MAPQ_FAULT in the environment arms a spec at load. Without
+ * --enable-fault-injection, arming a valid spec says -ENOTSUP. */
+#include "config.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "util.h"
+
+static const char *const bad_specs[] = {
+	"", "commit.before_store", "commit.before_store:3", "nosuch.point:1:kill",
+	"commit.before_store:0:kill", "commit.before_store:-1:kill",
+	"commit.before_store:x:kill", "commit.before_store:1:explode",
+	"commit.before_store:1:stall=", "commit.before_store:1:stall=-5",
+	"commit.before_store:1:stall=9999999", "commit.before_store:1:kill,",
+	",commit.before_store:1:kill",
+	"commit.before_store:1:kill,commit.before_crc:2", NULL,
+};
+
+int main(int argc, char **argv)
+{
+	if (argc == 3 && strcmp(argv[1], "--child") == 0) {
+		/* Re-executed with MAPQ_FAULT set: send until it fires. */
+		mapq *q;
+		if (mapq_open(&q, argv[2], 0, NULL))
+			return 2;
+		for (int i = 0; i < 10; i++)
+			if (mapq_send(q, "abcdef", 6, 0))
+				return 3;
+		mapq_close(q);
+		return 10; /* not armed */
+	}
+	unsigned n = 0;
+	while (mapq_fault_point(n))
+		n++;
+	CHECK(n >= 30);
+	CHECK(mapq_fault_point(n) == NULL);
+	for (const char *const *s = bad_specs; *s; s++)
+		CHECK_RC(mapq_fault_arm(*s), -EINVAL);
+	CHECK_RC(mapq_fault_arm(NULL), -EINVAL);
+	if (!mapq_fault_enabled()) {
+		CHECK_RC(mapq_fault_arm("commit.before_store:1:kill"), -ENOTSUP);
+		CHECK_EQ(mapq_fault_hits("commit.before_store"), 0);
+		mapq_fault_disarm();
+		printf("built without fault injection: arming refused, as documented\n");
+		return 0;
+	}
+
+	mapq *q = t_create("q", 4096, MAPQ_BLOCK);
+	mapq_reader *r;
+	char buf[64];
+	void *p;
+	CHECK_OK(mapq_reader_open(q, &r, NULL, MAPQ_START_OLDEST));
+
+	/* error: the step fails, nothing is left half done. */
+	CHECK_OK(mapq_fault_arm("reserve.before_record:2:error"));
+	CHECK_OK(mapq_send(q, "one", 3, 0));
+	CHECK_RC(mapq_send(q, "two", 3, 0), -MAPQ_EINJECTED);
+	CHECK_OK(mapq_send(q, "three", 5, 0));
+	CHECK_EQ(mapq_fault_hits("reserve.before_record"), 3);
+	CHECK_EQ(mapq_recv(r, buf, sizeof(buf), 0), 3);
+	CHECK_EQ(mapq_recv(r, buf, sizeof(buf), 0), 5);
+	CHECK_OK(mapq_fault_arm("reserve.before_cas:1:error"));
+	CHECK_RC(mapq_send(q, "x", 1, 0), -MAPQ_EINJECTED);
+	CHECK_OK(mapq_fault_arm("commit.before_crc:1:error,commit.before_store:1:error"));
+	CHECK_OK(mapq_reserve(q, 10, &p, 0));
+	memcpy(p, "0123456789", 10);
+	CHECK_RC(mapq_commit(q, 10), -MAPQ_EINJECTED); /* reservation still open */
+	CHECK_RC(mapq_commit(q, 10), -MAPQ_EINJECTED);
+	CHECK_OK(mapq_commit(q, 10));
+	CHECK_EQ(mapq_recv(r, buf, sizeof(buf), 0), 10);
+	CHECK_OK(mapq_fault_arm("abort.before_store:1:error"));
+	CHECK_OK(mapq_reserve(q, 10, &p, 0));
+	CHECK_RC(mapq_abort(q), -MAPQ_EINJECTED);
+	CHECK_OK(mapq_abort(q));
+	CHECK_OK(mapq_fault_arm("copy.midway:1:error"));
+	CHECK_RC(mapq_send(q, "halfway", 7, 0), -MAPQ_EINJECTED); /* aborted */
+	CHECK_OK(mapq_fault_arm("read.before_advance:1:error"));
+	CHECK_OK(mapq_send(q, "held", 4, 0));
+	mapq_msg m;
+	CHECK_OK(mapq_read(r, &m, 0));
+	CHECK_RC(mapq_release(r), -MAPQ_EINJECTED);
+	CHECK_OK(mapq_release(r));
+	CHECK_RC(mapq_recv(r, buf, sizeof(buf), 0), -EAGAIN);
+
+	/* stall: the step waits, then goes on. */
+	CHECK_OK(mapq_fault_arm("claim.after_pos:1:stall=40"));
+	uint64_t t0 = t_now_ms();
+	CHECK_OK(mapq_send(q, "slow", 4, 0));
+	CHECK(t_now_ms() - t0 >= 39);
+	CHECK_EQ(mapq_recv(r, buf, sizeof(buf), 0), 4);
+	mapq_fault_disarm();
+	CHECK_EQ(mapq_fault_hits("claim.after_pos"), 0);
+
+	/* stop and kill, in children. */
+	pid_t pid = fork();
+	if (pid == 0) {
+		if (mapq_fault_arm("claim.after_pos:1:stop"))
+			t_exit(2);
+		t_exit(mapq_send(q, "stopped", 7, 0) ? 3 : 0);
+	}
+	int st;
+	CHECK(waitpid(pid, &st, WUNTRACED) == pid && WIFSTOPPED(st));
+	CHECK(kill(pid, SIGCONT) == 0);
+	CHECK_EQ(t_wait_child(pid), 0);
+	CHECK_EQ(mapq_recv(r, buf, sizeof(buf), 1000), 7);
+
+	/* MAPQ_FAULT from the environment, through exec. */
+	char *self = argv[0];
+	for (int k = 0; k < 2; k++) {
+		pid = fork();
+		if (pid == 0) {
+			setenv("MAPQ_FAULT", k ? "no.such:1:kill" : "copy.midway:3:kill", 1);
+			if (k)
+				CHECK(freopen("/dev/null", "w", stderr) != NULL);
+			execl(self, self, "--child", t_path("q"), (char *)NULL);
+			t_exit(T_ERROR);
+		}
+		CHECK_EQ(t_wait_child(pid), k ? 10 : 128 + SIGKILL);
+	}
+	mapq_close(q);
+	return 0;
+}

@@ -1,0 +1,167 @@
+/* recover_live: repair while other processes have the queue open.
+ * - mapq_recover() with a live process holding the queue: dead writer's
+ *   claim aborted, dead ephemeral reader freed, dead durable reader
+ *   detached (cursor kept), and the log is not cut (not exclusive);
+ * - mapq_sync() waits for a stopped writer only up to the unblock
+ *   timeout, then its frame is forsaken and its commit fails;
+ * - space that no record describes (damage) is filled after the timeout
+ *   so readers go on. */
+#include "config.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "internal.h"
+#include "util.h"
+
+static void msg(mapq *q, uint32_t id, uint64_t s)
+{
+	char out[100];
+	t_fill(out, 60, id, s);
+	CHECK_OK(mapq_send(q, out, 60, 1000));
+}
+
+static void expect(mapq_reader *r, uint32_t id, uint64_t seq)
+{
+	char in[100];
+	uint32_t w;
+	uint64_t s;
+	CHECK_EQ(mapq_recv(r, in, sizeof(in), 2000), 60);
+	CHECK_OK(t_check_payload(in, 60, &w, &s));
+	CHECK_EQ(w, id);
+	CHECK_EQ(s, seq);
+}
+
+static void live_recover(void)
+{
+	mapq *q = t_create("live", 65536, MAPQ_BLOCK);
+	mapq_reader *r;
+	CHECK_OK(mapq_reader_open(q, &r, NULL, MAPQ_START_OLDEST));
+	msg(q, 1, 0);
+	int hold[2];
+	CHECK(pipe(hold) == 0);
+	/* Someone else keeps the queue open throughout. */
+	pid_t keeper = fork();
+	if (keeper == 0) {
+		mapq *k;
+		char c;
+		if (mapq_open(&k, t_path("live"), 0, NULL))
+			t_exit(2);
+		close(hold[1]);
+		t_exit(read(hold[0], &c, 1) == 0 ? 0 : 3);
+	}
+	close(hold[0]);
+	/* A writer that dies with a claimed frame, and two readers. */
+	pid_t pid = fork();
+	if (pid == 0) {
+		mapq *w;
+		mapq_reader *a, *b;
+		void *p;
+		if (mapq_open(&w, t_path("live"), 0, NULL) ||
+		    mapq_reader_open(w, &a, NULL, MAPQ_START_OLDEST) ||
+		    mapq_reader_open(w, &b, "dur", MAPQ_START_OLDEST) || mapq_reserve(w, 60, &p, 0))
+			t_exit(2);
+		t_die();
+	}
+	CHECK_EQ(t_wait_child(pid), 128 + SIGKILL);
+	msg(q, 1, 1); /* behind the dead claim */
+	mapq_recovery rep;
+	CHECK_OK(mapq_recover(q, &rep));
+	CHECK_EQ(rep.exclusive, 0);
+	CHECK_EQ(rep.claims_aborted, 1);
+	CHECK_EQ(rep.writers_freed, 1);
+	CHECK_EQ(rep.readers_freed, 1);
+	CHECK_EQ(rep.readers_detached, 1);
+	CHECK_EQ(rep.bytes_discarded, 0);
+	CHECK(strstr(rep.end_reason, "not cut") != NULL);
+	expect(r, 1, 0);
+	expect(r, 1, 1);
+	mapq_counters st;
+	CHECK_OK(mapq_stats(q, &st));
+	CHECK_EQ(st.readers_durable, 1);
+	CHECK_OK(mapq_reader_drop(q, "dur"));
+	/* Nothing left to do the second time. */
+	CHECK_OK(mapq_recover(q, &rep));
+	CHECK_EQ(rep.claims_aborted + rep.writers_freed + rep.readers_freed, 0);
+	close(hold[1]);
+	CHECK_EQ(t_wait_child(keeper), 0);
+	/* Alone now: exclusive, and the log is whole. */
+	mapq_reader_close(r);
+	CHECK_OK(mapq_recover(q, &rep));
+	CHECK_EQ(rep.exclusive, 1);
+	CHECK_EQ(rep.tail_after, rep.tail_before);
+	CHECK(rep.frames_scanned >= 3);
+	CHECK_EQ(rep.messages, 2);
+	mapq_close(q);
+}
+
+static void sync_stalled(void)
+{
+	mapq_options o;
+	mapq_options_init(&o);
+	o.unblock_ms = 50;
+	mapq *q;
+	CHECK_OK(mapq_open(&q, t_path("sync"), MAPQ_CREATE, &o));
+	msg(q, 1, 0);
+	pid_t pid = fork();
+	if (pid == 0) {
+		mapq *w;
+		void *p;
+		if (mapq_open(&w, t_path("sync"), 0, NULL) || mapq_reserve(w, 60, &p, 0))
+			t_exit(2);
+		raise(SIGSTOP);
+		memset(p, 0, 60);
+		int rc = mapq_commit(w, 60);
+		mapq_close(w);
+		t_exit(rc == -MAPQ_ESTALLED ? 0 : 3);
+	}
+	int st;
+	CHECK(waitpid(pid, &st, WUNTRACED) == pid && WIFSTOPPED(st));
+	uint64_t t0 = t_now_ms();
+	CHECK_OK(mapq_sync(q)); /* gives up on the stopped writer's frame */
+	uint64_t ms = t_now_ms() - t0;
+	CHECK(ms >= 45 && ms < 5000);
+	CHECK_OK(mapq_sync(q)); /* and again: nothing to wait for */
+	CHECK(kill(pid, SIGCONT) == 0);
+	CHECK_EQ(t_wait_child(pid), 0);
+	mapq_reader *r;
+	CHECK_OK(mapq_reader_open(q, &r, NULL, MAPQ_START_OLDEST));
+	expect(r, 1, 0);
+	CHECK_RC(mapq_recv(r, NULL, 0, 0), -EAGAIN); /* forsaken, then aborted */
+	CHECK_OK(mapq_reserve(q, 10, &(void *){ NULL }, 0));
+	CHECK_RC(mapq_sync(q), -MAPQ_ESTATE);
+	CHECK_RC(mapq_recover(q, NULL), -MAPQ_ESTATE);
+	CHECK_OK(mapq_abort(q));
+	mapq_close(q);
+}
+
+static void unknown_hole(void)
+{
+	mapq_options o;
+	mapq_options_init(&o);
+	o.unblock_ms = 30;
+	mapq *q;
+	CHECK_OK(mapq_open(&q, t_path("hole"), MAPQ_CREATE, &o));
+	mapq_reader *r;
+	CHECK_OK(mapq_reader_open(q, &r, NULL, MAPQ_START_OLDEST));
+	msg(q, 1, 0);
+	/* Damage: 96 bytes reserved that no record describes. */
+	atomic_fetch_add(&q->ctl->tail, 96);
+	msg(q, 1, 1);
+	expect(r, 1, 0);
+	uint64_t t0 = t_now_ms();
+	expect(r, 1, 1); /* after the timeout, the space is filled */
+	CHECK(t_now_ms() - t0 >= 25);
+	mapq_close(q);
+}
+
+int main(void)
+{
+	live_recover();
+	sync_stalled();
+	unknown_hole();
+	return 0;
+}
