@@ -254,9 +254,8 @@ int mapq_open(mapq **qp, const char *path, int flags, const mapq_options *opt)
 	q->fd = fd;
 	q->unblock_ns = unblock_ns(opt);
 	int err = map_queue(q, opt);
-	if (!err && (err = join(q)) != 0) {
+	if (!err && q->map && (err = join(q)) != 0)
 		munmap(q->map->base, (size_t)q->map->size);
-	}
 	if (err) {
 		close(fd);
 		free(q->map);

@@ -421,7 +421,6 @@ int mapq_read(mapq_reader *r, mapq_msg *msg, int timeout_ms)
 		rc = mapq__futex_wait(&c->data_seq, s, wake_by < deadline ? wake_by : deadline);
 		if (rc && wake_by >= deadline)
 			break;
-		rc = 0;
 		s = atomic_load_explicit(&c->data_seq, memory_order_seq_cst);
 	}
 	if (waiting)

@@ -391,7 +391,7 @@ int mapq_sync(mapq *q)
 		return err;
 	/* Start the next frame on a fresh page: writes after the sync then
 	 * never touch a page that holds synced frames. */
-	uint64_t pos, size;
+	uint64_t pos = 0, size = 0;
 	if (q->abort_max >= FMT_PAGE + 2 * FRAME_HDR) {
 		err = mapq__reserve_frame(q, 0, &pos, &size, -1);
 		if (err)

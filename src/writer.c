@@ -262,7 +262,7 @@ int mapq_reserve(mapq *q, size_t len, void **buf, int timeout_ms)
 		if (err)
 			return err;
 	}
-	uint64_t pos, size;
+	uint64_t pos = 0, size = 0;
 	int r = mapq__reserve_frame(q, frame_size(len), &pos, &size, timeout_ms);
 	if (r)
 		return r;
