@@ -38,9 +38,9 @@ static int try_reserve(struct mapq *q, uint64_t size, uint64_t *pos, uint64_t *p
 	/* relaxed: the CAS below re-validates the value; the space check uses
 	 * head, which carries the ordering */
 	uint64_t t = atomic_load_explicit(&q->ctl->tail, memory_order_relaxed);
-	int err;
 
 	for (;;) {
+		int err;
 		uint64_t off = t & q->mask, sz = size ? size : fill_size(q, t);
 		if (!sz) { /* filling, and tail is on a page boundary already */
 			*fsize = 0;
