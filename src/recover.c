@@ -423,8 +423,8 @@ int mapq_sync(mapq *q)
 	k->tail = end;
 	k->crc = ckpt_crc(k);
 	(void)MAPQ_FAULT(SYNC_BEFORE_CKPT);
-	uintptr_t page = (uintptr_t)k & ~(uintptr_t)(FMT_PAGE - 1);
-	err = msync((void *)page, FMT_PAGE, MS_SYNC) < 0 ? -errno : 0;
+	/* k starts its page: the mapping and the offsets are page aligned */
+	err = msync(k, FMT_PAGE, MS_SYNC) < 0 ? -errno : 0;
 	mapq__slot_unlock(q->fd, mapq__sync_off(q));
 	return err;
 }
