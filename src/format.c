@@ -32,7 +32,7 @@ static void layout(struct fmt_super *sb)
 {
 	sb->ctl_off = FMT_PAGE;
 	/* the control page, then the sync checkpoints */
-	sb->wslot_off = sb->ctl_off + FMT_PAGE * (1 + FMT_CKPT_PAGES);
+	sb->wslot_off = sb->ctl_off + (uint64_t)FMT_PAGE * (1 + FMT_CKPT_PAGES);
 	sb->rslot_off = sb->wslot_off + page_up((uint64_t)sb->writer_slots * sizeof(struct fmt_wslot));
 	sb->data_off = sb->rslot_off + page_up((uint64_t)sb->reader_slots * sizeof(struct fmt_rslot));
 	sb->file_size = sb->data_off + sb->capacity;

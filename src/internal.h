@@ -170,7 +170,7 @@ static inline uint64_t mapq__sync_off(const struct mapq *q)
 }
 static inline struct fmt_ckpt *mapq__ckpt(const struct mapq *q, unsigned i)
 {
-	return (struct fmt_ckpt *)(q->base + q->sb.ctl_off + FMT_PAGE * (1 + i));
+	return (struct fmt_ckpt *)(q->base + q->sb.ctl_off + (uint64_t)FMT_PAGE * (1 + i));
 }
 /* Padding before a reservation of @size bytes (padding included) at @pos:
  * a reservation crosses the ring's end only by starting with padding. */
