@@ -95,7 +95,8 @@ typedef struct mapq_options {
 	uint32_t max_msg;      /**< largest payload; default min(64 KiB, cap/2 - 32) */
 	uint32_t writer_slots; /**< concurrent writer handles, 1..1024; 16 */
 	uint32_t reader_slots; /**< readers (live + durable), 1..1024; 16 */
-	uint32_t policy;       /**< enum mapq_policy; MAPQ_BLOCK */
+	uint32_t policy;       /**< enum mapq_policy; MAPQ_BLOCK. On open, only
+	                            MAPQ_OVERWRITE is checked (0 is "any") */
 	uint32_t mode;         /**< file permission bits at creation; 0600 */
 	/**
 	 * How long this handle's readers and writers wait on a frame whose

@@ -127,7 +127,8 @@ static int check_options(const struct fmt_super *sb, const mapq_options *opt)
 	    (opt->max_msg && opt->max_msg != sb->max_msg) ||
 	    (opt->writer_slots && opt->writer_slots != sb->writer_slots) ||
 	    (opt->reader_slots && opt->reader_slots != sb->reader_slots) ||
-	    (opt->policy == MAPQ_OVERWRITE) != !!(sb->flags & FMT_F_OVERWRITE))
+	    /* policy 0 (MAPQ_BLOCK) is also "unspecified", like the zeros above */
+	    (opt->policy == MAPQ_OVERWRITE && !(sb->flags & FMT_F_OVERWRITE)))
 		return -MAPQ_EMISMATCH;
 	return 0;
 }

@@ -172,6 +172,15 @@ int main(void)
 	o.capacity = 0;
 	o.policy = MAPQ_OVERWRITE;
 	CHECK_RC(mapq_open(&q2, p, 0, &o), -MAPQ_EMISMATCH);
+	/* The other way round, default options (policy 0) open any queue. */
+	mapq *ow;
+	CHECK_OK(mapq_open(&ow, t_path("ow"), MAPQ_CREATE, &o));
+	mapq_options_init(&o);
+	CHECK_OK(mapq_open(&q2, t_path("ow"), 0, &o));
+	CHECK_OK(mapq_info(q2, &g2));
+	CHECK_EQ(g2.policy, MAPQ_OVERWRITE);
+	mapq_close(q2);
+	mapq_close(ow);
 	mapq_close(q);
 	mapq_close(NULL);
 

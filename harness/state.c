@@ -1,0 +1,82 @@
+/*
+ * state.c - the harness's state file: acknowledgements and what readers
+ * received, in a shared mapping that outlives any child.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "torture.h"
+
+uint64_t tt_now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static size_t acks_size(uint32_t writers)
+{
+	return (size_t)writers * TT_MAX_INC * sizeof(uint64_t);
+}
+
+static size_t reader_size(uint32_t writers)
+{
+	return sizeof(struct tt_rstats) + (size_t)writers * TT_MAX_INC * sizeof(struct tt_pair);
+}
+
+size_t tt_state_size(uint32_t writers, uint32_t readers)
+{
+	return sizeof(struct tt_header) + acks_size(writers) + (size_t)readers * reader_size(writers);
+}
+
+int tt_state_map(struct tt_state *st, const char *path, bool create, uint32_t writers,
+		 uint32_t readers)
+{
+	int fd = open(path, O_RDWR | O_CLOEXEC | (create ? O_CREAT | O_EXCL : 0), 0600);
+	if (fd < 0)
+		return -errno;
+	size_t size = tt_state_size(writers, readers);
+	if (create && ftruncate(fd, (off_t)size) < 0) {
+		int err = -errno;
+		close(fd);
+		return err;
+	}
+	void *m = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	close(fd);
+	if (m == MAP_FAILED)
+		return -errno;
+	st->base = m;
+	st->size = size;
+	st->hdr = m;
+	st->acks = (_Atomic uint64_t *)(st->base + sizeof(struct tt_header));
+	st->writers = writers;
+	st->readers = readers;
+	if (create) {
+		st->hdr->magic = TT_MAGIC;
+		st->hdr->writers = writers;
+		st->hdr->readers = readers;
+	} else if (st->hdr->magic != TT_MAGIC || st->hdr->writers != writers ||
+		   st->hdr->readers != readers) {
+		munmap(m, size);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+struct tt_rstats *tt_rstats(const struct tt_state *st, uint32_t reader)
+{
+	return (struct tt_rstats *)(st->base + sizeof(struct tt_header) + acks_size(st->writers) +
+				    (size_t)reader * reader_size(st->writers));
+}
+
+struct tt_pair *tt_pair(const struct tt_state *st, uint32_t reader, uint32_t writer,
+			uint32_t inc)
+{
+	struct tt_pair *p = (struct tt_pair *)(tt_rstats(st, reader) + 1);
+	return p + (size_t)writer * TT_MAX_INC + inc;
+}
