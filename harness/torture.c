@@ -414,6 +414,7 @@ static int run_torture(void)
 		start_writer(w);
 
 	uint64_t t0 = tt_now_ns(), last_progress = t0;
+	bool tty = isatty(STDERR_FILENO);
 	double tick = TICK_MS / 1000.0;
 	for (;;) {
 		struct timespec ts = { 0, TICK_MS * 1000000L };
@@ -433,15 +434,20 @@ static int run_torture(void)
 			kill_one();
 		if (g.run.pause_rate > 0 && rnd01() < g.run.pause_rate * tick)
 			pause_one(now);
-		if (!g.quiet && now - last_progress > 1000000000ull) {
+		/* Progress: rewritten in place on a terminal, a line every 5 s
+		 * into a log. */
+		if (!g.quiet && now - last_progress > (tty ? 1 : 5) * 1000000000ull) {
 			last_progress = now;
-			fprintf(stderr, "\r  %5.1f s  %llu acknowledged  kills %llu+%llu+%llu  pauses %llu  ",
-				el, (unsigned long long)acked, (unsigned long long)g.run.writer_kills,
+			fprintf(stderr, "%s  %5.1f s  %llu acknowledged  kills: writers %llu, readers %llu, "
+					"fault points %llu  pauses %llu%s",
+				tty ? "\r" : "", el, (unsigned long long)acked,
+				(unsigned long long)g.run.writer_kills,
 				(unsigned long long)g.run.reader_kills,
-				(unsigned long long)g.run.fault_kills, (unsigned long long)g.run.pauses);
+				(unsigned long long)g.run.fault_kills, (unsigned long long)g.run.pauses,
+				tty ? "  " : "\n");
 		}
 	}
-	if (!g.quiet)
+	if (!g.quiet && tty)
 		fputc('\n', stderr);
 	/* release: writers acquire it between messages */
 	atomic_store_explicit(&st.hdr->stop, 1, memory_order_release);

@@ -1,0 +1,253 @@
+#!/usr/bin/env python3
+"""stress.py - a stress campaign: many mapq-torture runs over a matrix of
+writers x readers x message sizes x policy x fault mode, for a time budget.
+
+Every run's verdict is read from its JSON report. A failing run keeps its
+report, its seed and the exact command that reproduces it. At the end the
+campaign writes summary.md and summary.json (per matrix cell: runs,
+messages, kills, fault-point deaths, worst stall, throughput) and, when
+matplotlib can be imported, plots.png.
+
+Examples:
+  scripts/stress.py --quick            # about 30 s
+  scripts/stress.py                    # a few minutes
+  scripts/stress.py --soak 2h --collect
+"""
+
+import argparse
+import itertools
+import json
+import os
+import random
+import subprocess
+import sys
+import time
+
+MODES = {
+    "none": [],
+    "kills": ["--kill-rate", "4"],
+    "durable-kills": ["--kill-rate", "4", "--durable"],
+    "pauses": ["--pause-rate", "8", "--unblock-ms", "200"],
+    "fault-points": ["--fault-points", "all"],
+}
+SIZES = {"small": (24, 128), "mixed": (24, 2048)}
+
+
+def parse_duration(text):
+    """'90', '90s', '30m', '2h' -> seconds."""
+    units = {"s": 1, "m": 60, "h": 3600}
+    try:
+        if text[-1] in units:
+            return float(text[:-1]) * units[text[-1]]
+        return float(text)
+    except (ValueError, IndexError):
+        raise argparse.ArgumentTypeError(
+            "a duration is a number of seconds, or ends in s, m or h: %r" % text)
+
+
+def find_torture(given):
+    candidates = [given] if given else [
+        "harness/mapq-torture",
+        os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "harness", "mapq-torture"),
+    ]
+    for c in candidates:
+        if c and os.path.isfile(c) and os.access(c, os.X_OK):
+            return os.path.abspath(c)
+    sys.exit("stress.py: cannot find harness/mapq-torture; build it (make) or pass --torture PATH")
+
+
+def supports_fault_points(torture):
+    """A build without fault injection refuses --fault-points with status 2."""
+    r = subprocess.run([torture, "--fault-points", "all", "--duration", "0.1", "-q",
+                        "--dir", "/dev/shm"], capture_output=True, text=True)
+    return not (r.returncode == 2 and "enable-fault-injection" in r.stderr)
+
+
+def cells(args, with_faults):
+    modes = [m for m in MODES if with_faults or m != "fault-points"]
+    for w, r, size, policy, mode in itertools.product(
+            args.writers, args.readers, SIZES, ("block", "overwrite"), modes):
+        if policy == "overwrite" and mode in ("durable-kills", "fault-points"):
+            continue  # durable cursors and repair matter under block
+        yield (w, r, size, policy, mode)
+
+
+def cell_name(c):
+    return "%dw x %dr %s %s %s" % c
+
+
+def run_one(torture, cell, secs, seed, outdir, index):
+    w, r, size, policy, mode = cell
+    lo, hi = SIZES[size]
+    js = os.path.join(outdir, "run-%05d.json" % index)
+    cmd = [torture, "-q", "--writers", str(w), "--readers", str(r), "--duration", "%g" % secs,
+           "--min-size", str(lo), "--max-size", str(hi), "--policy", policy,
+           "--seed", str(seed), "--json", js] + MODES[mode]
+    if hi > 2048:
+        cmd += ["--capacity", "262144"]
+    t0 = time.time()
+    p = subprocess.run(cmd, capture_output=True, text=True)
+    report = None
+    try:
+        with open(js) as f:
+            report = json.load(f)
+    except (OSError, ValueError):
+        pass
+    return {"cell": cell, "cmd": " ".join(cmd), "status": p.returncode, "seed": seed,
+            "json": js, "report": report, "secs": time.time() - t0,
+            "output": p.stdout[-4000:] + p.stderr[-4000:]}
+
+
+def summarize(results):
+    table = {}
+    for res in results:
+        name = cell_name(res["cell"])
+        t = table.setdefault(name, {"runs": 0, "failures": 0, "acknowledged": 0, "delivered": 0,
+                                    "kills": 0, "fault_point_deaths": 0, "pauses": 0,
+                                    "worst_stall_ms": 0.0, "msgs_per_s": []})
+        t["runs"] += 1
+        rep = res["report"] or {}
+        if res["status"] != 0:
+            t["failures"] += 1
+        t["acknowledged"] += rep.get("acknowledged", 0)
+        t["delivered"] += rep.get("delivered", 0)
+        k = rep.get("kills", {})
+        t["kills"] += k.get("writers", 0) + k.get("readers", 0)
+        t["fault_point_deaths"] += k.get("fault_points", 0)
+        t["pauses"] += rep.get("pauses", 0)
+        t["worst_stall_ms"] = max(t["worst_stall_ms"], rep.get("max_stall_ms", 0.0))
+        if rep.get("msgs_per_s"):
+            t["msgs_per_s"].append(rep["msgs_per_s"])
+    for t in table.values():
+        rates = sorted(t.pop("msgs_per_s"))
+        t["median_msgs_per_s"] = rates[len(rates) // 2] if rates else 0
+    return table
+
+
+def totals(results):
+    keys = ("corrupt", "duplicated", "reordered", "lost", "acknowledged", "delivered")
+    out = {k: sum((r["report"] or {}).get(k, 0) for r in results) for k in keys}
+    out["runs"] = len(results)
+    out["failures"] = sum(1 for r in results if r["status"] != 0)
+    out["kills"] = sum(sum((r["report"] or {}).get("kills", {}).values()) for r in results)
+    return out
+
+
+def write_reports(outdir, results, args, elapsed):
+    table = summarize(results)
+    tot = totals(results)
+    failures = [r for r in results if r["status"] != 0]
+    with open(os.path.join(outdir, "summary.json"), "w") as f:
+        json.dump({"totals": tot, "cells": table, "elapsed_s": elapsed, "seed": args.seed,
+                   "failures": [{"cell": cell_name(r["cell"]), "command": r["cmd"],
+                                 "seed": r["seed"], "json": r["json"]} for r in failures]},
+                  f, indent=2)
+    lines = ["# mapq stress campaign", "",
+             "%d runs in %.0f s, seed %d: %d failed." % (tot["runs"], elapsed, args.seed,
+                                                          tot["failures"]),
+             "", "Totals: %d messages acknowledged, %d delivered, %d kills; corrupt %d, "
+             "duplicated %d, reordered %d, lost after acknowledgement %d." % (
+                 tot["acknowledged"], tot["delivered"], tot["kills"], tot["corrupt"],
+                 tot["duplicated"], tot["reordered"], tot["lost"]), "",
+             "| cell | runs | failed | acknowledged | kills | fault-point deaths | pauses "
+             "| worst stall (ms) | median msgs/s |",
+             "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    for name, t in sorted(table.items()):
+        lines.append("| %s | %d | %d | %d | %d | %d | %d | %.1f | %.0f |" % (
+            name, t["runs"], t["failures"], t["acknowledged"], t["kills"],
+            t["fault_point_deaths"], t["pauses"], t["worst_stall_ms"], t["median_msgs_per_s"]))
+    if failures:
+        lines += ["", "## Failures", ""]
+        for r in failures:
+            lines.append("- %s: exit %d, report `%s`; reproduce with `%s`" % (
+                cell_name(r["cell"]), r["status"], r["json"], r["cmd"]))
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+        names = sorted(table)
+        fig, ax = plt.subplots(2, 1, figsize=(12, 8), sharex=True)
+        ax[0].bar(range(len(names)), [table[n]["median_msgs_per_s"] for n in names])
+        ax[0].set_ylabel("median msgs/s")
+        ax[1].bar(range(len(names)), [table[n]["worst_stall_ms"] for n in names])
+        ax[1].set_ylabel("worst stall (ms)")
+        ax[1].set_xticks(range(len(names)))
+        ax[1].set_xticklabels(names, rotation=90, fontsize=7)
+        fig.tight_layout()
+        fig.savefig(os.path.join(outdir, "plots.png"))
+        lines += ["", "Plots: plots.png (throughput and worst stall per cell)."]
+    except ImportError:
+        lines += ["", "No plots: matplotlib is not installed (apt-get install python3-matplotlib)."]
+    with open(os.path.join(outdir, "summary.md"), "w") as f:
+        f.write("\n".join(lines) + "\n")
+    return tot
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                 formatter_class=argparse.RawDescriptionHelpFormatter,
+                                 epilog=__doc__.split("\n\n", 2)[2])
+    g = ap.add_mutually_exclusive_group()
+    g.add_argument("--quick", action="store_true", help="about 30 s")
+    g.add_argument("--soak", type=parse_duration, metavar="DURATION",
+                   help="run for DURATION (90, 30m, 2h)")
+    g.add_argument("--budget", type=parse_duration, default=180, metavar="DURATION",
+                   help="total time (default 180 s)")
+    ap.add_argument("--collect", action="store_true",
+                    help="keep going after a failure (default: stop at the first)")
+    ap.add_argument("--seed", type=int, default=int(time.time()), help="campaign seed")
+    ap.add_argument("--writers", type=int, nargs="+", default=[1, 4], help="writer counts")
+    ap.add_argument("--readers", type=int, nargs="+", default=[1, 3], help="reader counts")
+    ap.add_argument("--torture", help="path to mapq-torture (default: harness/mapq-torture)")
+    ap.add_argument("--out", help="results directory (default: stress-results/<time>)")
+    args = ap.parse_args()
+    budget = 30 if args.quick else args.soak if args.soak else args.budget
+    run_secs = 1.5 if args.quick else 4 if not args.soak else 10
+    torture = find_torture(args.torture)
+    faults = supports_fault_points(torture)
+    outdir = args.out or os.path.join("stress-results", time.strftime("%Y%m%d-%H%M%S"))
+    os.makedirs(outdir, exist_ok=True)
+    rng = random.Random(args.seed)
+    matrix = list(cells(args, faults))
+    rng.shuffle(matrix)
+    print("stress.py: %d cells, budget %.0f s, runs of %g s, seed %d, results in %s" % (
+        len(matrix), budget, run_secs, args.seed, outdir))
+    if not faults:
+        print("stress.py: fault-point cells left out: mapq-torture was built without "
+              "--enable-fault-injection")
+    results = []
+    t0 = time.time()
+    kills = fails = 0
+    tty = sys.stdout.isatty()
+    for i in itertools.count():
+        left = budget - (time.time() - t0)
+        if left < run_secs * 0.5 and results:
+            break
+        cell = matrix[i % len(matrix)]
+        res = run_one(torture, cell, min(run_secs, max(left, 0.5)), rng.randrange(1, 2**62),
+                      outdir, i)
+        results.append(res)
+        rep = res["report"] or {}
+        kills += sum(rep.get("kills", {}).values())
+        if res["status"] != 0:
+            fails += 1
+            print("\nFAIL: %s (exit %d)\n  reproduce: %s\n  report: %s\n%s" % (
+                cell_name(cell), res["status"], res["cmd"], res["json"], res["output"]))
+        line = "runs %d, %.0f s left, kills %d, failures %d  [%s]" % (
+            len(results), max(budget - (time.time() - t0), 0), kills, fails, cell_name(cell))
+        print(("\r" + line.ljust(100)) if tty else line, end="" if tty else "\n", flush=True)
+        if fails and not args.collect:
+            break
+    if tty:
+        print()
+    tot = write_reports(outdir, results, args, time.time() - t0)
+    print("stress.py: %d runs, %d failed; %d acknowledged, corrupt %d, duplicated %d, "
+          "reordered %d, lost %d; %d kills. Summary: %s" % (
+              tot["runs"], tot["failures"], tot["acknowledged"], tot["corrupt"],
+              tot["duplicated"], tot["reordered"], tot["lost"], tot["kills"],
+              os.path.join(outdir, "summary.md")))
+    return 1 if tot["failures"] else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
