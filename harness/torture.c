@@ -352,6 +352,9 @@ static void send_end(void)
 		return;
 	tt_fill(buf, sizeof(buf), TT_END_WRITER, 0, 0);
 	int rc = mapq_send(q, buf, sizeof(buf), 20000);
+	mapq_counters c;
+	if (mapq_stats(q, &c) == 0)
+		g.run.repaired = c.repaired;
 	if (rc && !g.run.failure[0])
 		snprintf(g.run.failure, sizeof(g.run.failure),
 			 "could not send the end marker: %s", mapq_strerror(rc));

@@ -112,6 +112,7 @@ struct tt_run {
 	double elapsed_s;
 	uint32_t incarnations[TT_MAX_WRITERS];
 	uint64_t writer_kills, reader_kills, fault_kills, pauses;
+	uint64_t repaired; /* mapq_stats(): frames others finished for dead writers */
 	uint32_t reader_restarts[TT_MAX_READERS];
 	char failure[256]; /* a child failed, or a reader never finished */
 };

@@ -77,6 +77,8 @@ void tt_print(FILE *f, const struct tt_state *st, const struct tt_run *run,
 		"kills", (unsigned long long)run->writer_kills,
 		(unsigned long long)run->reader_kills, (unsigned long long)run->fault_kills,
 		(unsigned long long)run->pauses);
+	fprintf(f, "  %-28s %llu (dead or stalled writers' frames finished by others)\n",
+		"frames repaired", (unsigned long long)run->repaired);
 	fprintf(f, "  %-28s %llu\n", "corrupt", (unsigned long long)v->corrupt);
 	fprintf(f, "  %-28s %llu (redelivered after a reader restart, allowed: %llu)\n",
 		"duplicated", (unsigned long long)v->duplicated,
@@ -133,7 +135,8 @@ int tt_write_json(const char *path, const struct tt_state *st, const struct tt_r
 	fprintf(f, "],\n  \"kills\": {\"writers\": %llu, \"readers\": %llu, \"fault_points\": %llu},\n",
 		(unsigned long long)run->writer_kills, (unsigned long long)run->reader_kills,
 		(unsigned long long)run->fault_kills);
-	fprintf(f, "  \"pauses\": %llu,\n", (unsigned long long)run->pauses);
+	fprintf(f, "  \"pauses\": %llu,\n  \"repaired\": %llu,\n", (unsigned long long)run->pauses,
+		(unsigned long long)run->repaired);
 	fprintf(f, "  \"corrupt\": %llu,\n  \"duplicated\": %llu,\n  \"redelivered\": %llu,\n"
 		   "  \"reordered\": %llu,\n  \"lost\": %llu,\n  \"readers_checked_for_loss\": %u,\n"
 		   "  \"inflight_delivered\": %llu,\n  \"lapped\": %llu,\n  \"lapped_messages\": %llu,\n",

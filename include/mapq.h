@@ -167,6 +167,8 @@ typedef struct mapq_counters {
 	uint64_t crc_failures;  /**< frames that failed their CRC on read */
 	uint64_t lapped;        /**< times a reader was told it had been lapped */
 	uint64_t lost;          /**< messages lapped readers never saw */
+	uint64_t repaired;      /**< frames of dead or stalled writers that other
+	                             processes finished (aborted or forsook) */
 	uint64_t tail;          /**< next position writers will reserve */
 	uint64_t head;          /**< position of the oldest retained frame */
 	uint32_t data_wakeups;  /**< commits that had to wake a sleeper (mod 2^32) */

@@ -104,6 +104,7 @@ def summarize(results):
         name = cell_name(res["cell"])
         t = table.setdefault(name, {"runs": 0, "failures": 0, "acknowledged": 0, "delivered": 0,
                                     "kills": 0, "fault_point_deaths": 0, "pauses": 0,
+                                    "repaired": 0,
                                     "worst_stall_ms": 0.0, "msgs_per_s": []})
         t["runs"] += 1
         rep = res["report"] or {}
@@ -115,6 +116,7 @@ def summarize(results):
         t["kills"] += k.get("writers", 0) + k.get("readers", 0)
         t["fault_point_deaths"] += k.get("fault_points", 0)
         t["pauses"] += rep.get("pauses", 0)
+        t["repaired"] += rep.get("repaired", 0)
         t["worst_stall_ms"] = max(t["worst_stall_ms"], rep.get("max_stall_ms", 0.0))
         if rep.get("msgs_per_s"):
             t["msgs_per_s"].append(rep["msgs_per_s"])
@@ -150,12 +152,13 @@ def write_reports(outdir, results, args, elapsed):
                  tot["acknowledged"], tot["delivered"], tot["kills"], tot["corrupt"],
                  tot["duplicated"], tot["reordered"], tot["lost"]), "",
              "| cell | runs | failed | acknowledged | kills | fault-point deaths | pauses "
-             "| worst stall (ms) | median msgs/s |",
-             "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+             "| frames repaired | worst stall (ms) | median msgs/s |",
+             "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
     for name, t in sorted(table.items()):
-        lines.append("| %s | %d | %d | %d | %d | %d | %d | %.1f | %.0f |" % (
+        lines.append("| %s | %d | %d | %d | %d | %d | %d | %d | %.1f | %.0f |" % (
             name, t["runs"], t["failures"], t["acknowledged"], t["kills"],
-            t["fault_point_deaths"], t["pauses"], t["worst_stall_ms"], t["median_msgs_per_s"]))
+            t["fault_point_deaths"], t["pauses"], t["repaired"], t["worst_stall_ms"],
+            t["median_msgs_per_s"]))
     if failures:
         lines += ["", "## Failures", ""]
         for r in failures:

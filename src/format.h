@@ -69,6 +69,7 @@ struct fmt_ctl {
 	_Atomic uint64_t lost;
 	_Atomic uint32_t reader_hwm; /* slots [0, hwm) may be in use */
 	uint32_t reserved0;
+	_Atomic uint64_t repaired;   /* frames finished by others (repair.c) */
 };
 
 /*

@@ -380,6 +380,7 @@ int mapq_stats(const mapq *q, mapq_counters *st)
 	st->crc_failures = atomic_load_explicit(&q->ctl->crc_failures, memory_order_relaxed);
 	st->lapped = atomic_load_explicit(&q->ctl->lapped, memory_order_relaxed);
 	st->lost = atomic_load_explicit(&q->ctl->lost, memory_order_relaxed);
+	st->repaired = atomic_load_explicit(&q->ctl->repaired, memory_order_relaxed);
 	st->tail = atomic_load_explicit(&q->ctl->tail, memory_order_relaxed);
 	st->head = atomic_load_explicit(&q->ctl->head, memory_order_relaxed);
 	st->data_wakeups = atomic_load_explicit(&q->ctl->data_seq, memory_order_relaxed);

@@ -132,6 +132,14 @@ static bool publish_word(struct mapq *q, uint64_t c, struct seen sn, uint64_t nw
 						       memory_order_relaxed);
 }
 
+/* A frame was finished for its writer: count it, wake whoever waits. */
+static void counted_wake(struct mapq *q)
+{
+	/* relaxed: a statistic */
+	atomic_fetch_add_explicit(&q->ctl->repaired, 1, memory_order_relaxed);
+	mapq__wake_data(q);
+}
+
 /*
  * Finish reservation @r, whose frame part starts at @c (with padding
  * before it when the reservation wraps). @dead: its owner is gone, so the
@@ -157,14 +165,14 @@ static int finish(struct mapq *q, const struct record *r, bool dead, uint16_t sl
 		if (!atomic_compare_exchange_strong_explicit(commit_at(q, c), &w, nw,
 							     memory_order_seq_cst, memory_order_relaxed))
 			return REPAIR_DONE; /* someone else moved it on: look again */
-		mapq__wake_data(q);
+		counted_wake(q);
 		return dead ? REPAIR_CLAIM : REPAIR_FORSAKE;
 	}
 	uint64_t nw = dead ? cw_make(size, FRAME_ABORTED, 0, lap_of(q, c))
 			   : cw_make(size, FRAME_CLAIMED, 0, lap_of(q, c)) | CW_FORSAKEN;
 	if (!publish_word(q, c, sn, nw, slot))
 		return REPAIR_DONE;
-	mapq__wake_data(q);
+	counted_wake(q);
 	return dead ? REPAIR_HOLE : REPAIR_FORSAKE;
 }
 
@@ -199,7 +207,7 @@ static int fill_unknown(struct mapq *q, uint64_t c, uint64_t tail)
 		c += size;
 	}
 	if (did)
-		mapq__wake_data(q);
+		counted_wake(q);
 	return did;
 }
 

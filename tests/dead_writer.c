@@ -229,6 +229,10 @@ static void one_case(enum how how)
 		CHECK(ms < UNBLOCK_MS * 0.9 || how == LOSER || how == HALF_RECORD);
 		CHECK(ms < 1000);
 	}
+	/* Someone finished the frame for its writer, and it was counted. */
+	mapq_counters stats;
+	CHECK_OK(mapq_stats(q, &stats));
+	CHECK_EQ(stats.repaired, how == LOSER || how == HALF_RECORD ? 0 : 1);
 	/* The ring still works across the repaired frame: several laps. */
 	mapq_reader *r;
 	CHECK_OK(mapq_reader_open(q, &r, NULL, MAPQ_START_LATEST));
