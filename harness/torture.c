@@ -591,7 +591,13 @@ int main(int argc, char **argv)
 	if (points) {
 		if (!mapq_fault_enabled())
 			die("--fault-points needs a library built with --enable-fault-injection");
-		parse_points(strdup(points));
+		/* A copy strtok may cut, kept for the whole run (the names point
+		 * into it). */
+		static char list[4096];
+		if (strlen(points) >= sizeof(list))
+			die("--fault-points: the list is too long");
+		strcpy(list, points);
+		parse_points(list);
 		g.run.fault_points = points;
 	}
 	ssize_t n = readlink("/proc/self/exe", g.self, sizeof(g.self) - 1);
