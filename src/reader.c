@@ -344,6 +344,8 @@ static int peek(struct mapq_reader *r, mapq_msg *msg, uint64_t *cur)
 		/* acquire: a writer's push is ordered after its count of lost */
 		uint64_t c = atomic_load_explicit(&s->cursor, memory_order_acquire);
 		*cur = c;
+		if (c % FRAME_ALIGN)
+			return -MAPQ_ECORRUPT; /* from the file: off the frame grid */
 		int rc = q->overwrite ? look_overwritable(q, c, msg, &r->held_next)
 				      : look(q, c, msg, &r->held_next);
 		if (rc == 0) {

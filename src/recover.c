@@ -268,6 +268,11 @@ int mapq__recover_exclusive(struct mapq *q, mapq_recovery *rep)
 			tally(rep, did);
 			continue;
 		}
+		if (c + size > h + q->cap) {
+			/* It would overwrite the oldest frame: a ring holds one lap. */
+			why = "frame runs past one lap from head";
+			break;
+		}
 		rep->frames_scanned++;
 		c += size;
 	}

@@ -269,6 +269,8 @@ __attribute__((noinline)) static uint16_t header_writer(const struct mapq *q, ui
 int mapq__unblock(struct mapq *q, uint64_t c, bool force)
 {
 	struct seen sn;
+	if (c % FRAME_ALIGN)
+		return REPAIR_NONE; /* not a frame position: the caller reports it */
 	if (!published(q, c, &sn)) {
 		int did = unblock_hole(q, c, force);
 		return did < 0 ? REPAIR_NONE : did;

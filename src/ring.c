@@ -158,6 +158,8 @@ int mapq__advance_head(struct mapq *q, uint64_t need)
 	uint64_t h = atomic_load_explicit(&q->ctl->head, memory_order_acquire);
 
 	while (h < need) {
+		if (h % FRAME_ALIGN)
+			return -MAPQ_ECORRUPT; /* from the file: off the frame grid */
 		/* pos first (acquire), then the word: see frame_pos_at() */
 		uint64_t pos = frame_pos_at(q, h);
 		/* acquire: a finished frame's size is final */

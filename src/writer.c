@@ -41,6 +41,10 @@ static int try_reserve(struct mapq *q, uint64_t size, uint64_t *pos, uint64_t *p
 
 	for (;;) {
 		int err;
+		/* From the file: a tail off the frame grid would put frames
+		 * anywhere, even across the ring's end. */
+		if (t % FRAME_ALIGN)
+			return -MAPQ_ECORRUPT;
 		uint64_t off = t & q->mask, sz = size ? size : fill_size(q, t);
 		if (!sz) { /* filling, and tail is on a page boundary already */
 			*fsize = 0;

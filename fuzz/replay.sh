@@ -1,0 +1,15 @@
+#!/bin/sh
+# replay.sh: every fuzz target over its generated seed corpus and over
+# every input in fuzz/regress/ (each crash ever found, minimised), with
+# the ordinary build. A crash or a broken invariant fails the test.
+set -eu
+b=${top_builddir:-.}
+s=${top_srcdir:-.}
+seeds=$b/fuzz/seeds
+rm -rf "$seeds"
+"$b/fuzz/gen-seeds" "$seeds" > /dev/null
+for t in open frames; do
+	set -- "$seeds/$t"
+	[ -d "$s/fuzz/regress/$t" ] && set -- "$@" "$s/fuzz/regress/$t"
+	"$b/fuzz/replay-$t" "$@"
+done
