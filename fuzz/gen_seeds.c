@@ -4,7 +4,7 @@
  * durable reader, with aborted frames, with a dead writer's claim, with
  * padding at the ring's end, overwrite policy after laps.
  *
- * Usage: gen-seeds DIR   (writes the files in DIR/open and DIR/frames)
+ * Usage: gen-seeds DIR   (writes the files in DIR/open, DIR/frames, DIR/ops)
  */
 #include "config.h"
 
@@ -96,6 +96,19 @@ int main(int argc, char **argv)
 	mkdir(d, 0755);
 	snprintf(d, sizeof(d), "%s/frames", out);
 	mkdir(d, 0755);
+	snprintf(d, sizeof(d), "%s/ops", out);
+	mkdir(d, 0755);
+	/* Programs for fuzz_ops: pairs (op, argument), see fuzz_ops.c. */
+	static const uint8_t ops_basic[] = { 6, 0, 6, 1, 0, 10, 0, 21, 8, 0, 8, 1, 2, 4, 3, 6,
+					     9, 0, 9, 1, 7, 0, 6, 0, 9, 0 };
+	static const uint8_t ops_death[] = { 6, 0, 6, 2, 1, 11, 2, 13, 0, 30, 4, 0, 8, 0, 5, 0,
+					     8, 0, 8, 0, 8, 2, 0, 40, 8, 0 };
+	static const uint8_t ops_fill[] = { 6, 0, 0, 255, 0, 254, 0, 253, 0, 252, 0, 251, 0, 250,
+					    0, 249, 0, 248, 0, 247, 0, 246, 0, 245, 0, 244, 0, 243,
+					    8, 0, 8, 0, 8, 0, 7, 0, 0, 200, 6, 0, 8, 0 };
+	save("ops", "basic", ops_basic, sizeof(ops_basic));
+	save("ops", "death", ops_death, sizeof(ops_death));
+	save("ops", "fill", ops_fill, sizeof(ops_fill));
 	const char *p = fz_path("q");
 	mapq *q;
 	mapq_reader *r, *dr;
@@ -155,6 +168,6 @@ int main(int argc, char **argv)
 	snapshot(q, p, "overwrite-lapped");
 	mapq_close(q);
 	unlink(p);
-	printf("gen-seeds: seeds in %s/open and %s/frames\n", out, out);
+	printf("gen-seeds: seeds in %s/open, %s/frames and %s/ops\n", out, out, out);
 	return 0;
 }

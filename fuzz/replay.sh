@@ -8,7 +8,7 @@ s=${top_srcdir:-.}
 seeds=$b/fuzz/seeds
 rm -rf "$seeds"
 "$b/fuzz/gen-seeds" "$seeds" > /dev/null
-for t in open frames; do
+for t in open frames ops; do
 	set -- "$seeds/$t"
 	[ -d "$s/fuzz/regress/$t" ] && set -- "$@" "$s/fuzz/regress/$t"
 	"$b/fuzz/replay-$t" "$@"
