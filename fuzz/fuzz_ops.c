@@ -127,6 +127,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	struct mreader rd[NREADERS] = { { NULL, 0, false } };
 	nslots = 0;
+	/* The durable reader exists from the start (detached: it holds
+	 * writers back), so the model knows where it resumes. */
+	if (mapq_reader_open(w[0], &rd[0].r, "d", MAPQ_START_OLDEST))
+		abort();
+	mapq_reader_close(rd[0].r);
+	rd[0].r = NULL;
 	bool w1_alive = true;
 	void *resv[2] = { NULL, NULL };
 	uint32_t resv_len[2] = { 0, 0 };
