@@ -41,19 +41,26 @@ static void live_recover(void)
 	mapq_reader *r;
 	CHECK_OK(mapq_reader_open(q, &r, NULL, MAPQ_START_OLDEST));
 	msg(q, 1, 0);
-	int hold[2];
-	CHECK(pipe(hold) == 0);
+	int hold[2], ready[2];
+	char c;
+	CHECK(pipe(hold) == 0 && pipe(ready) == 0);
 	/* Someone else keeps the queue open throughout. */
 	pid_t keeper = fork();
 	if (keeper == 0) {
 		mapq *k;
-		char c;
+		close(ready[0]);
 		if (mapq_open(&k, t_path("live"), 0, NULL))
 			t_exit(2);
 		close(hold[1]);
+		/* Say so only once open: the recovery below must see it. */
+		if (write(ready[1], "k", 1) != 1)
+			t_exit(4);
 		t_exit(read(hold[0], &c, 1) == 0 ? 0 : 3);
 	}
 	close(hold[0]);
+	close(ready[1]);
+	CHECK_EQ(read(ready[0], &c, 1), 1);
+	close(ready[0]);
 	/* A writer that dies with a claimed frame, and two readers. */
 	pid_t pid = fork();
 	if (pid == 0) {
