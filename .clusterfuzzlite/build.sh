@@ -11,10 +11,7 @@ cd "$work"
 "$src/configure" --disable-shared CC="$CC" CFLAGS="$CFLAGS" > configure.log
 make -j"$(nproc)" fuzz/gen-seeds > make.log
 ./fuzz/gen-seeds seeds > /dev/null
-lib=""
-for f in crc32c error fault format queue reader recover repair ring slots wait writer; do
-	lib="$lib $src/src/$f.c"
-done
+lib=$(ls "$src"/src/*.c) # every library source
 for t in open frames ops; do
 	$CC $CFLAGS -std=c11 -D_GNU_SOURCE -I"$work" -I"$work/include" -I"$src/include" -I"$src/src" \
 		"$src/fuzz/fuzz_$t.c" "$src/fuzz/common.c" $lib $LIB_FUZZING_ENGINE -lpthread \

@@ -50,7 +50,9 @@ extern "C" {
 	XX(ENOSLOT, 30709, "no free writer or reader slot in the queue")        \
 	XX(ESTATE, 30710, "operation not valid in the handle's current state")  \
 	XX(ESTALLED, 30711, "writer stalled past the unblock timeout; readers skipped its message") \
-	XX(EINJECTED, 30712, "injected fault (fault-injection build)")
+	XX(EINJECTED, 30712, "injected fault (fault-injection build)")             \
+	XX(EBADNAME, 30713, "invalid queue name (1-200 printable characters, no '/', not starting with '.')") \
+	XX(ERDONLY, 30714, "queue was opened read-only (MAPQ_RDONLY)")
 
 enum mapq_error {
 #define MAPQ_XX_ENUM(name, value, text) MAPQ_##name = (value),
@@ -68,6 +70,21 @@ enum mapq_policy {
 enum mapq_open_flags {
 	MAPQ_CREATE = 1 << 0, /**< create the file if it does not exist */
 	MAPQ_EXCL = 1 << 1,   /**< with MAPQ_CREATE: fail if it exists */
+	/**
+	 * Inspect only: the file is opened and mapped read-only, no lock is
+	 * taken and nothing is recovered, so the handle sees the file exactly
+	 * as it is, even one that only read permission is granted on.
+	 * mapq_info(), mapq_stats(), mapq_writer_slot(), mapq_reader_slot()
+	 * and mapq_frame() work; everything that writes returns
+	 * -MAPQ_ERDONLY.
+	 */
+	MAPQ_RDONLY = 1 << 2,
+	/**
+	 * Do not run recovery at open even when no other process has the
+	 * queue open; the caller runs mapq_recover() itself and gets the
+	 * report (the `mapq recover` command).
+	 */
+	MAPQ_NORECOVER = 1 << 3,
 };
 
 /** Where a new reader starts (mapq_reader_open()). */
@@ -79,6 +96,9 @@ enum mapq_start {
 
 /** Timeouts in milliseconds: 0 returns at once, MAPQ_FOREVER never gives up. */
 #define MAPQ_FOREVER (-1)
+
+/** Longest queue name (mapq_resolve()), without the terminating NUL. */
+#define MAPQ_QUEUE_NAME_MAX 200
 
 /** Longest durable reader name, without the terminating NUL. */
 #define MAPQ_NAME_MAX 31
@@ -178,6 +198,62 @@ typedef struct mapq_counters {
 	uint32_t readers_durable;  /**< durable readers, attached or not */
 } mapq_counters;
 
+/** State of a writer or reader slot (mapq_writer_slot(), mapq_reader_slot()). */
+enum mapq_slot_state {
+	MAPQ_SLOT_FREE = 0,     /**< unused */
+	MAPQ_SLOT_ALIVE = 1,    /**< attached, and its process holds the slot lock */
+	MAPQ_SLOT_DEAD = 2,     /**< attached, but its process is gone: recovery frees it */
+	MAPQ_SLOT_DETACHED = 3, /**< durable reader with no process: cursor kept */
+	MAPQ_SLOT_INVALID = 4,  /**< the slot record holds an impossible state */
+};
+
+/** One writer or reader slot, as the file shows it now. */
+typedef struct mapq_slot_info {
+	uint32_t state;      /**< enum mapq_slot_state */
+	uint32_t pid;        /**< last owner's pid: display only, never liveness */
+	/* writers */
+	uint64_t msgs;       /**< messages committed through this slot, ever */
+	uint64_t bytes;      /**< payload bytes committed */
+	uint64_t aborted;    /**< reservations aborted */
+	uint64_t attaches;   /**< times the slot was taken */
+	uint64_t resv_pos;   /**< open reservation's position (resv_size != 0) */
+	uint64_t resv_size;  /**< its size in bytes including the header; 0: none */
+	uint32_t resv_tentative; /**< 1: recorded before the reservation was won */
+	/* readers */
+	uint32_t durable;    /**< 1: durable (named) reader */
+	char name[MAPQ_NAME_MAX + 1]; /**< durable reader's name */
+	uint64_t cursor;     /**< next position it reads */
+	uint64_t delivered;  /**< messages it consumed */
+	uint64_t lost;       /**< messages it missed (overwrite policy) */
+} mapq_slot_info;
+
+/** What is at a position of the ring (mapq_frame()). */
+enum mapq_frame_kind {
+	MAPQ_FRAME_NONE = 0,      /**< nothing published at this position yet */
+	MAPQ_FRAME_CLAIMED = 1,   /**< a writer is filling it */
+	MAPQ_FRAME_COMMITTED = 2, /**< a message */
+	MAPQ_FRAME_ABORTED = 3,   /**< skipped by readers (aborted or repaired) */
+	MAPQ_FRAME_PADDING = 4,   /**< fills the ring's end before a wrap */
+	MAPQ_FRAME_INVALID = 5,   /**< published, but its header is impossible */
+};
+
+/** One frame, decoded without trusting it (mapq_frame()). */
+typedef struct mapq_frame_info {
+	uint64_t pos;      /**< stream position */
+	uint64_t offset;   /**< byte offset of the frame in the file */
+	uint64_t size;     /**< frame bytes, header and alignment included */
+	uint64_t next;     /**< position of the following frame (pos + size) */
+	uint32_t kind;     /**< enum mapq_frame_kind */
+	uint32_t forsaken; /**< claimed frame readers gave up waiting on */
+	uint32_t len;      /**< payload bytes (committed frames) */
+	uint32_t writer;   /**< writer slot that claimed it */
+	int32_t crc_ok;    /**< committed: 1 CRC matches, 0 it does not; else -1 */
+	uint32_t crc;      /**< the CRC stored in the header */
+	const void *data;  /**< payload (committed), inside the mapping */
+	const void *frame; /**< the frame's first byte, inside the mapping: 32
+	                        header bytes, then the rest of size bytes */
+} mapq_frame_info;
+
 /**
  * mapq_options_init - fill @opt with defaults (all fields zero).
  * @opt: options to initialise.
@@ -185,10 +261,25 @@ typedef struct mapq_counters {
 void mapq_options_init(mapq_options *opt);
 
 /**
+ * mapq_resolve - the file a queue name or path stands for.
+ * @name: a path (anything containing a '/'), used as it is; or a queue
+ *        name: 1..MAPQ_QUEUE_NAME_MAX printable ASCII characters, no '/',
+ *        not starting with '.', which names the file @name in the
+ *        directory $MAPQ_DIR when that is set and not empty, else in
+ *        /dev/shm. "ZJ" is /dev/shm/ZJ; "./ZJ" is ZJ in the current
+ *        directory.
+ * @buf:  receives the path, NUL-terminated.
+ * @size: bytes at @buf.
+ * Return: 0, or -EINVAL, -MAPQ_EBADNAME, -ENAMETOOLONG (@buf too small).
+ */
+int mapq_resolve(const char *name, char *buf, size_t size);
+
+/**
  * mapq_open - open (and optionally create) a queue file.
  * @qp:    on success, the new handle.
- * @path:  file path; on /dev/shm for memory-only queues.
- * @flags: MAPQ_CREATE, MAPQ_EXCL.
+ * @path:  a queue name or a file path, as mapq_resolve() describes; a
+ *         file on /dev/shm for memory-only queues.
+ * @flags: MAPQ_CREATE, MAPQ_EXCL, MAPQ_RDONLY, MAPQ_NORECOVER.
  * @opt:   options for creation and checks; NULL for defaults.
  *
  * Creation is atomic: the file is built under a temporary name, space is
@@ -200,8 +291,8 @@ void mapq_options_init(mapq_options *opt);
  * so a queue left behind by crashed processes, or by a system crash, is
  * consistent before anyone uses it.
  *
- * Return: 0, or -EINVAL (bad flags or options), -ENOENT, -EEXIST, -EACCES,
- * -ELOOP (symlink), -ENOSPC, -ENOMEM, other -errno from the system,
+ * Return: 0, or -EINVAL (bad flags or options), -MAPQ_EBADNAME,
+ * -ENAMETOOLONG, -ENOENT, -EEXIST, -EACCES, -ELOOP (symlink), -ENOSPC, -ENOMEM, other -errno from the system,
  * -MAPQ_EBADMAGIC, -MAPQ_EVERSION, -MAPQ_ESBCRC, -MAPQ_EGEOMETRY,
  * -MAPQ_ETRUNCATED, -MAPQ_EMISMATCH.
  */
@@ -241,6 +332,28 @@ int mapq_info(const mapq *q, mapq_geometry *info);
  * Return: 0, or -EINVAL.
  */
 int mapq_stats(const mapq *q, mapq_counters *st);
+
+/**
+ * mapq_writer_slot - describe writer slot @i (0 <= i < writer_slots).
+ * Return: 0, or -EINVAL, -ERANGE (@i past the last slot).
+ */
+int mapq_writer_slot(const mapq *q, uint32_t i, mapq_slot_info *out);
+
+/**
+ * mapq_reader_slot - describe reader slot @i (0 <= i < reader_slots).
+ * Return: 0, or -EINVAL, -ERANGE.
+ */
+int mapq_reader_slot(const mapq *q, uint32_t i, mapq_slot_info *out);
+
+/**
+ * mapq_frame - decode the frame at stream position @pos, for inspection.
+ * Reads only, and trusts nothing: every field is checked before use. On a
+ * live queue the answer is a snapshot that writers may change at once.
+ * Walk a queue from mapq_stats()'s head to its tail with out->next.
+ * Return: 0 (out->kind says what is there, MAPQ_FRAME_NONE included), or
+ * -EINVAL (@pos not on the 16-byte frame grid).
+ */
+int mapq_frame(const mapq *q, uint64_t pos, mapq_frame_info *out);
 
 /**
  * mapq_reserve - reserve space for a message of @len bytes (zero-copy send).

@@ -106,7 +106,7 @@ int mapq__super_check(const struct fmt_super *sb, uint64_t real_size)
 	return 0;
 }
 
-uint32_t mapq__frame_crc(struct fmt_frame *f, const void *payload, uint32_t len)
+uint32_t mapq__frame_crc(const struct fmt_frame *f, const void *payload, uint32_t len)
 {
 	/* Covers every header field but the commit word (whose state changes
 	 * after the CRC is written) and the frame's own CRC. */

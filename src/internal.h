@@ -31,6 +31,7 @@ struct mapq {
 	uint32_t lap_key;           /* from the queue id: see format.h */
 	uint32_t nw, nr;
 	bool overwrite;
+	bool rdonly;                /* MAPQ_RDONLY: mapped PROT_READ, no locks */
 	uint64_t abort_max;         /* largest aborted frame: see mapq__frame_valid */
 	int64_t unblock_ns;         /* stall before readers skip a frame; <0: never */
 	struct fmt_super sb;       /* private copy, validated */
@@ -70,7 +71,7 @@ bool mapq__crc32c_hw_available(void);
 int mapq__geometry(const mapq_options *opt, struct fmt_super *sb);
 int mapq__super_check(const struct fmt_super *sb, uint64_t real_size);
 uint32_t mapq__super_crc(const struct fmt_super *sb);
-uint32_t mapq__frame_crc(struct fmt_frame *f, const void *payload, uint32_t len);
+uint32_t mapq__frame_crc(const struct fmt_frame *f, const void *payload, uint32_t len);
 
 /* slots.c: liveness through open-file-description locks */
 int mapq__slot_trylock(int fd, uint64_t off);

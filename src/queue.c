@@ -133,10 +133,10 @@ static int check_options(const struct fmt_super *sb, const mapq_options *opt)
 	return 0;
 }
 
-static int open_fd(const char *path)
+static int open_fd(const char *path, bool rdonly)
 {
 	/* O_NONBLOCK: opening a FIFO placed at our path must not hang. */
-	int fd = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+	int fd = open(path, (rdonly ? O_RDONLY : O_RDWR) | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
 	return fd < 0 ? -errno : fd;
 }
 
@@ -176,9 +176,9 @@ static int64_t unblock_ns(const mapq_options *opt)
  * unfinished in it was left by dead processes: recover first, then share.
  * Openers arriving meanwhile wait on their shared lock until we are done.
  */
-static int join(struct mapq *q)
+static int join(struct mapq *q, bool recover)
 {
-	if (mapq__slot_trylock(q->fd, mapq__open_off(q)) == 0) {
+	if (recover && mapq__slot_trylock(q->fd, mapq__open_off(q)) == 0) {
 		mapq_recovery rep;
 		int err = mapq__recover_exclusive(q, &rep);
 		int e2 = mapq__lock_shared(q->fd, mapq__open_off(q), false);
@@ -214,7 +214,8 @@ static int map_queue(struct mapq *q, const mapq_options *opt)
 	q->map = calloc(1, sizeof(*q->map));
 	if (!q->map)
 		return -ENOMEM;
-	void *m = mmap(NULL, (size_t)q->sb.file_size, PROT_READ | PROT_WRITE, MAP_SHARED, q->fd, 0);
+	void *m = mmap(NULL, (size_t)q->sb.file_size, q->rdonly ? PROT_READ : PROT_READ | PROT_WRITE,
+		       MAP_SHARED, q->fd, 0);
 	if (m == MAP_FAILED) {
 		err = -errno;
 		free(q->map);
@@ -229,24 +230,32 @@ static int map_queue(struct mapq *q, const mapq_options *opt)
 }
 
 
-int mapq_open(mapq **qp, const char *path, int flags, const mapq_options *opt)
+int mapq_open(mapq **qp, const char *name, int flags, const mapq_options *opt)
 {
-	if (!qp || !path || !*path || (flags & ~(MAPQ_CREATE | MAPQ_EXCL)) ||
-	    ((flags & MAPQ_EXCL) && !(flags & MAPQ_CREATE)))
+	if (!qp)
 		return -EINVAL;
 	*qp = NULL;
+	if (!name || !*name || (flags & ~(MAPQ_CREATE | MAPQ_EXCL | MAPQ_RDONLY | MAPQ_NORECOVER)) ||
+	    ((flags & MAPQ_EXCL) && !(flags & MAPQ_CREATE)) ||
+	    ((flags & MAPQ_RDONLY) && (flags & MAPQ_CREATE)))
+		return -EINVAL;
+	char path[PATH_MAX];
+	int err = mapq_resolve(name, path, sizeof(path));
+	if (err)
+		return err;
 	struct mapq *q = calloc(1, sizeof(*q));
 	if (!q)
 		return -ENOMEM;
 	q->wslot = -1;
+	q->rdonly = (flags & MAPQ_RDONLY) != 0;
 	int fd = -ENOENT;
 	if (!(flags & MAPQ_EXCL))
-		fd = open_fd(path);
+		fd = open_fd(path, q->rdonly);
 	/* Loop: a racing creator may link its file between our two tries. */
 	for (int tries = 0; fd == -ENOENT && (flags & MAPQ_CREATE) && tries < 8; tries++) {
 		fd = create_file(path, opt);
 		if (fd == -EEXIST && !(flags & MAPQ_EXCL))
-			fd = open_fd(path);
+			fd = open_fd(path, false);
 	}
 	if (fd < 0) {
 		free(q);
@@ -254,8 +263,10 @@ int mapq_open(mapq **qp, const char *path, int flags, const mapq_options *opt)
 	}
 	q->fd = fd;
 	q->unblock_ns = unblock_ns(opt);
-	int err = map_queue(q, opt);
-	if (!err && q->map && (err = join(q)) != 0)
+	err = map_queue(q, opt);
+	/* A read-only handle takes no lock: looking at a queue must not
+	 * count as using it, or it would hold up recovery at others' open. */
+	if (!err && !q->rdonly && (err = join(q, !(flags & MAPQ_NORECOVER))) != 0)
 		munmap(q->map->base, (size_t)q->map->size);
 	if (err) {
 		close(fd);
@@ -308,6 +319,8 @@ int mapq_dup(const mapq *q, mapq **out)
 	if (!q || !out)
 		return -EINVAL;
 	*out = NULL;
+	if (q->rdonly)
+		return -MAPQ_ERDONLY;
 	struct mapq *d = calloc(1, sizeof(*d));
 	if (!d)
 		return -ENOMEM;

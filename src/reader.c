@@ -89,6 +89,8 @@ int mapq_reader_open(mapq *q, mapq_reader **rp, const char *name, int start)
 	    start > MAPQ_START_LATEST)
 		return -EINVAL;
 	*rp = NULL;
+	if (q->rdonly)
+		return -MAPQ_ERDONLY;
 	struct mapq_reader *r = calloc(1, sizeof(*r));
 	if (!r)
 		return -ENOMEM;
@@ -199,6 +201,8 @@ int mapq_reader_drop(mapq *q, const char *name)
 {
 	if (!q || !name || !name_ok(name))
 		return -EINVAL;
+	if (q->rdonly)
+		return -MAPQ_ERDONLY;
 	int err = mapq__registry_lock(q->fd, mapq__registry_off(q));
 	if (err)
 		return err;

@@ -324,6 +324,8 @@ int mapq_recover(mapq *q, mapq_recovery *rep)
 	mapq_recovery tmp;
 	if (!q)
 		return -EINVAL;
+	if (q->rdonly)
+		return -MAPQ_ERDONLY;
 	if (q->resv_size)
 		return -MAPQ_ESTATE;
 	if (!rep)
@@ -389,6 +391,8 @@ int mapq_sync(mapq *q)
 {
 	if (!q)
 		return -EINVAL;
+	if (q->rdonly)
+		return -MAPQ_ERDONLY;
 	if (q->resv_size)
 		return -MAPQ_ESTATE;
 	int err = 0;

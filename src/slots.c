@@ -97,6 +97,8 @@ static void claim_slot(struct mapq *q, uint32_t i)
 
 int mapq__wslot_attach(struct mapq *q)
 {
+	if (q->rdonly)
+		return -MAPQ_ERDONLY;
 	int err = -MAPQ_ENOSLOT;
 	/* A slot whose dead owner's record cannot be settled yet (another
 	 * writer raced for the same position and is mid-step) is left for a

@@ -1,0 +1,135 @@
+/*
+ * inspect.c - read-only views of slots and frames, for tools (`mapq info`,
+ * `mapq dump`, `mapq verify`). Nothing here writes to the file, so all of
+ * it works on a MAPQ_RDONLY handle; nothing here trusts the file either.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include "internal.h"
+
+int mapq_writer_slot(const mapq *q, uint32_t i, mapq_slot_info *out)
+{
+	if (!q || !out)
+		return -EINVAL;
+	if (i >= q->nw)
+		return -ERANGE;
+	memset(out, 0, sizeof(*out));
+	const struct fmt_wslot *w = &q->wslots[i];
+	/* relaxed throughout: a snapshot for display, not a consistent cut */
+	uint32_t st = atomic_load_explicit(&w->state, memory_order_relaxed);
+	bool live = (int)i == q->wslot || mapq__slot_is_live(q->fd, wslot_lock_off(q, (int)i)) == 1;
+	if (st == WSLOT_FREE)
+		out->state = MAPQ_SLOT_FREE;
+	else if (st == WSLOT_ACTIVE)
+		out->state = live ? MAPQ_SLOT_ALIVE : MAPQ_SLOT_DEAD;
+	else
+		out->state = MAPQ_SLOT_INVALID;
+	out->pid = atomic_load_explicit(&w->pid, memory_order_relaxed);
+	out->msgs = atomic_load_explicit(&w->msgs, memory_order_relaxed);
+	out->bytes = atomic_load_explicit(&w->bytes, memory_order_relaxed);
+	out->aborted = atomic_load_explicit(&w->aborted, memory_order_relaxed);
+	out->attaches = atomic_load_explicit(&w->attaches, memory_order_relaxed);
+	uint64_t size = atomic_load_explicit(&w->resv_size, memory_order_relaxed);
+	out->resv_pos = atomic_load_explicit(&w->resv_pos, memory_order_relaxed);
+	out->resv_tentative = (size & RESV_TENTATIVE) != 0;
+	out->resv_size = size & ~RESV_TENTATIVE;
+	return 0;
+}
+
+int mapq_reader_slot(const mapq *q, uint32_t i, mapq_slot_info *out)
+{
+	if (!q || !out)
+		return -EINVAL;
+	if (i >= q->nr)
+		return -ERANGE;
+	memset(out, 0, sizeof(*out));
+	const struct fmt_rslot *r = &q->rslots[i];
+	/* relaxed: as above */
+	uint32_t st = atomic_load_explicit(&r->state, memory_order_relaxed);
+	uint32_t flags = atomic_load_explicit(&r->flags, memory_order_relaxed);
+	bool live = mapq__own_reader(q, (int)i) ||
+		    mapq__slot_is_live(q->fd, rslot_lock_off(q, (int)i)) == 1;
+	switch (st) {
+	case RSLOT_FREE:
+		out->state = MAPQ_SLOT_FREE;
+		break;
+	case RSLOT_ACTIVE:
+	case RSLOT_BUSY: /* attaching or detaching: alive only while locked */
+		out->state = live ? MAPQ_SLOT_ALIVE : MAPQ_SLOT_DEAD;
+		break;
+	case RSLOT_DETACHED:
+		out->state = MAPQ_SLOT_DETACHED;
+		break;
+	default:
+		out->state = MAPQ_SLOT_INVALID;
+		break;
+	}
+	out->pid = atomic_load_explicit(&r->pid, memory_order_relaxed);
+	out->durable = (flags & RSLOT_DURABLE) != 0;
+	if (out->durable) {
+		/* the file's copy may lack its NUL: never read past it */
+		memcpy(out->name, r->name, MAPQ_NAME_MAX);
+		out->name[MAPQ_NAME_MAX] = '\0';
+	}
+	out->cursor = atomic_load_explicit(&r->cursor, memory_order_relaxed);
+	out->delivered = atomic_load_explicit(&r->delivered, memory_order_relaxed);
+	out->lost = atomic_load_explicit(&r->lost, memory_order_relaxed);
+	return 0;
+}
+
+int mapq_frame(const mapq *q, uint64_t pos, mapq_frame_info *out)
+{
+	if (!q || !out || pos % FRAME_ALIGN)
+		return -EINVAL;
+	memset(out, 0, sizeof(*out));
+	out->pos = pos;
+	out->offset = q->sb.data_off + (pos & q->mask);
+	out->crc_ok = -1;
+	out->kind = MAPQ_FRAME_NONE;
+	out->frame = frame_at(q, pos);
+	/* pos first, then the commit word (acquire both), as readers do:
+	 * only then does the word belong to this frame (reader.c, look()) */
+	if (frame_pos_at(q, pos) != pos)
+		return 0;
+	uint64_t w = atomic_load_explicit(commit_at(q, pos), memory_order_acquire);
+	if (cw_lap(w) != lap_of(q, pos) || cw_state(w) == FRAME_NONE)
+		return 0;
+	const struct fmt_frame *f = frame_at(q, pos);
+	out->size = cw_size(w);
+	if (!mapq__frame_valid(q, pos, w)) {
+		out->kind = MAPQ_FRAME_INVALID;
+		return 0;
+	}
+	out->next = pos + out->size;
+	if (cw_pad(w)) {
+		out->kind = MAPQ_FRAME_PADDING;
+		return 0;
+	}
+	out->writer = f->writer;
+	switch (cw_state(w)) {
+	case FRAME_CLAIMED:
+		out->kind = MAPQ_FRAME_CLAIMED;
+		out->forsaken = (uint32_t)cw_forsaken(w);
+		return 0;
+	case FRAME_ABORTED:
+		out->kind = MAPQ_FRAME_ABORTED;
+		return 0;
+	default:
+		break;
+	}
+	uint32_t len = f->len;
+	if (len > out->size - FRAME_HDR || len > q->max_msg) {
+		out->kind = MAPQ_FRAME_INVALID;
+		out->next = 0;
+		return 0;
+	}
+	out->kind = MAPQ_FRAME_COMMITTED;
+	out->len = len;
+	out->crc = f->crc;
+	out->data = (const uint8_t *)f + FRAME_HDR;
+	out->crc_ok = mapq__frame_crc(f, out->data, len) == f->crc;
+	return 0;
+}
