@@ -1,0 +1,59 @@
+/*
+ * cli.h - what the `mapq` command's subcommands share (cli/util.c).
+ *
+ * Every subcommand is one file with one entry point, cmd_NAME(argc, argv),
+ * where argv[0] is the subcommand's name. Exit statuses: 0 success,
+ * 1 failure, 2 bad usage; `verify` has its own (cli/verify.c).
+ */
+#ifndef MAPQ_CLI_H
+#define MAPQ_CLI_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "mapq.h"
+
+enum { EXIT_USAGE = 2 };
+
+int cmd_create(int argc, char **argv);
+int cmd_info(int argc, char **argv);
+int cmd_readers(int argc, char **argv);
+int cmd_send(int argc, char **argv);
+int cmd_recv(int argc, char **argv);
+int cmd_dump(int argc, char **argv);
+int cmd_verify(int argc, char **argv);
+int cmd_recover(int argc, char **argv);
+
+/* "mapq: QUEUE: OP: cause", on stderr. @err is a library return code. */
+void cli_fail(const char *queue, const char *op, int err);
+/* "mapq CMD: message" for bad usage, plus a pointer to --help. Returns 2. */
+int cli_usage(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* mapq_open() with errors that say what was looked for and what was
+ * found ("queue file is from format version 3, this mapq reads version
+ * 1"). Prints the error itself; returns the library's code. */
+int cli_open(const char *queue, int flags, const mapq_options *opt, mapq **q);
+
+/* Numbers from the command line: the whole string, in range. A size may
+ * end in K, M or G (powers of 1024). Return false after printing why. */
+bool cli_u64(const char *cmd, const char *opt, const char *s, uint64_t lo, uint64_t hi,
+	     bool size_suffix, uint64_t *out);
+bool cli_timeout(const char *cmd, const char *s, int *out);
+
+/* JSON output: a string with every byte that is not printable ASCII
+ * escaped (bytes >= 0x80 as \u00XX, so the output is always valid). */
+void json_str(FILE *f, const void *s, size_t n);
+/* Text output of bytes a user may see in a terminal: escapes like C. */
+void text_str(FILE *f, const void *s, size_t n);
+
+const char *cli_slot_state(uint32_t state);
+const char *cli_frame_kind(uint32_t kind);
+/* "1.5 MiB" */
+const char *cli_bytes(uint64_t n, char *buf, size_t size);
+
+/* Ctrl-C and SIGTERM set cli_stop; loops check it between waits. */
+extern volatile int cli_stop;
+void cli_catch_signals(void);
+
+#endif /* MAPQ_CLI_H */

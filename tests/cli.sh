@@ -1,0 +1,174 @@
+#!/bin/sh
+# cli.sh: every `mapq` subcommand, its output and its error paths, a queue
+# left with a dead writer's frame, a deliberately corrupted copy, and a
+# pipeline of 100,000 lines through send and tail -f.
+set -u
+B=${top_builddir:-.}
+M="$B/cli/mapq"
+DIE="$B/tests/cli_die"
+MAPQ_DIR=$(mktemp -d /dev/shm/mapq-cli-test.XXXXXX) || exit 99
+export MAPQ_DIR
+trap 'kill $(jobs -p) 2>/dev/null; rm -rf "$MAPQ_DIR"' EXIT
+D=$MAPQ_DIR
+fails=0
+out=$D/out err=$D/err
+
+fail() { echo "FAIL: $*"; echo "--- stdout"; cat "$out"; echo "--- stderr"; cat "$err"; fails=$((fails + 1)); }
+# expect STATUS DESCRIPTION -- command...: runs it, checks its exit status
+expect() {
+	want=$1 what=$2
+	shift 3
+	"$@" > "$out" 2> "$err"
+	rc=$?
+	if [ "$rc" -ne "$want" ]; then fail "$what: exit status $rc, want $want"; return 1; fi
+	echo "ok: $what"
+}
+# has FILE TEXT DESCRIPTION: the last command's FILE (out or err) holds TEXT
+has() {
+	if grep -q -- "$2" "$1"; then :; else fail "$3: no '$2'"; fi
+}
+
+# ---- help and usage ----
+expect 0 "mapq --help" -- "$M" --help
+has "$out" "Usage: mapq COMMAND" "mapq --help"
+for c in create info send recv tail dump verify recover readers; do
+	expect 0 "mapq $c --help" -- "$M" "$c" --help
+	has "$out" "Usage: mapq $c" "mapq $c --help"
+done
+expect 2 "unknown command" -- "$M" frobnicate
+has "$err" "no command 'frobnicate'" "unknown command"
+expect 2 "unknown option" -- "$M" info --bogus q
+expect 2 "missing queue" -- "$M" info
+
+# ---- create ----
+expect 0 "create" -- "$M" create q --capacity 64K --max-msg 1000 --writers 4 --readers 4 --mode 0640
+has "$out" "created $D/q: capacity 64.0 KiB, max message 1000 B, 4 writers, 4 readers" "create"
+[ -f "$D/q" ] || fail "create: no file $D/q"
+[ "$(stat -c %a "$D/q")" = 640 ] || fail "create: mode $(stat -c %a "$D/q"), want 640"
+expect 1 "create over an existing queue" -- "$M" create q
+has "$err" "mapq: q: cannot create: $D/q already exists" "create twice"
+expect 2 "create: capacity not a power of two" -- "$M" create r --capacity 5000
+has "$err" "not a power of two" "bad capacity"
+expect 2 "create: bad policy" -- "$M" create r --policy sometimes
+expect 2 "create: mode not octal" -- "$M" create r --mode 640
+expect 1 "create: name starting with a dot" -- "$M" create .hidden
+has "$err" "invalid queue name" "dot name"
+expect 1 "create: name with a space" -- "$M" create "a b"
+expect 1 "create: impossible geometry" -- "$M" create r --capacity 4K --max-msg 100K
+[ -z "$(ls "$D" | grep -v -e '^q$' -e '^out$' -e '^err$')" ] || fail "files left behind: $(ls "$D")"
+expect 0 "create by path" -- "$M" create "$D/sub.q" --capacity 4K --policy overwrite --json
+has "$out" '"policy":"overwrite"' "create --json"
+
+# ---- send, recv, tail ----
+expect 0 "send arguments" -- "$M" send q hello world
+printf 'one\ntwo\n\nfour\n' > "$D/in"
+expect 0 "send lines" -- sh -c "'$M' send q < '$D/in'"
+has "$err" "sent 4 messages" "send lines"
+expect 0 "recv" -- "$M" recv q
+printf 'hello\nworld\none\ntwo\n\nfour\n' | cmp -s - "$out" || fail "recv: wrong output"
+expect 0 "tail -n 2" -- "$M" tail -n 2 q
+printf '\nfour\n' | cmp -s - "$out" || fail "tail -n 2: wrong output"
+expect 0 "recv --count 1 --hex" -- "$M" recv --count 1 --hex q
+[ "$(cat "$out")" = 68656c6c6f ] || fail "recv --hex: $(cat "$out")"
+expect 0 "recv --json" -- "$M" recv --json --count 2 q
+has "$out" '{"pos":0,"writer":0,"len":5,"data":"hello"}' "recv --json"
+expect 0 "recv --binary into send --binary" -- sh -c "'$M' create q2 >/dev/null && '$M' recv --binary q | '$M' send --binary q2"
+expect 0 "recv the copy" -- "$M" recv q2
+printf 'hello\nworld\none\ntwo\n\nfour\n' | cmp -s - "$out" || fail "binary copy differs"
+expect 2 "recv: two formats" -- "$M" recv --hex --json q
+expect 2 "recv: resume without a name" -- "$M" recv --from resume q
+big=$(head -c 1001 /dev/zero | tr '\0' a)
+expect 1 "send: message over max" -- "$M" send q "$big"
+has "$err" "message 1 is 1001 bytes, more than the queue's max message (1000)" "send over max"
+printf 'abc' > "$D/short"
+expect 1 "send --binary: truncated record" -- sh -c "'$M' send --binary q < '$D/short'"
+has "$err" "input ends inside its length" "truncated record"
+
+# ---- durable readers ----
+expect 0 "recv --name r1 --count 2" -- "$M" recv --name r1 --count 2 q
+printf 'hello\nworld\n' | cmp -s - "$out" || fail "durable first part"
+expect 0 "recv --name r1 resumes" -- "$M" recv --name r1 q
+printf 'one\ntwo\n\nfour\n' | cmp -s - "$out" || fail "durable resume"
+expect 0 "readers" -- "$M" readers q
+has "$out" "detached  *[0-9]*  *r1 " "readers lists r1"
+expect 0 "readers --json" -- "$M" readers --json q
+has "$out" '"state":"detached","pid":[0-9]*,"durable":true,"name":"r1"' "readers --json"
+expect 0 "readers drop" -- "$M" readers drop q r1
+expect 1 "readers drop again" -- "$M" readers drop q r1
+has "$err" "no durable reader by that name" "drop twice"
+
+# ---- back-pressure ----
+"$M" create small --capacity 4K > /dev/null
+"$M" recv --name hold small > /dev/null # a durable reader that holds writers back
+expect 1 "send --timeout 0 into a full queue" -- sh -c "seq 1 1000 | '$M' send --timeout 0 small"
+has "$err" "queue still full after 0 ms" "full queue"
+
+# ---- info ----
+expect 0 "info" -- "$M" info q
+has "$out" "geometry   capacity 64.0 KiB, max message 1000 B, 4 writer slots, 4 reader slots" "info"
+has "$out" "messages   6 committed" "info counters"
+expect 0 "info --json" -- "$M" info --json q
+has "$out" '"version":1,' "info --json"
+has "$out" '"messages":6,' "info --json counters"
+
+# ---- a writer killed mid-write ----
+expect 137 "a writer dies with a claimed frame" -- "$DIE" q
+expect 0 "info sees the dead writer" -- "$M" info q
+has "$out" "  0     dead " "info: dead writer"
+expect 0 "dump shows the claimed frame" -- "$M" dump q
+has "$out" "data     claimed" "dump: claimed"
+expect 1 "verify: repairable" -- "$M" verify q
+has "$out" "claimed by writer slot 0, whose process is gone; recovery aborts it" "verify: dead claim"
+has "$out" "q: repairable" "verify verdict"
+expect 0 "recover" -- "$M" recover q
+has "$out" "1 claimed frames aborted" "recover report"
+has "$out" "1 slots freed" "recover frees the slot"
+expect 0 "dump shows the aborted frame" -- "$M" dump --raw q
+has "$out" "data     aborted" "dump: aborted"
+has "$out" "|xxxxxxxxxxxxxxxx|" "dump --raw shows the half-written payload"
+expect 0 "verify: healthy after recovery" -- "$M" verify q
+expect 0 "recover --json" -- "$M" recover --json q
+has "$out" '"exclusive":true' "recover --json"
+
+# ---- a corrupted copy ----
+cp "$D/q" "$D/bad"
+off=$("$M" dump --json bad | sed -n 's/.*"offset":\([0-9]*\),"size":[0-9]*,"len":5,"type":"data","state":"committed".*/\1/p' | head -1)
+[ -n "$off" ] || fail "no committed frame in dump --json"
+printf 'X' | dd of="$D/bad" bs=1 seek=$((off + 32)) conv=notrunc status=none
+expect 2 "verify: corrupt copy" -- "$M" verify bad
+has "$out" "fails its CRC" "verify: CRC"
+expect 2 "verify --json: corrupt" -- "$M" verify --json bad
+has "$out" '"status":"corrupt"' "verify --json"
+cp "$D/q" "$D/v3"
+printf '\003' | dd of="$D/v3" bs=1 seek=8 conv=notrunc status=none
+expect 1 "info on a newer format" -- "$M" info v3
+has "$err" "mapq: v3: cannot open: queue file is from format version 3, this mapq reads version 1" "version"
+expect 2 "verify on a newer format" -- "$M" verify v3
+printf 'not a queue' > "$D/junk"
+expect 2 "verify: not a queue" -- "$M" verify junk
+has "$err" "bad magic number" "junk"
+expect 1 "info: missing queue" -- "$M" info nosuch
+has "$err" "mapq: nosuch: cannot open: no such queue (looked for $D/nosuch)" "missing"
+expect 3 "verify: missing queue" -- "$M" verify nosuch
+expect 1 "send: missing queue" -- "$M" send nosuch x
+[ ! -e "$D/nosuch" ] || fail "send created the missing queue"
+
+# ---- a pipeline: 100,000 lines through send while tail -f reads ----
+"$M" create pipe --capacity 256K > /dev/null
+"$M" tail -f -n 0 --count 100000 pipe > "$D/piped" 2> "$D/tail.err" &
+tpid=$!
+i=0
+until "$M" info --json pipe | grep -q '"readers_attached":1'; do
+	i=$((i + 1))
+	[ $i -lt 100 ] || { fail "tail -f never attached"; break; }
+	sleep 0.05
+done
+expect 0 "seq 1 100000 | mapq send" -- sh -c "seq 1 100000 | '$M' send pipe"
+wait $tpid || fail "tail -f exited with $?: $(cat "$D/tail.err")"
+seq 1 100000 | cmp -s - "$D/piped" && echo "ok: tail -f got 100000 lines in order" ||
+	fail "tail -f output differs: $(wc -l < "$D/piped") lines"
+
+if [ $fails -ne 0 ]; then
+	echo "$fails failures"
+	exit 1
+fi
