@@ -1,13 +1,17 @@
 /*
  * fuzz_open.c - fuzz target: an arbitrary queue file image is opened
- * (which recovers it: nobody else has it open), recovered again, read to
- * the end, and written to.
+ * read-only as `mapq info` and `mapq dump` do (every slot and every frame
+ * through the inspection API), then opened for real (which recovers it:
+ * nobody else has it open), recovered again, walked again, read to the
+ * end, and written to.
  *
  * The superblock's CRC is recomputed before the image is written, so the
  * fuzzer spends its time past the checksum; the checksum check itself is
  * covered by tests/open_errors. Invariants, checked with abort():
  * after exclusive recovery every frame in the log is valid (reads never
- * say MAPQ_ECORRUPT or MAPQ_EFRAMECRC), a second recovery finds nothing
+ * say MAPQ_ECORRUPT or MAPQ_EFRAMECRC, and mapq_frame() finds only
+ * committed frames with good CRCs, aborted frames and padding between
+ * head and tail, each ending where the next begins), a second recovery finds nothing
  * to repair, and a message sent afterwards is read back intact.
  */
 #include "config.h"
@@ -46,6 +50,59 @@ static ssize_t drain(mapq_reader *r, int limit)
 	return n;
 }
 
+/*
+ * Walk from head to tail with the inspection API, as `mapq dump` and
+ * `mapq verify` do: stepping over anything that is not a frame 16 bytes
+ * at a time. @recovered: the log was just recovered, so every step must
+ * land on a finished, valid frame.
+ */
+static void walk(const mapq *q, bool recovered)
+{
+	mapq_geometry g;
+	mapq_counters st;
+	mapq_slot_info s;
+	if (mapq_info(q, &g) || mapq_stats(q, &st))
+		bad("info or stats failed on an open queue", 0);
+	for (uint32_t i = 0; i < g.writer_slots; i++)
+		if (mapq_writer_slot(q, i, &s) || s.state > MAPQ_SLOT_INVALID)
+			bad("writer slot view", 0);
+	for (uint32_t i = 0; i < g.reader_slots; i++)
+		if (mapq_reader_slot(q, i, &s) || s.state > MAPQ_SLOT_INVALID ||
+		    strlen(s.name) > MAPQ_NAME_MAX)
+			bad("reader slot view", 0);
+	if (st.tail < st.head || st.tail - st.head > g.capacity || st.head % 16) {
+		if (recovered)
+			bad("head and tail impossible after recovery", 0);
+		return;
+	}
+	uint64_t pos = st.head;
+	for (int steps = 0; pos < st.tail && steps < 4096; steps++) {
+		mapq_frame_info f;
+		if (mapq_frame(q, pos, &f) != 0)
+			bad("mapq_frame refused an aligned position", 0);
+		switch (f.kind) {
+		case MAPQ_FRAME_COMMITTED:
+			if (f.len > g.max_msg || f.crc_ok < 0 || (recovered && f.crc_ok != 1))
+				bad("committed frame after recovery", 0);
+			/* fallthrough */
+		case MAPQ_FRAME_ABORTED:
+		case MAPQ_FRAME_PADDING:
+		case MAPQ_FRAME_CLAIMED:
+			if (f.size < 16 || f.size % 16 || f.next != pos + f.size)
+				bad("frame size", 0);
+			if (recovered && (f.kind == MAPQ_FRAME_CLAIMED || f.next > st.tail))
+				bad("unfinished frame or frame past tail after recovery", 0);
+			pos = f.next;
+			break;
+		default:
+			if (recovered)
+				bad("no valid frame where recovery left one", 0);
+			pos += 16;
+			break;
+		}
+	}
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	if (size > MAX_IMAGE)
@@ -66,10 +123,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	free(img);
 
 	mapq *q;
-	if (mapq_open(&q, path, 0, NULL) != 0)
+	int rc;
+	if (mapq_open(&q, path, MAPQ_RDONLY, NULL) != 0)
 		return 0; /* refused with a reason: fine */
+	walk(q, false);
+	mapq_close(q);
+	rc = mapq_open(&q, path, 0, NULL);
+	if (rc == -MAPQ_EBADMAGIC || rc == -MAPQ_EVERSION || rc == -MAPQ_ESBCRC ||
+	    rc == -MAPQ_EGEOMETRY || rc == -MAPQ_ETRUNCATED)
+		bad("the superblock passed read-only but not for writing", rc);
+	if (rc)
+		return 0; /* recovery could not finish, and said why */
+	walk(q, true);
 	mapq_recovery rep;
-	int rc = mapq_recover(q, &rep);
+	rc = mapq_recover(q, &rep);
 	if (rc)
 		bad("second recovery failed", rc);
 	if (!rep.exclusive || rep.claims_aborted || rep.holes_filled || rep.bytes_discarded)
