@@ -1,0 +1,100 @@
+/*
+ * drive.c - the processes of one case: consumers first, then producers
+ * once every consumer says it is ready (attached, listening), so no
+ * mechanism loses messages sent before its receiver was there.
+ */
+#define _GNU_SOURCE 1
+
+#include <sched.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "bench.h"
+
+struct shared {
+	_Atomic int ready; /* consumers ready; relaxed is enough: a start signal */
+	struct tp_report rep[BENCH_MAX_PROCS];
+	uint64_t rtt[];    /* latency cases: one per round trip */
+};
+
+static struct shared *cur;
+
+/* Called by a consumer (or pong side) once it can receive. */
+void bench_ready(void)
+{
+	/* release: what the consumer set up is visible to whoever starts */
+	atomic_fetch_add_explicit(&cur->ready, 1, memory_order_release);
+}
+
+static void wait_ready(int n)
+{
+	/* acquire: pairs with bench_ready() */
+	while (atomic_load_explicit(&cur->ready, memory_order_acquire) < n)
+		sched_yield();
+}
+
+void run_throughput(const struct tp_case *c, void *ctx, produce_fn produce, consume_fn consume,
+		    struct tp_result *out)
+{
+	memset(out, 0, sizeof(*out));
+	size_t sz = sizeof(struct shared);
+	cur = shared_alloc(sz);
+	pid_t pids[2 * BENCH_MAX_PROCS] = { 0 };
+	int n = 0;
+	for (int i = 0; i < c->readers; i++) {
+		pid_t p = fork();
+		if (p == 0)
+			_exit(consume(ctx, i, c, &cur->rep[i]) ? 1 : 0);
+		pids[n++] = p;
+	}
+	for (int i = 0; i < c->writers; i++) {
+		pid_t p = fork();
+		if (p == 0) {
+			wait_ready(c->readers);
+			_exit(produce(ctx, i, c) ? 1 : 0);
+		}
+		pids[n++] = p;
+	}
+	bool ok = wait_all(pids, n, out->why, sizeof(out->why));
+	double worst = 0;
+	for (int i = 0; i < c->readers; i++) {
+		struct tp_report *r = &cur->rep[i];
+		if (r->failed) {
+			snprintf(out->why, sizeof(out->why), "reader %d: %s", i, r->why);
+			ok = false;
+		}
+		if (r->seconds > worst)
+			worst = r->seconds;
+	}
+	if (ok && worst > 0) {
+		double msgs = (double)c->count * c->writers;
+		out->ok = true;
+		out->msgs_per_s = msgs / worst;
+		out->mb_per_s = out->msgs_per_s * (double)c->size / 1e6;
+	}
+	shared_free(cur, sz);
+}
+
+void run_latency(const struct lat_case *c, void *ctx, ping_fn ping, pong_fn pong,
+		 struct lat_result *out)
+{
+	memset(out, 0, sizeof(*out));
+	size_t sz = sizeof(struct shared) + c->iters * sizeof(uint64_t);
+	cur = shared_alloc(sz);
+	pid_t pids[2] = { 0 };
+	pids[0] = fork();
+	if (pids[0] == 0)
+		_exit(pong(ctx, c) ? 1 : 0);
+	pids[1] = fork();
+	if (pids[1] == 0) {
+		wait_ready(1);
+		_exit(ping(ctx, c, cur->rtt) ? 1 : 0);
+	}
+	/* the ping side ends first; the pong side sees the end of input */
+	if (wait_all(pids, 2, out->why, sizeof(out->why)))
+		lat_stats(cur->rtt, c->iters, out);
+	shared_free(cur, sz);
+}

@@ -1,0 +1,209 @@
+/*
+ * mech_mapq.c - mapq itself: copy-in sends (mapq_send), zero-copy reads
+ * checked in place (mapq_read, mapq_release); round trips over two
+ * queues, either busy-polling (timeout 0 in a loop) or blocking (futex).
+ */
+#define _GNU_SOURCE 1
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "bench.h"
+#include "mapq.h"
+
+#define READ_TIMEOUT_MS 20000 /* a stuck case fails instead of hanging */
+
+static int make_queue(char *path, size_t n, const char *dir, const char *tag, size_t size)
+{
+	snprintf(path, n, "%s/mapq-bench.%d.%s", dir, (int)getpid(), tag);
+	mapq_options o;
+	mapq_options_init(&o);
+	/* room for at least 32 messages of the largest size */
+	o.capacity = size >= 16384 ? 4u << 20 : 1u << 20;
+	o.max_msg = (uint32_t)(size < 64 ? 64 : size);
+	mapq *q;
+	int rc = mapq_open(&q, path, MAPQ_CREATE | MAPQ_EXCL, &o);
+	if (rc)
+		return rc;
+	mapq_close(q);
+	return 0;
+}
+
+static int produce(void *ctx, int w, const struct tp_case *c)
+{
+	mapq *q;
+	static uint8_t buf[BENCH_MAX_SIZE];
+	int rc = mapq_open(&q, ctx, 0, NULL);
+	for (uint64_t i = 0; !rc && i < c->count; i++) {
+		pay_fill(buf, c->size, (unsigned)w, i);
+		rc = mapq_send(q, buf, c->size, READ_TIMEOUT_MS);
+	}
+	if (rc)
+		fprintf(stderr, "mapq-bench: mapq writer %d: %s\n", w, mapq_strerror(rc));
+	mapq_close(q);
+	return rc;
+}
+
+static int consume(void *ctx, int id, const struct tp_case *c, struct tp_report *r)
+{
+	(void)id;
+	mapq *q;
+	mapq_reader *rd;
+	struct seqcheck sc = { { 0 } };
+	int rc = mapq_open(&q, ctx, 0, NULL);
+	if (!rc)
+		rc = mapq_reader_open(q, &rd, NULL, MAPQ_START_OLDEST);
+	if (rc) {
+		snprintf(r->why, sizeof(r->why), "attach: %s", mapq_strerror(rc));
+		r->failed = 1;
+		return -1;
+	}
+	bench_ready();
+	uint64_t total = c->count * (uint64_t)c->writers, t0 = 0;
+	for (uint64_t i = 0; i < total; i++) {
+		mapq_msg m;
+		rc = mapq_read(rd, &m, READ_TIMEOUT_MS);
+		if (i == 0)
+			t0 = now_ns(); /* from the first delivery: excludes start-up */
+		if (rc || seq_accept(&sc, m.data, m.len, c->size, r->why, sizeof(r->why))) {
+			if (rc)
+				snprintf(r->why, sizeof(r->why), "read %llu: %s", (unsigned long long)i,
+					 mapq_strerror(rc));
+			r->failed = 1;
+			return -1;
+		}
+		mapq_release(rd);
+	}
+	/* n - 1 intervals between n deliveries, scaled back to n */
+	r->seconds = (double)(now_ns() - t0) / 1e9 * (double)total / (double)(total - 1);
+	r->received = total;
+	mapq_reader_close(rd);
+	mapq_close(q);
+	return 0;
+}
+
+static void throughput(const struct tp_case *c, struct tp_result *out)
+{
+	char path[4096];
+	int rc = make_queue(path, sizeof(path), c->dir, "tp", c->size);
+	if (rc) {
+		memset(out, 0, sizeof(*out));
+		snprintf(out->why, sizeof(out->why), "%.80s: %.70s", path, mapq_strerror(rc));
+		return;
+	}
+	run_throughput(c, path, produce, consume, out);
+	unlink(path);
+}
+
+struct pair {
+	char ping[4096], pong[4096];
+	bool poll;
+};
+
+/* Wait for the next message: spinning on timeout 0, or sleeping. */
+static int next(mapq_reader *r, mapq_msg *m, bool poll)
+{
+	if (!poll)
+		return mapq_read(r, m, READ_TIMEOUT_MS);
+	uint64_t t0 = 0;
+	for (uint64_t spins = 0;; spins++) {
+		int rc = mapq_read(r, m, 0);
+		if (rc != -EAGAIN)
+			return rc;
+		if ((spins & 0xfffff) == 0) { /* now and then: are we stuck? */
+			if (!t0)
+				t0 = now_ns();
+			else if (now_ns() - t0 > (uint64_t)READ_TIMEOUT_MS * 1000000)
+				return -ETIMEDOUT;
+		}
+	}
+}
+
+/* Open both queues: @out is where we send, @in where we read. */
+static int open_pair(const char *out_path, const char *in_path, mapq **out, mapq **in,
+		     mapq_reader **r)
+{
+	int rc = mapq_open(out, out_path, 0, NULL);
+	if (!rc)
+		rc = mapq_open(in, in_path, 0, NULL);
+	if (!rc)
+		rc = mapq_reader_open(*in, r, NULL, MAPQ_START_OLDEST);
+	return rc;
+}
+
+static int pong(void *ctx, const struct lat_case *c)
+{
+	struct pair *p = ctx;
+	mapq *out, *in;
+	mapq_reader *r;
+	int rc = open_pair(p->pong, p->ping, &out, &in, &r);
+	if (rc)
+		return rc;
+	bench_ready();
+	for (uint64_t i = 0; !rc && i < c->warmup + c->iters; i++) {
+		mapq_msg m;
+		if ((rc = next(r, &m, p->poll)) == 0) {
+			rc = mapq_send(out, m.data, m.len, READ_TIMEOUT_MS);
+			mapq_release(r);
+		}
+	}
+	if (rc)
+		fprintf(stderr, "mapq-bench: mapq pong: %s\n", mapq_strerror(rc));
+	return rc;
+}
+
+static int ping(void *ctx, const struct lat_case *c, uint64_t *rtt)
+{
+	struct pair *p = ctx;
+	mapq *out, *in;
+	mapq_reader *r;
+	static uint8_t buf[BENCH_MAX_SIZE];
+	int rc = open_pair(p->ping, p->pong, &out, &in, &r);
+	for (uint64_t i = 0; !rc && i < c->warmup + c->iters; i++) {
+		pay_fill(buf, c->size, 0, i);
+		uint64_t t0 = now_ns();
+		rc = mapq_send(out, buf, c->size, READ_TIMEOUT_MS);
+		mapq_msg m;
+		if (!rc && (rc = next(r, &m, p->poll)) == 0) {
+			uint64_t t1 = now_ns();
+			unsigned w;
+			uint64_t seq;
+			if (m.len != c->size || pay_check(m.data, m.len, &w, &seq) || seq != i)
+				rc = -EPROTO;
+			mapq_release(r);
+			if (i >= c->warmup)
+				rtt[i - c->warmup] = t1 - t0;
+		}
+	}
+	if (rc)
+		fprintf(stderr, "mapq-bench: mapq ping: %s\n", mapq_strerror(rc));
+	return rc;
+}
+
+static void latency(const struct lat_case *c, struct lat_result *out)
+{
+	struct pair p = { .poll = strcmp(c->mode, "poll") == 0 };
+	int rc = make_queue(p.ping, sizeof(p.ping), c->dir, "ping", c->size);
+	if (!rc)
+		rc = make_queue(p.pong, sizeof(p.pong), c->dir, "pong", c->size);
+	if (rc) {
+		memset(out, 0, sizeof(*out));
+		snprintf(out->why, sizeof(out->why), "%s", mapq_strerror(rc));
+	} else {
+		run_latency(c, &p, ping, pong, out);
+	}
+	unlink(p.ping);
+	unlink(p.pong);
+}
+
+const struct mech bench_mapq = {
+	.name = "mapq",
+	.what = "mapq_send, zero-copy mapq_read checked in place",
+	.multi_writer = true,
+	.broadcast = true,
+	.throughput = throughput,
+	.latency = latency,
+};
