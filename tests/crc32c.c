@@ -1,5 +1,7 @@
 /* crc32c: both CRC paths against RFC 3720 B.4 vectors, and against each
- * other on every length and alignment up to 256 bytes. */
+ * other on every length and alignment up to 256 bytes, and on long
+ * buffers around the lengths where the hardware path changes from three
+ * interleaved runs (of 1024, then 64 bytes) to one. */
 #include "config.h"
 
 #include <string.h>
@@ -65,5 +67,26 @@ int main(void)
 			if (mapq__crc32c_sw(0x1234, buf + align, len) !=
 			    mapq__crc32c_hw(0x1234, buf + align, len))
 				t_fail(__FILE__, __LINE__, "paths differ at align %zu len %zu", align, len);
+	static uint8_t big[70000];
+	uint64_t x = 88172645463325252ull;
+	for (size_t i = 0; i < sizeof(big); i++) {
+		x ^= x << 13, x ^= x >> 7, x ^= x << 17; /* xorshift: no pattern to hide behind */
+		big[i] = (uint8_t)x;
+	}
+	static const size_t edges[] = { 191, 192, 193, 200, 3071, 3072, 3073, 3072 + 192,
+					4096, 4128, 6144, 6145, 9216, 65536, 65568, 69999 };
+	for (size_t e = 0; e < sizeof(edges) / sizeof(edges[0]); e++)
+		for (size_t align = 0; align < 8; align += 3) {
+			size_t len = edges[e] - (align && edges[e] == 69999 ? 8 : 0);
+			if (mapq__crc32c_sw(7, big + align, len) != mapq__crc32c_hw(7, big + align, len))
+				t_fail(__FILE__, __LINE__, "paths differ at align %zu len %zu", align, len);
+		}
+	/* a flipped bit in any run must change the CRC */
+	uint32_t whole = mapq__crc32c_hw(0, big, 4096);
+	for (size_t i = 0; i < 4096; i += 509) {
+		big[i] ^= 0x10;
+		CHECK(mapq__crc32c_hw(0, big, 4096) != whole);
+		big[i] ^= 0x10;
+	}
 	return 0;
 }
