@@ -1,10 +1,11 @@
 /*
  * ring.c - the oldest retained frame (head) and who may pass it.
  *
- * head only moves forward, one whole frame at a time, by a CAS from any
+ * head only moves forward, over whole finished frames, by a CAS from any
  * writer that needs the space. Before moving head past a frame, the mover
  * looks at every reader still on that frame:
- *   MAPQ_BLOCK     - the reader holds writers back; the mover gives up.
+ *   MAPQ_BLOCK     - the reader holds writers back; the mover stops before
+ *                    it (and otherwise moves a batch of frames at once).
  *   MAPQ_OVERWRITE - the mover pushes the reader's cursor past the frame
  *                    (a CAS, so the reader's own advance and ours cannot
  *                    both win) and counts the message as lost to it.
@@ -85,8 +86,9 @@ static bool holds_writers(uint32_t st)
 	return st == RSLOT_ACTIVE || st == RSLOT_DETACHED;
 }
 
-/* Deal with every reader still at or before frame [h, next). */
-static int pass_readers(struct mapq *q, uint64_t h, uint64_t next, bool data)
+/* MAPQ_OVERWRITE: push every reader still at or before frame [h, next)
+ * past it, counting the message as lost to it. */
+static void pass_readers(struct mapq *q, uint64_t h, uint64_t next, bool data)
 {
 	uint32_t hwm = reader_hwm(q);
 
@@ -100,11 +102,6 @@ static int pass_readers(struct mapq *q, uint64_t h, uint64_t next, bool data)
 		uint64_t c = atomic_load_explicit(&s->cursor, memory_order_acquire);
 		if (c > h)
 			continue;
-		if (!q->overwrite) {
-			if (st == RSLOT_ACTIVE && reap_dead_reader(q, (int)i))
-				continue;
-			return MAPQ__BLOCKED_BY_READER;
-		}
 		while (c <= h) {
 			/* acq_rel: orders our count before the reader sees the push */
 			if (atomic_compare_exchange_weak_explicit(&s->cursor, &c, next,
@@ -121,7 +118,6 @@ static int pass_readers(struct mapq *q, uint64_t h, uint64_t next, bool data)
 			}
 		}
 	}
-	return 0;
 }
 
 /*
@@ -148,9 +144,65 @@ void mapq__lift_readers(struct mapq *q, uint64_t head)
 }
 
 /*
+ * MAPQ_BLOCK: how far every reader has got. Returns the smallest cursor of
+ * the readers that hold writers back (UINT64_MAX if none), after freeing
+ * dead ephemeral readers that sit at or before @h.
+ */
+static uint64_t readers_floor(struct mapq *q, uint64_t h)
+{
+	uint32_t hwm = reader_hwm(q);
+	uint64_t floor = UINT64_MAX;
+
+	for (uint32_t i = 0; i < hwm; i++) {
+		struct fmt_rslot *s = &q->rslots[i];
+		/* seq_cst: pairs with a joining reader's seq_cst state store */
+		uint32_t st = atomic_load_explicit(&s->state, memory_order_seq_cst);
+		if (!holds_writers(st))
+			continue;
+		/* acquire: the reader read the frames before releasing its cursor */
+		uint64_t c = atomic_load_explicit(&s->cursor, memory_order_acquire);
+		if (c <= h && st == RSLOT_ACTIVE && reap_dead_reader(q, (int)i))
+			continue;
+		if (c < floor)
+			floor = c;
+	}
+	return floor;
+}
+
+/*
+ * The frame at @h, if it is finished: its end, else 0 (not claimed yet or
+ * still being written), or -MAPQ_ECORRUPT via *err.
+ */
+static uint64_t finished_end(const struct mapq *q, uint64_t h, unsigned *state, int *err)
+{
+	/* pos first (acquire), then the word: see frame_pos_at() */
+	uint64_t pos = frame_pos_at(q, h);
+	/* acquire: a finished frame's size is final */
+	uint64_t w = atomic_load_explicit(commit_at(q, h), memory_order_acquire);
+	unsigned st = cw_state(w);
+	*err = 0;
+	if (cw_lap(w) != lap_of(q, h) || st == FRAME_NONE || st == FRAME_CLAIMED || pos != h)
+		return 0;
+	if (!mapq__frame_valid(q, h, w)) {
+		*err = -MAPQ_ECORRUPT;
+		return 0;
+	}
+	*state = cw_pad(w) ? FRAME_ABORTED : st; /* padding carries no message */
+	return h + cw_size(w);
+}
+
+/*
  * Move head to at least @need. Returns 0, MAPQ__BLOCKED_BY_READER,
  * MAPQ__BLOCKED_BY_WRITER (the frame at head is not finished) or -MAPQ_ECORRUPT.
+ *
+ * Under MAPQ_BLOCK head moves in batches: up to HEAD_BATCH bytes past
+ * @need when every reader has passed them, so the scan of the readers'
+ * cursors (lines that readers write on every message) is paid once per
+ * batch rather than once per frame. Under MAPQ_OVERWRITE it moves one
+ * frame at a time, pushing only the readers that must be pushed.
  */
+#define HEAD_BATCH(q) ((q)->cap / 8)
+
 int mapq__advance_head(struct mapq *q, uint64_t need)
 {
 	/* acquire: pairs with the release CAS that moved head, so the frames
@@ -160,40 +212,50 @@ int mapq__advance_head(struct mapq *q, uint64_t need)
 	while (h < need) {
 		if (h % FRAME_ALIGN)
 			return -MAPQ_ECORRUPT; /* from the file: off the frame grid */
-		/* pos first (acquire), then the word: see frame_pos_at() */
-		uint64_t pos = frame_pos_at(q, h);
-		/* acquire: a finished frame's size is final */
-		uint64_t w = atomic_load_explicit(commit_at(q, h), memory_order_acquire);
+		uint64_t limit = need, floor = UINT64_MAX;
+		if (!q->overwrite) {
+			floor = readers_floor(q, h);
+			if (floor <= h)
+				return MAPQ__BLOCKED_BY_READER;
+			limit = need + HEAD_BATCH(q) < floor ? need + HEAD_BATCH(q) : floor;
+		}
+		/* Walk the finished frames from h towards limit. */
+		uint64_t end = h, next;
+		unsigned st = FRAME_ABORTED;
+		int err = 0;
+		while (end < limit && (next = finished_end(q, end, &st, &err)) != 0) {
+			if (next > floor)
+				break; /* a frame the slowest reader is still on */
+			end = next;
+			if (q->overwrite)
+				break; /* one frame: readers on it are pushed below */
+		}
 		/* If head moved on while we looked, writers of the next lap may
-		 * have overwritten part of this frame: a commit word can even be
-		 * torn, its tag from the old frame and its size from new payload.
-		 * So re-read head after the frame (seqlock style) and trust what
-		 * we read only if head is still here. acquire fence: our reads of
-		 * the frame come before the re-read. */
+		 * have overwritten part of these frames: a commit word can even
+		 * be torn, its tag from the old frame and its size from new
+		 * payload. So re-read head after the frames (seqlock style) and
+		 * trust what we read only if head is still here. acquire fence:
+		 * our reads of the frames come before the re-read. */
 		atomic_thread_fence(memory_order_acquire);
 		uint64_t now = atomic_load_explicit(&q->ctl->head, memory_order_acquire);
 		if (now != h) {
 			h = now;
 			continue;
 		}
-		unsigned st = cw_state(w);
-		if (cw_lap(w) != lap_of(q, h) || st == FRAME_NONE || st == FRAME_CLAIMED || pos != h)
-			return MAPQ__BLOCKED_BY_WRITER; /* not claimed yet, or not finished */
-		if (!mapq__frame_valid(q, h, w))
-			return -MAPQ_ECORRUPT;
-		uint64_t next = h + cw_size(w);
-		int r = pass_readers(q, h, next, st == FRAME_COMMITTED && !cw_pad(w));
+		if (end == h)
+			return err ? err : MAPQ__BLOCKED_BY_WRITER;
+		if (q->overwrite)
+			pass_readers(q, h, end, st == FRAME_COMMITTED);
+		int r = MAPQ_FAULT(HEAD_BEFORE_CAS);
 		if (r)
-			return r;
-		if ((r = MAPQ_FAULT(HEAD_BEFORE_CAS)))
 			return r;
 		/* seq_cst: the late-joiner scan below must not be ordered before
 		 * this; failure reloads h (acquire) and we look again */
-		if (atomic_compare_exchange_strong_explicit(&q->ctl->head, &h, next,
+		if (atomic_compare_exchange_strong_explicit(&q->ctl->head, &h, end,
 							    memory_order_seq_cst,
 							    memory_order_acquire)) {
-			mapq__lift_readers(q, next);
-			h = next;
+			mapq__lift_readers(q, end);
+			h = end;
 		}
 	}
 	return 0;
