@@ -47,6 +47,11 @@ void json_str(FILE *f, const void *s, size_t n);
 /* Text output of bytes a user may see in a terminal: escapes like C. */
 void text_str(FILE *f, const void *s, size_t n);
 
+/* The first position at or after @from, before @end, where a frame is
+ * published (16-byte steps); @end if none: how dump and verify step over
+ * space that holds no frame. */
+uint64_t cli_next_frame(const mapq *q, uint64_t from, uint64_t end);
+
 const char *cli_slot_state(uint32_t state);
 const char *cli_frame_kind(uint32_t kind);
 /* "1.5 MiB" */

@@ -19,17 +19,6 @@ static const char help[] =
 	"  --json       one JSON object per line: the queue, then each frame\n"
 	"  -h, --help   this text\n";
 
-/* The next position at or after @from, before @end, where a frame is
- * published; @end if none. */
-static uint64_t next_frame(const mapq *q, uint64_t from, uint64_t end)
-{
-	mapq_frame_info f;
-	for (uint64_t p = from; p < end; p += 16)
-		if (mapq_frame(q, p, &f) == 0 && f.kind != MAPQ_FRAME_NONE)
-			return p;
-	return end;
-}
-
 static void hexdump(const unsigned char *p, uint64_t n, uint64_t off)
 {
 	for (uint64_t i = 0; i < n; i += 16) {
@@ -135,7 +124,7 @@ int cmd_dump(int argc, char **argv)
 				print_frame(&f, json, raw, room < 32 ? room : 32, f.frame);
 				frames++;
 			}
-			uint64_t to = next_frame(q, pos + 16, tail);
+			uint64_t to = cli_next_frame(q, pos + 16, tail);
 			gaps++;
 			if (json)
 				printf("{\"gap\":%llu,\"bytes\":%llu}\n", (unsigned long long)pos,

@@ -158,6 +158,15 @@ void text_str(FILE *f, const void *s, size_t n)
 	}
 }
 
+uint64_t cli_next_frame(const mapq *q, uint64_t from, uint64_t end)
+{
+	mapq_frame_info f;
+	for (uint64_t p = from; p < end; p += 16)
+		if (mapq_frame(q, p, &f) == 0 && f.kind != MAPQ_FRAME_NONE)
+			return p;
+	return end;
+}
+
 const char *cli_slot_state(uint32_t state)
 {
 	static const char *const names[] = { "free", "alive", "dead", "detached", "invalid" };

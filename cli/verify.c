@@ -73,15 +73,6 @@ static int record_for(const mapq *q, uint32_t nw, uint64_t pos, mapq_slot_info *
 	return -1;
 }
 
-static uint64_t next_frame(const mapq *q, uint64_t from, uint64_t end)
-{
-	mapq_frame_info f;
-	for (uint64_t p = from; p < end; p += 16)
-		if (mapq_frame(q, p, &f) == 0 && f.kind != MAPQ_FRAME_NONE)
-			return p;
-	return end;
-}
-
 static void check_slots(struct check *c, const mapq *q, const mapq_geometry *g,
 			const mapq_counters *st)
 {
@@ -140,11 +131,11 @@ static void check_frames(struct check *c, const mapq *q, const mapq_geometry *g,
 		if (f.kind == MAPQ_FRAME_INVALID) {
 			finding(c, CORRUPT, "the frame at %llu has an impossible header (size %llu)",
 				(unsigned long long)pos, (unsigned long long)f.size);
-			pos = next_frame(q, pos + 16, tail);
+			pos = cli_next_frame(q, pos + 16, tail);
 			continue;
 		}
 		if (f.kind == MAPQ_FRAME_NONE) {
-			uint64_t to = next_frame(q, pos + 16, tail);
+			uint64_t to = cli_next_frame(q, pos + 16, tail);
 			int w = record_for(q, g->writer_slots, pos, &s);
 			if (w >= 0 && s.state == MAPQ_SLOT_ALIVE)
 				finding(c, OK, "%llu bytes at %llu are being written by writer slot %d",
