@@ -158,6 +158,8 @@ static uint64_t check_frame(struct mapq *q, uint64_t c, const char **why, mapq_r
 		/* relaxed: nobody else has the queue open */
 		atomic_store_explicit(commit_at(q, c), nw, memory_order_relaxed);
 		rep->claims_aborted++;
+		/* relaxed: a statistic (mapq_counters.repaired) */
+		atomic_fetch_add_explicit(&q->ctl->repaired, 1, memory_order_relaxed);
 		return cw_size(w);
 	}
 	if (cw_state(w) == FRAME_COMMITTED && !cw_pad(w)) {

@@ -123,6 +123,8 @@ has "$out" "q: repairable" "verify verdict"
 expect 0 "recover" -- "$M" recover q
 has "$out" "1 claimed frames aborted" "recover report"
 has "$out" "1 slots freed" "recover frees the slot"
+expect 0 "info counts the repair" -- "$M" info q
+has "$out" "0 aborted, 1 repaired" "info: repaired"
 expect 0 "dump shows the aborted frame" -- "$M" dump --raw q
 has "$out" "data     aborted" "dump: aborted"
 has "$out" "|xxxxxxxxxxxxxxxx|" "dump --raw shows the half-written payload"

@@ -178,6 +178,9 @@ static void slots_and_frames(void)
 	CHECK_EQ(rep.claims_aborted, 1);
 	CHECK_OK(mapq_frame(q, second, &f));
 	CHECK_EQ(f.kind, MAPQ_FRAME_ABORTED);
+	mapq_counters st;
+	CHECK_OK(mapq_stats(q, &st));
+	CHECK_EQ(st.repaired, 1); /* counted by exclusive recovery too */
 	CHECK_OK(mapq_reader_drop(q, "keeper"));
 	mapq_close(q);
 }
