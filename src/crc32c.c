@@ -125,12 +125,10 @@ crc3(uint64_t c, const uint8_t *p, size_t run, const uint32_t t[4][256])
 	return shift(t, (uint32_t)c) ^ (uint32_t)c2;
 }
 
-__attribute__((target("sse4.2"))) uint32_t mapq__crc32c_hw(uint32_t crc, const void *buf,
-							     size_t len)
+/* The raw register @c after @len bytes at @buf. */
+__attribute__((target("sse4.2"))) static inline uint64_t hw_run(uint64_t c, const uint8_t *p,
+								  size_t len)
 {
-	const uint8_t *p = buf;
-	uint64_t c = (uint32_t)~crc;
-
 	if (len >= 3 * SHORT)
 		pthread_once(&shift_once, shift_init);
 	while (len && ((uintptr_t)p & 7)) {
@@ -150,7 +148,22 @@ __attribute__((target("sse4.2"))) uint32_t mapq__crc32c_hw(uint32_t crc, const v
 	}
 	while (len--)
 		c = __builtin_ia32_crc32qi((uint32_t)c, *p++);
-	return ~(uint32_t)c;
+	return c;
+}
+
+__attribute__((target("sse4.2"))) uint32_t mapq__crc32c_hw(uint32_t crc, const void *buf,
+							     size_t len)
+{
+	return ~(uint32_t)hw_run((uint32_t)~crc, buf, len);
+}
+
+/* A frame's CRC in one pass: the 16 header bytes are two words. */
+__attribute__((target("sse4.2"))) static uint32_t hw_hdr(uint64_t a, uint64_t b,
+							   const void *buf, size_t len)
+{
+	uint64_t c = __builtin_ia32_crc32di(0xffffffffu, a);
+	c = __builtin_ia32_crc32di(c, b);
+	return ~(uint32_t)hw_run(c, buf, len);
 }
 
 bool mapq__crc32c_hw_available(void)
@@ -164,6 +177,14 @@ uint32_t mapq__crc32c_hw(uint32_t crc, const void *buf, size_t len)
 	return mapq__crc32c_sw(crc, buf, len);
 }
 
+static uint32_t hw_hdr(uint64_t a, uint64_t b, const void *buf, size_t len)
+{
+	uint8_t h[16];
+	memcpy(h, &a, 8);
+	memcpy(h + 8, &b, 8);
+	return mapq__crc32c_sw(mapq__crc32c_sw(0, h, 16), buf, len);
+}
+
 bool mapq__crc32c_hw_available(void)
 {
 	return false;
@@ -174,13 +195,28 @@ bool mapq__crc32c_hw_available(void)
  * answer, so a relaxed race on this cache is harmless. */
 static _Atomic int crc_impl;
 
+static inline int impl(void)
+{
+	int i = atomic_load_explicit(&crc_impl, memory_order_relaxed);
+
+	if (i == 0) {
+		i = mapq__crc32c_hw_available() ? 2 : 1;
+		atomic_store_explicit(&crc_impl, i, memory_order_relaxed);
+	}
+	return i;
+}
+
 uint32_t mapq__crc32c(uint32_t crc, const void *buf, size_t len)
 {
-	int impl = atomic_load_explicit(&crc_impl, memory_order_relaxed);
+	return impl() == 2 ? mapq__crc32c_hw(crc, buf, len) : mapq__crc32c_sw(crc, buf, len);
+}
 
-	if (impl == 0) {
-		impl = mapq__crc32c_hw_available() ? 2 : 1;
-		atomic_store_explicit(&crc_impl, impl, memory_order_relaxed);
-	}
-	return impl == 2 ? mapq__crc32c_hw(crc, buf, len) : mapq__crc32c_sw(crc, buf, len);
+uint32_t mapq__crc32c_hdr(uint64_t a, uint64_t b, const void *buf, size_t len)
+{
+	if (impl() == 2)
+		return hw_hdr(a, b, buf, len);
+	uint8_t h[16];
+	memcpy(h, &a, 8);
+	memcpy(h + 8, &b, 8);
+	return mapq__crc32c_sw(mapq__crc32c_sw(0, h, 16), buf, len);
 }

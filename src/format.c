@@ -109,12 +109,9 @@ int mapq__super_check(const struct fmt_super *sb, uint64_t real_size)
 uint32_t mapq__frame_crc(const struct fmt_frame *f, const void *payload, uint32_t len)
 {
 	/* Covers every header field but the commit word (whose state changes
-	 * after the CRC is written) and the frame's own CRC. */
-	uint8_t h[16];
+	 * after the CRC is written) and the frame's own CRC: pos, then len,
+	 * writer and flags as one little-endian word. */
 	uint64_t pos = atomic_load_explicit(&f->pos, memory_order_relaxed);
-	memcpy(h, &pos, 8);
-	memcpy(h + 8, &len, 4);
-	memcpy(h + 12, &f->writer, 2);
-	memcpy(h + 14, &f->flags, 2);
-	return mapq__crc32c(mapq__crc32c(0, h, sizeof(h)), payload, len);
+	uint64_t rest = (uint64_t)len | (uint64_t)f->writer << 32 | (uint64_t)f->flags << 48;
+	return mapq__crc32c_hdr(pos, rest, payload, len);
 }

@@ -66,6 +66,9 @@ uint32_t mapq__crc32c(uint32_t crc, const void *buf, size_t len);
 uint32_t mapq__crc32c_sw(uint32_t crc, const void *buf, size_t len);
 uint32_t mapq__crc32c_hw(uint32_t crc, const void *buf, size_t len);
 bool mapq__crc32c_hw_available(void);
+/* The CRC of the 16 bytes of words @a and @b (little-endian), then @len
+ * bytes at @buf: a frame's CRC in one call (format.c). */
+uint32_t mapq__crc32c_hdr(uint64_t a, uint64_t b, const void *buf, size_t len);
 
 /* format.c */
 int mapq__geometry(const mapq_options *opt, struct fmt_super *sb);
