@@ -56,6 +56,7 @@ struct mapq_reader {
 	bool holding;               /* a message returned by read, not released */
 	uint64_t held_pos, held_next; /* its position and the next one */
 	uint64_t lost;
+	uint64_t tail_seen;          /* tail when last looked at: see peek() */
 	/* The unfinished frame this reader waits on, and since when. */
 	uint64_t stall_pos, stall_since, stall_check;
 	bool on_writer;              /* tail has passed stall_pos */

@@ -332,8 +332,16 @@ __attribute__((noinline)) static int look_overwritable(const struct mapq *q, uin
 /*
  * The frame at our cursor: 0 with *msg filled, NOT_READY, or an error.
  * Skips padding and aborted frames, and reports a lap first.
+ *
+ * @use_tail: while nothing is reserved at our cursor (tail has not passed
+ * it), say NOT_READY from tail alone. A reader that is caught up then
+ * polls the tail line, which writers change once per message, instead of
+ * the frame's first line, which the writer is filling: polling that line
+ * would steal it from the writer several times per message. Not used on
+ * the look before sleeping, whose ordering argument is about the frame
+ * itself (wait.c).
  */
-static int peek(struct mapq_reader *r, mapq_msg *msg, uint64_t *cur)
+static int peek(struct mapq_reader *r, mapq_msg *msg, uint64_t *cur, bool use_tail)
 {
 	struct mapq *q = r->q;
 	struct fmt_rslot *s = &q->rslots[r->slot];
@@ -350,6 +358,14 @@ static int peek(struct mapq_reader *r, mapq_msg *msg, uint64_t *cur)
 		*cur = c;
 		if (c % FRAME_ALIGN)
 			return -MAPQ_ECORRUPT; /* from the file: off the frame grid */
+		if (use_tail && c >= r->tail_seen) {
+			/* relaxed: only a hint of where to look; the frame's own
+			 * acquire loads decide. tail only grows while we are
+			 * attached (exclusive recovery needs us gone). */
+			r->tail_seen = atomic_load_explicit(&q->ctl->tail, memory_order_relaxed);
+			if (c >= r->tail_seen)
+				return NOT_READY;
+		}
 		int rc = q->overwrite ? look_overwritable(q, c, msg, &r->held_next)
 				      : look(q, c, msg, &r->held_next);
 		if (rc == 0) {
@@ -393,7 +409,7 @@ int mapq_read(mapq_reader *r, mapq_msg *msg, int timeout_ms)
 
 	for (unsigned spins = 0;; spins++) {
 		uint64_t cur;
-		rc = peek(r, msg, &cur);
+		rc = peek(r, msg, &cur, !waiting);
 		if (rc != NOT_READY)
 			break;
 		uint64_t now = 0;
