@@ -66,8 +66,8 @@ uint32_t mapq__crc32c_sw(uint32_t crc, const void *buf, size_t len)
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 /* The lengths of the three interleaved runs: LONG for large messages,
  * SHORT for what is left (and for messages of a few hundred bytes). */
-#define LONG 1024u
-#define SHORT 64u
+#define LONG ((size_t)1024)
+#define SHORT ((size_t)64)
 static uint32_t shift_long[4][256], shift_short[4][256];
 static pthread_once_t shift_once = PTHREAD_ONCE_INIT;
 

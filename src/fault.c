@@ -120,10 +120,10 @@ int mapq__fault_hit(enum mapq__fault_id id)
 	switch (a->action) {
 	case ACT_KILL:
 		flush_coverage();
-		raise(SIGKILL);
+		(void)raise(SIGKILL);
 		break;
 	case ACT_STOP:
-		raise(SIGSTOP);
+		(void)raise(SIGSTOP);
 		break;
 	case ACT_STALL: {
 		struct timespec ts = { (time_t)(a->stall_ms / 1000), (long)(a->stall_ms % 1000) * 1000000L };
@@ -177,7 +177,7 @@ __attribute__((constructor)) static void arm_from_env(void)
 {
 	const char *spec = getenv("MAPQ_FAULT");
 	if (spec && *spec && mapq_fault_arm(spec) != 0)
-		fprintf(stderr, "libmapq: MAPQ_FAULT=\"%s\" is not a valid fault spec "
+		(void)fprintf(stderr, "libmapq: MAPQ_FAULT=\"%s\" is not a valid fault spec "
 				"(NAME:N:kill|error|stop|stall=MS[,...]); nothing armed\n",
 			spec);
 }

@@ -266,7 +266,7 @@ int mapq_open(mapq **qp, const char *name, int flags, const mapq_options *opt)
 	err = map_queue(q, opt);
 	/* A read-only handle takes no lock: looking at a queue must not
 	 * count as using it, or it would hold up recovery at others' open. */
-	if (!err && !q->rdonly && (err = join(q, !(flags & MAPQ_NORECOVER))) != 0)
+	if (!err && q->map && !q->rdonly && (err = join(q, !(flags & MAPQ_NORECOVER))) != 0)
 		munmap(q->map->base, (size_t)q->map->size);
 	if (err) {
 		close(fd);
