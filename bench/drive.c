@@ -63,7 +63,7 @@ void run_throughput(const struct tp_case *c, void *ctx, produce_fn produce, cons
 	for (int i = 0; i < c->readers; i++) {
 		struct tp_report *r = &cur->rep[i];
 		if (r->failed) {
-			snprintf(out->why, sizeof(out->why), "reader %d: %s", i, r->why);
+			snprintf(out->why, sizeof(out->why), "reader %d: %.140s", i, r->why);
 			ok = false;
 		}
 		if (r->seconds > worst)
