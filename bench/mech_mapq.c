@@ -47,6 +47,12 @@ static int produce(void *ctx, int w, const struct tp_case *c)
 	return rc;
 }
 
+static int next(mapq_reader *r, mapq_msg *m, bool poll);
+
+/* The consumer busy-polls, as the raw ring's does, when every process of
+ * the case has a CPU of its own: then the comparison with the ceiling is
+ * one of protocols, not of sleeping and waking. With more processes than
+ * CPUs, spinning would only steal the writers' time: it blocks. */
 static int consume(void *ctx, int id, const struct tp_case *c, struct tp_report *r)
 {
 	(void)id;
@@ -62,10 +68,11 @@ static int consume(void *ctx, int id, const struct tp_case *c, struct tp_report 
 		return -1;
 	}
 	bench_ready();
+	bool poll = c->writers + c->readers <= sysconf(_SC_NPROCESSORS_ONLN);
 	uint64_t total = c->count * (uint64_t)c->writers, t0 = 0;
 	for (uint64_t i = 0; i < total; i++) {
 		mapq_msg m;
-		rc = mapq_read(rd, &m, READ_TIMEOUT_MS);
+		rc = next(rd, &m, poll);
 		if (i == 0)
 			t0 = now_ns(); /* from the first delivery: excludes start-up */
 		if (rc || seq_accept(&sc, m.data, m.len, c->size, r->why, sizeof(r->why))) {
