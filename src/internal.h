@@ -34,6 +34,7 @@ struct mapq {
 	bool rdonly;                /* MAPQ_RDONLY: mapped PROT_READ, no locks */
 	uint64_t abort_max;         /* largest aborted frame: see mapq__frame_valid */
 	int64_t unblock_ns;         /* stall before readers skip a frame; <0: never */
+	uint64_t reap_check;        /* when we last asked if blocking readers live */
 	struct fmt_super sb;       /* private copy, validated */
 	struct fmt_ctl *ctl;
 	struct fmt_wslot *wslots;

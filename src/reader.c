@@ -244,7 +244,7 @@ static bool advance(struct mapq_reader *r, uint64_t from, uint64_t to)
 	return true;
 }
 
-enum { NOT_READY = 1, SKIP = 2 };
+enum { NOT_READY = 1, SKIP = 2, EMPTY = 3 /* NOT_READY, and nothing is reserved there */ };
 
 /* Looks at an empty queue before a reader sleeps: a few microseconds. */
 #define READ_SPINS 256
@@ -364,7 +364,7 @@ static int peek(struct mapq_reader *r, mapq_msg *msg, uint64_t *cur, bool use_ta
 			 * attached (exclusive recovery needs us gone). */
 			r->tail_seen = atomic_load_explicit(&q->ctl->tail, memory_order_relaxed);
 			if (c >= r->tail_seen)
-				return NOT_READY;
+				return EMPTY;
 		}
 		int rc = q->overwrite ? look_overwritable(q, c, msg, &r->held_next)
 				      : look(q, c, msg, &r->held_next);
@@ -410,7 +410,14 @@ int mapq_read(mapq_reader *r, mapq_msg *msg, int timeout_ms)
 	for (unsigned spins = 0;; spins++) {
 		uint64_t cur;
 		rc = peek(r, msg, &cur, !waiting);
-		if (rc != NOT_READY)
+		if (rc == EMPTY && timeout_ms == 0) {
+			/* No writer on our frame: nobody to unblock, and a stall
+			 * that begins later starts its clock then (unblock()). */
+			r->stall_pos = UINT64_MAX;
+			rc = -EAGAIN;
+			break;
+		}
+		if (rc != NOT_READY && rc != EMPTY)
 			break;
 		uint64_t now = 0;
 		if (timeout_ms == 0 || spins >= READ_SPINS) {

@@ -152,6 +152,11 @@ static uint64_t readers_floor(struct mapq *q, uint64_t h)
 {
 	uint32_t hwm = reader_hwm(q);
 	uint64_t floor = UINT64_MAX;
+	/* Asking the kernel whether a reader is alive costs a system call:
+	 * a writer spinning on a full ring asks at most once a millisecond
+	 * (a dead reader's slot is then freed within about that); one that
+	 * cannot wait asks at once (writer.c clears reap_check). */
+	int may_reap = -1; /* not decided yet: the clock is read only if needed */
 
 	for (uint32_t i = 0; i < hwm; i++) {
 		struct fmt_rslot *s = &q->rslots[i];
@@ -161,8 +166,16 @@ static uint64_t readers_floor(struct mapq *q, uint64_t h)
 			continue;
 		/* acquire: the reader read the frames before releasing its cursor */
 		uint64_t c = atomic_load_explicit(&s->cursor, memory_order_acquire);
-		if (c <= h && st == RSLOT_ACTIVE && reap_dead_reader(q, (int)i))
-			continue;
+		if (c <= h && st == RSLOT_ACTIVE && may_reap) {
+			if (may_reap < 0) {
+				uint64_t now = mapq__now_ns();
+				may_reap = now - q->reap_check >= MAPQ__UNBLOCK_POLL_NS;
+				if (may_reap)
+					q->reap_check = now;
+			}
+			if (may_reap && reap_dead_reader(q, (int)i))
+				continue;
+		}
 		if (c < floor)
 			floor = c;
 	}

@@ -103,10 +103,14 @@ static int reserve_wait(struct mapq *q, uint64_t size, uint64_t *pos, uint64_t *
 {
 	struct fmt_ctl *c = q->ctl;
 	_Atomic uint32_t *seq = NULL, *waiters = NULL;
-	uint64_t deadline = 0, stall_pos = UINT64_MAX, stall_since = 0;
+	uint64_t deadline = 0, stall_pos = UINT64_MAX, stall_since = 0, stall_check = 0;
 	uint32_t s = 0;
 	int r;
 
+	/* A caller that cannot wait gets the liveness check of blocking
+	 * readers at once (ring.c rate-limits it for callers that retry). */
+	if (timeout_ms == 0)
+		q->reap_check = 0;
 	for (unsigned spins = 0;; spins++) {
 		r = try_reserve(q, size, pos, pad, fsize);
 		if (r <= 0)
@@ -118,10 +122,13 @@ static int reserve_wait(struct mapq *q, uint64_t size, uint64_t *pos, uint64_t *
 			now = mapq__now_ns();
 			if (h != stall_pos) {
 				stall_pos = h;
-				stall_since = now;
+				stall_since = stall_check = now;
 			}
 			bool force = q->unblock_ns >= 0 && now - stall_since >= (uint64_t)q->unblock_ns;
-			if (mapq__unblock(q, h, force) != REPAIR_NONE)
+			/* the writer's liveness costs a system call: ask once a
+			 * millisecond, as blocked readers do */
+			if ((force || now - stall_check >= MAPQ__UNBLOCK_POLL_NS) &&
+			    (stall_check = now, mapq__unblock(q, h, force) != REPAIR_NONE))
 				continue;
 		}
 		if (timeout_ms == 0) {
