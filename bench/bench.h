@@ -70,7 +70,7 @@ struct mech {
 };
 
 extern const struct mech bench_mapq, bench_pipe, bench_unix_stream, bench_unix_seqpacket,
-	bench_posix_mq, bench_raw_ring, bench_cacheline;
+	bench_posix_mq, bench_raw_ring, bench_cacheline, bench_zeromq, bench_nng;
 
 /* check.c: payloads */
 void pay_fill(void *buf, size_t size, unsigned writer, uint64_t seq);

@@ -20,14 +20,15 @@ static const char usage[] =
 	"Usage: mapq-bench [OPTIONS]\n"
 	"Measure, each case as separate producer and consumer processes:\n"
 	"  throughput (messages/s, MB/s) for 8 B to 64 KiB messages: mapq 1x1, 2x1\n"
-	"  and 1x2 (broadcast); pipe, AF_UNIX stream and seqpacket, POSIX mq; the\n"
+	"  and 1x2 (broadcast); pipe, AF_UNIX stream and seqpacket, POSIX mq, and\n"
+	"  ZeroMQ and nng over ipc:// when configure found them; the\n"
 	"  raw shared-memory byte ring (the ceiling);\n"
 	"  round trips of 64-byte messages (p50, p99, p99.9, max): mapq busy-polling\n"
 	"  and blocking, each peer, and one cache line bounced between processes.\n"
 	"Every consumer checks every byte of every message.\n\n"
 	"  --quick          a tenth of the messages and 20,000 round trips (smoke)\n"
 	"  --only LIST      mechanisms to run, comma-separated (mapq,raw-ring,pipe,\n"
-	"                   unix-stream,unix-seqpacket,posix-mq,cache-line)\n"
+	"                   unix-stream,unix-seqpacket,posix-mq,zeromq,nng,cache-line)\n"
 	"  --sizes LIST     message sizes for throughput (8,64,512,4096,65536)\n"
 	"  --iters N        measured round trips per latency case (100000)\n"
 	"  --json FILE      also write every result as JSON\n"
@@ -36,7 +37,7 @@ static const char usage[] =
 
 static const struct mech *const mechs[] = {
 	&bench_mapq, &bench_raw_ring, &bench_pipe, &bench_unix_stream, &bench_unix_seqpacket,
-	&bench_posix_mq, &bench_cacheline,
+	&bench_posix_mq, &bench_zeromq, &bench_nng, &bench_cacheline,
 };
 #define NMECHS (sizeof(mechs) / sizeof(mechs[0]))
 

@@ -23,7 +23,7 @@ import subprocess
 import sys
 import time
 
-PEERS = ["pipe", "unix-stream", "unix-seqpacket", "posix-mq"]
+PEERS = ["pipe", "unix-stream", "unix-seqpacket", "posix-mq", "zeromq", "nng"]
 
 
 def find_bench(given):
