@@ -119,7 +119,7 @@ int mapq__repair_record(struct mapq *q, uint32_t slot);
 
 /* ring.c */
 enum { MAPQ__BLOCKED_BY_READER = 1, MAPQ__BLOCKED_BY_WRITER = 2 };
-int mapq__advance_head(struct mapq *q, uint64_t need);
+int mapq__advance_head(struct mapq *q, uint64_t need, bool eager);
 /* writer.c: size 0 reserves a frame ending on the next page (mapq_sync) */
 int mapq__reserve_frame(struct mapq *q, uint64_t size, uint64_t *fpos, uint64_t *fsize,
 			int timeout_ms);

@@ -148,15 +148,15 @@ void mapq__lift_readers(struct mapq *q, uint64_t head)
  * the readers that hold writers back (UINT64_MAX if none), after freeing
  * dead ephemeral readers that sit at or before @h.
  */
-static uint64_t readers_floor(struct mapq *q, uint64_t h)
+static uint64_t readers_floor(struct mapq *q, uint64_t h, bool eager)
 {
 	uint32_t hwm = reader_hwm(q);
 	uint64_t floor = UINT64_MAX;
 	/* Asking the kernel whether a reader is alive costs a system call:
 	 * a writer spinning on a full ring asks at most once a millisecond
 	 * (a dead reader's slot is then freed within about that); one that
-	 * cannot wait asks at once (writer.c clears reap_check). */
-	int may_reap = -1; /* not decided yet: the clock is read only if needed */
+	 * cannot wait (@eager) asks at once. */
+	int may_reap = eager ? 1 : -1; /* -1: undecided, the clock is read only if needed */
 
 	for (uint32_t i = 0; i < hwm; i++) {
 		struct fmt_rslot *s = &q->rslots[i];
@@ -207,6 +207,8 @@ static uint64_t finished_end(const struct mapq *q, uint64_t h, unsigned *state, 
 /*
  * Move head to at least @need. Returns 0, MAPQ__BLOCKED_BY_READER,
  * MAPQ__BLOCKED_BY_WRITER (the frame at head is not finished) or -MAPQ_ECORRUPT.
+ * @eager: a caller that cannot wait: ask at once whether blocking readers
+ * are alive, rather than at most once a millisecond.
  *
  * Under MAPQ_BLOCK head moves in batches: up to HEAD_BATCH bytes past
  * @need when every reader has passed them, so the scan of the readers'
@@ -216,7 +218,7 @@ static uint64_t finished_end(const struct mapq *q, uint64_t h, unsigned *state, 
  */
 #define HEAD_BATCH(q) ((q)->cap / 8)
 
-int mapq__advance_head(struct mapq *q, uint64_t need)
+int mapq__advance_head(struct mapq *q, uint64_t need, bool eager)
 {
 	/* acquire: pairs with the release CAS that moved head, so the frames
 	 * behind it are free for us to overwrite */
@@ -227,7 +229,7 @@ int mapq__advance_head(struct mapq *q, uint64_t need)
 			return -MAPQ_ECORRUPT; /* from the file: off the frame grid */
 		uint64_t limit = need, floor = UINT64_MAX;
 		if (!q->overwrite) {
-			floor = readers_floor(q, h);
+			floor = readers_floor(q, h, eager);
 			if (floor <= h)
 				return MAPQ__BLOCKED_BY_READER;
 			limit = need + HEAD_BATCH(q) < floor ? need + HEAD_BATCH(q) : floor;

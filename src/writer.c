@@ -32,7 +32,7 @@ static uint64_t fill_size(const struct mapq *q, uint64_t t)
  * fill_size()). Returns 0 with *pos set, a MAPQ__BLOCKED_* reason, or a
  * negative error. */
 static int try_reserve(struct mapq *q, uint64_t size, uint64_t *pos, uint64_t *pad,
-		       uint64_t *fsize)
+		       uint64_t *fsize, bool eager)
 {
 	struct fmt_wslot *ws = &q->wslots[q->wslot];
 	/* relaxed: the CAS below re-validates the value; the space check uses
@@ -55,7 +55,7 @@ static int try_reserve(struct mapq *q, uint64_t size, uint64_t *pos, uint64_t *p
 		if (end > q->cap) {
 			uint64_t need = end - q->cap;
 			if (atomic_load_explicit(&q->ctl->head, memory_order_acquire) < need) {
-				int r = mapq__advance_head(q, need);
+				int r = mapq__advance_head(q, need, eager);
 				if (r) {
 					/* relaxed: no reservation of ours is pending */
 					atomic_store_explicit(&ws->resv_size, 0, memory_order_relaxed);
@@ -107,12 +107,10 @@ static int reserve_wait(struct mapq *q, uint64_t size, uint64_t *pos, uint64_t *
 	uint32_t s = 0;
 	int r;
 
-	/* A caller that cannot wait gets the liveness check of blocking
-	 * readers at once (ring.c rate-limits it for callers that retry). */
-	if (timeout_ms == 0)
-		q->reap_check = 0;
 	for (unsigned spins = 0;; spins++) {
-		r = try_reserve(q, size, pos, pad, fsize);
+		/* a caller that cannot wait gets its answer about blocking
+		 * readers' liveness at once; retries are rate-limited (ring.c) */
+		r = try_reserve(q, size, pos, pad, fsize, timeout_ms == 0);
 		if (r <= 0)
 			break;
 		uint64_t now = 0;

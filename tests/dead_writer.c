@@ -153,7 +153,7 @@ static int victim(const char *path, enum how how, int ready, int cmd)
 		return 5;
 	/* The space check try_reserve makes; the reader may lag a little. */
 	for (int tries = 0; t + pad + size > q->cap; tries++) {
-		int r = mapq__advance_head(q, t + pad + size - q->cap);
+		int r = mapq__advance_head(q, t + pad + size - q->cap, true);
 		if (r == 0)
 			break;
 		if (tries > 5000)

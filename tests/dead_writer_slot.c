@@ -40,7 +40,7 @@ static void die_mid_write(const char *path, enum how how)
 	if ((how == RESERVED_WITH_PADDING) != (pad != 0))
 		t_exit(5);
 	uint64_t end = t + pad + size;
-	if (end > q->cap && mapq__advance_head(q, end - q->cap) != 0)
+	if (end > q->cap && mapq__advance_head(q, end - q->cap, true) != 0)
 		t_exit(6); /* the space check mapq_reserve makes first */
 	atomic_store(&q->ctl->tail, end);
 	atomic_store(&q->wslots[0].resv_pos, t);
