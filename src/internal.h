@@ -67,6 +67,9 @@ struct mapq_reader {
 uint32_t mapq__crc32c(uint32_t crc, const void *buf, size_t len);
 uint32_t mapq__crc32c_sw(uint32_t crc, const void *buf, size_t len);
 uint32_t mapq__crc32c_hw(uint32_t crc, const void *buf, size_t len);
+/* the crc32 instruction alone, without the vector folding of long runs */
+uint32_t mapq__crc32c_sse(uint32_t crc, const void *buf, size_t len);
+bool mapq__crc32c_vx_available(void);
 bool mapq__crc32c_hw_available(void);
 /* The CRC of the 16 bytes of words @a and @b (little-endian), then @len
  * bytes at @buf: a frame's CRC in one call (format.c). */

@@ -1,7 +1,9 @@
-/* crc32c: both CRC paths against RFC 3720 B.4 vectors, and against each
- * other on every length and alignment up to 256 bytes, and on long
- * buffers around the lengths where the hardware path changes from three
- * interleaved runs (of 1024, then 64 bytes) to one. */
+/* crc32c: every CRC path against RFC 3720 B.4 vectors, and against each
+ * other on every length and alignment up to 256 bytes, on every length
+ * from 256 to 1400 (where the vector folding takes over, and hands its
+ * last 0..63 bytes on), and on long buffers around the lengths where the
+ * crc32-instruction path changes from three interleaved runs (of 1024,
+ * then 64 bytes) to one. */
 #include "config.h"
 
 #include <string.h>
@@ -58,14 +60,19 @@ int main(void)
 		fprintf(stderr, "no SSE4.2: hardware path not checked on this machine\n");
 		return 0;
 	}
-	check_vectors("sse4.2", mapq__crc32c_hw);
+	check_vectors("sse4.2", mapq__crc32c_sse);
+	check_vectors("best", mapq__crc32c_hw);
+	if (!mapq__crc32c_vx_available())
+		fprintf(stderr, "no AVX-512 VPCLMULQDQ: vector path not checked on this machine\n");
 	uint8_t buf[256 + 8];
 	for (size_t i = 0; i < sizeof(buf); i++)
 		buf[i] = (uint8_t)(i * 131 + 7);
 	for (size_t align = 0; align < 8; align++)
 		for (size_t len = 0; len <= 256; len++)
 			if (mapq__crc32c_sw(0x1234, buf + align, len) !=
-			    mapq__crc32c_hw(0x1234, buf + align, len))
+				    mapq__crc32c_sse(0x1234, buf + align, len) ||
+			    mapq__crc32c_sw(0x1234, buf + align, len) !=
+				    mapq__crc32c_hw(0x1234, buf + align, len))
 				t_fail(__FILE__, __LINE__, "paths differ at align %zu len %zu", align, len);
 	static uint8_t big[70000];
 	uint64_t x = 88172645463325252ull;
@@ -73,12 +80,21 @@ int main(void)
 		x ^= x << 13, x ^= x >> 7, x ^= x << 17; /* xorshift: no pattern to hide behind */
 		big[i] = (uint8_t)x;
 	}
+	for (size_t len = 256; len <= 1400; len++) {
+		size_t align = len % 61;
+		uint32_t want = mapq__crc32c_sw(~(uint32_t)len, big + align, len);
+		if (mapq__crc32c_hw(~(uint32_t)len, big + align, len) != want ||
+		    mapq__crc32c_sse(~(uint32_t)len, big + align, len) != want)
+			t_fail(__FILE__, __LINE__, "paths differ at align %zu len %zu", align, len);
+	}
 	static const size_t edges[] = { 191, 192, 193, 200, 3071, 3072, 3073, 3072 + 192,
 					4096, 4128, 6144, 6145, 9216, 65536, 65568, 69999 };
 	for (size_t e = 0; e < sizeof(edges) / sizeof(edges[0]); e++)
 		for (size_t align = 0; align < 8; align += 3) {
 			size_t len = edges[e] - (align && edges[e] == 69999 ? 8 : 0);
-			if (mapq__crc32c_sw(7, big + align, len) != mapq__crc32c_hw(7, big + align, len))
+			uint32_t want = mapq__crc32c_sw(7, big + align, len);
+			if (mapq__crc32c_hw(7, big + align, len) != want ||
+			    mapq__crc32c_sse(7, big + align, len) != want)
 				t_fail(__FILE__, __LINE__, "paths differ at align %zu len %zu", align, len);
 		}
 	/* a frame's CRC in one call equals header then payload (the format) */
