@@ -58,6 +58,8 @@ struct mapq_reader {
 	uint64_t held_pos, held_next; /* its position and the next one */
 	uint64_t lost;
 	uint64_t tail_seen;          /* tail when last looked at: see peek() */
+	unsigned idle_looks;         /* looks at an unclaimed position: see peek() */
+	unsigned backoff;            /* pauses after finding a frame being filled */
 	/* The unfinished frame this reader waits on, and since when. */
 	uint64_t stall_pos, stall_since, stall_check;
 	bool on_writer;              /* tail has passed stall_pos */

@@ -16,6 +16,25 @@
 
 #include "internal.h"
 
+enum {
+	NOT_READY = 1,
+	SKIP = 2,
+	EMPTY = 3,     /* NOT_READY, and (as far as we know) nothing is reserved there */
+	UNCLAIMED = 4, /* look(): no claim at the position yet */
+	CLAIMED = 5,   /* look(): a writer is filling the frame */
+};
+
+/* Looks at an empty queue before a reader sleeps: a few microseconds. */
+#define READ_SPINS 256
+/* A caught-up polling reader reads tail once in this many looks (a
+ * power of two), to learn whether a writer has reserved its position. */
+#define TAIL_SAMPLE 64
+/* Pauses before looking again at a frame that is being filled: from
+ * CLAIMED_MIN, doubling up to CLAIMED_MAX (a few microseconds) while a
+ * stream lasts. See mapq_read. */
+#define CLAIMED_MIN 2u
+#define CLAIMED_MAX 128u
+
 static bool name_ok(const char *name)
 {
 	size_t n = strnlen(name, MAPQ_NAME_MAX + 1);
@@ -160,6 +179,7 @@ int mapq_reader_open(mapq *q, mapq_reader **rp, const char *name, int start)
 		;
 	r->q = q;
 	r->stall_pos = UINT64_MAX;
+	r->backoff = CLAIMED_MIN;
 	r->slot = i;
 	r->durable = name != NULL;
 	r->next = q->readers;
@@ -244,11 +264,6 @@ static bool advance(struct mapq_reader *r, uint64_t from, uint64_t to)
 	return true;
 }
 
-enum { NOT_READY = 1, SKIP = 2, EMPTY = 3 /* NOT_READY, and nothing is reserved there */ };
-
-/* Looks at an empty queue before a reader sleeps: a few microseconds. */
-#define READ_SPINS 256
-
 /*
  * The frame at @c is not ready. If tail has passed it, a writer is on it
  * (or died on it): now and then, ask repair.c to look at that writer, and
@@ -279,7 +294,8 @@ static bool unblock(struct mapq_reader *r, uint64_t c, uint64_t now)
 
 /*
  * Judge the frame at position @c once. Returns 0 with *msg filled (data
- * frame, CRC good), SKIP (padding or aborted frame), NOT_READY, or
+ * frame, CRC good), SKIP (padding or aborted frame), UNCLAIMED, CLAIMED,
+ * NOT_READY (anything else unfinished), or
  * -MAPQ_ECORRUPT / -MAPQ_EFRAMECRC; *next is the frame's end when known.
  * It only reads: the caller decides whether the verdict can be trusted.
  */
@@ -289,14 +305,15 @@ static int look(const struct mapq *q, uint64_t c, mapq_msg *msg, uint64_t *next)
 	/* pos first (acquire): if it is not ours, the claim is not written
 	 * yet and the word holds stale bytes of earlier laps (format.md) */
 	if (frame_pos_at(q, c) != c)
-		return NOT_READY;
+		return UNCLAIMED;
 	/* acquire: pairs with the writer's commit store; header and payload
 	 * are visible once we see the committed word */
 	uint64_t w = atomic_load_explicit(commit_at(q, c), memory_order_acquire);
 	unsigned st = cw_state(w);
-	if (cw_lap(w) != lap_of(q, c) || st == FRAME_NONE ||
-	    (st == FRAME_CLAIMED && !cw_forsaken(w)))
+	if (cw_lap(w) != lap_of(q, c) || st == FRAME_NONE)
 		return NOT_READY;
+	if (st == FRAME_CLAIMED && !cw_forsaken(w))
+		return CLAIMED;
 	if (!mapq__frame_valid(q, c, w))
 		return -MAPQ_ECORRUPT;
 	*next = c + cw_size(w);
@@ -330,18 +347,22 @@ __attribute__((noinline)) static int look_overwritable(const struct mapq *q, uin
 }
 
 /*
- * The frame at our cursor: 0 with *msg filled, NOT_READY, or an error.
- * Skips padding and aborted frames, and reports a lap first.
+ * The frame at our cursor: 0 with *msg filled, NOT_READY, CLAIMED, EMPTY,
+ * or an error. Skips padding and aborted frames, and reports a lap first.
  *
- * @use_tail: while nothing is reserved at our cursor (tail has not passed
- * it), say NOT_READY from tail alone. A reader that is caught up then
- * polls the tail line, which writers change once per message, instead of
- * the frame's first line, which the writer is filling: polling that line
- * would steal it from the writer several times per message. Not used on
- * the look before sleeping, whose ordering argument is about the frame
+ * A caught-up reader polls the frame at its cursor, a line that only the
+ * writer who claims it will write, and never the tail line, which every
+ * reservation writes with a locked instruction: a reader that read tail
+ * on every look would pull that line away from the writer once per
+ * message and stall its next CAS. Whether an unclaimed position is
+ * reserved (a writer is about to claim it, or died before it could)
+ * matters only to the stall clock in unblock(); tail says so, and a
+ * polling reader reads it once in TAIL_SAMPLE looks. @hint: an unclaimed
+ * position we have not seen reserved may be called EMPTY. Not on the
+ * look before sleeping, whose ordering argument is about the frame
  * itself (wait.c).
  */
-static int peek(struct mapq_reader *r, mapq_msg *msg, uint64_t *cur, bool use_tail)
+static int peek(struct mapq_reader *r, mapq_msg *msg, uint64_t *cur, bool hint)
 {
 	struct mapq *q = r->q;
 	struct fmt_rslot *s = &q->rslots[r->slot];
@@ -358,14 +379,6 @@ static int peek(struct mapq_reader *r, mapq_msg *msg, uint64_t *cur, bool use_ta
 		*cur = c;
 		if (c % FRAME_ALIGN)
 			return -MAPQ_ECORRUPT; /* from the file: off the frame grid */
-		if (use_tail && c >= r->tail_seen) {
-			/* relaxed: only a hint of where to look; the frame's own
-			 * acquire loads decide. tail only grows while we are
-			 * attached (exclusive recovery needs us gone). */
-			r->tail_seen = atomic_load_explicit(&q->ctl->tail, memory_order_relaxed);
-			if (c >= r->tail_seen)
-				return EMPTY;
-		}
 		int rc = q->overwrite ? look_overwritable(q, c, msg, &r->held_next)
 				      : look(q, c, msg, &r->held_next);
 		if (rc == 0) {
@@ -383,6 +396,20 @@ static int peek(struct mapq_reader *r, mapq_msg *msg, uint64_t *cur, bool use_ta
 		atomic_thread_fence(memory_order_acquire);
 		if (atomic_load_explicit(&s->cursor, memory_order_relaxed) != c)
 			continue;
+		if (rc == UNCLAIMED) {
+			if (!hint || c < r->tail_seen)
+				return NOT_READY;
+			if ((++r->idle_looks & (TAIL_SAMPLE - 1)) == 0) {
+				/* relaxed: only says whether to start the stall
+				 * clock; the frame's own acquire loads decide what
+				 * is read. tail only grows while we are attached
+				 * (exclusive recovery needs us gone). */
+				r->tail_seen = atomic_load_explicit(&q->ctl->tail, memory_order_relaxed);
+				if (c < r->tail_seen)
+					return NOT_READY;
+			}
+			return EMPTY;
+		}
 		if (rc == SKIP) {
 			advance(r, c, r->held_next);
 			continue;
@@ -407,9 +434,28 @@ int mapq_read(mapq_reader *r, mapq_msg *msg, int timeout_ms)
 	uint32_t s = 0;
 	int rc;
 
-	for (unsigned spins = 0;; spins++) {
+	for (unsigned spins = 0, looked_again = 0;; spins++) {
 		uint64_t cur;
 		rc = peek(r, msg, &cur, !waiting);
+		if (rc == CLAIMED) {
+			/* A writer is filling our frame, and every look pulls the
+			 * frame's line away from it and stalls its commit. Look
+			 * again only after a pause that doubles while we keep
+			 * finding frames half written (a stream: then each look
+			 * finds several finished frames in a row) and shrinks
+			 * back when the queue runs dry (a lone message, whose
+			 * latency is what counts). A caller that cannot wait gets
+			 * one pause and one more look. */
+			rc = NOT_READY;
+			unsigned n = r->backoff;
+			r->backoff = n < CLAIMED_MAX ? 2 * n : n;
+			for (unsigned i = 0; i < n; i++)
+				mapq__cpu_relax();
+			if (timeout_ms == 0 && !looked_again++)
+				continue;
+		} else if (rc == EMPTY) {
+			r->backoff = CLAIMED_MIN;
+		}
 		if (rc == EMPTY && timeout_ms == 0) {
 			/* No writer on our frame: nobody to unblock, and a stall
 			 * that begins later starts its clock then (unblock()). */

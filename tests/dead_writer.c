@@ -9,7 +9,10 @@
  *
  * The partial writes are made with the library's internals, step by step
  * as writer.c makes them, so this test needs no fault-injection build.
- * Prints the death-to-delivery time of each case. */
+ * Every case runs twice: with a reader that blocks in mapq_recv, and with
+ * one that polls (timeout 0 in a loop), which reads tail only now and
+ * then (reader.c) and must still start its stall clock on a reservation
+ * that was never claimed. Prints the death-to-delivery time of each case. */
 #include "config.h"
 
 #include <errno.h>
@@ -60,6 +63,7 @@ static void get(int fd, void *p, size_t n)
 }
 
 static int read_all(mapq_reader *r, int report);
+static bool polling; /* the reader polls instead of blocking */
 
 /* The reader: every message in order, then the marker; reports when. */
 static int reader(const char *path, int ready, int report)
@@ -84,7 +88,15 @@ static int read_all(mapq_reader *r, int report)
 		char in[600];
 		uint32_t w;
 		uint64_t s;
-		ssize_t n = mapq_recv(r, in, sizeof(in), 5000);
+		ssize_t n;
+		if (polling) {
+			uint64_t t0 = now_ns();
+			while ((n = mapq_recv(r, in, sizeof(in), 0)) == -EAGAIN &&
+			       now_ns() - t0 < 5000000000ull)
+				;
+		} else {
+			n = mapq_recv(r, in, sizeof(in), 5000);
+		}
 		if (n < 0) {
 			fprintf(stderr, "reader: %s after %llu\n", mapq_strerror((int)n),
 				(unsigned long long)next);
@@ -183,7 +195,7 @@ static int victim(const char *path, enum how how, int ready, int cmd)
 static void one_case(enum how how)
 {
 	char path[64];
-	snprintf(path, sizeof(path), "q-%s", names[how]);
+	snprintf(path, sizeof(path), "q-%s%s", names[how], polling ? "-poll" : "");
 	mapq *q = t_create(path, 4096, MAPQ_BLOCK);
 	const char *p = t_path(path);
 	int ready[2], report[2], cmd[2];
@@ -216,7 +228,8 @@ static void one_case(enum how how)
 	CHECK_EQ(t_wait_child(rp), 0);
 	CHECK_EQ(got[1], sent); /* every message before the dead one */
 	double ms = got[0] > death ? (double)(got[0] - death) / 1e6 : 0;
-	printf("%-16s death (or stop) to next delivery: %.2f ms\n", names[how], ms);
+	printf("%-16s %s reader: death (or stop) to next delivery: %.2f ms\n", names[how],
+	       polling ? "polling " : "blocking", ms);
 	if (how == STALLED) {
 		/* Not before the unblock timeout, and not long after it. */
 		CHECK(ms >= UNBLOCK_MS * 0.9);
@@ -257,10 +270,13 @@ static void one_case(enum how how)
 
 int main(int argc, char **argv)
 {
-	for (int how = 0; how < NCASES; how++) {
-		if (argc > 1 && strcmp(argv[1], names[how]) != 0)
-			continue;
-		one_case((enum how)how);
+	for (int poll = 0; poll < 2; poll++) {
+		polling = poll;
+		for (int how = 0; how < NCASES; how++) {
+			if (argc > 1 && strcmp(argv[1], names[how]) != 0)
+				continue;
+			one_case((enum how)how);
+		}
 	}
 	return 0;
 }
