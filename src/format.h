@@ -61,7 +61,7 @@ struct fmt_ctl {
 	_Alignas(FMT_LINE) _Atomic uint64_t tail; /* next position to reserve */
 	_Alignas(FMT_LINE) _Atomic uint64_t head; /* oldest retained frame */
 	_Alignas(FMT_LINE) _Atomic uint32_t data_seq;  /* futex: a frame was committed */
-	_Atomic uint32_t data_waiters;                 /* processes waiting on data_seq */
+	_Atomic uint32_t data_waiters;                 /* non-zero: someone may sleep on data_seq */
 	_Alignas(FMT_LINE) _Atomic uint32_t space_seq; /* futex: a reader moved on */
 	_Atomic uint32_t space_waiters;
 	_Alignas(FMT_LINE) _Atomic uint64_t crc_failures; /* rare events */

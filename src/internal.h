@@ -97,6 +97,8 @@ uint64_t mapq__now_ns(void);
 uint64_t mapq__deadline(int timeout_ms);
 int mapq__futex_wait(_Atomic uint32_t *word, uint32_t expect, uint64_t deadline);
 void mapq__futex_wake(_Atomic uint32_t *word);
+/* Say "I am about to sleep on the futex word this flag belongs to". */
+void mapq__sleeper_set(_Atomic uint32_t *flag);
 void mapq__wake_data(struct mapq *q);
 void mapq__wake_space(struct mapq *q);
 

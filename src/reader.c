@@ -483,11 +483,12 @@ int mapq_read(mapq_reader *r, mapq_msg *msg, int timeout_ms)
 			continue;
 		}
 		if (!waiting) {
-			/* seq_cst: the waiter's half of the Dekker pair (wait.c);
-			 * then look again before sleeping */
-			atomic_fetch_add_explicit(&c->data_waiters, 1, memory_order_seq_cst);
+			/* the sleeper's half of the Dekker pair (wait.c); then
+			 * look again before sleeping */
+			mapq__sleeper_set(&c->data_waiters);
 			s = atomic_load_explicit(&c->data_seq, memory_order_seq_cst);
-			deadline = mapq__deadline(timeout_ms);
+			if (!deadline)
+				deadline = mapq__deadline(timeout_ms);
 			waiting = true;
 			continue;
 		}
@@ -496,10 +497,11 @@ int mapq_read(mapq_reader *r, mapq_msg *msg, int timeout_ms)
 		rc = mapq__futex_wait(&c->data_seq, s, wake_by < deadline ? wake_by : deadline);
 		if (rc && wake_by >= deadline)
 			break;
-		s = atomic_load_explicit(&c->data_seq, memory_order_seq_cst);
+		/* Awake: spin again, and set the flag again only if we are
+		 * about to sleep again (wait.c). */
+		waiting = false;
+		spins = 0;
 	}
-	if (waiting)
-		atomic_fetch_sub_explicit(&c->data_waiters, 1, memory_order_relaxed);
 	if (rc == 0)
 		r->holding = true;
 	return rc;

@@ -63,15 +63,39 @@ void mapq__futex_wake(_Atomic uint32_t *word)
 }
 
 /*
- * The waker's half of a Dekker pair. The caller has just published its
- * change with a seq_cst operation; this seq_cst load of the waiter count
- * cannot then miss a waiter whose seq_cst increment came first, and a
- * waiter that increments later will see the change when it re-checks.
- * So a wake-up costs a system call only when someone really sleeps.
+ * The sleeper flags. A process about to sleep on a futex word sets the
+ * word's flag (an RMW, seq_cst), reads the futex word (seq_cst), looks
+ * once more at what it waits for, and only then sleeps. A waker publishes
+ * its change with a seq_cst operation and then loads the flag (seq_cst):
+ * a Dekker pair, so either the waker sees the flag or the sleeper sees the
+ * change. A waker that sees the flag clears it and wakes everyone
+ * sleeping on the word; sleepers that still cannot go on set it again.
+ *
+ * A flag, not a count of sleepers: between a wake-up and the moment the
+ * woken process runs (tens of microseconds on a busy machine) a count
+ * would still say "someone sleeps", and every commit or release in that
+ * window would pay for a futex_wake system call. A sleeper that leaves
+ * without being woken (its timeout, or it found what it wanted) leaves
+ * the flag set: that costs the next waker one system call, and a dead
+ * sleeper costs no more, where a count it never took back would cost a
+ * system call per message for good.
  */
-static void wake(_Atomic uint32_t *seq, _Atomic uint32_t *waiters)
+void mapq__sleeper_set(_Atomic uint32_t *flag)
 {
-	if (atomic_load_explicit(waiters, memory_order_seq_cst) == 0)
+	/* seq_cst RMW: the sleeper's half of the Dekker pair */
+	atomic_exchange_explicit(flag, 1, memory_order_seq_cst);
+}
+
+static void wake(_Atomic uint32_t *seq, _Atomic uint32_t *flag)
+{
+	/* seq_cst: the waker's half of the pair, after its seq_cst change */
+	if (atomic_load_explicit(flag, memory_order_seq_cst) == 0)
+		return;
+	/* relaxed: only decides which of several wakers pays for the call.
+	 * A sleeper whose flag we take has read data_seq after setting it, so
+	 * it either sees our bump or sleeps and is woken by our FUTEX_WAKE;
+	 * one that sets it after us is left for the next waker. */
+	if (atomic_exchange_explicit(flag, 0, memory_order_relaxed) == 0)
 		return;
 	/* relaxed: the futex syscall orders this change against the sleeper's
 	 * compare; the bump only makes a sleeper that has not slept yet skip. */

@@ -91,10 +91,11 @@ static int try_reserve(struct mapq *q, uint64_t size, uint64_t *pos, uint64_t *p
 }
 
 /*
- * Reserve with waiting. A blocked writer registers as a waiter on the word
- * its blocker will bump (space_seq for a reader, data_seq for a writer's
- * unfinished frame), reads the word, then looks again before sleeping:
- * the waiter's half of the Dekker pair described in wait.c. Dead readers
+ * Reserve with waiting. A blocked writer spins a little, then sets the
+ * sleeper flag of the word its blocker will bump (space_seq for a reader,
+ * data_seq for a writer's unfinished frame), reads the word, then looks
+ * again before sleeping: the sleeper's half of the Dekker pair described
+ * in wait.c. Once woken it spins again before it sleeps again. Dead readers
  * and writers wake nobody, so it also wakes up now and then to look for
  * them (a writer blocked by an unfinished frame every millisecond).
  */
@@ -142,14 +143,12 @@ static int reserve_wait(struct mapq *q, uint64_t size, uint64_t *pos, uint64_t *
 		_Atomic uint32_t *want =
 			r == MAPQ__BLOCKED_BY_READER ? &c->space_waiters : &c->data_waiters;
 		if (waiters != want) {
-			if (waiters)
-				atomic_fetch_sub_explicit(waiters, 1, memory_order_relaxed);
-			else
+			if (!deadline)
 				deadline = mapq__deadline(timeout_ms);
 			waiters = want;
 			seq = r == MAPQ__BLOCKED_BY_READER ? &c->space_seq : &c->data_seq;
-			/* seq_cst: see wait.c; then look again before sleeping */
-			atomic_fetch_add_explicit(waiters, 1, memory_order_seq_cst);
+			/* see wait.c; then look again before sleeping */
+			mapq__sleeper_set(waiters);
 			s = atomic_load_explicit(seq, memory_order_seq_cst);
 			continue;
 		}
@@ -159,10 +158,11 @@ static int reserve_wait(struct mapq *q, uint64_t size, uint64_t *pos, uint64_t *
 		r = mapq__futex_wait(seq, s, wake_by < deadline ? wake_by : deadline);
 		if (r && wake_by >= deadline)
 			break;
-		s = atomic_load_explicit(seq, memory_order_seq_cst);
+		/* Awake: spin again, and set the flag again (wait.c) only if
+		 * we are about to sleep again. */
+		waiters = NULL;
+		spins = 0;
 	}
-	if (waiters)
-		atomic_fetch_sub_explicit(waiters, 1, memory_order_relaxed);
 	return r;
 }
 

@@ -1,5 +1,7 @@
 /* futex_wake: a reader blocked in another process wakes when a message is
- * committed, and a sleeping reader costs no wake-up when nobody waits. */
+ * committed; a commit costs no wake-up when nobody waits; a sleeper that
+ * left without being woken costs the next commit one wake-up, not one
+ * per commit from then on (the sleeper flag of wait.c). */
 #include "config.h"
 
 #include <errno.h>
@@ -58,7 +60,14 @@ int main(void)
 	uint64_t t0 = t_now_ms();
 	CHECK_RC(mapq_recv(r, in, sizeof(in), 50), -ETIMEDOUT);
 	CHECK(t_now_ms() - t0 >= 45);
+	/* It left its flag up: the next commit wakes (nobody), and clears it. */
+	CHECK_EQ(atomic_load(&q->ctl->data_waiters), 1);
+	seq0 = atomic_load(&q->ctl->data_seq);
+	CHECK_OK(mapq_send(q, "once", 4, 0));
+	CHECK_EQ(atomic_load(&q->ctl->data_seq), seq0 + 1);
 	CHECK_EQ(atomic_load(&q->ctl->data_waiters), 0);
+	CHECK_OK(mapq_send(q, "twice", 5, 0));
+	CHECK_EQ(atomic_load(&q->ctl->data_seq), seq0 + 1);
 	mapq_close(q);
 	return 0;
 }
