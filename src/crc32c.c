@@ -203,27 +203,54 @@ __attribute__((target(VX_TARGET))) static inline __m128i vx_fold1(__m128i v, int
  * 256 bytes fold onto the next 256 in four 64-byte accumulators, the
  * accumulators and then their lanes fold onto the last 16 bytes, and
  * those 16 bytes (which equal the whole run modulo the polynomial) go
- * through the crc32 instruction from a zero register. */
-__attribute__((target(VX_TARGET))) static uint64_t vx_run(uint64_t c, const uint8_t *p, size_t len)
+ * through the crc32 instruction from a zero register. With @dst, every
+ * vector loaded is also stored there: a copy and its CRC in one pass,
+ * and the CRC is of exactly the bytes stored. */
+__attribute__((target(VX_TARGET), always_inline)) static inline uint64_t
+vx_body(uint64_t c, const uint8_t *p, size_t len, uint8_t *dst)
 {
 	const __m512i k4 = _mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)fold_k[FOLD_BIG])),
 		      k1 = _mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)fold_k[3]));
-	__m512i a0 = _mm512_xor_si512(_mm512_loadu_si512(p),
-				      _mm512_set_epi64(0, 0, 0, 0, 0, 0, 0, (long long)(uint32_t)c)),
-		a1 = _mm512_loadu_si512(p + 64), a2 = _mm512_loadu_si512(p + 128),
-		a3 = _mm512_loadu_si512(p + 192);
+	__m512i v0 = _mm512_loadu_si512(p), v1 = _mm512_loadu_si512(p + 64),
+		v2 = _mm512_loadu_si512(p + 128), v3 = _mm512_loadu_si512(p + 192);
+	if (dst) {
+		_mm512_storeu_si512(dst, v0);
+		_mm512_storeu_si512(dst + 64, v1);
+		_mm512_storeu_si512(dst + 128, v2);
+		_mm512_storeu_si512(dst + 192, v3);
+		dst += 256;
+	}
+	__m512i a0 = _mm512_xor_si512(v0, _mm512_set_epi64(0, 0, 0, 0, 0, 0, 0, (long long)(uint32_t)c)),
+		a1 = v1, a2 = v2, a3 = v3;
 
 	for (p += 256, len -= 256; len >= 256; p += 256, len -= 256) {
-		a0 = vx_fold(a0, k4, _mm512_loadu_si512(p));
-		a1 = vx_fold(a1, k4, _mm512_loadu_si512(p + 64));
-		a2 = vx_fold(a2, k4, _mm512_loadu_si512(p + 128));
-		a3 = vx_fold(a3, k4, _mm512_loadu_si512(p + 192));
+		v0 = _mm512_loadu_si512(p);
+		v1 = _mm512_loadu_si512(p + 64);
+		v2 = _mm512_loadu_si512(p + 128);
+		v3 = _mm512_loadu_si512(p + 192);
+		if (dst) {
+			_mm512_storeu_si512(dst, v0);
+			_mm512_storeu_si512(dst + 64, v1);
+			_mm512_storeu_si512(dst + 128, v2);
+			_mm512_storeu_si512(dst + 192, v3);
+			dst += 256;
+		}
+		a0 = vx_fold(a0, k4, v0);
+		a1 = vx_fold(a1, k4, v1);
+		a2 = vx_fold(a2, k4, v2);
+		a3 = vx_fold(a3, k4, v3);
 	}
 	a1 = vx_fold(a0, k1, a1);
 	a2 = vx_fold(a1, k1, a2);
 	a3 = vx_fold(a2, k1, a3);
-	for (; len; p += 64, len -= 64)
-		a3 = vx_fold(a3, k1, _mm512_loadu_si512(p));
+	for (; len; p += 64, len -= 64) {
+		v0 = _mm512_loadu_si512(p);
+		if (dst) {
+			_mm512_storeu_si512(dst, v0);
+			dst += 64;
+		}
+		a3 = vx_fold(a3, k1, v0);
+	}
 
 	__m128i x = _mm512_extracti32x4_epi32(a3, 3);
 	x = vx_fold1(_mm512_extracti32x4_epi32(a3, 0), 2, x);
@@ -231,6 +258,17 @@ __attribute__((target(VX_TARGET))) static uint64_t vx_run(uint64_t c, const uint
 	x = vx_fold1(_mm512_extracti32x4_epi32(a3, 2), 0, x);
 	c = __builtin_ia32_crc32di(0, (uint64_t)_mm_cvtsi128_si64(x));
 	return __builtin_ia32_crc32di(c, (uint64_t)_mm_extract_epi64(x, 1));
+}
+
+__attribute__((target(VX_TARGET))) static uint64_t vx_run(uint64_t c, const uint8_t *p, size_t len)
+{
+	return vx_body(c, p, len, NULL);
+}
+
+__attribute__((target(VX_TARGET))) static uint64_t vx_copy(uint64_t c, const uint8_t *p, size_t len,
+							   uint8_t *dst)
+{
+	return vx_body(c, p, len, dst);
 }
 
 /* The raw register @c after @len bytes at @buf, on the crc32 instruction
@@ -290,6 +328,32 @@ __attribute__((target("sse4.2"))) static uint32_t hw_hdr(uint64_t a, uint64_t b,
 	return ~(uint32_t)hw_run(c, buf, len, vx_ok);
 }
 
+/* Copy @len bytes from @src to @dst and return the raw register after
+ * them, from @c: in one pass where the vector path runs, else the copy
+ * and then the CRC of the copy (so the CRC is always of the bytes at
+ * @dst, even if @src changes meanwhile). */
+__attribute__((target("sse4.2"))) static uint64_t hw_copy(uint64_t c, void *dst, const void *src,
+							   size_t len)
+{
+	size_t n = 0;
+	if (vx_ok && len >= VX_MIN) {
+		n = len & ~(size_t)63;
+		c = vx_copy(c, src, n, dst);
+	}
+	memcpy((uint8_t *)dst + n, (const uint8_t *)src + n, len - n);
+	return hw_run(c, (const uint8_t *)dst + n, len - n, vx_ok);
+}
+
+static uint32_t crc_copy(uint32_t crc, void *dst, const void *src, size_t len)
+{
+	return ~(uint32_t)hw_copy((uint32_t)~crc, dst, src, len);
+}
+
+static uint32_t hdr_copy(uint64_t a, uint64_t b, void *dst, const void *src, size_t len)
+{
+	return crc_copy(hw_hdr(a, b, NULL, 0), dst, src, len);
+}
+
 bool mapq__crc32c_hw_available(void)
 {
 	__builtin_cpu_init();
@@ -317,6 +381,18 @@ static uint32_t hw_hdr(uint64_t a, uint64_t b, const void *buf, size_t len)
 	memcpy(h, &a, 8);
 	memcpy(h + 8, &b, 8);
 	return mapq__crc32c_sw(mapq__crc32c_sw(0, h, 16), buf, len);
+}
+
+static uint32_t crc_copy(uint32_t crc, void *dst, const void *src, size_t len)
+{
+	memcpy(dst, src, len);
+	return mapq__crc32c_sw(crc, dst, len);
+}
+
+static uint32_t hdr_copy(uint64_t a, uint64_t b, void *dst, const void *src, size_t len)
+{
+	memcpy(dst, src, len);
+	return hw_hdr(a, b, dst, len);
 }
 
 bool mapq__crc32c_hw_available(void)
@@ -353,4 +429,20 @@ uint32_t mapq__crc32c_hdr(uint64_t a, uint64_t b, const void *buf, size_t len)
 	memcpy(h, &a, 8);
 	memcpy(h + 8, &b, 8);
 	return mapq__crc32c_sw(mapq__crc32c_sw(0, h, 16), buf, len);
+}
+
+uint32_t mapq__crc32c_copy(uint32_t crc, void *dst, const void *src, size_t len)
+{
+	if (impl() == 2)
+		return crc_copy(crc, dst, src, len);
+	memcpy(dst, src, len);
+	return mapq__crc32c_sw(crc, dst, len);
+}
+
+uint32_t mapq__crc32c_hdr_copy(uint64_t a, uint64_t b, void *dst, const void *src, size_t len)
+{
+	if (impl() == 2)
+		return hdr_copy(a, b, dst, src, len);
+	memcpy(dst, src, len);
+	return mapq__crc32c_hdr(a, b, dst, len);
 }

@@ -106,12 +106,23 @@ int mapq__super_check(const struct fmt_super *sb, uint64_t real_size)
 	return 0;
 }
 
+/* The CRC covers every header field but the commit word (whose state
+ * changes after the CRC is written) and the frame's own CRC: pos, then
+ * len, writer and flags as one little-endian word. */
+static uint64_t crc_rest(const struct fmt_frame *f, uint32_t len)
+{
+	return (uint64_t)len | (uint64_t)f->writer << 32 | (uint64_t)f->flags << 48;
+}
+
 uint32_t mapq__frame_crc(const struct fmt_frame *f, const void *payload, uint32_t len)
 {
-	/* Covers every header field but the commit word (whose state changes
-	 * after the CRC is written) and the frame's own CRC: pos, then len,
-	 * writer and flags as one little-endian word. */
 	uint64_t pos = atomic_load_explicit(&f->pos, memory_order_relaxed);
-	uint64_t rest = (uint64_t)len | (uint64_t)f->writer << 32 | (uint64_t)f->flags << 48;
-	return mapq__crc32c_hdr(pos, rest, payload, len);
+	return mapq__crc32c_hdr(pos, crc_rest(f, len), payload, len);
+}
+
+uint32_t mapq__frame_crc_copy(const struct fmt_frame *f, uint32_t len, const void *src,
+			      uint32_t n)
+{
+	uint64_t pos = atomic_load_explicit(&f->pos, memory_order_relaxed);
+	return mapq__crc32c_hdr_copy(pos, crc_rest(f, len), (uint8_t *)f + FRAME_HDR, src, n);
 }

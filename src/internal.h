@@ -76,12 +76,22 @@ bool mapq__crc32c_hw_available(void);
 /* The CRC of the 16 bytes of words @a and @b (little-endian), then @len
  * bytes at @buf: a frame's CRC in one call (format.c). */
 uint32_t mapq__crc32c_hdr(uint64_t a, uint64_t b, const void *buf, size_t len);
+/* Both of the above while copying @len bytes from @src to @dst; the CRC
+ * is of the bytes written at @dst. */
+uint32_t mapq__crc32c_copy(uint32_t crc, void *dst, const void *src, size_t len);
+/* Below this many bytes a copy, then the CRC of the copy, is faster. */
+#define MAPQ__COPY_CRC_MIN 256
+uint32_t mapq__crc32c_hdr_copy(uint64_t a, uint64_t b, void *dst, const void *src, size_t len);
 
 /* format.c */
 int mapq__geometry(const mapq_options *opt, struct fmt_super *sb);
 int mapq__super_check(const struct fmt_super *sb, uint64_t real_size);
 uint32_t mapq__super_crc(const struct fmt_super *sb);
 uint32_t mapq__frame_crc(const struct fmt_frame *f, const void *payload, uint32_t len);
+/* The frame CRC for a payload of @len bytes, as its first @n bytes are
+ * copied from @src into the frame (continue with mapq__crc32c_copy). */
+uint32_t mapq__frame_crc_copy(const struct fmt_frame *f, uint32_t len, const void *src,
+			      uint32_t n);
 
 /* slots.c: liveness through open-file-description locks */
 int mapq__slot_trylock(int fd, uint64_t off);

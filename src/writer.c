@@ -135,9 +135,15 @@ static int reserve_wait(struct mapq *q, uint64_t size, uint64_t *pos, uint64_t *
 			break;
 		}
 		/* Readers free space continuously while they keep up: look a few
-		 * more times before paying for a sleep and a wake-up. */
+		 * more times before paying for a sleep and a wake-up. Each look
+		 * at a blocking reader reads its cursor line, which it writes
+		 * with a locked CAS on every release, and would stall that CAS:
+		 * those looks space out (doubling up to 64 pauses), so that
+		 * the reader frees several frames between two of them. */
 		if (spins < RESERVE_SPINS) {
-			mapq__cpu_relax();
+			unsigned n = r != MAPQ__BLOCKED_BY_READER ? 1u : spins < 6 ? 1u << spins : 64u;
+			for (unsigned i = 0; i < n; i++)
+				mapq__cpu_relax();
 			continue;
 		}
 		_Atomic uint32_t *want =
@@ -297,21 +303,17 @@ int mapq_reserve(mapq *q, size_t len, void **buf, int timeout_ms)
 	return 0;
 }
 
-int mapq_commit(mapq *q, size_t len)
+/* Publish the reserved frame with @len payload bytes. @crc: its CRC when
+ * the caller computed it while copying (mapq_send), else NULL. */
+static int commit_frame(mapq *q, size_t len, const uint32_t *crc)
 {
-	if (!q)
-		return -EINVAL;
-	if (!q->resv_size)
-		return -MAPQ_ESTATE;
-	if (len > q->resv_len)
-		return -EMSGSIZE;
 	struct fmt_frame *f = frame_at(q, q->resv_pos);
 	struct fmt_wslot *ws = &q->wslots[q->wslot];
 	int err = MAPQ_FAULT(COMMIT_BEFORE_CRC);
 	if (err)
 		return err;
 	f->len = (uint32_t)len;
-	f->crc = mapq__frame_crc(f, (uint8_t *)f + FRAME_HDR, (uint32_t)len);
+	f->crc = crc ? *crc : mapq__frame_crc(f, (uint8_t *)f + FRAME_HDR, (uint32_t)len);
 	if ((err = MAPQ_FAULT(COMMIT_BEFORE_STORE)))
 		return err;
 	uint64_t size = q->resv_size;
@@ -324,6 +326,17 @@ int mapq_commit(mapq *q, size_t len)
 	count(&ws->bytes, len);
 	prefetch_for_write(q, q->resv_pos + size);
 	return 0;
+}
+
+int mapq_commit(mapq *q, size_t len)
+{
+	if (!q)
+		return -EINVAL;
+	if (!q->resv_size)
+		return -MAPQ_ESTATE;
+	if (len > q->resv_len)
+		return -EMSGSIZE;
+	return commit_frame(q, len, NULL);
 }
 
 int mapq_abort(mapq *q)
@@ -351,21 +364,31 @@ int mapq_send(mapq *q, const void *data, size_t len, int timeout_ms)
 	int r = mapq_reserve(q, len, &buf, timeout_ms);
 	if (r)
 		return r;
-#ifdef MAPQ_FAULT_INJECTION
-	if (len) {
-		/* Two halves, so a fault point can die with half a payload. */
-		size_t half = len / 2;
-		memcpy(buf, data, half);
-		r = MAPQ_FAULT(COPY_MIDWAY);
-		if (r) {
-			(void)mapq_abort(q);
-			return r;
-		}
-		memcpy((uint8_t *)buf + half, (const uint8_t *)data + half, len - half);
+#ifndef MAPQ_FAULT_INJECTION
+	if (len < MAPQ__COPY_CRC_MIN) {
+		memcpy(buf, data, len); /* inline, and the CRC then reads L1 */
+		return commit_frame(q, len, NULL);
 	}
-#else
-	if (len)
-		memcpy(buf, data, len); /* one call: the fast path */
 #endif
-	return mapq_commit(q, len);
+	if (!len)
+		return commit_frame(q, 0, NULL);
+	/* The CRC is computed as the payload is copied in (one pass over
+	 * it, not two), and is of the bytes in the frame. */
+	const struct fmt_frame *f = frame_at(q, q->resv_pos);
+	uint32_t crc;
+#ifdef MAPQ_FAULT_INJECTION
+	/* Two halves, so a fault point can die with half a payload. */
+	size_t half = len / 2;
+	crc = mapq__frame_crc_copy(f, (uint32_t)len, data, (uint32_t)half);
+	r = MAPQ_FAULT(COPY_MIDWAY);
+	if (r) {
+		(void)mapq_abort(q);
+		return r;
+	}
+	crc = mapq__crc32c_copy(crc, (uint8_t *)buf + half, (const uint8_t *)data + half, len - half);
+#else
+	(void)buf;
+	crc = mapq__frame_crc_copy(f, (uint32_t)len, data, (uint32_t)len);
+#endif
+	return commit_frame(q, len, &crc);
 }

@@ -106,6 +106,25 @@ int main(void)
 		CHECK_EQ(mapq__crc32c_hdr(a, b, big, len),
 			 mapq__crc32c_sw(mapq__crc32c_sw(0, h, 16), big, len));
 	}
+	/* copying while computing: the same CRC, and the bytes arrive */
+	static uint8_t dst[5000 + 64];
+	for (size_t len = 0; len < 5000; len += len < 300 ? 1 : 61) {
+		size_t so = len % 7, d = len % 64;
+		memset(dst, 0xa5, sizeof(dst));
+		uint32_t got = mapq__crc32c_copy(0x5a5a, dst + d, big + so, len);
+		if (got != mapq__crc32c_sw(0x5a5a, big + so, len) || memcmp(dst + d, big + so, len) ||
+		    (d && dst[d - 1] != 0xa5) || dst[d + len] != 0xa5)
+			t_fail(__FILE__, __LINE__, "copy path wrong at len %zu", len);
+		uint64_t a = 0x1111222233334444ull ^ len, b = len;
+		uint8_t h[16];
+		memcpy(h, &a, 8);
+		memcpy(h + 8, &b, 8);
+		memset(dst, 0xa5, sizeof(dst));
+		got = mapq__crc32c_hdr_copy(a, b, dst + d, big + so, len);
+		if (got != mapq__crc32c_sw(mapq__crc32c_sw(0, h, 16), big + so, len) ||
+		    memcmp(dst + d, big + so, len) || dst[d + len] != 0xa5)
+			t_fail(__FILE__, __LINE__, "header copy path wrong at len %zu", len);
+	}
 	/* a flipped bit in any run must change the CRC */
 	uint32_t whole = mapq__crc32c_hw(0, big, 4096);
 	for (size_t i = 0; i < 4096; i += 509) {
