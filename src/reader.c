@@ -32,7 +32,7 @@ enum {
 /* Pauses before looking again at a frame that is being filled: from
  * CLAIMED_MIN, doubling up to CLAIMED_MAX (a few microseconds) while a
  * stream lasts. See mapq_read. */
-#define CLAIMED_MIN 2u
+#define CLAIMED_MIN 6u
 #define CLAIMED_MAX 128u
 
 static bool name_ok(const char *name)
