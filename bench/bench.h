@@ -99,6 +99,10 @@ void lat_stats(uint64_t *v, uint64_t n, struct lat_result *out);
 /* drive.c: a consumer (or the echo side of a latency case) calls this
  * once it can receive; producers start when every consumer has. */
 void bench_ready(void);
+/* A producer whose library drops what is in flight when its socket
+ * closes calls this before closing: it returns when every consumer of the
+ * case has finished (or after 30 s). */
+void bench_wait_consumers(void);
 
 /* Common drivers (drive.c): run @writers producers and @readers consumers
  * as processes around the functions below, and fill @out. */

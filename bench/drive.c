@@ -10,12 +10,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "bench.h"
 
 struct shared {
 	_Atomic int ready; /* consumers ready; relaxed is enough: a start signal */
+	_Atomic int done;  /* consumers finished (see bench_wait_consumers) */
+	int consumers;
 	struct tp_report rep[BENCH_MAX_PROCS];
 	uint64_t rtt[];    /* latency cases: one per round trip */
 };
@@ -27,6 +30,17 @@ void bench_ready(void)
 {
 	/* release: what the consumer set up is visible to whoever starts */
 	atomic_fetch_add_explicit(&cur->ready, 1, memory_order_release);
+}
+
+/* For a producer whose library drops what is still in flight when its
+ * socket closes: wait (up to 30 s) until every consumer has finished. */
+void bench_wait_consumers(void)
+{
+	struct timespec ts = { 0, 1000000 };
+	/* acquire: a start signal only, as for ready */
+	for (int i = 0; i < 30000 && atomic_load_explicit(&cur->done, memory_order_acquire) <
+						 cur->consumers; i++)
+		nanosleep(&ts, NULL);
 }
 
 static void wait_ready(int n)
@@ -42,12 +56,17 @@ void run_throughput(const struct tp_case *c, void *ctx, produce_fn produce, cons
 	memset(out, 0, sizeof(*out));
 	size_t sz = sizeof(struct shared);
 	cur = shared_alloc(sz);
+	cur->consumers = c->readers;
 	pid_t pids[2 * BENCH_MAX_PROCS] = { 0 };
 	int n = 0;
 	for (int i = 0; i < c->readers; i++) {
 		pid_t p = fork();
-		if (p == 0)
-			_exit(consume(ctx, i, c, &cur->rep[i]) ? 1 : 0);
+		if (p == 0) {
+			int rc = consume(ctx, i, c, &cur->rep[i]);
+			/* release: as for ready */
+			atomic_fetch_add_explicit(&cur->done, 1, memory_order_release);
+			_exit(rc ? 1 : 0);
+		}
 		pids[n++] = p;
 	}
 	for (int i = 0; i < c->writers; i++) {
