@@ -438,7 +438,7 @@ int mapq_reader_drop(mapq *q, const char *name);
  * The frame's CRC32C is checked before it is returned. With timeout 0 the
  * call does not sleep, but it does pause briefly so that polling in a
  * loop does not slow writers down: about 0.1 us on an empty queue, and up
- * to a few microseconds (then one more look) when a writer is half way
+ * to about a microsecond (then one more look) when a writer is half way
  * through the next message.
  *
  * Return: 0, or -EAGAIN (nothing, timeout 0), -ETIMEDOUT, -MAPQ_ESTATE

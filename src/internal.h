@@ -122,6 +122,27 @@ static inline void mapq__cpu_relax(void)
 #endif
 }
 
+/*
+ * How long the spinning paths pause, as counts of mapq__cpu_relax(). The
+ * pause instruction takes about 10 cycles on some x86 cores and over 100
+ * on others, so the counts are worked out when the library loads from a
+ * measurement of it, to give the same times everywhere (wait.c). Set
+ * before any thread can run, read-only afterwards.
+ */
+struct mapq__spin {
+	unsigned empty;       /* between looks at an empty queue: ~120 ns */
+	unsigned claimed_min; /* first pause at a half-written frame: ~60 ns */
+	unsigned claimed_max; /* ... doubling up to ~1.25 us while a stream lasts */
+	unsigned blocked_max; /* a writer between looks at a blocking reader: ~0.6 us */
+};
+extern struct mapq__spin mapq__spin;
+
+static inline void mapq__relax_n(unsigned n)
+{
+	while (n--)
+		mapq__cpu_relax();
+}
+
 /* recover.c: with the open lock held exclusively */
 int mapq__recover_exclusive(struct mapq *q, mapq_recovery *rep);
 

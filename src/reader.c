@@ -29,13 +29,6 @@ enum {
 /* A caught-up polling reader reads tail once in this many looks (a
  * power of two), to learn whether a writer has reserved its position. */
 #define TAIL_SAMPLE 64
-/* Pauses before looking again at a frame that is being filled: from
- * CLAIMED_MIN, doubling up to CLAIMED_MAX (a few microseconds) while a
- * stream lasts. See mapq_read. */
-#define CLAIMED_MIN 6u
-/* Pauses between two looks at an empty queue: see pause_empty(). */
-#define EMPTY_PAUSES 12u
-#define CLAIMED_MAX 128u
 
 static bool name_ok(const char *name)
 {
@@ -181,7 +174,7 @@ int mapq_reader_open(mapq *q, mapq_reader **rp, const char *name, int start)
 		;
 	r->q = q;
 	r->stall_pos = UINT64_MAX;
-	r->backoff = CLAIMED_MIN;
+	r->backoff = mapq__spin.claimed_min;
 	r->slot = i;
 	r->durable = name != NULL;
 	r->next = q->readers;
@@ -270,13 +263,12 @@ static bool advance(struct mapq_reader *r, uint64_t from, uint64_t to)
  * Between two looks at an empty queue. The look after a writer's claim
  * pulls the frame's line back from the writer while it fills the frame,
  * and its commit then waits for the line again: spacing the looks out
- * (about a hundred nanoseconds) lets most writers finish first. Here it
+ * (about 120 ns, mapq__spin) lets most writers finish first. Here it
  * took the 64-byte round trip from about 830 to 620 ns.
  */
 static inline void pause_empty(void)
 {
-	for (unsigned i = 0; i < EMPTY_PAUSES; i++)
-		mapq__cpu_relax();
+	mapq__relax_n(mapq__spin.empty);
 }
 
 /*
@@ -463,13 +455,12 @@ int mapq_read(mapq_reader *r, mapq_msg *msg, int timeout_ms)
 			 * one pause and one more look. */
 			rc = NOT_READY;
 			unsigned n = r->backoff;
-			r->backoff = n < CLAIMED_MAX ? 2 * n : n;
-			for (unsigned i = 0; i < n; i++)
-				mapq__cpu_relax();
+			r->backoff = 2 * n < mapq__spin.claimed_max ? 2 * n : mapq__spin.claimed_max;
+			mapq__relax_n(n);
 			if (timeout_ms == 0 && !looked_again++)
 				continue;
 		} else if (rc == EMPTY) {
-			r->backoff = CLAIMED_MIN;
+			r->backoff = mapq__spin.claimed_min;
 		}
 		if (rc == EMPTY)
 			pause_empty();
@@ -499,7 +490,7 @@ int mapq_read(mapq_reader *r, mapq_msg *msg, int timeout_ms)
 			if (rc != EMPTY)
 				mapq__cpu_relax();
 			else
-				spins += EMPTY_PAUSES / 4; /* paused above: 64 such looks */
+				spins += 3; /* paused above: 64 such looks */
 			continue;
 		}
 		if (!waiting) {

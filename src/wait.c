@@ -25,6 +25,46 @@ uint64_t mapq__now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
+/* The pause times, in ns. They were tuned with mapq-bench on a Xeon whose
+ * pause takes about 10 ns (doc/performance.md) as 12, 6, 128 and 64
+ * pauses; measured in time, they carry over to cores whose pause is
+ * several times longer or shorter. */
+#define EMPTY_NS 120u
+#define CLAIMED_MIN_NS 60u
+#define CLAIMED_MAX_NS 1250u
+#define BLOCKED_MAX_NS 620u
+#define CALIBRATE_RELAXES 128u
+
+struct mapq__spin mapq__spin;
+
+static unsigned relaxes_for(unsigned ns, uint64_t ps_per_relax)
+{
+	uint64_t n = (uint64_t)ns * 1000u / ps_per_relax;
+	return n < 1 ? 1 : n > 4096 ? 4096 : (unsigned)n;
+}
+
+/* Time CALIBRATE_RELAXES pauses three times (a few microseconds) and keep
+ * the fastest: a preemption only ever makes one try slower. */
+__attribute__((constructor)) static void spin_calibrate(void)
+{
+	uint64_t best = UINT64_MAX;
+	for (int t = 0; t < 3; t++) {
+		uint64_t t0 = mapq__now_ns();
+		mapq__relax_n(CALIBRATE_RELAXES);
+		uint64_t d = mapq__now_ns() - t0;
+		if (d < best)
+			best = d;
+	}
+	/* picoseconds per pause, at least 1 ns (Valgrind makes it a no-op) */
+	uint64_t ps = best * 1000u / CALIBRATE_RELAXES;
+	if (ps < 1000)
+		ps = 1000;
+	mapq__spin.empty = relaxes_for(EMPTY_NS, ps);
+	mapq__spin.claimed_min = relaxes_for(CLAIMED_MIN_NS, ps);
+	mapq__spin.claimed_max = relaxes_for(CLAIMED_MAX_NS, ps);
+	mapq__spin.blocked_max = relaxes_for(BLOCKED_MAX_NS, ps);
+}
+
 uint64_t mapq__deadline(int timeout_ms)
 {
 	if (timeout_ms < 0)

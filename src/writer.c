@@ -138,12 +138,14 @@ static int reserve_wait(struct mapq *q, uint64_t size, uint64_t *pos, uint64_t *
 		 * more times before paying for a sleep and a wake-up. Each look
 		 * at a blocking reader reads its cursor line, which it writes
 		 * with a locked CAS on every release, and would stall that CAS:
-		 * those looks space out (doubling up to 64 pauses), so that
+		 * those looks space out (doubling up to about 2 us), so that
 		 * the reader frees several frames between two of them. */
 		if (spins < RESERVE_SPINS) {
-			unsigned n = r != MAPQ__BLOCKED_BY_READER ? 1u : spins < 6 ? 1u << spins : 64u;
-			for (unsigned i = 0; i < n; i++)
-				mapq__cpu_relax();
+			unsigned n = r != MAPQ__BLOCKED_BY_READER ? 1u
+				     : spins < 12 && 1u << spins < mapq__spin.blocked_max
+					     ? 1u << spins
+					     : mapq__spin.blocked_max;
+			mapq__relax_n(n);
 			continue;
 		}
 		_Atomic uint32_t *want =
