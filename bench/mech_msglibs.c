@@ -62,10 +62,10 @@ static int z_produce(void *ctx, int w, const struct tp_case *c)
 	}
 	if (rc)
 		fprintf(stderr, "mapq-bench: zeromq push: %s\n", zmq_strerror(zmq_errno()));
-	/* Closing while messages are still in flight lost the last one to
-	 * three thousand 8-byte messages in most runs here, with ZMQ_LINGER
-	 * -1 and ZMQ_IMMEDIATE too (libzmq 4.3): stay connected until the
-	 * consumer has them all. */
+	/* Closing while messages were still in flight lost the last few
+	 * hundred to few thousand 8-byte messages in most runs here, with
+	 * ZMQ_LINGER -1 and ZMQ_IMMEDIATE too (libzmq 4.3): stay connected
+	 * until the consumer has them all. */
 	bench_wait_consumers();
 	zclose(&z);
 	return rc;
