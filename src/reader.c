@@ -461,8 +461,9 @@ int mapq_read(mapq_reader *r, mapq_msg *msg, int timeout_ms)
 				continue;
 		} else if (rc == EMPTY) {
 			r->backoff = mapq__spin.claimed_min;
-			pause_empty();
 		}
+		if (rc == EMPTY)
+			pause_empty();
 		if (rc == EMPTY && timeout_ms == 0) {
 			/* No writer on our frame: nobody to unblock, and a stall
 			 * that begins later starts its clock then (unblock()). */
