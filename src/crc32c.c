@@ -198,20 +198,6 @@ __attribute__((target(VX_TARGET))) static inline __m128i vx_fold1(__m128i v, int
 			     next);
 }
 
-/* The 256 bytes at @p into @v, and stored at *@dst (then moved on) too
- * when there is a destination. */
-__attribute__((target(VX_TARGET), always_inline)) static inline void
-vx_take(const uint8_t *p, uint8_t **dst, __m512i v[4])
-{
-	for (int i = 0; i < 4; i++) {
-		v[i] = _mm512_loadu_si512(p + 64 * i);
-		if (*dst)
-			_mm512_storeu_si512(*dst + 64 * i, v[i]);
-	}
-	if (*dst)
-		*dst += 256;
-}
-
 /* The raw register @c after @len bytes at @p; @len >= VX_MIN and a
  * multiple of 64. The register goes into the first four bytes, every
  * 256 bytes fold onto the next 256 in four 64-byte accumulators, the
@@ -225,23 +211,40 @@ vx_body(uint64_t c, const uint8_t *p, size_t len, uint8_t *dst)
 {
 	const __m512i k4 = _mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)fold_k[FOLD_BIG])),
 		      k1 = _mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)fold_k[3]));
-	__m512i v[4];
-	vx_take(p, &dst, v);
-	__m512i a0 = _mm512_xor_si512(v[0], _mm512_set_epi64(0, 0, 0, 0, 0, 0, 0, (long long)(uint32_t)c)),
-		a1 = v[1], a2 = v[2], a3 = v[3];
+	__m512i v0 = _mm512_loadu_si512(p), v1 = _mm512_loadu_si512(p + 64),
+		v2 = _mm512_loadu_si512(p + 128), v3 = _mm512_loadu_si512(p + 192);
+	if (dst) {
+		_mm512_storeu_si512(dst, v0);
+		_mm512_storeu_si512(dst + 64, v1);
+		_mm512_storeu_si512(dst + 128, v2);
+		_mm512_storeu_si512(dst + 192, v3);
+		dst += 256;
+	}
+	__m512i a0 = _mm512_xor_si512(v0, _mm512_set_epi64(0, 0, 0, 0, 0, 0, 0, (long long)(uint32_t)c)),
+		a1 = v1, a2 = v2, a3 = v3;
 
 	for (p += 256, len -= 256; len >= 256; p += 256, len -= 256) {
-		vx_take(p, &dst, v);
-		a0 = vx_fold(a0, k4, v[0]);
-		a1 = vx_fold(a1, k4, v[1]);
-		a2 = vx_fold(a2, k4, v[2]);
-		a3 = vx_fold(a3, k4, v[3]);
+		v0 = _mm512_loadu_si512(p);
+		v1 = _mm512_loadu_si512(p + 64);
+		v2 = _mm512_loadu_si512(p + 128);
+		v3 = _mm512_loadu_si512(p + 192);
+		if (dst) {
+			_mm512_storeu_si512(dst, v0);
+			_mm512_storeu_si512(dst + 64, v1);
+			_mm512_storeu_si512(dst + 128, v2);
+			_mm512_storeu_si512(dst + 192, v3);
+			dst += 256;
+		}
+		a0 = vx_fold(a0, k4, v0);
+		a1 = vx_fold(a1, k4, v1);
+		a2 = vx_fold(a2, k4, v2);
+		a3 = vx_fold(a3, k4, v3);
 	}
 	a1 = vx_fold(a0, k1, a1);
 	a2 = vx_fold(a1, k1, a2);
 	a3 = vx_fold(a2, k1, a3);
 	for (; len; p += 64, len -= 64) {
-		__m512i v0 = _mm512_loadu_si512(p);
+		v0 = _mm512_loadu_si512(p);
 		if (dst) {
 			_mm512_storeu_si512(dst, v0);
 			dst += 64;
