@@ -43,9 +43,14 @@ static bool load_record(const struct mapq *q, uint32_t i, struct record *r)
 	r->pos = p;
 	r->size = a & ~RESV_TENTATIVE;
 	r->tentative = (a & RESV_TENTATIVE) != 0;
-	/* From the file: never trusted beyond what is checked here. */
-	return r->size >= FRAME_ALIGN && r->size <= q->cap &&
-	       (p | r->size) % FRAME_ALIGN == 0 && p < (1ull << 62);
+	/* From the file: never trusted beyond what is checked here. A
+	 * repair writes a whole header into the frame part, so it must hold
+	 * one, and lie inside the ring (it starts at the ring's start when
+	 * padding comes first), and be no larger than a frame can be. */
+	if (r->size > q->cap / 2 || (p | r->size) % FRAME_ALIGN || p >= (1ull << 62))
+		return false;
+	uint64_t frame = r->size - resv_pad(q, p, r->size);
+	return frame >= FRAME_HDR && frame <= q->abort_max;
 }
 
 /* Does reservation @r cover the frame starting at @c? */
@@ -91,7 +96,13 @@ __attribute__((noinline)) static bool published(const struct mapq *q, uint64_t c
 	sn->pos = frame_pos_at(q, c);
 	/* acquire: the word and the header fields stored before it */
 	sn->w = atomic_load_explicit(commit_at(q, c), memory_order_acquire);
-	return sn->pos == c && cw_lap(sn->w) == lap_of(q, c);
+	/* State NONE is no frame, whatever pos and tag say: no writer or
+	 * repairer ever publishes it. A fresh file's position 0 has pos 0
+	 * and a zero word, whose tag is this lap's when the key is 0; a
+	 * damaged file can show it anywhere. Either way it is space to
+	 * repair as a hole, not a finished frame to look past (which made
+	 * a writer blocked on it spin for ever). */
+	return sn->pos == c && cw_lap(sn->w) == lap_of(q, c) && cw_state(sn->w) != FRAME_NONE;
 }
 
 /*

@@ -18,14 +18,24 @@
 /* Looks at a full ring before a writer sleeps: a few microseconds. */
 #define RESERVE_SPINS 256
 
-/* The frame size that ends a reservation at @t on the next page boundary
- * (mapq_sync), or the padding to the ring's end when that is shorter. */
+/*
+ * The size of the aborted frame that ends a reservation at @t on a page
+ * boundary (mapq_sync), 0 if @t is on one already. Every frame holds at
+ * least a header, so a gap smaller than that grows by a page. The ring's
+ * end is a page boundary too: a frame that would cross it stops there,
+ * unless the space left before the end is smaller than a header; then
+ * that space becomes padding (try_reserve) and the frame is the first
+ * page of the next lap. Never less than FRAME_HDR, never more than a page
+ * plus a header, which mapq_sync() checks against abort_max.
+ */
 static uint64_t fill_size(const struct mapq *q, uint64_t t)
 {
 	uint64_t off = t & q->mask, gap = -off & (FMT_PAGE - 1);
 	if (gap && gap < FRAME_HDR)
 		gap += FMT_PAGE;
-	return off + gap > q->cap ? q->cap - off : gap;
+	if (off + gap <= q->cap)
+		return gap;
+	return q->cap - off >= FRAME_HDR ? q->cap - off : FMT_PAGE;
 }
 
 /* Try once to reserve @size frame bytes (plus any padding; @size 0 means
@@ -50,6 +60,9 @@ static int try_reserve(struct mapq *q, uint64_t size, uint64_t *pos, uint64_t *p
 			*fsize = 0;
 			return 0;
 		}
+		/* claim() writes a whole header: never into a smaller frame */
+		if (sz < FRAME_HDR || sz > q->cap / 2)
+			return -EINVAL;
 		uint64_t p = off + sz > q->cap ? q->cap - off : 0;
 		uint64_t end = t + p + sz;
 		if (end > q->cap) {
@@ -115,6 +128,8 @@ static int reserve_wait(struct mapq *q, uint64_t size, uint64_t *pos, uint64_t *
 		if (r <= 0)
 			break;
 		uint64_t now = 0;
+		if (!deadline && timeout_ms != 0)
+			deadline = mapq__deadline(timeout_ms); /* the first time blocked */
 		if (r == MAPQ__BLOCKED_BY_WRITER && spins >= RESERVE_SPINS) {
 			/* acquire: as in advance_head, the frame at head */
 			uint64_t h = atomic_load_explicit(&c->head, memory_order_acquire);
@@ -127,8 +142,17 @@ static int reserve_wait(struct mapq *q, uint64_t size, uint64_t *pos, uint64_t *
 			/* the writer's liveness costs a system call: ask once a
 			 * millisecond, as blocked readers do */
 			if ((force || now - stall_check >= MAPQ__UNBLOCK_POLL_NS) &&
-			    (stall_check = now, mapq__unblock(q, h, force) != REPAIR_NONE))
+			    (stall_check = now, mapq__unblock(q, h, force) != REPAIR_NONE)) {
+				/* Something changed: look again at once, but not
+				 * past the deadline. A file damaged so that the
+				 * repair never takes would otherwise keep us
+				 * here for ever, @force being true every time. */
+				if (now >= deadline) {
+					r = -ETIMEDOUT;
+					break;
+				}
 				continue;
+			}
 		}
 		if (timeout_ms == 0) {
 			r = -EAGAIN;
@@ -155,8 +179,6 @@ static int reserve_wait(struct mapq *q, uint64_t size, uint64_t *pos, uint64_t *
 		_Atomic uint32_t *want =
 			r == MAPQ__BLOCKED_BY_READER ? &c->space_waiters : &c->data_waiters;
 		if (waiters != want) {
-			if (!deadline)
-				deadline = mapq__deadline(timeout_ms);
 			waiters = want;
 			seq = r == MAPQ__BLOCKED_BY_READER ? &c->space_seq : &c->data_seq;
 			/* see wait.c; then look again before sleeping */
@@ -296,7 +318,7 @@ int mapq__reserve_frame(struct mapq *q, uint64_t size, uint64_t *fpos, uint64_t 
 
 int mapq_reserve(mapq *q, size_t len, void **buf, int timeout_ms)
 {
-	if (!q || !buf)
+	if (!q || !buf || !mapq__timeout_ok(timeout_ms))
 		return -EINVAL;
 	if (q->resv_size)
 		return -MAPQ_ESTATE;
@@ -379,14 +401,16 @@ int mapq_send(mapq *q, const void *data, size_t len, int timeout_ms)
 	int r = mapq_reserve(q, len, &buf, timeout_ms);
 	if (r)
 		return r;
+	/* memcpy's pointers must be valid even for 0 bytes, and data may
+	 * be NULL then */
+	if (!len)
+		return commit_frame(q, 0, NULL);
 #ifndef MAPQ_FAULT_INJECTION
 	if (len < MAPQ__COPY_CRC_MIN) {
 		memcpy(buf, data, len); /* inline, and the CRC then reads L1 */
 		return commit_frame(q, len, NULL);
 	}
 #endif
-	if (!len)
-		return commit_frame(q, 0, NULL);
 	/* The CRC is computed as the payload is copied in (one pass over
 	 * it, not two), and is of the bytes in the frame. */
 	const struct fmt_frame *f = frame_at(q, q->resv_pos);
