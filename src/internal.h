@@ -105,6 +105,12 @@ void mapq__wslot_detach(struct mapq *q);
 /* wait.c: futex waits on shared words, deadlines */
 uint64_t mapq__now_ns(void);
 uint64_t mapq__deadline(int timeout_ms);
+/* 0, a positive number of milliseconds, or MAPQ_FOREVER; any other
+ * negative value is a caller's mistake, not "for ever". */
+static inline bool mapq__timeout_ok(int timeout_ms)
+{
+	return timeout_ms >= 0 || timeout_ms == MAPQ_FOREVER;
+}
 int mapq__futex_wait(_Atomic uint32_t *word, uint32_t expect, uint64_t deadline);
 void mapq__futex_wake(_Atomic uint32_t *word);
 /* Say "I am about to sleep on the futex word this flag belongs to". */
@@ -142,6 +148,12 @@ static inline void mapq__relax_n(unsigned n)
 	while (n--)
 		mapq__cpu_relax();
 }
+
+/* create.c: a new queue file at @path, complete before anyone can open
+ * it; @unnamed: try O_TMPFILE first. Returns its descriptor or -errno. */
+int mapq__create_file(const char *path, const mapq_options *opt, bool unnamed);
+/* Remove the temporary files that dead creators left in @dir; how many. */
+unsigned mapq__sweep_temp(const char *dir);
 
 /* recover.c: with the open lock held exclusively */
 int mapq__recover_exclusive(struct mapq *q, mapq_recovery *rep);

@@ -431,7 +431,7 @@ static int peek(struct mapq_reader *r, mapq_msg *msg, uint64_t *cur, bool hint)
 
 int mapq_read(mapq_reader *r, mapq_msg *msg, int timeout_ms)
 {
-	if (!r || !msg)
+	if (!r || !msg || !mapq__timeout_ok(timeout_ms))
 		return -EINVAL;
 	if (r->holding)
 		return -MAPQ_ESTATE;
@@ -548,7 +548,7 @@ __attribute__((noinline)) static void copy_overwritable(void *buf, const void *s
 
 ssize_t mapq_recv(mapq_reader *r, void *buf, size_t cap, int timeout_ms)
 {
-	if (!r || (cap && !buf))
+	if (!r || (cap && !buf) || !mapq__timeout_ok(timeout_ms))
 		return -EINVAL;
 	for (;;) {
 		mapq_msg m;
