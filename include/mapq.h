@@ -52,7 +52,8 @@ extern "C" {
 	XX(ESTALLED, 30711, "writer stalled past the unblock timeout; readers skipped its message") \
 	XX(EINJECTED, 30712, "injected fault (fault-injection build)")             \
 	XX(EBADNAME, 30713, "invalid queue name (1-200 printable characters, no '/', not starting with '.')") \
-	XX(ERDONLY, 30714, "queue was opened read-only (MAPQ_RDONLY)")
+	XX(ERDONLY, 30714, "queue was opened read-only (MAPQ_RDONLY)")          \
+	XX(ENOTREG, 30715, "not a regular file (a FIFO, device or directory cannot be a queue)")
 
 enum mapq_error {
 #define MAPQ_XX_ENUM(name, value, text) MAPQ_##name = (value),
@@ -282,9 +283,12 @@ int mapq_resolve(const char *name, char *buf, size_t size);
  * @flags: MAPQ_CREATE, MAPQ_EXCL, MAPQ_RDONLY, MAPQ_NORECOVER.
  * @opt:   options for creation and checks; NULL for defaults.
  *
- * Creation is atomic: the file is built under a temporary name, space is
- * reserved with posix_fallocate(), and it is linked into place only when
- * complete. A symlink at @path is refused.
+ * Creation is atomic: the file is built complete (space reserved with
+ * posix_fallocate()) as an unnamed O_TMPFILE, or under a hidden temporary
+ * name on file systems without it, and linked into place only then. A
+ * creator that dies leaves nothing behind: a temporary name whose creator
+ * is gone is removed by the next create, or the next recovering open, in
+ * that directory. A symlink at @path is refused.
  *
  * When no other process has the queue open, mapq_open() first runs
  * mapq_recover() on it (others opening meanwhile wait for it to finish),
@@ -293,8 +297,9 @@ int mapq_resolve(const char *name, char *buf, size_t size);
  *
  * Return: 0, or -EINVAL (bad flags or options), -MAPQ_EBADNAME,
  * -ENAMETOOLONG, -ENOENT, -EEXIST, -EACCES, -ELOOP (symlink), -ENOSPC, -ENOMEM, other -errno from the system,
- * -MAPQ_EBADMAGIC, -MAPQ_EVERSION, -MAPQ_ESBCRC, -MAPQ_EGEOMETRY,
- * -MAPQ_ETRUNCATED, -MAPQ_EMISMATCH.
+ * -MAPQ_ENOTREG (a FIFO, device or directory at @path), -MAPQ_EBADMAGIC,
+ * -MAPQ_EVERSION, -MAPQ_ESBCRC, -MAPQ_EGEOMETRY, -MAPQ_ETRUNCATED,
+ * -MAPQ_EMISMATCH.
  */
 MAPQ_WUR int mapq_open(mapq **qp, const char *path, int flags, const mapq_options *opt);
 

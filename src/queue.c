@@ -10,9 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/random.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -22,100 +20,6 @@ void mapq_options_init(mapq_options *opt)
 {
 	if (opt)
 		memset(opt, 0, sizeof(*opt));
-}
-
-static void random_id(uint8_t id[16])
-{
-	if (getrandom(id, 16, GRND_NONBLOCK) == 16)
-		return;
-	/* No entropy yet (early boot): the id only needs to tell queues
-	 * apart, not to be secret. */
-	uint64_t a = mapq__now_ns(), b = (uint64_t)getpid() << 32 ^ (uint64_t)(uintptr_t)id;
-	memcpy(id, &a, 8);
-	memcpy(id + 8, &b, 8);
-}
-
-/* Put the finished temporary file at @path without replacing anything. */
-static int publish(const char *tmp, const char *path)
-{
-	if (link(tmp, path) == 0)
-		return 0;
-	int err = errno;
-	if (err == EEXIST)
-		return -EEXIST;
-#ifdef SYS_renameat2
-	/* File systems without hard links: rename that refuses to replace. */
-	if (syscall(SYS_renameat2, AT_FDCWD, tmp, AT_FDCWD, path, 1 /* RENAME_NOREPLACE */) == 0)
-		return 1;
-	if (errno == EEXIST)
-		return -EEXIST;
-#endif
-	return -err;
-}
-
-/*
- * Build the whole file under a temporary name in the target directory and
- * link it into place only when complete, so no process can ever open a
- * half-initialised queue. Returns the open descriptor or -errno.
- */
-static int create_file(const char *path, const mapq_options *opt)
-{
-	struct fmt_super sb;
-	int err = mapq__geometry(opt, &sb);
-	if (err)
-		return err;
-	uint32_t mode = opt && opt->mode ? opt->mode : 0600;
-	if (mode & ~0777u)
-		return -EINVAL;
-
-	size_t tlen = strlen(path) + sizeof(".tmp.XXXXXX");
-	char *tmp = malloc(tlen);
-	if (!tmp)
-		return -ENOMEM;
-	(void)snprintf(tmp, tlen, "%s.tmp.XXXXXX", path); /* tlen is exactly enough */
-	int fd = mkostemp(tmp, O_CLOEXEC);
-	if (fd < 0) {
-		err = -errno;
-		free(tmp);
-		return err;
-	}
-	if (fchmod(fd, (mode_t)mode) < 0) {
-		err = -errno;
-		goto fail;
-	}
-	/* posix_fallocate: a full file system fails here, not as SIGBUS later */
-	err = posix_fallocate(fd, 0, (off_t)sb.file_size);
-	if (err) {
-		err = -err;
-		goto fail;
-	}
-	struct timespec now;
-	clock_gettime(CLOCK_REALTIME, &now);
-	sb.created_ns = (uint64_t)now.tv_sec * 1000000000ull + (uint64_t)now.tv_nsec;
-	random_id(sb.queue_id);
-	sb.crc = mapq__super_crc(&sb);
-	/* The rest of the file is zero from fallocate: tail = head = 0, every
-	 * slot free, every commit word "never written". */
-	if (pwrite(fd, &sb, sizeof(sb), 0) != (ssize_t)sizeof(sb)) {
-		err = errno ? -errno : -EIO;
-		goto fail;
-	}
-	if (fsync(fd) < 0) { /* crash-safe: never a named file with a torn header */
-		err = -errno;
-		goto fail;
-	}
-	err = publish(tmp, path);
-	if (err < 0)
-		goto fail;
-	if (err == 0)
-		unlink(tmp);
-	free(tmp);
-	return fd;
-fail:
-	unlink(tmp);
-	free(tmp);
-	close(fd);
-	return err;
 }
 
 /* Non-zero geometry fields of @opt must match the existing file. */
@@ -176,15 +80,64 @@ static int64_t unblock_ns(const mapq_options *opt)
  * unfinished in it was left by dead processes: recover first, then share.
  * Openers arriving meanwhile wait on their shared lock until we are done.
  */
-static int join(struct mapq *q, bool recover)
+static int join(struct mapq *q, const char *path, bool recover)
 {
 	if (recover && mapq__slot_trylock(q->fd, mapq__open_off(q)) == 0) {
 		mapq_recovery rep;
+		char dir[PATH_MAX];
+		/* creators that died in this directory left temporary files */
+		const char *slash = strrchr(path, '/');
+		if (slash && (size_t)(slash - path) < sizeof(dir)) {
+			memcpy(dir, path, (size_t)(slash - path));
+			dir[slash - path] = '\0';
+			(void)mapq__sweep_temp(slash == path ? "/" : dir);
+		}
 		int err = mapq__recover_exclusive(q, &rep);
 		int e2 = mapq__lock_shared(q->fd, mapq__open_off(q), false);
 		return err ? err : e2;
 	}
 	return mapq__lock_shared(q->fd, mapq__open_off(q), true);
+}
+
+/*
+ * The file's mapping sits between two inaccessible pages (an address
+ * range reserved PROT_NONE, with the file mapped into its middle), so a
+ * write past either end of the queue faults at once rather than landing
+ * in whatever the process has mapped next to it. It costs one more mmap
+ * at open and nothing after.
+ */
+static size_t guard_size(void)
+{
+	long pg = sysconf(_SC_PAGESIZE);
+	return pg > 0 ? (size_t)pg : FMT_PAGE;
+}
+
+static size_t guarded_span(size_t size)
+{
+	size_t g = guard_size();
+	return (size + g - 1) / g * g + 2 * g;
+}
+
+static void *map_guarded(int fd, size_t size, bool rdonly)
+{
+	size_t g = guard_size();
+	uint8_t *r = mmap(NULL, guarded_span(size), PROT_NONE,
+			  MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (r == MAP_FAILED)
+		return MAP_FAILED;
+	void *m = mmap(r + g, size, rdonly ? PROT_READ : PROT_READ | PROT_WRITE,
+		       MAP_SHARED | MAP_FIXED, fd, 0);
+	if (m == MAP_FAILED) {
+		int err = errno;
+		munmap(r, guarded_span(size));
+		errno = err;
+	}
+	return m;
+}
+
+static void unmap_guarded(struct mapq_map *map)
+{
+	munmap(map->base - guard_size(), guarded_span((size_t)map->size));
 }
 
 static int map_queue(struct mapq *q, const mapq_options *opt)
@@ -193,7 +146,7 @@ static int map_queue(struct mapq *q, const mapq_options *opt)
 	if (fstat(q->fd, &st) < 0)
 		return -errno;
 	if (!S_ISREG(st.st_mode))
-		return -EINVAL;
+		return -MAPQ_ENOTREG;
 	ssize_t n = pread(q->fd, &q->sb, sizeof(q->sb), 0);
 	if (n < 0)
 		return -errno;
@@ -214,8 +167,7 @@ static int map_queue(struct mapq *q, const mapq_options *opt)
 	q->map = calloc(1, sizeof(*q->map));
 	if (!q->map)
 		return -ENOMEM;
-	void *m = mmap(NULL, (size_t)q->sb.file_size, q->rdonly ? PROT_READ : PROT_READ | PROT_WRITE,
-		       MAP_SHARED, q->fd, 0);
+	void *m = map_guarded(q->fd, (size_t)q->sb.file_size, q->rdonly);
 	if (m == MAP_FAILED) {
 		err = -errno;
 		free(q->map);
@@ -253,7 +205,7 @@ int mapq_open(mapq **qp, const char *name, int flags, const mapq_options *opt)
 		fd = open_fd(path, q->rdonly);
 	/* Loop: a racing creator may link its file between our two tries. */
 	for (int tries = 0; fd == -ENOENT && (flags & MAPQ_CREATE) && tries < 8; tries++) {
-		fd = create_file(path, opt);
+		fd = mapq__create_file(path, opt, true);
 		if (fd == -EEXIST && !(flags & MAPQ_EXCL))
 			fd = open_fd(path, false);
 	}
@@ -266,8 +218,8 @@ int mapq_open(mapq **qp, const char *name, int flags, const mapq_options *opt)
 	err = map_queue(q, opt);
 	/* A read-only handle takes no lock: looking at a queue must not
 	 * count as using it, or it would hold up recovery at others' open. */
-	if (!err && q->map && !q->rdonly && (err = join(q, !(flags & MAPQ_NORECOVER))) != 0)
-		munmap(q->map->base, (size_t)q->map->size);
+	if (!err && q->map && !q->rdonly && (err = join(q, path, !(flags & MAPQ_NORECOVER))) != 0)
+		unmap_guarded(q->map);
 	if (err) {
 		close(fd);
 		free(q->map);
@@ -289,7 +241,7 @@ void mapq_close(mapq *q)
 	mapq__wslot_detach(q);
 	/* acq_rel: the last one to leave sees every other handle's use done */
 	if (atomic_fetch_sub_explicit(&q->map->refs, 1, memory_order_acq_rel) == 1) {
-		munmap(q->map->base, (size_t)q->map->size);
+		unmap_guarded(q->map);
 		free(q->map);
 	}
 	close(q->fd); /* drops every OFD lock this handle held */

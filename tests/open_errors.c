@@ -83,9 +83,22 @@ static void check_no_temp_files(void)
 	struct dirent *e;
 	CHECK(d);
 	while ((e = readdir(d)))
-		if (strstr(e->d_name, ".tmp."))
+		if (strstr(e->d_name, ".tmp.") || strncmp(e->d_name, ".mapq-tmp.", 10) == 0)
 			t_fail(__FILE__, __LINE__, "temporary file left behind: %s", e->d_name);
 	closedir(d);
+}
+
+/* The longest last component a file system takes (NAME_MAX, 255 here)
+ * is a legal queue path: creating it needs no longer temporary name. */
+static void check_long_name(void)
+{
+	char name[256];
+	memset(name, 'q', 255);
+	name[255] = '\0';
+	mapq *q;
+	CHECK_OK(mapq_open(&q, t_path(name), MAPQ_CREATE | MAPQ_EXCL, NULL));
+	mapq_close(q);
+	CHECK_OK(unlink(t_path(name)));
 }
 
 static void check_permissions(const char *path)
@@ -228,8 +241,13 @@ int main(void)
 	CHECK_RC(mapq_open(&q, t_path("link"), MAPQ_CREATE, NULL), -ELOOP);
 	CHECK_EQ(mkdir(t_path("dir"), 0700), 0);
 	CHECK_RC(try_open(t_path("dir")), -EISDIR);
+	CHECK_RC(mapq_open(&q, t_path("dir"), MAPQ_RDONLY, NULL), -MAPQ_ENOTREG);
 	CHECK_EQ(mkfifo(t_path("fifo"), 0600), 0);
-	CHECK_RC(try_open(t_path("fifo")), -EINVAL);
+	CHECK_RC(try_open(t_path("fifo")), -MAPQ_ENOTREG);
+	CHECK_RC(mapq_open(&q, t_path("fifo"), MAPQ_CREATE, NULL), -MAPQ_ENOTREG);
+	if (access("/dev/null", R_OK | W_OK) == 0)
+		CHECK_RC(try_open("/dev/null"), -MAPQ_ENOTREG);
+	check_long_name();
 	CHECK_RC(mapq_open(&q, "/nonexistent-dir/q", MAPQ_CREATE, NULL), -ENOENT);
 
 	check_permissions(t_path("perm"));
