@@ -55,6 +55,8 @@ uint64_t cli_next_frame(const mapq *q, uint64_t from, uint64_t end);
 const char *cli_slot_state(uint32_t state);
 const char *cli_frame_kind(uint32_t kind);
 /* "1.5 MiB" */
+/* @one or @many, as @n calls for: "1 frame", "2 frames". */
+const char *cli_plural(uint64_t n, const char *one, const char *many);
 const char *cli_bytes(uint64_t n, char *buf, size_t size);
 
 /* Ctrl-C and SIGTERM set cli_stop; loops check it between waits. */

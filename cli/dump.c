@@ -141,7 +141,9 @@ int cmd_dump(int argc, char **argv)
 		pos = f.next;
 	}
 	if (!json)
-		printf("%llu frames, %llu gaps\n", (unsigned long long)frames, (unsigned long long)gaps);
+		printf("%llu %s, %llu %s\n", (unsigned long long)frames,
+		       cli_plural(frames, "frame", "frames"), (unsigned long long)gaps,
+		       cli_plural(gaps, "gap", "gaps"));
 	mapq_close(q);
 	return 0;
 }

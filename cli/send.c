@@ -182,11 +182,11 @@ int cmd_send(int argc, char **argv)
 		ok = send_lines(&s);
 	mapq_close(s.q);
 	if (!quiet && !(optind < argc))
-		fprintf(stderr, "mapq: %s: sent %llu messages\n", s.queue,
-			(unsigned long long)s.sent);
+		fprintf(stderr, "mapq: %s: sent %llu %s\n", s.queue, (unsigned long long)s.sent,
+			cli_plural(s.sent, "message", "messages"));
 	if (cli_stop && ok) {
-		fprintf(stderr, "mapq: %s: send: interrupted after %llu messages\n", s.queue,
-			(unsigned long long)s.sent);
+		fprintf(stderr, "mapq: %s: send: interrupted after %llu %s\n", s.queue,
+			(unsigned long long)s.sent, cli_plural(s.sent, "message", "messages"));
 		return 1;
 	}
 	return ok ? 0 : 1;

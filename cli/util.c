@@ -88,6 +88,7 @@ bool cli_u64(const char *cmd, const char *opt, const char *s, uint64_t lo, uint6
 		case 'k': case 'K': shift = 10; break;
 		case 'm': case 'M': shift = 20; break;
 		case 'g': case 'G': shift = 30; break;
+		case 't': case 'T': shift = 40; break;
 		default: goto bad;
 		}
 		end++;
@@ -209,4 +210,9 @@ void cli_catch_signals(void)
 	sa.sa_handler = on_signal; /* no SA_RESTART: cut waits short */
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+}
+
+const char *cli_plural(uint64_t n, const char *one, const char *many)
+{
+	return n == 1 ? one : many;
 }

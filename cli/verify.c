@@ -266,8 +266,9 @@ verdict:;
 	} else {
 		if (c.hidden)
 			printf("(%u more findings not shown)\n", c.hidden);
-		printf("%s: %s: %llu frames checked, %llu intact messages\n", queue, status[c.worst],
-		       (unsigned long long)c.frames, (unsigned long long)c.messages);
+		printf("%s: %s: %llu %s checked, %llu intact %s\n", queue, status[c.worst],
+		       (unsigned long long)c.frames, cli_plural(c.frames, "frame", "frames"),
+		       (unsigned long long)c.messages, cli_plural(c.messages, "message", "messages"));
 	}
 	return c.worst;
 }
