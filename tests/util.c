@@ -1,10 +1,11 @@
 #include "config.h"
 
-#include <dirent.h>
+#include <ftw.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -36,6 +37,18 @@ void t_skip(const char *fmt, ...)
 	exit(T_SKIP);
 }
 
+static int rm_one(const char *path, const struct stat *st, int type, struct FTW *ftw)
+{
+	(void)st;
+	(void)ftw;
+	if (type == FTW_DP)
+		(void)rmdir(path);
+	else
+		(void)unlink(path);
+	return 0; /* go on whatever failed: remove all that can be */
+}
+
+/* Remove the test's directory and everything in it, subdirectories too. */
 static void rm_dir(void)
 {
 	if (!dir[0] || getpid() != dir_owner)
@@ -45,18 +58,15 @@ static void rm_dir(void)
 		fprintf(stderr, "kept %s\n", dir);
 		return;
 	}
-	DIR *d = opendir(dir);
-	if (d) {
-		struct dirent *e;
-		char p[512];
-		while ((e = readdir(d)))
-			if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) {
-				snprintf(p, sizeof(p), "%s/%s", dir, e->d_name);
-				unlink(p);
-			}
-		closedir(d);
-	}
-	rmdir(dir);
+	(void)nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+/* A test that crashes leaves nothing behind either (SIGKILL aside). */
+static void rm_dir_and_die(int sig)
+{
+	rm_dir();
+	signal(sig, SIG_DFL);
+	raise(sig);
 }
 
 const char *t_dir(void)
@@ -74,6 +84,15 @@ const char *t_dir(void)
 	}
 	dir_owner = getpid();
 	atexit(rm_dir);
+	static const int fatal[] = { SIGSEGV, SIGBUS, SIGABRT, SIGFPE, SIGILL,
+				     SIGALRM, SIGTERM, SIGINT, SIGHUP };
+	for (size_t i = 0; i < sizeof(fatal) / sizeof(fatal[0]); i++) {
+		struct sigaction sa = { .sa_handler = rm_dir_and_die, .sa_flags = SA_RESETHAND };
+		struct sigaction old;
+		/* leave alone what a sanitizer or the test set up itself */
+		if (sigaction(fatal[i], NULL, &old) == 0 && old.sa_handler == SIG_DFL)
+			sigaction(fatal[i], &sa, NULL);
+	}
 	return dir;
 }
 
