@@ -55,6 +55,9 @@ static const char usage[] =
 	"      --unblock-ms MS    readers' unblock timeout (1000)\n"
 	"      --break MODE       self-test: flip, skip, dup or reorder one message;\n"
 	"                         the verdict must fail\n"
+	"      --hostile RATE     a hostile peer scribbles into the mapping about RATE\n"
+	"                         times a second; the data is then not judged, only\n"
+	"                         crashes, calls past their timeout, and a fresh open\n"
 	"      --keep             keep the run directory\n"
 	"  -q, --quiet            no progress line\n"
 	"  -h, --help             this text\n"
@@ -62,7 +65,7 @@ static const char usage[] =
 
 struct child {
 	pid_t pid;
-	bool writer, paused;
+	bool writer, paused, hostile;
 	uint32_t id;
 	uint64_t resume_at;
 };
@@ -128,7 +131,7 @@ static double real(const char *s, const char *what)
 }
 
 /* Start a child in a role; its argv carries everything it needs. */
-static pid_t spawn(bool writer, uint32_t id, uint32_t inc_or_epoch, int ready_fd,
+static pid_t spawn(const char *role, uint32_t id, uint32_t inc_or_epoch, int ready_fd,
 		   const char *fault)
 {
 	char a[16][32];
@@ -142,6 +145,7 @@ static pid_t spawn(bool writer, uint32_t id, uint32_t inc_or_epoch, int ready_fd
 	snprintf(a[7], 32, "%d", ready_fd);
 	snprintf(a[8], 32, "%d", g.a.brk);
 	snprintf(a[9], 32, "%u", g.run.unblock_ms);
+	snprintf(a[10], 32, "%.6g", g.run.hostile);
 	fflush(NULL);
 	pid_t pid = fork();
 	if (pid < 0)
@@ -152,7 +156,7 @@ static pid_t spawn(bool writer, uint32_t id, uint32_t inc_or_epoch, int ready_fd
 		setenv("MAPQ_FAULT", fault, 1);
 	else
 		unsetenv("MAPQ_FAULT");
-	execl(g.self, g.self, "--role", writer ? "writer" : "reader", "--queue", g.queue,
+	execl(g.self, g.self, "--role", role, "--hostile", a[10], "--queue", g.queue,
 	      "--state", g.state, "--id", a[0], "--inc", a[1], "--nw", a[2], "--nr", a[3],
 	      "--min-size", a[4], "--max-size", a[5], "--seed", a[6], "--ready-fd", a[7],
 	      "--break-code", a[8], "--unblock-ms", a[9], g.run.durable ? "--durable" : NULL,
@@ -164,10 +168,10 @@ static struct child *add_kid(pid_t pid, bool writer, uint32_t id)
 {
 	for (unsigned i = 0; i < g.nkids; i++)
 		if (!g.kids[i].pid) {
-			g.kids[i] = (struct child){ pid, writer, false, id, 0 };
+			g.kids[i] = (struct child){ pid, writer, false, false, id, 0 };
 			return &g.kids[i];
 		}
-	g.kids[g.nkids] = (struct child){ pid, writer, false, id, 0 };
+	g.kids[g.nkids] = (struct child){ pid, writer, false, false, id, 0 };
 	return &g.kids[g.nkids++];
 }
 
@@ -183,7 +187,7 @@ static bool start_writer(uint32_t id)
 		fault = spec;
 	}
 	g.run.incarnations[id] = inc + 1;
-	add_kid(spawn(true, id, inc, -1, fault), true, id);
+	add_kid(spawn("writer", id, inc, -1, fault), true, id);
 	return true;
 }
 
@@ -192,7 +196,7 @@ static void start_reader(uint32_t id)
 	int p[2];
 	if (pipe(p) < 0)
 		die("pipe: %s", strerror(errno));
-	pid_t pid = spawn(false, id, g.run.reader_restarts[id], p[1], NULL);
+	pid_t pid = spawn("reader", id, g.run.reader_restarts[id], p[1], NULL);
 	close(p[1]);
 	struct pollfd pf = { p[0], POLLIN, 0 };
 	char c;
@@ -232,12 +236,16 @@ static void reap(bool stopping)
 		if (!k)
 			continue;
 		k->pid = 0;
+		if (g.run.hostile > 0 && WIFSIGNALED(status) &&
+		    !(k->writer && WTERMSIG(status) == SIGKILL && g.npoints))
+			g.run.crashes++; /* a signal nobody sent it: SIGSEGV, SIGBUS, ... */
 		if (k->writer && WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL && g.npoints) {
 			g.run.fault_kills++;
 			if (!stopping)
 				start_writer(k->id);
 		} else if (!(k->writer && stopping && WIFEXITED(status) && !WEXITSTATUS(status))) {
-			fail(k->writer ? "writer" : "reader", k->id, status);
+			fail(k->hostile ? "hostile peer" : k->writer ? "writer" : "reader", k->id,
+			     status);
 		}
 	}
 }
@@ -249,7 +257,8 @@ static void kill_one(void)
 	unsigned n = 0;
 	bool w = strcmp(g.kill_who, "readers") != 0, r = strcmp(g.kill_who, "writers") != 0;
 	for (unsigned i = 0; i < g.nkids; i++)
-		if (g.kids[i].pid && !g.kids[i].paused && (g.kids[i].writer ? w : r))
+		if (g.kids[i].pid && !g.kids[i].paused && !g.kids[i].hostile &&
+		    (g.kids[i].writer ? w : r))
 			pick[n++] = &g.kids[i];
 	if (!n)
 		return;
@@ -318,8 +327,11 @@ static void wait_kids(bool writers, int timeout_ms, const char *what)
 			pid_t p = waitpid(k->pid, &status, WNOHANG);
 			if (p == k->pid) {
 				k->pid = 0;
+				if (g.run.hostile > 0 && WIFSIGNALED(status))
+					g.run.crashes++;
 				if (!WIFEXITED(status) || WEXITSTATUS(status))
-					fail(writers ? "writer" : "reader", k->id, status);
+					fail(k->hostile ? "hostile peer" : writers ? "writer" : "reader",
+					     k->id, status);
 			} else {
 				left = true;
 			}
@@ -358,6 +370,37 @@ static void send_end(void)
 	if (rc && !g.run.failure[0])
 		snprintf(g.run.failure, sizeof(g.run.failure),
 			 "could not send the end marker: %s", mapq_strerror(rc));
+	mapq_close(q);
+}
+
+/*
+ * After a hostile run, with every child gone: open the queue as the next
+ * user would (the open recovers it), then send and receive one message.
+ * The open may fail, with a code the library names; it must not crash.
+ */
+static void final_open(void)
+{
+	mapq *q;
+	mapq_recovery rep;
+	char *out = g.run.final_report;
+	size_t n = sizeof(g.run.final_report);
+	g.run.final_open = mapq_open(&q, g.queue, MAPQ_NORECOVER, NULL);
+	if (!g.run.final_open)
+		g.run.final_open = mapq_recover(q, &rep);
+	if (g.run.final_open) {
+		snprintf(out, n, "%s", mapq_strerror(g.run.final_open));
+		return;
+	}
+	mapq_reader *r;
+	char buf[64];
+	int rc = mapq_reader_open(q, &r, NULL, MAPQ_START_LATEST);
+	if (!rc)
+		rc = mapq_send(q, "after", 5, 1000);
+	ssize_t got = rc ? rc : mapq_recv(r, buf, sizeof(buf), 1000);
+	snprintf(out, n, "recovered (%llu frames checked, log cut at %llu: %s); one message %s%s",
+		 (unsigned long long)rep.frames_scanned, (unsigned long long)rep.tail_after,
+		 rep.end_reason ? rep.end_reason : "-", got == 5 ? "sent and received" : "not through: ",
+		 got == 5 ? "" : mapq_strerror((int)got));
 	mapq_close(q);
 }
 
@@ -415,6 +458,8 @@ static int run_torture(void)
 		start_reader(r);
 	for (uint32_t w = 0; w < g.run.writers; w++)
 		start_writer(w);
+	if (g.run.hostile > 0)
+		add_kid(spawn("hostile", 0, 0, -1, NULL), false, 0)->hostile = true;
 
 	uint64_t t0 = tt_now_ns(), last_progress = t0;
 	bool tty = isatty(STDERR_FILENO);
@@ -439,7 +484,18 @@ static int run_torture(void)
 			pause_one(now);
 		/* Progress: rewritten in place on a terminal, a line every 5 s
 		 * into a log. */
-		if (!g.quiet && now - last_progress > (tty ? 1 : 5) * 1000000000ull) {
+		if (!g.quiet && now - last_progress > (tty ? 1 : 5) * 1000000000ull &&
+		    g.run.hostile > 0) {
+			last_progress = now;
+			/* relaxed: statistics */
+			fprintf(stderr, "%s  %5.1f s  %llu scribbles  %llu calls, %llu errors, %llu hangs%s",
+				tty ? "\r" : "", el,
+				(unsigned long long)atomic_load_explicit(&st.hdr->scribbles, memory_order_relaxed),
+				(unsigned long long)atomic_load_explicit(&st.hdr->calls, memory_order_relaxed),
+				(unsigned long long)atomic_load_explicit(&st.hdr->errors, memory_order_relaxed),
+				(unsigned long long)atomic_load_explicit(&st.hdr->hangs, memory_order_relaxed),
+				tty ? "  " : "\n");
+		} else if (!g.quiet && now - last_progress > (tty ? 1 : 5) * 1000000000ull) {
 			last_progress = now;
 			fprintf(stderr, "%s  %5.1f s  %llu acknowledged  kills: writers %llu, readers %llu, "
 					"fault points %llu  pauses %llu%s",
@@ -458,8 +514,15 @@ static int run_torture(void)
 	reap(true);
 	wait_kids(true, 15000, "did not stop within 15 s");
 	g.run.elapsed_s = (double)(tt_now_ns() - t0) / 1e9;
-	send_end();
-	wait_kids(false, 30000, "did not reach the end marker within 30 s (stalled)");
+	if (g.run.hostile > 0) {
+		/* readers and the peer stop on the flag too: no end marker
+		 * can be trusted to arrive */
+		wait_kids(false, 15000, "did not stop within 15 s");
+		final_open();
+	} else {
+		send_end();
+		wait_kids(false, 30000, "did not reach the end marker within 30 s (stalled)");
+	}
 
 	struct tt_verdict v;
 	tt_judge(&st, &g.run, &v);
@@ -482,7 +545,7 @@ int main(int argc, char **argv)
 {
 	enum { O_MIN = 256, O_MAX, O_CAP, O_POLICY, O_DURABLE, O_DIR, O_SEED, O_JSON, O_KRATE,
 	       O_KWHO, O_POINTS, O_PRATE, O_UNBLOCK, O_BREAK, O_KEEP, O_ROLE, O_QUEUE, O_STATE,
-	       O_ID, O_INC, O_NW, O_NR, O_READY, O_BREAKCODE };
+	       O_ID, O_INC, O_NW, O_NR, O_READY, O_BREAKCODE, O_HOSTILE };
 	static const struct option opts[] = {
 		{ "writers", 1, NULL, 'w' },      { "readers", 1, NULL, 'r' },
 		{ "duration", 1, NULL, 'd' },     { "messages", 1, NULL, 'n' },
@@ -494,6 +557,7 @@ int main(int argc, char **argv)
 		{ "fault-points", 1, NULL, O_POINTS }, { "pause-rate", 1, NULL, O_PRATE },
 		{ "unblock-ms", 1, NULL, O_UNBLOCK }, { "break", 1, NULL, O_BREAK },
 		{ "keep", 0, NULL, O_KEEP },      { "quiet", 0, NULL, 'q' },
+		{ "hostile", 1, NULL, O_HOSTILE },
 		{ "help", 0, NULL, 'h' },
 		/* child roles (internal) */
 		{ "role", 1, NULL, O_ROLE },      { "queue", 1, NULL, O_QUEUE },
@@ -546,6 +610,7 @@ int main(int argc, char **argv)
 			g.run.brk = optarg;
 			break;
 		case O_KEEP: g.keep = true; break;
+		case O_HOSTILE: g.run.hostile = real(optarg, "--hostile"); break;
 		case 'q': g.quiet = true; break;
 		case 'h': fputs(usage, stdout); return 0;
 		case O_ROLE: role = optarg; break;
@@ -574,12 +639,15 @@ int main(int argc, char **argv)
 		g.a.seed = g.run.seed;
 		g.a.durable = g.run.durable;
 		g.a.unblock_ms = (int)g.run.unblock_ms;
+		g.a.hostile = g.run.hostile;
 		if (!g.a.queue || !g.a.state)
 			die("a %s role needs --queue and --state", role);
 		if (strcmp(role, "writer") == 0)
-			return tt_writer(&g.a);
+			return g.a.hostile > 0 ? tt_hostile_writer(&g.a) : tt_writer(&g.a);
 		if (strcmp(role, "reader") == 0)
-			return tt_reader(&g.a);
+			return g.a.hostile > 0 ? tt_hostile_reader(&g.a) : tt_reader(&g.a);
+		if (strcmp(role, "hostile") == 0 && g.a.hostile > 0)
+			return tt_hostile(&g.a);
 		die("unknown role '%s'", role);
 	}
 	if (g.run.capacity & (g.run.capacity - 1))
@@ -588,6 +656,8 @@ int main(int argc, char **argv)
 		die("--max-size must be at most half the capacity, less 32 bytes");
 	if (!g.messages && g.run.duration_s <= 0)
 		g.run.duration_s = 20;
+	if (g.run.hostile > 0 && (g.a.brk || g.messages))
+		die("--hostile judges no data: it goes with neither --break nor --messages");
 	if (points) {
 		if (!mapq_fault_enabled())
 			die("--fault-points needs a library built with --enable-fault-injection");

@@ -59,7 +59,18 @@ struct tt_header {
 	uint32_t magic, writers, readers, reserved;
 	_Atomic uint32_t stop; /* writers finish their message and exit */
 	uint32_t reserved2;
+	/* A run with a hostile peer (hostile.c): what it did, and what the
+	 * writers and readers beside it saw. */
+	_Atomic uint64_t scribbles;   /* writes into the mapping */
+	_Atomic uint64_t calls;       /* library calls timed */
+	_Atomic uint64_t hangs;       /* calls that ran past their timeout + TT_HANG_BOUND_MS */
+	_Atomic uint64_t max_over_ns; /* the most any call ran past its timeout */
+	_Atomic uint64_t errors;      /* error returns (the data is not promised) */
+	_Atomic uint64_t reopens;     /* handles closed and opened again after one */
 };
+/* How far past its timeout a call may run before it counts as a hang: a
+ * writer's first send attaches to a slot, repairing a dead owner's frame. */
+#define TT_HANG_BOUND_MS 1000
 
 /* The state file: header, acks[writers][TT_MAX_INC], then per reader its
  * stats and pairs[writers][TT_MAX_INC]. */
@@ -91,12 +102,18 @@ struct tt_role_args {
 	uint32_t min_size, max_size;
 	uint64_t seed;
 	bool durable;
+	double hostile; /* scribbles per second (the hostile role) */
 	int brk;
 	int ready_fd;
 	int unblock_ms;
 };
 int tt_writer(const struct tt_role_args *a);
 int tt_reader(const struct tt_role_args *a);
+/* hostile.c: the peer that scribbles into the mapping, and the writers
+ * and readers of a run with it, which judge only crashes and time */
+int tt_hostile(const struct tt_role_args *a);
+int tt_hostile_writer(const struct tt_role_args *a);
+int tt_hostile_reader(const struct tt_role_args *a);
 
 uint64_t tt_now_ns(void);
 
@@ -106,7 +123,7 @@ struct tt_run {
 	uint32_t writers, readers, min_size, max_size, unblock_ms;
 	uint64_t capacity, seed;
 	bool overwrite, durable;
-	double duration_s, kill_rate, pause_rate;
+	double duration_s, kill_rate, pause_rate, hostile;
 	const char *fault_points, *brk, *command;
 	/* what happened */
 	double elapsed_s;
@@ -115,12 +132,19 @@ struct tt_run {
 	uint64_t repaired; /* mapq_stats(): frames others finished for dead writers */
 	uint32_t reader_restarts[TT_MAX_READERS];
 	char failure[256]; /* a child failed, or a reader never finished */
+	/* --hostile: children that died by a signal nobody sent them, and
+	 * the fresh open after the run */
+	uint64_t crashes;
+	int final_open;         /* what mapq_open returned */
+	char final_report[256]; /* what recovery said, or why the open failed */
 };
 struct tt_verdict {
 	uint64_t acked, delivered, corrupt, duplicated, redelivered, reordered, lost, inflight;
 	uint64_t lapped, lapped_lost, gaps, bytes;
 	uint32_t readers_checked;
 	uint64_t max_stall_ns, stall_bound_ns;
+	/* --hostile */
+	uint64_t scribbles, calls, hangs, max_over_ns, errors, reopens;
 	bool clean;
 };
 void tt_judge(const struct tt_state *st, const struct tt_run *run, struct tt_verdict *v);

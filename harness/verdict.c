@@ -7,11 +7,39 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "mapq.h"
 #include "torture.h"
+
+/* The fresh open after a hostile run may fail, but only with a code the
+ * library can name. */
+static bool final_open_clear(const struct tt_run *run)
+{
+	return run->final_open == 0 || strcmp(mapq_err_name(run->final_open), "EUNKNOWN") != 0;
+}
+
+/* With a hostile peer nothing promises the data: judge crashes, calls
+ * that overran their timeout, and the open afterwards. */
+static void judge_hostile(const struct tt_state *st, const struct tt_run *run,
+			  struct tt_verdict *v)
+{
+	/* relaxed: the children that wrote these are gone */
+	v->scribbles = atomic_load_explicit(&st->hdr->scribbles, memory_order_relaxed);
+	v->calls = atomic_load_explicit(&st->hdr->calls, memory_order_relaxed);
+	v->hangs = atomic_load_explicit(&st->hdr->hangs, memory_order_relaxed);
+	v->max_over_ns = atomic_load_explicit(&st->hdr->max_over_ns, memory_order_relaxed);
+	v->errors = atomic_load_explicit(&st->hdr->errors, memory_order_relaxed);
+	v->reopens = atomic_load_explicit(&st->hdr->reopens, memory_order_relaxed);
+	v->clean = !run->failure[0] && !run->crashes && !v->hangs && final_open_clear(run) &&
+		   v->scribbles > 0;
+}
 
 void tt_judge(const struct tt_state *st, const struct tt_run *run, struct tt_verdict *v)
 {
 	memset(v, 0, sizeof(*v));
+	if (run->hostile > 0) {
+		judge_hostile(st, run, v);
+		return;
+	}
 	/* A reader waits on a stalled live writer up to the unblock timeout;
 	 * on a dead one a few milliseconds. The bound leaves room for a
 	 * loaded 2-core machine. */
@@ -60,9 +88,34 @@ static const char *verdict_word(const struct tt_verdict *v)
 	return v->clean ? "PASS" : "FAIL";
 }
 
+static void print_hostile(FILE *f, const struct tt_run *run, const struct tt_verdict *v)
+{
+	fprintf(f, "\nmapq-torture verdict (hostile peer): %s\n", verdict_word(v));
+	fprintf(f, "  %-28s %llu (about %.1f a second)\n", "scribbles",
+		(unsigned long long)v->scribbles, run->hostile);
+	fprintf(f, "  %-28s %llu\n", "crashes", (unsigned long long)run->crashes);
+	fprintf(f, "  %-28s %llu of %llu timed calls (bound: timeout + %d ms); most over: %.1f ms\n",
+		"hangs", (unsigned long long)v->hangs, (unsigned long long)v->calls,
+		TT_HANG_BOUND_MS, (double)v->max_over_ns / 1e6);
+	fprintf(f, "  %-28s %llu, all named; %llu handles opened again after one\n",
+		"errors returned", (unsigned long long)v->errors, (unsigned long long)v->reopens);
+	fprintf(f, "  %-28s writers %llu, readers %llu; pauses %llu\n", "kills",
+		(unsigned long long)run->writer_kills, (unsigned long long)run->reader_kills,
+		(unsigned long long)run->pauses);
+	fprintf(f, "  %-28s %s: %s\n", "fresh open afterwards",
+		run->final_open ? mapq_err_name(run->final_open) : "OK", run->final_report);
+	if (run->failure[0])
+		fprintf(f, "  %-28s %s\n", "failure", run->failure);
+	fprintf(f, "  reproduce: %s\n", run->command);
+}
+
 void tt_print(FILE *f, const struct tt_state *st, const struct tt_run *run,
 	      const struct tt_verdict *v)
 {
+	if (run->hostile > 0) {
+		print_hostile(f, run, v);
+		return;
+	}
 	uint32_t incs = 0;
 	for (uint32_t w = 0; w < run->writers; w++)
 		incs += run->incarnations[w];
@@ -144,6 +197,16 @@ int tt_write_json(const char *path, const struct tt_state *st, const struct tt_r
 		(unsigned long long)v->redelivered, (unsigned long long)v->reordered,
 		(unsigned long long)v->lost, v->readers_checked, (unsigned long long)v->inflight,
 		(unsigned long long)v->lapped, (unsigned long long)v->lapped_lost);
+	if (run->hostile > 0) {
+		fprintf(f, "  \"hostile\": {\"rate\": %.3f, \"scribbles\": %llu, \"crashes\": %llu, "
+			   "\"calls\": %llu, \"hangs\": %llu, \"max_over_ms\": %.3f, \"errors\": %llu, "
+			   "\"reopens\": %llu, \"final_open\": \"%s\"},\n",
+			run->hostile, (unsigned long long)v->scribbles,
+			(unsigned long long)run->crashes, (unsigned long long)v->calls,
+			(unsigned long long)v->hangs, (double)v->max_over_ns / 1e6,
+			(unsigned long long)v->errors, (unsigned long long)v->reopens,
+			run->final_open ? mapq_err_name(run->final_open) : "OK");
+	}
 	fprintf(f, "  \"max_stall_ms\": %.3f,\n  \"stall_bound_ms\": %.0f,\n",
 		(double)v->max_stall_ns / 1e6, (double)v->stall_bound_ns / 1e6);
 	double s = run->elapsed_s > 0 ? run->elapsed_s : 1;
