@@ -550,9 +550,11 @@ ssize_t mapq_recv(mapq_reader *r, void *buf, size_t cap, int timeout_ms)
 {
 	if (!r || (cap && !buf) || !mapq__timeout_ok(timeout_ms))
 		return -EINVAL;
-	for (;;) {
+	/* Each try after an overwrite waits only for what is left. */
+	uint64_t deadline = timeout_ms > 0 ? mapq__deadline(timeout_ms) : 0;
+	for (int left = timeout_ms;;) {
 		mapq_msg m;
-		int rc = mapq_read(r, &m, timeout_ms);
+		int rc = mapq_read(r, &m, left);
 		if (rc)
 			return rc;
 		if (m.len > cap) {
@@ -571,6 +573,12 @@ ssize_t mapq_recv(mapq_reader *r, void *buf, size_t cap, int timeout_ms)
 		if (rc != -MAPQ_ELAPPED)
 			return rc;
 		/* Overwritten while we copied: the next read reports the loss. */
+		if (deadline) {
+			uint64_t now = mapq__now_ns();
+			if (now >= deadline)
+				return -ETIMEDOUT;
+			left = (int)((deadline - now + 999999) / 1000000);
+		}
 	}
 }
 

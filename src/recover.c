@@ -118,7 +118,10 @@ static void repair_frames(struct mapq *q, mapq_recovery *rep)
 	uint64_t tail = atomic_load_explicit(&q->ctl->tail, memory_order_acquire);
 	if (tail < c || tail - c > q->cap)
 		return; /* not believable: exclusive recovery deals with it */
-	while (c < tail) {
+	/* A repair that says "look again" (REPAIR_DONE: someone moved the
+	 * frame on) is believed a few times per frame, no more: in a damaged
+	 * file it can say so for ever. */
+	for (unsigned again = 0; c < tail && again < 8;) {
 		uint64_t w, pos = frame_pos_at(q, c);
 		w = atomic_load_explicit(commit_at(q, c), memory_order_acquire);
 		if (pos != c || cw_lap(w) != lap_of(q, c) || cw_state(w) == FRAME_CLAIMED) {
@@ -126,11 +129,13 @@ static void repair_frames(struct mapq *q, mapq_recovery *rep)
 			tally(rep, did);
 			if (did == REPAIR_NONE)
 				return; /* a live writer's, or torn: stop here */
+			again++;
 			continue; /* look at it again */
 		}
 		if (cw_state(w) == FRAME_NONE || !mapq__frame_valid(q, c, w))
 			return;
 		c += cw_size(w);
+		again = 0;
 	}
 }
 
