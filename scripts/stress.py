@@ -12,6 +12,11 @@ Examples:
   scripts/stress.py --quick            # about 30 s
   scripts/stress.py                    # a few minutes
   scripts/stress.py --soak 2h --collect
+  scripts/stress.py --modes hostile hostile-storm --budget 10m   # a hostile campaign
+
+The hostile modes run a peer that scribbles into the mapping (mapq-torture
+--hostile): their verdict is no crash, no call past its timeout, and a
+clean fresh open, since nothing can promise the data.
 """
 
 import argparse
@@ -29,6 +34,8 @@ MODES = {
     "durable-kills": ["--kill-rate", "4", "--durable"],
     "pauses": ["--pause-rate", "8", "--unblock-ms", "200"],
     "fault-points": ["--fault-points", "all"],
+    "hostile": ["--hostile", "30", "--kill-rate", "2"],
+    "hostile-storm": ["--hostile", "300", "--kill-rate", "2"],
 }
 SIZES = {"small": (24, 128), "mixed": (24, 2048)}
 
@@ -64,7 +71,7 @@ def supports_fault_points(torture):
 
 
 def cells(args, with_faults):
-    modes = [m for m in MODES if with_faults or m != "fault-points"]
+    modes = [m for m in args.modes if with_faults or m != "fault-points"]
     for w, r, size, policy, mode in itertools.product(
             args.writers, args.readers, SIZES, ("block", "overwrite"), modes):
         if policy == "overwrite" and mode in ("durable-kills", "fault-points"):
@@ -132,6 +139,13 @@ def totals(results):
     out["runs"] = len(results)
     out["failures"] = sum(1 for r in results if r["status"] != 0)
     out["kills"] = sum(sum((r["report"] or {}).get("kills", {}).values()) for r in results)
+    hostile = [(r["report"] or {}).get("hostile") for r in results]
+    hostile = [h for h in hostile if h]
+    out["hostile_runs"] = len(hostile)
+    for k in ("scribbles", "crashes", "hangs", "errors"):
+        out[k] = sum(h.get(k, 0) for h in hostile)
+    out["max_over_ms"] = max([h.get("max_over_ms", 0.0) for h in hostile] or [0.0])
+    out["final_open_failed"] = sum(1 for h in hostile if h.get("final_open") != "OK")
     return out
 
 
@@ -151,6 +165,11 @@ def write_reports(outdir, results, args, elapsed):
              "duplicated %d, reordered %d, lost after acknowledgement %d." % (
                  tot["acknowledged"], tot["delivered"], tot["kills"], tot["corrupt"],
                  tot["duplicated"], tot["reordered"], tot["lost"]), "",
+             "Hostile peer: %d runs, %d scribbles; crashes %d, hangs %d (most over a "
+             "timeout: %.1f ms), %d errors returned (all named), fresh opens that failed "
+             "(with a named code) %d." % (
+                 tot["hostile_runs"], tot["scribbles"], tot["crashes"], tot["hangs"],
+                 tot["max_over_ms"], tot["errors"], tot["final_open_failed"]), "",
              "| cell | runs | failed | acknowledged | kills | fault-point deaths | pauses "
              "| frames repaired | worst stall (ms) | median msgs/s |",
              "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
@@ -201,6 +220,8 @@ def main():
     ap.add_argument("--seed", type=int, default=int(time.time()), help="campaign seed")
     ap.add_argument("--writers", type=int, nargs="+", default=[1, 4], help="writer counts")
     ap.add_argument("--readers", type=int, nargs="+", default=[1, 3], help="reader counts")
+    ap.add_argument("--modes", nargs="+", choices=list(MODES), default=list(MODES),
+                    help="fault modes to run (default: all)")
     ap.add_argument("--torture", help="path to mapq-torture (default: harness/mapq-torture)")
     ap.add_argument("--out", help="results directory (default: stress-results/<time>)")
     args = ap.parse_args()
@@ -249,6 +270,9 @@ def main():
               tot["runs"], tot["failures"], tot["acknowledged"], tot["corrupt"],
               tot["duplicated"], tot["reordered"], tot["lost"], tot["kills"],
               os.path.join(outdir, "summary.md")))
+    if tot["hostile_runs"]:
+        print("stress.py: hostile peer: %d runs, %d scribbles, %d crashes, %d hangs" % (
+            tot["hostile_runs"], tot["scribbles"], tot["crashes"], tot["hangs"]))
     return 1 if tot["failures"] else 0
 
 
