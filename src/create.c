@@ -137,6 +137,7 @@ static int publish(const char *tmp, const char *path)
 /* A temporary file of ours, locked and still linked under @tmp. */
 static int make_temp(char *tmp)
 {
+	size_t x = strlen(tmp) - 6; /* where mkostemp writes its six letters */
 	for (int tries = 0; tries < 8; tries++) {
 		int fd = mkostemp(tmp, O_CLOEXEC);
 		if (fd < 0)
@@ -153,7 +154,8 @@ static int make_temp(char *tmp)
 		close(fd);
 		if (err)
 			return err;
-		memcpy(tmp + strlen(tmp) - 6, "XXXXXX", 6);
+		for (size_t i = 0; i < 6; i++)
+			tmp[x + i] = 'X';
 	}
 	return -EAGAIN;
 }
