@@ -55,6 +55,11 @@ expect 1 "create: name starting with a dot" -- "$M" create .hidden
 has "$err" "invalid queue name" "dot name"
 expect 1 "create: name with a space" -- "$M" create "a b"
 expect 1 "create: impossible geometry" -- "$M" create r --capacity 4K --max-msg 100K
+expect 2 "create: over 1T" -- "$M" create r --capacity 2T
+has "$err" "out of range" "capacity 2T"
+# 1T is a size the parser takes (creating it may fail for want of space)
+"$M" create r --capacity 1T > "$out" 2> "$err"; rm -f "$D/r"
+if grep -q "not a size" "$err"; then fail "capacity 1T: refused as not a size"; fi
 [ -z "$(ls "$D" | grep -v -e '^q$' -e '^out$' -e '^err$')" ] || fail "files left behind: $(ls "$D")"
 expect 0 "create by path" -- "$M" create "$D/sub.q" --capacity 4K --policy overwrite --json
 has "$out" '"policy":"overwrite"' "create --json"
@@ -64,6 +69,10 @@ expect 0 "send arguments" -- "$M" send q hello world
 printf 'one\ntwo\n\nfour\n' > "$D/in"
 expect 0 "send lines" -- sh -c "'$M' send q < '$D/in'"
 has "$err" "sent 4 messages" "send lines"
+expect 0 "create another" -- "$M" create one --capacity 4K
+printf 'five\n' > "$D/in1"
+expect 0 "send one line" -- sh -c "'$M' send one < '$D/in1'"
+has "$err" "sent 1 message\$" "send one line: singular"
 expect 0 "recv" -- "$M" recv q
 printf 'hello\nworld\none\ntwo\n\nfour\n' | cmp -s - "$out" || fail "recv: wrong output"
 expect 0 "tail -n 2" -- "$M" tail -n 2 q
