@@ -214,8 +214,9 @@ static void scribble(struct peer *p)
 	case 8: /* a commit word with this lap's tag and a matching pos */
 		commit_word(p);
 		break;
-	case 9: { /* a frame's length */
-		uint64_t off = p->data + (near_pos(p) & (p->cap - 1));
+	case 9: { /* a frame's length: in a frame header, which ends before the ring does */
+		uint64_t ro = near_pos(p) & (p->cap - 1);
+		uint64_t off = p->data + (ro > p->cap - 32 ? p->cap - 32 : ro);
 		st32(p, off + 16, rnd(p) & 1 ? (uint32_t)rnd(p) : ld32(p, off + 16) + 16);
 		break;
 	}
