@@ -173,6 +173,25 @@ static void commit_word(struct peer *p)
 	st64(p, off + 8, pos); /* published, as far as pos and tag go */
 }
 
+/*
+ * A control word (head, tail, a cursor) set to @v for a moment, then put
+ * back if nobody changed it meanwhile: damage the processes meet while
+ * it lasts, without wrecking the queue for the rest of the run (an
+ * off-grid tail makes every later call a clean -MAPQ_ECORRUPT, and the
+ * deeper paths would never be visited again).
+ */
+static void for_a_moment(struct peer *p, uint64_t off, uint64_t v)
+{
+	uint64_t *w = (uint64_t *)(void *)(p->m + off);
+	uint64_t was = __atomic_exchange_n(w, v, __ATOMIC_RELAXED);
+	if (rnd(p) % 4 == 0)
+		return; /* for good */
+	uint64_t ns = 100000 + rnd(p) % 20000000;
+	struct timespec ts = { 0, (long)ns };
+	nanosleep(&ts, NULL);
+	__atomic_compare_exchange_n(w, &v, was, false, __ATOMIC_RELAXED, __ATOMIC_RELAXED);
+}
+
 static void scribble(struct peer *p)
 {
 	uint64_t wi = rnd(p) % p->nw, ri = rnd(p) % p->nr;
@@ -183,10 +202,10 @@ static void scribble(struct peer *p)
 		dead_reservation(p);
 		break;
 	case 0: /* tail */
-		st64(p, p->ctl + CTL_TAIL, odd_value(p, ld64(p, p->ctl + CTL_TAIL)));
+		for_a_moment(p, p->ctl + CTL_TAIL, odd_value(p, ld64(p, p->ctl + CTL_TAIL)));
 		break;
 	case 1: /* head */
-		st64(p, p->ctl + CTL_HEAD, odd_value(p, ld64(p, p->ctl + CTL_HEAD)));
+		for_a_moment(p, p->ctl + CTL_HEAD, odd_value(p, ld64(p, p->ctl + CTL_HEAD)));
 		break;
 	case 2: { /* a reservation record: small frames, past the ring's end */
 		uint64_t pos = rnd(p) & 1 ? near_pos(p) : (near_pos(p) | (p->cap - 16)) - 16 * (rnd(p) % 4);
@@ -200,7 +219,7 @@ static void scribble(struct peer *p)
 		st32(p, ws, (uint32_t)(rnd(p) % 4));
 		break;
 	case 4: /* a reader's cursor */
-		st64(p, rs, odd_value(p, ld64(p, rs)));
+		for_a_moment(p, rs, odd_value(p, ld64(p, rs)));
 		break;
 	case 5: /* a reader's state and flags */
 		st32(p, rs + 128, (uint32_t)(rnd(p) % 6));
@@ -366,8 +385,16 @@ int tt_hostile_writer(const struct tt_role_args *a)
 		uint32_t len = a->min_size + (uint32_t)(x % (a->max_size - a->min_size + 1));
 		tt_fill(buf, len, (uint16_t)a->id, (uint16_t)a->inc, seq++);
 		uint64_t t0 = tt_now_ns();
-		int rc = mapq_send(q, buf, len, 200);
-		timed(&st, tt_now_ns() - t0, 200);
+		int rc, timeout = 200;
+		if (x % 256 == 0) {
+			/* now and then a sync, whose fill frame may land anywhere;
+			 * it waits up to twice the unblock timeout */
+			rc = mapq_sync(q);
+			timeout = 2 * a->unblock_ms;
+		} else {
+			rc = mapq_send(q, buf, len, 200);
+		}
+		timed(&st, tt_now_ns() - t0, timeout);
 		if (rc == 0 || rc == -ETIMEDOUT || rc == -EAGAIN || rc == -MAPQ_ESTALLED)
 			continue;
 		/* The queue says it is damaged: start again with a new handle,

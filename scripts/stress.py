@@ -34,8 +34,8 @@ MODES = {
     "durable-kills": ["--kill-rate", "4", "--durable"],
     "pauses": ["--pause-rate", "8", "--unblock-ms", "200"],
     "fault-points": ["--fault-points", "all"],
-    "hostile": ["--hostile", "30", "--kill-rate", "2"],
-    "hostile-storm": ["--hostile", "300", "--kill-rate", "2"],
+    "hostile": ["--hostile", "20", "--kill-rate", "2", "--unblock-ms", "100"],
+    "hostile-storm": ["--hostile", "300", "--kill-rate", "2", "--unblock-ms", "100"],
 }
 SIZES = {"small": (24, 128), "mixed": (24, 2048)}
 
