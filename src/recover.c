@@ -116,7 +116,7 @@ static void repair_frames(struct mapq *q, mapq_recovery *rep)
 	/* acquire: frames behind head are done with */
 	uint64_t c = atomic_load_explicit(&q->ctl->head, memory_order_acquire);
 	uint64_t tail = atomic_load_explicit(&q->ctl->tail, memory_order_acquire);
-	if (tail < c || tail - c > q->cap)
+	if (tail < c || tail - c > q->cap || c % FRAME_ALIGN)
 		return; /* not believable: exclusive recovery deals with it */
 	/* A repair that says "look again" (REPAIR_DONE: someone moved the
 	 * frame on) is believed a few times per frame, no more: in a damaged
@@ -372,6 +372,8 @@ static int wait_finished(struct mapq *q, uint64_t end)
 			c = h;
 		if (c >= end)
 			return 0;
+		if (c % FRAME_ALIGN)
+			return -MAPQ_ECORRUPT; /* from the file: off the frame grid */
 		uint64_t w, pos = frame_pos_at(q, c);
 		w = atomic_load_explicit(commit_at(q, c), memory_order_acquire);
 		/* A forsaken frame counts as finished: it will never be
