@@ -60,20 +60,32 @@ static void sleep_us(long us)
 	nanosleep(&ts, NULL);
 }
 
-/* @n creators, each killed after a random time up to @max_us. */
+/* @n creators, each killed a random time up to @max_us after it starts
+ * to create. */
 static void kill_creators(int n, bool unnamed, long max_us)
 {
 	for (int i = 0; i < n; i++) {
 		char name[32];
 		snprintf(name, sizeof(name), "k%d", i);
+		int go[2];
+		CHECK_EQ(pipe(go), 0);
 		pid_t pid = fork();
 		CHECK(pid >= 0);
 		if (pid == 0) {
 			mapq *q;
+			close(go[0]);
+			/* "about to create": the kill's clock starts here, not
+			 * at fork, which takes as long as a create */
+			if (write(go[1], "c", 1) != 1)
+				t_exit(T_ERROR);
 			if (unnamed) /* what users call */
 				t_exit(mapq_open(&q, t_path(name), MAPQ_CREATE | MAPQ_EXCL, &opts) ? 1 : 0);
 			t_exit(mapq__create_file(t_path(name), &opts, false) >= 0 ? 0 : 1);
 		}
+		close(go[1]);
+		char c;
+		CHECK_EQ(read(go[0], &c, 1), 1);
+		close(go[0]);
 		sleep_us(random() % max_us);
 		kill(pid, SIGKILL);
 		int st = t_wait_child(pid);
