@@ -40,11 +40,10 @@ static void layout(struct fmt_super *sb)
 
 int mapq__geometry(const mapq_options *opt, struct fmt_super *sb)
 {
-	mapq_options d;
-
-	mapq_options_init(&d);
+	/* no options: every field at zero, which means its default */
+	static const mapq_options defaults;
 	if (!opt)
-		opt = &d;
+		opt = &defaults;
 	memset(sb, 0, sizeof(*sb));
 	memcpy(sb->magic, FMT_MAGIC, 8);
 	sb->version = FMT_VERSION;
