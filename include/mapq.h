@@ -506,7 +506,8 @@ int mapq_recover(mapq *q, mapq_recovery *rep);
  * Only useful for queue files on a persistent file system.
  *
  * Return: 0, or -EINVAL, -MAPQ_ESTATE (reservation open), -ETIMEDOUT (an
- * earlier frame stayed unfinished), -EIO and other -errno from msync.
+ * earlier frame stayed unfinished, or the ring stayed full, for twice the
+ * unblock timeout), -MAPQ_ECORRUPT, -EIO and other -errno from msync.
  */
 int mapq_sync(mapq *q);
 

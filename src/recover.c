@@ -14,6 +14,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -411,7 +412,12 @@ int mapq_sync(mapq *q)
 	 * never touch a page that holds synced frames. */
 	uint64_t pos = 0, size = 0;
 	if (q->abort_max >= FMT_PAGE + 2 * FRAME_HDR) {
-		err = mapq__reserve_frame(q, 0, &pos, &size, -1);
+		/* A full ring (a slow reader, or a durable one that is gone)
+		 * is waited for as long as an unfinished frame is below. */
+		int64_t ms = q->unblock_ns < 0 ? MAPQ_FOREVER : 2 * q->unblock_ns / 1000000;
+		err = mapq__reserve_frame(q, 0, &pos, &size,
+					  ms == MAPQ_FOREVER ? MAPQ_FOREVER : ms < 1 ? 1
+						  : ms > INT_MAX ? INT_MAX : (int)ms);
 		if (err)
 			return err;
 		if (size) {

@@ -58,8 +58,9 @@ static mapq *damaged_head(const char *name, int32_t unblock_ms)
 	return q;
 }
 
-/* A send that needs the damaged frame's space, in a child killed by
- * SIGALRM after 10 s. Returns what the send returned, and its time. */
+/* A send that needs the damaged frame's space (or, with timeout -2, a
+ * sync), in a child killed by SIGALRM after 10 s. Returns what the call
+ * returned, and its time. */
 static int timed_send(mapq *q, int timeout_ms, uint64_t *ms)
 {
 	int fd[2];
@@ -71,7 +72,7 @@ static int timed_send(mapq *q, int timeout_ms, uint64_t *ms)
 		alarm(10);
 		uint8_t msg[LEN] = { 0 };
 		uint64_t t0 = t_now_ms();
-		int rc = mapq_send(q, msg, sizeof(msg), timeout_ms);
+		int rc = timeout_ms == -2 ? mapq_sync(q) : mapq_send(q, msg, sizeof(msg), timeout_ms);
 		int64_t out[2] = { rc, (int64_t)(t_now_ms() - t0) };
 		t_exit(write(fd[1], out, sizeof(out)) == (ssize_t)sizeof(out) ? 0 : T_ERROR);
 	}
@@ -81,7 +82,8 @@ static int timed_send(mapq *q, int timeout_ms, uint64_t *ms)
 	close(fd[0]);
 	int st = t_wait_child(pid);
 	if (st == 128 + SIGALRM)
-		t_fail(__FILE__, __LINE__, "a send with timeout %d ms was still running after 10 s",
+		t_fail(__FILE__, __LINE__, "a %s (timeout %d ms) was still running after 10 s",
+		       timeout_ms == -2 ? "sync" : "send",
 		       timeout_ms);
 	CHECK_EQ(st, 0);
 	CHECK_EQ(n, sizeof(in));
@@ -107,6 +109,27 @@ int main(void)
 	if (rc != 0 && rc != -ETIMEDOUT)
 		t_fail(__FILE__, __LINE__, "send returned %s", mapq_err_name(rc));
 	CHECK(ms < 2000);
+	mapq_close(q);
+
+	/* A sync in a ring held full by a durable reader that is gone waits
+	 * twice the unblock timeout for space, not for ever. */
+	mapq_options o;
+	mapq_reader *r;
+	uint8_t msg[LEN] = { 0 };
+	mapq_options_init(&o);
+	o.capacity = 1 << 14; /* mapq_sync fills to a page from 16 KiB up */
+	o.unblock_ms = 100;
+	CHECK_OK(mapq_open(&q, t_path("full"), MAPQ_CREATE | MAPQ_EXCL, &o));
+	CHECK_OK(mapq_reader_open(q, &r, "gone", MAPQ_START_OLDEST));
+	mapq_reader_close(r); /* detached: it holds writers back */
+	int n = 0;
+	while (mapq_send(q, msg, sizeof(msg), 0) == 0 && n < 100)
+		n++;
+	while (mapq_send(q, msg, 0, 0) == 0 && n < 200) /* to the last 16 bytes */
+		n++;
+	CHECK(n > 0 && n < 200);
+	CHECK_RC(timed_send(q, -2, &ms), -ETIMEDOUT);
+	CHECK(ms >= 150 && ms < 2000);
 	mapq_close(q);
 	return 0;
 }
