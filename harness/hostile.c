@@ -388,9 +388,10 @@ int tt_hostile_writer(const struct tt_role_args *a)
 		int rc, timeout = 200;
 		if (x % 256 == 0) {
 			/* now and then a sync, whose fill frame may land anywhere;
-			 * it waits up to twice the unblock timeout */
+			 * it waits up to twice the unblock timeout for space, and
+			 * as long again for earlier frames */
 			rc = mapq_sync(q);
-			timeout = 2 * a->unblock_ms;
+			timeout = 4 * a->unblock_ms;
 		} else {
 			rc = mapq_send(q, buf, len, 200);
 		}
