@@ -125,3 +125,21 @@ uint32_t mapq__frame_crc_copy(const struct fmt_frame *f, uint32_t len, const voi
 	uint64_t pos = atomic_load_explicit(&f->pos, memory_order_relaxed);
 	return mapq__crc32c_hdr_copy(pos, crc_rest(f, len), (uint8_t *)f + FRAME_HDR, src, n);
 }
+
+/* Is commit word @w believable for a frame at @pos of this queue? Every
+ * field comes from the file, so size, padding and state are checked
+ * against the geometry before anyone uses them. */
+bool mapq__frame_valid(const struct mapq *q, uint64_t pos, uint64_t w)
+{
+	uint64_t size = cw_size(w), off = pos & q->mask;
+
+	if (size % FRAME_ALIGN)
+		return false;
+	if (cw_pad(w))
+		return size >= FRAME_ALIGN && off + size == q->cap && cw_state(w) == FRAME_COMMITTED;
+	/* Aborted (and still claimed) frames may be larger than any message:
+	 * mapq_sync() pads to a page boundary with one, and repairs may fill
+	 * a dead writer's whole reservation. */
+	uint64_t max = cw_state(w) == FRAME_COMMITTED ? frame_size(q->max_msg) : q->abort_max;
+	return size >= FRAME_HDR && off + size <= q->cap && size <= max;
+}

@@ -1,5 +1,10 @@
 /*
  * internal.h - what the library's files share and nobody else sees.
+ *
+ * The files of src/ call each other in layers, lowest first (a file uses
+ * only files on lower layers; `make analyze' checks it from the objects):
+ *   crc32c error fault name slots wait < format < create inspect repair
+ *   ring < reader writer < recover < queue
  */
 #ifndef MAPQ_INTERNAL_H
 #define MAPQ_INTERNAL_H
@@ -88,6 +93,7 @@ int mapq__geometry(const mapq_options *opt, struct fmt_super *sb);
 int mapq__super_check(const struct fmt_super *sb, uint64_t real_size);
 uint32_t mapq__super_crc(const struct fmt_super *sb);
 uint32_t mapq__frame_crc(const struct fmt_frame *f, const void *payload, uint32_t len);
+bool mapq__frame_valid(const struct mapq *q, uint64_t pos, uint64_t w);
 /* The frame CRC for a payload of @len bytes, as its first @n bytes are
  * copied from @src into the frame (continue with mapq__crc32c_copy). */
 uint32_t mapq__frame_crc_copy(const struct fmt_frame *f, uint32_t len, const void *src,
@@ -99,8 +105,6 @@ void mapq__slot_unlock(int fd, uint64_t off);
 int mapq__slot_is_live(int fd, uint64_t off);
 int mapq__registry_lock(int fd, uint64_t off);
 int mapq__lock_shared(int fd, uint64_t off, bool wait);
-int mapq__wslot_attach(struct mapq *q);
-void mapq__wslot_detach(struct mapq *q);
 
 /* wait.c: futex waits on shared words, deadlines */
 uint64_t mapq__now_ns(void);
@@ -170,12 +174,23 @@ int mapq__repair_record(struct mapq *q, uint32_t slot);
 /* ring.c */
 enum { MAPQ__BLOCKED_BY_READER = 1, MAPQ__BLOCKED_BY_WRITER = 2 };
 int mapq__advance_head(struct mapq *q, uint64_t need, bool eager);
+/* writer.c: this handle's writer slot, taken from a dead owner if need be */
+int mapq__wslot_attach(struct mapq *q);
+void mapq__wslot_detach(struct mapq *q);
 /* writer.c: size 0 reserves a frame ending on the next page (mapq_sync) */
 int mapq__reserve_frame(struct mapq *q, uint64_t size, uint64_t *fpos, uint64_t *fsize,
 			int timeout_ms);
 void mapq__lift_readers(struct mapq *q, uint64_t head);
-bool mapq__own_reader(const struct mapq *q, int slot);
-bool mapq__frame_valid(const struct mapq *q, uint64_t pos, uint64_t w);
+
+/* Is reader slot @slot one of this handle's readers? Our own OFD locks
+ * never conflict with us, so a lock test alone cannot tell. */
+static inline bool mapq__own_reader(const struct mapq *q, int slot)
+{
+	for (const struct mapq_reader *r = q->readers; r; r = r->next)
+		if (r->slot == slot)
+			return true;
+	return false;
+}
 
 /*
  * The pos field of the frame at @pos: 8 bytes after its commit word.

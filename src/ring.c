@@ -18,30 +18,6 @@
 
 #include "internal.h"
 
-
-bool mapq__frame_valid(const struct mapq *q, uint64_t pos, uint64_t w)
-{
-	uint64_t size = cw_size(w), off = pos & q->mask;
-
-	if (size % FRAME_ALIGN)
-		return false;
-	if (cw_pad(w))
-		return size >= FRAME_ALIGN && off + size == q->cap && cw_state(w) == FRAME_COMMITTED;
-	/* Aborted (and still claimed) frames may be larger than any message:
-	 * mapq_sync() pads to a page boundary with one, and repairs may fill
-	 * a dead writer's whole reservation. */
-	uint64_t max = cw_state(w) == FRAME_COMMITTED ? frame_size(q->max_msg) : q->abort_max;
-	return size >= FRAME_HDR && off + size <= q->cap && size <= max;
-}
-
-bool mapq__own_reader(const struct mapq *q, int slot)
-{
-	for (const struct mapq_reader *r = q->readers; r; r = r->next)
-		if (r->slot == slot)
-			return true;
-	return false;
-}
-
 /*
  * A reader slot marked ACTIVE whose owner died: free it (ephemeral) or
  * detach it (durable, which keeps its cursor). Returns true if the slot no

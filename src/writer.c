@@ -10,6 +10,8 @@
 
 #include <errno.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "internal.h"
 
@@ -314,6 +316,79 @@ int mapq__reserve_frame(struct mapq *q, uint64_t size, uint64_t *fpos, uint64_t 
 	}
 	*fpos = pos;
 	return 0;
+}
+
+/*
+ * Writer slots. A writer owns its slot through the slot's kernel lock
+ * (slots.c); taking a slot whose owner died first finishes that owner's
+ * reservation (repair.c).
+ */
+/* Take slot @i (its lock held) from a dead owner: finish its business.
+ * 0: done; -EAGAIN: its record cannot be settled yet, leave the slot. */
+static int take_over(struct mapq *q, uint32_t i)
+{
+	int err = MAPQ_FAULT(WSLOT_ATTACH_LOCKED);
+	if (err)
+		return err;
+	if (mapq__repair_record(q, i) < 0)
+		return -EAGAIN;
+	return MAPQ_FAULT(WSLOT_ATTACH_REPAIRED);
+}
+
+/* Make slot @i ours; its lock is held and its old business finished. */
+static void claim_slot(struct mapq *q, uint32_t i)
+{
+	struct fmt_wslot *s = &q->wslots[i];
+	/* relaxed: these fields are ours now; the lock orders ownership */
+	atomic_store_explicit(&s->resv_size, 0, memory_order_relaxed);
+	atomic_store_explicit(&s->pid, (uint32_t)getpid(), memory_order_relaxed);
+	atomic_store_explicit(&s->state, WSLOT_ACTIVE, memory_order_relaxed);
+	atomic_store_explicit(&s->attaches, atomic_load_explicit(&s->attaches, memory_order_relaxed) + 1,
+			      memory_order_relaxed);
+	q->wslot = (int)i;
+}
+
+int mapq__wslot_attach(struct mapq *q)
+{
+	if (q->rdonly)
+		return -MAPQ_ERDONLY;
+	int err = -MAPQ_ENOSLOT;
+	/* A slot whose dead owner's record cannot be settled yet (another
+	 * writer raced for the same position and is mid-step) is left for a
+	 * moment; a few passes settle it. */
+	for (int pass = 0; pass < 100 && err == -MAPQ_ENOSLOT; pass++) {
+		bool unsettled = false;
+		for (uint32_t i = 0; i < q->nw; i++) {
+			if (mapq__slot_trylock(q->fd, wslot_lock_off(q, (int)i)) != 0)
+				continue;
+			err = take_over(q, i);
+			if (err == 0) {
+				claim_slot(q, i);
+				return 0;
+			}
+			mapq__slot_unlock(q->fd, wslot_lock_off(q, (int)i));
+			if (err != -EAGAIN)
+				return err;
+			err = -MAPQ_ENOSLOT;
+			unsettled = true;
+		}
+		if (!unsettled)
+			break;
+		struct timespec ts = { 0, 100000 };
+		nanosleep(&ts, NULL);
+	}
+	return err;
+}
+
+void mapq__wslot_detach(struct mapq *q)
+{
+	if (q->wslot < 0)
+		return;
+	struct fmt_wslot *s = &q->wslots[q->wslot];
+	(void)MAPQ_FAULT(WSLOT_DETACH);
+	atomic_store_explicit(&s->state, WSLOT_FREE, memory_order_relaxed);
+	mapq__slot_unlock(q->fd, wslot_lock_off(q, q->wslot));
+	q->wslot = -1;
 }
 
 int mapq_reserve(mapq *q, size_t len, void **buf, int timeout_ms)
