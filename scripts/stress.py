@@ -24,8 +24,10 @@ import itertools
 import json
 import os
 import random
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 
 MODES = {
@@ -64,9 +66,16 @@ def find_torture(given):
 
 
 def supports_fault_points(torture):
-    """A build without fault injection refuses --fault-points with status 2."""
-    r = subprocess.run([torture, "--fault-points", "all", "--duration", "0.1", "-q",
-                        "--dir", "/dev/shm"], capture_output=True, text=True)
+    """A build without fault injection refuses --fault-points with status 2.
+    The probe runs in a directory of its own, removed afterwards: a run
+    that fails keeps its run directory, and the probe's must not stay."""
+    probe = tempfile.mkdtemp(prefix="mapq-stress-probe.",
+                             dir="/dev/shm" if os.access("/dev/shm", os.W_OK) else None)
+    try:
+        r = subprocess.run([torture, "--fault-points", "all", "--duration", "0.1", "-q",
+                            "--dir", probe], capture_output=True, text=True)
+    finally:
+        shutil.rmtree(probe, ignore_errors=True)
     return not (r.returncode == 2 and "enable-fault-injection" in r.stderr)
 
 
