@@ -322,9 +322,10 @@ int mapq__reserve_frame(struct mapq *q, uint64_t size, uint64_t *fpos, uint64_t 
  * Writer slots. A writer owns its slot through the slot's kernel lock
  * (slots.c); taking a slot whose owner died first finishes that owner's
  * reservation (repair.c).
+ *
+ * take_over: take slot @i (its lock held) from a dead owner. 0: done;
+ * -EAGAIN: its record cannot be settled yet, leave the slot.
  */
-/* Take slot @i (its lock held) from a dead owner: finish its business.
- * 0: done; -EAGAIN: its record cannot be settled yet, leave the slot. */
 static int take_over(struct mapq *q, uint32_t i)
 {
 	int err = MAPQ_FAULT(WSLOT_ATTACH_LOCKED);
