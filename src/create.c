@@ -160,13 +160,48 @@ static int make_temp(char *tmp)
 	return -EAGAIN;
 }
 
+/* Is @name one of our temporary names? */
+static bool temp_name(const char *name)
+{
+	return strncmp(name, TEMP_PREFIX, strlen(TEMP_PREFIX)) == 0 &&
+	       strlen(name) == strlen(TEMP_NAME);
+}
+
+static unsigned sweep_dir(const char *dir)
+{
+	DIR *d = opendir(dir);
+	if (!d)
+		return 0;
+	unsigned n = 0;
+	struct dirent *e;
+	while ((e = readdir(d)) != NULL) {
+		if (!temp_name(e->d_name))
+			continue;
+		int fd = openat(dirfd(d), e->d_name,
+				O_RDWR | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY);
+		if (fd < 0)
+			continue;
+		struct stat a, b;
+		/* Unlink only the file we locked: its creator is dead, and
+		 * the name still leads to it. */
+		if (fstat(fd, &a) == 0 && S_ISREG(a.st_mode) && temp_lock(fd, false) == 0 &&
+		    fstatat(dirfd(d), e->d_name, &b, AT_SYMLINK_NOFOLLOW) == 0 &&
+		    a.st_dev == b.st_dev && a.st_ino == b.st_ino &&
+		    unlinkat(dirfd(d), e->d_name, 0) == 0)
+			n++;
+		close(fd);
+	}
+	closedir(d);
+	return n;
+}
+
 /* The named way, for file systems without O_TMPFILE. */
 static int create_named(const char *path, const char *dir, struct fmt_super *sb, mode_t mode)
 {
 	char tmp[PATH_MAX];
 	if (snprintf(tmp, sizeof(tmp), "%s/" TEMP_NAME, dir) >= (int)sizeof(tmp))
 		return -ENAMETOOLONG;
-	mapq__sweep_temp(dir);
+	sweep_dir(dir);
 	int fd = make_temp(tmp);
 	if (fd < 0)
 		return fd;
@@ -206,37 +241,8 @@ int mapq__create_file(const char *path, const mapq_options *opt, bool unnamed)
 	return create_named(path, dir, &sb, (mode_t)mode);
 }
 
-/* Is @name one of our temporary names? */
-static bool temp_name(const char *name)
+unsigned mapq__sweep_temp(const char *path)
 {
-	return strncmp(name, TEMP_PREFIX, strlen(TEMP_PREFIX)) == 0 &&
-	       strlen(name) == strlen(TEMP_NAME);
-}
-
-unsigned mapq__sweep_temp(const char *dir)
-{
-	DIR *d = opendir(dir);
-	if (!d)
-		return 0;
-	unsigned n = 0;
-	struct dirent *e;
-	while ((e = readdir(d)) != NULL) {
-		if (!temp_name(e->d_name))
-			continue;
-		int fd = openat(dirfd(d), e->d_name,
-				O_RDWR | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY);
-		if (fd < 0)
-			continue;
-		struct stat a, b;
-		/* Unlink only the file we locked: its creator is dead, and
-		 * the name still leads to it. */
-		if (fstat(fd, &a) == 0 && S_ISREG(a.st_mode) && temp_lock(fd, false) == 0 &&
-		    fstatat(dirfd(d), e->d_name, &b, AT_SYMLINK_NOFOLLOW) == 0 &&
-		    a.st_dev == b.st_dev && a.st_ino == b.st_ino &&
-		    unlinkat(dirfd(d), e->d_name, 0) == 0)
-			n++;
-		close(fd);
-	}
-	closedir(d);
-	return n;
+	char dir[PATH_MAX];
+	return dir_of(path, dir, sizeof(dir)) == 0 ? sweep_dir(dir) : 0;
 }

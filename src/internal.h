@@ -156,8 +156,9 @@ static inline void mapq__relax_n(unsigned n)
 /* create.c: a new queue file at @path, complete before anyone can open
  * it; @unnamed: try O_TMPFILE first. Returns its descriptor or -errno. */
 int mapq__create_file(const char *path, const mapq_options *opt, bool unnamed);
-/* Remove the temporary files that dead creators left in @dir; how many. */
-unsigned mapq__sweep_temp(const char *dir);
+/* Remove the temporary files that dead creators left in the directory
+ * of queue file @path; how many. */
+unsigned mapq__sweep_temp(const char *path);
 
 /* recover.c: with the open lock held exclusively */
 int mapq__recover_exclusive(struct mapq *q, mapq_recovery *rep);

@@ -84,14 +84,8 @@ static int join(struct mapq *q, const char *path, bool recover)
 {
 	if (recover && mapq__slot_trylock(q->fd, mapq__open_off(q)) == 0) {
 		mapq_recovery rep;
-		char dir[PATH_MAX];
-		/* creators that died in this directory left temporary files */
-		const char *slash = strrchr(path, '/');
-		if (slash && (size_t)(slash - path) < sizeof(dir)) {
-			memcpy(dir, path, (size_t)(slash - path));
-			dir[slash - path] = '\0';
-			(void)mapq__sweep_temp(slash == path ? "/" : dir);
-		}
+		/* creators that died beside the queue left temporary files */
+		(void)mapq__sweep_temp(path);
 		int err = mapq__recover_exclusive(q, &rep);
 		int e2 = mapq__lock_shared(q->fd, mapq__open_off(q), false);
 		return err ? err : e2;
