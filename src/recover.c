@@ -360,12 +360,18 @@ int mapq_recover(mapq *q, mapq_recovery *rep)
 	return 0;
 }
 
+/* How long each of mapq_sync's waits (for ring space, for earlier frames)
+ * may last: twice the unblock timeout; UINT64_MAX (for ever) if that is. */
+static uint64_t sync_limit_ns(const struct mapq *q)
+{
+	return q->unblock_ns >= 0 ? 2 * (uint64_t)q->unblock_ns : UINT64_MAX;
+}
+
 /* Wait until every frame before @end is finished (committed, aborted or
  * padding), repairing dead writers' frames on the way. */
 static int wait_finished(struct mapq *q, uint64_t end)
 {
-	uint64_t start = mapq__now_ns(), c = 0;
-	uint64_t limit = q->unblock_ns >= 0 ? 2 * (uint64_t)q->unblock_ns : UINT64_MAX;
+	uint64_t start = mapq__now_ns(), c = 0, limit = sync_limit_ns(q);
 	for (;;) {
 		/* acquire: frames behind head are finished */
 		uint64_t h = atomic_load_explicit(&q->ctl->head, memory_order_acquire);
@@ -414,10 +420,12 @@ int mapq_sync(mapq *q)
 	if (q->abort_max >= FMT_PAGE + 2 * FRAME_HDR) {
 		/* A full ring (a slow reader, or a durable one that is gone)
 		 * is waited for as long as an unfinished frame is below. */
-		int64_t ms = q->unblock_ns < 0 ? MAPQ_FOREVER : 2 * q->unblock_ns / 1000000;
-		err = mapq__reserve_frame(q, 0, &pos, &size,
-					  ms == MAPQ_FOREVER ? MAPQ_FOREVER : ms < 1 ? 1
-						  : ms > INT_MAX ? INT_MAX : (int)ms);
+		uint64_t limit = sync_limit_ns(q), ms = limit / 1000000;
+		int timeout = limit == UINT64_MAX ? MAPQ_FOREVER
+			      : ms > INT_MAX	  ? INT_MAX
+			      : ms < 1		  ? 1
+						  : (int)ms;
+		err = mapq__reserve_frame(q, 0, &pos, &size, timeout);
 		if (err)
 			return err;
 		if (size) {
