@@ -1,11 +1,15 @@
 /*
- * fault.h - named fault points (./configure --enable-fault-injection).
+ * fault.h - named fault points.
  *
  * Each point marks one step of a protocol where a process could die,
  * fail or stall. Armed points act when reached for the Nth time: SIGKILL
- * to self, an error return, or a stall. Without the configure flag
- * MAPQ_FAULT() is the constant 0 and the points vanish from the code;
- * with it, an unarmed point costs one relaxed load and a predicted branch.
+ * to self, an error return, or a stall. Only a build configured with
+ * --enable-fault-injection has them; in any other MAPQ_FAULT() is the
+ * constant 0 and the points vanish, because ~20 of them lie on the path of
+ * every message (doc/fault-points.md has the measured cost). Code that
+ * needs the points to work differently asks MAPQ_FAULT_ARMED() at run
+ * time, never #ifdef, so a fault-injection build runs the production
+ * path whenever nothing is armed.
  *
  * The list below is the only one: mapq_fault_point() enumerates it, and
  * doc/fault-points.md explains each entry.
@@ -59,16 +63,18 @@ enum mapq__fault_id {
 };
 
 #ifdef MAPQ_FAULT_INJECTION
-/* Non-zero while any point is armed. */
-extern _Atomic int mapq__fault_armed;
-int mapq__fault_hit(enum mapq__fault_id id);
+/* Non-zero while any point is armed. hidden: the library's own, so each
+ * point reads the flag directly rather than through the global offset
+ * table. */
+extern _Atomic int mapq__fault_armed __attribute__((visibility("hidden")));
+int mapq__fault_hit(enum mapq__fault_id id) __attribute__((visibility("hidden")));
 /* relaxed: a hint; arming happens before the armed code runs (same
  * thread, or a fork/exec that copies the state) */
-#define MAPQ_FAULT(id)                                                            \
-	(__builtin_expect(atomic_load_explicit(&mapq__fault_armed, memory_order_relaxed), 0) \
-		 ? mapq__fault_hit(MAPQ__F_##id)                                   \
-		 : 0)
+#define MAPQ_FAULT_ARMED()                                                        \
+	__builtin_expect(atomic_load_explicit(&mapq__fault_armed, memory_order_relaxed), 0)
+#define MAPQ_FAULT(id) (MAPQ_FAULT_ARMED() ? mapq__fault_hit(MAPQ__F_##id) : 0)
 #else
+#define MAPQ_FAULT_ARMED() 0
 #define MAPQ_FAULT(id) 0
 #endif
 

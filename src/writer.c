@@ -468,6 +468,22 @@ int mapq_abort(mapq *q)
 	return 0;
 }
 
+/* mapq_send's copy while fault points are armed: in two halves, so that
+ * copy.midway can die (or fail) with half a payload in the frame. */
+static int send_in_halves(mapq *q, void *buf, const void *data, size_t len)
+{
+	const struct fmt_frame *f = frame_at(q, q->resv_pos);
+	size_t half = len / 2;
+	uint32_t crc = mapq__frame_crc_copy(f, (uint32_t)len, data, (uint32_t)half);
+	int r = MAPQ_FAULT(COPY_MIDWAY);
+	if (r) {
+		(void)mapq_abort(q);
+		return r;
+	}
+	crc = mapq__crc32c_copy(crc, (uint8_t *)buf + half, (const uint8_t *)data + half, len - half);
+	return commit_frame(q, len, &crc);
+}
+
 int mapq_send(mapq *q, const void *data, size_t len, int timeout_ms)
 {
 	void *buf;
@@ -481,29 +497,15 @@ int mapq_send(mapq *q, const void *data, size_t len, int timeout_ms)
 	 * be NULL then */
 	if (!len)
 		return commit_frame(q, 0, NULL);
-#ifndef MAPQ_FAULT_INJECTION
+	if (MAPQ_FAULT_ARMED())
+		return send_in_halves(q, buf, data, len);
 	if (len < MAPQ__COPY_CRC_MIN) {
 		memcpy(buf, data, len); /* inline, and the CRC then reads L1 */
 		return commit_frame(q, len, NULL);
 	}
-#endif
 	/* The CRC is computed as the payload is copied in (one pass over
 	 * it, not two), and is of the bytes in the frame. */
-	const struct fmt_frame *f = frame_at(q, q->resv_pos);
-	uint32_t crc;
-#ifdef MAPQ_FAULT_INJECTION
-	/* Two halves, so a fault point can die with half a payload. */
-	size_t half = len / 2;
-	crc = mapq__frame_crc_copy(f, (uint32_t)len, data, (uint32_t)half);
-	r = MAPQ_FAULT(COPY_MIDWAY);
-	if (r) {
-		(void)mapq_abort(q);
-		return r;
-	}
-	crc = mapq__crc32c_copy(crc, (uint8_t *)buf + half, (const uint8_t *)data + half, len - half);
-#else
-	(void)buf;
-	crc = mapq__frame_crc_copy(f, (uint32_t)len, data, (uint32_t)len);
-#endif
+	uint32_t crc = mapq__frame_crc_copy(frame_at(q, q->resv_pos), (uint32_t)len, data,
+		(uint32_t)len);
 	return commit_frame(q, len, &crc);
 }
