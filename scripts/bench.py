@@ -9,10 +9,16 @@ gives mapq's ratio to each peer and limit, and whether each performance
 target of doc/performance.md is met. Writes report.md, results.json and,
 when matplotlib can be imported, plots.png into the output directory.
 
+With --vs, two builds of mapq-bench run in turn (A B A B ...), in one
+sitting, and ab.md gives each figure of both with the median of the
+ratios A/B taken run pair by run pair, beside each run's cache-line
+round trip (the machine's placement of the two CPUs moves every figure).
+
 Examples:
   scripts/bench.py                       # 3 runs (make bench)
   scripts/bench.py --runs 5 --out bench-results
   scripts/bench.py --quick --runs 1      # a smoke test
+  scripts/bench.py --runs 6 --vs ../old/bench/mapq-bench -- --sizes 64,4096
 """
 
 import argparse
@@ -41,24 +47,82 @@ def key(r):
     return ("lat", r["mech"], r["mode"])
 
 
+def run_one(args, bench, tag, i, n):
+    path = os.path.join(args.out, "run-%s%d.json" % (tag, i + 1))
+    cmd = [bench, "--json", path] + (["--quick"] if args.quick else []) + args.extra
+    t0 = time.time()
+    sys.stdout.write("bench.py: run %d of %d%s: %s\n" % (
+        i + 1, n, " (%s)" % tag if tag else "", " ".join(cmd)))
+    sys.stdout.flush()
+    p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    with open(os.path.join(args.out, "run-%s%d.txt" % (tag, i + 1)), "w") as f:
+        f.write(p.stdout)
+    if p.returncode != 0:
+        sys.stdout.write(p.stdout)
+        sys.exit("bench.py: %s failed (exit status %d)" % (bench, p.returncode))
+    sys.stdout.write("bench.py: run %d done in %.0f s\n" % (i + 1, time.time() - t0))
+    with open(path) as f:
+        return json.load(f)
+
+
 def run_all(args, bench):
-    runs = []
+    return [run_one(args, bench, "", i, args.runs) for i in range(args.runs)]
+
+
+def run_ab(args, bench_a, bench_b):
+    """A and B in turn, so that a drift of the machine reaches both."""
+    a, b = [], []
     for i in range(args.runs):
-        path = os.path.join(args.out, "run-%d.json" % (i + 1))
-        cmd = [bench, "--json", path] + (["--quick"] if args.quick else []) + args.extra
-        t0 = time.time()
-        sys.stdout.write("bench.py: run %d of %d: %s\n" % (i + 1, args.runs, " ".join(cmd)))
-        sys.stdout.flush()
-        p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        with open(os.path.join(args.out, "run-%d.txt" % (i + 1)), "w") as f:
-            f.write(p.stdout)
-        if p.returncode != 0:
-            sys.stdout.write(p.stdout)
-            sys.exit("bench.py: mapq-bench failed (exit status %d)" % p.returncode)
-        with open(path) as f:
-            runs.append(json.load(f))
-        sys.stdout.write("bench.py: run %d done in %.0f s\n" % (i + 1, time.time() - t0))
-    return runs
+        a.append(run_one(args, bench_a, "A", i, args.runs))
+        b.append(run_one(args, bench_b, "B", i, args.runs))
+    return a, b
+
+
+def figure(rec):
+    """The one number of a result that says how good it is, and whether
+    higher is better."""
+    if rec["kind"] == "throughput":
+        return rec["msgs_per_s"], True
+    return rec["p50_ns"], False
+
+
+def report_ab(args, a_runs, b_runs, bench_a, bench_b):
+    lines = ["# mapq-bench A/B: %d interleaved run pairs, medians" % args.runs, "",
+             "A: `%s`  " % bench_a, "B: `%s`  " % bench_b,
+             "Command: `scripts/bench.py %s`%s." % (
+                 " ".join(sys.argv[1:]), ", **--quick** (not for conclusions)" if args.quick else ""),
+             "", "Throughput is messages/s (higher is better); round trips are p50 ns "
+             "(lower is better). A/B is the median of the ratios of each run pair.", "",
+             "| case | A | B | A/B |", "|---|---:|---:|---:|"]
+    rows = []
+    for r0 in a_runs[0]["results"]:
+        k = key(r0)
+        pairs = []
+        for ra, rb in zip(a_runs, b_runs):
+            x = [r for r in ra["results"] if key(r) == k and r["ok"]]
+            y = [r for r in rb["results"] if key(r) == k and r["ok"]]
+            if x and y:
+                pairs.append((figure(x[0])[0], figure(y[0])[0]))
+        if k[0] == "tp":
+            name = "%s %d B %dx%d" % (k[1], k[2], k[3], k[4])
+        else:
+            name = "%s round trip%s p50" % (k[1], " (%s)" % k[2] if k[2] else "")
+        if not pairs:
+            lines.append("| %s | not run | not run | - |" % name)
+            continue
+        fa = statistics.median(p[0] for p in pairs)
+        fb = statistics.median(p[1] for p in pairs)
+        ra = statistics.median(p[0] / p[1] for p in pairs if p[1])
+        show = fmt_rate if k[0] == "tp" else (lambda v: "%.0f ns" % v)
+        lines.append("| %s | %s | %s | %.3f |" % (name, show(fa), show(fb), ra))
+        rows.append({"case": name, "a": fa, "b": fb, "a_over_b": ra,
+                     "pairs": [list(p) for p in pairs]})
+    lines += ["", "Cache-line round trip p50 of each run (A, B): " + ", ".join(
+        "(%s, %s)" % tuple(
+            next(("%.0f" % r["p50_ns"] for r in run["results"]
+                  if key(r) == ("lat", "cache-line", "") and r["ok"]), "-")
+            for run in pair) for pair in zip(a_runs, b_runs)) + " ns.", ""]
+    return "\n".join(lines), rows
 
 
 def medians(runs):
@@ -197,12 +261,27 @@ def main():
     ap.add_argument("--quick", action="store_true", help="mapq-bench --quick (a smoke test)")
     ap.add_argument("--out", default="bench-results", help="output directory (bench-results)")
     ap.add_argument("--bench", help="path of mapq-bench (bench/mapq-bench)")
+    ap.add_argument("--vs", metavar="BENCH_B",
+                    help="a second mapq-bench (B): run both in turn and report A/B in ab.md")
     ap.add_argument("extra", nargs="*", help="more mapq-bench arguments, after --")
     args = ap.parse_args()
     if args.runs < 1:
         ap.error("--runs must be at least 1")
     bench = find_bench(args.bench)
     os.makedirs(args.out, exist_ok=True)
+    if args.vs:
+        if not (os.path.isfile(args.vs) and os.access(args.vs, os.X_OK)):
+            ap.error("--vs %s: not an executable file" % args.vs)
+        vs = os.path.abspath(args.vs)
+        a_runs, b_runs = run_ab(args, bench, vs)
+        text, rows = report_ab(args, a_runs, b_runs, bench, vs)
+        with open(os.path.join(args.out, "ab.md"), "w") as f:
+            f.write(text)
+        with open(os.path.join(args.out, "ab.json"), "w") as f:
+            json.dump({"a": a_runs, "b": b_runs, "cases": rows}, f, indent=1)
+        sys.stdout.write(text)
+        sys.stdout.write("bench.py: report in %s\n" % os.path.join(args.out, "ab.md"))
+        return
     runs = run_all(args, bench)
     med = medians(runs)
     text, targets = report(args, runs, med)
