@@ -106,7 +106,7 @@ int cmd_dump(int argc, char **argv)
 		printf("%14s %12s %8s %8s  %-8s %-10s %-4s %6s\n", "position", "offset", "size", "len",
 		       "type", "state", "crc", "writer");
 	}
-	if (tail < head || tail - head > g.capacity || head % 16) {
+	if (tail < head || tail - head > g.capacity || head % MAPQ_FRAME_ALIGN) {
 		fprintf(stderr, "mapq: %s: dump: head %llu and tail %llu are impossible (capacity %llu)\n",
 			queue, (unsigned long long)head, (unsigned long long)tail,
 			(unsigned long long)g.capacity);
@@ -124,7 +124,7 @@ int cmd_dump(int argc, char **argv)
 				print_frame(&f, json, raw, room < 32 ? room : 32, f.frame);
 				frames++;
 			}
-			uint64_t to = cli_next_frame(q, pos + 16, tail);
+			uint64_t to = cli_next_frame(q, pos + MAPQ_FRAME_ALIGN, tail);
 			gaps++;
 			if (json)
 				printf("{\"gap\":%llu,\"bytes\":%llu}\n", (unsigned long long)pos,

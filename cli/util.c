@@ -14,7 +14,6 @@
 #include <unistd.h>
 
 #include "cli.h"
-#include "format.h" /* where the superblock keeps its version */
 
 volatile int cli_stop;
 
@@ -34,18 +33,6 @@ int cli_usage(const char *cmd, const char *fmt, ...)
 	return EXIT_USAGE;
 }
 
-/* The version a file claims, or 0 when it cannot be read. */
-static uint32_t file_version(const char *path)
-{
-	struct fmt_super sb;
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
-	if (fd < 0)
-		return 0;
-	ssize_t n = pread(fd, &sb, sizeof(sb), 0);
-	close(fd);
-	return n >= (ssize_t)offsetof(struct fmt_super, sb_size) ? sb.version : 0;
-}
-
 int cli_open(const char *queue, int flags, const mapq_options *opt, mapq **q)
 {
 	char path[PATH_MAX];
@@ -57,16 +44,17 @@ int cli_open(const char *queue, int flags, const mapq_options *opt, mapq **q)
 	err = mapq_open(q, queue, flags, opt);
 	if (!err)
 		return 0;
+	uint32_t version;
 	const char *op = flags & MAPQ_CREATE ? "cannot create" : "cannot open";
 	if (err == -ENOENT && !(flags & MAPQ_CREATE))
 		fprintf(stderr, "mapq: %s: %s: no such queue (looked for %s)\n", queue, op, path);
 	else if (err == -EEXIST)
 		fprintf(stderr, "mapq: %s: %s: %s already exists\n", queue, op, path);
-	else if (err == -MAPQ_EVERSION)
+	else if (err == -MAPQ_EVERSION && mapq_file_version(queue, &version) == 0)
 		fprintf(stderr,
 			"mapq: %s: %s: queue file is from format version %u, this mapq reads "
 			"version %u\n",
-			queue, op, file_version(path), FMT_VERSION);
+			queue, op, version, MAPQ_FORMAT_VERSION);
 	else
 		cli_fail(queue, op, err);
 	return err;
@@ -162,7 +150,7 @@ void text_str(FILE *f, const void *s, size_t n)
 uint64_t cli_next_frame(const mapq *q, uint64_t from, uint64_t end)
 {
 	mapq_frame_info f;
-	for (uint64_t p = from; p < end; p += 16)
+	for (uint64_t p = from; p < end; p += MAPQ_FRAME_ALIGN)
 		if (mapq_frame(q, p, &f) == 0 && f.kind != MAPQ_FRAME_NONE)
 			return p;
 	return end;

@@ -107,7 +107,7 @@ static void check_slots(struct check *c, const mapq *q, const mapq_geometry *g,
 			finding(c, REPAIRABLE,
 				"%s (pid %u) is still attached but its process is gone; recovery %s", who,
 				s.pid, s.durable ? "detaches it and keeps its cursor" : "frees its slot");
-		if (s.cursor % 16 || s.cursor > st->tail ||
+		if (s.cursor % MAPQ_FRAME_ALIGN || s.cursor > st->tail ||
 		    (s.cursor < st->head && g->policy != MAPQ_OVERWRITE))
 			finding(c, REPAIRABLE,
 				"%s has its cursor at %llu, outside the log [%llu, %llu]; recovery moves it "
@@ -131,11 +131,11 @@ static void check_frames(struct check *c, const mapq *q, const mapq_geometry *g,
 		if (f.kind == MAPQ_FRAME_INVALID) {
 			finding(c, CORRUPT, "the frame at %llu has an impossible header (size %llu)",
 				(unsigned long long)pos, (unsigned long long)f.size);
-			pos = cli_next_frame(q, pos + 16, tail);
+			pos = cli_next_frame(q, pos + MAPQ_FRAME_ALIGN, tail);
 			continue;
 		}
 		if (f.kind == MAPQ_FRAME_NONE) {
-			uint64_t to = cli_next_frame(q, pos + 16, tail);
+			uint64_t to = cli_next_frame(q, pos + MAPQ_FRAME_ALIGN, tail);
 			int w = record_for(q, g->writer_slots, pos, &s);
 			if (w >= 0 && s.state == MAPQ_SLOT_ALIVE)
 				finding(c, OK, "%llu bytes at %llu are being written by writer slot %d",
@@ -249,7 +249,7 @@ int cmd_verify(int argc, char **argv)
 	mapq_counters st;
 	(void)mapq_info(q, &g);
 	(void)mapq_stats(q, &st);
-	if (st.tail < st.head || st.tail - st.head > g.capacity || st.head % 16 || st.tail % 16) {
+	if (st.tail < st.head || st.tail - st.head > g.capacity || st.head % MAPQ_FRAME_ALIGN || st.tail % MAPQ_FRAME_ALIGN) {
 		finding(&c, CORRUPT, "head %llu and tail %llu are impossible for capacity %llu",
 			(unsigned long long)st.head, (unsigned long long)st.tail,
 			(unsigned long long)g.capacity);

@@ -104,6 +104,21 @@ enum mapq_start {
 /** Longest durable reader name, without the terminating NUL. */
 #define MAPQ_NAME_MAX 31
 
+/** Every frame starts at a stream position that is a multiple of this. */
+#define MAPQ_FRAME_ALIGN 16
+
+/** The on-disk format version this library reads and writes. */
+#define MAPQ_FORMAT_VERSION 1
+
+/**
+ * Reserved fields end every struct the caller allocates, so that fields
+ * can be added without changing its size. In mapq_options they must be
+ * zero (mapq_options_init() sees to it; anything else is -EINVAL, so a
+ * program built for a newer library fails loudly on an older one); in
+ * the structs the library fills, the library zeroes them.
+ */
+#define MAPQ_RESERVED 4
+
 /**
  * struct mapq_options - geometry and policy for a new queue.
  *
@@ -128,6 +143,7 @@ typedef struct mapq_options {
 	 * stored in the file.
 	 */
 	int32_t unblock_ms;
+	uint64_t reserved[MAPQ_RESERVED]; /**< zero */
 } mapq_options;
 
 /**
@@ -152,6 +168,7 @@ typedef struct mapq_recovery {
 	uint32_t readers_detached; /**< dead durable readers detached, cursor kept */
 	uint32_t cursors_moved;    /**< reader cursors that were outside the log */
 	const char *end_reason;    /**< why the log ends where it does (static text) */
+	uint64_t reserved[MAPQ_RESERVED]; /**< zeroed */
 } mapq_recovery;
 
 /** Opaque queue handle: one mapping of one queue file. */
@@ -178,6 +195,7 @@ typedef struct mapq_geometry {
 	uint64_t file_size;
 	uint64_t created_ns; /**< CLOCK_REALTIME at creation */
 	uint8_t queue_id[16];
+	uint64_t reserved[MAPQ_RESERVED]; /**< zeroed */
 } mapq_geometry;
 
 /** Counters kept in the file, summed over all processes ever attached. */
@@ -197,6 +215,7 @@ typedef struct mapq_counters {
 	uint32_t writers_attached;
 	uint32_t readers_attached; /**< readers with a live handle */
 	uint32_t readers_durable;  /**< durable readers, attached or not */
+	uint64_t reserved[MAPQ_RESERVED]; /**< zeroed */
 } mapq_counters;
 
 /** State of a writer or reader slot (mapq_writer_slot(), mapq_reader_slot()). */
@@ -226,6 +245,7 @@ typedef struct mapq_slot_info {
 	uint64_t cursor;     /**< next position it reads */
 	uint64_t delivered;  /**< messages it consumed */
 	uint64_t lost;       /**< messages it missed (overwrite policy) */
+	uint64_t reserved[MAPQ_RESERVED]; /**< zeroed */
 } mapq_slot_info;
 
 /** What is at a position of the ring (mapq_frame()). */
@@ -253,6 +273,7 @@ typedef struct mapq_frame_info {
 	const void *data;  /**< payload (committed), inside the mapping */
 	const void *frame; /**< the frame's first byte, inside the mapping: 32
 	                        header bytes, then the rest of size bytes */
+	uint64_t reserved[MAPQ_RESERVED]; /**< zeroed */
 } mapq_frame_info;
 
 /**
@@ -274,6 +295,17 @@ void mapq_options_init(mapq_options *opt);
  * Return: 0, or -EINVAL, -MAPQ_EBADNAME, -ENAMETOOLONG (@buf too small).
  */
 int mapq_resolve(const char *name, char *buf, size_t size);
+
+/**
+ * mapq_file_version - the on-disk format version a queue file claims,
+ * read without opening it as a queue: to tell the user whose mapq_open()
+ * failed with -MAPQ_EVERSION which version the file is from.
+ * @name:    a queue name or path, as for mapq_open().
+ * @version: receives the version (MAPQ_FORMAT_VERSION is this library's).
+ * Return: 0, -errno (cannot read it), -MAPQ_EBADNAME, -MAPQ_ECORRUPT (too
+ * short, or not a mapq file: no magic).
+ */
+MAPQ_WUR int mapq_file_version(const char *name, uint32_t *version);
 
 /**
  * mapq_open - open (and optionally create) a queue file.
@@ -386,7 +418,7 @@ MAPQ_WUR int mapq_reserve(mapq *q, size_t len, void **buf, int timeout_ms);
  * and they skipped the frame: the message was not sent; the reservation
  * is closed).
  */
-int mapq_commit(mapq *q, size_t len);
+MAPQ_WUR int mapq_commit(mapq *q, size_t len);
 
 /**
  * mapq_abort - give up the open reservation; readers skip it.
@@ -460,7 +492,7 @@ MAPQ_WUR int mapq_read(mapq_reader *r, mapq_msg *msg, int timeout_ms);
  * Return: 0, or -MAPQ_ESTATE (nothing to release), -MAPQ_ELAPPED (the
  * message was overwritten while held; discard what was read).
  */
-int mapq_release(mapq_reader *r);
+MAPQ_WUR int mapq_release(mapq_reader *r);
 
 /**
  * mapq_recv - copy the next message into @buf and consume it.
@@ -493,7 +525,7 @@ uint64_t mapq_reader_lost(const mapq_reader *r);
  * Return: 0, or -EINVAL, -MAPQ_ESTATE (this handle has a reservation
  * open), -errno from the file locks.
  */
-int mapq_recover(mapq *q, mapq_recovery *rep);
+MAPQ_WUR int mapq_recover(mapq *q, mapq_recovery *rep);
 
 /**
  * mapq_sync - make every message committed so far durable (msync).
@@ -509,7 +541,7 @@ int mapq_recover(mapq *q, mapq_recovery *rep);
  * earlier frame stayed unfinished, or the ring stayed full, for twice the
  * unblock timeout), -MAPQ_ECORRUPT, -EIO and other -errno from msync.
  */
-int mapq_sync(mapq *q);
+MAPQ_WUR int mapq_sync(mapq *q);
 
 /**
  * mapq_fault_point - name of fault point @i ("commit.before_store"), or

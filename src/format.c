@@ -10,6 +10,10 @@
 
 #include "internal.h"
 
+/* The public header tells tools these without showing them the layout. */
+_Static_assert(FMT_VERSION == MAPQ_FORMAT_VERSION, "mapq.h's format version is the file's");
+_Static_assert(FRAME_ALIGN == MAPQ_FRAME_ALIGN, "mapq.h's frame grid is the file's");
+
 static uint64_t page_up(uint64_t n)
 {
 	return (n + FMT_PAGE - 1) & ~(uint64_t)(FMT_PAGE - 1);

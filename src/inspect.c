@@ -6,7 +6,10 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "internal.h"
 
@@ -131,5 +134,30 @@ int mapq_frame(const mapq *q, uint64_t pos, mapq_frame_info *out)
 	out->crc = f->crc;
 	out->data = (const uint8_t *)f + FRAME_HDR;
 	out->crc_ok = mapq__frame_crc(f, out->data, len) == f->crc;
+	return 0;
+}
+
+int mapq_file_version(const char *name, uint32_t *version)
+{
+	if (!name || !version)
+		return -EINVAL;
+	char path[PATH_MAX];
+	int err = mapq_resolve(name, path, sizeof(path));
+	if (err)
+		return err;
+	/* O_NONBLOCK: a FIFO planted under the name must not hang us */
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+	if (fd < 0)
+		return -errno;
+	struct fmt_super sb;
+	ssize_t n = pread(fd, &sb, sizeof(sb), 0);
+	err = n < 0 ? -errno : 0;
+	close(fd);
+	if (err)
+		return err;
+	if (n < (ssize_t)offsetof(struct fmt_super, sb_size) ||
+	    memcmp(sb.magic, FMT_MAGIC, sizeof(sb.magic)) != 0)
+		return -MAPQ_ECORRUPT;
+	*version = sb.version;
 	return 0;
 }

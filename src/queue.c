@@ -23,6 +23,15 @@ void mapq_options_init(mapq_options *opt)
 }
 
 /* Non-zero geometry fields of @opt must match the existing file. */
+/* Fields a newer library may give a meaning to must be zero here. */
+static bool reserved_zero(const mapq_options *opt)
+{
+	for (unsigned i = 0; i < MAPQ_RESERVED; i++)
+		if (opt->reserved[i])
+			return false;
+	return true;
+}
+
 static int check_options(const struct fmt_super *sb, const mapq_options *opt)
 {
 	if (!opt)
@@ -184,6 +193,8 @@ int mapq_open(mapq **qp, const char *name, int flags, const mapq_options *opt)
 	if (!name || !*name || (flags & ~(MAPQ_CREATE | MAPQ_EXCL | MAPQ_RDONLY | MAPQ_NORECOVER)) ||
 	    ((flags & MAPQ_EXCL) && !(flags & MAPQ_CREATE)) ||
 	    ((flags & MAPQ_RDONLY) && (flags & MAPQ_CREATE)))
+		return -EINVAL;
+	if (opt && !reserved_zero(opt))
 		return -EINVAL;
 	char path[PATH_MAX];
 	int err = mapq_resolve(name, path, sizeof(path));

@@ -154,6 +154,12 @@ int main(void)
 	mapq_options_init(&o);
 	o.mode = 01777;
 	CHECK_RC(mapq_open(&q, p, MAPQ_CREATE, &o), -EINVAL);
+	/* A reserved field set (a newer program's option) is refused. */
+	for (unsigned i = 0; i < MAPQ_RESERVED; i++) {
+		mapq_options_init(&o);
+		o.reserved[i] = 1;
+		CHECK_RC(mapq_open(&q, p, MAPQ_CREATE, &o), -EINVAL);
+	}
 	CHECK(access(p, F_OK) != 0); /* no failed create left a file */
 
 	/* Create, defaults, reopen. */
@@ -214,6 +220,24 @@ int main(void)
 			t_fail(__FILE__, __LINE__, "%s: got %s, want %s", cases[i].name,
 			       mapq_err_name(rc), mapq_err_name(cases[i].want));
 	}
+
+	/* The version a file claims, read without opening it as a queue. */
+	uint32_t version = 0;
+	make_valid(p);
+	CHECK_OK(mapq_file_version(p, &version));
+	CHECK_EQ(version, MAPQ_FORMAT_VERSION);
+	edit_super(p, sb_version, 1);
+	CHECK_OK(mapq_file_version(p, &version));
+	CHECK_EQ(version, 2);
+	edit_super(p, sb_magic, 1);
+	CHECK_RC(mapq_file_version(p, &version), -MAPQ_ECORRUPT);
+	CHECK_RC(mapq_file_version(t_path("no-such"), &version), -ENOENT);
+	CHECK_RC(mapq_file_version(p, NULL), -EINVAL);
+	CHECK_RC(mapq_file_version(".bad", &version), -MAPQ_EBADNAME);
+	int sfd = open(t_path("short"), O_CREAT | O_WRONLY, 0600);
+	CHECK(sfd >= 0 && write(sfd, "\x89MAPQ", 5) == 5);
+	close(sfd);
+	CHECK_RC(mapq_file_version(t_path("short"), &version), -MAPQ_ECORRUPT);
 
 	/* Size damage. */
 	make_valid(p);
