@@ -82,7 +82,12 @@ static int consume(void *ctx, int id, const struct tp_case *c, struct tp_report 
 			r->failed = 1;
 			return -1;
 		}
-		mapq_release(rd);
+		if ((rc = mapq_release(rd)) != 0) {
+			snprintf(r->why, sizeof(r->why), "release %llu: %s", (unsigned long long)i,
+				 mapq_strerror(rc));
+			r->failed = 1;
+			return -1;
+		}
 	}
 	/* n - 1 intervals between n deliveries, scaled back to n */
 	r->seconds = (double)(now_ns() - t0) / 1e9 * (double)total / (double)(total - 1);
@@ -154,7 +159,8 @@ static int pong(void *ctx, const struct lat_case *c)
 		mapq_msg m;
 		if ((rc = next(r, &m, p->poll)) == 0) {
 			rc = mapq_send(out, m.data, m.len, READ_TIMEOUT_MS);
-			mapq_release(r);
+			int rel = mapq_release(r);
+			rc = rc ? rc : rel;
 		}
 	}
 	if (rc)
@@ -180,7 +186,8 @@ static int ping(void *ctx, const struct lat_case *c, uint64_t *rtt)
 			uint64_t seq;
 			if (m.len != c->size || pay_check(m.data, m.len, &w, &seq) || seq != i)
 				rc = -EPROTO;
-			mapq_release(r);
+			int rel = mapq_release(r);
+			rc = rc ? rc : rel;
 			if (i >= c->warmup)
 				rtt[i - c->warmup] = t1 - t0;
 		}

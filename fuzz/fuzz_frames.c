@@ -31,7 +31,8 @@ static void read_some(mapq_reader *r, int limit)
 		if (rc)
 			return;
 		memcpy(buf, m.data, m.len < sizeof(buf) ? m.len : sizeof(buf));
-		(void)mapq_release(r);
+		if (mapq_release(r) != 0)
+			continue; /* lapped while held: the next read says so */
 	}
 }
 

@@ -238,9 +238,6 @@ int tt_reader(const struct tt_role_args *a)
 			rs->corrupt++;
 		} else if (s.writer == TT_END_WRITER) {
 			rs->done = 1;
-			if (!overwrite)
-				(void)mapq_release(r);
-			break;
 		} else if (s.writer >= a->writers || s.inc >= TT_MAX_INC) {
 			rs->corrupt++;
 		} else {
@@ -251,6 +248,8 @@ int tt_reader(const struct tt_role_args *a)
 				mapq_strerror(rc));
 			return 3;
 		}
+		if (rs->done)
+			break;
 	}
 	free(copy);
 	mapq_close(q);
