@@ -53,8 +53,3 @@ const char *mapq_err_name(int err)
 	}
 	return "EUNKNOWN";
 }
-
-const char *mapq_version(void)
-{
-	return MAPQ_VERSION_STRING;
-}

@@ -147,3 +147,21 @@ bool mapq__frame_valid(const struct mapq *q, uint64_t pos, uint64_t w)
 	uint64_t max = cw_state(w) == FRAME_COMMITTED ? frame_size(q->max_msg) : q->abort_max;
 	return size >= FRAME_HDR && off + size <= q->cap && size <= max;
 }
+
+uint32_t mapq__ckpt_crc(const struct fmt_ckpt *k)
+{
+	return mapq__crc32c(0, k, offsetof(struct fmt_ckpt, crc));
+}
+
+/* The newest valid checkpoint, or NULL. */
+const struct fmt_ckpt *mapq__newest_ckpt(const struct mapq *q)
+{
+	const struct fmt_ckpt *best = NULL;
+	for (unsigned i = 0; i < FMT_CKPT_PAGES; i++) {
+		const struct fmt_ckpt *k = mapq__ckpt(q, i);
+		if (k->seq && k->crc == mapq__ckpt_crc(k) && k->head <= k->tail &&
+		    k->tail - k->head <= q->cap && (!best || k->seq > best->seq))
+			best = k;
+	}
+	return best;
+}

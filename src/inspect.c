@@ -1,7 +1,9 @@
 /*
- * inspect.c - read-only views of slots and frames, for tools (`mapq info`,
- * `mapq dump`, `mapq verify`). Nothing here writes to the file, so all of
- * it works on a MAPQ_RDONLY handle; nothing here trusts the file either.
+ * inspect.c - read-only views of a queue (geometry, counters, slots,
+ * frames, the version a file claims), for tools and monitoring (`mapq
+ * info`, `mapq dump`, `mapq verify`). Nothing here writes to the file, so
+ * all of it works on a MAPQ_RDONLY handle; nothing here trusts the file
+ * either.
  */
 #include "config.h"
 
@@ -12,6 +14,59 @@
 #include <unistd.h>
 
 #include "internal.h"
+
+int mapq_info(const mapq *q, mapq_geometry *info)
+{
+	if (!q || !info)
+		return -EINVAL;
+	memset(info, 0, sizeof(*info));
+	info->version = q->sb.version;
+	info->policy = q->overwrite ? MAPQ_OVERWRITE : MAPQ_BLOCK;
+	info->capacity = q->cap;
+	info->max_msg = q->max_msg;
+	info->writer_slots = q->nw;
+	info->reader_slots = q->nr;
+	info->file_size = q->sb.file_size;
+	info->created_ns = q->sb.created_ns;
+	memcpy(info->queue_id, q->sb.queue_id, 16);
+	return 0;
+}
+
+int mapq_stats(const mapq *q, mapq_counters *st)
+{
+	if (!q || !st)
+		return -EINVAL;
+	memset(st, 0, sizeof(*st));
+	/* relaxed throughout: a snapshot of counters, not a consistent cut */
+	for (uint32_t i = 0; i < q->nw; i++) {
+		const struct fmt_wslot *w = &q->wslots[i];
+		st->msgs += atomic_load_explicit(&w->msgs, memory_order_relaxed);
+		st->bytes += atomic_load_explicit(&w->bytes, memory_order_relaxed);
+		st->aborted += atomic_load_explicit(&w->aborted, memory_order_relaxed);
+		if (mapq__slot_is_live(q->fd, wslot_lock_off(q, (int)i)) || (int)i == q->wslot)
+			st->writers_attached++;
+	}
+	for (uint32_t i = 0; i < q->nr; i++) {
+		const struct fmt_rslot *r = &q->rslots[i];
+		uint32_t s = atomic_load_explicit(&r->state, memory_order_relaxed);
+		uint32_t f = atomic_load_explicit(&r->flags, memory_order_relaxed);
+		if (s == RSLOT_FREE)
+			continue;
+		if (f & RSLOT_DURABLE)
+			st->readers_durable++;
+		if (s == RSLOT_ACTIVE)
+			st->readers_attached++;
+	}
+	st->crc_failures = atomic_load_explicit(&q->ctl->crc_failures, memory_order_relaxed);
+	st->lapped = atomic_load_explicit(&q->ctl->lapped, memory_order_relaxed);
+	st->lost = atomic_load_explicit(&q->ctl->lost, memory_order_relaxed);
+	st->repaired = atomic_load_explicit(&q->ctl->repaired, memory_order_relaxed);
+	st->tail = atomic_load_explicit(&q->ctl->tail, memory_order_relaxed);
+	st->head = atomic_load_explicit(&q->ctl->head, memory_order_relaxed);
+	st->data_wakeups = atomic_load_explicit(&q->ctl->data_seq, memory_order_relaxed);
+	st->space_wakeups = atomic_load_explicit(&q->ctl->space_seq, memory_order_relaxed);
+	return 0;
+}
 
 int mapq_writer_slot(const mapq *q, uint32_t i, mapq_slot_info *out)
 {

@@ -3,8 +3,8 @@
  *
  * The files of src/ call each other in layers, lowest first (a file uses
  * only files on lower layers; `make analyze' checks it from the objects):
- *   crc32c error fault name slots wait < format < create inspect repair
- *   ring < reader writer < recover < queue
+ *   crc32c error fault name slots version wait < format < create inspect
+ *   repair ring < reader recover writer < queue sync
  */
 #ifndef MAPQ_INTERNAL_H
 #define MAPQ_INTERNAL_H
@@ -98,6 +98,9 @@ bool mapq__frame_valid(const struct mapq *q, uint64_t pos, uint64_t w);
  * copied from @src into the frame (continue with mapq__crc32c_copy). */
 uint32_t mapq__frame_crc_copy(const struct fmt_frame *f, uint32_t len, const void *src,
 			      uint32_t n);
+uint32_t mapq__ckpt_crc(const struct fmt_ckpt *k);
+/* The newest believable mapq_sync() checkpoint, or NULL. */
+const struct fmt_ckpt *mapq__newest_ckpt(const struct mapq *q);
 
 /* slots.c: liveness through open-file-description locks */
 int mapq__slot_trylock(int fd, uint64_t off);

@@ -1,5 +1,5 @@
 /*
- * recover.c - mapq_recover() and mapq_sync(): the queue after crashes.
+ * recover.c - mapq_recover(): the queue after crashes.
  *
  * Live repair (any time): finish dead writers' reservations, release dead
  * writers' and readers' slots. Exclusive recovery (nobody else has the
@@ -183,24 +183,6 @@ static uint64_t check_frame(struct mapq *q, uint64_t c, const char **why, mapq_r
 	return cw_size(w);
 }
 
-static uint32_t ckpt_crc(const struct fmt_ckpt *k)
-{
-	return mapq__crc32c(0, k, offsetof(struct fmt_ckpt, crc));
-}
-
-/* The newest valid checkpoint, or NULL. */
-static const struct fmt_ckpt *newest_ckpt(const struct mapq *q)
-{
-	const struct fmt_ckpt *best = NULL;
-	for (unsigned i = 0; i < FMT_CKPT_PAGES; i++) {
-		const struct fmt_ckpt *k = mapq__ckpt(q, i);
-		if (k->seq && k->crc == ckpt_crc(k) && k->head <= k->tail &&
-		    k->tail - k->head <= q->cap && (!best || k->seq > best->seq))
-			best = k;
-	}
-	return best;
-}
-
 /* A head worth starting the walk from: on a published frame, or at tail. */
 static bool head_ok(const struct mapq *q, uint64_t h, uint64_t t)
 {
@@ -247,7 +229,7 @@ int mapq__recover_exclusive(struct mapq *q, mapq_recovery *rep)
 	if (!head_ok(q, h, t)) {
 		/* The control page is garbled (a system crash mid-write of it):
 		 * start from the last sync's checkpoint, else from nothing. */
-		const struct fmt_ckpt *k = newest_ckpt(q);
+		const struct fmt_ckpt *k = mapq__newest_ckpt(q);
 		h = k && head_ok(q, k->head, k->head + q->cap) ? k->head : 0;
 		rep->used_checkpoint = k != NULL;
 		atomic_store_explicit(&ctl->head, h, memory_order_relaxed);
@@ -358,105 +340,4 @@ int mapq_recover(mapq *q, mapq_recovery *rep)
 	rep->end_reason = "other processes have the queue open: repaired dead writers "
 			  "and readers only, the log was not cut";
 	return 0;
-}
-
-/* How long each of mapq_sync's waits (for ring space, for earlier frames)
- * may last: twice the unblock timeout; UINT64_MAX (for ever) if that is. */
-static uint64_t sync_limit_ns(const struct mapq *q)
-{
-	return q->unblock_ns >= 0 ? 2 * (uint64_t)q->unblock_ns : UINT64_MAX;
-}
-
-/* Wait until every frame before @end is finished (committed, aborted or
- * padding), repairing dead writers' frames on the way. */
-static int wait_finished(struct mapq *q, uint64_t end)
-{
-	uint64_t start = mapq__now_ns(), c = 0, limit = sync_limit_ns(q);
-	for (;;) {
-		/* acquire: frames behind head are finished */
-		uint64_t h = atomic_load_explicit(&q->ctl->head, memory_order_acquire);
-		if (c < h)
-			c = h;
-		if (c >= end)
-			return 0;
-		if (c % FRAME_ALIGN)
-			return -MAPQ_ECORRUPT; /* from the file: off the frame grid */
-		uint64_t w, pos = frame_pos_at(q, c);
-		w = atomic_load_explicit(commit_at(q, c), memory_order_acquire);
-		/* A forsaken frame counts as finished: it will never be
-		 * delivered, and recovery after a crash aborts it. */
-		if (pos == c && cw_lap(w) == lap_of(q, c) && cw_state(w) != FRAME_NONE &&
-		    (cw_state(w) != FRAME_CLAIMED || cw_forsaken(w))) {
-			if (!mapq__frame_valid(q, c, w))
-				return -MAPQ_ECORRUPT;
-			c += cw_size(w);
-			continue;
-		}
-		uint64_t now = mapq__now_ns();
-		if (now - start > limit)
-			return -ETIMEDOUT;
-		bool force = q->unblock_ns >= 0 && now - start >= (uint64_t)q->unblock_ns;
-		if (mapq__unblock(q, c, force) == REPAIR_NONE) {
-			struct timespec ts = { 0, 200000 };
-			nanosleep(&ts, NULL);
-		}
-	}
-}
-
-int mapq_sync(mapq *q)
-{
-	if (!q)
-		return -EINVAL;
-	if (q->rdonly)
-		return -MAPQ_ERDONLY;
-	if (q->resv_size)
-		return -MAPQ_ESTATE;
-	int err = 0;
-	if (q->wslot < 0 && (err = mapq__wslot_attach(q)) != 0)
-		return err;
-	/* Start the next frame on a fresh page: writes after the sync then
-	 * never touch a page that holds synced frames. */
-	uint64_t pos = 0, size = 0;
-	if (q->abort_max >= FMT_PAGE + 2 * FRAME_HDR) {
-		/* A full ring (a slow reader, or a durable one that is gone)
-		 * is waited for as long as an unfinished frame is below. */
-		uint64_t limit = sync_limit_ns(q), ms = limit / 1000000;
-		int timeout = limit == UINT64_MAX ? MAPQ_FOREVER
-			      : ms > INT_MAX	  ? INT_MAX
-			      : ms < 1		  ? 1
-						  : (int)ms;
-		err = mapq__reserve_frame(q, 0, &pos, &size, timeout);
-		if (err)
-			return err;
-		if (size) {
-			q->resv_pos = pos;
-			q->resv_size = size;
-			q->resv_len = (uint32_t)(size - FRAME_HDR);
-			(void)mapq_abort(q);
-		}
-	}
-	/* acquire: the reservations below it have records (repair.c) */
-	uint64_t end = atomic_load_explicit(&q->ctl->tail, memory_order_acquire);
-	if ((err = wait_finished(q, end)) != 0)
-		return err;
-	(void)MAPQ_FAULT(SYNC_BEFORE_MSYNC);
-	if (msync(q->base, (size_t)q->sb.file_size, MS_SYNC) < 0)
-		return -errno;
-	/* The checkpoint: only after the data it points at is durable. */
-	if ((err = mapq__registry_lock(q->fd, mapq__sync_off(q))) != 0)
-		return err;
-	const struct fmt_ckpt *old = newest_ckpt(q);
-	uint64_t seq = old ? old->seq + 1 : 1;
-	struct fmt_ckpt *k = mapq__ckpt(q, (unsigned)(seq % FMT_CKPT_PAGES));
-	/* acquire: a head at least as new as the frames we synced */
-	uint64_t h = atomic_load_explicit(&q->ctl->head, memory_order_acquire);
-	k->seq = seq;
-	k->head = h < end ? h : end;
-	k->tail = end;
-	k->crc = ckpt_crc(k);
-	(void)MAPQ_FAULT(SYNC_BEFORE_CKPT);
-	/* k starts its page: the mapping and the offsets are page aligned */
-	err = msync(k, FMT_PAGE, MS_SYNC) < 0 ? -errno : 0;
-	mapq__slot_unlock(q->fd, mapq__sync_off(q));
-	return err;
 }
