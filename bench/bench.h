@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * bench.h - what the parts of mapq-bench share.
  *
@@ -33,7 +34,7 @@ struct tp_case {
 struct tp_report {
 	double seconds;
 	uint64_t received;
-	int failed;      /* a check failed: the run is void */
+	int failed; /* a check failed: the run is void */
 	char why[160];
 };
 

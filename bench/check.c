@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * check.c - payloads every consumer checks byte for byte, clocks, shared
  * memory between the processes of a case, and latency statistics.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * drive.c - the processes of one case: consumers first, then producers
  * once every consumer says it is ready (attached, listening), so no
@@ -20,7 +21,7 @@ struct shared {
 	_Atomic int done;  /* consumers finished (see bench_wait_consumers) */
 	int consumers;
 	struct tp_report rep[BENCH_MAX_PROCS];
-	uint64_t rtt[];    /* latency cases: one per round trip */
+	uint64_t rtt[]; /* latency cases: one per round trip */
 };
 
 static struct shared *cur;
@@ -38,8 +39,9 @@ void bench_wait_consumers(void)
 {
 	struct timespec ts = { 0, 1000000 };
 	/* acquire: a start signal only, as for ready */
-	for (int i = 0; i < 30000 && atomic_load_explicit(&cur->done, memory_order_acquire) <
-						 cur->consumers; i++)
+	for (int i = 0;
+	     i < 30000 && atomic_load_explicit(&cur->done, memory_order_acquire) < cur->consumers;
+	     i++)
 		nanosleep(&ts, NULL);
 }
 

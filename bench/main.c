@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * main.c - mapq-bench: mapq against the mechanisms users would pick
  * instead, and against the machine's limits, in one run on one machine.
@@ -38,8 +39,8 @@ static const char usage[] =
 	"(a peer that cannot run a case only says why), 2 for bad arguments.\n";
 
 static const struct mech *const mechs[] = {
-	&bench_mapq, &bench_raw_ring, &bench_pipe, &bench_unix_stream, &bench_unix_seqpacket,
-	&bench_posix_mq, &bench_zeromq, &bench_nng, &bench_cacheline,
+	&bench_mapq,     &bench_raw_ring, &bench_pipe, &bench_unix_stream, &bench_unix_seqpacket,
+	&bench_posix_mq, &bench_zeromq,   &bench_nng,  &bench_cacheline,
 };
 #define NMECHS (sizeof(mechs) / sizeof(mechs[0]))
 
@@ -136,11 +137,12 @@ static void tp(const struct opts *o, const struct mech *m, size_t size, int w, i
 	else
 		printf("%-16s %6zu B  %dx%d  not run: %s\n", m->name, size, w, r, res.why);
 	own_failures += !res.ok && own(m);
-	json_item("{\"kind\":\"throughput\",\"mech\":\"%s\",\"size\":%zu,\"writers\":%d,"
-		  "\"readers\":%d,\"messages\":%llu,\"ok\":%s,\"msgs_per_s\":%.1f,\"mb_per_s\":%.3f,"
-		  "\"why\":\"%s\"}",
-		  m->name, size, w, r, (unsigned long long)c.count * (unsigned)w,
-		  res.ok ? "true" : "false", res.msgs_per_s, res.mb_per_s, res.ok ? "" : res.why);
+	json_item(
+		"{\"kind\":\"throughput\",\"mech\":\"%s\",\"size\":%zu,\"writers\":%d,"
+		"\"readers\":%d,\"messages\":%llu,\"ok\":%s,\"msgs_per_s\":%.1f,\"mb_per_s\":%.3f,"
+		"\"why\":\"%s\"}",
+		m->name, size, w, r, (unsigned long long)c.count * (unsigned)w,
+		res.ok ? "true" : "false", res.msgs_per_s, res.mb_per_s, res.ok ? "" : res.why);
 }
 
 static void lat(const struct opts *o, const struct mech *m, const char *mode)
@@ -166,7 +168,9 @@ static void lat(const struct opts *o, const struct mech *m, const char *mode)
 
 int main(int argc, char **argv)
 {
-	struct opts o = { .sizes = { 8, 64, 512, 4096, 65536 }, .nsizes = 5, .iters = 100000,
+	struct opts o = { .sizes = { 8, 64, 512, 4096, 65536 },
+			  .nsizes = 5,
+			  .iters = 100000,
 			  .dir = "/dev/shm" };
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -199,8 +203,9 @@ int main(int argc, char **argv)
 	printf("mapq-bench: mapq %s, %s %s, %ld CPUs%s\n", mapq_version(), u.sysname, u.release,
 	       cpus, o.quick ? ", --quick" : "");
 	if (json)
-		fprintf(json, "{\"mapq\":\"%s\",\"kernel\":\"%s %s\",\"machine\":\"%s\",\"cpus\":%ld,"
-			      "\"quick\":%s,\"results\":[",
+		fprintf(json,
+			"{\"mapq\":\"%s\",\"kernel\":\"%s %s\",\"machine\":\"%s\",\"cpus\":%ld,"
+			"\"quick\":%s,\"results\":[",
 			mapq_version(), u.sysname, u.release, u.machine, cpus,
 			o.quick ? "true" : "false");
 	for (size_t m = 0; m < NMECHS; m++) {

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * mech_limits.c - the machine's limits, which no framed queue can beat:
  * a minimal single-producer single-consumer byte ring in a shared mapping

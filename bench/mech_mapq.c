@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * mech_mapq.c - mapq itself: copy-in sends (mapq_send), zero-copy reads
  * checked in place (mapq_read, mapq_release); round trips over two
@@ -77,8 +78,8 @@ static int consume(void *ctx, int id, const struct tp_case *c, struct tp_report 
 			t0 = now_ns(); /* from the first delivery: excludes start-up */
 		if (rc || seq_accept(&sc, m.data, m.len, c->size, r->why, sizeof(r->why))) {
 			if (rc)
-				snprintf(r->why, sizeof(r->why), "read %llu: %s", (unsigned long long)i,
-					 mapq_strerror(rc));
+				snprintf(r->why, sizeof(r->why), "read %llu: %s",
+					 (unsigned long long)i, mapq_strerror(rc));
 			r->failed = 1;
 			return -1;
 		}

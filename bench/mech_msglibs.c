@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * mech_msglibs.c - messaging libraries users pick for local IPC: ZeroMQ
  * (PUSH/PULL for throughput, PAIR for round trips) and nng (push0/pull0,
@@ -81,7 +82,8 @@ static int z_consume(void *ctx, int id, const struct tp_case *c, struct tp_repor
 	endpoint(ep, sizeof(ep), "zmq", "tp");
 	unlink(ep + 6);
 	if (zopen(&z, ZMQ_PULL, ep, true)) {
-		snprintf(r->why, sizeof(r->why), "bind %.60s: %.60s", ep, zmq_strerror(zmq_errno()));
+		snprintf(r->why, sizeof(r->why), "bind %.60s: %.60s", ep,
+			 zmq_strerror(zmq_errno()));
 		r->failed = 1;
 		return -1;
 	}
@@ -93,7 +95,9 @@ static int z_consume(void *ctx, int id, const struct tp_case *c, struct tp_repor
 			t0 = now_ns();
 		if (n < 0 || seq_accept(&sc, buf, (size_t)n, c->size, r->why, sizeof(r->why))) {
 			if (n < 0)
-				snprintf(r->why, sizeof(r->why), "recv %llu of %llu: %.80s", (unsigned long long)i, (unsigned long long)c->count, zmq_strerror(zmq_errno()));
+				snprintf(r->why, sizeof(r->why), "recv %llu of %llu: %.80s",
+					 (unsigned long long)i, (unsigned long long)c->count,
+					 zmq_strerror(zmq_errno()));
 			r->failed = 1;
 			return -1;
 		}

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * mech_peers.c - what users would pick instead of mapq: a pipe, AF_UNIX
  * stream and seqpacket socket pairs, POSIX message queues. Each producer
@@ -18,11 +19,16 @@
 
 #include "bench.h"
 
-enum kind { PIPE, STREAM, SEQPACKET, MQ };
+enum kind {
+	PIPE,
+	STREAM,
+	SEQPACKET,
+	MQ
+};
 
 struct chan {
 	enum kind kind;
-	int fd[2][2];      /* [direction][read end, write end] */
+	int fd[2][2]; /* [direction][read end, write end] */
 	char mq_name[2][64];
 	size_t size;
 };
@@ -69,8 +75,10 @@ static int chan_open(struct chan *ch, int dirs)
 			break;
 		case STREAM:
 		case SEQPACKET:
-			if (socketpair(AF_UNIX, (ch->kind == STREAM ? SOCK_STREAM : SOCK_SEQPACKET) |
-					   SOCK_CLOEXEC, 0, sv) < 0)
+			if (socketpair(AF_UNIX,
+				       (ch->kind == STREAM ? SOCK_STREAM : SOCK_SEQPACKET) |
+					       SOCK_CLOEXEC,
+				       0, sv) < 0)
 				return -errno;
 			ch->fd[d][0] = sv[0];
 			ch->fd[d][1] = sv[1];
@@ -162,7 +170,8 @@ static int consume(void *ctx, int id, const struct tp_case *c, struct tp_report 
 			/* streams: read what is there, check every whole message */
 			ssize_t k = read(ch->fd[0][0], buf + have, BULK);
 			if (k <= 0) {
-				snprintf(r->why, sizeof(r->why), "read: %s", k ? strerror(errno) : "EOF");
+				snprintf(r->why, sizeof(r->why), "read: %s",
+					 k ? strerror(errno) : "EOF");
 				r->failed = 1;
 				return -1;
 			}
@@ -198,8 +207,9 @@ static void throughput_of(enum kind k, const struct tp_case *c, struct tp_result
 	if (rc) {
 		memset(out, 0, sizeof(*out));
 		snprintf(out->why, sizeof(out->why), "%s%s", strerror(-rc),
-			 k == MQ && rc == -EINVAL ? " (message size above /proc/sys/fs/mqueue/msgsize_max)"
-						 : "");
+			 k == MQ && rc == -EINVAL
+				 ? " (message size above /proc/sys/fs/mqueue/msgsize_max)"
+				 : "");
 		return;
 	}
 	run_throughput(c, &ch, produce, consume, out);
@@ -251,19 +261,22 @@ static void latency_of(enum kind k, const struct lat_case *c, struct lat_result 
 	chan_close(&ch, 2);
 }
 
-#define PEER(sym, k, nm, desc)                                                                \
-	static void tp_##sym(const struct tp_case *c, struct tp_result *o)                    \
-	{                                                                                     \
-		throughput_of(k, c, o);                                                       \
-	}                                                                                     \
-	static void lat_##sym(const struct lat_case *c, struct lat_result *o)                 \
-	{                                                                                     \
-		latency_of(k, c, o);                                                          \
-	}                                                                                     \
-	const struct mech bench_##sym = { .name = nm, .what = desc, .throughput = tp_##sym,  \
-					  .latency = lat_##sym }
+#define PEER(sym, k, nm, desc)                                                         \
+	static void tp_##sym(const struct tp_case *c, struct tp_result *o)             \
+	{                                                                              \
+		throughput_of(k, c, o);                                                \
+	}                                                                              \
+	static void lat_##sym(const struct lat_case *c, struct lat_result *o)          \
+	{                                                                              \
+		latency_of(k, c, o);                                                   \
+	}                                                                              \
+	const struct mech bench_##sym = {                                              \
+		.name = nm, .what = desc, .throughput = tp_##sym, .latency = lat_##sym \
+	}
 
 PEER(pipe, PIPE, "pipe", "pipe(2): one write per message, bulk reads");
-PEER(unix_stream, STREAM, "unix-stream", "AF_UNIX SOCK_STREAM socketpair: one write per message, bulk reads");
-PEER(unix_seqpacket, SEQPACKET, "unix-seqpacket", "AF_UNIX SOCK_SEQPACKET socketpair: one send and one recv per message");
+PEER(unix_stream, STREAM, "unix-stream",
+     "AF_UNIX SOCK_STREAM socketpair: one write per message, bulk reads");
+PEER(unix_seqpacket, SEQPACKET, "unix-seqpacket",
+     "AF_UNIX SOCK_SEQPACKET socketpair: one send and one recv per message");
 PEER(posix_mq, MQ, "posix-mq", "POSIX message queue: mq_send and mq_receive per message");

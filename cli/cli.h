@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * cli.h - what the `mapq` command's subcommands share (cli/util.c).
  *
@@ -14,7 +15,9 @@
 
 #include "mapq.h"
 
-enum { EXIT_USAGE = 2 };
+enum {
+	EXIT_USAGE = 2
+};
 
 int cmd_create(int argc, char **argv);
 int cmd_info(int argc, char **argv);

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * create.c - `mapq create`: a new queue, never over an existing one.
  */
@@ -26,10 +27,14 @@ static const char help[] =
 int cmd_create(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "capacity", required_argument, NULL, 'c' }, { "max-msg", required_argument, NULL, 'm' },
-		{ "writers", required_argument, NULL, 'w' },  { "readers", required_argument, NULL, 'r' },
-		{ "policy", required_argument, NULL, 'p' },   { "mode", required_argument, NULL, 'o' },
-		{ "json", no_argument, NULL, 'j' },           { "help", no_argument, NULL, 'h' },
+		{ "capacity", required_argument, NULL, 'c' },
+		{ "max-msg", required_argument, NULL, 'm' },
+		{ "writers", required_argument, NULL, 'w' },
+		{ "readers", required_argument, NULL, 'r' },
+		{ "policy", required_argument, NULL, 'p' },
+		{ "mode", required_argument, NULL, 'o' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	mapq_options o;
@@ -44,7 +49,8 @@ int cmd_create(int argc, char **argv)
 			if (!cli_u64("create", "--capacity", optarg, 4096, 1ull << 40, true, &v))
 				return EXIT_USAGE;
 			if (v & (v - 1))
-				return cli_usage("create", "--capacity %s: not a power of two", optarg);
+				return cli_usage("create", "--capacity %s: not a power of two",
+						 optarg);
 			o.capacity = v;
 			break;
 		case 'm':
@@ -54,8 +60,8 @@ int cmd_create(int argc, char **argv)
 			break;
 		case 'w':
 		case 'r':
-			if (!cli_u64("create", c == 'w' ? "--writers" : "--readers", optarg, 1, 1024,
-				     false, &v))
+			if (!cli_u64("create", c == 'w' ? "--writers" : "--readers", optarg, 1,
+				     1024, false, &v))
 				return EXIT_USAGE;
 			if (c == 'w')
 				o.writer_slots = (uint32_t)v;
@@ -68,7 +74,8 @@ int cmd_create(int argc, char **argv)
 			else if (strcmp(optarg, "overwrite") == 0)
 				o.policy = MAPQ_OVERWRITE;
 			else
-				return cli_usage("create", "--policy %s: use block or overwrite", optarg);
+				return cli_usage("create", "--policy %s: use block or overwrite",
+						 optarg);
 			break;
 		case 'o':
 			if (optarg[0] != '0')

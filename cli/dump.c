@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * dump.c - `mapq dump`: every frame between head and tail, as the file
  * holds it, judged without trusting it (mapq_frame()).
@@ -57,8 +58,8 @@ static void print_frame(const mapq_frame_info *f, bool json, bool raw, uint64_t 
 		return;
 	}
 	printf("%14llu %12llu %8llu %8u  %-8s %-10s %-4s %6u\n", (unsigned long long)f->pos,
-	       (unsigned long long)f->offset, (unsigned long long)f->size, f->len, type, state_of(f),
-	       crc, f->writer);
+	       (unsigned long long)f->offset, (unsigned long long)f->size, f->len, type,
+	       state_of(f), crc, f->writer);
 	if (raw && bytes)
 		hexdump(bytes, nbytes, f->offset);
 }
@@ -98,16 +99,18 @@ int cmd_dump(int argc, char **argv)
 	if (json) {
 		printf("{\"queue\":");
 		json_str(stdout, queue, strlen(queue));
-		printf(",\"head\":%llu,\"tail\":%llu,\"capacity\":%llu}\n", (unsigned long long)head,
-		       (unsigned long long)tail, (unsigned long long)g.capacity);
+		printf(",\"head\":%llu,\"tail\":%llu,\"capacity\":%llu}\n",
+		       (unsigned long long)head, (unsigned long long)tail,
+		       (unsigned long long)g.capacity);
 	} else {
 		printf("head %llu, tail %llu, capacity %llu\n", (unsigned long long)head,
 		       (unsigned long long)tail, (unsigned long long)g.capacity);
-		printf("%14s %12s %8s %8s  %-8s %-10s %-4s %6s\n", "position", "offset", "size", "len",
-		       "type", "state", "crc", "writer");
+		printf("%14s %12s %8s %8s  %-8s %-10s %-4s %6s\n", "position", "offset", "size",
+		       "len", "type", "state", "crc", "writer");
 	}
 	if (tail < head || tail - head > g.capacity || head % MAPQ_FRAME_ALIGN) {
-		fprintf(stderr, "mapq: %s: dump: head %llu and tail %llu are impossible (capacity %llu)\n",
+		fprintf(stderr,
+			"mapq: %s: dump: head %llu and tail %llu are impossible (capacity %llu)\n",
 			queue, (unsigned long long)head, (unsigned long long)tail,
 			(unsigned long long)g.capacity);
 		mapq_close(q);
@@ -118,7 +121,8 @@ int cmd_dump(int argc, char **argv)
 		mapq_frame_info f;
 		(void)mapq_frame(q, pos, &f);
 		if (f.kind == MAPQ_FRAME_NONE || f.kind == MAPQ_FRAME_INVALID || f.next > tail) {
-			if (f.kind == MAPQ_FRAME_INVALID || (f.kind != MAPQ_FRAME_NONE && f.next > tail)) {
+			if (f.kind == MAPQ_FRAME_INVALID ||
+			    (f.kind != MAPQ_FRAME_NONE && f.next > tail)) {
 				/* an impossible size: show the header only, within the ring */
 				uint64_t room = g.capacity - (pos & (g.capacity - 1));
 				print_frame(&f, json, raw, room < 32 ? room : 32, f.frame);
@@ -130,9 +134,10 @@ int cmd_dump(int argc, char **argv)
 				printf("{\"gap\":%llu,\"bytes\":%llu}\n", (unsigned long long)pos,
 				       (unsigned long long)(to - pos));
 			else
-				printf("%14llu %12llu %8llu %8s  %-8s %s\n", (unsigned long long)pos,
-				       (unsigned long long)f.offset, (unsigned long long)(to - pos), "-",
-				       "gap", "no frame here (reserved, unclaimed or damaged)");
+				printf("%14llu %12llu %8llu %8s  %-8s %s\n",
+				       (unsigned long long)pos, (unsigned long long)f.offset,
+				       (unsigned long long)(to - pos), "-", "gap",
+				       "no frame here (reserved, unclaimed or damaged)");
 			pos = to;
 			continue;
 		}

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * info.c - `mapq info` and `mapq readers`: what a queue is and who uses it.
  * Both open the queue read-only (MAPQ_RDONLY): looking changes nothing.
@@ -49,18 +50,20 @@ static void print_writers(const mapq *q, const mapq_geometry *g, bool json, bool
 			       (unsigned long long)s.aborted, (unsigned long long)s.attaches);
 			if (s.resv_size)
 				printf(",\"reservation\":{\"pos\":%llu,\"size\":%llu,\"tentative\":%s}",
-				       (unsigned long long)s.resv_pos, (unsigned long long)s.resv_size,
+				       (unsigned long long)s.resv_pos,
+				       (unsigned long long)s.resv_size,
 				       s.resv_tentative ? "true" : "false");
 			printf("}");
 		} else {
 			char r[80] = "-";
 			if (s.resv_size)
 				snprintf(r, sizeof(r), "%llu bytes at %llu%s",
-					 (unsigned long long)s.resv_size, (unsigned long long)s.resv_pos,
+					 (unsigned long long)s.resv_size,
+					 (unsigned long long)s.resv_pos,
 					 s.resv_tentative ? " (tentative)" : "");
-			printf("  %-5u %-8s %-8u %12llu %14llu %9llu  %s\n", i, cli_slot_state(s.state),
-			       s.pid, (unsigned long long)s.msgs, (unsigned long long)s.bytes,
-			       (unsigned long long)s.aborted, r);
+			printf("  %-5u %-8s %-8u %12llu %14llu %9llu  %s\n", i,
+			       cli_slot_state(s.state), s.pid, (unsigned long long)s.msgs,
+			       (unsigned long long)s.bytes, (unsigned long long)s.aborted, r);
 		}
 		first = false;
 	}
@@ -70,15 +73,14 @@ static void print_writers(const mapq *q, const mapq_geometry *g, bool json, bool
 		printf("  (none attached)\n");
 }
 
-static void print_readers(const mapq *q, const mapq_geometry *g, uint64_t tail, bool json,
-			  bool all)
+static void print_readers(const mapq *q, const mapq_geometry *g, uint64_t tail, bool json, bool all)
 {
 	bool first = true;
 	if (json)
 		printf("\"readers\":[");
 	else
-		printf("readers:\n  %-5s %-9s %-8s %-16s %14s %12s %12s %8s\n", "slot", "state", "pid",
-		       "name", "cursor", "lag (bytes)", "delivered", "lost");
+		printf("readers:\n  %-5s %-9s %-8s %-16s %14s %12s %12s %8s\n", "slot", "state",
+		       "pid", "name", "cursor", "lag (bytes)", "delivered", "lost");
 	for (uint32_t i = 0; i < g->reader_slots; i++) {
 		mapq_slot_info s;
 		if (mapq_reader_slot(q, i, &s) || (s.state == MAPQ_SLOT_FREE && !all))
@@ -99,7 +101,8 @@ static void print_readers(const mapq *q, const mapq_geometry *g, uint64_t tail, 
 			printf("  %-5u %-9s %-8u ", i, cli_slot_state(s.state), s.pid);
 			if (s.durable) {
 				text_str(stdout, s.name, strlen(s.name));
-				printf("%*s", (int)(strlen(s.name) < 16 ? 16 - strlen(s.name) : 0), "");
+				printf("%*s", (int)(strlen(s.name) < 16 ? 16 - strlen(s.name) : 0),
+				       "");
 			} else {
 				printf("%-16s", "(ephemeral)");
 			}
@@ -144,8 +147,8 @@ static void print_info(const char *name, const mapq *q, bool json, bool all)
 		       "\"crc_failures\":%llu,\"lapped\":%llu,\"lost\":%llu,\"repaired\":%llu,"
 		       "\"data_wakeups\":%u,\"space_wakeups\":%u,\"writers_attached\":%u,"
 		       "\"readers_attached\":%u,\"readers_durable\":%u}",
-		       g.version, id, when, (unsigned long long)g.capacity, g.max_msg, g.writer_slots,
-		       g.reader_slots, policy, (unsigned long long)g.file_size,
+		       g.version, id, when, (unsigned long long)g.capacity, g.max_msg,
+		       g.writer_slots, g.reader_slots, policy, (unsigned long long)g.file_size,
 		       (unsigned long long)c.head, (unsigned long long)c.tail,
 		       (unsigned long long)used, (unsigned long long)c.msgs,
 		       (unsigned long long)c.bytes, (unsigned long long)c.aborted,
@@ -237,10 +240,12 @@ int cmd_readers(int argc, char **argv)
 		int err = mapq_reader_drop(q, reader);
 		mapq_close(q);
 		if (err == -ENOENT)
-			fprintf(stderr, "mapq: %s: drop reader %s: no durable reader by that name\n", name,
+			fprintf(stderr,
+				"mapq: %s: drop reader %s: no durable reader by that name\n", name,
 				reader);
 		else if (err == -EBUSY)
-			fprintf(stderr, "mapq: %s: drop reader %s: it is attached now; stop it first\n",
+			fprintf(stderr,
+				"mapq: %s: drop reader %s: it is attached now; stop it first\n",
 				name, reader);
 		else if (err)
 			cli_fail(name, "drop reader", err);

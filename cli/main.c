@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * main.c - `mapq`: look inside, feed and drain mapq queues from the shell.
  * Dispatches to one file per subcommand (cli.h).
@@ -19,7 +20,8 @@ static const struct command {
 	{ "recv", cmd_recv, "print the messages waiting in a queue" },
 	{ "tail", cmd_recv, "print the last messages, and with -f follow new ones" },
 	{ "dump", cmd_dump, "list every frame in the ring (position, state, CRC)" },
-	{ "verify", cmd_verify, "read-only health check (exit 0 healthy, 1 repairable, 2 corrupt)" },
+	{ "verify", cmd_verify,
+	  "read-only health check (exit 0 healthy, 1 repairable, 2 corrupt)" },
 	{ "recover", cmd_recover, "repair what dead processes left and print the report" },
 	{ "readers", cmd_readers, "list readers; 'readers drop QUEUE NAME' deletes a durable one" },
 };

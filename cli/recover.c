@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * recover.c - `mapq recover`: run recovery and print what it found and did.
  */
@@ -79,8 +80,10 @@ int cmd_recover(int argc, char **argv)
 	printf("  log         head %llu, tail %llu -> %llu\n", (unsigned long long)r.head,
 	       (unsigned long long)r.tail_before, (unsigned long long)r.tail_after);
 	if (r.exclusive)
-		printf("  checked     %llu %s, %llu intact %s\n", (unsigned long long)r.frames_scanned,
-		       cli_plural(r.frames_scanned, "frame", "frames"), (unsigned long long)r.messages,
+		printf("  checked     %llu %s, %llu intact %s\n",
+		       (unsigned long long)r.frames_scanned,
+		       cli_plural(r.frames_scanned, "frame", "frames"),
+		       (unsigned long long)r.messages,
 		       cli_plural(r.messages, "message", "messages"));
 	printf("  writers     %llu claimed frames aborted, %llu reservations filled, %u slots freed\n",
 	       (unsigned long long)r.claims_aborted, (unsigned long long)r.holes_filled,

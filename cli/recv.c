@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * recv.c - `mapq recv` and `mapq tail`: print messages as text, hex,
  * length-prefixed records or JSON lines.
@@ -40,7 +41,12 @@ static const char tail_help[] =
 	"  --json         as for 'mapq recv' (--from or --name replaces -n)\n"
 	"  -h, --help     this text\n";
 
-enum out_fmt { OUT_TEXT, OUT_HEX, OUT_BINARY, OUT_JSON };
+enum out_fmt {
+	OUT_TEXT,
+	OUT_HEX,
+	OUT_BINARY,
+	OUT_JSON
+};
 
 struct kept {
 	uint64_t pos;
@@ -105,11 +111,16 @@ static int read_next(mapq_reader *r, mapq_msg *m, int timeout)
 int cmd_recv(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "from", required_argument, NULL, 'F' },  { "name", required_argument, NULL, 'N' },
-		{ "count", required_argument, NULL, 'c' }, { "timeout", required_argument, NULL, 't' },
-		{ "hex", no_argument, NULL, 'x' },         { "binary", no_argument, NULL, 'b' },
-		{ "json", no_argument, NULL, 'j' },        { "lines", required_argument, NULL, 'n' },
-		{ "follow", no_argument, NULL, 'f' },      { "help", no_argument, NULL, 'h' },
+		{ "from", required_argument, NULL, 'F' },
+		{ "name", required_argument, NULL, 'N' },
+		{ "count", required_argument, NULL, 'c' },
+		{ "timeout", required_argument, NULL, 't' },
+		{ "hex", no_argument, NULL, 'x' },
+		{ "binary", no_argument, NULL, 'b' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "lines", required_argument, NULL, 'n' },
+		{ "follow", no_argument, NULL, 'f' },
+		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *cmd = argv[0];
@@ -130,7 +141,8 @@ int cmd_recv(int argc, char **argv)
 			else if (strcmp(optarg, "resume") == 0)
 				from = MAPQ_START_RESUME;
 			else
-				return cli_usage(cmd, "--from %s: use oldest, latest or resume", optarg);
+				return cli_usage(cmd, "--from %s: use oldest, latest or resume",
+						 optarg);
 			break;
 		case 'N':
 			if (!*optarg || strlen(optarg) > MAPQ_NAME_MAX)
@@ -188,8 +200,8 @@ int cmd_recv(int argc, char **argv)
 	int err = mapq_reader_open(q, &r, name, from);
 	if (err) {
 		if (err == -EBUSY)
-			fprintf(stderr, "mapq: %s: %s: reader %s is attached elsewhere\n", queue, cmd,
-				name);
+			fprintf(stderr, "mapq: %s: %s: reader %s is attached elsewhere\n", queue,
+				cmd, name);
 		else
 			cli_fail(queue, "cannot attach a reader", err);
 		mapq_close(q);
@@ -236,7 +248,8 @@ int cmd_recv(int argc, char **argv)
 			err = -ENOMEM;
 		if (err == -EAGAIN)
 			err = 0;
-		for (uint64_t i = n > lines ? n - lines : 0; k && i < n && done < count; i++, done++) {
+		for (uint64_t i = n > lines ? n - lines : 0; k && i < n && done < count;
+		     i++, done++) {
 			struct kept *e = &k[i % lines];
 			emit(fmt, e->pos, e->writer, e->data, e->len);
 		}
@@ -292,8 +305,10 @@ int cmd_recv(int argc, char **argv)
 			memcpy(buf, m.data, m.len);
 			err = mapq_release(r);
 			if (err == -MAPQ_ELAPPED) {
-				fprintf(stderr, "mapq: %s: %s: message at %llu was overwritten while "
-						"read; skipped\n", queue, cmd, (unsigned long long)m.pos);
+				fprintf(stderr,
+					"mapq: %s: %s: message at %llu was overwritten while "
+					"read; skipped\n",
+					queue, cmd, (unsigned long long)m.pos);
 				continue;
 			}
 			if (!err)

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * send.c - `mapq send`: messages from arguments, lines, or length-prefixed
  * records on standard input.
@@ -103,7 +104,8 @@ static bool send_records(struct sender *s)
 			break;
 		no++;
 		if (got != 4) {
-			fprintf(stderr, "mapq: %s: send: record %llu: input ends inside its length\n",
+			fprintf(stderr,
+				"mapq: %s: send: record %llu: input ends inside its length\n",
 				s->queue, (unsigned long long)no);
 			ok = false;
 			break;

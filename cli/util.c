@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * util.c - errors, numbers, escaping and signals for the `mapq` command.
  */
@@ -73,11 +74,24 @@ bool cli_u64(const char *cmd, const char *opt, const char *s, uint64_t lo, uint6
 	unsigned shift = 0;
 	if (size_suffix && *end) {
 		switch (*end) {
-		case 'k': case 'K': shift = 10; break;
-		case 'm': case 'M': shift = 20; break;
-		case 'g': case 'G': shift = 30; break;
-		case 't': case 'T': shift = 40; break;
-		default: goto bad;
+		case 'k':
+		case 'K':
+			shift = 10;
+			break;
+		case 'm':
+		case 'M':
+			shift = 20;
+			break;
+		case 'g':
+		case 'G':
+			shift = 30;
+			break;
+		case 't':
+		case 'T':
+			shift = 40;
+			break;
+		default:
+			goto bad;
 		}
 		end++;
 		if (*end == 'i' && end[1] == 'B')

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * verify.c - `mapq verify`: a read-only health check with a sentence for
  * each finding. Exit status: 0 healthy, 1 repairable (what `mapq recover`
@@ -27,7 +28,12 @@ static const char help[] =
 	"  --json       one JSON object instead of text\n"
 	"  -h, --help   this text\n";
 
-enum { OK = 0, REPAIRABLE = 1, CORRUPT = 2, CANNOT = 3 };
+enum {
+	OK = 0,
+	REPAIRABLE = 1,
+	CORRUPT = 2,
+	CANNOT = 3
+};
 #define MAX_SHOWN 100
 
 struct check {
@@ -81,8 +87,8 @@ static void check_slots(struct check *c, const mapq *q, const mapq_geometry *g,
 		if (mapq_writer_slot(q, i, &s))
 			continue;
 		if (s.state == MAPQ_SLOT_INVALID)
-			finding(c, REPAIRABLE, "writer slot %u holds an impossible state; recovery frees it",
-				i);
+			finding(c, REPAIRABLE,
+				"writer slot %u holds an impossible state; recovery frees it", i);
 		else if (s.state == MAPQ_SLOT_DEAD)
 			finding(c, REPAIRABLE,
 				"writer slot %u (pid %u) is still attached but its process is gone; "
@@ -99,14 +105,15 @@ static void check_slots(struct check *c, const mapq *q, const mapq_geometry *g,
 		else
 			snprintf(who, sizeof(who), "reader slot %u", i);
 		if (s.state == MAPQ_SLOT_INVALID) {
-			finding(c, REPAIRABLE, "reader slot %u holds an impossible state; recovery frees it",
-				i);
+			finding(c, REPAIRABLE,
+				"reader slot %u holds an impossible state; recovery frees it", i);
 			continue;
 		}
 		if (s.state == MAPQ_SLOT_DEAD)
 			finding(c, REPAIRABLE,
-				"%s (pid %u) is still attached but its process is gone; recovery %s", who,
-				s.pid, s.durable ? "detaches it and keeps its cursor" : "frees its slot");
+				"%s (pid %u) is still attached but its process is gone; recovery %s",
+				who, s.pid,
+				s.durable ? "detaches it and keeps its cursor" : "frees its slot");
 		if (s.cursor % MAPQ_FRAME_ALIGN || s.cursor > st->tail ||
 		    (s.cursor < st->head && g->policy != MAPQ_OVERWRITE))
 			finding(c, REPAIRABLE,
@@ -129,7 +136,8 @@ static void check_frames(struct check *c, const mapq *q, const mapq_geometry *g,
 		mapq_slot_info s;
 		(void)mapq_frame(q, pos, &f);
 		if (f.kind == MAPQ_FRAME_INVALID) {
-			finding(c, CORRUPT, "the frame at %llu has an impossible header (size %llu)",
+			finding(c, CORRUPT,
+				"the frame at %llu has an impossible header (size %llu)",
 				(unsigned long long)pos, (unsigned long long)f.size);
 			pos = cli_next_frame(q, pos + MAPQ_FRAME_ALIGN, tail);
 			continue;
@@ -138,7 +146,8 @@ static void check_frames(struct check *c, const mapq *q, const mapq_geometry *g,
 			uint64_t to = cli_next_frame(q, pos + MAPQ_FRAME_ALIGN, tail);
 			int w = record_for(q, g->writer_slots, pos, &s);
 			if (w >= 0 && s.state == MAPQ_SLOT_ALIVE)
-				finding(c, OK, "%llu bytes at %llu are being written by writer slot %d",
+				finding(c, OK,
+					"%llu bytes at %llu are being written by writer slot %d",
 					(unsigned long long)(to - pos), (unsigned long long)pos, w);
 			else if (w >= 0)
 				finding(c, REPAIRABLE,
@@ -180,11 +189,14 @@ static void check_frames(struct check *c, const mapq *q, const mapq_geometry *g,
 			break;
 		case MAPQ_FRAME_CLAIMED:
 			if (f.writer >= g->writer_slots) {
-				finding(c, CORRUPT, "the frame at %llu names writer slot %u, which does not "
-						    "exist",
+				finding(c, CORRUPT,
+					"the frame at %llu names writer slot %u, which does not "
+					"exist",
 					(unsigned long long)pos, f.writer);
-			} else if (mapq_writer_slot(q, f.writer, &s) == 0 && s.state == MAPQ_SLOT_ALIVE) {
-				finding(c, OK, "the frame at %llu is being written by writer slot %u%s",
+			} else if (mapq_writer_slot(q, f.writer, &s) == 0 &&
+				   s.state == MAPQ_SLOT_ALIVE) {
+				finding(c, OK,
+					"the frame at %llu is being written by writer slot %u%s",
 					(unsigned long long)pos, f.writer,
 					f.forsaken ? " (stalled: readers skip it)" : "");
 			} else {
@@ -238,7 +250,8 @@ int cmd_verify(int argc, char **argv)
 	case -MAPQ_EGEOMETRY:
 	case -MAPQ_ETRUNCATED:
 		/* cli_open() said why; the verdict is that the file is unusable */
-		finding(&c, CORRUPT, "the file cannot be opened as a queue: %s", mapq_strerror(err));
+		finding(&c, CORRUPT, "the file cannot be opened as a queue: %s",
+			mapq_strerror(err));
 		goto verdict;
 	default:
 		if (c.json)
@@ -249,7 +262,8 @@ int cmd_verify(int argc, char **argv)
 	mapq_counters st;
 	(void)mapq_info(q, &g);
 	(void)mapq_stats(q, &st);
-	if (st.tail < st.head || st.tail - st.head > g.capacity || st.head % MAPQ_FRAME_ALIGN || st.tail % MAPQ_FRAME_ALIGN) {
+	if (st.tail < st.head || st.tail - st.head > g.capacity || st.head % MAPQ_FRAME_ALIGN ||
+	    st.tail % MAPQ_FRAME_ALIGN) {
 		finding(&c, CORRUPT, "head %llu and tail %llu are impossible for capacity %llu",
 			(unsigned long long)st.head, (unsigned long long)st.tail,
 			(unsigned long long)g.capacity);
@@ -261,14 +275,16 @@ int cmd_verify(int argc, char **argv)
 verdict:;
 	static const char *const status[] = { "healthy", "repairable", "corrupt" };
 	if (c.json) {
-		printf("],\"hidden\":%u,\"frames\":%llu,\"messages\":%llu,\"status\":\"%s\"}\n", c.hidden,
-		       (unsigned long long)c.frames, (unsigned long long)c.messages, status[c.worst]);
+		printf("],\"hidden\":%u,\"frames\":%llu,\"messages\":%llu,\"status\":\"%s\"}\n",
+		       c.hidden, (unsigned long long)c.frames, (unsigned long long)c.messages,
+		       status[c.worst]);
 	} else {
 		if (c.hidden)
 			printf("(%u more findings not shown)\n", c.hidden);
 		printf("%s: %s: %llu %s checked, %llu intact %s\n", queue, status[c.worst],
 		       (unsigned long long)c.frames, cli_plural(c.frames, "frame", "frames"),
-		       (unsigned long long)c.messages, cli_plural(c.messages, "message", "messages"));
+		       (unsigned long long)c.messages,
+		       cli_plural(c.messages, "message", "messages"));
 	}
 	return c.worst;
 }

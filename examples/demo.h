@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* demo.h - what the demo's sender and receiver share. */
 #ifndef MAPQ_DEMO_H
 #define MAPQ_DEMO_H

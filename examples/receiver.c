@@ -1,13 +1,14 @@
+/* SPDX-License-Identifier: MIT */
 /* mapq-receiver: prints each request and answers "second data!+i". */
 #include "demo.h"
 
 #include <unistd.h>
 
-static const char usage[] =
-	"usage: mapq-receiver [--dir DIR] [--count N] [--wait SECONDS]\n"
-	"Opens DIR/" DEMO_REQUEST " and DIR/" DEMO_REPLY " made by mapq-sender\n"
-	"(waiting up to SECONDS for them, default 0), prints each message and\n"
-	"replies \"second data!+i\". Stops after N messages or on Ctrl-C.\n";
+static const char usage[] = "usage: mapq-receiver [--dir DIR] [--count N] [--wait SECONDS]\n"
+			    "Opens DIR/" DEMO_REQUEST " and DIR/" DEMO_REPLY
+			    " made by mapq-sender\n"
+			    "(waiting up to SECONDS for them, default 0), prints each message and\n"
+			    "replies \"second data!+i\". Stops after N messages or on Ctrl-C.\n";
 
 static int open_queue(mapq **q, const char *path, long wait_s)
 {

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* mapq-sender: writes "hello my first mapping file!+i" every interval into
  * the request queue and prints the receiver's replies. */
 #include "demo.h"
@@ -41,7 +42,8 @@ int main(int argc, char **argv)
 	if (!rc)
 		rc = mapq_reader_open(rep, &replies, NULL, MAPQ_START_OLDEST);
 	if (rc) {
-		fprintf(stderr, "mapq-sender: cannot create queues in %s: %s\n", dir, mapq_strerror(rc));
+		fprintf(stderr, "mapq-sender: cannot create queues in %s: %s\n", dir,
+			mapq_strerror(rc));
 		return 1;
 	}
 	for (long i = 1; !demo_stop && (count < 0 || i <= count); i++) {

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * afl_driver.c - AFL++ persistent-mode driver for a fuzz target: test
  * cases arrive in shared memory (__AFL_FUZZ_TESTCASE_BUF), the fork server

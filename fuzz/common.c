@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * common.c - the fuzz targets' private directory and file helpers.
  */

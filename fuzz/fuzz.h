@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * fuzz.h - what the fuzz targets share: a private temporary directory,
  * and the entry point every target defines (libFuzzer's signature; AFL++

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * fuzz_frames.c - fuzz target: arbitrary bytes as the ring of a live
  * queue, walked the way readers and writers walk it, without recovery

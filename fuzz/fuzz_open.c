@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * fuzz_open.c - fuzz target: an arbitrary queue file image is opened
  * read-only as `mapq info` and `mapq dump` do (every slot and every frame

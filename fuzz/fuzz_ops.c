@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * fuzz_ops.c - stateful fuzz target: the input is a program of operations
  * on a real queue, checked after every step against a simple model.
@@ -29,7 +30,12 @@
 #define MAX_SLOTS 4096
 #define NREADERS 3
 
-enum { S_COMMITTED, S_ABORTED, S_OPEN, S_DEAD };
+enum {
+	S_COMMITTED,
+	S_ABORTED,
+	S_OPEN,
+	S_DEAD
+};
 struct mslot {
 	int state, owner;
 	uint32_t len;
@@ -201,15 +207,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		case 4: /* writer 1 dies (maybe mid-reservation) */
 			if (!w1_alive)
 				break;
-		{
-			/* What the kernel does when the process dies: every lock of
+			{
+				/* What the kernel does when the process dies: every lock of
 			 * its open file description goes. (Closing the descriptor
 			 * would not do it here: the mapping keeps the description
 			 * open until it is unmapped.) */
-			struct flock fl = { .l_type = F_UNLCK, .l_whence = SEEK_SET };
-			if (fcntl(w[1]->fd, F_OFD_SETLK, &fl) != 0)
-				abort();
-		}
+				struct flock fl = { .l_type = F_UNLCK, .l_whence = SEEK_SET };
+				if (fcntl(w[1]->fd, F_OFD_SETLK, &fl) != 0)
+					abort();
+			}
 			w[1]->wslot = -1;
 			w[1]->resv_size = 0;
 			w1_alive = false;

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * gen_seeds.c - make the seed corpora from queues in known states, rather
  * than commit opaque blobs: empty, a few messages, wrapped, full behind a
@@ -99,13 +100,13 @@ int main(int argc, char **argv)
 	snprintf(d, sizeof(d), "%s/ops", out);
 	mkdir(d, 0755);
 	/* Programs for fuzz_ops: pairs (op, argument), see fuzz_ops.c. */
-	static const uint8_t ops_basic[] = { 6, 0, 6, 1, 0, 10, 0, 21, 8, 0, 8, 1, 2, 4, 3, 6,
-					     9, 0, 9, 1, 7, 0, 6, 0, 9, 0 };
-	static const uint8_t ops_death[] = { 6, 0, 6, 2, 1, 11, 2, 13, 0, 30, 4, 0, 8, 0, 5, 0,
-					     8, 0, 8, 0, 8, 2, 0, 40, 8, 0 };
-	static const uint8_t ops_fill[] = { 6, 0, 0, 255, 0, 254, 0, 253, 0, 252, 0, 251, 0, 250,
+	static const uint8_t ops_basic[] = { 6, 0, 6, 1, 0, 10, 0, 21, 8, 0, 8, 1, 2,
+					     4, 3, 6, 9, 0, 9,  1, 7,  0, 6, 0, 9, 0 };
+	static const uint8_t ops_death[] = { 6, 0, 6, 2, 1, 11, 2, 13, 0, 30, 4,  0, 8,
+					     0, 5, 0, 8, 0, 8,  0, 8,  2, 0,  40, 8, 0 };
+	static const uint8_t ops_fill[] = { 6, 0,   0, 255, 0, 254, 0, 253, 0, 252, 0, 251, 0, 250,
 					    0, 249, 0, 248, 0, 247, 0, 246, 0, 245, 0, 244, 0, 243,
-					    8, 0, 8, 0, 8, 0, 7, 0, 0, 200, 6, 0, 8, 0 };
+					    8, 0,   8, 0,   8, 0,   7, 0,   0, 200, 6, 0,   8, 0 };
 	save("ops", "basic", ops_basic, sizeof(ops_basic));
 	save("ops", "death", ops_death, sizeof(ops_death));
 	save("ops", "fill", ops_fill, sizeof(ops_fill));

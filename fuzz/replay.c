@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * replay.c - run a fuzz target over files: the seed corpus, the
  * regression inputs in fuzz/regress/, or a crash to reproduce. Built with
@@ -50,8 +51,9 @@ static int run_file(const char *path)
 int main(int argc, char **argv)
 {
 	if (argc < 2 || strcmp(argv[1], "--help") == 0) {
-		fprintf(stderr, "usage: %s FILE|DIR...\n"
-				"Runs the fuzz target once per file (directories: every file in them).\n",
+		fprintf(stderr,
+			"usage: %s FILE|DIR...\n"
+			"Runs the fuzz target once per file (directories: every file in them).\n",
 			argv[0]);
 		return argc < 2 ? 2 : 0;
 	}

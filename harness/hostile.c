@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * hostile.c - a run with a hostile peer (mapq-torture --hostile RATE).
  *
@@ -131,11 +132,16 @@ static uint64_t near_pos(struct peer *p)
 static uint64_t odd_value(struct peer *p, uint64_t truth)
 {
 	switch (rnd(p) % 16) {
-	case 0: return truth + 1 + rnd(p) % 15;
-	case 1: return truth + p->cap * (1 + rnd(p) % 3);
-	case 2: return rnd(p);
-	case 3: return 0;
-	default: return truth + 16 * (rnd(p) % 16) - 128;
+	case 0:
+		return truth + 1 + rnd(p) % 15;
+	case 1:
+		return truth + p->cap * (1 + rnd(p) % 3);
+	case 2:
+		return rnd(p);
+	case 3:
+		return 0;
+	default:
+		return truth + 16 * (rnd(p) % 16) - 128;
 	}
 }
 
@@ -208,7 +214,8 @@ static void scribble(struct peer *p)
 		for_a_moment(p, p->ctl + CTL_HEAD, odd_value(p, ld64(p, p->ctl + CTL_HEAD)));
 		break;
 	case 2: { /* a reservation record: small frames, past the ring's end */
-		uint64_t pos = rnd(p) & 1 ? near_pos(p) : (near_pos(p) | (p->cap - 16)) - 16 * (rnd(p) % 4);
+		uint64_t pos = rnd(p) & 1 ? near_pos(p)
+					  : (near_pos(p) | (p->cap - 16)) - 16 * (rnd(p) % 4);
 		static const uint64_t sizes[] = { 16, 32, 48, 4096 + 16, 1ull << 40 };
 		uint64_t size = rnd(p) & 1 ? sizes[rnd(p) % 5] : 16 * (1 + rnd(p) % 256);
 		st64(p, ws + 8, pos);
@@ -320,9 +327,9 @@ static void timed(struct tt_state *st, uint64_t ns, int timeout_ms)
 	if (over > (uint64_t)TT_HANG_BOUND_MS * 1000000u)
 		atomic_fetch_add_explicit(&st->hdr->hangs, 1, memory_order_relaxed);
 	uint64_t m = atomic_load_explicit(&st->hdr->max_over_ns, memory_order_relaxed);
-	while (over > m && !atomic_compare_exchange_weak_explicit(&st->hdr->max_over_ns, &m, over,
-								   memory_order_relaxed,
-								   memory_order_relaxed))
+	while (over > m &&
+	       !atomic_compare_exchange_weak_explicit(&st->hdr->max_over_ns, &m, over,
+						      memory_order_relaxed, memory_order_relaxed))
 		;
 }
 

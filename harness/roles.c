@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * roles.c - the child processes of a torture run: writers and readers.
  *
@@ -82,7 +83,8 @@ int tt_writer(const struct tt_role_args *a)
 	uint64_t seq = 0;
 	/* acquire: pairs with the parent's store of stop */
 	while (!atomic_load_explicit(&st.hdr->stop, memory_order_acquire)) {
-		uint32_t len = a->min_size + (uint32_t)(next_rand(&x) % (a->max_size - a->min_size + 1));
+		uint32_t len = a->min_size +
+			       (uint32_t)(next_rand(&x) % (a->max_size - a->min_size + 1));
 		int r = 0;
 		if (breaker && seq == 50) {
 			switch (a->brk) {
@@ -175,7 +177,9 @@ int tt_reader(const struct tt_role_args *a)
 		return 2;
 	char name[16];
 	snprintf(name, sizeof(name), "r%u", a->id);
-	int start = a->durable ? MAPQ_START_RESUME : a->epoch ? MAPQ_START_LATEST : MAPQ_START_OLDEST;
+	int start = a->durable ? MAPQ_START_RESUME
+		    : a->epoch ? MAPQ_START_LATEST
+			       : MAPQ_START_OLDEST;
 	rc = mapq_reader_open(q, &r, a->durable ? name : NULL, start);
 	if (rc) {
 		fprintf(stderr, "mapq-torture: reader %u: %s\n", a->id, mapq_strerror(rc));

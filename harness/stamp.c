@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * stamp.c - the harness's own message format and checksum, independent
  * of the library's CRC32C: a checker that trusted the library's checks
@@ -31,7 +32,8 @@ void tt_fill(void *buf, uint32_t len, uint16_t writer, uint16_t inc, uint64_t se
 	struct tt_stamp s = { TT_MAGIC, writer, inc, seq, len, 0 };
 	memcpy(p, &s, sizeof(s));
 	/* The body: xorshift from (writer, inc, seq), so each message differs. */
-	uint64_t x = seq * 0x9E3779B97F4A7C15ull ^ ((uint64_t)writer << 48) ^ ((uint64_t)inc << 32) ^ 1;
+	uint64_t x = seq * 0x9E3779B97F4A7C15ull ^ ((uint64_t)writer << 48) ^
+		     ((uint64_t)inc << 32) ^ 1;
 	for (uint32_t i = sizeof(s); i < len; i++) {
 		x ^= x << 13;
 		x ^= x >> 7;

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * state.c - the harness's state file: acknowledgements and what readers
  * received, in a shared mapping that outlives any child.
@@ -31,7 +32,8 @@ static size_t reader_size(uint32_t writers)
 
 size_t tt_state_size(uint32_t writers, uint32_t readers)
 {
-	return sizeof(struct tt_header) + acks_size(writers) + (size_t)readers * reader_size(writers);
+	return sizeof(struct tt_header) + acks_size(writers) +
+	       (size_t)readers * reader_size(writers);
 }
 
 int tt_state_map(struct tt_state *st, const char *path, bool create, uint32_t writers,
@@ -74,8 +76,7 @@ struct tt_rstats *tt_rstats(const struct tt_state *st, uint32_t reader)
 				    (size_t)reader * reader_size(st->writers));
 }
 
-struct tt_pair *tt_pair(const struct tt_state *st, uint32_t reader, uint32_t writer,
-			uint32_t inc)
+struct tt_pair *tt_pair(const struct tt_state *st, uint32_t reader, uint32_t writer, uint32_t inc)
 {
 	struct tt_pair *p = (struct tt_pair *)(tt_rstats(st, reader) + 1);
 	return p + (size_t)writer * TT_MAX_INC + inc;

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * torture.c - mapq-torture: N writer and M reader processes over one
  * queue file, killed, stopped and restarted on a seeded schedule, then a
@@ -114,8 +115,8 @@ static uint64_t num(const char *s, const char *what, uint64_t lo, uint64_t hi)
 	errno = 0;
 	unsigned long long v = strtoull(s, &e, 10);
 	if (!*s || *e || errno || *s == '-' || v < lo || v > hi) {
-		fprintf(stderr, "mapq-torture: %s must be a number from %llu to %llu, not '%s'\n", what,
-			(unsigned long long)lo, (unsigned long long)hi, s);
+		fprintf(stderr, "mapq-torture: %s must be a number from %llu to %llu, not '%s'\n",
+			what, (unsigned long long)lo, (unsigned long long)hi, s);
 		exit(2);
 	}
 	return v;
@@ -156,11 +157,10 @@ static pid_t spawn(const char *role, uint32_t id, uint32_t inc_or_epoch, int rea
 		setenv("MAPQ_FAULT", fault, 1);
 	else
 		unsetenv("MAPQ_FAULT");
-	execl(g.self, g.self, "--role", role, "--hostile", a[10], "--queue", g.queue,
-	      "--state", g.state, "--id", a[0], "--inc", a[1], "--nw", a[2], "--nr", a[3],
-	      "--min-size", a[4], "--max-size", a[5], "--seed", a[6], "--ready-fd", a[7],
-	      "--break-code", a[8], "--unblock-ms", a[9], g.run.durable ? "--durable" : NULL,
-	      (char *)NULL);
+	execl(g.self, g.self, "--role", role, "--hostile", a[10], "--queue", g.queue, "--state",
+	      g.state, "--id", a[0], "--inc", a[1], "--nw", a[2], "--nr", a[3], "--min-size", a[4],
+	      "--max-size", a[5], "--seed", a[6], "--ready-fd", a[7], "--break-code", a[8],
+	      "--unblock-ms", a[9], g.run.durable ? "--durable" : NULL, (char *)NULL);
 	_exit(127);
 }
 
@@ -219,8 +219,8 @@ static void fail(const char *what, uint32_t id, int status)
 	if (g.run.failure[0])
 		return;
 	if (WIFSIGNALED(status))
-		snprintf(g.run.failure, sizeof(g.run.failure), "%s %u killed by signal %d", what, id,
-			 WTERMSIG(status));
+		snprintf(g.run.failure, sizeof(g.run.failure), "%s %u killed by signal %d", what,
+			 id, WTERMSIG(status));
 	else
 		snprintf(g.run.failure, sizeof(g.run.failure), "%s %u exited with status %d", what,
 			 id, WEXITSTATUS(status));
@@ -244,8 +244,10 @@ static void reap(bool stopping)
 			if (!stopping)
 				start_writer(k->id);
 		} else if (!(k->writer && stopping && WIFEXITED(status) && !WEXITSTATUS(status))) {
-			fail(k->hostile ? "hostile peer" : k->writer ? "writer" : "reader", k->id,
-			     status);
+			fail(k->hostile  ? "hostile peer"
+			     : k->writer ? "writer"
+					 : "reader",
+			     k->id, status);
 		}
 	}
 }
@@ -330,7 +332,9 @@ static void wait_kids(bool writers, int timeout_ms, const char *what)
 				if (g.run.hostile > 0 && WIFSIGNALED(status))
 					g.run.crashes++;
 				if (!WIFEXITED(status) || WEXITSTATUS(status))
-					fail(k->hostile ? "hostile peer" : writers ? "writer" : "reader",
+					fail(k->hostile ? "hostile peer"
+					     : writers  ? "writer"
+							: "reader",
 					     k->id, status);
 			} else {
 				left = true;
@@ -368,8 +372,8 @@ static void send_end(void)
 	if (mapq_stats(q, &c) == 0)
 		g.run.repaired = c.repaired;
 	if (rc && !g.run.failure[0])
-		snprintf(g.run.failure, sizeof(g.run.failure),
-			 "could not send the end marker: %s", mapq_strerror(rc));
+		snprintf(g.run.failure, sizeof(g.run.failure), "could not send the end marker: %s",
+			 mapq_strerror(rc));
 	mapq_close(q);
 }
 
@@ -399,7 +403,8 @@ static void final_open(void)
 	ssize_t got = rc ? rc : mapq_recv(r, buf, sizeof(buf), 1000);
 	snprintf(out, n, "recovered (%llu frames checked, log cut at %llu: %s); one message %s%s",
 		 (unsigned long long)rep.frames_scanned, (unsigned long long)rep.tail_after,
-		 rep.end_reason ? rep.end_reason : "-", got == 5 ? "sent and received" : "not through: ",
+		 rep.end_reason ? rep.end_reason : "-",
+		 got == 5 ? "sent and received" : "not through: ",
 		 got == 5 ? "" : mapq_strerror((int)got));
 	mapq_close(q);
 }
@@ -488,22 +493,28 @@ static int run_torture(void)
 		    g.run.hostile > 0) {
 			last_progress = now;
 			/* relaxed: statistics */
-			fprintf(stderr, "%s  %5.1f s  %llu scribbles  %llu calls, %llu errors, %llu hangs%s",
+			fprintf(stderr,
+				"%s  %5.1f s  %llu scribbles  %llu calls, %llu errors, %llu hangs%s",
 				tty ? "\r" : "", el,
-				(unsigned long long)atomic_load_explicit(&st.hdr->scribbles, memory_order_relaxed),
-				(unsigned long long)atomic_load_explicit(&st.hdr->calls, memory_order_relaxed),
-				(unsigned long long)atomic_load_explicit(&st.hdr->errors, memory_order_relaxed),
-				(unsigned long long)atomic_load_explicit(&st.hdr->hangs, memory_order_relaxed),
+				(unsigned long long)atomic_load_explicit(&st.hdr->scribbles,
+									 memory_order_relaxed),
+				(unsigned long long)atomic_load_explicit(&st.hdr->calls,
+									 memory_order_relaxed),
+				(unsigned long long)atomic_load_explicit(&st.hdr->errors,
+									 memory_order_relaxed),
+				(unsigned long long)atomic_load_explicit(&st.hdr->hangs,
+									 memory_order_relaxed),
 				tty ? "  " : "\n");
 		} else if (!g.quiet && now - last_progress > (tty ? 1 : 5) * 1000000000ull) {
 			last_progress = now;
-			fprintf(stderr, "%s  %5.1f s  %llu acknowledged  kills: writers %llu, readers %llu, "
-					"fault points %llu  pauses %llu%s",
+			fprintf(stderr,
+				"%s  %5.1f s  %llu acknowledged  kills: writers %llu, readers %llu, "
+				"fault points %llu  pauses %llu%s",
 				tty ? "\r" : "", el, (unsigned long long)acked,
 				(unsigned long long)g.run.writer_kills,
 				(unsigned long long)g.run.reader_kills,
-				(unsigned long long)g.run.fault_kills, (unsigned long long)g.run.pauses,
-				tty ? "  " : "\n");
+				(unsigned long long)g.run.fault_kills,
+				(unsigned long long)g.run.pauses, tty ? "  " : "\n");
 		}
 	}
 	if (!g.quiet && tty)
@@ -543,64 +554,137 @@ static const char *break_names[] = { "none", "flip", "skip", "dup", "reorder" };
 
 int main(int argc, char **argv)
 {
-	enum { O_MIN = 256, O_MAX, O_CAP, O_POLICY, O_DURABLE, O_DIR, O_SEED, O_JSON, O_KRATE,
-	       O_KWHO, O_POINTS, O_PRATE, O_UNBLOCK, O_BREAK, O_KEEP, O_ROLE, O_QUEUE, O_STATE,
-	       O_ID, O_INC, O_NW, O_NR, O_READY, O_BREAKCODE, O_HOSTILE };
+	enum {
+		O_MIN = 256,
+		O_MAX,
+		O_CAP,
+		O_POLICY,
+		O_DURABLE,
+		O_DIR,
+		O_SEED,
+		O_JSON,
+		O_KRATE,
+		O_KWHO,
+		O_POINTS,
+		O_PRATE,
+		O_UNBLOCK,
+		O_BREAK,
+		O_KEEP,
+		O_ROLE,
+		O_QUEUE,
+		O_STATE,
+		O_ID,
+		O_INC,
+		O_NW,
+		O_NR,
+		O_READY,
+		O_BREAKCODE,
+		O_HOSTILE
+	};
 	static const struct option opts[] = {
-		{ "writers", 1, NULL, 'w' },      { "readers", 1, NULL, 'r' },
-		{ "duration", 1, NULL, 'd' },     { "messages", 1, NULL, 'n' },
-		{ "min-size", 1, NULL, O_MIN },   { "max-size", 1, NULL, O_MAX },
-		{ "capacity", 1, NULL, O_CAP },   { "policy", 1, NULL, O_POLICY },
-		{ "durable", 0, NULL, O_DURABLE }, { "dir", 1, NULL, O_DIR },
-		{ "seed", 1, NULL, O_SEED },      { "json", 1, NULL, O_JSON },
-		{ "kill-rate", 1, NULL, O_KRATE }, { "kill", 1, NULL, O_KWHO },
-		{ "fault-points", 1, NULL, O_POINTS }, { "pause-rate", 1, NULL, O_PRATE },
-		{ "unblock-ms", 1, NULL, O_UNBLOCK }, { "break", 1, NULL, O_BREAK },
-		{ "keep", 0, NULL, O_KEEP },      { "quiet", 0, NULL, 'q' },
+		{ "writers", 1, NULL, 'w' },
+		{ "readers", 1, NULL, 'r' },
+		{ "duration", 1, NULL, 'd' },
+		{ "messages", 1, NULL, 'n' },
+		{ "min-size", 1, NULL, O_MIN },
+		{ "max-size", 1, NULL, O_MAX },
+		{ "capacity", 1, NULL, O_CAP },
+		{ "policy", 1, NULL, O_POLICY },
+		{ "durable", 0, NULL, O_DURABLE },
+		{ "dir", 1, NULL, O_DIR },
+		{ "seed", 1, NULL, O_SEED },
+		{ "json", 1, NULL, O_JSON },
+		{ "kill-rate", 1, NULL, O_KRATE },
+		{ "kill", 1, NULL, O_KWHO },
+		{ "fault-points", 1, NULL, O_POINTS },
+		{ "pause-rate", 1, NULL, O_PRATE },
+		{ "unblock-ms", 1, NULL, O_UNBLOCK },
+		{ "break", 1, NULL, O_BREAK },
+		{ "keep", 0, NULL, O_KEEP },
+		{ "quiet", 0, NULL, 'q' },
 		{ "hostile", 1, NULL, O_HOSTILE },
 		{ "help", 0, NULL, 'h' },
 		/* child roles (internal) */
-		{ "role", 1, NULL, O_ROLE },      { "queue", 1, NULL, O_QUEUE },
-		{ "state", 1, NULL, O_STATE },    { "id", 1, NULL, O_ID },
-		{ "inc", 1, NULL, O_INC },        { "nw", 1, NULL, O_NW },
-		{ "nr", 1, NULL, O_NR },          { "ready-fd", 1, NULL, O_READY },
+		{ "role", 1, NULL, O_ROLE },
+		{ "queue", 1, NULL, O_QUEUE },
+		{ "state", 1, NULL, O_STATE },
+		{ "id", 1, NULL, O_ID },
+		{ "inc", 1, NULL, O_INC },
+		{ "nw", 1, NULL, O_NW },
+		{ "nr", 1, NULL, O_NR },
+		{ "ready-fd", 1, NULL, O_READY },
 		{ "break-code", 1, NULL, O_BREAKCODE },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *role = NULL, *points = NULL;
-	g.run = (struct tt_run){ .writers = 4, .readers = 3, .min_size = TT_MIN_MSG, .max_size = 512,
-				 .capacity = 65536, .unblock_ms = 1000 };
+	g.run = (struct tt_run){ .writers = 4,
+				 .readers = 3,
+				 .min_size = TT_MIN_MSG,
+				 .max_size = 512,
+				 .capacity = 65536,
+				 .unblock_ms = 1000 };
 	g.kill_who = "both";
 	g.a.ready_fd = -1;
 	g.run.seed = tt_now_ns() ^ (uint64_t)getpid();
 	int c;
 	while ((c = getopt_long(argc, argv, "w:r:d:n:qh", opts, NULL)) != -1) {
 		switch (c) {
-		case 'w': g.run.writers = (uint32_t)num(optarg, "--writers", 1, TT_MAX_WRITERS); break;
-		case 'r': g.run.readers = (uint32_t)num(optarg, "--readers", 1, TT_MAX_READERS); break;
-		case 'd': g.run.duration_s = real(optarg, "--duration"); break;
-		case 'n': g.messages = num(optarg, "--messages", 1, UINT64_MAX / TT_MAX_WRITERS); break;
-		case O_MIN: g.run.min_size = (uint32_t)num(optarg, "--min-size", TT_MIN_MSG, 65536); break;
-		case O_MAX: g.run.max_size = (uint32_t)num(optarg, "--max-size", TT_MIN_MSG, 65536); break;
-		case O_CAP: g.run.capacity = num(optarg, "--capacity", 4096, 1ull << 32); break;
+		case 'w':
+			g.run.writers = (uint32_t)num(optarg, "--writers", 1, TT_MAX_WRITERS);
+			break;
+		case 'r':
+			g.run.readers = (uint32_t)num(optarg, "--readers", 1, TT_MAX_READERS);
+			break;
+		case 'd':
+			g.run.duration_s = real(optarg, "--duration");
+			break;
+		case 'n':
+			g.messages = num(optarg, "--messages", 1, UINT64_MAX / TT_MAX_WRITERS);
+			break;
+		case O_MIN:
+			g.run.min_size = (uint32_t)num(optarg, "--min-size", TT_MIN_MSG, 65536);
+			break;
+		case O_MAX:
+			g.run.max_size = (uint32_t)num(optarg, "--max-size", TT_MIN_MSG, 65536);
+			break;
+		case O_CAP:
+			g.run.capacity = num(optarg, "--capacity", 4096, 1ull << 32);
+			break;
 		case O_POLICY:
 			if (strcmp(optarg, "block") && strcmp(optarg, "overwrite"))
 				die("--policy is block or overwrite, not '%s'", optarg);
 			g.run.overwrite = strcmp(optarg, "overwrite") == 0;
 			break;
-		case O_DURABLE: g.run.durable = true; break;
-		case O_DIR: g.dir = optarg; break;
-		case O_SEED: g.run.seed = num(optarg, "--seed", 0, UINT64_MAX); break;
-		case O_JSON: g.json = optarg; break;
-		case O_KRATE: g.run.kill_rate = real(optarg, "--kill-rate"); break;
+		case O_DURABLE:
+			g.run.durable = true;
+			break;
+		case O_DIR:
+			g.dir = optarg;
+			break;
+		case O_SEED:
+			g.run.seed = num(optarg, "--seed", 0, UINT64_MAX);
+			break;
+		case O_JSON:
+			g.json = optarg;
+			break;
+		case O_KRATE:
+			g.run.kill_rate = real(optarg, "--kill-rate");
+			break;
 		case O_KWHO:
-			if (strcmp(optarg, "writers") && strcmp(optarg, "readers") && strcmp(optarg, "both"))
+			if (strcmp(optarg, "writers") && strcmp(optarg, "readers") &&
+			    strcmp(optarg, "both"))
 				die("--kill is writers, readers or both, not '%s'", optarg);
 			g.kill_who = optarg;
 			break;
-		case O_POINTS: points = optarg; break;
-		case O_PRATE: g.run.pause_rate = real(optarg, "--pause-rate"); break;
-		case O_UNBLOCK: g.run.unblock_ms = (uint32_t)num(optarg, "--unblock-ms", 1, 600000); break;
+		case O_POINTS:
+			points = optarg;
+			break;
+		case O_PRATE:
+			g.run.pause_rate = real(optarg, "--pause-rate");
+			break;
+		case O_UNBLOCK:
+			g.run.unblock_ms = (uint32_t)num(optarg, "--unblock-ms", 1, 600000);
+			break;
 		case O_BREAK:
 			for (int b = 1; b < 5; b++)
 				if (strcmp(optarg, break_names[b]) == 0)
@@ -609,22 +693,50 @@ int main(int argc, char **argv)
 				die("--break is flip, skip, dup or reorder, not '%s'", optarg);
 			g.run.brk = optarg;
 			break;
-		case O_KEEP: g.keep = true; break;
-		case O_HOSTILE: g.run.hostile = real(optarg, "--hostile"); break;
-		case 'q': g.quiet = true; break;
-		case 'h': fputs(usage, stdout); return 0;
-		case O_ROLE: role = optarg; break;
-		case O_QUEUE: g.a.queue = optarg; break;
-		case O_STATE: g.a.state = optarg; break;
-		case O_ID: g.a.id = (uint32_t)num(optarg, "--id", 0, TT_MAX_WRITERS); break;
-		case O_INC: g.a.inc = g.a.epoch = (uint32_t)num(optarg, "--inc", 0, UINT32_MAX); break;
-		case O_NW: g.run.writers = (uint32_t)num(optarg, "--nw", 1, TT_MAX_WRITERS); break;
-		case O_NR: g.run.readers = (uint32_t)num(optarg, "--nr", 1, TT_MAX_READERS); break;
-		case O_READY: /* -1: none (writers) */
-			g.a.ready_fd = strcmp(optarg, "-1") ? (int)num(optarg, "--ready-fd", 0, INT_MAX) : -1;
+		case O_KEEP:
+			g.keep = true;
 			break;
-		case O_BREAKCODE: g.a.brk = (int)num(optarg, "--break-code", 0, 4); break;
-		default: fputs(usage, stderr); return 2;
+		case O_HOSTILE:
+			g.run.hostile = real(optarg, "--hostile");
+			break;
+		case 'q':
+			g.quiet = true;
+			break;
+		case 'h':
+			fputs(usage, stdout);
+			return 0;
+		case O_ROLE:
+			role = optarg;
+			break;
+		case O_QUEUE:
+			g.a.queue = optarg;
+			break;
+		case O_STATE:
+			g.a.state = optarg;
+			break;
+		case O_ID:
+			g.a.id = (uint32_t)num(optarg, "--id", 0, TT_MAX_WRITERS);
+			break;
+		case O_INC:
+			g.a.inc = g.a.epoch = (uint32_t)num(optarg, "--inc", 0, UINT32_MAX);
+			break;
+		case O_NW:
+			g.run.writers = (uint32_t)num(optarg, "--nw", 1, TT_MAX_WRITERS);
+			break;
+		case O_NR:
+			g.run.readers = (uint32_t)num(optarg, "--nr", 1, TT_MAX_READERS);
+			break;
+		case O_READY: /* -1: none (writers) */
+			g.a.ready_fd = strcmp(optarg, "-1")
+					       ? (int)num(optarg, "--ready-fd", 0, INT_MAX)
+					       : -1;
+			break;
+		case O_BREAKCODE:
+			g.a.brk = (int)num(optarg, "--break-code", 0, 4);
+			break;
+		default:
+			fputs(usage, stderr);
+			return 2;
 		}
 	}
 	if (optind < argc)
@@ -679,11 +791,13 @@ int main(int argc, char **argv)
 	size_t at = (size_t)snprintf(cmd, sizeof(cmd), "%s", argv[0]);
 	bool seeded = false;
 	for (int i = 1; i < argc && at < sizeof(cmd); i++) {
-		seeded = seeded || strcmp(argv[i], "--seed") == 0 || strncmp(argv[i], "--seed=", 7) == 0;
+		seeded = seeded || strcmp(argv[i], "--seed") == 0 ||
+			 strncmp(argv[i], "--seed=", 7) == 0;
 		at += (size_t)snprintf(cmd + at, sizeof(cmd) - at, " %s", argv[i]);
 	}
 	if (!seeded && at < sizeof(cmd))
-		snprintf(cmd + at, sizeof(cmd) - at, " --seed %llu", (unsigned long long)g.run.seed);
+		snprintf(cmd + at, sizeof(cmd) - at, " --seed %llu",
+			 (unsigned long long)g.run.seed);
 	g.run.command = cmd;
 	g.rng = g.run.seed * 0x9E3779B97F4A7C15ull + 1;
 	signal(SIGPIPE, SIG_IGN);

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * torture.h - what the torture harness's parent and its child roles share.
  *
@@ -20,11 +21,17 @@
 #define TT_MAGIC 0x54525455u /* "UTRT" */
 #define TT_MAX_WRITERS 64
 #define TT_MAX_READERS 32
-#define TT_MAX_INC 256       /* incarnations per writer */
+#define TT_MAX_INC 256        /* incarnations per writer */
 #define TT_END_WRITER 0xffffu /* the parent's end-of-run marker */
 
 /* Deliberate breakage, for the checker's self-test (--break). */
-enum tt_break { TT_BREAK_NONE, TT_BREAK_FLIP, TT_BREAK_SKIP, TT_BREAK_DUP, TT_BREAK_REORDER };
+enum tt_break {
+	TT_BREAK_NONE,
+	TT_BREAK_FLIP,
+	TT_BREAK_SKIP,
+	TT_BREAK_DUP,
+	TT_BREAK_REORDER
+};
 
 /* Payload stamp: the first bytes of every message. */
 struct tt_stamp {
@@ -38,10 +45,10 @@ struct tt_stamp {
 
 /* What one reader saw of one writer incarnation. */
 struct tt_pair {
-	uint64_t next;   /* the sequence number expected next */
-	uint64_t got;    /* distinct messages received */
+	uint64_t next;           /* the sequence number expected next */
+	uint64_t got;            /* distinct messages received */
 	uint64_t gap_lo, gap_hi; /* the latest gap: [lo, hi) were skipped */
-	uint32_t epoch;  /* reader epoch in which it was last touched */
+	uint32_t epoch;          /* reader epoch in which it was last touched */
 	uint32_t reserved;
 };
 
@@ -86,8 +93,7 @@ size_t tt_state_size(uint32_t writers, uint32_t readers);
 int tt_state_map(struct tt_state *st, const char *path, bool create, uint32_t writers,
 		 uint32_t readers);
 struct tt_rstats *tt_rstats(const struct tt_state *st, uint32_t reader);
-struct tt_pair *tt_pair(const struct tt_state *st, uint32_t reader, uint32_t writer,
-			uint32_t inc);
+struct tt_pair *tt_pair(const struct tt_state *st, uint32_t reader, uint32_t writer, uint32_t inc);
 
 /* stamp.c */
 void tt_fill(void *buf, uint32_t len, uint16_t writer, uint16_t inc, uint64_t seq);

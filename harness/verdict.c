@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * verdict.c - judge a torture run from its state file, print the table,
  * write the JSON report (doc/harness.md explains every field).
@@ -19,8 +20,7 @@ static bool final_open_clear(const struct tt_run *run)
 
 /* With a hostile peer nothing promises the data: judge crashes, calls
  * that overran their timeout, and the open afterwards. */
-static void judge_hostile(const struct tt_state *st, const struct tt_run *run,
-			  struct tt_verdict *v)
+static void judge_hostile(const struct tt_state *st, const struct tt_run *run, struct tt_verdict *v)
 {
 	/* relaxed: the children that wrote these are gone */
 	v->scribbles = atomic_load_explicit(&st->hdr->scribbles, memory_order_relaxed);
@@ -70,7 +70,8 @@ void tt_judge(const struct tt_state *st, const struct tt_run *run, struct tt_ver
 		for (uint32_t w = 0; w < st->writers; w++)
 			for (uint32_t i = 0; i < run->incarnations[w]; i++) {
 				uint64_t acked = atomic_load_explicit(
-					&st->acks[(size_t)w * TT_MAX_INC + i], memory_order_acquire);
+					&st->acks[(size_t)w * TT_MAX_INC + i],
+					memory_order_acquire);
 				uint64_t got = tt_pair(st, r, w, i)->got;
 				if (got < acked)
 					v->lost += acked - got;
@@ -94,7 +95,8 @@ static void print_hostile(FILE *f, const struct tt_run *run, const struct tt_ver
 	fprintf(f, "  %-28s %llu (about %.1f a second)\n", "scribbles",
 		(unsigned long long)v->scribbles, run->hostile);
 	fprintf(f, "  %-28s %llu\n", "crashes", (unsigned long long)run->crashes);
-	fprintf(f, "  %-28s %llu of %llu timed calls (bound: timeout + %d ms); most over: %.1f ms\n",
+	fprintf(f,
+		"  %-28s %llu of %llu timed calls (bound: timeout + %d ms); most over: %.1f ms\n",
 		"hangs", (unsigned long long)v->hangs, (unsigned long long)v->calls,
 		TT_HANG_BOUND_MS, (double)v->max_over_ns / 1e6);
 	fprintf(f, "  %-28s %llu, all named; %llu handles opened again after one\n",
@@ -138,7 +140,8 @@ void tt_print(FILE *f, const struct tt_state *st, const struct tt_run *run,
 		(unsigned long long)v->redelivered);
 	fprintf(f, "  %-28s %llu\n", "reordered", (unsigned long long)v->reordered);
 	if (run->overwrite)
-		fprintf(f, "  %-28s not judged (overwrite policy: %llu laps, %llu messages lapped)\n",
+		fprintf(f,
+			"  %-28s not judged (overwrite policy: %llu laps, %llu messages lapped)\n",
 			"lost after acknowledgement", (unsigned long long)v->lapped,
 			(unsigned long long)v->lapped_lost);
 	else
@@ -168,39 +171,44 @@ int tt_write_json(const char *path, const struct tt_state *st, const struct tt_r
 	for (const char *c = run->command; *c; c++)
 		fprintf(f, *c == '"' || *c == '\\' ? "\\%c" : "%c", *c);
 	fprintf(f, "\",\n  \"seed\": %llu,\n", (unsigned long long)run->seed);
-	fprintf(f, "  \"config\": {\"writers\": %u, \"readers\": %u, \"capacity\": %llu, "
-		   "\"min_size\": %u, \"max_size\": %u, \"policy\": \"%s\", \"durable\": %s, "
-		   "\"duration_s\": %.1f, \"kill_rate\": %.3f, \"pause_rate\": %.3f, "
-		   "\"fault_points\": \"%s\", \"break\": \"%s\", \"unblock_ms\": %u},\n",
+	fprintf(f,
+		"  \"config\": {\"writers\": %u, \"readers\": %u, \"capacity\": %llu, "
+		"\"min_size\": %u, \"max_size\": %u, \"policy\": \"%s\", \"durable\": %s, "
+		"\"duration_s\": %.1f, \"kill_rate\": %.3f, \"pause_rate\": %.3f, "
+		"\"fault_points\": \"%s\", \"break\": \"%s\", \"unblock_ms\": %u},\n",
 		run->writers, run->readers, (unsigned long long)run->capacity, run->min_size,
-		run->max_size, run->overwrite ? "overwrite" : "block", run->durable ? "true" : "false",
-		run->duration_s, run->kill_rate, run->pause_rate,
+		run->max_size, run->overwrite ? "overwrite" : "block",
+		run->durable ? "true" : "false", run->duration_s, run->kill_rate, run->pause_rate,
 		run->fault_points ? run->fault_points : "", run->brk ? run->brk : "none",
 		run->unblock_ms);
 	fprintf(f, "  \"elapsed_s\": %.3f,\n  \"acknowledged\": %llu,\n  \"delivered\": %llu,\n",
 		run->elapsed_s, (unsigned long long)v->acked, (unsigned long long)v->delivered);
 	fprintf(f, "  \"delivered_per_reader\": [");
 	for (uint32_t r = 0; r < st->readers; r++)
-		fprintf(f, "%s%llu", r ? ", " : "", (unsigned long long)tt_rstats(st, r)->delivered);
+		fprintf(f, "%s%llu", r ? ", " : "",
+			(unsigned long long)tt_rstats(st, r)->delivered);
 	fprintf(f, "],\n  \"reader_restarts\": [");
 	for (uint32_t r = 0; r < st->readers; r++)
 		fprintf(f, "%s%u", r ? ", " : "", run->reader_restarts[r]);
-	fprintf(f, "],\n  \"kills\": {\"writers\": %llu, \"readers\": %llu, \"fault_points\": %llu},\n",
+	fprintf(f,
+		"],\n  \"kills\": {\"writers\": %llu, \"readers\": %llu, \"fault_points\": %llu},\n",
 		(unsigned long long)run->writer_kills, (unsigned long long)run->reader_kills,
 		(unsigned long long)run->fault_kills);
 	fprintf(f, "  \"pauses\": %llu,\n  \"repaired\": %llu,\n", (unsigned long long)run->pauses,
 		(unsigned long long)run->repaired);
-	fprintf(f, "  \"corrupt\": %llu,\n  \"duplicated\": %llu,\n  \"redelivered\": %llu,\n"
-		   "  \"reordered\": %llu,\n  \"lost\": %llu,\n  \"readers_checked_for_loss\": %u,\n"
-		   "  \"inflight_delivered\": %llu,\n  \"lapped\": %llu,\n  \"lapped_messages\": %llu,\n",
+	fprintf(f,
+		"  \"corrupt\": %llu,\n  \"duplicated\": %llu,\n  \"redelivered\": %llu,\n"
+		"  \"reordered\": %llu,\n  \"lost\": %llu,\n  \"readers_checked_for_loss\": %u,\n"
+		"  \"inflight_delivered\": %llu,\n  \"lapped\": %llu,\n  \"lapped_messages\": %llu,\n",
 		(unsigned long long)v->corrupt, (unsigned long long)v->duplicated,
 		(unsigned long long)v->redelivered, (unsigned long long)v->reordered,
 		(unsigned long long)v->lost, v->readers_checked, (unsigned long long)v->inflight,
 		(unsigned long long)v->lapped, (unsigned long long)v->lapped_lost);
 	if (run->hostile > 0) {
-		fprintf(f, "  \"hostile\": {\"rate\": %.3f, \"scribbles\": %llu, \"crashes\": %llu, "
-			   "\"calls\": %llu, \"hangs\": %llu, \"max_over_ms\": %.3f, \"errors\": %llu, "
-			   "\"reopens\": %llu, \"final_open\": \"%s\"},\n",
+		fprintf(f,
+			"  \"hostile\": {\"rate\": %.3f, \"scribbles\": %llu, \"crashes\": %llu, "
+			"\"calls\": %llu, \"hangs\": %llu, \"max_over_ms\": %.3f, \"errors\": %llu, "
+			"\"reopens\": %llu, \"final_open\": \"%s\"},\n",
 			run->hostile, (unsigned long long)v->scribbles,
 			(unsigned long long)run->crashes, (unsigned long long)v->calls,
 			(unsigned long long)v->hangs, (double)v->max_over_ns / 1e6,

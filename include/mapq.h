@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * mapq.h - a multi-writer, multi-reader message queue in one shared,
  * memory-mapped file.
@@ -37,22 +38,24 @@ extern "C" {
  * `if (rc == -MAPQ_ELAPPED)`. XX(name, value, sentence). One table generates the enum, mapq_strerror()
  * and mapq_err_name().
  */
-#define MAPQ_ERROR_MAP(XX)                                                        \
-	XX(EBADMAGIC, 30700, "not a mapq queue file (bad magic number)")         \
-	XX(EVERSION, 30701, "queue file format version is not supported")       \
-	XX(ESBCRC, 30702, "queue file superblock checksum does not match")      \
-	XX(EGEOMETRY, 30703, "queue file geometry is invalid or inconsistent")  \
-	XX(ETRUNCATED, 30704, "queue file size does not match its geometry")    \
-	XX(EMISMATCH, 30705, "existing queue differs from the requested options") \
-	XX(ECORRUPT, 30706, "queue data is corrupt (invalid frame)")            \
-	XX(EFRAMECRC, 30707, "message checksum mismatch; message skipped")      \
-	XX(ELAPPED, 30708, "reader was overtaken by writers; messages were lost") \
-	XX(ENOSLOT, 30709, "no free writer or reader slot in the queue")        \
-	XX(ESTATE, 30710, "operation not valid in the handle's current state")  \
-	XX(ESTALLED, 30711, "writer stalled past the unblock timeout; readers skipped its message") \
-	XX(EINJECTED, 30712, "injected fault (fault-injection build)")             \
-	XX(EBADNAME, 30713, "invalid queue name (1-200 printable characters, no '/', not starting with '.')") \
-	XX(ERDONLY, 30714, "queue was opened read-only (MAPQ_RDONLY)")          \
+#define MAPQ_ERROR_MAP(XX)                                                                   \
+	XX(EBADMAGIC, 30700, "not a mapq queue file (bad magic number)")                     \
+	XX(EVERSION, 30701, "queue file format version is not supported")                    \
+	XX(ESBCRC, 30702, "queue file superblock checksum does not match")                   \
+	XX(EGEOMETRY, 30703, "queue file geometry is invalid or inconsistent")               \
+	XX(ETRUNCATED, 30704, "queue file size does not match its geometry")                 \
+	XX(EMISMATCH, 30705, "existing queue differs from the requested options")            \
+	XX(ECORRUPT, 30706, "queue data is corrupt (invalid frame)")                         \
+	XX(EFRAMECRC, 30707, "message checksum mismatch; message skipped")                   \
+	XX(ELAPPED, 30708, "reader was overtaken by writers; messages were lost")            \
+	XX(ENOSLOT, 30709, "no free writer or reader slot in the queue")                     \
+	XX(ESTATE, 30710, "operation not valid in the handle's current state")               \
+	XX(ESTALLED, 30711,                                                                  \
+	   "writer stalled past the unblock timeout; readers skipped its message")           \
+	XX(EINJECTED, 30712, "injected fault (fault-injection build)")                       \
+	XX(EBADNAME, 30713,                                                                  \
+	   "invalid queue name (1-200 printable characters, no '/', not starting with '.')") \
+	XX(ERDONLY, 30714, "queue was opened read-only (MAPQ_RDONLY)")                       \
 	XX(ENOTREG, 30715, "not a regular file (a FIFO, device or directory cannot be a queue)")
 
 enum mapq_error {
@@ -150,24 +153,24 @@ typedef struct mapq_options {
  * struct mapq_recovery - what mapq_recover() found and did.
  */
 typedef struct mapq_recovery {
-	uint32_t exclusive;        /**< 1: no other process had the queue open, so
+	uint32_t exclusive;               /**< 1: no other process had the queue open, so
 	                                the log could be checked and cut */
-	uint32_t used_checkpoint;  /**< head came from the last mapq_sync() checkpoint
+	uint32_t used_checkpoint;         /**< head came from the last mapq_sync() checkpoint
 	                                (the control page was not believable) */
-	uint64_t head;             /**< oldest retained position, after recovery */
-	uint64_t tail_before;      /**< tail as found */
-	uint64_t tail_after;       /**< tail after recovery (the end of the log) */
-	uint64_t frames_scanned;   /**< frames walked from head */
-	uint64_t messages;         /**< committed messages found intact */
-	uint64_t claims_aborted;   /**< dead writers' claimed frames made aborted */
-	uint64_t holes_filled;     /**< dead writers' unclaimed reservations filled */
-	uint64_t bytes_discarded;  /**< bytes cut from the end of the log */
-	uint64_t frames_scrubbed;  /**< stale frames past the end unpublished */
-	uint32_t writers_freed;    /**< dead writers' slots released */
-	uint32_t readers_freed;    /**< dead ephemeral readers' slots freed */
-	uint32_t readers_detached; /**< dead durable readers detached, cursor kept */
-	uint32_t cursors_moved;    /**< reader cursors that were outside the log */
-	const char *end_reason;    /**< why the log ends where it does (static text) */
+	uint64_t head;                    /**< oldest retained position, after recovery */
+	uint64_t tail_before;             /**< tail as found */
+	uint64_t tail_after;              /**< tail after recovery (the end of the log) */
+	uint64_t frames_scanned;          /**< frames walked from head */
+	uint64_t messages;                /**< committed messages found intact */
+	uint64_t claims_aborted;          /**< dead writers' claimed frames made aborted */
+	uint64_t holes_filled;            /**< dead writers' unclaimed reservations filled */
+	uint64_t bytes_discarded;         /**< bytes cut from the end of the log */
+	uint64_t frames_scrubbed;         /**< stale frames past the end unpublished */
+	uint32_t writers_freed;           /**< dead writers' slots released */
+	uint32_t readers_freed;           /**< dead ephemeral readers' slots freed */
+	uint32_t readers_detached;        /**< dead durable readers detached, cursor kept */
+	uint32_t cursors_moved;           /**< reader cursors that were outside the log */
+	const char *end_reason;           /**< why the log ends where it does (static text) */
 	uint64_t reserved[MAPQ_RESERVED]; /**< zeroed */
 } mapq_recovery;
 
@@ -186,10 +189,10 @@ typedef struct mapq_msg {
 
 /** Queue geometry, as stored in the file. */
 typedef struct mapq_geometry {
-	uint32_t version;   /**< on-disk format version */
-	uint32_t policy;    /**< enum mapq_policy */
-	uint64_t capacity;  /**< ring bytes */
-	uint32_t max_msg;   /**< largest payload */
+	uint32_t version;  /**< on-disk format version */
+	uint32_t policy;   /**< enum mapq_policy */
+	uint64_t capacity; /**< ring bytes */
+	uint32_t max_msg;  /**< largest payload */
 	uint32_t writer_slots;
 	uint32_t reader_slots;
 	uint64_t file_size;
@@ -213,8 +216,8 @@ typedef struct mapq_counters {
 	uint32_t data_wakeups;  /**< commits that had to wake a sleeper (mod 2^32) */
 	uint32_t space_wakeups; /**< releases that had to wake a writer (mod 2^32) */
 	uint32_t writers_attached;
-	uint32_t readers_attached; /**< readers with a live handle */
-	uint32_t readers_durable;  /**< durable readers, attached or not */
+	uint32_t readers_attached;        /**< readers with a live handle */
+	uint32_t readers_durable;         /**< durable readers, attached or not */
 	uint64_t reserved[MAPQ_RESERVED]; /**< zeroed */
 } mapq_counters;
 
@@ -229,22 +232,22 @@ enum mapq_slot_state {
 
 /** One writer or reader slot, as the file shows it now. */
 typedef struct mapq_slot_info {
-	uint32_t state;      /**< enum mapq_slot_state */
-	uint32_t pid;        /**< last owner's pid: display only, never liveness */
+	uint32_t state; /**< enum mapq_slot_state */
+	uint32_t pid;   /**< last owner's pid: display only, never liveness */
 	/* writers */
-	uint64_t msgs;       /**< messages committed through this slot, ever */
-	uint64_t bytes;      /**< payload bytes committed */
-	uint64_t aborted;    /**< reservations aborted */
-	uint64_t attaches;   /**< times the slot was taken */
-	uint64_t resv_pos;   /**< open reservation's position (resv_size != 0) */
-	uint64_t resv_size;  /**< its size in bytes including the header; 0: none */
+	uint64_t msgs;           /**< messages committed through this slot, ever */
+	uint64_t bytes;          /**< payload bytes committed */
+	uint64_t aborted;        /**< reservations aborted */
+	uint64_t attaches;       /**< times the slot was taken */
+	uint64_t resv_pos;       /**< open reservation's position (resv_size != 0) */
+	uint64_t resv_size;      /**< its size in bytes including the header; 0: none */
 	uint32_t resv_tentative; /**< 1: recorded before the reservation was won */
 	/* readers */
-	uint32_t durable;    /**< 1: durable (named) reader */
-	char name[MAPQ_NAME_MAX + 1]; /**< durable reader's name */
-	uint64_t cursor;     /**< next position it reads */
-	uint64_t delivered;  /**< messages it consumed */
-	uint64_t lost;       /**< messages it missed (overwrite policy) */
+	uint32_t durable;                 /**< 1: durable (named) reader */
+	char name[MAPQ_NAME_MAX + 1];     /**< durable reader's name */
+	uint64_t cursor;                  /**< next position it reads */
+	uint64_t delivered;               /**< messages it consumed */
+	uint64_t lost;                    /**< messages it missed (overwrite policy) */
 	uint64_t reserved[MAPQ_RESERVED]; /**< zeroed */
 } mapq_slot_info;
 
@@ -260,18 +263,18 @@ enum mapq_frame_kind {
 
 /** One frame, decoded without trusting it (mapq_frame()). */
 typedef struct mapq_frame_info {
-	uint64_t pos;      /**< stream position */
-	uint64_t offset;   /**< byte offset of the frame in the file */
-	uint64_t size;     /**< frame bytes, header and alignment included */
-	uint64_t next;     /**< position of the following frame (pos + size) */
-	uint32_t kind;     /**< enum mapq_frame_kind */
-	uint32_t forsaken; /**< claimed frame readers gave up waiting on */
-	uint32_t len;      /**< payload bytes (committed frames) */
-	uint32_t writer;   /**< writer slot that claimed it */
-	int32_t crc_ok;    /**< committed: 1 CRC matches, 0 it does not; else -1 */
-	uint32_t crc;      /**< the CRC stored in the header */
-	const void *data;  /**< payload (committed), inside the mapping */
-	const void *frame; /**< the frame's first byte, inside the mapping: 32
+	uint64_t pos;                     /**< stream position */
+	uint64_t offset;                  /**< byte offset of the frame in the file */
+	uint64_t size;                    /**< frame bytes, header and alignment included */
+	uint64_t next;                    /**< position of the following frame (pos + size) */
+	uint32_t kind;                    /**< enum mapq_frame_kind */
+	uint32_t forsaken;                /**< claimed frame readers gave up waiting on */
+	uint32_t len;                     /**< payload bytes (committed frames) */
+	uint32_t writer;                  /**< writer slot that claimed it */
+	int32_t crc_ok;                   /**< committed: 1 CRC matches, 0 it does not; else -1 */
+	uint32_t crc;                     /**< the CRC stored in the header */
+	const void *data;                 /**< payload (committed), inside the mapping */
+	const void *frame;                /**< the frame's first byte, inside the mapping: 32
 	                        header bytes, then the rest of size bytes */
 	uint64_t reserved[MAPQ_RESERVED]; /**< zeroed */
 } mapq_frame_info;

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * crc32c.c - CRC-32C (Castagnoli, reflected polynomial 0x82F63B78).
  *
@@ -162,8 +163,8 @@ static inline uint32_t shift(const uint32_t t[4][256], uint32_t c)
 
 /* Three runs of @run bytes at once from register @c; returns the
  * register after all 3 * @run bytes. */
-__attribute__((target("sse4.2"))) static inline uint64_t
-crc3(uint64_t c, const uint8_t *p, size_t run, const uint32_t t[4][256])
+__attribute__((target("sse4.2"))) static inline uint64_t crc3(uint64_t c, const uint8_t *p,
+							      size_t run, const uint32_t t[4][256])
 {
 	uint64_t c1 = 0, c2 = 0;
 	for (size_t i = 0; i < run; i += 8) {
@@ -193,9 +194,9 @@ __attribute__((target(VX_TARGET))) static inline __m512i vx_fold(__m512i v, __m5
 __attribute__((target(VX_TARGET))) static inline __m128i vx_fold1(__m128i v, int i, __m128i next)
 {
 	__m128i k = _mm_loadu_si128((const __m128i *)fold_k[i]);
-	return _mm_xor_si128(_mm_xor_si128(_mm_clmulepi64_si128(v, k, 0x00),
-					   _mm_clmulepi64_si128(v, k, 0x11)),
-			     next);
+	return _mm_xor_si128(
+		_mm_xor_si128(_mm_clmulepi64_si128(v, k, 0x00), _mm_clmulepi64_si128(v, k, 0x11)),
+		next);
 }
 
 /* The raw register @c after @len bytes at @p; @len >= VX_MIN and a
@@ -206,10 +207,13 @@ __attribute__((target(VX_TARGET))) static inline __m128i vx_fold1(__m128i v, int
  * through the crc32 instruction from a zero register. With @dst, every
  * vector loaded is also stored there: a copy and its CRC in one pass,
  * and the CRC is of exactly the bytes stored. */
-__attribute__((target(VX_TARGET), always_inline)) static inline uint64_t
-vx_body(uint64_t c, const uint8_t *p, size_t len, uint8_t *dst)
+__attribute__((target(VX_TARGET), always_inline)) static inline uint64_t vx_body(uint64_t c,
+										 const uint8_t *p,
+										 size_t len,
+										 uint8_t *dst)
 {
-	const __m512i k4 = _mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)fold_k[FOLD_BIG])),
+	const __m512i k4 = _mm512_broadcast_i32x4(
+			      _mm_loadu_si128((const __m128i *)fold_k[FOLD_BIG])),
 		      k1 = _mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)fold_k[3]));
 	__m512i v0 = _mm512_loadu_si512(p), v1 = _mm512_loadu_si512(p + 64),
 		v2 = _mm512_loadu_si512(p + 128), v3 = _mm512_loadu_si512(p + 192);
@@ -220,7 +224,8 @@ vx_body(uint64_t c, const uint8_t *p, size_t len, uint8_t *dst)
 		_mm512_storeu_si512(dst + 192, v3);
 		dst += 256;
 	}
-	__m512i a0 = _mm512_xor_si512(v0, _mm512_set_epi64(0, 0, 0, 0, 0, 0, 0, (long long)(uint32_t)c)),
+	__m512i a0 = _mm512_xor_si512(
+			v0, _mm512_set_epi64(0, 0, 0, 0, 0, 0, 0, (long long)(uint32_t)c)),
 		a1 = v1, a2 = v2, a3 = v3;
 
 	for (p += 256, len -= 256; len >= 256; p += 256, len -= 256) {
@@ -274,7 +279,7 @@ __attribute__((target(VX_TARGET))) static uint64_t vx_copy(uint64_t c, const uin
 /* The raw register @c after @len bytes at @buf, on the crc32 instruction
  * alone when @vx is false. */
 __attribute__((target("sse4.2"))) static inline uint64_t hw_run(uint64_t c, const uint8_t *p,
-								  size_t len, bool vx)
+								size_t len, bool vx)
 {
 	if (vx && len >= VX_MIN) {
 		size_t n = len & ~(size_t)63;
@@ -303,13 +308,13 @@ __attribute__((target("sse4.2"))) static inline uint64_t hw_run(uint64_t c, cons
 }
 
 __attribute__((target("sse4.2"))) uint32_t mapq__crc32c_hw(uint32_t crc, const void *buf,
-							     size_t len)
+							   size_t len)
 {
 	return ~(uint32_t)hw_run((uint32_t)~crc, buf, len, vx_ok);
 }
 
 __attribute__((target("sse4.2"))) uint32_t mapq__crc32c_sse(uint32_t crc, const void *buf,
-							      size_t len)
+							    size_t len)
 {
 	return ~(uint32_t)hw_run((uint32_t)~crc, buf, len, false);
 }
@@ -320,8 +325,8 @@ bool mapq__crc32c_vx_available(void)
 }
 
 /* A frame's CRC in one pass: the 16 header bytes are two words. */
-__attribute__((target("sse4.2"))) static uint32_t hw_hdr(uint64_t a, uint64_t b,
-							   const void *buf, size_t len)
+__attribute__((target("sse4.2"))) static uint32_t hw_hdr(uint64_t a, uint64_t b, const void *buf,
+							 size_t len)
 {
 	uint64_t c = __builtin_ia32_crc32di(0xffffffffu, a);
 	c = __builtin_ia32_crc32di(c, b);
@@ -333,7 +338,7 @@ __attribute__((target("sse4.2"))) static uint32_t hw_hdr(uint64_t a, uint64_t b,
  * and then the CRC of the copy (so the CRC is always of the bytes at
  * @dst, even if @src changes meanwhile). */
 __attribute__((target("sse4.2"))) static uint64_t hw_copy(uint64_t c, void *dst, const void *src,
-							   size_t len)
+							  size_t len)
 {
 	size_t n = 0;
 	if (vx_ok && len >= VX_MIN) {

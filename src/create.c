@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * create.c - make a new queue file, atomically, leaving nothing behind.
  *
@@ -90,7 +91,7 @@ static int create_unnamed(const char *path, const char *dir, struct fmt_super *s
 	if (fd < 0)
 		/* EISDIR: a kernel without O_TMPFILE sees O_DIRECTORY alone */
 		return errno == EOPNOTSUPP || errno == EISDIR || errno == EINVAL ? -EOPNOTSUPP
-										  : -errno;
+										 : -errno;
 	int err = fill(fd, sb, mode);
 	if (!err) {
 		char p[64];

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * error.c - text and names for every code the library returns.
  */
@@ -13,8 +14,8 @@ const char *mapq_strerror(int err)
 	switch (err) {
 	case 0:
 		return "success";
-#define XX(name, value, text)                                                            \
-	case -MAPQ_##name:                                                                \
+#define XX(name, value, text) \
+	case -MAPQ_##name:    \
 		return text;
 		MAPQ_ERROR_MAP(XX)
 #undef XX
@@ -36,8 +37,8 @@ const char *mapq_err_name(int err)
 	switch (err) {
 	case 0:
 		return "OK";
-#define XX(name, value, text)                                                            \
-	case -MAPQ_##name:                                                                \
+#define XX(name, value, text) \
+	case -MAPQ_##name:    \
 		return "MAPQ_" #name;
 		MAPQ_ERROR_MAP(XX)
 #undef XX

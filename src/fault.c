@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * fault.c - arming and firing the named fault points of fault.h.
  *
@@ -38,10 +39,15 @@ static int point_id(const char *name, size_t len)
 	return -1;
 }
 
-enum { ACT_KILL = 1, ACT_ERROR, ACT_STALL, ACT_STOP };
+enum {
+	ACT_KILL = 1,
+	ACT_ERROR,
+	ACT_STALL,
+	ACT_STOP
+};
 
 struct arming {
-	uint64_t nth;  /* 0: not armed */
+	uint64_t nth; /* 0: not armed */
 	int action;
 	unsigned stall_ms;
 };
@@ -126,7 +132,8 @@ int mapq__fault_hit(enum mapq__fault_id id)
 		(void)raise(SIGSTOP);
 		break;
 	case ACT_STALL: {
-		struct timespec ts = { (time_t)(a->stall_ms / 1000), (long)(a->stall_ms % 1000) * 1000000L };
+		struct timespec ts = { (time_t)(a->stall_ms / 1000),
+				       (long)(a->stall_ms % 1000) * 1000000L };
 		while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
 			;
 		break;
@@ -177,9 +184,10 @@ __attribute__((constructor)) static void arm_from_env(void)
 {
 	const char *spec = getenv("MAPQ_FAULT");
 	if (spec && *spec && mapq_fault_arm(spec) != 0)
-		(void)fprintf(stderr, "libmapq: MAPQ_FAULT=\"%s\" is not a valid fault spec "
-				"(NAME:N:kill|error|stop|stall=MS[,...]); nothing armed\n",
-			spec);
+		(void)fprintf(stderr,
+			      "libmapq: MAPQ_FAULT=\"%s\" is not a valid fault spec "
+			      "(NAME:N:kill|error|stop|stall=MS[,...]); nothing armed\n",
+			      spec);
 }
 
 #else /* !MAPQ_FAULT_INJECTION */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * fault.h - named fault points.
  *
@@ -19,40 +20,40 @@
 
 #include <stdatomic.h>
 
-#define MAPQ_FAULT_POINTS(XX)                                                    \
-	XX(RESERVE_BEFORE_RECORD, "reserve.before_record")                       \
-	XX(RESERVE_BEFORE_CAS, "reserve.before_cas")                             \
-	XX(RESERVE_AFTER_CAS, "reserve.after_cas")                               \
-	XX(RESERVE_AFTER_CONFIRM, "reserve.after_confirm")                       \
-	XX(PAD_BEFORE_WORD, "pad.before_word")                                   \
-	XX(PAD_BEFORE_POS, "pad.before_pos")                                     \
-	XX(CLAIM_BEFORE_WORD, "claim.before_word")                               \
-	XX(CLAIM_BEFORE_POS, "claim.before_pos")                                 \
-	XX(CLAIM_AFTER_POS, "claim.after_pos")                                   \
-	XX(COPY_MIDWAY, "copy.midway")                                           \
-	XX(COMMIT_BEFORE_CRC, "commit.before_crc")                               \
-	XX(COMMIT_BEFORE_STORE, "commit.before_store")                           \
-	XX(COMMIT_AFTER_STORE, "commit.after_store")                             \
-	XX(COMMIT_AFTER_CLEAR, "commit.after_clear")                             \
-	XX(ABORT_BEFORE_STORE, "abort.before_store")                             \
-	XX(READ_BEFORE_ADVANCE, "read.before_advance")                           \
-	XX(READ_AFTER_ADVANCE, "read.after_advance")                             \
-	XX(HEAD_BEFORE_CAS, "head.before_cas")                                   \
-	XX(HEAD_AFTER_PUSH, "head.after_push")                                   \
-	XX(WSLOT_ATTACH_LOCKED, "wslot.attach_locked")                           \
-	XX(WSLOT_ATTACH_REPAIRED, "wslot.attach_repaired")                       \
-	XX(WSLOT_DETACH, "wslot.detach")                                         \
-	XX(RSLOT_ATTACH_BUSY, "rslot.attach_busy")                               \
-	XX(RSLOT_ATTACH_ACTIVE, "rslot.attach_active")                           \
-	XX(RSLOT_DETACH, "rslot.detach")                                         \
-	XX(REPAIR_BEFORE_CAS, "repair.before_cas")                               \
-	XX(REPAIR_BEFORE_POS, "repair.before_pos")                               \
-	XX(RECOVER_START, "recover.start")                                       \
-	XX(RECOVER_REPAIRED, "recover.repaired")                                 \
-	XX(RECOVER_SCRUBBED, "recover.scrubbed")                                 \
-	XX(RECOVER_TAIL, "recover.tail")                                         \
-	XX(RECOVER_READERS, "recover.readers")                                   \
-	XX(SYNC_BEFORE_MSYNC, "sync.before_msync")                               \
+#define MAPQ_FAULT_POINTS(XX)                              \
+	XX(RESERVE_BEFORE_RECORD, "reserve.before_record") \
+	XX(RESERVE_BEFORE_CAS, "reserve.before_cas")       \
+	XX(RESERVE_AFTER_CAS, "reserve.after_cas")         \
+	XX(RESERVE_AFTER_CONFIRM, "reserve.after_confirm") \
+	XX(PAD_BEFORE_WORD, "pad.before_word")             \
+	XX(PAD_BEFORE_POS, "pad.before_pos")               \
+	XX(CLAIM_BEFORE_WORD, "claim.before_word")         \
+	XX(CLAIM_BEFORE_POS, "claim.before_pos")           \
+	XX(CLAIM_AFTER_POS, "claim.after_pos")             \
+	XX(COPY_MIDWAY, "copy.midway")                     \
+	XX(COMMIT_BEFORE_CRC, "commit.before_crc")         \
+	XX(COMMIT_BEFORE_STORE, "commit.before_store")     \
+	XX(COMMIT_AFTER_STORE, "commit.after_store")       \
+	XX(COMMIT_AFTER_CLEAR, "commit.after_clear")       \
+	XX(ABORT_BEFORE_STORE, "abort.before_store")       \
+	XX(READ_BEFORE_ADVANCE, "read.before_advance")     \
+	XX(READ_AFTER_ADVANCE, "read.after_advance")       \
+	XX(HEAD_BEFORE_CAS, "head.before_cas")             \
+	XX(HEAD_AFTER_PUSH, "head.after_push")             \
+	XX(WSLOT_ATTACH_LOCKED, "wslot.attach_locked")     \
+	XX(WSLOT_ATTACH_REPAIRED, "wslot.attach_repaired") \
+	XX(WSLOT_DETACH, "wslot.detach")                   \
+	XX(RSLOT_ATTACH_BUSY, "rslot.attach_busy")         \
+	XX(RSLOT_ATTACH_ACTIVE, "rslot.attach_active")     \
+	XX(RSLOT_DETACH, "rslot.detach")                   \
+	XX(REPAIR_BEFORE_CAS, "repair.before_cas")         \
+	XX(REPAIR_BEFORE_POS, "repair.before_pos")         \
+	XX(RECOVER_START, "recover.start")                 \
+	XX(RECOVER_REPAIRED, "recover.repaired")           \
+	XX(RECOVER_SCRUBBED, "recover.scrubbed")           \
+	XX(RECOVER_TAIL, "recover.tail")                   \
+	XX(RECOVER_READERS, "recover.readers")             \
+	XX(SYNC_BEFORE_MSYNC, "sync.before_msync")         \
 	XX(SYNC_BEFORE_CKPT, "sync.before_checkpoint")
 
 enum mapq__fault_id {
@@ -70,7 +71,7 @@ extern _Atomic int mapq__fault_armed __attribute__((visibility("hidden")));
 int mapq__fault_hit(enum mapq__fault_id id) __attribute__((visibility("hidden")));
 /* relaxed: a hint; arming happens before the armed code runs (same
  * thread, or a fork/exec that copies the state) */
-#define MAPQ_FAULT_ARMED()                                                        \
+#define MAPQ_FAULT_ARMED() \
 	__builtin_expect(atomic_load_explicit(&mapq__fault_armed, memory_order_relaxed), 0)
 #define MAPQ_FAULT(id) (MAPQ_FAULT_ARMED() ? mapq__fault_hit(MAPQ__F_##id) : 0)
 #else

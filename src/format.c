@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * format.c - compute a queue's layout from options, and validate a
  * superblock read from a file that nobody vouches for.
@@ -37,8 +38,10 @@ static void layout(struct fmt_super *sb)
 	sb->ctl_off = FMT_PAGE;
 	/* the control page, then the sync checkpoints */
 	sb->wslot_off = sb->ctl_off + (uint64_t)FMT_PAGE * (1 + FMT_CKPT_PAGES);
-	sb->rslot_off = sb->wslot_off + page_up((uint64_t)sb->writer_slots * sizeof(struct fmt_wslot));
-	sb->data_off = sb->rslot_off + page_up((uint64_t)sb->reader_slots * sizeof(struct fmt_rslot));
+	sb->rslot_off = sb->wslot_off +
+			page_up((uint64_t)sb->writer_slots * sizeof(struct fmt_wslot));
+	sb->data_off = sb->rslot_off +
+		       page_up((uint64_t)sb->reader_slots * sizeof(struct fmt_rslot));
 	sb->file_size = sb->data_off + sb->capacity;
 }
 
@@ -92,10 +95,10 @@ int mapq__super_check(const struct fmt_super *sb, uint64_t real_size)
 		return -MAPQ_ESBCRC;
 	/* The CRC only proves the bytes are what a writer stored; a hostile
 	 * creator can store anything, so every field is checked as if raw. */
-	if (sb->sb_size != FMT_PAGE || !is_pow2(sb->capacity) ||
-	    sb->capacity < FMT_MIN_CAPACITY || sb->capacity > FMT_MAX_CAPACITY ||
-	    sb->max_msg == 0 || sb->max_msg > max_msg_for(sb->capacity) ||
-	    sb->writer_slots == 0 || sb->writer_slots > FMT_MAX_SLOTS || sb->reader_slots == 0 ||
+	if (sb->sb_size != FMT_PAGE || !is_pow2(sb->capacity) || sb->capacity < FMT_MIN_CAPACITY ||
+	    sb->capacity > FMT_MAX_CAPACITY || sb->max_msg == 0 ||
+	    sb->max_msg > max_msg_for(sb->capacity) || sb->writer_slots == 0 ||
+	    sb->writer_slots > FMT_MAX_SLOTS || sb->reader_slots == 0 ||
 	    sb->reader_slots > FMT_MAX_SLOTS || (sb->flags & ~FMT_F_KNOWN))
 		return -MAPQ_EGEOMETRY;
 	struct fmt_super want = *sb;
@@ -123,8 +126,7 @@ uint32_t mapq__frame_crc(const struct fmt_frame *f, const void *payload, uint32_
 	return mapq__crc32c_hdr(pos, crc_rest(f, len), payload, len);
 }
 
-uint32_t mapq__frame_crc_copy(const struct fmt_frame *f, uint32_t len, const void *src,
-			      uint32_t n)
+uint32_t mapq__frame_crc_copy(const struct fmt_frame *f, uint32_t len, const void *src, uint32_t n)
 {
 	uint64_t pos = atomic_load_explicit(&f->pos, memory_order_relaxed);
 	return mapq__crc32c_hdr_copy(pos, crc_rest(f, len), (uint8_t *)f + FRAME_HDR, src, n);
@@ -140,7 +142,8 @@ bool mapq__frame_valid(const struct mapq *q, uint64_t pos, uint64_t w)
 	if (size % FRAME_ALIGN)
 		return false;
 	if (cw_pad(w))
-		return size >= FRAME_ALIGN && off + size == q->cap && cw_state(w) == FRAME_COMMITTED;
+		return size >= FRAME_ALIGN && off + size == q->cap &&
+		       cw_state(w) == FRAME_COMMITTED;
 	/* Aborted (and still claimed) frames may be larger than any message:
 	 * mapq_sync() pads to a page boundary with one, and repairs may fill
 	 * a dead writer's whole reservation. */

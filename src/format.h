@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * format.h - the on-disk layout of a mapq file (doc/format.md is its prose).
  *
@@ -34,20 +35,20 @@
 struct fmt_super {
 	uint8_t magic[8];
 	uint32_t version;
-	uint32_t sb_size;      /* FMT_PAGE */
-	uint64_t capacity;     /* ring bytes, power of two */
-	uint32_t max_msg;      /* largest payload */
+	uint32_t sb_size;  /* FMT_PAGE */
+	uint64_t capacity; /* ring bytes, power of two */
+	uint32_t max_msg;  /* largest payload */
 	uint32_t writer_slots;
 	uint32_t reader_slots;
-	uint32_t flags;        /* FMT_F_* */
-	uint64_t ctl_off;      /* control area */
-	uint64_t wslot_off;    /* writer slot table */
-	uint64_t rslot_off;    /* reader slot table */
-	uint64_t data_off;     /* ring */
+	uint32_t flags;     /* FMT_F_* */
+	uint64_t ctl_off;   /* control area */
+	uint64_t wslot_off; /* writer slot table */
+	uint64_t rslot_off; /* reader slot table */
+	uint64_t data_off;  /* ring */
 	uint64_t file_size;
 	uint64_t created_ns;
 	uint8_t queue_id[16];
-	uint32_t crc;          /* CRC32C of bytes [0, offsetof(crc)) */
+	uint32_t crc; /* CRC32C of bytes [0, offsetof(crc)) */
 	uint32_t reserved0;
 };
 #define FMT_F_OVERWRITE 1u
@@ -58,8 +59,8 @@ struct fmt_super {
  * FMT_LINE so writers reserving do not slow readers polling, and so on.
  */
 struct fmt_ctl {
-	_Alignas(FMT_LINE) _Atomic uint64_t tail; /* next position to reserve */
-	_Alignas(FMT_LINE) _Atomic uint64_t head; /* oldest retained frame */
+	_Alignas(FMT_LINE) _Atomic uint64_t tail;      /* next position to reserve */
+	_Alignas(FMT_LINE) _Atomic uint64_t head;      /* oldest retained frame */
 	_Alignas(FMT_LINE) _Atomic uint32_t data_seq;  /* futex: a frame was committed */
 	_Atomic uint32_t data_waiters;                 /* non-zero: someone may sleep on data_seq */
 	_Alignas(FMT_LINE) _Atomic uint32_t space_seq; /* futex: a reader moved on */
@@ -69,7 +70,7 @@ struct fmt_ctl {
 	_Atomic uint64_t lost;
 	_Atomic uint32_t reader_hwm; /* slots [0, hwm) may be in use */
 	uint32_t reserved0;
-	_Atomic uint64_t repaired;   /* frames finished by others (repair.c) */
+	_Atomic uint64_t repaired; /* frames finished by others (repair.c) */
 };
 
 /*
@@ -79,10 +80,10 @@ struct fmt_ctl {
  * Recovery falls back on it when the control page is not believable.
  */
 struct fmt_ckpt {
-	uint64_t seq;  /* 0: never written */
+	uint64_t seq; /* 0: never written */
 	uint64_t head;
 	uint64_t tail;
-	uint32_t crc;  /* CRC32C of the fields above */
+	uint32_t crc; /* CRC32C of the fields above */
 	uint32_t reserved0;
 };
 #define FMT_CKPT_PAGES 2u
@@ -96,7 +97,10 @@ struct fmt_ckpt {
  * succeeds, so every reserved byte of the ring is always described by some
  * slot's record until its frame is claimed (doc/format.md, "Recovery").
  */
-enum { WSLOT_FREE = 0, WSLOT_ACTIVE = 1 };
+enum {
+	WSLOT_FREE = 0,
+	WSLOT_ACTIVE = 1
+};
 #define RESV_TENTATIVE (1ull << 63)
 struct fmt_wslot {
 	_Atomic uint32_t state;
@@ -112,17 +116,22 @@ struct fmt_wslot {
 
 /* Reader slot: line 0 is written by the reader on every message, line 1
  * only at attach/detach. */
-enum { RSLOT_FREE = 0, RSLOT_ACTIVE = 1, RSLOT_DETACHED = 2, RSLOT_BUSY = 3 };
+enum {
+	RSLOT_FREE = 0,
+	RSLOT_ACTIVE = 1,
+	RSLOT_DETACHED = 2,
+	RSLOT_BUSY = 3
+};
 #define RSLOT_DURABLE 1u
 struct fmt_rslot {
 	_Alignas(FMT_LINE) _Atomic uint64_t cursor; /* next frame to read */
-	_Atomic uint64_t lost;      /* messages skipped by writers pushing cursor */
-	_Atomic uint64_t delivered; /* messages consumed */
+	_Atomic uint64_t lost;                      /* messages skipped by writers pushing cursor */
+	_Atomic uint64_t delivered;                 /* messages consumed */
 	_Alignas(FMT_LINE) _Atomic uint32_t state;
-	_Atomic uint32_t flags;     /* RSLOT_DURABLE */
-	_Atomic uint32_t pid;       /* for display only */
+	_Atomic uint32_t flags; /* RSLOT_DURABLE */
+	_Atomic uint32_t pid;   /* for display only */
 	uint32_t reserved0;
-	char name[32];              /* NUL-terminated; durable readers only */
+	char name[32]; /* NUL-terminated; durable readers only */
 };
 
 /*
@@ -141,14 +150,19 @@ struct fmt_rslot {
  * word of the ring may hold stale payload from an earlier lap, and the key
  * plus the 64-bit position make such bytes fail to pass for a frame.
  */
-enum { FRAME_NONE = 0, FRAME_CLAIMED = 1, FRAME_COMMITTED = 2, FRAME_ABORTED = 3 };
+enum {
+	FRAME_NONE = 0,
+	FRAME_CLAIMED = 1,
+	FRAME_COMMITTED = 2,
+	FRAME_ABORTED = 3
+};
 struct fmt_frame {
 	_Atomic uint64_t commit;
 	_Atomic uint64_t pos; /* full stream position; atomic: polled before it is written */
-	uint32_t len;     /* payload bytes */
-	uint32_t crc;     /* CRC32C over pos, len, writer, flags and payload */
-	uint16_t writer;  /* writer slot */
-	uint16_t flags;   /* 0 */
+	uint32_t len;         /* payload bytes */
+	uint32_t crc;         /* CRC32C over pos, len, writer, flags and payload */
+	uint16_t writer;      /* writer slot */
+	uint16_t flags;       /* 0 */
 	uint32_t reserved0;
 };
 #define FRAME_HDR 32u
@@ -173,11 +187,26 @@ static inline uint64_t cw_make(uint64_t size, unsigned state, int pad, uint64_t 
 	return (size / FRAME_UNIT) | ((uint64_t)state << 32) | ((uint64_t)(pad != 0) << 34) |
 	       ((lap & LAP_MASK) << 36);
 }
-static inline uint64_t cw_size(uint64_t w) { return (w & 0xffffffffull) * FRAME_UNIT; }
-static inline unsigned cw_state(uint64_t w) { return (unsigned)(w >> 32) & 3u; }
-static inline int cw_pad(uint64_t w) { return (int)((w >> 34) & 1u); }
-static inline uint64_t cw_lap(uint64_t w) { return w >> 36; }
-static inline int cw_forsaken(uint64_t w) { return (int)((w >> 35) & 1u); }
+static inline uint64_t cw_size(uint64_t w)
+{
+	return (w & 0xffffffffull) * FRAME_UNIT;
+}
+static inline unsigned cw_state(uint64_t w)
+{
+	return (unsigned)(w >> 32) & 3u;
+}
+static inline int cw_pad(uint64_t w)
+{
+	return (int)((w >> 34) & 1u);
+}
+static inline uint64_t cw_lap(uint64_t w)
+{
+	return w >> 36;
+}
+static inline int cw_forsaken(uint64_t w)
+{
+	return (int)((w >> 35) & 1u);
+}
 
 static inline uint64_t frame_size(uint64_t len)
 {

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * inspect.c - read-only views of a queue (geometry, counters, slots,
  * frames, the version a file claims), for tools and monitoring (`mapq

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * internal.h - what the library's files share and nobody else sees.
  *
@@ -25,30 +26,30 @@ struct mapq_map {
 };
 
 struct mapq {
-	int fd;                    /* our own open file description: slot locks */
+	int fd; /* our own open file description: slot locks */
 	struct mapq_map *map;
-	uint8_t *base;             /* map->base */
+	uint8_t *base; /* map->base */
 	/* Geometry copied from the validated superblock: never re-read. */
 	uint64_t cap;
 	uint64_t mask;
 	unsigned cap_shift;
 	uint32_t max_msg;
-	uint32_t lap_key;           /* from the queue id: see format.h */
+	uint32_t lap_key; /* from the queue id: see format.h */
 	uint32_t nw, nr;
 	bool overwrite;
-	bool rdonly;                /* MAPQ_RDONLY: mapped PROT_READ, no locks */
-	uint64_t abort_max;         /* largest aborted frame: see mapq__frame_valid */
-	int64_t unblock_ns;         /* stall before readers skip a frame; <0: never */
-	uint64_t reap_check;        /* when we last asked if blocking readers live */
-	struct fmt_super sb;       /* private copy, validated */
+	bool rdonly;         /* MAPQ_RDONLY: mapped PROT_READ, no locks */
+	uint64_t abort_max;  /* largest aborted frame: see mapq__frame_valid */
+	int64_t unblock_ns;  /* stall before readers skip a frame; <0: never */
+	uint64_t reap_check; /* when we last asked if blocking readers live */
+	struct fmt_super sb; /* private copy, validated */
 	struct fmt_ctl *ctl;
 	struct fmt_wslot *wslots;
 	struct fmt_rslot *rslots;
 	uint8_t *ring;
 	/* Writer state. */
-	int wslot;                 /* -1: none attached yet */
-	uint64_t resv_pos;         /* frame position of the open reservation */
-	uint64_t resv_size;        /* its frame size; 0 when none is open */
+	int wslot;          /* -1: none attached yet */
+	uint64_t resv_pos;  /* frame position of the open reservation */
+	uint64_t resv_size; /* its frame size; 0 when none is open */
 	uint32_t resv_len;
 	/* Readers attached through this handle. */
 	struct mapq_reader *readers;
@@ -59,15 +60,15 @@ struct mapq_reader {
 	struct mapq_reader *next;
 	int slot;
 	bool durable;
-	bool holding;               /* a message returned by read, not released */
+	bool holding;                 /* a message returned by read, not released */
 	uint64_t held_pos, held_next; /* its position and the next one */
 	uint64_t lost;
-	uint64_t tail_seen;          /* tail when last looked at: see peek() */
-	unsigned idle_looks;         /* looks at an unclaimed position: see peek() */
-	unsigned backoff;            /* pauses after finding a frame being filled */
+	uint64_t tail_seen;  /* tail when last looked at: see peek() */
+	unsigned idle_looks; /* looks at an unclaimed position: see peek() */
+	unsigned backoff;    /* pauses after finding a frame being filled */
 	/* The unfinished frame this reader waits on, and since when. */
 	uint64_t stall_pos, stall_since, stall_check;
-	bool on_writer;              /* tail has passed stall_pos */
+	bool on_writer; /* tail has passed stall_pos */
 };
 
 /* crc32c.c */
@@ -96,8 +97,7 @@ uint32_t mapq__frame_crc(const struct fmt_frame *f, const void *payload, uint32_
 bool mapq__frame_valid(const struct mapq *q, uint64_t pos, uint64_t w);
 /* The frame CRC for a payload of @len bytes, as its first @n bytes are
  * copied from @src into the frame (continue with mapq__crc32c_copy). */
-uint32_t mapq__frame_crc_copy(const struct fmt_frame *f, uint32_t len, const void *src,
-			      uint32_t n);
+uint32_t mapq__frame_crc_copy(const struct fmt_frame *f, uint32_t len, const void *src, uint32_t n);
 uint32_t mapq__ckpt_crc(const struct fmt_ckpt *k);
 /* The newest believable mapq_sync() checkpoint, or NULL. */
 const struct fmt_ckpt *mapq__newest_ckpt(const struct mapq *q);
@@ -167,7 +167,13 @@ unsigned mapq__sweep_temp(const char *path);
 int mapq__recover_exclusive(struct mapq *q, mapq_recovery *rep);
 
 /* repair.c: finishing what dead (or stalled) writers left */
-enum { REPAIR_NONE = 0, REPAIR_CLAIM = 1, REPAIR_HOLE = 2, REPAIR_FORSAKE = 3, REPAIR_DONE = 4 };
+enum {
+	REPAIR_NONE = 0,
+	REPAIR_CLAIM = 1,
+	REPAIR_HOLE = 2,
+	REPAIR_FORSAKE = 3,
+	REPAIR_DONE = 4
+};
 int mapq__unblock(struct mapq *q, uint64_t c, bool force);
 int mapq__repair_record(struct mapq *q, uint32_t slot);
 /* How often a process waiting on an unfinished frame checks its writer. */
@@ -176,7 +182,10 @@ int mapq__repair_record(struct mapq *q, uint32_t slot);
 #define MAPQ__DEFAULT_UNBLOCK_MS 1000
 
 /* ring.c */
-enum { MAPQ__BLOCKED_BY_READER = 1, MAPQ__BLOCKED_BY_WRITER = 2 };
+enum {
+	MAPQ__BLOCKED_BY_READER = 1,
+	MAPQ__BLOCKED_BY_WRITER = 2
+};
 int mapq__advance_head(struct mapq *q, uint64_t need, bool eager);
 /* writer.c: this handle's writer slot, taken from a dead owner if need be */
 int mapq__wslot_attach(struct mapq *q);

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * name.c - queue names: "ZJ" stands for a file in /dev/shm (or $MAPQ_DIR),
  * as shm_open() names stand for shared memory objects. Anything with a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * queue.c - create, open, validate, map and close a queue file.
  */
@@ -73,7 +74,7 @@ static void set_views(struct mapq *q)
 	/* Aborted frames may be as large as a page plus a header (mapq_sync)
 	 * or a message, but never more than half the ring (writer.c). */
 	uint64_t am = frame_size(q->max_msg) > FMT_PAGE + 2 * FRAME_HDR ? frame_size(q->max_msg)
-									 : FMT_PAGE + 2 * FRAME_HDR;
+									: FMT_PAGE + 2 * FRAME_HDR;
 	q->abort_max = am < q->cap / 2 ? am : q->cap / 2;
 }
 
@@ -184,13 +185,13 @@ static int map_queue(struct mapq *q, const mapq_options *opt)
 	return 0;
 }
 
-
 int mapq_open(mapq **qp, const char *name, int flags, const mapq_options *opt)
 {
 	if (!qp)
 		return -EINVAL;
 	*qp = NULL;
-	if (!name || !*name || (flags & ~(MAPQ_CREATE | MAPQ_EXCL | MAPQ_RDONLY | MAPQ_NORECOVER)) ||
+	if (!name || !*name ||
+	    (flags & ~(MAPQ_CREATE | MAPQ_EXCL | MAPQ_RDONLY | MAPQ_NORECOVER)) ||
 	    ((flags & MAPQ_EXCL) && !(flags & MAPQ_CREATE)) ||
 	    ((flags & MAPQ_RDONLY) && (flags & MAPQ_CREATE)))
 		return -EINVAL;

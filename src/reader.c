@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * reader.c - reader slots, cursors, and reading frames.
  *
@@ -67,7 +68,8 @@ static int take_free_slot(struct mapq *q)
 	for (uint32_t i = 0; i < q->nr; i++) {
 		struct fmt_rslot *s = &q->rslots[i];
 		uint32_t st = atomic_load_explicit(&s->state, memory_order_acquire);
-		bool durable = atomic_load_explicit(&s->flags, memory_order_relaxed) & RSLOT_DURABLE;
+		bool durable = atomic_load_explicit(&s->flags, memory_order_relaxed) &
+			       RSLOT_DURABLE;
 		if (!reusable(st, durable))
 			continue;
 		/* Our own locks never conflict with us, so the lock alone does
@@ -91,9 +93,9 @@ static void raise_hwm(struct mapq *q, uint32_t n)
 {
 	uint32_t h = atomic_load_explicit(&q->ctl->reader_hwm, memory_order_relaxed);
 	/* release: a scanner that sees the new hwm sees the slot's fields */
-	while (h < n && !atomic_compare_exchange_weak_explicit(&q->ctl->reader_hwm, &h, n,
-							       memory_order_release,
-							       memory_order_relaxed))
+	while (h < n &&
+	       !atomic_compare_exchange_weak_explicit(&q->ctl->reader_hwm, &h, n,
+						      memory_order_release, memory_order_relaxed))
 		;
 }
 
@@ -117,7 +119,8 @@ int mapq_reader_open(mapq *q, mapq_reader **rp, const char *name, int start)
 	bool existing = i >= 0, resume = false;
 	if (existing) {
 		/* Our own handle's locks never conflict with us: check it too. */
-		if (mapq__own_reader(q, i) || mapq__slot_trylock(q->fd, rslot_lock_off(q, i)) != 0) {
+		if (mapq__own_reader(q, i) ||
+		    mapq__slot_trylock(q->fd, rslot_lock_off(q, i)) != 0) {
 			err = -EBUSY;
 			goto out;
 		}
@@ -168,9 +171,8 @@ int mapq_reader_open(mapq *q, mapq_reader **rp, const char *name, int start)
 	uint64_t c = atomic_load_explicit(&s->cursor, memory_order_acquire);
 	/* A cursor behind head (a stale resume point, or head moved while we
 	 * joined) starts from the oldest frame still retained. */
-	while (c < h && !atomic_compare_exchange_weak_explicit(&s->cursor, &c, h,
-							       memory_order_acq_rel,
-							       memory_order_acquire))
+	while (c < h && !atomic_compare_exchange_weak_explicit(
+				&s->cursor, &c, h, memory_order_acq_rel, memory_order_acquire))
 		;
 	r->q = q;
 	r->stall_pos = UINT64_MAX;
@@ -348,7 +350,7 @@ static int look(const struct mapq *q, uint64_t c, mapq_msg *msg, uint64_t *next)
  * exactly these reads and nothing that MAPQ_BLOCK does.
  */
 __attribute__((noinline)) static int look_overwritable(const struct mapq *q, uint64_t c,
-							mapq_msg *msg, uint64_t *next)
+						       mapq_msg *msg, uint64_t *next)
 {
 	return look(q, c, msg, next);
 }
@@ -411,7 +413,8 @@ static int peek(struct mapq_reader *r, mapq_msg *msg, uint64_t *cur, bool hint)
 				 * clock; the frame's own acquire loads decide what
 				 * is read. tail only grows while we are attached
 				 * (exclusive recovery needs us gone). */
-				r->tail_seen = atomic_load_explicit(&q->ctl->tail, memory_order_relaxed);
+				r->tail_seen = atomic_load_explicit(&q->ctl->tail,
+								    memory_order_relaxed);
 				if (c < r->tail_seen)
 					return NOT_READY;
 			}
@@ -455,7 +458,8 @@ int mapq_read(mapq_reader *r, mapq_msg *msg, int timeout_ms)
 			 * one pause and one more look. */
 			rc = NOT_READY;
 			unsigned n = r->backoff;
-			r->backoff = 2 * n < mapq__spin.claimed_max ? 2 * n : mapq__spin.claimed_max;
+			r->backoff = 2 * n < mapq__spin.claimed_max ? 2 * n
+								    : mapq__spin.claimed_max;
 			mapq__relax_n(n);
 			if (timeout_ms == 0 && !looked_again++)
 				continue;
@@ -504,7 +508,8 @@ int mapq_read(mapq_reader *r, mapq_msg *msg, int timeout_ms)
 			continue;
 		}
 		/* Dead writers wake nobody: wake up now and then to look. */
-		uint64_t wake_by = now + (r->on_writer ? MAPQ__UNBLOCK_POLL_NS : MAPQ__IDLE_POLL_NS);
+		uint64_t wake_by = now +
+				   (r->on_writer ? MAPQ__UNBLOCK_POLL_NS : MAPQ__IDLE_POLL_NS);
 		rc = mapq__futex_wait(&c->data_seq, s, wake_by < deadline ? wake_by : deadline);
 		if (rc && wake_by >= deadline)
 			break;

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * recover.c - mapq_recover(): the queue after crashes.
  *
@@ -46,8 +47,9 @@ static void free_dead_writers(struct mapq *q, mapq_recovery *rep, bool repair)
 		int did = repair ? mapq__repair_record(q, i) : REPAIR_NONE;
 		tally(rep, did);
 		/* relaxed: the slot's lock orders these for the next owner */
-		if (did >= 0 && (atomic_load_explicit(&s->resv_size, memory_order_relaxed) ||
-				 atomic_load_explicit(&s->state, memory_order_relaxed) != WSLOT_FREE)) {
+		if (did >= 0 &&
+		    (atomic_load_explicit(&s->resv_size, memory_order_relaxed) ||
+		     atomic_load_explicit(&s->state, memory_order_relaxed) != WSLOT_FREE)) {
 			atomic_store_explicit(&s->resv_size, 0, memory_order_relaxed);
 			atomic_store_explicit(&s->state, WSLOT_FREE, memory_order_relaxed);
 			rep->writers_freed++;
@@ -68,7 +70,8 @@ static int free_dead_readers(struct mapq *q, mapq_recovery *rep)
 		if ((st != RSLOT_ACTIVE && st != RSLOT_BUSY) || mapq__own_reader(q, (int)i) ||
 		    mapq__slot_trylock(q->fd, rslot_lock_off(q, (int)i)) != 0)
 			continue;
-		bool durable = atomic_load_explicit(&s->flags, memory_order_relaxed) & RSLOT_DURABLE;
+		bool durable = atomic_load_explicit(&s->flags, memory_order_relaxed) &
+			       RSLOT_DURABLE;
 		bool keep = durable && st == RSLOT_ACTIVE;
 		/* seq_cst: as in mapq_reader_close(), before the wake below */
 		atomic_store_explicit(&s->state, keep ? RSLOT_DETACHED : RSLOT_FREE,
@@ -336,7 +339,8 @@ int mapq_recover(mapq *q, mapq_recovery *rep)
 	repair_frames(q, rep);
 	/* relaxed: a report, not a cut */
 	rep->head = atomic_load_explicit(&q->ctl->head, memory_order_relaxed);
-	rep->tail_before = rep->tail_after = atomic_load_explicit(&q->ctl->tail, memory_order_relaxed);
+	rep->tail_before = rep->tail_after = atomic_load_explicit(&q->ctl->tail,
+								  memory_order_relaxed);
 	rep->end_reason = "other processes have the queue open: repaired dead writers "
 			  "and readers only, the log was not cut";
 	return 0;

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * repair.c - finishing the frames of writers that died (or stalled).
  *
@@ -69,7 +70,8 @@ static bool slot_dead(const struct mapq *q, uint32_t i)
 /* Is @b where some frame or reservation starts (or the tail)? It probes
  * bytes that may be a live frame's middle: a racy read by design, named
  * for tests/tsan.supp, like published() and header_writer() below. */
-__attribute__((noinline)) static bool visible_boundary(const struct mapq *q, uint64_t b, uint64_t tail)
+__attribute__((noinline)) static bool visible_boundary(const struct mapq *q, uint64_t b,
+						       uint64_t tail)
 {
 	if (b == tail)
 		return true;
@@ -90,8 +92,7 @@ struct seen {
 	uint64_t pos, w;
 };
 
-__attribute__((noinline)) static bool published(const struct mapq *q, uint64_t c,
-						 struct seen *sn)
+__attribute__((noinline)) static bool published(const struct mapq *q, uint64_t c, struct seen *sn)
 {
 	sn->pos = frame_pos_at(q, c);
 	/* acquire: the word and the header fields stored before it */
@@ -162,19 +163,20 @@ static int finish(struct mapq *q, const struct record *r, bool dead, uint16_t sl
 	struct seen sn;
 	if (pad && !published(q, r->pos, &sn))
 		/* Padding is the same whoever writes it. */
-		(void)publish_word(q, r->pos, sn, cw_make(pad, FRAME_COMMITTED, 1, lap_of(q, r->pos)),
-				   slot);
+		(void)publish_word(q, r->pos, sn,
+				   cw_make(pad, FRAME_COMMITTED, 1, lap_of(q, r->pos)), slot);
 	uint64_t c = r->pos + pad, size = r->size - pad;
 	if (published(q, c, &sn)) {
 		uint64_t w = sn.w;
 		if (cw_state(w) != FRAME_CLAIMED || cw_size(w) != size)
 			return REPAIR_DONE; /* finished, or not the frame we think */
-		uint64_t nw = dead ? cw_make(size, FRAME_ABORTED, 0, lap_of(q, c)) : w | CW_FORSAKEN;
+		uint64_t nw = dead ? cw_make(size, FRAME_ABORTED, 0, lap_of(q, c))
+				   : w | CW_FORSAKEN;
 		if (nw == w)
 			return REPAIR_NONE;
 		/* seq_cst: ordered before the waiter-count load in wake */
-		if (!atomic_compare_exchange_strong_explicit(commit_at(q, c), &w, nw,
-							     memory_order_seq_cst, memory_order_relaxed))
+		if (!atomic_compare_exchange_strong_explicit(
+			    commit_at(q, c), &w, nw, memory_order_seq_cst, memory_order_relaxed))
 			return REPAIR_DONE; /* someone else moved it on: look again */
 		counted_wake(q);
 		return dead ? REPAIR_CLAIM : REPAIR_FORSAKE;
@@ -209,7 +211,7 @@ static int fill_unknown(struct mapq *q, uint64_t c, uint64_t tail)
 				break; /* no frame is this small: not a hole after all */
 			if (size > q->abort_max)
 				size = size - q->abort_max >= FRAME_HDR ? q->abort_max
-									 : q->abort_max - FRAME_HDR;
+									: q->abort_max - FRAME_HDR;
 			nw = cw_make(size, FRAME_ABORTED, 0, lap_of(q, c));
 		}
 		if (published(q, c, &sn) || !publish_word(q, c, sn, nw, UINT16_MAX))
@@ -249,7 +251,8 @@ static int unblock_hole(struct mapq *q, uint64_t c, bool force)
 		/* The winner's end is the first boundary after c; a loser's
 		 * end is never smaller (nothing starts inside the winner's
 		 * reservation), so the smallest visible end is the winner's. */
-		if ((!best.size || r.size < best.size) && visible_boundary(q, r.pos + r.size, tail)) {
+		if ((!best.size || r.size < best.size) &&
+		    visible_boundary(q, r.pos + r.size, tail)) {
 			best = r;
 			owner = (int)i;
 		}
@@ -290,7 +293,7 @@ int mapq__unblock(struct mapq *q, uint64_t c, bool force)
 	if (cw_state(w) != FRAME_CLAIMED)
 		return REPAIR_DONE; /* finished meanwhile: look again */
 	if (!mapq__frame_valid(q, c, w))
-		return REPAIR_NONE; /* the reader reports the corruption */
+		return REPAIR_NONE;          /* the reader reports the corruption */
 	uint16_t slot = header_writer(q, c); /* stored before the claim */
 	bool dead = slot < q->nw ? slot_dead(q, slot) : force;
 	if (!dead && !force)

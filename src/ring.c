@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * ring.c - the oldest retained frame (head) and who may pass it.
  *
@@ -85,7 +86,8 @@ static void pass_readers(struct mapq *q, uint64_t h, uint64_t next, bool data)
 								  memory_order_acquire)) {
 				if (data && c == h) {
 					/* relaxed: counters; the reader polls lost */
-					atomic_fetch_add_explicit(&s->lost, 1, memory_order_relaxed);
+					atomic_fetch_add_explicit(&s->lost, 1,
+								  memory_order_relaxed);
 					atomic_fetch_add_explicit(&q->ctl->lost, 1,
 								  memory_order_relaxed);
 				}
@@ -111,10 +113,9 @@ void mapq__lift_readers(struct mapq *q, uint64_t head)
 		if (!holds_writers(atomic_load_explicit(&s->state, memory_order_seq_cst)))
 			continue;
 		uint64_t c = atomic_load_explicit(&s->cursor, memory_order_acquire);
-		while (c < head &&
-		       !atomic_compare_exchange_weak_explicit(&s->cursor, &c, head,
-							      memory_order_acq_rel,
-							      memory_order_acquire))
+		while (c < head && !atomic_compare_exchange_weak_explicit(&s->cursor, &c, head,
+									  memory_order_acq_rel,
+									  memory_order_acquire))
 			;
 	}
 }
@@ -242,9 +243,8 @@ int mapq__advance_head(struct mapq *q, uint64_t need, bool eager)
 			return r;
 		/* seq_cst: the late-joiner scan below must not be ordered before
 		 * this; failure reloads h (acquire) and we look again */
-		if (atomic_compare_exchange_strong_explicit(&q->ctl->head, &h, end,
-							    memory_order_seq_cst,
-							    memory_order_acquire)) {
+		if (atomic_compare_exchange_strong_explicit(
+			    &q->ctl->head, &h, end, memory_order_seq_cst, memory_order_acquire)) {
 			mapq__lift_readers(q, end);
 			h = end;
 		}

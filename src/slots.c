@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * slots.c - who is alive: open-file-description locks on slot records.
  *

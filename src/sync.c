@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * sync.c - mapq_sync(): make every message committed so far survive a
  * system crash, and leave a checkpoint that recovery can start from.
@@ -76,8 +77,8 @@ int mapq_sync(mapq *q)
 		 * is waited for as long as an unfinished frame is below. */
 		uint64_t limit = sync_limit_ns(q), ms = limit / 1000000;
 		int timeout = limit == UINT64_MAX ? MAPQ_FOREVER
-			      : ms > INT_MAX	  ? INT_MAX
-			      : ms < 1		  ? 1
+			      : ms > INT_MAX      ? INT_MAX
+			      : ms < 1            ? 1
 						  : (int)ms;
 		err = mapq__reserve_frame(q, 0, &pos, &size, timeout);
 		if (err)

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * wait.c - sleeping on shared words with futexes, and deadlines.
  *

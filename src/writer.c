@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * writer.c - reserve, commit, abort, send.
  *
@@ -43,8 +44,8 @@ static uint64_t fill_size(const struct mapq *q, uint64_t t)
 /* Try once to reserve @size frame bytes (plus any padding; @size 0 means
  * fill_size()). Returns 0 with *pos set, a MAPQ__BLOCKED_* reason, or a
  * negative error. */
-static int try_reserve(struct mapq *q, uint64_t size, uint64_t *pos, uint64_t *pad,
-		       uint64_t *fsize, bool eager)
+static int try_reserve(struct mapq *q, uint64_t size, uint64_t *pos, uint64_t *pad, uint64_t *fsize,
+		       bool eager)
 {
 	struct fmt_wslot *ws = &q->wslots[q->wslot];
 	/* relaxed: the CAS below re-validates the value; the space check uses
@@ -73,7 +74,8 @@ static int try_reserve(struct mapq *q, uint64_t size, uint64_t *pos, uint64_t *p
 				int r = mapq__advance_head(q, need, eager);
 				if (r) {
 					/* relaxed: no reservation of ours is pending */
-					atomic_store_explicit(&ws->resv_size, 0, memory_order_relaxed);
+					atomic_store_explicit(&ws->resv_size, 0,
+							      memory_order_relaxed);
 					return r;
 				}
 			}
@@ -84,15 +86,15 @@ static int try_reserve(struct mapq *q, uint64_t size, uint64_t *pos, uint64_t *p
 		 * never without one (repair.c). relaxed pos: the release CAS
 		 * below publishes both to whoever acquires the new tail. */
 		atomic_store_explicit(&ws->resv_pos, t, memory_order_relaxed);
-		atomic_store_explicit(&ws->resv_size, (p + sz) | RESV_TENTATIVE, memory_order_relaxed);
+		atomic_store_explicit(&ws->resv_size, (p + sz) | RESV_TENTATIVE,
+				      memory_order_relaxed);
 		if ((err = MAPQ_FAULT(RESERVE_BEFORE_CAS))) {
 			atomic_store_explicit(&ws->resv_size, 0, memory_order_relaxed);
 			return err;
 		}
 		/* release: our record is visible to anyone who sees this tail */
-		if (atomic_compare_exchange_weak_explicit(&q->ctl->tail, &t, end,
-							  memory_order_release,
-							  memory_order_relaxed)) {
+		if (atomic_compare_exchange_weak_explicit(
+			    &q->ctl->tail, &t, end, memory_order_release, memory_order_relaxed)) {
 			(void)MAPQ_FAULT(RESERVE_AFTER_CAS);
 			/* release: confirming says the pos stored above is ours */
 			atomic_store_explicit(&ws->resv_size, p + sz, memory_order_release);
@@ -140,7 +142,8 @@ static int reserve_wait(struct mapq *q, uint64_t size, uint64_t *pos, uint64_t *
 				stall_pos = h;
 				stall_since = stall_check = now;
 			}
-			bool force = q->unblock_ns >= 0 && now - stall_since >= (uint64_t)q->unblock_ns;
+			bool force = q->unblock_ns >= 0 &&
+				     now - stall_since >= (uint64_t)q->unblock_ns;
 			/* the writer's liveness costs a system call: ask once a
 			 * millisecond, as blocked readers do */
 			if ((force || now - stall_check >= MAPQ__UNBLOCK_POLL_NS) &&
@@ -178,8 +181,8 @@ static int reserve_wait(struct mapq *q, uint64_t size, uint64_t *pos, uint64_t *
 			}
 			continue;
 		}
-		_Atomic uint32_t *want =
-			r == MAPQ__BLOCKED_BY_READER ? &c->space_waiters : &c->data_waiters;
+		_Atomic uint32_t *want = r == MAPQ__BLOCKED_BY_READER ? &c->space_waiters
+								      : &c->data_waiters;
 		if (waiters != want) {
 			waiters = want;
 			seq = r == MAPQ__BLOCKED_BY_READER ? &c->space_seq : &c->data_seq;
@@ -189,8 +192,9 @@ static int reserve_wait(struct mapq *q, uint64_t size, uint64_t *pos, uint64_t *
 			continue;
 		}
 		/* ring.c frees dead readers' slots as it scans */
-		uint64_t wake_by = (now ? now : mapq__now_ns()) +
-				   (r == MAPQ__BLOCKED_BY_READER ? READER_POLL_NS : MAPQ__UNBLOCK_POLL_NS);
+		uint64_t wake_by = (now ? now : mapq__now_ns()) + (r == MAPQ__BLOCKED_BY_READER
+									   ? READER_POLL_NS
+									   : MAPQ__UNBLOCK_POLL_NS);
 		r = mapq__futex_wait(seq, s, wake_by < deadline ? wake_by : deadline);
 		if (r && wake_by >= deadline)
 			break;
@@ -248,7 +252,8 @@ static bool settle(struct mapq *q, uint64_t pos, uint64_t size, unsigned state)
 		memory_order_seq_cst, memory_order_relaxed);
 	if (!ok && w == (cw_make(size, FRAME_CLAIMED, 0, lap_of(q, pos)) | CW_FORSAKEN))
 		/* seq_cst: as above; now head may pass it */
-		atomic_store_explicit(commit_at(q, pos), cw_make(size, FRAME_ABORTED, 0, lap_of(q, pos)),
+		atomic_store_explicit(commit_at(q, pos),
+				      cw_make(size, FRAME_ABORTED, 0, lap_of(q, pos)),
 				      memory_order_seq_cst);
 	(void)MAPQ_FAULT(COMMIT_AFTER_STORE);
 	/* relaxed: only repairers read it, and a stale non-zero size is
@@ -344,7 +349,8 @@ static void claim_slot(struct mapq *q, uint32_t i)
 	atomic_store_explicit(&s->resv_size, 0, memory_order_relaxed);
 	atomic_store_explicit(&s->pid, (uint32_t)getpid(), memory_order_relaxed);
 	atomic_store_explicit(&s->state, WSLOT_ACTIVE, memory_order_relaxed);
-	atomic_store_explicit(&s->attaches, atomic_load_explicit(&s->attaches, memory_order_relaxed) + 1,
+	atomic_store_explicit(&s->attaches,
+			      atomic_load_explicit(&s->attaches, memory_order_relaxed) + 1,
 			      memory_order_relaxed);
 	q->wslot = (int)i;
 }
@@ -480,7 +486,8 @@ static int send_in_halves(mapq *q, void *buf, const void *data, size_t len)
 		(void)mapq_abort(q);
 		return r;
 	}
-	crc = mapq__crc32c_copy(crc, (uint8_t *)buf + half, (const uint8_t *)data + half, len - half);
+	crc = mapq__crc32c_copy(crc, (uint8_t *)buf + half, (const uint8_t *)data + half,
+				len - half);
 	return commit_frame(q, len, &crc);
 }
 
@@ -506,6 +513,6 @@ int mapq_send(mapq *q, const void *data, size_t len, int timeout_ms)
 	/* The CRC is computed as the payload is copied in (one pass over
 	 * it, not two), and is of the bytes in the frame. */
 	uint32_t crc = mapq__frame_crc_copy(frame_at(q, q->resv_pos), (uint32_t)len, data,
-		(uint32_t)len);
+					    (uint32_t)len);
 	return commit_frame(q, len, &crc);
 }

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * cli_die: a writer that dies mid-write, for tests/cli.sh (which must not
  * depend on a fault-injection build): `cli_die QUEUE` sends one message,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* counters: the statistics in the file add up across handles. */
 #include "config.h"
 

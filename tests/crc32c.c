@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* crc32c: every CRC path against RFC 3720 B.4 vectors, and against each
  * other on every length and alignment up to 256 bytes, on every length
  * from 256 to 1400 (where the vector folding takes over, and hands its
@@ -34,10 +35,10 @@ static void check_vectors(const char *path, crc_fn fn)
 		v[3].data[i] = (uint8_t)(31 - i);
 	}
 	/* An iSCSI SCSI Read (10) command PDU. */
-	static const uint8_t pdu[48] = { 0x01, 0xc0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-					 0, 0, 0x14, 0, 0, 0, 0, 0, 0x04, 0, 0, 0, 0, 0x14,
-					 0, 0, 0, 0x18, 0x28, 0, 0, 0, 0, 0, 0, 0, 0x02, 0,
-					 0, 0, 0, 0, 0, 0 };
+	static const uint8_t pdu[48] = { 0x01, 0xc0, 0, 0,    0,    0, 0, 0,    0,    0, 0,    0,
+					 0,    0,    0, 0,    0x14, 0, 0, 0,    0,    0, 0x04, 0,
+					 0,    0,    0, 0x14, 0,    0, 0, 0x18, 0x28, 0, 0,    0,
+					 0,    0,    0, 0,    0x02, 0, 0, 0,    0,    0, 0,    0 };
 	v[4].name = "iSCSI read PDU", v[4].len = 48, v[4].crc = 0xd9963a56;
 	memcpy(v[4].data, pdu, 48);
 	for (int i = 0; i < 5; i++) {
@@ -73,7 +74,8 @@ int main(void)
 				    mapq__crc32c_sse(0x1234, buf + align, len) ||
 			    mapq__crc32c_sw(0x1234, buf + align, len) !=
 				    mapq__crc32c_hw(0x1234, buf + align, len))
-				t_fail(__FILE__, __LINE__, "paths differ at align %zu len %zu", align, len);
+				t_fail(__FILE__, __LINE__, "paths differ at align %zu len %zu",
+				       align, len);
 	static uint8_t big[70000];
 	uint64_t x = 88172645463325252ull;
 	for (size_t i = 0; i < sizeof(big); i++) {
@@ -87,7 +89,7 @@ int main(void)
 		    mapq__crc32c_sse(~(uint32_t)len, big + align, len) != want)
 			t_fail(__FILE__, __LINE__, "paths differ at align %zu len %zu", align, len);
 	}
-	static const size_t edges[] = { 191, 192, 193, 200, 3071, 3072, 3073, 3072 + 192,
+	static const size_t edges[] = { 191,  192,  193,  200,  3071, 3072,  3073,  3072 + 192,
 					4096, 4128, 6144, 6145, 9216, 65536, 65568, 69999 };
 	for (size_t e = 0; e < sizeof(edges) / sizeof(edges[0]); e++)
 		for (size_t align = 0; align < 8; align += 3) {
@@ -95,7 +97,8 @@ int main(void)
 			uint32_t want = mapq__crc32c_sw(7, big + align, len);
 			if (mapq__crc32c_hw(7, big + align, len) != want ||
 			    mapq__crc32c_sse(7, big + align, len) != want)
-				t_fail(__FILE__, __LINE__, "paths differ at align %zu len %zu", align, len);
+				t_fail(__FILE__, __LINE__, "paths differ at align %zu len %zu",
+				       align, len);
 		}
 	/* a frame's CRC in one call equals header then payload (the format) */
 	for (size_t len = 0; len < 5000; len += 97) {
@@ -112,8 +115,9 @@ int main(void)
 		size_t so = len % 7, d = len % 64;
 		memset(dst, 0xa5, sizeof(dst));
 		uint32_t got = mapq__crc32c_copy(0x5a5a, dst + d, big + so, len);
-		if (got != mapq__crc32c_sw(0x5a5a, big + so, len) || memcmp(dst + d, big + so, len) ||
-		    (d && dst[d - 1] != 0xa5) || dst[d + len] != 0xa5)
+		if (got != mapq__crc32c_sw(0x5a5a, big + so, len) ||
+		    memcmp(dst + d, big + so, len) || (d && dst[d - 1] != 0xa5) ||
+		    dst[d + len] != 0xa5)
 			t_fail(__FILE__, __LINE__, "copy path wrong at len %zu", len);
 		uint64_t a = 0x1111222233334444ull ^ len, b = len;
 		uint8_t h[16];

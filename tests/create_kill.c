@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * create_kill: a creator killed at any moment of mapq_open(MAPQ_CREATE)
  * leaves nothing behind but, possibly, a complete queue. With O_TMPFILE
@@ -79,7 +80,9 @@ static void kill_creators(int n, bool unnamed, long max_us)
 			if (write(go[1], "c", 1) != 1)
 				t_exit(T_ERROR);
 			if (unnamed) /* what users call */
-				t_exit(mapq_open(&q, t_path(name), MAPQ_CREATE | MAPQ_EXCL, &opts) ? 1 : 0);
+				t_exit(mapq_open(&q, t_path(name), MAPQ_CREATE | MAPQ_EXCL, &opts)
+					       ? 1
+					       : 0);
 			t_exit(mapq__create_file(t_path(name), &opts, false) >= 0 ? 0 : 1);
 		}
 		close(go[1]);
@@ -146,7 +149,7 @@ int main(void)
 	CHECK(q >= 0);
 	close(q);
 	CHECK_EQ(temp_files(), 1); /* the locked one */
-	close(fd); /* its creator "dies" */
+	close(fd);                 /* its creator "dies" */
 
 	/* A recovering open removes them too. */
 	kill_creators(n, false, 2 * us);

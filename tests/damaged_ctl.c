@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* damaged_ctl: head, tail or a cursor that another process left off the
  * 16-byte frame grid (doc/format.md) is never used as a frame position:
  * each call that meets it says -MAPQ_ECORRUPT at once, and recovery

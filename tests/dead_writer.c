@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* dead_writer: a writer dies at each step of a write, while a reader in
  * another process is blocked behind its frame. Nobody attaches to the
  * dead writer's slot: the blocked reader itself must notice the death
@@ -35,8 +36,8 @@ enum how {
 	STALLED,         /* alive but stopped with a claimed frame */
 	NCASES
 };
-static const char *const names[] = { "claimed", "confirmed", "tentative", "pad_half",
-				     "pos_unpublished", "loser", "half_record", "stalled" };
+static const char *const names[] = { "claimed",         "confirmed", "tentative",   "pad_half",
+				     "pos_unpublished", "loser",     "half_record", "stalled" };
 
 #define DEAD_ID 1
 #define MARK_ID 9
@@ -180,10 +181,12 @@ static int victim(const char *path, enum how how, int ready, int cmd)
 		if (how != TENTATIVE)
 			atomic_store(&ws->resv_size, pad + size);
 		if (how == PAD_HALF)
-			atomic_store(commit_at(q, t), cw_make(pad, FRAME_COMMITTED, 1, lap_of(q, t)));
+			atomic_store(commit_at(q, t),
+				     cw_make(pad, FRAME_COMMITTED, 1, lap_of(q, t)));
 		if (how == POS_UNPUBLISHED) {
 			frame_at(q, t)->writer = (uint16_t)q->wslot;
-			atomic_store(commit_at(q, t), cw_make(size, FRAME_CLAIMED, 0, lap_of(q, t)));
+			atomic_store(commit_at(q, t),
+				     cw_make(size, FRAME_CLAIMED, 0, lap_of(q, t)));
 		}
 	}
 	put(ready, &s, sizeof(s));

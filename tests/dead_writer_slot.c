@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* dead_writer_slot: a writer killed mid-write leaves a frame that stops
  * readers; the next writer to take over its slot finishes the dead one's
  * reservation (aborting it), and readers go on without ever seeing the
@@ -14,7 +15,11 @@
 #include "internal.h"
 #include "util.h"
 
-enum how { CLAIMED, RESERVED, RESERVED_WITH_PADDING };
+enum how {
+	CLAIMED,
+	RESERVED,
+	RESERVED_WITH_PADDING
+};
 
 /* In a child: take writer slot 0 and die in the middle of a write. */
 static void die_mid_write(const char *path, enum how how)

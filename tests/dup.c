@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* dup: mapq_dup() gives a handle that shares the mapping, owns its own
  * writer slot and readers, and keeps the mapping alive after the original
  * handle is closed. */

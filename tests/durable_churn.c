@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* durable_churn: a durable reader that detaches and reattaches thousands
  * of times, while a writer in another process is always blocked behind
  * it, never misses or repeats a message. (Catches a resume that stops
@@ -46,7 +47,8 @@ int main(void)
 			CHECK_EQ(n, 64);
 			CHECK_OK(t_check_payload(in, (size_t)n, &w, &s));
 			if (s != next)
-				t_fail(__FILE__, __LINE__, "after %llu reattachments: got %llu, want %llu",
+				t_fail(__FILE__, __LINE__,
+				       "after %llu reattachments: got %llu, want %llu",
 				       (unsigned long long)opens, (unsigned long long)s,
 				       (unsigned long long)next);
 			next++;

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* durable_resume: a named reader keeps its cursor across close, reopen
  * and the death of its process, holds writers back while detached, can be
  * attached only once at a time, and can be dropped. */
@@ -56,7 +57,8 @@ int main(void)
 		if (mapq_open(&cq, t_path("q"), 0, NULL) ||
 		    mapq_reader_open(cq, &cr, "alpha", MAPQ_START_RESUME))
 			t_exit(2);
-		if (mapq_recv(cr, in, sizeof(in), 0) != 40 || mapq_recv(cr, in, sizeof(in), 0) != 40)
+		if (mapq_recv(cr, in, sizeof(in), 0) != 40 ||
+		    mapq_recv(cr, in, sizeof(in), 0) != 40)
 			t_exit(3);
 		t_die(); /* read two, then crash */
 	}

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* error_text: every code has its own sentence and name. */
 #include "config.h"
 
@@ -29,7 +30,8 @@ int main(void)
 		}
 	}
 	CHECK(strcmp(mapq_err_name(-MAPQ_ELAPPED), "MAPQ_ELAPPED") == 0);
-	CHECK(strcmp(mapq_err_name(MAPQ_ELAPPED), "EUNKNOWN") == 0); /* positive: not a return code */
+	CHECK(strcmp(mapq_err_name(MAPQ_ELAPPED), "EUNKNOWN") ==
+	      0); /* positive: not a return code */
 	CHECK(strcmp(mapq_strerror(0), "success") == 0);
 	CHECK(strcmp(mapq_strerror(-ETIMEDOUT), "Connection timed out") == 0);
 	CHECK(strcmp(mapq_err_name(-ETIMEDOUT), "ETIMEDOUT") == 0);

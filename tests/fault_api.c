@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* fault_api: arming fault points. Specs are parsed strictly; "error"
  * makes the step fail with MAPQ_EINJECTED and leaves the handle usable;
  * "stall" delays; "stop" stops the process; "kill" kills it; hits are
@@ -14,13 +15,21 @@
 #include "util.h"
 
 static const char *const bad_specs[] = {
-	"", "commit.before_store", "commit.before_store:3", "nosuch.point:1:kill",
-	"commit.before_store:0:kill", "commit.before_store:-1:kill",
-	"commit.before_store:x:kill", "commit.before_store:1:explode",
-	"commit.before_store:1:stall=", "commit.before_store:1:stall=-5",
-	"commit.before_store:1:stall=9999999", "commit.before_store:1:kill,",
+	"",
+	"commit.before_store",
+	"commit.before_store:3",
+	"nosuch.point:1:kill",
+	"commit.before_store:0:kill",
+	"commit.before_store:-1:kill",
+	"commit.before_store:x:kill",
+	"commit.before_store:1:explode",
+	"commit.before_store:1:stall=",
+	"commit.before_store:1:stall=-5",
+	"commit.before_store:1:stall=9999999",
+	"commit.before_store:1:kill,",
 	",commit.before_store:1:kill",
-	"commit.before_store:1:kill,commit.before_crc:2", NULL,
+	"commit.before_store:1:kill,commit.before_crc:2",
+	NULL,
 };
 
 int main(int argc, char **argv)

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* fault_kill: a process is killed (SIGKILL) at a named fault point of the
  * library, and the survivors must carry on: every message whose send
  * returned success reaches the reader that was attached throughout,
@@ -23,10 +24,26 @@
 #include "internal.h"
 #include "util.h"
 
-enum scen { S_WRITER, S_OVERWRITE, S_ABORTS, S_SYNC, S_ATTACH, S_DETACH, S_READER,
-	    S_DURABLE, S_REPAIR, S_RECOVER };
+enum scen {
+	S_WRITER,
+	S_OVERWRITE,
+	S_ABORTS,
+	S_SYNC,
+	S_ATTACH,
+	S_DETACH,
+	S_READER,
+	S_DURABLE,
+	S_REPAIR,
+	S_RECOVER
+};
 
-enum { ID_VICTIM = 1, ID_OTHER = 2, ID_NEW = 3, ID_PING = 6, ID_END = 7 };
+enum {
+	ID_VICTIM = 1,
+	ID_OTHER = 2,
+	ID_NEW = 3,
+	ID_PING = 6,
+	ID_END = 7
+};
 
 #define CAP 4096
 #define VICTIM_MSGS 3000
@@ -41,12 +58,20 @@ static uint64_t now_ns(void)
 
 static enum scen scenario(const char *p)
 {
-	static const struct { const char *prefix; enum scen s; } map[] = {
-		{ "abort.", S_ABORTS },        { "head.after_push", S_OVERWRITE },
-		{ "sync.", S_SYNC },           { "wslot.attach", S_ATTACH },
-		{ "wslot.detach", S_DETACH },  { "read.", S_READER },
-		{ "rslot.attach_busy", S_DURABLE }, { "rslot.", S_READER },
-		{ "repair.", S_REPAIR },       { "recover.", S_RECOVER },
+	static const struct {
+		const char *prefix;
+		enum scen s;
+	} map[] = {
+		{ "abort.", S_ABORTS },
+		{ "head.after_push", S_OVERWRITE },
+		{ "sync.", S_SYNC },
+		{ "wslot.attach", S_ATTACH },
+		{ "wslot.detach", S_DETACH },
+		{ "read.", S_READER },
+		{ "rslot.attach_busy", S_DURABLE },
+		{ "rslot.", S_READER },
+		{ "repair.", S_REPAIR },
+		{ "recover.", S_RECOVER },
 	};
 	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
 		if (strncmp(p, map[i].prefix, strlen(map[i].prefix)) == 0)
@@ -105,7 +130,7 @@ static int writer(const char *path, uint32_t id, uint64_t n, const char *point, 
 		if (sc == S_SYNC && s % 50 == 49 && mapq_sync(q))
 			return 6;
 	}
-	mapq_close(q); /* wslot.detach dies here */
+	mapq_close(q);         /* wslot.detach dies here */
 	return point ? 10 : 0; /* 10: the armed point was never reached */
 }
 
@@ -242,8 +267,8 @@ static void live_case(const char *point, unsigned nth, struct stats *st)
 	close(ack[1]);
 	pid_t op = fork();
 	if (op == 0)
-		t_exit(writer(path, ID_OTHER, OTHER_MSGS, NULL, 0, sc == S_OVERWRITE ? sc : S_WRITER,
-			     -1));
+		t_exit(writer(path, ID_OTHER, OTHER_MSGS, NULL, 0,
+			      sc == S_OVERWRITE ? sc : S_WRITER, -1));
 	uint64_t acked = wvictim ? drain_acks(ack[0]) : 0;
 	int vs = t_wait_child(vp);
 	uint64_t death = now_ns();
@@ -279,8 +304,9 @@ static void live_case(const char *point, unsigned nth, struct stats *st)
 		t_fail(__FILE__, __LINE__, "%s:%u: reader exited with %d", point, nth, rs);
 	if (!lossy) {
 		if (got.got[ID_VICTIM] < acked || got.got[ID_VICTIM] > acked + 1)
-			t_fail(__FILE__, __LINE__, "%s:%u: victim acked %llu, delivered %llu", point,
-			       nth, (unsigned long long)acked, (unsigned long long)got.got[ID_VICTIM]);
+			t_fail(__FILE__, __LINE__, "%s:%u: victim acked %llu, delivered %llu",
+			       point, nth, (unsigned long long)acked,
+			       (unsigned long long)got.got[ID_VICTIM]);
 		CHECK_EQ(got.got[ID_OTHER], OTHER_MSGS);
 		CHECK_EQ(got.got[ID_NEW], 300);
 		CHECK_EQ(got.got[ID_PING], 2);
@@ -292,8 +318,8 @@ static void live_case(const char *point, unsigned nth, struct stats *st)
 		/* The bound: a dead writer is decided from its lock, well before
 		 * the 1 s unblock timeout that applies to live writers. */
 		if (ms >= 1000)
-			t_fail(__FILE__, __LINE__, "%s:%u: the reader waited %.0f ms after the death",
-			       point, nth, ms);
+			t_fail(__FILE__, __LINE__,
+			       "%s:%u: the reader waited %.0f ms after the death", point, nth, ms);
 		if (st->nlat < sizeof(st->lat) / sizeof(st->lat[0]))
 			st->lat[st->nlat++] = ms;
 	}
@@ -331,7 +357,7 @@ static void repair_case(const char *point, unsigned nth, struct stats *st)
 	if (vp == 0) {
 		close(ack[0]);
 		t_exit(writer(path, ID_VICTIM, 100, "claim.before_pos", 1 + nth % 50, S_WRITER,
-			     ack[1]));
+			      ack[1]));
 	}
 	close(ack[1]);
 	uint64_t acked = drain_acks(ack[0]);
@@ -439,7 +465,8 @@ int main(int argc, char **argv)
 		else if (argv[i][0] != '-')
 			only = argv[i];
 		else {
-			fprintf(stderr, "usage: fault_kill [--random N [--seed S]] [POINT [--nth N]]\n");
+			fprintf(stderr,
+				"usage: fault_kill [--random N [--seed S]] [POINT [--nth N]]\n");
 			return T_ERROR;
 		}
 	}
@@ -456,7 +483,8 @@ int main(int argc, char **argv)
 			unsigned nth = default_nth(p) == 1 ? 1 : 1 + (unsigned)random() % 200;
 			one(p, nth, &st);
 			if ((i + 1) % 50 == 0)
-				fprintf(stderr, "%lu/%lu runs, %u kills\n", i + 1, random_runs, st.kills);
+				fprintf(stderr, "%lu/%lu runs, %u kills\n", i + 1, random_runs,
+					st.kills);
 		}
 	} else {
 		for (unsigned i = 0; i < npoints; i++) {

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* frame_crc: bytes damaged in the file after commit are never delivered:
  * a bad payload is -MAPQ_EFRAMECRC (counted, skipped), a bad header is
  * -MAPQ_ECORRUPT, and neither crashes the reader. */

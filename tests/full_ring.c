@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* full_ring: under MAPQ_BLOCK a full ring makes writers wait for the
  * slowest reader: -EAGAIN at once with timeout 0, -ETIMEDOUT after the
  * timeout, and a writer blocked in another process wakes when a reader
@@ -81,7 +82,8 @@ int main(void)
 		mapq *cq;
 		mapq_reader *cr;
 		if (mapq_open(&cq, t_path("q"), 0, NULL) ||
-		    mapq_reader_open(cq, &cr, NULL, MAPQ_START_LATEST) || write(ready[1], "r", 1) != 1)
+		    mapq_reader_open(cq, &cr, NULL, MAPQ_START_LATEST) ||
+		    write(ready[1], "r", 1) != 1)
 			t_exit(2);
 		pause();
 		t_exit(0);

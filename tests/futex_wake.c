@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* futex_wake: a reader blocked in another process wakes when a message is
  * committed; a commit costs no wake-up when nobody waits; a sleeper that
  * left without being woken costs the next commit one wake-up, not one

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 // header_cxx: the public header compiles as C++ and links from C++.
 #include <mapq.h>
 #include <cstring>

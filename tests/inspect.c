@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* inspect: the pieces the `mapq` command is built on.
  * - mapq_resolve(): names go to $MAPQ_DIR or /dev/shm, paths stay paths,
  *   bad names and overlong results are refused;
@@ -40,7 +41,8 @@ static void names(void)
 	CHECK(strcmp(buf, "./ZJ") == 0);
 	CHECK_OK(mapq_resolve("../x/.y", buf, sizeof(buf)));
 	CHECK(strcmp(buf, "../x/.y") == 0);
-	static const char *const bad[] = { "", ".", "..", ".hidden", "a b", "tab\there",
+	static const char *const bad[] = { "",          ".",       "..",
+					   ".hidden",   "a b",     "tab\there",
 					   "new\nline", "del\x7f", "\xc3\xa9t\xc3\xa9" };
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		CHECK_RC(mapq_resolve(bad[i], buf, sizeof(buf)), -MAPQ_EBADNAME);

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* msg_sizes: payloads of 0, 1 and the maximum bytes; one over is refused;
  * a buffer too small leaves the message unread. */
 #include "config.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* open_errors: create/open/close, and every way a file can be refused. */
 #include "config.h"
 
@@ -36,15 +37,42 @@ static int try_open(const char *path)
 
 /* Superblock edits: each case changes the file, with or without fixing the
  * CRC afterwards, and names the code that open must return. */
-static void sb_version(struct fmt_super *s) { s->version = 2; }
-static void sb_magic(struct fmt_super *s) { s->magic[1] ^= 0x20; }
-static void sb_capacity_pow2(struct fmt_super *s) { s->capacity = 12288; }
-static void sb_capacity_small(struct fmt_super *s) { s->capacity = 1024; }
-static void sb_data_off(struct fmt_super *s) { s->data_off += 4096; }
-static void sb_max_msg(struct fmt_super *s) { s->max_msg = (uint32_t)s->capacity; }
-static void sb_slots(struct fmt_super *s) { s->reader_slots = 0; }
-static void sb_flags(struct fmt_super *s) { s->flags |= 0x80; }
-static void sb_file_size(struct fmt_super *s) { s->file_size *= 2; }
+static void sb_version(struct fmt_super *s)
+{
+	s->version = 2;
+}
+static void sb_magic(struct fmt_super *s)
+{
+	s->magic[1] ^= 0x20;
+}
+static void sb_capacity_pow2(struct fmt_super *s)
+{
+	s->capacity = 12288;
+}
+static void sb_capacity_small(struct fmt_super *s)
+{
+	s->capacity = 1024;
+}
+static void sb_data_off(struct fmt_super *s)
+{
+	s->data_off += 4096;
+}
+static void sb_max_msg(struct fmt_super *s)
+{
+	s->max_msg = (uint32_t)s->capacity;
+}
+static void sb_slots(struct fmt_super *s)
+{
+	s->reader_slots = 0;
+}
+static void sb_flags(struct fmt_super *s)
+{
+	s->flags |= 0x80;
+}
+static void sb_file_size(struct fmt_super *s)
+{
+	s->file_size *= 2;
+}
 
 static const struct {
 	const char *name;

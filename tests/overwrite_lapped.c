@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* overwrite_lapped: under MAPQ_OVERWRITE writers never wait; a reader
  * that falls a lap behind gets -MAPQ_ELAPPED with the exact number of
  * messages it missed, then continues in order from the oldest retained. */
@@ -30,7 +31,7 @@ int main(void)
 	for (uint64_t i = 0; i < total; i++) {
 		t_fill(buf, sizeof(buf), 1, i);
 		CHECK_OK(mapq_send(q, buf, sizeof(buf), 0)); /* never blocks */
-		CHECK_EQ(next_seq(fast), i);                 /* a reader that keeps up loses nothing */
+		CHECK_EQ(next_seq(fast), i); /* a reader that keeps up loses nothing */
 	}
 	mapq_reader_close(fast);
 	CHECK_RC(mapq_recv(r, in, sizeof(in), 0), -MAPQ_ELAPPED);

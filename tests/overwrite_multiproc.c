@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* overwrite_multiproc: 3 writer processes never wait (MAPQ_OVERWRITE);
  * one reader keeps up, one naps and is lapped again and again. Each sees
  * every writer's messages in order and intact, and for each reader
@@ -7,7 +8,10 @@
 #include "util.h"
 #include "workload.h"
 
-enum { WRITERS = 3, READERS = 2 };
+enum {
+	WRITERS = 3,
+	READERS = 2
+};
 
 int main(void)
 {

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* power_loss: simulated system crashes, as SQLite's crash VFS does them.
  * A writer sends messages and calls mapq_sync() now and then; we take an
  * image of the file at each sync and at moments after it. A crash image
@@ -34,13 +35,13 @@ static uint8_t *snapshot(const char *path, size_t *len)
 static unsigned long images, garbage_pages, extra_msgs;
 
 /* Build one crash image from @old (synced) and @new, recover, check. */
-static void crash(const uint8_t *old, const uint8_t *new, size_t len, uint64_t synced,
-		  bool durable, const char *path)
+static void crash(const uint8_t *old, const uint8_t *new, size_t len, uint64_t synced, bool durable,
+		  const char *path)
 {
 	uint8_t *img = malloc(len);
 	CHECK(img);
 	for (size_t pg = 0; pg < len / FMT_PAGE; pg++) {
-		const uint8_t *o = old + pg * FMT_PAGE, *n = new + pg * FMT_PAGE;
+		const uint8_t *o = old + pg * FMT_PAGE, *n = new + pg *FMT_PAGE;
 		uint8_t *d = img + pg * FMT_PAGE;
 		long pick = memcmp(o, n, FMT_PAGE) ? random() % 3 : 0;
 		if (pick == 2) {

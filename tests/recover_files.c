@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* recover_files: recovery of damaged queue files. A good file (wrapped
  * ring, a durable reader part way through, aborted frames) is truncated,
  * bit-flipped, or has whole pages replaced by garbage. Opening it (which
@@ -96,7 +97,8 @@ static void judge(const char *path, const char *what)
 			if (n == -EAGAIN)
 				break;
 			if (n < 0)
-				t_fail(__FILE__, __LINE__, "%s: read: %s", what, mapq_strerror((int)n));
+				t_fail(__FILE__, __LINE__, "%s: read: %s", what,
+				       mapq_strerror((int)n));
 			if (t_check_payload(in, (size_t)n, &w, &s) || w != 1)
 				t_fail(__FILE__, __LINE__, "%s: torn message delivered", what);
 			/* A flipped state bit in a commit word (not covered by

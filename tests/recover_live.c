@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* recover_live: repair while other processes have the queue open.
  * - mapq_recover() with a live process holding the queue: dead writer's
  *   claim aborted, dead ephemeral reader freed, dead durable reader

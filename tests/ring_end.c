@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * ring_end: every frame placement at the ring's end. For every tail
  * offset on the 16-byte grid in the last 2 x (largest frame) bytes of a
@@ -57,7 +58,8 @@ static void expect_msg(uint64_t frame, uint64_t want)
 	ssize_t n = mapq_recv(r, buf, sizeof(buf), 2000);
 	if (n != (ssize_t)len)
 		t_fail(__FILE__, __LINE__, "case %llu: recv returned %zd (%s), want %zu",
-		       (unsigned long long)cases, n, n < 0 ? mapq_err_name((int)n) : "a length", len);
+		       (unsigned long long)cases, n, n < 0 ? mapq_err_name((int)n) : "a length",
+		       len);
 	uint32_t w;
 	uint64_t s;
 	if (len >= 20) {
@@ -86,7 +88,8 @@ static void seek(uint64_t target)
 			size = 48; /* cannot step 16: go round the ring */
 		roundtrip(size);
 	}
-	t_fail(__FILE__, __LINE__, "could not bring tail to offset %llu", (unsigned long long)target);
+	t_fail(__FILE__, __LINE__, "could not bring tail to offset %llu",
+	       (unsigned long long)target);
 }
 
 /* Everything from head to tail is whole frames, and the superblock is as
@@ -102,7 +105,8 @@ static void check_frames(void)
 		bool ok = f.kind == MAPQ_FRAME_ABORTED || f.kind == MAPQ_FRAME_PADDING ||
 			  (f.kind == MAPQ_FRAME_COMMITTED && f.crc_ok == 1);
 		if (!ok || f.next <= p)
-			t_fail(__FILE__, __LINE__, "case %llu: frame at %llu (offset %llu) is of kind %d",
+			t_fail(__FILE__, __LINE__,
+			       "case %llu: frame at %llu (offset %llu) is of kind %d",
 			       (unsigned long long)cases, (unsigned long long)p,
 			       (unsigned long long)(p & (CAP - 1)), f.kind);
 		p = f.next;
@@ -172,7 +176,8 @@ static void dead_hole(uint64_t frame, bool tentative, bool damaged)
 	struct fmt_wslot *ws = &q->wslots[DEAD_SLOT];
 	uint64_t t = tail(), pad = resv_pad(q, t, frame), size = pad + frame;
 	atomic_store(&ws->resv_pos, t);
-	atomic_store(&ws->resv_size, (damaged ? pad + 16 : size) | (tentative ? RESV_TENTATIVE : 0));
+	atomic_store(&ws->resv_size,
+		     (damaged ? pad + 16 : size) | (tentative ? RESV_TENTATIVE : 0));
 	CHECK(atomic_compare_exchange_strong(&q->ctl->tail, &t, t + size));
 	if (damaged) {
 		static uint8_t before[CAP];
@@ -234,7 +239,8 @@ int main(void)
 		seek(o16), cases++, dead_claimed(fit, false), check_frames();
 		seek(o16), cases++, dead_hole(fit, false, false), check_frames();
 		seek(o16), cases++, dead_hole(fit, true, false), check_frames();
-		seek(o16), cases++, dead_hole(room + 16 <= MAX_FRAME ? room + 16 : FRAME_HDR, false, false),
+		seek(o16), cases++,
+			dead_hole(room + 16 <= MAX_FRAME ? room + 16 : FRAME_HDR, false, false),
 			check_frames();
 		seek(o16), cases++, dead_hole(fit, false, true), check_frames();
 	}

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* threads: the multi-writer, multi-reader checks with threads of one
  * process, each with its own handle made by mapq_dup() (so all share one
  * mapping). Three runs: blocking policy with a small ring (writers wait
@@ -31,7 +32,10 @@ static mapq *worker_handle(mapq *q, const char *name)
 	return h;
 }
 
-enum { WRITERS = 3, READERS = 2 };
+enum {
+	WRITERS = 3,
+	READERS = 2
+};
 
 struct worker {
 	mapq *q;
@@ -69,8 +73,10 @@ static void run(const char *name, uint64_t capacity, int policy, uint64_t per_wr
 	int ready[2];
 	CHECK_EQ(pipe(ready), 0);
 	for (int i = 0; i < WRITERS + READERS; i++) {
-		w[i] = (struct worker){ .id = i < READERS ? i : i - READERS, .policy = policy,
-					.per_writer = per_writer, .ready_fd = ready[1] };
+		w[i] = (struct worker){ .id = i < READERS ? i : i - READERS,
+					.policy = policy,
+					.per_writer = per_writer,
+					.ready_fd = ready[1] };
 		w[i].q = worker_handle(q, name);
 	}
 	/* Readers first, attached before any writer starts. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* timeouts: a timeout is 0, a number of milliseconds or MAPQ_FOREVER;
  * any other negative value is refused, not taken as "for ever". And a
  * writer blocked on a damaged frame at head (pos and lap tag right,
@@ -72,7 +73,8 @@ static int timed_send(mapq *q, int timeout_ms, uint64_t *ms)
 		alarm(10);
 		uint8_t msg[LEN] = { 0 };
 		uint64_t t0 = t_now_ms();
-		int rc = timeout_ms == -2 ? mapq_sync(q) : mapq_send(q, msg, sizeof(msg), timeout_ms);
+		int rc = timeout_ms == -2 ? mapq_sync(q)
+					  : mapq_send(q, msg, sizeof(msg), timeout_ms);
 		int64_t out[2] = { rc, (int64_t)(t_now_ms() - t0) };
 		t_exit(write(fd[1], out, sizeof(out)) == (ssize_t)sizeof(out) ? 0 : T_ERROR);
 	}
@@ -83,8 +85,7 @@ static int timed_send(mapq *q, int timeout_ms, uint64_t *ms)
 	int st = t_wait_child(pid);
 	if (st == 128 + SIGALRM)
 		t_fail(__FILE__, __LINE__, "a %s (timeout %d ms) was still running after 10 s",
-		       timeout_ms == -2 ? "sync" : "send",
-		       timeout_ms);
+		       timeout_ms == -2 ? "sync" : "send", timeout_ms);
 	CHECK_EQ(st, 0);
 	CHECK_EQ(n, sizeof(in));
 	*ms = (uint64_t)in[1];

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 #include "config.h"
 
 #include <ftw.h>
@@ -84,8 +85,8 @@ const char *t_dir(void)
 	}
 	dir_owner = getpid();
 	atexit(rm_dir);
-	static const int fatal[] = { SIGSEGV, SIGBUS, SIGABRT, SIGFPE, SIGILL,
-				     SIGALRM, SIGTERM, SIGINT, SIGHUP };
+	static const int fatal[] = { SIGSEGV, SIGBUS,  SIGABRT, SIGFPE, SIGILL,
+				     SIGALRM, SIGTERM, SIGINT,  SIGHUP };
 	for (size_t i = 0; i < sizeof(fatal) / sizeof(fatal[0]); i++) {
 		struct sigaction sa = { .sa_handler = rm_dir_and_die, .sa_flags = SA_RESETHAND };
 		struct sigaction old;

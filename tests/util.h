@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * util.h - what every test program shares: checks that print file:line
  * and both values, a private temporary directory, and exit codes that the
@@ -16,34 +17,34 @@
 #define T_SKIP 77
 #define T_ERROR 99
 
-#define CHECK(cond)                                                                      \
-	do {                                                                             \
-		if (!(cond))                                                             \
-			t_fail(__FILE__, __LINE__, "check failed: %s", #cond);           \
+#define CHECK(cond)                                                            \
+	do {                                                                   \
+		if (!(cond))                                                   \
+			t_fail(__FILE__, __LINE__, "check failed: %s", #cond); \
 	} while (0)
 
 /* Compare two integers; prints both on failure. */
-#define CHECK_EQ(a, b)                                                                   \
-	do {                                                                             \
-		long long a_ = (long long)(a), b_ = (long long)(b);                      \
-		if (a_ != b_)                                                            \
+#define CHECK_EQ(a, b)                                                                        \
+	do {                                                                                  \
+		long long a_ = (long long)(a), b_ = (long long)(b);                           \
+		if (a_ != b_)                                                                 \
 			t_fail(__FILE__, __LINE__, "%s == %s: %lld != %lld", #a, #b, a_, b_); \
 	} while (0)
 
 /* A mapq call that must return @want; names both codes on failure. */
-#define CHECK_RC(call, want)                                                             \
-	do {                                                                             \
-		long long r_ = (long long)(call), w_ = (long long)(want);                \
-		if (r_ != w_)                                                            \
+#define CHECK_RC(call, want)                                                                    \
+	do {                                                                                    \
+		long long r_ = (long long)(call), w_ = (long long)(want);                       \
+		if (r_ != w_)                                                                   \
 			t_fail(__FILE__, __LINE__, "%s returned %lld (%s: %s), want %lld (%s)", \
-			       #call, r_, mapq_err_name((int)r_), mapq_strerror((int)r_), w_, \
-			       mapq_err_name((int)w_));                                  \
+			       #call, r_, mapq_err_name((int)r_), mapq_strerror((int)r_), w_,   \
+			       mapq_err_name((int)w_));                                         \
 	} while (0)
 
 #define CHECK_OK(call) CHECK_RC(call, 0)
 
 __attribute__((noreturn, format(printf, 3, 4))) void t_fail(const char *file, int line,
-							     const char *fmt, ...);
+							    const char *fmt, ...);
 __attribute__((noreturn, format(printf, 1, 2))) void t_skip(const char *fmt, ...);
 
 /* A fresh directory for this test, removed at exit (unless T_KEEP=1). */

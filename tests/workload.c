@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 #include "config.h"
 
 #include <errno.h>
@@ -68,8 +69,7 @@ int wl_reader(mapq *q, int writers, uint64_t per_writer, int ready_fd)
 	return rc;
 }
 
-int wl_reader_lossy(mapq *q, int writers, uint64_t per_writer, int ready_fd,
-		    unsigned nap_us)
+int wl_reader_lossy(mapq *q, int writers, uint64_t per_writer, int ready_fd, unsigned nap_us)
 {
 	mapq_reader *r;
 	uint64_t next[WL_MAXW] = { 0 }, got = 0, lost = 0, laps = 0;
@@ -89,7 +89,8 @@ int wl_reader_lossy(mapq *q, int writers, uint64_t per_writer, int ready_fd,
 			continue;
 		}
 		if (n < 0) {
-			fprintf(stderr, "lossy reader: %s after %llu delivered, %llu lost of %llu\n",
+			fprintf(stderr,
+				"lossy reader: %s after %llu delivered, %llu lost of %llu\n",
 				mapq_strerror((int)n), (unsigned long long)got,
 				(unsigned long long)lost, (unsigned long long)total);
 			rc = 3;
@@ -97,7 +98,8 @@ int wl_reader_lossy(mapq *q, int writers, uint64_t per_writer, int ready_fd,
 			fprintf(stderr, "lossy reader: corrupt payload (%zd bytes)\n", n);
 			rc = 4;
 		} else if (s < next[w]) {
-			fprintf(stderr, "lossy reader: writer %u seq %llu after %llu: duplicate or reordered\n",
+			fprintf(stderr,
+				"lossy reader: writer %u seq %llu after %llu: duplicate or reordered\n",
 				w, (unsigned long long)s, (unsigned long long)next[w]);
 			rc = 5;
 		} else {
@@ -108,7 +110,8 @@ int wl_reader_lossy(mapq *q, int writers, uint64_t per_writer, int ready_fd,
 	}
 	if (!rc && got + lost != total) {
 		fprintf(stderr, "lossy reader: delivered %llu + lost %llu != sent %llu\n",
-			(unsigned long long)got, (unsigned long long)lost, (unsigned long long)total);
+			(unsigned long long)got, (unsigned long long)lost,
+			(unsigned long long)total);
 		rc = 7;
 	}
 	if (!rc && mapq_recv(r, in, sizeof(in), 0) != -EAGAIN)
@@ -121,8 +124,8 @@ int wl_reader_lossy(mapq *q, int writers, uint64_t per_writer, int ready_fd,
 	return rc;
 }
 
-int wl_run_processes(const char *path, int writers, int readers, uint64_t per_writer,
-		     bool lossy, unsigned nap_us)
+int wl_run_processes(const char *path, int writers, int readers, uint64_t per_writer, bool lossy,
+		     unsigned nap_us)
 {
 	pid_t pids[2 * WL_MAXW];
 	int ready[2], n = 0, fails = 0;
@@ -143,7 +146,8 @@ int wl_run_processes(const char *path, int writers, int readers, uint64_t per_wr
 			if (i >= readers)
 				rc = wl_writer(cq, (uint32_t)(i - readers), per_writer);
 			else if (lossy) /* the first reader keeps up, the others nap */
-				rc = wl_reader_lossy(cq, writers, per_writer, ready[1], i ? nap_us : 0);
+				rc = wl_reader_lossy(cq, writers, per_writer, ready[1],
+						     i ? nap_us : 0);
 			else
 				rc = wl_reader(cq, writers, per_writer, ready[1]);
 			mapq_close(cq);

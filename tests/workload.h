@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* workload.h - the writer and reader loops shared by the multi-process
  * and multi-thread tests: writers send stamped messages, readers check
  * that each writer's messages arrive exactly once, in order, intact. */
@@ -25,8 +26,7 @@ int wl_reader(mapq *q, int writers, uint64_t per_writer, int ready_fd);
  * was told it was lapped. Stops when delivered + reported lost reaches the
  * total, and fails unless that sum is exact. Sleeps @nap_us every 64
  * messages to get lapped. */
-int wl_reader_lossy(mapq *q, int writers, uint64_t per_writer, int ready_fd,
-		    unsigned nap_us);
+int wl_reader_lossy(mapq *q, int writers, uint64_t per_writer, int ready_fd, unsigned nap_us);
 
 /* A forked child's handle: opened by path (NULL if that fails, which the
  * wl_* functions then report as 2). */
@@ -39,7 +39,7 @@ mapq *wl_open(const char *path);
  * @writers writer processes start; then wait for all of them. Returns
  * the number of children that failed (each is reported on stderr).
  */
-int wl_run_processes(const char *path, int writers, int readers, uint64_t per_writer,
-		     bool lossy, unsigned nap_us);
+int wl_run_processes(const char *path, int writers, int readers, uint64_t per_writer, bool lossy,
+		     unsigned nap_us);
 
 #endif

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* wrap_padding: for every possible padding size (16 bytes, just the
  * commit word and pos, up to the largest), a frame that does not fit
  * before the ring's end is preceded by exactly that padding, skipped by

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* zerocopy: reserve/commit/abort and read/release, including misuse. */
 #include "config.h"
 
