@@ -1,4 +1,5 @@
 #!/bin/bash -eu
+# SPDX-License-Identifier: MIT
 # OSS-Fuzz / ClusterFuzzLite build: every target in fuzz/, linked with
 # $LIB_FUZZING_ENGINE, with its seed corpus and dictionary, into $OUT.
 # CI runs this script directly with clang's libFuzzer (make ossfuzz-check).

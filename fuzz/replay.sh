@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # replay.sh: every fuzz target over its generated seed corpus and over
 # every input in fuzz/regress/ (each crash ever found, minimised), with
 # the ordinary build. A crash or a broken invariant fails the test.

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """bench.py - run bench/mapq-bench several times and report medians as ratios.
 
 Each run measures mapq, its peers (pipe, AF_UNIX stream and seqpacket,

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """check-layers.py - the files of src/ must depend on each other in layers.
 
 Reads the library's object files with nm: file A depends on file B when A

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """fuzz-campaign.py - run an AFL++ campaign on one mapq fuzz target.
 
 Builds what it needs (make fuzz, fuzz/gen-seeds), then runs one main

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """stress.py - a stress campaign: many mapq-torture runs over a matrix of
 writers x readers x message sizes x policy x fault mode, for a time budget.
 

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # cli.sh: every `mapq` subcommand, its output and its error paths, a queue
 # left with a dead writer's frame, a deliberately corrupted copy, and a
 # pipeline of 100,000 lines through send and tail -f.

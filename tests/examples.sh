@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # examples: the sender/receiver demo exchanges messages and replies, and the
 # receiver explains itself when the sender's queue is missing.
 set -u

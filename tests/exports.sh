@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # exports: the shared library exports exactly the symbols in src/libmapq.sym.
 set -eu
 lib="${top_builddir:-.}/.libs/libmapq.so"

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # readme: the README's API program (cut out of README.md and compiled by
 # make with -Wall -Wextra -Werror) runs, sends "hello" and reads it back
 # through its durable reader, twice over the same queue.

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # torture.sh: short runs of harness/mapq-torture, one per fault mode, each
 # of which must end with a clean verdict; then the checker's self-test:
 # each deliberate break must make the verdict fail in its own category.
