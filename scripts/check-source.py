@@ -26,7 +26,7 @@ DIRS = ["src", "include", "cli", "bench", "harness", "tests", "examples", "fuzz"
         "ci", ".ci", ".clusterfuzzlite", "man"]
 TOP = ["configure.ac", "Makefile.am", "autogen.sh", "mapq.pc.in"]
 C_EXT = (".c", ".h", ".cc")
-SOURCE_EXT = C_EXT + (".sh", ".py", ".in", ".sym", ".1", ".3")
+SOURCE_EXT = C_EXT + (".sh", ".py", ".in", ".sym", ".mk", ".1", ".3")
 NO_EXT_SCRIPTS = {"ci/run", "ci/install-deps", "ci/check-install", ".ci/run"}
 GENERATED = {"tests/readme_api.c"}  # cut out of README.md by make
 WANT_MAJOR = 14

@@ -1,0 +1,122 @@
+# SPDX-License-Identifier: MIT
+# fuzz/local.mk - fuzz targets, their replay in make check, and the fuzzing runs.
+# Included by the top Makefile.am (one non-recursive build): paths are
+# from the top of the tree.
+
+# ---- Fuzzing (doc/fuzzing.md) --------------------------------------------------
+# Each target is one source with LLVMFuzzerTestOneInput; replay-* runs it
+# over files with the ordinary compiler (make check: the generated seeds
+# and fuzz/regress/). `make fuzz-libfuzzer' builds the libFuzzer versions.
+FUZZ_COMMON = fuzz/common.c fuzz/fuzz.h
+check_PROGRAMS += fuzz/replay-open fuzz/replay-frames fuzz/replay-ops fuzz/gen-seeds
+fuzz_replay_open_SOURCES = fuzz/replay.c fuzz/fuzz_open.c $(FUZZ_COMMON)
+fuzz_replay_frames_SOURCES = fuzz/replay.c fuzz/fuzz_frames.c $(FUZZ_COMMON)
+fuzz_replay_ops_SOURCES = fuzz/replay.c fuzz/fuzz_ops.c $(FUZZ_COMMON)
+fuzz_gen_seeds_SOURCES = fuzz/gen_seeds.c $(FUZZ_COMMON)
+fuzz_replay_open_LDADD = libmapq_core.la $(PTHREAD_LIBS)
+fuzz_replay_frames_LDADD = libmapq_core.la $(PTHREAD_LIBS)
+fuzz_replay_ops_LDADD = libmapq_core.la $(PTHREAD_LIBS)
+fuzz_gen_seeds_LDADD = libmapq_core.la $(PTHREAD_LIBS)
+TESTS += fuzz/replay.sh
+EXTRA_DIST += fuzz/replay.sh fuzz/regress fuzz/afl_driver.c
+FUZZ_TARGETS = open frames ops
+LIBFUZZER_CC ?= clang
+LIBFUZZER_FLAGS = -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
+fuzz-libfuzzer:
+	@$(FUZZ_SRCS); for t in $(FUZZ_TARGETS); do \
+	  echo "  CCLD     fuzz/libfuzzer-$$t"; \
+	  $(LIBFUZZER_CC) $(LIBFUZZER_FLAGS) -std=c11 -D_GNU_SOURCE -I$(top_builddir) $(AM_CPPFLAGS) \
+	    -o fuzz/libfuzzer-$$t $(top_srcdir)/fuzz/fuzz_$$t.c $$srcs -lpthread || exit 1; \
+	done
+# A short libFuzzer run of every target from its generated seeds (CI);
+# a crash fails it and leaves the input in fuzz/run-TARGET/, printed in hex.
+FUZZ_SECONDS ?= 30
+fuzz-smoke: fuzz-libfuzzer fuzz/gen-seeds
+	@rm -rf fuzz/seeds && ./fuzz/gen-seeds fuzz/seeds > /dev/null
+	@for t in $(FUZZ_TARGETS); do \
+	  rm -rf fuzz/run-$$t && mkdir -p fuzz/run-$$t/corpus && cp fuzz/seeds/$$t/* fuzz/run-$$t/corpus/; \
+	  echo "fuzz-smoke: $$t for $(FUZZ_SECONDS) s"; \
+	  (cd fuzz/run-$$t && ../libfuzzer-$$t -max_total_time=$(FUZZ_SECONDS) -timeout=10 \
+	     -max_len=70000 -print_final_stats=1 corpus > log 2>&1); rc=$$?; \
+	  grep -E '^stat::(number_of_executed_units|average_exec_per_sec|new_units_added)' fuzz/run-$$t/log; \
+	  if [ $$rc -ne 0 ]; then tail -30 fuzz/run-$$t/log; \
+	    for c in fuzz/run-$$t/crash-* fuzz/run-$$t/timeout-* fuzz/run-$$t/leak-*; do \
+	      [ -f "$$c" ] && { echo "input $$c:"; od -An -tx1 -v "$$c" | head -64; }; done; exit 1; fi; \
+	done
+# `make fuzz': the AFL++ builds of every target, in three variants:
+# fuzz/afl-T (plain), fuzz/afl-asan-T (ASan+UBSan), fuzz/afl-cmplog-T.
+# (the library's sources as seen from the build directory: $$srcs)
+FUZZ_SRCS = srcs=; for f in $(mapq_core_c) fuzz/common.c; do srcs="$$srcs $(top_srcdir)/$$f"; done
+AFL_BUILD = $(AFL_CC) -g -O2 -std=c11 -D_GNU_SOURCE -I$(top_builddir) $(AM_CPPFLAGS) \
+	$(top_srcdir)/fuzz/afl_driver.c $$srcs -lpthread
+fuzz:
+	@test -n "$(AFL_CC)" || { echo "make fuzz: AFL++ not found (apt-get install afl++), then re-run configure"; exit 1; }
+	@$(FUZZ_SRCS); for t in $(FUZZ_TARGETS); do \
+	  echo "  AFL      fuzz/afl-$$t fuzz/afl-asan-$$t fuzz/afl-cmplog-$$t"; \
+	  AFL_QUIET=1 $(AFL_BUILD) $(top_srcdir)/fuzz/fuzz_$$t.c -o fuzz/afl-$$t || exit 1; \
+	  AFL_QUIET=1 AFL_USE_ASAN=1 AFL_USE_UBSAN=1 $(AFL_BUILD) $(top_srcdir)/fuzz/fuzz_$$t.c \
+	    -o fuzz/afl-asan-$$t || exit 1; \
+	  AFL_QUIET=1 AFL_LLVM_CMPLOG=1 $(AFL_BUILD) $(top_srcdir)/fuzz/fuzz_$$t.c \
+	    -o fuzz/afl-cmplog-$$t || exit 1; \
+	done
+# Each target under afl-fuzz (ASan build, with CMPLOG) for AFL_SECONDS
+# (CI: 120); a crash or hang fails it and its input is printed in hex.
+AFL_SECONDS ?= 120
+fuzz-afl-smoke: fuzz fuzz/gen-seeds
+	@test -n "$(AFL_FUZZ)" || { echo "$@: afl-fuzz not found (apt-get install afl++)"; exit 1; }
+	@rm -rf fuzz/seeds && ./fuzz/gen-seeds fuzz/seeds > /dev/null
+	@for t in $(FUZZ_TARGETS); do \
+	  rm -rf fuzz/afl-run-$$t; \
+	  echo "fuzz-afl-smoke: $$t for $(AFL_SECONDS) s"; \
+	  AFL_NO_UI=1 AFL_SKIP_CPUFREQ=1 AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES=1 AFL_NO_AFFINITY=1 \
+	    $(AFL_FUZZ) -i fuzz/seeds/$$t -o fuzz/afl-run-$$t -V $(AFL_SECONDS) -m none -t 5000 \
+	      -c ./fuzz/afl-cmplog-$$t -- ./fuzz/afl-asan-$$t > fuzz/afl-$$t.log 2>&1 || \
+	    { tail -30 fuzz/afl-$$t.log; exit 1; }; \
+	  grep -E '^(execs_done|execs_per_sec|corpus_count|saved_crashes|saved_hangs) ' \
+	    fuzz/afl-run-$$t/default/fuzzer_stats; \
+	  bad=0; for c in fuzz/afl-run-$$t/default/crashes/id* fuzz/afl-run-$$t/default/hangs/id*; do \
+	    [ -f "$$c" ] || continue; bad=1; echo "input $$c:"; od -An -tx1 -v "$$c" | head -64; done; \
+	  [ $$bad -eq 0 ] || exit 1; \
+	done
+# The OSS-Fuzz / ClusterFuzzLite build script, run as OSS-Fuzz would
+# (Docker does not run here): clang, ASan, libFuzzer; each binary then
+# runs for a few seconds from its seed corpus.
+ossfuzz-check:
+	rm -rf ossfuzz-out && mkdir -p ossfuzz-out
+	CC=clang CFLAGS="-g -O1 -fsanitize=address,undefined,fuzzer-no-link" \
+	  LIB_FUZZING_ENGINE=-fsanitize=fuzzer OUT=$(abs_builddir)/ossfuzz-out \
+	  WORK=$(abs_builddir) bash $(top_srcdir)/.clusterfuzzlite/build.sh
+	@for t in $(FUZZ_TARGETS); do \
+	  rm -rf ossfuzz-out/corpus-$$t && mkdir ossfuzz-out/corpus-$$t && \
+	  (cd ossfuzz-out/corpus-$$t && $(PYTHON) -c 'import sys, zipfile; zipfile.ZipFile(sys.argv[1]).extractall()' ../mapq_fuzz_$${t}_seed_corpus.zip) && \
+	  ./ossfuzz-out/mapq_fuzz_$$t -max_total_time=5 -dict=ossfuzz-out/mapq_fuzz_$$t.dict \
+	    ossfuzz-out/corpus-$$t > ossfuzz-out/$$t.log 2>&1 || { tail -30 ossfuzz-out/$$t.log; exit 1; }; \
+	  echo "ossfuzz-check: mapq_fuzz_$$t ran 5 s: $$(grep -c . ossfuzz-out/$$t.log) log lines, no crash"; \
+	done
+.PHONY: fuzz fuzz-libfuzzer fuzz-smoke fuzz-afl-smoke ossfuzz-check
+CLEANFILES += $(FUZZ_TARGETS:%=fuzz/libfuzzer-%) $(FUZZ_TARGETS:%=fuzz/afl-%) \
+	$(FUZZ_TARGETS:%=fuzz/afl-asan-%) $(FUZZ_TARGETS:%=fuzz/afl-cmplog-%)
+clean-fuzz-seeds:
+	rm -rf fuzz/seeds
+.PHONY: clean-fuzz-seeds
+
+if HAVE_CXX
+check_PROGRAMS += tests/header_cxx
+TESTS += tests/header_cxx
+tests_header_cxx_SOURCES = tests/header_cxx.cc
+tests_header_cxx_LDADD = libmapq.la
+endif
+
+# The multi-process test, many times in a row (CI runs it 20 times).
+MULTIPROC_RUNS ?= 20
+check-multiproc: tests/multiproc
+	@for i in `seq 1 $(MULTIPROC_RUNS)`; do \
+	  ./tests/multiproc > /dev/null || { echo "multiproc failed on run $$i"; exit 1; }; \
+	done; echo "multiproc: $(MULTIPROC_RUNS) runs in a row passed"
+.PHONY: check-multiproc
+
+# Kills at random fault points (needs --enable-fault-injection).
+FAULT_KILLS ?= 1000
+check-faults: tests/fault_kill
+	@./tests/fault_kill --random $(FAULT_KILLS) $(FAULT_SEED:%=--seed %)
+.PHONY: check-faults
