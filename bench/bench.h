@@ -21,7 +21,7 @@
 
 /* One throughput case: @writers producers send @count messages each of
  * @size bytes; each of @readers consumers receives all of them. */
-struct tp_case {
+struct bench_tp_case {
 	const char *mech;
 	size_t size;
 	int writers, readers;
@@ -31,7 +31,7 @@ struct tp_case {
 
 /* What a consumer reports: the time from its first message to its last,
  * and how many it checked. */
-struct tp_report {
+struct bench_tp_report {
 	double seconds;
 	uint64_t received;
 	int failed; /* a check failed: the run is void */
@@ -39,7 +39,7 @@ struct tp_report {
 };
 
 /* One latency case: @iters round trips of @size bytes after @warmup. */
-struct lat_case {
+struct bench_lat_case {
 	const char *mech;
 	const char *mode; /* "poll" or "block" where the mechanism has both */
 	size_t size;
@@ -49,53 +49,53 @@ struct lat_case {
 
 /* Results, in nanoseconds; @ok is false when the case could not run, with
  * the reason in @why. */
-struct lat_result {
+struct bench_lat_result {
 	bool ok;
 	double p50, p99, p999, max;
 	char why[160];
 };
-struct tp_result {
+struct bench_tp_result {
 	bool ok;
 	double msgs_per_s, mb_per_s;
 	char why[160];
 };
 
 /* A mechanism: throughput and, when it has one, latency. */
-struct mech {
+struct bench_mech {
 	const char *name;
 	const char *what;
 	/* writers x readers it supports beyond 1 x 1 */
 	bool multi_writer, broadcast;
-	void (*throughput)(const struct tp_case *c, struct tp_result *out);
-	void (*latency)(const struct lat_case *c, struct lat_result *out);
+	void (*throughput)(const struct bench_tp_case *c, struct bench_tp_result *out);
+	void (*latency)(const struct bench_lat_case *c, struct bench_lat_result *out);
 };
 
-extern const struct mech bench_mapq, bench_pipe, bench_unix_stream, bench_unix_seqpacket,
+extern const struct bench_mech bench_mapq, bench_pipe, bench_unix_stream, bench_unix_seqpacket,
 	bench_posix_mq, bench_raw_ring, bench_cacheline, bench_zeromq, bench_nng;
 
 /* check.c: payloads */
-void pay_fill(void *buf, size_t size, unsigned writer, uint64_t seq);
+void bench_pay_fill(void *buf, size_t size, unsigned writer, uint64_t seq);
 /* 0 if @buf is message @seq of @writer with @size bytes, else -1 */
-int pay_check(const void *buf, size_t size, unsigned *writer, uint64_t *seq);
-uint64_t now_ns(void);
+int bench_pay_check(const void *buf, size_t size, unsigned *writer, uint64_t *seq);
+uint64_t bench_now_ns(void);
 
 /* check.c: shared results and processes */
-void *shared_alloc(size_t size);
-void shared_free(void *p, size_t size);
+void *bench_shared_alloc(size_t size);
+void bench_shared_free(void *p, size_t size);
 /* Wait for every pid; false (and @why filled) if any failed. */
-bool wait_all(pid_t *pids, int n, char *why, size_t whylen);
-void kill_all(pid_t *pids, int n);
+bool bench_wait_all(pid_t *pids, int n, char *why, size_t whylen);
+void bench_kill_all(pid_t *pids, int n);
 
 /* check.c: a consumer's sequence checks across writers */
-struct seqcheck {
+struct bench_seqcheck {
 	uint64_t next[BENCH_MAX_PROCS];
 };
 /* Checks one message; returns 0, or -1 with @why filled. */
-int seq_accept(struct seqcheck *s, const void *buf, size_t len, size_t size, char *why,
-	       size_t whylen);
+int bench_seq_accept(struct bench_seqcheck *s, const void *buf, size_t len, size_t size, char *why,
+		     size_t whylen);
 
 /* Latency statistics over @n round trips in ns (sorts @v). */
-void lat_stats(uint64_t *v, uint64_t n, struct lat_result *out);
+void bench_lat_stats(uint64_t *v, uint64_t n, struct bench_lat_result *out);
 
 /* drive.c: a consumer (or the echo side of a latency case) calls this
  * once it can receive; producers start when every consumer has. */
@@ -107,14 +107,15 @@ void bench_wait_consumers(void);
 
 /* Common drivers (drive.c): run @writers producers and @readers consumers
  * as processes around the functions below, and fill @out. */
-typedef int (*produce_fn)(void *ctx, int writer, const struct tp_case *c);
-typedef int (*consume_fn)(void *ctx, int reader, const struct tp_case *c, struct tp_report *r);
-void run_throughput(const struct tp_case *c, void *ctx, produce_fn produce, consume_fn consume,
-		    struct tp_result *out);
+typedef int (*bench_produce_fn)(void *ctx, int writer, const struct bench_tp_case *c);
+typedef int (*bench_consume_fn)(void *ctx, int reader, const struct bench_tp_case *c,
+				struct bench_tp_report *r);
+void bench_run_throughput(const struct bench_tp_case *c, void *ctx, bench_produce_fn produce,
+			  bench_consume_fn consume, struct bench_tp_result *out);
 /* Ping (the measuring side) and pong (the echo side) as two processes. */
-typedef int (*ping_fn)(void *ctx, const struct lat_case *c, uint64_t *rtt);
-typedef int (*pong_fn)(void *ctx, const struct lat_case *c);
-void run_latency(const struct lat_case *c, void *ctx, ping_fn ping, pong_fn pong,
-		 struct lat_result *out);
+typedef int (*bench_ping_fn)(void *ctx, const struct bench_lat_case *c, uint64_t *rtt);
+typedef int (*bench_pong_fn)(void *ctx, const struct bench_lat_case *c);
+void bench_run_latency(const struct bench_lat_case *c, void *ctx, bench_ping_fn ping,
+		       bench_pong_fn pong, struct bench_lat_result *out);
 
 #endif /* MAPQ_BENCH_H */

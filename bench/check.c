@@ -29,7 +29,7 @@ static void ref_init(void)
 }
 
 /* The stamp: writer in the top byte, sequence below. */
-void pay_fill(void *buf, size_t size, unsigned writer, uint64_t seq)
+void bench_pay_fill(void *buf, size_t size, unsigned writer, uint64_t seq)
 {
 	ref_init();
 	uint64_t stamp = (uint64_t)writer << 56 | seq;
@@ -38,7 +38,7 @@ void pay_fill(void *buf, size_t size, unsigned writer, uint64_t seq)
 		memcpy((uint8_t *)buf + 8, ref + 8, size - 8);
 }
 
-int pay_check(const void *buf, size_t size, unsigned *writer, uint64_t *seq)
+int bench_pay_check(const void *buf, size_t size, unsigned *writer, uint64_t *seq)
 {
 	ref_init();
 	uint64_t stamp;
@@ -48,8 +48,8 @@ int pay_check(const void *buf, size_t size, unsigned *writer, uint64_t *seq)
 	return size > 8 && memcmp((const uint8_t *)buf + 8, ref + 8, size - 8) ? -1 : 0;
 }
 
-int seq_accept(struct seqcheck *s, const void *buf, size_t len, size_t size, char *why,
-	       size_t whylen)
+int bench_seq_accept(struct bench_seqcheck *s, const void *buf, size_t len, size_t size, char *why,
+		     size_t whylen)
 {
 	unsigned w;
 	uint64_t seq;
@@ -57,7 +57,7 @@ int seq_accept(struct seqcheck *s, const void *buf, size_t len, size_t size, cha
 		snprintf(why, whylen, "a message of %zu bytes, expected %zu", len, size);
 		return -1;
 	}
-	if (pay_check(buf, size, &w, &seq) != 0) {
+	if (bench_pay_check(buf, size, &w, &seq) != 0) {
 		snprintf(why, whylen, "payload bytes differ from what was sent");
 		return -1;
 	}
@@ -71,14 +71,14 @@ int seq_accept(struct seqcheck *s, const void *buf, size_t len, size_t size, cha
 	return 0;
 }
 
-uint64_t now_ns(void)
+uint64_t bench_now_ns(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-void *shared_alloc(size_t size)
+void *bench_shared_alloc(size_t size)
 {
 	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (p == MAP_FAILED) {
@@ -88,12 +88,12 @@ void *shared_alloc(size_t size)
 	return p;
 }
 
-void shared_free(void *p, size_t size)
+void bench_shared_free(void *p, size_t size)
 {
 	munmap(p, size);
 }
 
-bool wait_all(pid_t *pids, int n, char *why, size_t whylen)
+bool bench_wait_all(pid_t *pids, int n, char *why, size_t whylen)
 {
 	bool ok = true;
 	for (int i = 0; i < n; i++) {
@@ -112,7 +112,7 @@ bool wait_all(pid_t *pids, int n, char *why, size_t whylen)
 	return ok;
 }
 
-void kill_all(pid_t *pids, int n)
+void bench_kill_all(pid_t *pids, int n)
 {
 	for (int i = 0; i < n; i++)
 		if (pids[i] > 0)
@@ -125,7 +125,7 @@ static int cmp_u64(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-void lat_stats(uint64_t *v, uint64_t n, struct lat_result *out)
+void bench_lat_stats(uint64_t *v, uint64_t n, struct bench_lat_result *out)
 {
 	qsort(v, n, sizeof(*v), cmp_u64);
 	out->p50 = (double)v[n / 2];

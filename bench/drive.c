@@ -20,7 +20,7 @@ struct shared {
 	_Atomic int ready; /* consumers ready; relaxed is enough: a start signal */
 	_Atomic int done;  /* consumers finished (see bench_wait_consumers) */
 	int consumers;
-	struct tp_report rep[BENCH_MAX_PROCS];
+	struct bench_tp_report rep[BENCH_MAX_PROCS];
 	uint64_t rtt[]; /* latency cases: one per round trip */
 };
 
@@ -52,12 +52,12 @@ static void wait_ready(int n)
 		sched_yield();
 }
 
-void run_throughput(const struct tp_case *c, void *ctx, produce_fn produce, consume_fn consume,
-		    struct tp_result *out)
+void bench_run_throughput(const struct bench_tp_case *c, void *ctx, bench_produce_fn produce,
+			  bench_consume_fn consume, struct bench_tp_result *out)
 {
 	memset(out, 0, sizeof(*out));
 	size_t sz = sizeof(struct shared);
-	cur = shared_alloc(sz);
+	cur = bench_shared_alloc(sz);
 	cur->consumers = c->readers;
 	pid_t pids[2 * BENCH_MAX_PROCS] = { 0 };
 	int n = 0;
@@ -79,10 +79,10 @@ void run_throughput(const struct tp_case *c, void *ctx, produce_fn produce, cons
 		}
 		pids[n++] = p;
 	}
-	bool ok = wait_all(pids, n, out->why, sizeof(out->why));
+	bool ok = bench_wait_all(pids, n, out->why, sizeof(out->why));
 	double worst = 0;
 	for (int i = 0; i < c->readers; i++) {
-		struct tp_report *r = &cur->rep[i];
+		struct bench_tp_report *r = &cur->rep[i];
 		if (r->failed) {
 			snprintf(out->why, sizeof(out->why), "reader %d: %.140s", i, r->why);
 			ok = false;
@@ -96,15 +96,15 @@ void run_throughput(const struct tp_case *c, void *ctx, produce_fn produce, cons
 		out->msgs_per_s = msgs / worst;
 		out->mb_per_s = out->msgs_per_s * (double)c->size / 1e6;
 	}
-	shared_free(cur, sz);
+	bench_shared_free(cur, sz);
 }
 
-void run_latency(const struct lat_case *c, void *ctx, ping_fn ping, pong_fn pong,
-		 struct lat_result *out)
+void bench_run_latency(const struct bench_lat_case *c, void *ctx, bench_ping_fn ping,
+		       bench_pong_fn pong, struct bench_lat_result *out)
 {
 	memset(out, 0, sizeof(*out));
 	size_t sz = sizeof(struct shared) + c->iters * sizeof(uint64_t);
-	cur = shared_alloc(sz);
+	cur = bench_shared_alloc(sz);
 	pid_t pids[2] = { 0 };
 	pids[0] = fork();
 	if (pids[0] == 0)
@@ -115,7 +115,7 @@ void run_latency(const struct lat_case *c, void *ctx, ping_fn ping, pong_fn pong
 		_exit(ping(ctx, c, cur->rtt) ? 1 : 0);
 	}
 	/* the ping side ends first; the pong side sees the end of input */
-	if (wait_all(pids, 2, out->why, sizeof(out->why)))
-		lat_stats(cur->rtt, c->iters, out);
-	shared_free(cur, sz);
+	if (bench_wait_all(pids, 2, out->why, sizeof(out->why)))
+		bench_lat_stats(cur->rtt, c->iters, out);
+	bench_shared_free(cur, sz);
 }

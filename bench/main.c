@@ -38,7 +38,7 @@ static const char usage[] =
 	"Exit status: 0, or 1 if a case of mapq itself or of the limits failed\n"
 	"(a peer that cannot run a case only says why), 2 for bad arguments.\n";
 
-static const struct mech *const mechs[] = {
+static const struct bench_mech *const mechs[] = {
 	&bench_mapq,     &bench_raw_ring, &bench_pipe, &bench_unix_stream, &bench_unix_seqpacket,
 	&bench_posix_mq, &bench_zeromq,   &bench_nng,  &bench_cacheline,
 };
@@ -107,7 +107,7 @@ static bool json_first = true;
  * unable to run a case (posix-mq and 64 KiB messages), mapq may not. */
 static int own_failures;
 
-static bool own(const struct mech *m)
+static bool own(const struct bench_mech *m)
 {
 	return m == &bench_mapq || m == &bench_raw_ring || m == &bench_cacheline;
 }
@@ -125,10 +125,10 @@ static void json_item(const char *fmt, ...)
 	json_first = false;
 }
 
-static void tp(const struct opts *o, const struct mech *m, size_t size, int w, int r)
+static void tp(const struct opts *o, const struct bench_mech *m, size_t size, int w, int r)
 {
-	struct tp_case c = { m->name, size, w, r, count_for(size, o->quick), o->dir };
-	struct tp_result res;
+	struct bench_tp_case c = { m->name, size, w, r, count_for(size, o->quick), o->dir };
+	struct bench_tp_result res;
 	fflush(stdout);
 	m->throughput(&c, &res);
 	if (res.ok)
@@ -145,10 +145,10 @@ static void tp(const struct opts *o, const struct mech *m, size_t size, int w, i
 		res.ok ? "true" : "false", res.msgs_per_s, res.mb_per_s, res.ok ? "" : res.why);
 }
 
-static void lat(const struct opts *o, const struct mech *m, const char *mode)
+static void lat(const struct opts *o, const struct bench_mech *m, const char *mode)
 {
-	struct lat_case c = { m->name, mode, 64, o->iters, o->iters / 10, o->dir };
-	struct lat_result res;
+	struct bench_lat_case c = { m->name, mode, 64, o->iters, o->iters / 10, o->dir };
+	struct bench_lat_result res;
 	fflush(stdout);
 	m->latency(&c, &res);
 	char name[40];

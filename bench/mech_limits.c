@@ -29,7 +29,7 @@ static inline void relax(void)
 #endif
 }
 
-static int produce(void *ctx, int w, const struct tp_case *c)
+static int produce(void *ctx, int w, const struct bench_tp_case *c)
 {
 	struct ring *r = ctx;
 	static uint8_t buf[BENCH_MAX_SIZE];
@@ -42,7 +42,7 @@ static int produce(void *ctx, int w, const struct tp_case *c)
 		}
 		/* the same work as every other producer: build the message,
 		 * then copy it in */
-		pay_fill(buf, c->size, (unsigned)w, i);
+		bench_pay_fill(buf, c->size, (unsigned)w, i);
 		memcpy(r->data + pos % RING, buf, c->size);
 		/* release: the bytes before the new tail */
 		atomic_store_explicit(&r->tail, pos + c->size, memory_order_release);
@@ -50,44 +50,45 @@ static int produce(void *ctx, int w, const struct tp_case *c)
 	return 0;
 }
 
-static int consume(void *ctx, int id, const struct tp_case *c, struct tp_report *rep)
+static int consume(void *ctx, int id, const struct bench_tp_case *c, struct bench_tp_report *rep)
 {
 	(void)id;
 	struct ring *r = ctx;
-	struct seqcheck sc = { { 0 } };
+	struct bench_seqcheck sc = { { 0 } };
 	bench_ready();
-	uint64_t tail = 0, pos = 0, t0 = 0, wait0 = now_ns();
+	uint64_t tail = 0, pos = 0, t0 = 0, wait0 = bench_now_ns();
 	for (uint64_t i = 0; i < c->count; i++, pos += c->size) {
 		while (tail < pos + c->size) {
 			/* acquire: pairs with the producer's release */
 			tail = atomic_load_explicit(&r->tail, memory_order_acquire);
 			relax();
-			if (i == 0 && now_ns() - wait0 > SPIN_LIMIT_NS) {
+			if (i == 0 && bench_now_ns() - wait0 > SPIN_LIMIT_NS) {
 				snprintf(rep->why, sizeof(rep->why), "no data");
 				rep->failed = 1;
 				return -1;
 			}
 		}
 		if (i == 0)
-			t0 = now_ns();
-		if (seq_accept(&sc, r->data + pos % RING, c->size, c->size, rep->why,
-			       sizeof(rep->why))) {
+			t0 = bench_now_ns();
+		if (bench_seq_accept(&sc, r->data + pos % RING, c->size, c->size, rep->why,
+				     sizeof(rep->why))) {
 			rep->failed = 1;
 			return -1;
 		}
 		/* release: our reads of the bytes are done before they are reused */
 		atomic_store_explicit(&r->head, pos + c->size, memory_order_release);
 	}
-	rep->seconds = (double)(now_ns() - t0) / 1e9 * (double)c->count / (double)(c->count - 1);
+	rep->seconds = (double)(bench_now_ns() - t0) / 1e9 * (double)c->count /
+		       (double)(c->count - 1);
 	rep->received = c->count;
 	return 0;
 }
 
-static void ring_throughput(const struct tp_case *c, struct tp_result *out)
+static void ring_throughput(const struct bench_tp_case *c, struct bench_tp_result *out)
 {
-	struct ring *r = shared_alloc(sizeof(*r));
-	run_throughput(c, r, produce, consume, out);
-	shared_free(r, sizeof(*r));
+	struct ring *r = bench_shared_alloc(sizeof(*r));
+	bench_run_throughput(c, r, produce, consume, out);
+	bench_shared_free(r, sizeof(*r));
 }
 
 struct line {
@@ -95,7 +96,7 @@ struct line {
 };
 
 /* The pong side turns every odd value into the next even one. */
-static int pong(void *ctx, const struct lat_case *c)
+static int pong(void *ctx, const struct bench_lat_case *c)
 {
 	struct line *l = ctx;
 	bench_ready();
@@ -109,35 +110,35 @@ static int pong(void *ctx, const struct lat_case *c)
 	return 0;
 }
 
-static int ping(void *ctx, const struct lat_case *c, uint64_t *rtt)
+static int ping(void *ctx, const struct bench_lat_case *c, uint64_t *rtt)
 {
 	struct line *l = ctx;
 	for (uint64_t i = 0; i < c->warmup + c->iters; i++) {
-		uint64_t t0 = now_ns();
+		uint64_t t0 = bench_now_ns();
 		atomic_store_explicit(&l->turn, 2 * i + 1, memory_order_release);
 		while (atomic_load_explicit(&l->turn, memory_order_acquire) != 2 * i + 2)
 			relax();
-		uint64_t t1 = now_ns();
+		uint64_t t1 = bench_now_ns();
 		if (i >= c->warmup)
 			rtt[i - c->warmup] = t1 - t0;
 	}
 	return 0;
 }
 
-static void line_latency(const struct lat_case *c, struct lat_result *out)
+static void line_latency(const struct bench_lat_case *c, struct bench_lat_result *out)
 {
-	struct line *l = shared_alloc(sizeof(*l));
-	run_latency(c, l, ping, pong, out);
-	shared_free(l, sizeof(*l));
+	struct line *l = bench_shared_alloc(sizeof(*l));
+	bench_run_latency(c, l, ping, pong, out);
+	bench_shared_free(l, sizeof(*l));
 }
 
-const struct mech bench_raw_ring = {
+const struct bench_mech bench_raw_ring = {
 	.name = "raw-ring",
 	.what = "limit: SPSC byte ring in a shared mapping, no framing, busy polling",
 	.throughput = ring_throughput,
 };
 
-const struct mech bench_cacheline = {
+const struct bench_mech bench_cacheline = {
 	.name = "cache-line",
 	.what = "limit: one cache line bounced between two processes",
 	.latency = line_latency,

@@ -33,13 +33,13 @@ static int make_queue(char *path, size_t n, const char *dir, const char *tag, si
 	return 0;
 }
 
-static int produce(void *ctx, int w, const struct tp_case *c)
+static int produce(void *ctx, int w, const struct bench_tp_case *c)
 {
 	mapq *q;
 	static uint8_t buf[BENCH_MAX_SIZE];
 	int rc = mapq_open(&q, ctx, 0, NULL);
 	for (uint64_t i = 0; !rc && i < c->count; i++) {
-		pay_fill(buf, c->size, (unsigned)w, i);
+		bench_pay_fill(buf, c->size, (unsigned)w, i);
 		rc = mapq_send(q, buf, c->size, READ_TIMEOUT_MS);
 	}
 	if (rc)
@@ -54,12 +54,12 @@ static int next(mapq_reader *r, mapq_msg *m, bool poll);
  * the case has a CPU of its own: then the comparison with the ceiling is
  * one of protocols, not of sleeping and waking. With more processes than
  * CPUs, spinning would only steal the writers' time: it blocks. */
-static int consume(void *ctx, int id, const struct tp_case *c, struct tp_report *r)
+static int consume(void *ctx, int id, const struct bench_tp_case *c, struct bench_tp_report *r)
 {
 	(void)id;
 	mapq *q;
 	mapq_reader *rd;
-	struct seqcheck sc = { { 0 } };
+	struct bench_seqcheck sc = { { 0 } };
 	int rc = mapq_open(&q, ctx, 0, NULL);
 	if (!rc)
 		rc = mapq_reader_open(q, &rd, NULL, MAPQ_START_OLDEST);
@@ -75,8 +75,8 @@ static int consume(void *ctx, int id, const struct tp_case *c, struct tp_report 
 		mapq_msg m;
 		rc = next(rd, &m, poll);
 		if (i == 0)
-			t0 = now_ns(); /* from the first delivery: excludes start-up */
-		if (rc || seq_accept(&sc, m.data, m.len, c->size, r->why, sizeof(r->why))) {
+			t0 = bench_now_ns(); /* from the first delivery: excludes start-up */
+		if (rc || bench_seq_accept(&sc, m.data, m.len, c->size, r->why, sizeof(r->why))) {
 			if (rc)
 				snprintf(r->why, sizeof(r->why), "read %llu: %s",
 					 (unsigned long long)i, mapq_strerror(rc));
@@ -91,14 +91,14 @@ static int consume(void *ctx, int id, const struct tp_case *c, struct tp_report 
 		}
 	}
 	/* n - 1 intervals between n deliveries, scaled back to n */
-	r->seconds = (double)(now_ns() - t0) / 1e9 * (double)total / (double)(total - 1);
+	r->seconds = (double)(bench_now_ns() - t0) / 1e9 * (double)total / (double)(total - 1);
 	r->received = total;
 	mapq_reader_close(rd);
 	mapq_close(q);
 	return 0;
 }
 
-static void throughput(const struct tp_case *c, struct tp_result *out)
+static void throughput(const struct bench_tp_case *c, struct bench_tp_result *out)
 {
 	char path[4096];
 	int rc = make_queue(path, sizeof(path), c->dir, "tp", c->size);
@@ -107,7 +107,7 @@ static void throughput(const struct tp_case *c, struct tp_result *out)
 		snprintf(out->why, sizeof(out->why), "%.80s: %.70s", path, mapq_strerror(rc));
 		return;
 	}
-	run_throughput(c, path, produce, consume, out);
+	bench_run_throughput(c, path, produce, consume, out);
 	unlink(path);
 }
 
@@ -128,8 +128,8 @@ static int next(mapq_reader *r, mapq_msg *m, bool poll)
 			return rc;
 		if ((spins & 0xfffff) == 0) { /* now and then: are we stuck? */
 			if (!t0)
-				t0 = now_ns();
-			else if (now_ns() - t0 > (uint64_t)READ_TIMEOUT_MS * 1000000)
+				t0 = bench_now_ns();
+			else if (bench_now_ns() - t0 > (uint64_t)READ_TIMEOUT_MS * 1000000)
 				return -ETIMEDOUT;
 		}
 	}
@@ -147,7 +147,7 @@ static int open_pair(const char *out_path, const char *in_path, mapq **out, mapq
 	return rc;
 }
 
-static int pong(void *ctx, const struct lat_case *c)
+static int pong(void *ctx, const struct bench_lat_case *c)
 {
 	struct pair *p = ctx;
 	mapq *out, *in;
@@ -169,7 +169,7 @@ static int pong(void *ctx, const struct lat_case *c)
 	return rc;
 }
 
-static int ping(void *ctx, const struct lat_case *c, uint64_t *rtt)
+static int ping(void *ctx, const struct bench_lat_case *c, uint64_t *rtt)
 {
 	struct pair *p = ctx;
 	mapq *out, *in;
@@ -177,15 +177,16 @@ static int ping(void *ctx, const struct lat_case *c, uint64_t *rtt)
 	static uint8_t buf[BENCH_MAX_SIZE];
 	int rc = open_pair(p->ping, p->pong, &out, &in, &r);
 	for (uint64_t i = 0; !rc && i < c->warmup + c->iters; i++) {
-		pay_fill(buf, c->size, 0, i);
-		uint64_t t0 = now_ns();
+		bench_pay_fill(buf, c->size, 0, i);
+		uint64_t t0 = bench_now_ns();
 		rc = mapq_send(out, buf, c->size, READ_TIMEOUT_MS);
 		mapq_msg m;
 		if (!rc && (rc = next(r, &m, p->poll)) == 0) {
-			uint64_t t1 = now_ns();
+			uint64_t t1 = bench_now_ns();
 			unsigned w;
 			uint64_t seq;
-			if (m.len != c->size || pay_check(m.data, m.len, &w, &seq) || seq != i)
+			if (m.len != c->size || bench_pay_check(m.data, m.len, &w, &seq) ||
+			    seq != i)
 				rc = -EPROTO;
 			int rel = mapq_release(r);
 			rc = rc ? rc : rel;
@@ -198,7 +199,7 @@ static int ping(void *ctx, const struct lat_case *c, uint64_t *rtt)
 	return rc;
 }
 
-static void latency(const struct lat_case *c, struct lat_result *out)
+static void latency(const struct bench_lat_case *c, struct bench_lat_result *out)
 {
 	struct pair p = { .poll = strcmp(c->mode, "poll") == 0 };
 	int rc = make_queue(p.ping, sizeof(p.ping), c->dir, "ping", c->size);
@@ -208,13 +209,13 @@ static void latency(const struct lat_case *c, struct lat_result *out)
 		memset(out, 0, sizeof(*out));
 		snprintf(out->why, sizeof(out->why), "%s", mapq_strerror(rc));
 	} else {
-		run_latency(c, &p, ping, pong, out);
+		bench_run_latency(c, &p, ping, pong, out);
 	}
 	unlink(p.ping);
 	unlink(p.pong);
 }
 
-const struct mech bench_mapq = {
+const struct bench_mech bench_mapq = {
 	.name = "mapq",
 	.what = "mapq_send, zero-copy mapq_read checked in place",
 	.multi_writer = true,

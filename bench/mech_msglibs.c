@@ -48,7 +48,7 @@ static void zclose(struct zctx *z)
 		zmq_ctx_term(z->ctx);
 }
 
-static int z_produce(void *ctx, int w, const struct tp_case *c)
+static int z_produce(void *ctx, int w, const struct bench_tp_case *c)
 {
 	(void)ctx;
 	char ep[128];
@@ -57,7 +57,7 @@ static int z_produce(void *ctx, int w, const struct tp_case *c)
 	endpoint(ep, sizeof(ep), "zmq", "tp");
 	int rc = zopen(&z, ZMQ_PUSH, ep, false);
 	for (uint64_t i = 0; rc == 0 && i < c->count; i++) {
-		pay_fill(buf, c->size, (unsigned)w, i);
+		bench_pay_fill(buf, c->size, (unsigned)w, i);
 		if (zmq_send(z.sock, buf, c->size, 0) != (int)c->size)
 			rc = -1;
 	}
@@ -72,13 +72,13 @@ static int z_produce(void *ctx, int w, const struct tp_case *c)
 	return rc;
 }
 
-static int z_consume(void *ctx, int id, const struct tp_case *c, struct tp_report *r)
+static int z_consume(void *ctx, int id, const struct bench_tp_case *c, struct bench_tp_report *r)
 {
 	(void)ctx, (void)id;
 	char ep[128];
 	static uint8_t buf[BENCH_MAX_SIZE];
 	struct zctx z = { 0 };
-	struct seqcheck sc = { { 0 } };
+	struct bench_seqcheck sc = { { 0 } };
 	endpoint(ep, sizeof(ep), "zmq", "tp");
 	unlink(ep + 6);
 	if (zopen(&z, ZMQ_PULL, ep, true)) {
@@ -92,8 +92,9 @@ static int z_consume(void *ctx, int id, const struct tp_case *c, struct tp_repor
 	for (uint64_t i = 0; i < c->count; i++) {
 		int n = zmq_recv(z.sock, buf, sizeof(buf), 0);
 		if (i == 0)
-			t0 = now_ns();
-		if (n < 0 || seq_accept(&sc, buf, (size_t)n, c->size, r->why, sizeof(r->why))) {
+			t0 = bench_now_ns();
+		if (n < 0 ||
+		    bench_seq_accept(&sc, buf, (size_t)n, c->size, r->why, sizeof(r->why))) {
 			if (n < 0)
 				snprintf(r->why, sizeof(r->why), "recv %llu of %llu: %.80s",
 					 (unsigned long long)i, (unsigned long long)c->count,
@@ -102,14 +103,15 @@ static int z_consume(void *ctx, int id, const struct tp_case *c, struct tp_repor
 			return -1;
 		}
 	}
-	r->seconds = (double)(now_ns() - t0) / 1e9 * (double)c->count / (double)(c->count - 1);
+	r->seconds = (double)(bench_now_ns() - t0) / 1e9 * (double)c->count /
+		     (double)(c->count - 1);
 	r->received = c->count;
 	zclose(&z);
 	unlink(ep + 6);
 	return 0;
 }
 
-static int z_pong(void *ctx, const struct lat_case *c)
+static int z_pong(void *ctx, const struct bench_lat_case *c)
 {
 	(void)ctx;
 	char ep[128];
@@ -131,7 +133,7 @@ static int z_pong(void *ctx, const struct lat_case *c)
 	return rc;
 }
 
-static int z_ping(void *ctx, const struct lat_case *c, uint64_t *rtt)
+static int z_ping(void *ctx, const struct bench_lat_case *c, uint64_t *rtt)
 {
 	(void)ctx;
 	char ep[128];
@@ -140,34 +142,34 @@ static int z_ping(void *ctx, const struct lat_case *c, uint64_t *rtt)
 	endpoint(ep, sizeof(ep), "zmq", "lat");
 	int rc = zopen(&z, ZMQ_PAIR, ep, false);
 	for (uint64_t i = 0; rc == 0 && i < c->warmup + c->iters; i++) {
-		pay_fill(buf, c->size, 0, i);
-		uint64_t t0 = now_ns();
+		bench_pay_fill(buf, c->size, 0, i);
+		uint64_t t0 = bench_now_ns();
 		unsigned w;
 		uint64_t seq;
 		if (zmq_send(z.sock, buf, c->size, 0) != (int)c->size ||
 		    zmq_recv(z.sock, in, sizeof(in), 0) != (int)c->size ||
-		    pay_check(in, c->size, &w, &seq) || seq != i) {
+		    bench_pay_check(in, c->size, &w, &seq) || seq != i) {
 			rc = -1;
 			break;
 		}
 		if (i >= c->warmup)
-			rtt[i - c->warmup] = now_ns() - t0;
+			rtt[i - c->warmup] = bench_now_ns() - t0;
 	}
 	zclose(&z);
 	return rc;
 }
 
-static void z_throughput(const struct tp_case *c, struct tp_result *out)
+static void z_throughput(const struct bench_tp_case *c, struct bench_tp_result *out)
 {
-	run_throughput(c, NULL, z_produce, z_consume, out);
+	bench_run_throughput(c, NULL, z_produce, z_consume, out);
 }
 
-static void z_latency(const struct lat_case *c, struct lat_result *out)
+static void z_latency(const struct bench_lat_case *c, struct bench_lat_result *out)
 {
-	run_latency(c, NULL, z_ping, z_pong, out);
+	bench_run_latency(c, NULL, z_ping, z_pong, out);
 }
 #else
-static void z_throughput(const struct tp_case *c, struct tp_result *out)
+static void z_throughput(const struct bench_tp_case *c, struct bench_tp_result *out)
 {
 	(void)c;
 	memset(out, 0, sizeof(*out));
@@ -175,7 +177,7 @@ static void z_throughput(const struct tp_case *c, struct tp_result *out)
 		 "built without libzmq (apt-get install libzmq3-dev, then configure again)");
 }
 
-static void z_latency(const struct lat_case *c, struct lat_result *out)
+static void z_latency(const struct bench_lat_case *c, struct bench_lat_result *out)
 {
 	(void)c;
 	memset(out, 0, sizeof(*out));
@@ -193,7 +195,7 @@ static void z_latency(const struct lat_case *c, struct lat_result *out)
 
 #define RECV_TIMEOUT_MS 20000 /* a lost message fails the case, not hangs it */
 
-static int n_produce(void *ctx, int w, const struct tp_case *c)
+static int n_produce(void *ctx, int w, const struct bench_tp_case *c)
 {
 	(void)ctx;
 	char ep[128];
@@ -204,7 +206,7 @@ static int n_produce(void *ctx, int w, const struct tp_case *c)
 	if (!rc)
 		rc = nng_dial(s, ep, NULL, 0);
 	for (uint64_t i = 0; rc == 0 && i < c->count; i++) {
-		pay_fill(buf, c->size, (unsigned)w, i);
+		bench_pay_fill(buf, c->size, (unsigned)w, i);
 		rc = nng_send(s, buf, c->size, 0);
 	}
 	if (rc)
@@ -216,13 +218,13 @@ static int n_produce(void *ctx, int w, const struct tp_case *c)
 	return rc;
 }
 
-static int n_consume(void *ctx, int id, const struct tp_case *c, struct tp_report *r)
+static int n_consume(void *ctx, int id, const struct bench_tp_case *c, struct bench_tp_report *r)
 {
 	(void)ctx, (void)id;
 	char ep[128];
 	static uint8_t buf[BENCH_MAX_SIZE];
 	nng_socket s;
-	struct seqcheck sc = { { 0 } };
+	struct bench_seqcheck sc = { { 0 } };
 	endpoint(ep, sizeof(ep), "nng", "tp");
 	unlink(ep + 6);
 	int rc = nng_pull0_open(&s);
@@ -241,22 +243,23 @@ static int n_consume(void *ctx, int id, const struct tp_case *c, struct tp_repor
 		size_t n = sizeof(buf);
 		rc = nng_recv(s, buf, &n, 0);
 		if (i == 0)
-			t0 = now_ns();
-		if (rc || seq_accept(&sc, buf, n, c->size, r->why, sizeof(r->why))) {
+			t0 = bench_now_ns();
+		if (rc || bench_seq_accept(&sc, buf, n, c->size, r->why, sizeof(r->why))) {
 			if (rc)
 				snprintf(r->why, sizeof(r->why), "recv: %.100s", nng_strerror(rc));
 			r->failed = 1;
 			return -1;
 		}
 	}
-	r->seconds = (double)(now_ns() - t0) / 1e9 * (double)c->count / (double)(c->count - 1);
+	r->seconds = (double)(bench_now_ns() - t0) / 1e9 * (double)c->count /
+		     (double)(c->count - 1);
 	r->received = c->count;
 	nng_close(s);
 	unlink(ep + 6);
 	return 0;
 }
 
-static int n_pong(void *ctx, const struct lat_case *c)
+static int n_pong(void *ctx, const struct bench_lat_case *c)
 {
 	(void)ctx;
 	char ep[128];
@@ -284,7 +287,7 @@ static int n_pong(void *ctx, const struct lat_case *c)
 	return rc;
 }
 
-static int n_ping(void *ctx, const struct lat_case *c, uint64_t *rtt)
+static int n_ping(void *ctx, const struct bench_lat_case *c, uint64_t *rtt)
 {
 	(void)ctx;
 	char ep[128];
@@ -297,34 +300,34 @@ static int n_ping(void *ctx, const struct lat_case *c, uint64_t *rtt)
 	if (!rc)
 		rc = nng_dial(s, ep, NULL, 0);
 	for (uint64_t i = 0; rc == 0 && i < c->warmup + c->iters; i++) {
-		pay_fill(buf, c->size, 0, i);
-		uint64_t t0 = now_ns();
+		bench_pay_fill(buf, c->size, 0, i);
+		uint64_t t0 = bench_now_ns();
 		size_t n = sizeof(in);
 		unsigned w;
 		uint64_t seq;
 		rc = nng_send(s, buf, c->size, 0);
 		if (!rc)
 			rc = nng_recv(s, in, &n, 0);
-		if (!rc && (n != c->size || pay_check(in, n, &w, &seq) || seq != i))
+		if (!rc && (n != c->size || bench_pay_check(in, n, &w, &seq) || seq != i))
 			rc = -1;
 		if (!rc && i >= c->warmup)
-			rtt[i - c->warmup] = now_ns() - t0;
+			rtt[i - c->warmup] = bench_now_ns() - t0;
 	}
 	nng_close(s);
 	return rc;
 }
 
-static void n_throughput(const struct tp_case *c, struct tp_result *out)
+static void n_throughput(const struct bench_tp_case *c, struct bench_tp_result *out)
 {
-	run_throughput(c, NULL, n_produce, n_consume, out);
+	bench_run_throughput(c, NULL, n_produce, n_consume, out);
 }
 
-static void n_latency(const struct lat_case *c, struct lat_result *out)
+static void n_latency(const struct bench_lat_case *c, struct bench_lat_result *out)
 {
-	run_latency(c, NULL, n_ping, n_pong, out);
+	bench_run_latency(c, NULL, n_ping, n_pong, out);
 }
 #else
-static void n_throughput(const struct tp_case *c, struct tp_result *out)
+static void n_throughput(const struct bench_tp_case *c, struct bench_tp_result *out)
 {
 	(void)c;
 	memset(out, 0, sizeof(*out));
@@ -332,7 +335,7 @@ static void n_throughput(const struct tp_case *c, struct tp_result *out)
 		 "built without nng (apt-get install libnng-dev, then configure again)");
 }
 
-static void n_latency(const struct lat_case *c, struct lat_result *out)
+static void n_latency(const struct bench_lat_case *c, struct bench_lat_result *out)
 {
 	(void)c;
 	memset(out, 0, sizeof(*out));
@@ -341,14 +344,14 @@ static void n_latency(const struct lat_case *c, struct lat_result *out)
 }
 #endif
 
-const struct mech bench_zeromq = {
+const struct bench_mech bench_zeromq = {
 	.name = "zeromq",
 	.what = "ZeroMQ over ipc://: PUSH/PULL, PAIR for round trips",
 	.throughput = z_throughput,
 	.latency = z_latency,
 };
 
-const struct mech bench_nng = {
+const struct bench_mech bench_nng = {
 	.name = "nng",
 	.what = "nng over ipc://: push0/pull0, pair1 for round trips",
 	.throughput = n_throughput,

@@ -138,13 +138,13 @@ static int recv_msg(const struct chan *ch, int d, void *buf, size_t n)
 	}
 }
 
-static int produce(void *ctx, int w, const struct tp_case *c)
+static int produce(void *ctx, int w, const struct bench_tp_case *c)
 {
 	struct chan *ch = ctx;
 	static uint8_t buf[BENCH_MAX_SIZE];
 	close(ch->fd[0][0]);
 	for (uint64_t i = 0; i < c->count; i++) {
-		pay_fill(buf, c->size, (unsigned)w, i);
+		bench_pay_fill(buf, c->size, (unsigned)w, i);
 		if (send_msg(ch, 0, buf, c->size)) {
 			perror("mapq-bench: peer send");
 			return -1;
@@ -155,11 +155,11 @@ static int produce(void *ctx, int w, const struct tp_case *c)
 
 #define BULK (256 * 1024)
 
-static int consume(void *ctx, int id, const struct tp_case *c, struct tp_report *r)
+static int consume(void *ctx, int id, const struct bench_tp_case *c, struct bench_tp_report *r)
 {
 	(void)id;
 	struct chan *ch = ctx;
-	struct seqcheck sc = { { 0 } };
+	struct bench_seqcheck sc = { { 0 } };
 	static uint8_t buf[BULK + BENCH_MAX_SIZE];
 	close(ch->fd[0][1]);
 	bench_ready();
@@ -185,22 +185,23 @@ static int consume(void *ctx, int id, const struct tp_case *c, struct tp_report 
 			have = c->size;
 		}
 		if (got == 0)
-			t0 = now_ns();
+			t0 = bench_now_ns();
 		size_t off = 0;
 		for (; have - off >= c->size; off += c->size, got++)
-			if (seq_accept(&sc, buf + off, c->size, c->size, r->why, sizeof(r->why))) {
+			if (bench_seq_accept(&sc, buf + off, c->size, c->size, r->why,
+					     sizeof(r->why))) {
 				r->failed = 1;
 				return -1;
 			}
 		memmove(buf, buf + off, have - off);
 		have -= off;
 	}
-	r->seconds = (double)(now_ns() - t0) / 1e9 * (double)got / (double)(got - 1);
+	r->seconds = (double)(bench_now_ns() - t0) / 1e9 * (double)got / (double)(got - 1);
 	r->received = got;
 	return 0;
 }
 
-static void throughput_of(enum kind k, const struct tp_case *c, struct tp_result *out)
+static void throughput_of(enum kind k, const struct bench_tp_case *c, struct bench_tp_result *out)
 {
 	struct chan ch = { .kind = k, .size = c->size };
 	int rc = chan_open(&ch, 1);
@@ -212,12 +213,12 @@ static void throughput_of(enum kind k, const struct tp_case *c, struct tp_result
 				 : "");
 		return;
 	}
-	run_throughput(c, &ch, produce, consume, out);
+	bench_run_throughput(c, &ch, produce, consume, out);
 	chan_close(&ch, 1);
 }
 
 /* Round trips: direction 0 carries pings, direction 1 pongs. */
-static int pong(void *ctx, const struct lat_case *c)
+static int pong(void *ctx, const struct bench_lat_case *c)
 {
 	struct chan *ch = ctx;
 	static uint8_t buf[BENCH_MAX_SIZE];
@@ -228,19 +229,19 @@ static int pong(void *ctx, const struct lat_case *c)
 	return 0;
 }
 
-static int ping(void *ctx, const struct lat_case *c, uint64_t *rtt)
+static int ping(void *ctx, const struct bench_lat_case *c, uint64_t *rtt)
 {
 	struct chan *ch = ctx;
 	static uint8_t buf[BENCH_MAX_SIZE], in[BENCH_MAX_SIZE];
 	for (uint64_t i = 0; i < c->warmup + c->iters; i++) {
-		pay_fill(buf, c->size, 0, i);
-		uint64_t t0 = now_ns();
+		bench_pay_fill(buf, c->size, 0, i);
+		uint64_t t0 = bench_now_ns();
 		if (send_msg(ch, 0, buf, c->size) || recv_msg(ch, 1, in, c->size))
 			return -1;
-		uint64_t t1 = now_ns();
+		uint64_t t1 = bench_now_ns();
 		unsigned w;
 		uint64_t seq;
-		if (pay_check(in, c->size, &w, &seq) || seq != i)
+		if (bench_pay_check(in, c->size, &w, &seq) || seq != i)
 			return -1;
 		if (i >= c->warmup)
 			rtt[i - c->warmup] = t1 - t0;
@@ -248,7 +249,7 @@ static int ping(void *ctx, const struct lat_case *c, uint64_t *rtt)
 	return 0;
 }
 
-static void latency_of(enum kind k, const struct lat_case *c, struct lat_result *out)
+static void latency_of(enum kind k, const struct bench_lat_case *c, struct bench_lat_result *out)
 {
 	struct chan ch = { .kind = k, .size = c->size };
 	int rc = chan_open(&ch, 2);
@@ -257,21 +258,21 @@ static void latency_of(enum kind k, const struct lat_case *c, struct lat_result 
 		snprintf(out->why, sizeof(out->why), "%s", strerror(-rc));
 		return;
 	}
-	run_latency(c, &ch, ping, pong, out);
+	bench_run_latency(c, &ch, ping, pong, out);
 	chan_close(&ch, 2);
 }
 
-#define PEER(sym, k, nm, desc)                                                         \
-	static void tp_##sym(const struct tp_case *c, struct tp_result *o)             \
-	{                                                                              \
-		throughput_of(k, c, o);                                                \
-	}                                                                              \
-	static void lat_##sym(const struct lat_case *c, struct lat_result *o)          \
-	{                                                                              \
-		latency_of(k, c, o);                                                   \
-	}                                                                              \
-	const struct mech bench_##sym = {                                              \
-		.name = nm, .what = desc, .throughput = tp_##sym, .latency = lat_##sym \
+#define PEER(sym, k, nm, desc)                                                            \
+	static void tp_##sym(const struct bench_tp_case *c, struct bench_tp_result *o)    \
+	{                                                                                 \
+		throughput_of(k, c, o);                                                   \
+	}                                                                                 \
+	static void lat_##sym(const struct bench_lat_case *c, struct bench_lat_result *o) \
+	{                                                                                 \
+		latency_of(k, c, o);                                                      \
+	}                                                                                 \
+	const struct bench_mech bench_##sym = {                                           \
+		.name = nm, .what = desc, .throughput = tp_##sym, .latency = lat_##sym    \
 	}
 
 PEER(pipe, PIPE, "pipe", "pipe(2): one write per message, bulk reads");
