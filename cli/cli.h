@@ -9,6 +9,7 @@
 #ifndef MAPQ_CLI_H
 #define MAPQ_CLI_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -63,7 +64,7 @@ const char *cli_plural(uint64_t n, const char *one, const char *many);
 const char *cli_bytes(uint64_t n, char *buf, size_t size);
 
 /* Ctrl-C and SIGTERM set cli_stop; loops check it between waits. */
-extern volatile int cli_stop;
+extern volatile sig_atomic_t cli_stop;
 void cli_catch_signals(void);
 
 #endif /* MAPQ_CLI_H */

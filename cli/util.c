@@ -16,7 +16,7 @@
 
 #include "cli.h"
 
-volatile int cli_stop;
+volatile sig_atomic_t cli_stop;
 
 void cli_fail(const char *queue, const char *op, int err)
 {

@@ -122,7 +122,9 @@ static uint64_t near_pos(struct peer *p)
 		return c;
 	}
 	default:
-		return (base + (uint64_t)((int64_t)(rnd(p) % 64) - 32) * 16) & ~15ull;
+		/* within 32 frame units either side of base, on the grid */
+		return (base + (uint64_t)((int64_t)(rnd(p) % 64) - 32) * MAPQ_FRAME_ALIGN) &
+		       ~(uint64_t)(MAPQ_FRAME_ALIGN - 1);
 	}
 }
 
@@ -242,7 +244,8 @@ static void scribble(struct peer *p)
 		break;
 	case 9: { /* a frame's length: in a frame header, which ends before the ring does */
 		uint64_t ro = near_pos(p) & (p->cap - 1);
-		uint64_t off = p->data + (ro > p->cap - 32 ? p->cap - 32 : ro);
+		uint64_t last = p->cap - MAPQ_FRAME_HEADER;
+		uint64_t off = p->data + (ro > last ? last : ro);
 		st32(p, off + 16, rnd(p) & 1 ? (uint32_t)rnd(p) : ld32(p, off + 16) + 16);
 		break;
 	}

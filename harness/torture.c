@@ -764,8 +764,9 @@ int main(int argc, char **argv)
 	}
 	if (g.run.capacity & (g.run.capacity - 1))
 		die("--capacity must be a power of two");
-	if (g.run.max_size > g.run.capacity / 2 - 32)
-		die("--max-size must be at most half the capacity, less 32 bytes");
+	if (g.run.max_size > g.run.capacity / 2 - MAPQ_FRAME_HEADER)
+		die("--max-size must be at most half the capacity, less %d bytes",
+		    MAPQ_FRAME_HEADER);
 	if (!g.messages && g.run.duration_s <= 0)
 		g.run.duration_s = 20;
 	if (g.run.hostile > 0 && (g.a.brk || g.messages))

@@ -110,6 +110,10 @@ enum mapq_start {
 /** Every frame starts at a stream position that is a multiple of this. */
 #define MAPQ_FRAME_ALIGN 16
 
+/** Bytes of header in every frame: a queue's largest message is at most
+ * half its capacity less this. */
+#define MAPQ_FRAME_HEADER 32
+
 /** The on-disk format version this library reads and writes. */
 #define MAPQ_FORMAT_VERSION 1
 
@@ -313,7 +317,7 @@ MAPQ_WUR int mapq_file_version(const char *name, uint32_t *version);
 /**
  * mapq_open - open (and optionally create) a queue file.
  * @qp:    on success, the new handle.
- * @path:  a queue name or a file path, as mapq_resolve() describes; a
+ * @name:  a queue name or a file path, as mapq_resolve() describes; a
  *         file on /dev/shm for memory-only queues.
  * @flags: MAPQ_CREATE, MAPQ_EXCL, MAPQ_RDONLY, MAPQ_NORECOVER.
  * @opt:   options for creation and checks; NULL for defaults.
@@ -323,7 +327,7 @@ MAPQ_WUR int mapq_file_version(const char *name, uint32_t *version);
  * name on file systems without it, and linked into place only then. A
  * creator that dies leaves nothing behind: a temporary name whose creator
  * is gone is removed by the next create, or the next recovering open, in
- * that directory. A symlink at @path is refused.
+ * that directory. A symlink at @name is refused.
  *
  * When no other process has the queue open, mapq_open() first runs
  * mapq_recover() on it (others opening meanwhile wait for it to finish),
@@ -332,11 +336,11 @@ MAPQ_WUR int mapq_file_version(const char *name, uint32_t *version);
  *
  * Return: 0, or -EINVAL (bad flags or options), -MAPQ_EBADNAME,
  * -ENAMETOOLONG, -ENOENT, -EEXIST, -EACCES, -ELOOP (symlink), -ENOSPC, -ENOMEM, other -errno from the system,
- * -MAPQ_ENOTREG (a FIFO, device or directory at @path), -MAPQ_EBADMAGIC,
+ * -MAPQ_ENOTREG (a FIFO, device or directory at @name), -MAPQ_EBADMAGIC,
  * -MAPQ_EVERSION, -MAPQ_ESBCRC, -MAPQ_EGEOMETRY, -MAPQ_ETRUNCATED,
  * -MAPQ_EMISMATCH.
  */
-MAPQ_WUR int mapq_open(mapq **qp, const char *path, int flags, const mapq_options *opt);
+MAPQ_WUR int mapq_open(mapq **qp, const char *name, int flags, const mapq_options *opt);
 
 /**
  * mapq_dup - a new handle on the same queue, for another thread.

@@ -29,6 +29,9 @@
 
 #include "internal.h"
 
+/* Temporary names tried when sweepers keep taking the ones we make. */
+#define TEMP_TRIES 8
+
 /* Hidden (queue names cannot start with '.'), and short, so that the
  * temporary name fits wherever the queue's own name does. */
 #define TEMP_PREFIX ".mapq-tmp."
@@ -139,7 +142,7 @@ static int publish(const char *tmp, const char *path)
 static int make_temp(char *tmp)
 {
 	size_t x = strlen(tmp) - 6; /* where mkostemp writes its six letters */
-	for (int tries = 0; tries < 8; tries++) {
+	for (int tries = 0; tries < TEMP_TRIES; tries++) {
 		int fd = mkostemp(tmp, O_CLOEXEC);
 		if (fd < 0)
 			return -errno;

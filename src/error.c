@@ -9,6 +9,9 @@
 
 #include "internal.h"
 
+/* Linux's errno values are 1..4095 (MAX_ERRNO): a system error, negated. */
+#define ERRNO_MAX 4095
+
 const char *mapq_strerror(int err)
 {
 	switch (err) {
@@ -22,7 +25,7 @@ const char *mapq_strerror(int err)
 	default:
 		break;
 	}
-	if (err < 0 && err > -4096) {
+	if (err < 0 && err >= -ERRNO_MAX) {
 #ifdef HAVE_STRERRORDESC_NP
 		const char *s = strerrordesc_np(-err);
 		if (s)
@@ -45,7 +48,7 @@ const char *mapq_err_name(int err)
 	default:
 		break;
 	}
-	if (err < 0 && err > -4096) {
+	if (err < 0 && err >= -ERRNO_MAX) {
 #ifdef HAVE_STRERRORNAME_NP
 		const char *s = strerrorname_np(-err);
 		if (s)

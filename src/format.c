@@ -14,6 +14,7 @@
 /* The public header tells tools these without showing them the layout. */
 _Static_assert(FMT_VERSION == MAPQ_FORMAT_VERSION, "mapq.h's format version is the file's");
 _Static_assert(FRAME_ALIGN == MAPQ_FRAME_ALIGN, "mapq.h's frame grid is the file's");
+_Static_assert(FRAME_HDR == MAPQ_FRAME_HEADER, "mapq.h's frame header is the file's");
 
 static uint64_t page_up(uint64_t n)
 {
@@ -161,7 +162,7 @@ const struct fmt_ckpt *mapq__newest_ckpt(const struct mapq *q)
 {
 	const struct fmt_ckpt *best = NULL;
 	for (unsigned i = 0; i < FMT_CKPT_PAGES; i++) {
-		const struct fmt_ckpt *k = mapq__ckpt(q, i);
+		const struct fmt_ckpt *k = ckpt_at(q, i);
 		if (k->seq && k->crc == mapq__ckpt_crc(k) && k->head <= k->tail &&
 		    k->tail - k->head <= q->cap && (!best || k->seq > best->seq))
 			best = k;

@@ -30,6 +30,10 @@
 #define FMT_DEFAULT_CAPACITY (1ull << 20)
 #define FMT_DEFAULT_MAX_MSG 65536u
 #define FMT_DEFAULT_SLOTS 16u
+/* Stream positions stay below this (at 1 GB/s a queue would need 146
+ * years to reach it), so one read from the file at or above it is damage,
+ * and a position plus a size never overflows. */
+#define FMT_POS_LIMIT (1ull << 62)
 
 /* Superblock: the first page. Immutable after creation; CRC-protected. */
 struct fmt_super {
@@ -62,9 +66,9 @@ struct fmt_ctl {
 	_Alignas(FMT_LINE) _Atomic uint64_t tail;      /* next position to reserve */
 	_Alignas(FMT_LINE) _Atomic uint64_t head;      /* oldest retained frame */
 	_Alignas(FMT_LINE) _Atomic uint32_t data_seq;  /* futex: a frame was committed */
-	_Atomic uint32_t data_waiters;                 /* non-zero: someone may sleep on data_seq */
+	_Atomic uint32_t data_sleepers;                /* non-zero: someone may sleep on data_seq */
 	_Alignas(FMT_LINE) _Atomic uint32_t space_seq; /* futex: a reader moved on */
-	_Atomic uint32_t space_waiters;
+	_Atomic uint32_t space_sleepers;
 	_Alignas(FMT_LINE) _Atomic uint64_t crc_failures; /* rare events */
 	_Atomic uint64_t lapped;
 	_Atomic uint64_t lost;

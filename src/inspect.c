@@ -109,7 +109,7 @@ int mapq_reader_slot(const mapq *q, uint32_t i, mapq_slot_info *out)
 	/* relaxed: as above */
 	uint32_t st = atomic_load_explicit(&r->state, memory_order_relaxed);
 	uint32_t flags = atomic_load_explicit(&r->flags, memory_order_relaxed);
-	bool live = mapq__own_reader(q, (int)i) ||
+	bool live = own_reader(q, (int)i) ||
 		    mapq__slot_is_live(q->fd, rslot_lock_off(q, (int)i)) == 1;
 	switch (st) {
 	case RSLOT_FREE:

@@ -6,6 +6,13 @@
  * only files on lower layers; `make analyze' checks it from the objects):
  *   crc32c error fault name slots version wait < format < create inspect
  *   repair ring < reader recover writer < queue sync
+ *
+ * Names: what a file of src/ defines for the others is mapq__name (it
+ * has linkage, so it needs the prefix to stay out of programs' way); the
+ * static inline helpers below have no prefix (no linkage, nothing to
+ * collide with); constants shared across files are MAPQ__NAME, those of
+ * the file format FMT_NAME (format.h). Each section says which file
+ * defines what it declares.
  */
 #ifndef MAPQ_INTERNAL_H
 #define MAPQ_INTERNAL_H
@@ -109,12 +116,13 @@ int mapq__slot_is_live(int fd, uint64_t off);
 int mapq__registry_lock(int fd, uint64_t off);
 int mapq__lock_shared(int fd, uint64_t off, bool wait);
 
-/* wait.c: futex waits on shared words, deadlines */
+/* wait.c: futex waits on shared words, deadlines, and how long spinning
+ * pauses (with the inline helpers they need) */
 uint64_t mapq__now_ns(void);
 uint64_t mapq__deadline(int timeout_ms);
 /* 0, a positive number of milliseconds, or MAPQ_FOREVER; any other
  * negative value is a caller's mistake, not "for ever". */
-static inline bool mapq__timeout_ok(int timeout_ms)
+static inline bool timeout_ok(int timeout_ms)
 {
 	return timeout_ms >= 0 || timeout_ms == MAPQ_FOREVER;
 }
@@ -126,7 +134,7 @@ void mapq__wake_data(struct mapq *q);
 void mapq__wake_space(struct mapq *q);
 
 /* A hint to the CPU that we are spinning on shared memory. */
-static inline void mapq__cpu_relax(void)
+static inline void cpu_relax(void)
 {
 #if defined(__x86_64__) || defined(__i386__)
 	__builtin_ia32_pause();
@@ -136,7 +144,7 @@ static inline void mapq__cpu_relax(void)
 }
 
 /*
- * How long the spinning paths pause, as counts of mapq__cpu_relax(). The
+ * How long the spinning paths pause, as counts of cpu_relax(). The
  * pause instruction takes about 10 cycles on some x86 cores and over 100
  * on others, so the counts are worked out when the library loads from a
  * measurement of it, to give the same times everywhere (wait.c). Set
@@ -150,10 +158,10 @@ struct mapq__spin {
 };
 extern struct mapq__spin mapq__spin;
 
-static inline void mapq__relax_n(unsigned n)
+static inline void relax_n(unsigned n)
 {
 	while (n--)
-		mapq__cpu_relax();
+		cpu_relax();
 }
 
 /* create.c: a new queue file at @path, complete before anyone can open
@@ -172,7 +180,10 @@ enum {
 	REPAIR_CLAIM = 1,
 	REPAIR_HOLE = 2,
 	REPAIR_FORSAKE = 3,
-	REPAIR_DONE = 4
+	REPAIR_DONE = 4,
+	/* several writers raced for the position and the winner is alive
+	 * and has not confirmed yet: nothing can be decided now */
+	REPAIR_UNSETTLED = 5
 };
 int mapq__unblock(struct mapq *q, uint64_t c, bool force);
 int mapq__repair_record(struct mapq *q, uint32_t slot);
@@ -181,23 +192,27 @@ int mapq__repair_record(struct mapq *q, uint32_t slot);
 #define MAPQ__IDLE_POLL_NS (5000000ull)
 #define MAPQ__DEFAULT_UNBLOCK_MS 1000
 
-/* ring.c */
+/* ring.c: head movement, and readers' cursors pushed along with it */
 enum {
 	MAPQ__BLOCKED_BY_READER = 1,
 	MAPQ__BLOCKED_BY_WRITER = 2
 };
 int mapq__advance_head(struct mapq *q, uint64_t need, bool eager);
+void mapq__lift_readers(struct mapq *q, uint64_t head);
+
 /* writer.c: this handle's writer slot, taken from a dead owner if need be */
 int mapq__wslot_attach(struct mapq *q);
 void mapq__wslot_detach(struct mapq *q);
 /* writer.c: size 0 reserves a frame ending on the next page (mapq_sync) */
 int mapq__reserve_frame(struct mapq *q, uint64_t size, uint64_t *fpos, uint64_t *fsize,
 			int timeout_ms);
-void mapq__lift_readers(struct mapq *q, uint64_t head);
+
+/* ---- Inline helpers, defined here: a handle's readers, and where
+ * frames, commit words, slot locks and checkpoints lie in the mapping. */
 
 /* Is reader slot @slot one of this handle's readers? Our own OFD locks
  * never conflict with us, so a lock test alone cannot tell. */
-static inline bool mapq__own_reader(const struct mapq *q, int slot)
+static inline bool own_reader(const struct mapq *q, int slot)
 {
 	for (const struct mapq_reader *r = q->readers; r; r = r->next)
 		if (r->slot == slot)
@@ -237,22 +252,22 @@ static inline uint64_t wslot_lock_off(const struct mapq *q, int i)
 	return q->sb.wslot_off + (uint64_t)i * sizeof(struct fmt_wslot);
 }
 /* The registry lock serialises reader attach, detach, drop and reaping. */
-static inline uint64_t mapq__registry_off(const struct mapq *q)
+static inline uint64_t registry_off(const struct mapq *q)
 {
 	return q->sb.ctl_off + FMT_PAGE - 1;
 }
 /* Every handle holds a shared lock here while open; recovery takes it
  * exclusively, which proves no other process has the queue open. */
-static inline uint64_t mapq__open_off(const struct mapq *q)
+static inline uint64_t open_off(const struct mapq *q)
 {
 	return q->sb.ctl_off + FMT_PAGE - 2;
 }
 /* Serialises mapq_sync() checkpoints between processes. */
-static inline uint64_t mapq__sync_off(const struct mapq *q)
+static inline uint64_t sync_off(const struct mapq *q)
 {
 	return q->sb.ctl_off + FMT_PAGE - 3;
 }
-static inline struct fmt_ckpt *mapq__ckpt(const struct mapq *q, unsigned i)
+static inline struct fmt_ckpt *ckpt_at(const struct mapq *q, unsigned i)
 {
 	return (struct fmt_ckpt *)(q->base + q->sb.ctl_off + (uint64_t)FMT_PAGE * (1 + i));
 }

@@ -18,7 +18,7 @@
 /* Printable ASCII without '/', and no leading '.': that rules out ".",
  * "..", hidden files, whitespace and control characters in one rule a
  * user can remember. */
-static bool name_ok(const char *name, size_t n)
+static bool queue_name_ok(const char *name, size_t n)
 {
 	if (n == 0 || n > MAPQ_QUEUE_NAME_MAX || name[0] == '.')
 		return false;
@@ -39,7 +39,7 @@ int mapq_resolve(const char *name, char *buf, size_t size)
 	if (strchr(name, '/')) {
 		len = snprintf(buf, size, "%s", name);
 	} else {
-		if (!name_ok(name, n))
+		if (!queue_name_ok(name, n))
 			return -MAPQ_EBADNAME;
 		/* secure_getenv: a set-uid program must not be steered
 		 * into another directory by its caller's environment */

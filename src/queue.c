@@ -17,6 +17,10 @@
 
 #include "internal.h"
 
+/* mapq_open's tries to open or create a queue file that other processes
+ * are creating and removing at the same moment. */
+#define CREATE_TRIES 8
+
 void mapq_options_init(mapq_options *opt)
 {
 	if (opt)
@@ -92,15 +96,15 @@ static int64_t unblock_ns(const mapq_options *opt)
  */
 static int join(struct mapq *q, const char *path, bool recover)
 {
-	if (recover && mapq__slot_trylock(q->fd, mapq__open_off(q)) == 0) {
+	if (recover && mapq__slot_trylock(q->fd, open_off(q)) == 0) {
 		mapq_recovery rep;
 		/* creators that died beside the queue left temporary files */
 		(void)mapq__sweep_temp(path);
 		int err = mapq__recover_exclusive(q, &rep);
-		int e2 = mapq__lock_shared(q->fd, mapq__open_off(q), false);
+		int e2 = mapq__lock_shared(q->fd, open_off(q), false);
 		return err ? err : e2;
 	}
-	return mapq__lock_shared(q->fd, mapq__open_off(q), true);
+	return mapq__lock_shared(q->fd, open_off(q), true);
 }
 
 /*
@@ -209,8 +213,10 @@ int mapq_open(mapq **qp, const char *name, int flags, const mapq_options *opt)
 	int fd = -ENOENT;
 	if (!(flags & MAPQ_EXCL))
 		fd = open_fd(path, q->rdonly);
-	/* Loop: a racing creator may link its file between our two tries. */
-	for (int tries = 0; fd == -ENOENT && (flags & MAPQ_CREATE) && tries < 8; tries++) {
+	/* Loop: a racing creator may link its file between our two tries
+	 * (CREATE_TRIES: each lost race means another process succeeded). */
+	for (int tries = 0; fd == -ENOENT && (flags & MAPQ_CREATE) && tries < CREATE_TRIES;
+	     tries++) {
 		fd = mapq__create_file(path, opt, true);
 		if (fd == -EEXIST && !(flags & MAPQ_EXCL))
 			fd = open_fd(path, false);
@@ -297,7 +303,7 @@ int mapq_dup(const mapq *q, mapq **out)
 	set_views(d);
 	/* shared: the original handle holds its own, so this never waits
 	 * for long (only behind a recovery that started before) */
-	int err = mapq__lock_shared(d->fd, mapq__open_off(d), true);
+	int err = mapq__lock_shared(d->fd, open_off(d), true);
 	if (err) {
 		mapq_close(d);
 		return err;

@@ -31,7 +31,7 @@ enum {
  * power of two), to learn whether a writer has reserved its position. */
 #define TAIL_SAMPLE 64
 
-static bool name_ok(const char *name)
+static bool reader_name_ok(const char *name)
 {
 	size_t n = strnlen(name, MAPQ_NAME_MAX + 1);
 	return n >= 1 && n <= MAPQ_NAME_MAX;
@@ -74,7 +74,7 @@ static int take_free_slot(struct mapq *q)
 			continue;
 		/* Our own locks never conflict with us, so the lock alone does
 		 * not keep us from taking a slot this handle already uses. */
-		if (mapq__own_reader(q, (int)i) ||
+		if (own_reader(q, (int)i) ||
 		    mapq__slot_trylock(q->fd, rslot_lock_off(q, (int)i)) != 0)
 			continue;
 		/* Lock held: any previous owner is dead. Re-read under the lock. */
@@ -101,7 +101,7 @@ static void raise_hwm(struct mapq *q, uint32_t n)
 
 int mapq_reader_open(mapq *q, mapq_reader **rp, const char *name, int start)
 {
-	if (!q || !rp || (name && !name_ok(name)) || start < MAPQ_START_RESUME ||
+	if (!q || !rp || (name && !reader_name_ok(name)) || start < MAPQ_START_RESUME ||
 	    start > MAPQ_START_LATEST)
 		return -EINVAL;
 	*rp = NULL;
@@ -110,7 +110,7 @@ int mapq_reader_open(mapq *q, mapq_reader **rp, const char *name, int start)
 	struct mapq_reader *r = calloc(1, sizeof(*r));
 	if (!r)
 		return -ENOMEM;
-	int err = mapq__registry_lock(q->fd, mapq__registry_off(q));
+	int err = mapq__registry_lock(q->fd, registry_off(q));
 	if (err) {
 		free(r);
 		return err;
@@ -119,8 +119,7 @@ int mapq_reader_open(mapq *q, mapq_reader **rp, const char *name, int start)
 	bool existing = i >= 0, resume = false;
 	if (existing) {
 		/* Our own handle's locks never conflict with us: check it too. */
-		if (mapq__own_reader(q, i) ||
-		    mapq__slot_trylock(q->fd, rslot_lock_off(q, i)) != 0) {
+		if (own_reader(q, i) || mapq__slot_trylock(q->fd, rslot_lock_off(q, i)) != 0) {
 			err = -EBUSY;
 			goto out;
 		}
@@ -184,7 +183,7 @@ int mapq_reader_open(mapq *q, mapq_reader **rp, const char *name, int start)
 	*rp = r;
 	err = 0;
 out:
-	mapq__slot_unlock(q->fd, mapq__registry_off(q));
+	mapq__slot_unlock(q->fd, registry_off(q));
 	if (err)
 		free(r);
 	return err;
@@ -201,26 +200,26 @@ void mapq_reader_close(mapq_reader *r)
 			*pp = r->next;
 			break;
 		}
-	int locked = mapq__registry_lock(q->fd, mapq__registry_off(q));
+	int locked = mapq__registry_lock(q->fd, registry_off(q));
 	(void)MAPQ_FAULT(RSLOT_DETACH);
-	/* seq_cst: ordered before the waiter-count load in wake_space, so a
+	/* seq_cst: ordered before the sleeper-flag load in wake_space, so a
 	 * writer blocked by this reader is woken */
 	atomic_store_explicit(&s->state, r->durable ? RSLOT_DETACHED : RSLOT_FREE,
 			      memory_order_seq_cst);
 	mapq__slot_unlock(q->fd, rslot_lock_off(q, r->slot));
 	if (locked == 0)
-		mapq__slot_unlock(q->fd, mapq__registry_off(q));
+		mapq__slot_unlock(q->fd, registry_off(q));
 	mapq__wake_space(q);
 	free(r);
 }
 
 int mapq_reader_drop(mapq *q, const char *name)
 {
-	if (!q || !name || !name_ok(name))
+	if (!q || !name || !reader_name_ok(name))
 		return -EINVAL;
 	if (q->rdonly)
 		return -MAPQ_ERDONLY;
-	int err = mapq__registry_lock(q->fd, mapq__registry_off(q));
+	int err = mapq__registry_lock(q->fd, registry_off(q));
 	if (err)
 		return err;
 	int i = find_durable(q, name);
@@ -229,17 +228,17 @@ int mapq_reader_drop(mapq *q, const char *name)
 	} else if (mapq__slot_trylock(q->fd, rslot_lock_off(q, i)) != 0) {
 		err = -EBUSY;
 	} else {
-		if (mapq__own_reader(q, i))
+		if (own_reader(q, i))
 			err = -EBUSY;
 		if (!err) {
 			struct fmt_rslot *s = &q->rslots[i];
 			atomic_store_explicit(&s->flags, 0, memory_order_relaxed);
-			/* seq_cst: before the waiter-count load in wake_space */
+			/* seq_cst: before the sleeper-flag load in wake_space */
 			atomic_store_explicit(&s->state, RSLOT_FREE, memory_order_seq_cst);
 			mapq__slot_unlock(q->fd, rslot_lock_off(q, i));
 		}
 	}
-	mapq__slot_unlock(q->fd, mapq__registry_off(q));
+	mapq__slot_unlock(q->fd, registry_off(q));
 	if (!err)
 		mapq__wake_space(q);
 	return err;
@@ -251,7 +250,7 @@ static bool advance(struct mapq_reader *r, uint64_t from, uint64_t to)
 	struct mapq *q = r->q;
 	struct fmt_rslot *s = &q->rslots[r->slot];
 	/* seq_cst: release says we are done reading the bytes we pass (writers
-	 * acquire it before overwriting them), and the waiter-count load in
+	 * acquire it before overwriting them), and the sleeper-flag load in
 	 * wake_space must not move before it */
 	if (!atomic_compare_exchange_strong_explicit(&s->cursor, &from, to, memory_order_seq_cst,
 						     memory_order_relaxed))
@@ -265,12 +264,12 @@ static bool advance(struct mapq_reader *r, uint64_t from, uint64_t to)
  * Between two looks at an empty queue. The look after a writer's claim
  * pulls the frame's line back from the writer while it fills the frame,
  * and its commit then waits for the line again: spacing the looks out
- * (about 120 ns, mapq__spin) lets most writers finish first. Here it
- * took the 64-byte round trip from about 830 to 620 ns.
+ * (about 120 ns, mapq__spin) lets most writers finish first. What it
+ * gained is in doc/performance.md, "What buys the speed".
  */
 static inline void pause_empty(void)
 {
-	mapq__relax_n(mapq__spin.empty);
+	relax_n(mapq__spin.empty);
 }
 
 /*
@@ -434,7 +433,7 @@ static int peek(struct mapq_reader *r, mapq_msg *msg, uint64_t *cur, bool hint)
 
 int mapq_read(mapq_reader *r, mapq_msg *msg, int timeout_ms)
 {
-	if (!r || !msg || !mapq__timeout_ok(timeout_ms))
+	if (!r || !msg || !timeout_ok(timeout_ms))
 		return -EINVAL;
 	if (r->holding)
 		return -MAPQ_ESTATE;
@@ -460,7 +459,7 @@ int mapq_read(mapq_reader *r, mapq_msg *msg, int timeout_ms)
 			unsigned n = r->backoff;
 			r->backoff = 2 * n < mapq__spin.claimed_max ? 2 * n
 								    : mapq__spin.claimed_max;
-			mapq__relax_n(n);
+			relax_n(n);
 			if (timeout_ms == 0 && !looked_again++)
 				continue;
 		} else if (rc == EMPTY) {
@@ -492,7 +491,7 @@ int mapq_read(mapq_reader *r, mapq_msg *msg, int timeout_ms)
 		 * the writer for a wake). */
 		if (spins < READ_SPINS) {
 			if (rc != EMPTY)
-				mapq__cpu_relax();
+				cpu_relax();
 			else
 				spins += 3; /* paused above: 64 such looks */
 			continue;
@@ -500,7 +499,7 @@ int mapq_read(mapq_reader *r, mapq_msg *msg, int timeout_ms)
 		if (!waiting) {
 			/* the sleeper's half of the Dekker pair (wait.c); then
 			 * look again before sleeping */
-			mapq__sleeper_set(&c->data_waiters);
+			mapq__sleeper_set(&c->data_sleepers);
 			s = atomic_load_explicit(&c->data_seq, memory_order_seq_cst);
 			if (!deadline)
 				deadline = mapq__deadline(timeout_ms);
@@ -553,7 +552,7 @@ __attribute__((noinline)) static void copy_overwritable(void *buf, const void *s
 
 ssize_t mapq_recv(mapq_reader *r, void *buf, size_t cap, int timeout_ms)
 {
-	if (!r || (cap && !buf) || !mapq__timeout_ok(timeout_ms))
+	if (!r || (cap && !buf) || !timeout_ok(timeout_ms))
 		return -EINVAL;
 	/* Each try after an overwrite waits only for what is left. */
 	uint64_t deadline = timeout_ms > 0 ? mapq__deadline(timeout_ms) : 0;

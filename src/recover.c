@@ -47,7 +47,7 @@ static void free_dead_writers(struct mapq *q, mapq_recovery *rep, bool repair)
 		int did = repair ? mapq__repair_record(q, i) : REPAIR_NONE;
 		tally(rep, did);
 		/* relaxed: the slot's lock orders these for the next owner */
-		if (did >= 0 &&
+		if (did != REPAIR_UNSETTLED &&
 		    (atomic_load_explicit(&s->resv_size, memory_order_relaxed) ||
 		     atomic_load_explicit(&s->state, memory_order_relaxed) != WSLOT_FREE)) {
 			atomic_store_explicit(&s->resv_size, 0, memory_order_relaxed);
@@ -61,13 +61,13 @@ static void free_dead_writers(struct mapq *q, mapq_recovery *rep, bool repair)
 /* Free dead ephemeral readers, detach dead durable ones. */
 static int free_dead_readers(struct mapq *q, mapq_recovery *rep)
 {
-	int err = mapq__registry_lock(q->fd, mapq__registry_off(q));
+	int err = mapq__registry_lock(q->fd, registry_off(q));
 	if (err)
 		return err;
 	for (uint32_t i = 0; i < q->nr; i++) {
 		struct fmt_rslot *s = &q->rslots[i];
 		uint32_t st = atomic_load_explicit(&s->state, memory_order_acquire);
-		if ((st != RSLOT_ACTIVE && st != RSLOT_BUSY) || mapq__own_reader(q, (int)i) ||
+		if ((st != RSLOT_ACTIVE && st != RSLOT_BUSY) || own_reader(q, (int)i) ||
 		    mapq__slot_trylock(q->fd, rslot_lock_off(q, (int)i)) != 0)
 			continue;
 		bool durable = atomic_load_explicit(&s->flags, memory_order_relaxed) &
@@ -82,7 +82,7 @@ static int free_dead_readers(struct mapq *q, mapq_recovery *rep)
 			rep->readers_freed++;
 		mapq__slot_unlock(q->fd, rslot_lock_off(q, (int)i));
 	}
-	mapq__slot_unlock(q->fd, mapq__registry_off(q));
+	mapq__slot_unlock(q->fd, registry_off(q));
 	mapq__wake_space(q);
 	return 0;
 }
@@ -105,7 +105,7 @@ static uint32_t sanitize_readers(struct mapq *q)
 			  (st == RSLOT_DETACHED && fl == RSLOT_DURABLE && len >= 1 &&
 			   len < sizeof(s->name)) ||
 			  (st == RSLOT_ACTIVE && (fl & ~RSLOT_DURABLE) == 0);
-		if (ok || mapq__own_reader(q, (int)i))
+		if (ok || own_reader(q, (int)i))
 			continue;
 		atomic_store_explicit(&s->flags, 0, memory_order_relaxed);
 		atomic_store_explicit(&s->state, RSLOT_FREE, memory_order_relaxed);
@@ -189,7 +189,7 @@ static uint64_t check_frame(struct mapq *q, uint64_t c, const char **why, mapq_r
 /* A head worth starting the walk from: on a published frame, or at tail. */
 static bool head_ok(const struct mapq *q, uint64_t h, uint64_t t)
 {
-	return h % FRAME_ALIGN == 0 && h <= t && t - h <= q->cap && h < (1ull << 62) &&
+	return h % FRAME_ALIGN == 0 && h <= t && t - h <= q->cap && h < FMT_POS_LIMIT &&
 	       (h == t || frame_pos_at(q, h) == h);
 }
 
@@ -296,10 +296,10 @@ int mapq__recover_exclusive(struct mapq *q, mapq_recovery *rep)
 	if ((err = MAPQ_FAULT(RECOVER_SCRUBBED)))
 		return err;
 	atomic_store_explicit(&ctl->tail, end, memory_order_relaxed);
-	/* Waiter counts of dead processes would make every commit pay for a
-	 * futex wake no one needs. */
-	atomic_store_explicit(&ctl->data_waiters, 0, memory_order_relaxed);
-	atomic_store_explicit(&ctl->space_waiters, 0, memory_order_relaxed);
+	/* Sleeper flags that dead processes left set would make the next
+	 * commit pay for a futex wake no one needs. */
+	atomic_store_explicit(&ctl->data_sleepers, 0, memory_order_relaxed);
+	atomic_store_explicit(&ctl->space_sleepers, 0, memory_order_relaxed);
 	if ((err = MAPQ_FAULT(RECOVER_TAIL)))
 		return err;
 	fix_cursors(q, h, end, rep);
@@ -324,9 +324,9 @@ int mapq_recover(mapq *q, mapq_recovery *rep)
 	if (!rep)
 		rep = &tmp;
 	/* Exclusive if our shared open lock converts to an exclusive one. */
-	if (mapq__slot_trylock(q->fd, mapq__open_off(q)) == 0) {
+	if (mapq__slot_trylock(q->fd, open_off(q)) == 0) {
 		int err = mapq__recover_exclusive(q, rep);
-		int e2 = mapq__lock_shared(q->fd, mapq__open_off(q), false);
+		int e2 = mapq__lock_shared(q->fd, open_off(q), false);
 		return err ? err : e2;
 	}
 	memset(rep, 0, sizeof(*rep));

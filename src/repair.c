@@ -48,7 +48,7 @@ static bool load_record(const struct mapq *q, uint32_t i, struct record *r)
 	 * repair writes a whole header into the frame part, so it must hold
 	 * one, and lie inside the ring (it starts at the ring's start when
 	 * padding comes first), and be no larger than a frame can be. */
-	if (r->size > q->cap / 2 || (p | r->size) % FRAME_ALIGN || p >= (1ull << 62))
+	if (r->size > q->cap / 2 || (p | r->size) % FRAME_ALIGN || p >= FMT_POS_LIMIT)
 		return false;
 	uint64_t frame = r->size - resv_pad(q, p, r->size);
 	return frame >= FRAME_HDR && frame <= q->abort_max;
@@ -138,7 +138,7 @@ static bool publish_word(struct mapq *q, uint64_t c, struct seen sn, uint64_t nw
 	}
 	(void)MAPQ_FAULT(REPAIR_BEFORE_POS);
 	/* seq_cst: release publishes the word (see frame_pos_at), and the
-	 * waiter-count load in wake must not pass it */
+	 * sleeper-flag load in wake must not pass it */
 	uint64_t p = sn.pos;
 	return atomic_compare_exchange_strong_explicit(&f->pos, &p, c, memory_order_seq_cst,
 						       memory_order_relaxed);
@@ -174,7 +174,7 @@ static int finish(struct mapq *q, const struct record *r, bool dead, uint16_t sl
 				   : w | CW_FORSAKEN;
 		if (nw == w)
 			return REPAIR_NONE;
-		/* seq_cst: ordered before the waiter-count load in wake */
+		/* seq_cst: ordered before the sleeper-flag load in wake */
 		if (!atomic_compare_exchange_strong_explicit(
 			    commit_at(q, c), &w, nw, memory_order_seq_cst, memory_order_relaxed))
 			return REPAIR_DONE; /* someone else moved it on: look again */
@@ -224,8 +224,9 @@ static int fill_unknown(struct mapq *q, uint64_t c, uint64_t tail)
 	return did;
 }
 
-/* Space at @c that tail has passed but no frame claims yet. -1: its owner
- * is one of several writers that raced for @c and has not settled yet. */
+/* Space at @c that tail has passed but no frame claims yet.
+ * REPAIR_UNSETTLED: its owner is one of several writers that raced for @c
+ * and has not settled yet. */
 static int unblock_hole(struct mapq *q, uint64_t c, bool force)
 {
 	/* acquire: pairs with the writer's release CAS on tail, made after it
@@ -267,7 +268,7 @@ static int unblock_hole(struct mapq *q, uint64_t c, bool force)
 		/* A live tentative owner confirms or moves on within
 		 * nanoseconds, unless it is stopped: wait for it. */
 		if ((live && !force) || owner < 0)
-			return -1;
+			return REPAIR_UNSETTLED;
 		return finish(q, &best, !live, (uint16_t)owner);
 	}
 	return force ? fill_unknown(q, c, tail) : REPAIR_NONE;
@@ -287,7 +288,7 @@ int mapq__unblock(struct mapq *q, uint64_t c, bool force)
 		return REPAIR_NONE; /* not a frame position: the caller reports it */
 	if (!published(q, c, &sn)) {
 		int did = unblock_hole(q, c, force);
-		return did < 0 ? REPAIR_NONE : did;
+		return did == REPAIR_UNSETTLED ? REPAIR_NONE : did;
 	}
 	uint64_t w = sn.w;
 	if (cw_state(w) != FRAME_CLAIMED)
@@ -305,8 +306,8 @@ int mapq__unblock(struct mapq *q, uint64_t c, bool force)
 /*
  * The record of writer slot @slot, whose lock the caller holds (so its
  * previous owner is dead): finish that owner's reservation. Returns a
- * REPAIR_* value, or -1 if it cannot be decided yet (another live writer
- * raced for the same position and has not settled).
+ * REPAIR_* value: REPAIR_UNSETTLED if it cannot be decided yet (another
+ * live writer raced for the same position and has not settled).
  */
 int mapq__repair_record(struct mapq *q, uint32_t slot)
 {

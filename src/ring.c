@@ -28,14 +28,14 @@ static bool reap_dead_reader(struct mapq *q, int i)
 {
 	struct fmt_rslot *s = &q->rslots[i];
 
-	if (mapq__own_reader(q, i) || mapq__slot_is_live(q->fd, rslot_lock_off(q, i)))
+	if (own_reader(q, i) || mapq__slot_is_live(q->fd, rslot_lock_off(q, i)))
 		return false;
 	/* Under the registry lock, so that our brief hold of the slot's lock
 	 * never makes a reader attaching by name see a live owner. */
-	if (mapq__registry_lock(q->fd, mapq__registry_off(q)) != 0)
+	if (mapq__registry_lock(q->fd, registry_off(q)) != 0)
 		return false;
 	if (mapq__slot_trylock(q->fd, rslot_lock_off(q, i)) != 0) {
-		mapq__slot_unlock(q->fd, mapq__registry_off(q));
+		mapq__slot_unlock(q->fd, registry_off(q));
 		return false;
 	}
 	bool freed = false;
@@ -47,7 +47,7 @@ static bool reap_dead_reader(struct mapq *q, int i)
 						    memory_order_release, memory_order_relaxed))
 		freed = !durable;
 	mapq__slot_unlock(q->fd, rslot_lock_off(q, i));
-	mapq__slot_unlock(q->fd, mapq__registry_off(q));
+	mapq__slot_unlock(q->fd, registry_off(q));
 	return freed;
 }
 

@@ -15,6 +15,10 @@
 
 #include "internal.h"
 
+/* How often mapq_sync looks again at an unfinished frame whose writer is
+ * alive (a dead one's frame is repaired at once). */
+#define SYNC_POLL_NS 200000L
+
 /* How long each of mapq_sync's waits (for ring space, for earlier frames)
  * may last: twice the unblock timeout; UINT64_MAX (for ever) if that is. */
 static uint64_t sync_limit_ns(const struct mapq *q)
@@ -52,7 +56,7 @@ static int wait_finished(struct mapq *q, uint64_t end)
 			return -ETIMEDOUT;
 		bool force = q->unblock_ns >= 0 && now - start >= (uint64_t)q->unblock_ns;
 		if (mapq__unblock(q, c, force) == REPAIR_NONE) {
-			struct timespec ts = { 0, 200000 };
+			struct timespec ts = { 0, SYNC_POLL_NS };
 			nanosleep(&ts, NULL);
 		}
 	}
@@ -98,11 +102,11 @@ int mapq_sync(mapq *q)
 	if (msync(q->base, (size_t)q->sb.file_size, MS_SYNC) < 0)
 		return -errno;
 	/* The checkpoint: only after the data it points at is durable. */
-	if ((err = mapq__registry_lock(q->fd, mapq__sync_off(q))) != 0)
+	if ((err = mapq__registry_lock(q->fd, sync_off(q))) != 0)
 		return err;
 	const struct fmt_ckpt *old = mapq__newest_ckpt(q);
 	uint64_t seq = old ? old->seq + 1 : 1;
-	struct fmt_ckpt *k = mapq__ckpt(q, (unsigned)(seq % FMT_CKPT_PAGES));
+	struct fmt_ckpt *k = ckpt_at(q, (unsigned)(seq % FMT_CKPT_PAGES));
 	/* acquire: a head at least as new as the frames we synced */
 	uint64_t h = atomic_load_explicit(&q->ctl->head, memory_order_acquire);
 	k->seq = seq;
@@ -112,6 +116,6 @@ int mapq_sync(mapq *q)
 	(void)MAPQ_FAULT(SYNC_BEFORE_CKPT);
 	/* k starts its page: the mapping and the offsets are page aligned */
 	err = msync(k, FMT_PAGE, MS_SYNC) < 0 ? -errno : 0;
-	mapq__slot_unlock(q->fd, mapq__sync_off(q));
+	mapq__slot_unlock(q->fd, sync_off(q));
 	return err;
 }

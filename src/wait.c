@@ -26,10 +26,10 @@ uint64_t mapq__now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-/* The pause times, in ns. They were tuned with mapq-bench on a Xeon whose
- * pause takes about 10 ns (doc/performance.md) as 12, 6, 128 and 64
- * pauses; measured in time, they carry over to cores whose pause is
- * several times longer or shorter. */
+/* The pause times, in ns, tuned with mapq-bench (doc/performance.md has
+ * the machine and the counts of pause they were); in time rather than in
+ * pauses, they carry over to cores whose pause is several times longer or
+ * shorter. */
 #define EMPTY_NS 120u
 #define CLAIMED_MIN_NS 60u
 #define CLAIMED_MAX_NS 1250u
@@ -51,7 +51,7 @@ __attribute__((constructor)) static void spin_calibrate(void)
 	uint64_t best = UINT64_MAX;
 	for (int t = 0; t < 3; t++) {
 		uint64_t t0 = mapq__now_ns();
-		mapq__relax_n(CALIBRATE_RELAXES);
+		relax_n(CALIBRATE_RELAXES);
 		uint64_t d = mapq__now_ns() - t0;
 		if (d < best)
 			best = d;
@@ -146,10 +146,10 @@ static void wake(_Atomic uint32_t *seq, _Atomic uint32_t *flag)
 
 void mapq__wake_data(struct mapq *q)
 {
-	wake(&q->ctl->data_seq, &q->ctl->data_waiters);
+	wake(&q->ctl->data_seq, &q->ctl->data_sleepers);
 }
 
 void mapq__wake_space(struct mapq *q)
 {
-	wake(&q->ctl->space_seq, &q->ctl->space_waiters);
+	wake(&q->ctl->space_seq, &q->ctl->space_sleepers);
 }

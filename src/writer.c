@@ -20,6 +20,17 @@
 #define READER_POLL_NS (10 * 1000000ull)
 /* Looks at a full ring before a writer sleeps: a few microseconds. */
 #define RESERVE_SPINS 256
+/* The spaced looks at a blocking reader double up to 1 << this many
+ * pauses at most (and to mapq__spin.blocked_max, whichever is less),
+ * which also keeps the shift defined. */
+#define SPACING_SHIFT_MAX 12
+/* A CPU cache line: prefetch_for_write touches each line once. */
+#define CACHE_LINE 64u
+/* A dead writer's slot whose record cannot be settled yet (another writer
+ * raced for the same position and is mid-step, for nanoseconds unless it
+ * is stopped) is tried again this many times, this far apart. */
+#define ATTACH_PASSES 100
+#define ATTACH_RETRY_NS 100000L
 
 /*
  * The size of the aborted frame that ends a reservation at @t on a page
@@ -120,7 +131,7 @@ static int reserve_wait(struct mapq *q, uint64_t size, uint64_t *pos, uint64_t *
 			uint64_t *fsize, int timeout_ms)
 {
 	struct fmt_ctl *c = q->ctl;
-	_Atomic uint32_t *seq = NULL, *waiters = NULL;
+	_Atomic uint32_t *seq = NULL, *flag = NULL;
 	uint64_t deadline = 0, stall_pos = UINT64_MAX, stall_since = 0, stall_check = 0;
 	uint32_t s = 0;
 	int r;
@@ -172,22 +183,23 @@ static int reserve_wait(struct mapq *q, uint64_t size, uint64_t *pos, uint64_t *
 		 * look counts for 8, so that this lasts some 20 us, not 150. */
 		if (spins < RESERVE_SPINS) {
 			if (r != MAPQ__BLOCKED_BY_READER) {
-				mapq__cpu_relax();
-			} else if (spins < 12 && 1u << spins < mapq__spin.blocked_max) {
-				mapq__relax_n(1u << spins);
+				cpu_relax();
+			} else if (spins < SPACING_SHIFT_MAX &&
+				   1u << spins < mapq__spin.blocked_max) {
+				relax_n(1u << spins);
 			} else {
-				mapq__relax_n(mapq__spin.blocked_max);
+				relax_n(mapq__spin.blocked_max);
 				spins += 7;
 			}
 			continue;
 		}
-		_Atomic uint32_t *want = r == MAPQ__BLOCKED_BY_READER ? &c->space_waiters
-								      : &c->data_waiters;
-		if (waiters != want) {
-			waiters = want;
+		_Atomic uint32_t *want = r == MAPQ__BLOCKED_BY_READER ? &c->space_sleepers
+								      : &c->data_sleepers;
+		if (flag != want) {
+			flag = want;
 			seq = r == MAPQ__BLOCKED_BY_READER ? &c->space_seq : &c->data_seq;
 			/* see wait.c; then look again before sleeping */
-			mapq__sleeper_set(waiters);
+			mapq__sleeper_set(flag);
 			s = atomic_load_explicit(seq, memory_order_seq_cst);
 			continue;
 		}
@@ -200,7 +212,7 @@ static int reserve_wait(struct mapq *q, uint64_t size, uint64_t *pos, uint64_t *
 			break;
 		/* Awake: spin again, and set the flag again (wait.c) only if
 		 * we are about to sleep again. */
-		waiters = NULL;
+		flag = NULL;
 		spins = 0;
 	}
 	return r;
@@ -246,7 +258,7 @@ static bool settle(struct mapq *q, uint64_t pos, uint64_t size, unsigned state)
 	struct fmt_wslot *ws = &q->wslots[q->wslot];
 	uint64_t w = cw_make(size, FRAME_CLAIMED, 0, lap_of(q, pos));
 	/* seq_cst: release publishes header and payload to readers, and the
-	 * waiter-count load in mapq__wake_data must not pass this CAS */
+	 * sleeper-flag load in mapq__wake_data must not pass this CAS */
 	bool ok = atomic_compare_exchange_strong_explicit(
 		commit_at(q, pos), &w, cw_make(size, state, 0, lap_of(q, pos)),
 		memory_order_seq_cst, memory_order_relaxed);
@@ -273,13 +285,13 @@ static bool settle(struct mapq *q, uint64_t pos, uint64_t size, unsigned state)
  * claim). Without this, each store of the next copy waits in turn for its
  * line, and the claim's CAS stalls on the first; with it, the fetches
  * overlap each other and whatever the caller does before its next send.
- * This took 4 KiB messages from 2.4 to 3.3 million a second here.
+ * (What it gained: doc/performance.md, "What buys the speed".)
  * PREFETCHW is a no-op on CPUs without it, and never faults.
  */
 #define PREFETCH_MAX 4096u
 static inline void prefetch_for_write(const struct mapq *q, uint64_t pos, uint64_t n)
 {
-	for (uint64_t o = 0; o < n && o < PREFETCH_MAX; o += 64) {
+	for (uint64_t o = 0; o < n && o < PREFETCH_MAX; o += CACHE_LINE) {
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 		__asm__ volatile("prefetchw %0" : : "m"(*(const char *)frame_at(q, pos + o)));
 #else
@@ -336,7 +348,7 @@ static int take_over(struct mapq *q, uint32_t i)
 	int err = MAPQ_FAULT(WSLOT_ATTACH_LOCKED);
 	if (err)
 		return err;
-	if (mapq__repair_record(q, i) < 0)
+	if (mapq__repair_record(q, i) == REPAIR_UNSETTLED)
 		return -EAGAIN;
 	return MAPQ_FAULT(WSLOT_ATTACH_REPAIRED);
 }
@@ -360,10 +372,9 @@ int mapq__wslot_attach(struct mapq *q)
 	if (q->rdonly)
 		return -MAPQ_ERDONLY;
 	int err = -MAPQ_ENOSLOT;
-	/* A slot whose dead owner's record cannot be settled yet (another
-	 * writer raced for the same position and is mid-step) is left for a
-	 * moment; a few passes settle it. */
-	for (int pass = 0; pass < 100 && err == -MAPQ_ENOSLOT; pass++) {
+	/* A slot whose dead owner's record cannot be settled yet is left
+	 * for a moment (ATTACH_PASSES) */
+	for (int pass = 0; pass < ATTACH_PASSES && err == -MAPQ_ENOSLOT; pass++) {
 		bool unsettled = false;
 		for (uint32_t i = 0; i < q->nw; i++) {
 			if (mapq__slot_trylock(q->fd, wslot_lock_off(q, (int)i)) != 0)
@@ -381,7 +392,7 @@ int mapq__wslot_attach(struct mapq *q)
 		}
 		if (!unsettled)
 			break;
-		struct timespec ts = { 0, 100000 };
+		struct timespec ts = { 0, ATTACH_RETRY_NS };
 		nanosleep(&ts, NULL);
 	}
 	return err;
@@ -400,7 +411,7 @@ void mapq__wslot_detach(struct mapq *q)
 
 int mapq_reserve(mapq *q, size_t len, void **buf, int timeout_ms)
 {
-	if (!q || !buf || !mapq__timeout_ok(timeout_ms))
+	if (!q || !buf || !timeout_ok(timeout_ms))
 		return -EINVAL;
 	if (q->resv_size)
 		return -MAPQ_ESTATE;

@@ -40,14 +40,14 @@ int main(void)
 	char c;
 	CHECK_EQ(read(ready[0], &c, 1), 1);
 	/* Give the child time to go to sleep in the futex. */
-	for (int i = 0; i < 1000 && atomic_load(&q->ctl->data_waiters) == 0; i++)
+	for (int i = 0; i < 1000 && atomic_load(&q->ctl->data_sleepers) == 0; i++)
 		usleep(10000);
-	CHECK_EQ(atomic_load(&q->ctl->data_waiters), 1);
+	CHECK_EQ(atomic_load(&q->ctl->data_sleepers), 1);
 	uint32_t seq0 = atomic_load(&q->ctl->data_seq);
 	CHECK_OK(mapq_send(q, "wake!", 5, 0));
 	CHECK(atomic_load(&q->ctl->data_seq) != seq0); /* the writer did wake */
 	CHECK_EQ(t_wait_child(pid), 0);
-	CHECK_EQ(atomic_load(&q->ctl->data_waiters), 0);
+	CHECK_EQ(atomic_load(&q->ctl->data_sleepers), 0);
 
 	/* Nobody waiting: a commit leaves the futex word alone (no syscall). */
 	seq0 = atomic_load(&q->ctl->data_seq);
@@ -62,11 +62,11 @@ int main(void)
 	CHECK_RC(mapq_recv(r, in, sizeof(in), 50), -ETIMEDOUT);
 	CHECK(t_now_ms() - t0 >= 45);
 	/* It left its flag up: the next commit wakes (nobody), and clears it. */
-	CHECK_EQ(atomic_load(&q->ctl->data_waiters), 1);
+	CHECK_EQ(atomic_load(&q->ctl->data_sleepers), 1);
 	seq0 = atomic_load(&q->ctl->data_seq);
 	CHECK_OK(mapq_send(q, "once", 4, 0));
 	CHECK_EQ(atomic_load(&q->ctl->data_seq), seq0 + 1);
-	CHECK_EQ(atomic_load(&q->ctl->data_waiters), 0);
+	CHECK_EQ(atomic_load(&q->ctl->data_sleepers), 0);
 	CHECK_OK(mapq_send(q, "twice", 5, 0));
 	CHECK_EQ(atomic_load(&q->ctl->data_seq), seq0 + 1);
 	mapq_close(q);
