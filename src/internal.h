@@ -151,10 +151,11 @@ static inline void cpu_relax(void)
  * before any thread can run, read-only afterwards.
  */
 struct mapq__spin {
-	unsigned empty;       /* between looks at an empty queue: ~120 ns */
-	unsigned claimed_min; /* first pause at a half-written frame: ~60 ns */
-	unsigned claimed_max; /* ... doubling up to ~1.25 us while a stream lasts */
-	unsigned blocked_max; /* a writer between looks at a blocking reader: ~0.6 us */
+	unsigned empty;        /* between looks at an empty queue: ~120 ns */
+	unsigned claimed_min;  /* first pause at a half-written frame: ~60 ns */
+	unsigned claimed_max;  /* ... doubling up to ~1.25 us while a stream lasts */
+	unsigned blocked_max;  /* a writer between looks at a blocking reader: ~0.6 us */
+	unsigned ps_per_relax; /* what one pause takes, in picoseconds (at least 1000) */
 };
 extern struct mapq__spin mapq__spin;
 
@@ -163,6 +164,45 @@ static inline void relax_n(unsigned n)
 	while (n--)
 		cpu_relax();
 }
+
+/*
+ * Waiting for another process, one way for every blocked caller (a reader
+ * at an empty queue or a half-written frame, a writer at a full ring):
+ * look, and while still blocked spin for a while, then sleep on the futex
+ * word the blocker will bump, waking now and then to look for a blocker
+ * that died. The caller says only what it waits on (struct mapq__blocker)
+ * and how long it paused between two looks; the waiter keeps the rest.
+ */
+struct mapq__blocker {
+	_Atomic uint32_t *word; /* the futex word the blocker bumps */
+	_Atomic uint32_t *flag; /* its sleeper flag (wait.c) */
+	uint64_t poll_ns;       /* a sleep lasts at most this long */
+	uint32_t spin_ns;       /* spin this long before sleeping */
+};
+struct mapq__waiter {
+	int timeout_ms;
+	uint64_t deadline;           /* 0 until the first sleep draws near: a
+	                                clock read a blocked look need not pay */
+	uint64_t spun;               /* pauses since the last sleep */
+	unsigned looks;              /* looks since the last sleep */
+	const _Atomic uint32_t *set; /* the flag set for the coming sleep, or NULL */
+	uint32_t seen;               /* the futex word's value after setting it */
+};
+void mapq__waiter_init(struct mapq__waiter *w, int timeout_ms);
+/* The waiter's deadline, read from the clock the first time it is asked. */
+uint64_t mapq__waiter_deadline(struct mapq__waiter *w);
+/* Still spinning on @b (not yet time to sleep)? */
+static inline bool mapq__waiter_spinning(const struct mapq__waiter *w,
+					 const struct mapq__blocker *b)
+{
+	return w->spun * mapq__spin.ps_per_relax < (uint64_t)b->spin_ns * 1000u;
+}
+/* After a look that found the caller blocked on @b, having paused @paused
+ * times since the previous look (0: the waiter pauses once): spin, or set
+ * the sleeper flag, or sleep. 0: look again; -ETIMEDOUT: the deadline has
+ * passed. @now: mapq__now_ns() if the caller has it, else 0. */
+int mapq__waiter_block(struct mapq__waiter *w, const struct mapq__blocker *b, unsigned paused,
+		       uint64_t now);
 
 /* create.c: a new queue file at @path, complete before anyone can open
  * it; @unnamed: try O_TMPFILE first. Returns its descriptor or -errno. */

@@ -25,8 +25,11 @@ enum {
 	CLAIMED = 5,   /* look(): a writer is filling the frame */
 };
 
-/* Looks at an empty queue before a reader sleeps: a few microseconds. */
-#define READ_SPINS 256
+/* How long a reader spins before it sleeps: a writer that is producing
+ * commits within a microsecond or so. Longer at a half-written frame
+ * (300 us was tried) starves the writer of the CPU when readers outnumber
+ * CPUs, and gains nothing measurable (doc/performance.md). */
+#define READ_SPIN_NS 8000u
 /* A caught-up polling reader reads tail once in this many looks (a
  * power of two), to learn whether a writer has reserved its position. */
 #define TAIL_SAMPLE 64
@@ -267,9 +270,10 @@ static bool advance(struct mapq_reader *r, uint64_t from, uint64_t to)
  * (about 120 ns, mapq__spin) lets most writers finish first. What it
  * gained is in doc/performance.md, "What buys the speed".
  */
-static inline void pause_empty(void)
+static inline unsigned pause_empty(void)
 {
 	relax_n(mapq__spin.empty);
+	return mapq__spin.empty;
 }
 
 /*
@@ -438,14 +442,14 @@ int mapq_read(mapq_reader *r, mapq_msg *msg, int timeout_ms)
 	if (r->holding)
 		return -MAPQ_ESTATE;
 	struct fmt_ctl *c = r->q->ctl;
-	bool waiting = false;
-	uint64_t deadline = 0;
-	uint32_t s = 0;
+	struct mapq__waiter w;
+	bool blocked_before = false, looked_again = false;
 	int rc;
 
-	for (unsigned spins = 0, looked_again = 0;; spins++) {
+	for (;;) {
 		uint64_t cur;
-		rc = peek(r, msg, &cur, !waiting);
+		rc = peek(r, msg, &cur, !blocked_before || w.set == NULL);
+		unsigned paused = 0;
 		if (rc == CLAIMED) {
 			/* A writer is filling our frame, and every look pulls the
 			 * frame's line away from it and stalls its commit. Look
@@ -456,66 +460,53 @@ int mapq_read(mapq_reader *r, mapq_msg *msg, int timeout_ms)
 			 * latency is what counts). A caller that cannot wait gets
 			 * one pause and one more look. */
 			rc = NOT_READY;
-			unsigned n = r->backoff;
-			r->backoff = 2 * n < mapq__spin.claimed_max ? 2 * n
-								    : mapq__spin.claimed_max;
-			relax_n(n);
-			if (timeout_ms == 0 && !looked_again++)
+			paused = r->backoff;
+			r->backoff = 2 * paused < mapq__spin.claimed_max ? 2 * paused
+									 : mapq__spin.claimed_max;
+			relax_n(paused);
+			if (timeout_ms == 0 && !looked_again) {
+				looked_again = true;
 				continue;
+			}
 		} else if (rc == EMPTY) {
 			r->backoff = mapq__spin.claimed_min;
-		}
-		if (rc == EMPTY)
-			pause_empty();
-		if (rc == EMPTY && timeout_ms == 0) {
-			/* No writer on our frame: nobody to unblock, and a stall
-			 * that begins later starts its clock then (unblock()). */
-			r->stall_pos = UINT64_MAX;
-			rc = -EAGAIN;
-			break;
+			paused = pause_empty();
+			if (timeout_ms == 0) {
+				/* No writer on our frame: nobody to unblock, and a
+				 * stall that begins later starts its clock then
+				 * (unblock()). */
+				r->stall_pos = UINT64_MAX;
+				return -EAGAIN;
+			}
 		}
 		if (rc != NOT_READY && rc != EMPTY)
 			break;
+		if (timeout_ms != 0 && !blocked_before) {
+			mapq__waiter_init(&w, timeout_ms); /* the first time blocked */
+			blocked_before = true;
+		}
+		/* Commits bump data_seq. Dead writers bump nothing: a reader at
+		 * an unfinished frame wakes often enough to check its writer.
+		 * (Built here, not on entry: a read that finds a message pays
+		 * nothing for it.) */
+		const struct mapq__blocker blk = { &c->data_seq, &c->data_sleepers,
+						   rc == EMPTY ? MAPQ__IDLE_POLL_NS
+							       : MAPQ__UNBLOCK_POLL_NS,
+						   READ_SPIN_NS };
+		const struct mapq__blocker *b = &blk;
 		uint64_t now = 0;
-		if (timeout_ms == 0 || spins >= READ_SPINS) {
+		if (timeout_ms == 0 || !mapq__waiter_spinning(&w, b)) {
 			now = mapq__now_ns();
-			if (unblock(r, cur, now))
+			/* something changed: look again at once, but not past
+			 * the deadline (a damaged file could make it always so) */
+			if (unblock(r, cur, now) &&
+			    (timeout_ms == 0 || now < mapq__waiter_deadline(&w)))
 				continue;
 		}
-		if (timeout_ms == 0) {
-			rc = -EAGAIN;
-			break;
-		}
-		/* A writer that is producing will commit within a microsecond or
-		 * so: look a few more times before paying for a futex sleep (and
-		 * the writer for a wake). */
-		if (spins < READ_SPINS) {
-			if (rc != EMPTY)
-				cpu_relax();
-			else
-				spins += 3; /* paused above: 64 such looks */
-			continue;
-		}
-		if (!waiting) {
-			/* the sleeper's half of the Dekker pair (wait.c); then
-			 * look again before sleeping */
-			mapq__sleeper_set(&c->data_sleepers);
-			s = atomic_load_explicit(&c->data_seq, memory_order_seq_cst);
-			if (!deadline)
-				deadline = mapq__deadline(timeout_ms);
-			waiting = true;
-			continue;
-		}
-		/* Dead writers wake nobody: wake up now and then to look. */
-		uint64_t wake_by = now +
-				   (r->on_writer ? MAPQ__UNBLOCK_POLL_NS : MAPQ__IDLE_POLL_NS);
-		rc = mapq__futex_wait(&c->data_seq, s, wake_by < deadline ? wake_by : deadline);
-		if (rc && wake_by >= deadline)
-			break;
-		/* Awake: spin again, and set the flag again only if we are
-		 * about to sleep again (wait.c). */
-		waiting = false;
-		spins = 0;
+		if (timeout_ms == 0)
+			return -EAGAIN;
+		if ((rc = mapq__waiter_block(&w, b, paused, now)) != 0)
+			return rc;
 	}
 	if (rc == 0)
 		r->holding = true;

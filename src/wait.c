@@ -64,6 +64,7 @@ __attribute__((constructor)) static void spin_calibrate(void)
 	mapq__spin.claimed_min = relaxes_for(CLAIMED_MIN_NS, ps);
 	mapq__spin.claimed_max = relaxes_for(CLAIMED_MAX_NS, ps);
 	mapq__spin.blocked_max = relaxes_for(BLOCKED_MAX_NS, ps);
+	mapq__spin.ps_per_relax = (unsigned)(ps < UINT32_MAX ? ps : UINT32_MAX);
 }
 
 uint64_t mapq__deadline(int timeout_ms)
@@ -152,4 +153,54 @@ void mapq__wake_data(struct mapq *q)
 void mapq__wake_space(struct mapq *q)
 {
 	wake(&q->ctl->space_seq, &q->ctl->space_sleepers);
+}
+
+void mapq__waiter_init(struct mapq__waiter *w, int timeout_ms)
+{
+	w->timeout_ms = timeout_ms;
+	w->deadline = 0;
+	w->spun = 0;
+	w->looks = 0;
+	w->set = NULL;
+	w->seen = 0;
+}
+
+uint64_t mapq__waiter_deadline(struct mapq__waiter *w)
+{
+	if (!w->deadline)
+		w->deadline = mapq__deadline(w->timeout_ms);
+	return w->deadline;
+}
+
+int mapq__waiter_block(struct mapq__waiter *w, const struct mapq__blocker *b, unsigned paused,
+		       uint64_t now)
+{
+	w->looks++;
+	if (mapq__waiter_spinning(w, b)) {
+		if (!paused) {
+			cpu_relax();
+			paused = 1;
+		}
+		w->spun += paused;
+		return 0;
+	}
+	if (w->set != b->flag) {
+		/* the sleeper's half of the Dekker pair; then the caller looks
+		 * again before the sleep, which uses the word's value read here */
+		mapq__sleeper_set(b->flag);
+		w->seen = atomic_load_explicit(b->word, memory_order_seq_cst);
+		w->set = b->flag;
+		(void)mapq__waiter_deadline(w);
+		return 0;
+	}
+	uint64_t wake_by = (now ? now : mapq__now_ns()) + b->poll_ns;
+	int r = mapq__futex_wait(b->word, w->seen, wake_by < w->deadline ? wake_by : w->deadline);
+	if (r && wake_by >= w->deadline)
+		return r;
+	/* Awake: spin again, and set the flag again only if about to sleep
+	 * again (a flag left set costs a waker one system call). */
+	w->set = NULL;
+	w->spun = 0;
+	w->looks = 0;
+	return 0;
 }

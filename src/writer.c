@@ -18,8 +18,11 @@
 
 /* How often a writer blocked by a reader looks for dead readers. */
 #define READER_POLL_NS (10 * 1000000ull)
-/* Looks at a full ring before a writer sleeps: a few microseconds. */
-#define RESERVE_SPINS 256
+/* How long a writer spins at a full ring before it sleeps: readers free
+ * space continuously while they keep up, so a few looks usually do; a
+ * writer's unfinished frame at head is finished within microseconds. */
+#define READER_SPIN_NS 20000u
+#define WRITER_SPIN_NS 3000u
 /* The spaced looks at a blocking reader double up to 1 << this many
  * pauses at most (and to mapq__spin.blocked_max, whichever is less),
  * which also keeps the shift defined. */
@@ -119,33 +122,44 @@ static int try_reserve(struct mapq *q, uint64_t size, uint64_t *pos, uint64_t *p
 }
 
 /*
- * Reserve with waiting. A blocked writer spins a little, then sets the
- * sleeper flag of the word its blocker will bump (space_seq for a reader,
- * data_seq for a writer's unfinished frame), reads the word, then looks
- * again before sleeping: the sleeper's half of the Dekker pair described
- * in wait.c. Once woken it spins again before it sleeps again. Dead readers
- * and writers wake nobody, so it also wakes up now and then to look for
- * them (a writer blocked by an unfinished frame every millisecond).
+ * Reserve with waiting (mapq__waiter_block, wait.c): blocked by a reader,
+ * on space_seq, which releases bump; blocked by a writer's unfinished
+ * frame at head, on data_seq, which commits bump. Dead readers and writers
+ * bump nothing, so the sleeps are short enough to look for them (ring.c
+ * frees a dead reader's slot as it scans; an unfinished frame's writer
+ * is checked here, once a millisecond).
  */
 static int reserve_wait(struct mapq *q, uint64_t size, uint64_t *pos, uint64_t *pad,
 			uint64_t *fsize, int timeout_ms)
 {
 	struct fmt_ctl *c = q->ctl;
-	_Atomic uint32_t *seq = NULL, *flag = NULL;
-	uint64_t deadline = 0, stall_pos = UINT64_MAX, stall_since = 0, stall_check = 0;
-	uint32_t s = 0;
+	struct mapq__waiter w;
+	uint64_t stall_pos = UINT64_MAX, stall_since = 0, stall_check = 0;
+	bool blocked_before = false;
 	int r;
 
-	for (unsigned spins = 0;; spins++) {
+	for (;;) {
 		/* a caller that cannot wait gets its answer about blocking
 		 * readers' liveness at once; retries are rate-limited (ring.c) */
 		r = try_reserve(q, size, pos, pad, fsize, timeout_ms == 0);
 		if (r <= 0)
-			break;
+			return r;
+		if (timeout_ms == 0)
+			return -EAGAIN;
+		if (!blocked_before)
+			mapq__waiter_init(&w, timeout_ms); /* the first time blocked */
+		blocked_before = true;
+		/* (Built here, not on entry: a send that is not blocked pays
+		 * nothing for it.) */
+		bool by_reader = r == MAPQ__BLOCKED_BY_READER;
+		const struct mapq__blocker blk =
+			by_reader ? (struct mapq__blocker){ &c->space_seq, &c->space_sleepers,
+							    READER_POLL_NS, READER_SPIN_NS }
+				  : (struct mapq__blocker){ &c->data_seq, &c->data_sleepers,
+							    MAPQ__UNBLOCK_POLL_NS, WRITER_SPIN_NS };
+		const struct mapq__blocker *b = &blk;
 		uint64_t now = 0;
-		if (!deadline && timeout_ms != 0)
-			deadline = mapq__deadline(timeout_ms); /* the first time blocked */
-		if (r == MAPQ__BLOCKED_BY_WRITER && spins >= RESERVE_SPINS) {
+		if (!by_reader && !mapq__waiter_spinning(&w, b)) {
 			/* acquire: as in advance_head, the frame at head */
 			uint64_t h = atomic_load_explicit(&c->head, memory_order_acquire);
 			now = mapq__now_ns();
@@ -163,59 +177,27 @@ static int reserve_wait(struct mapq *q, uint64_t size, uint64_t *pos, uint64_t *
 				 * past the deadline. A file damaged so that the
 				 * repair never takes would otherwise keep us
 				 * here for ever, @force being true every time. */
-				if (now >= deadline) {
-					r = -ETIMEDOUT;
-					break;
-				}
+				if (now >= mapq__waiter_deadline(&w))
+					return -ETIMEDOUT;
 				continue;
 			}
 		}
-		if (timeout_ms == 0) {
-			r = -EAGAIN;
-			break;
+		/* Each look at a blocking reader reads its cursor line, which
+		 * it writes with a locked CAS on every release, and would stall
+		 * that CAS: those looks space out, doubling up to
+		 * mapq__spin.blocked_max pauses, so that the reader frees
+		 * several frames between two of them. */
+		unsigned paused = 0;
+		if (by_reader && mapq__waiter_spinning(&w, b)) {
+			paused = w.looks < SPACING_SHIFT_MAX &&
+						 1u << w.looks < mapq__spin.blocked_max
+					 ? 1u << w.looks
+					 : mapq__spin.blocked_max;
+			relax_n(paused);
 		}
-		/* Readers free space continuously while they keep up: look a few
-		 * more times before paying for a sleep and a wake-up. Each look
-		 * at a blocking reader reads its cursor line, which it writes
-		 * with a locked CAS on every release, and would stall that CAS:
-		 * those looks space out (doubling up to about 0.6 us), so that
-		 * the reader frees several frames between two of them. A spaced
-		 * look counts for 8, so that this lasts some 20 us, not 150. */
-		if (spins < RESERVE_SPINS) {
-			if (r != MAPQ__BLOCKED_BY_READER) {
-				cpu_relax();
-			} else if (spins < SPACING_SHIFT_MAX &&
-				   1u << spins < mapq__spin.blocked_max) {
-				relax_n(1u << spins);
-			} else {
-				relax_n(mapq__spin.blocked_max);
-				spins += 7;
-			}
-			continue;
-		}
-		_Atomic uint32_t *want = r == MAPQ__BLOCKED_BY_READER ? &c->space_sleepers
-								      : &c->data_sleepers;
-		if (flag != want) {
-			flag = want;
-			seq = r == MAPQ__BLOCKED_BY_READER ? &c->space_seq : &c->data_seq;
-			/* see wait.c; then look again before sleeping */
-			mapq__sleeper_set(flag);
-			s = atomic_load_explicit(seq, memory_order_seq_cst);
-			continue;
-		}
-		/* ring.c frees dead readers' slots as it scans */
-		uint64_t wake_by = (now ? now : mapq__now_ns()) + (r == MAPQ__BLOCKED_BY_READER
-									   ? READER_POLL_NS
-									   : MAPQ__UNBLOCK_POLL_NS);
-		r = mapq__futex_wait(seq, s, wake_by < deadline ? wake_by : deadline);
-		if (r && wake_by >= deadline)
-			break;
-		/* Awake: spin again, and set the flag again (wait.c) only if
-		 * we are about to sleep again. */
-		flag = NULL;
-		spins = 0;
+		if ((r = mapq__waiter_block(&w, b, paused, now)) != 0)
+			return r;
 	}
-	return r;
 }
 
 /*
