@@ -9,6 +9,7 @@
 #ifndef MAPQ_CLI_H
 #define MAPQ_CLI_H
 
+#include <getopt.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -62,6 +63,30 @@ const char *cli_frame_kind(uint32_t kind);
 /* @one or @many, as @n calls for: "1 frame", "2 frames". */
 const char *cli_plural(uint64_t n, const char *one, const char *many);
 const char *cli_bytes(uint64_t n, char *buf, size_t size);
+
+/*
+ * The option parsing every subcommand shares. Give each subcommand's
+ * --help the value 'h' and its --json (if it has one) 'j' in @opts.
+ * cli_getopt() returns the next option for the caller to handle, -1 after
+ * the last (then optind is the first operand), or CLI_OPT_EXIT when the
+ * command is over: --help printed @help (status 0), or an unknown option
+ * or a missing argument was reported, naming it (status @usage_status, or
+ * EXIT_USAGE when that is 0). --json only sets @json.
+ */
+enum {
+	CLI_OPT_EXIT = -2
+};
+struct cli_opts {
+	const char *cmd;           /* "create" */
+	const char *help;          /* printed for --help */
+	const struct option *opts; /* getopt_long's long options */
+	const char *shortopts;     /* its short ones ("h" at least) */
+	int usage_status;          /* exit status for a usage error, if not 2 */
+	bool json;                 /* --json was given */
+	int status;                /* the exit status, after CLI_OPT_EXIT */
+	bool started;
+};
+int cli_getopt(struct cli_opts *o, int argc, char **argv);
 
 /* Ctrl-C and SIGTERM set cli_stop; loops check it between waits. */
 extern volatile sig_atomic_t cli_stop;

@@ -39,12 +39,13 @@ int cmd_create(int argc, char **argv)
 	};
 	mapq_options o;
 	mapq_options_init(&o);
-	bool json = false;
+	struct cli_opts co = { .cmd = "create", .help = help, .opts = opts, .shortopts = "h" };
 	uint64_t v;
 	int c;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+	while ((c = cli_getopt(&co, argc, argv)) != -1) {
 		switch (c) {
+		case CLI_OPT_EXIT:
+			return co.status;
 		case 'c':
 			if (!cli_u64("create", "--capacity", optarg, 4096, 1ull << 40, true, &v))
 				return EXIT_USAGE;
@@ -85,16 +86,9 @@ int cmd_create(int argc, char **argv)
 				return EXIT_USAGE;
 			o.mode = (uint32_t)v;
 			break;
-		case 'j':
-			json = true;
-			break;
-		case 'h':
-			fputs(help, stdout);
-			return 0;
-		default:
-			return cli_usage("create", "unknown option");
 		}
 	}
+	bool json = co.json;
 	if (optind != argc - 1)
 		return cli_usage("create", "give exactly one QUEUE");
 	const char *name = argv[optind];

@@ -72,19 +72,15 @@ int cmd_dump(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	bool json = false, raw = false;
+	struct cli_opts o = { .cmd = "dump", .help = help, .opts = opts, .shortopts = "h" };
+	bool raw = false;
 	int c;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		if (c == 'r')
-			raw = true;
-		else if (c == 'j')
-			json = true;
-		else if (c == 'h')
-			return fputs(help, stdout), 0;
-		else
-			return cli_usage("dump", "unknown option");
+	while ((c = cli_getopt(&o, argc, argv)) != -1) {
+		if (c == CLI_OPT_EXIT)
+			return o.status;
+		raw = true; /* 'r', the only other option */
 	}
+	bool json = o.json;
 	if (optind != argc - 1)
 		return cli_usage("dump", "give exactly one QUEUE");
 	const char *queue = argv[optind];

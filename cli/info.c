@@ -189,19 +189,15 @@ int cmd_info(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	bool json = false, all = false;
+	struct cli_opts o = { .cmd = "info", .help = info_help, .opts = opts, .shortopts = "h" };
+	bool all = false;
 	int c;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		if (c == 'j')
-			json = true;
-		else if (c == 'a')
-			all = true;
-		else if (c == 'h')
-			return fputs(info_help, stdout), 0;
-		else
-			return cli_usage("info", "unknown option");
+	while ((c = cli_getopt(&o, argc, argv)) != -1) {
+		if (c == CLI_OPT_EXIT)
+			return o.status;
+		all = true; /* 'a', the only other option */
 	}
+	bool json = o.json;
 	if (optind != argc - 1)
 		return cli_usage("info", "give exactly one QUEUE");
 	mapq *q;
@@ -219,17 +215,12 @@ int cmd_readers(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	bool json = false;
-	int c;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		if (c == 'j')
-			json = true;
-		else if (c == 'h')
-			return fputs(readers_help, stdout), 0;
-		else
-			return cli_usage("readers", "unknown option");
-	}
+	struct cli_opts o = {
+		.cmd = "readers", .help = readers_help, .opts = opts, .shortopts = "h"
+	};
+	if (cli_getopt(&o, argc, argv) != -1) /* --help or --json only */
+		return o.status;
+	bool json = o.json;
 	mapq *q;
 	if (optind < argc && strcmp(argv[optind], "drop") == 0) {
 		if (optind + 3 != argc)

@@ -27,17 +27,10 @@ int cmd_recover(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	bool json = false;
-	int c;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		if (c == 'j')
-			json = true;
-		else if (c == 'h')
-			return fputs(help, stdout), 0;
-		else
-			return cli_usage("recover", "unknown option");
-	}
+	struct cli_opts o = { .cmd = "recover", .help = help, .opts = opts, .shortopts = "h" };
+	if (cli_getopt(&o, argc, argv) != -1) /* --help or --json only */
+		return o.status;
+	bool json = o.json;
 	if (optind != argc - 1)
 		return cli_usage("recover", "give exactly one QUEUE");
 	const char *queue = argv[optind];

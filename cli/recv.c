@@ -108,7 +108,22 @@ static int read_next(mapq_reader *r, mapq_msg *m, int timeout)
 	}
 }
 
-int cmd_recv(int argc, char **argv)
+/* What the command line asked for. */
+struct recv_args {
+	const char *cmd; /* "recv" or "tail" */
+	const char *queue;
+	const char *name; /* durable reader, or NULL */
+	int from;         /* MAPQ_START_* */
+	int timeout;
+	uint64_t count;
+	uint64_t lines; /* tail: how many of the last to print first */
+	enum out_fmt fmt;
+	bool tail, follow;
+	bool last_n; /* tail without --from or --name: start from the last lines */
+};
+
+/* Parse the command line into @a: -1, or the exit status to end with. */
+static int parse_args(struct recv_args *a, int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "from", required_argument, NULL, 'F' },
@@ -124,22 +139,29 @@ int cmd_recv(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *cmd = argv[0];
-	bool tail = strcmp(cmd, "tail") == 0, follow = false;
-	const char *name = NULL;
-	int from = -1, timeout = 0, nfmt = 0;
-	uint64_t count = UINT64_MAX, lines = 10;
-	enum out_fmt fmt = OUT_TEXT;
-	int c;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, tail ? "n:fh" : "h", opts, NULL)) != -1) {
+	bool tail = strcmp(cmd, "tail") == 0;
+	*a = (struct recv_args){ .cmd = cmd,
+				 .from = -1,
+				 .count = UINT64_MAX,
+				 .lines = 10,
+				 .fmt = OUT_TEXT,
+				 .tail = tail };
+	struct cli_opts o = { .cmd = cmd,
+			      .help = tail ? tail_help : recv_help,
+			      .opts = opts,
+			      .shortopts = tail ? "n:fh" : "h" };
+	int nfmt = 0, c;
+	while ((c = cli_getopt(&o, argc, argv)) != -1) {
 		switch (c) {
+		case CLI_OPT_EXIT:
+			return o.status;
 		case 'F':
 			if (strcmp(optarg, "oldest") == 0)
-				from = MAPQ_START_OLDEST;
+				a->from = MAPQ_START_OLDEST;
 			else if (strcmp(optarg, "latest") == 0)
-				from = MAPQ_START_LATEST;
+				a->from = MAPQ_START_LATEST;
 			else if (strcmp(optarg, "resume") == 0)
-				from = MAPQ_START_RESUME;
+				a->from = MAPQ_START_RESUME;
 			else
 				return cli_usage(cmd, "--from %s: use oldest, latest or resume",
 						 optarg);
@@ -147,143 +169,127 @@ int cmd_recv(int argc, char **argv)
 		case 'N':
 			if (!*optarg || strlen(optarg) > MAPQ_NAME_MAX)
 				return cli_usage(cmd, "--name: 1 to %d bytes", MAPQ_NAME_MAX);
-			name = optarg;
+			a->name = optarg;
 			break;
 		case 'c':
-			if (!cli_u64(cmd, "--count", optarg, 1, UINT64_MAX, false, &count))
+			if (!cli_u64(cmd, "--count", optarg, 1, UINT64_MAX, false, &a->count))
 				return EXIT_USAGE;
 			break;
 		case 't':
-			if (!cli_timeout(cmd, optarg, &timeout))
+			if (!cli_timeout(cmd, optarg, &a->timeout))
 				return EXIT_USAGE;
 			break;
 		case 'x':
 		case 'b':
-		case 'j':
-			fmt = c == 'x' ? OUT_HEX : c == 'b' ? OUT_BINARY : OUT_JSON;
+			a->fmt = c == 'x' ? OUT_HEX : OUT_BINARY;
 			nfmt++;
 			break;
 		case 'n':
 			if (!tail)
-				return cli_usage(cmd, "unknown option");
-			if (!cli_u64(cmd, "--lines", optarg, 0, 1000000, false, &lines))
+				return cli_usage(cmd, "unknown option --lines");
+			if (!cli_u64(cmd, "--lines", optarg, 0, 1000000, false, &a->lines))
 				return EXIT_USAGE;
 			break;
 		case 'f':
 			if (!tail)
-				return cli_usage(cmd, "unknown option");
-			follow = true;
+				return cli_usage(cmd, "unknown option --follow");
+			a->follow = true;
 			break;
-		case 'h':
-			fputs(tail ? tail_help : recv_help, stdout);
-			return 0;
-		default:
-			return cli_usage(cmd, "unknown option");
 		}
+	}
+	if (o.json) {
+		a->fmt = OUT_JSON;
+		nfmt++;
 	}
 	if (optind != argc - 1)
 		return cli_usage(cmd, "give exactly one QUEUE");
 	if (nfmt > 1)
 		return cli_usage(cmd, "choose one of --hex, --binary and --json");
-	if (from == MAPQ_START_RESUME && !name)
+	if (a->from == MAPQ_START_RESUME && !a->name)
 		return cli_usage(cmd, "--from resume needs --name READER");
-	bool last_n = tail && from < 0 && !name;
-	if (from < 0)
-		from = name ? MAPQ_START_RESUME : MAPQ_START_OLDEST;
-	if (follow)
-		timeout = MAPQ_FOREVER;
-	const char *queue = argv[optind];
-	mapq *q;
-	mapq_reader *r;
-	if (cli_open(queue, 0, NULL, &q))
+	a->last_n = tail && a->from < 0 && !a->name;
+	if (a->from < 0)
+		a->from = a->name ? MAPQ_START_RESUME : MAPQ_START_OLDEST;
+	if (a->follow)
+		a->timeout = MAPQ_FOREVER;
+	a->queue = argv[optind];
+	return -1;
+}
+
+/* Open the queue and attach the reader. 0, or 1 (said why). */
+static int attach(const struct recv_args *a, int from, mapq **q, mapq_reader **r)
+{
+	if (cli_open(a->queue, 0, NULL, q))
 		return 1;
-	int err = mapq_reader_open(q, &r, name, from);
-	if (err) {
-		if (err == -EBUSY)
-			fprintf(stderr, "mapq: %s: %s: reader %s is attached elsewhere\n", queue,
-				cmd, name);
-		else
-			cli_fail(queue, "cannot attach a reader", err);
-		mapq_close(q);
-		return 1;
-	}
-	cli_catch_signals();
-	mapq_geometry g;
-	(void)mapq_info(q, &g);
-	bool copy = g.policy == MAPQ_OVERWRITE;
-	char *buf = copy ? malloc(g.max_msg ? g.max_msg : 1) : NULL;
-	int rc = 0;
-	uint64_t done = 0;
-	if (copy && !buf) {
-		cli_fail(queue, cmd, -ENOMEM);
-		rc = 1;
-		goto out;
-	}
-	if (last_n && lines > 0) {
-		/* Everything retained now, keeping copies of the last @lines. */
-		struct kept *k = calloc(lines, sizeof(*k));
-		uint64_t n = 0;
-		mapq_msg m;
-		while (k && (err = mapq_read(r, &m, 0)) != -EAGAIN) {
-			if (err == -MAPQ_ELAPPED || err == -MAPQ_EFRAMECRC)
-				continue; /* counted below only when following */
-			if (err)
-				break;
-			struct kept *e = &k[n++ % lines];
-			char *d = realloc(e->data, m.len ? m.len : 1);
-			if (!d) {
-				err = -ENOMEM;
-				break;
-			}
-			memcpy(d, m.data, m.len);
-			*e = (struct kept){ m.pos, m.writer, m.len, d };
-			err = mapq_release(r);
-			if (err == -MAPQ_ELAPPED)
-				n--; /* overwritten while copied: not a message */
-			else if (err)
-				break;
-			err = 0;
-		}
-		if (!k)
+	int err = mapq_reader_open(*q, r, a->name, from);
+	if (!err)
+		return 0;
+	if (err == -EBUSY)
+		fprintf(stderr, "mapq: %s: %s: reader %s is attached elsewhere\n", a->queue, a->cmd,
+			a->name);
+	else
+		cli_fail(a->queue, "cannot attach a reader", err);
+	mapq_close(*q);
+	return 1;
+}
+
+/* tail: everything retained now, printing the last @a->lines. 0 or -errno. */
+static int print_last(const struct recv_args *a, mapq_reader *r, uint64_t *done)
+{
+	struct kept *k = calloc(a->lines, sizeof(*k));
+	if (!k)
+		return -ENOMEM;
+	uint64_t n = 0, lines = a->lines;
+	mapq_msg m;
+	int err;
+	while ((err = mapq_read(r, &m, 0)) != -EAGAIN) {
+		if (err == -MAPQ_ELAPPED || err == -MAPQ_EFRAMECRC)
+			continue; /* counted below only when following */
+		if (err)
+			break;
+		struct kept *e = &k[n++ % lines];
+		char *d = realloc(e->data, m.len ? m.len : 1);
+		if (!d) {
 			err = -ENOMEM;
-		if (err == -EAGAIN)
-			err = 0;
-		for (uint64_t i = n > lines ? n - lines : 0; k && i < n && done < count;
-		     i++, done++) {
-			struct kept *e = &k[i % lines];
-			emit(fmt, e->pos, e->writer, e->data, e->len);
+			break;
 		}
-		for (uint64_t i = 0; k && i < lines; i++)
-			free(k[i].data);
-		free(k);
-		if (err) {
-			cli_fail(queue, cmd, err);
-			rc = 1;
-		}
-		if (!follow)
-			goto out;
-	} else if (last_n && !follow) {
-		goto out;
-	} else if (last_n) {
-		/* -n 0 -f: only what arrives from now on */
-		mapq_reader_close(r);
-		if ((err = mapq_reader_open(q, &r, NULL, MAPQ_START_LATEST)) != 0) {
-			cli_fail(queue, "cannot attach a reader", err);
-			rc = 1;
-			r = NULL;
-			goto out;
-		}
+		memcpy(d, m.data, m.len);
+		*e = (struct kept){ m.pos, m.writer, m.len, d };
+		err = mapq_release(r);
+		if (err == -MAPQ_ELAPPED)
+			n--; /* overwritten while copied: not a message */
+		else if (err)
+			break;
+		err = 0;
 	}
-	while (rc == 0 && done < count && !cli_stop) {
+	if (err == -EAGAIN)
+		err = 0;
+	for (uint64_t i = n > lines ? n - lines : 0; i < n && *done < a->count; i++, ++*done) {
+		struct kept *e = &k[i % lines];
+		emit(a->fmt, e->pos, e->writer, e->data, e->len);
+	}
+	for (uint64_t i = 0; i < lines; i++)
+		free(k[i].data);
+	free(k);
+	return err;
+}
+
+/* Print messages as they come, until --count, --timeout or Ctrl-C. @copy:
+ * a buffer of the largest message, for the overwrite policy (else NULL).
+ * 0, or 1 (said why). */
+static int stream(const struct recv_args *a, mapq_reader *r, char *copy, uint64_t *done)
+{
+	const char *queue = a->queue, *cmd = a->cmd;
+	while (*done < a->count && !cli_stop) {
 		mapq_msg m;
-		err = mapq_read(r, &m, 0);
+		int err = mapq_read(r, &m, 0);
 		if (err == -EAGAIN) {
 			/* about to wait: let whoever reads our output see it all */
 			fflush(stdout);
-			err = read_next(r, &m, timeout);
+			err = read_next(r, &m, a->timeout);
 		}
 		if (err == -EAGAIN || err == -ETIMEDOUT)
-			break;
+			return 0;
 		if (err == -MAPQ_ELAPPED) {
 			fprintf(stderr, "mapq: %s: %s: overtaken by writers: %llu messages lost\n",
 				queue, cmd, (unsigned long long)mapq_reader_lost(r));
@@ -296,13 +302,12 @@ int cmd_recv(int argc, char **argv)
 		}
 		if (err) {
 			cli_fail(queue, cmd, err);
-			rc = 1;
-			break;
+			return 1;
 		}
 		if (copy) {
 			/* Overwrite policy: the bytes are ours only if release
 			 * says no writer overwrote them meanwhile. */
-			memcpy(buf, m.data, m.len);
+			memcpy(copy, m.data, m.len);
 			err = mapq_release(r);
 			if (err == -MAPQ_ELAPPED) {
 				fprintf(stderr,
@@ -312,27 +317,61 @@ int cmd_recv(int argc, char **argv)
 				continue;
 			}
 			if (!err)
-				emit(fmt, m.pos, m.writer, buf, m.len);
+				emit(a->fmt, m.pos, m.writer, copy, m.len);
 		} else {
-			emit(fmt, m.pos, m.writer, m.data, m.len);
+			emit(a->fmt, m.pos, m.writer, m.data, m.len);
 			/* A durable reader's cursor must not pass what the user
 			 * has not got yet: flush first, then release. */
-			if (name)
+			if (a->name)
 				fflush(stdout);
 			err = mapq_release(r);
 		}
 		if (err) {
 			cli_fail(queue, cmd, err);
-			rc = 1;
+			return 1;
 		}
-		done++;
+		++*done;
 	}
-out:
-	if (fflush(stdout) != 0 || ferror(stdout)) {
-		fprintf(stderr, "mapq: %s: %s: writing output: %s\n", queue, cmd, strerror(errno));
+	return 0;
+}
+
+int cmd_recv(int argc, char **argv)
+{
+	struct recv_args a;
+	int rc = parse_args(&a, argc, argv);
+	if (rc >= 0)
+		return rc;
+	rc = 0;
+	/* tail -n 0 -f: only what arrives from now on */
+	int from = a.last_n && a.lines == 0 ? MAPQ_START_LATEST : a.from;
+	mapq *q;
+	mapq_reader *r;
+	if (attach(&a, from, &q, &r))
+		return 1;
+	cli_catch_signals();
+	mapq_geometry g;
+	(void)mapq_info(q, &g);
+	char *copy = NULL;
+	if (g.policy == MAPQ_OVERWRITE && !(copy = malloc(g.max_msg ? g.max_msg : 1))) {
+		cli_fail(a.queue, a.cmd, -ENOMEM);
 		rc = 1;
 	}
-	free(buf);
+	uint64_t done = 0;
+	if (rc == 0 && a.last_n && a.lines > 0) {
+		int err = print_last(&a, r, &done);
+		if (err) {
+			cli_fail(a.queue, a.cmd, err);
+			rc = 1;
+		}
+	}
+	if (rc == 0 && (!a.last_n || a.follow))
+		rc = stream(&a, r, copy, &done);
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		fprintf(stderr, "mapq: %s: %s: writing output: %s\n", a.queue, a.cmd,
+			strerror(errno));
+		rc = 1;
+	}
+	free(copy);
 	mapq_reader_close(r);
 	mapq_close(q);
 	return rc;

@@ -140,11 +140,13 @@ int cmd_send(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct sender s = { .timeout = MAPQ_FOREVER };
+	struct cli_opts o = { .cmd = "send", .help = help, .opts = opts, .shortopts = "qh" };
 	bool binary = false, quiet = false;
 	int c;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "qh", opts, NULL)) != -1) {
+	while ((c = cli_getopt(&o, argc, argv)) != -1) {
 		switch (c) {
+		case CLI_OPT_EXIT:
+			return o.status;
 		case 'b':
 			binary = true;
 			break;
@@ -152,14 +154,9 @@ int cmd_send(int argc, char **argv)
 			if (!cli_timeout("send", optarg, &s.timeout))
 				return EXIT_USAGE;
 			break;
-		case 'q':
+		default: /* 'q' */
 			quiet = true;
 			break;
-		case 'h':
-			fputs(help, stdout);
-			return 0;
-		default:
-			return cli_usage("send", "unknown option");
 		}
 	}
 	if (optind >= argc)

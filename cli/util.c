@@ -218,3 +218,38 @@ const char *cli_plural(uint64_t n, const char *one, const char *many)
 {
 	return n == 1 ? one : many;
 }
+
+int cli_getopt(struct cli_opts *o, int argc, char **argv)
+{
+	if (!o->started) {
+		o->started = true;
+		optind = 1;
+		opterr = 0; /* we say it, naming the subcommand */
+	}
+	for (;;) {
+		int c = getopt_long(argc, argv, o->shortopts, o->opts, NULL);
+		if (c == 'j') {
+			o->json = true;
+			continue;
+		}
+		if (c == 'h') {
+			fputs(o->help, stdout);
+			o->status = 0;
+			return CLI_OPT_EXIT;
+		}
+		if (c == '?' || c == ':') {
+			const char *what = argv[optind - 1];
+			bool missing = optopt && strchr(o->shortopts, optopt) &&
+				       strchr(o->shortopts, optopt)[1] == ':';
+			for (const struct option *l = o->opts; !missing && l->name; l++)
+				if (l->has_arg == required_argument && what[0] == '-' &&
+				    what[1] == '-' && strcmp(what + 2, l->name) == 0)
+					missing = true;
+			(void)cli_usage(o->cmd, missing ? "%s needs a value" : "unknown option %s",
+					what);
+			o->status = o->usage_status ? o->usage_status : EXIT_USAGE;
+			return CLI_OPT_EXIT;
+		}
+		return c;
+	}
+}

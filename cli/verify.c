@@ -221,16 +221,14 @@ int cmd_verify(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct check c = { 0 };
-	int o;
-	optind = 1;
-	while ((o = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		if (o == 'j')
-			c.json = true;
-		else if (o == 'h')
-			return fputs(help, stdout), 0;
-		else
-			return cli_usage("verify", "unknown option"), CANNOT;
-	}
+	struct cli_opts o = { .cmd = "verify",
+			      .help = help,
+			      .opts = opts,
+			      .shortopts = "h",
+			      .usage_status = CANNOT };
+	if (cli_getopt(&o, argc, argv) != -1) /* --help or --json only */
+		return o.status;
+	c.json = o.json;
 	if (optind != argc - 1)
 		return cli_usage("verify", "give exactly one QUEUE"), CANNOT;
 	const char *queue = argv[optind];

@@ -38,7 +38,22 @@ for c in create info send recv tail dump verify recover readers; do
 done
 expect 2 "unknown command" -- "$M" frobnicate
 has "$err" "no command 'frobnicate'" "unknown command"
-expect 2 "unknown option" -- "$M" info --bogus q
+# every command parses its options one way (cli_getopt): an unknown
+# option and a missing value are usage errors that name the option, and
+# nothing is printed by getopt itself
+for c in create info send recv tail dump recover readers; do
+	expect 2 "mapq $c --bogus" -- "$M" "$c" --bogus q
+	has "$err" "mapq $c: unknown option --bogus" "mapq $c --bogus"
+	if grep -q "unrecognized" "$err"; then fail "mapq $c --bogus: getopt spoke too"; fi
+done
+expect 3 "verify --bogus (its own status for a usage error)" -- "$M" verify --bogus q
+has "$err" "mapq verify: unknown option --bogus" "verify --bogus"
+expect 2 "recv --count without a value" -- "$M" recv q --count
+has "$err" "mapq recv: --count needs a value" "recv --count"
+expect 2 "tail -n without a value" -- "$M" tail q -n
+has "$err" "mapq tail: -n needs a value" "tail -n"
+expect 2 "recv -n (tail's only)" -- "$M" recv -n 3 q
+has "$err" "unknown option -n" "recv -n"
 expect 2 "missing queue" -- "$M" info
 
 # ---- create ----
