@@ -211,8 +211,11 @@ int mapq__create_file(const char *path, const mapq_options *opt, bool unnamed);
  * of queue file @path; how many. */
 unsigned mapq__sweep_temp(const char *path);
 
-/* recover.c: with the open lock held exclusively */
-int mapq__recover_exclusive(struct mapq *q, mapq_recovery *rep);
+/* recover.c: if no other process has the queue open (our open lock
+ * turns exclusive), recover it, sweep @path's directory of dead creators'
+ * temporary files (@path may be NULL), go back to a shared open lock and
+ * return true with the outcome in *err; false if others have it open. */
+bool mapq__recover_alone(struct mapq *q, const char *path, mapq_recovery *rep, int *err);
 
 /* repair.c: finishing what dead (or stalled) writers left */
 enum {

@@ -96,14 +96,12 @@ static int64_t unblock_ns(const mapq_options *opt)
  */
 static int join(struct mapq *q, const char *path, bool recover)
 {
-	if (recover && mapq__slot_trylock(q->fd, open_off(q)) == 0) {
-		mapq_recovery rep;
-		/* creators that died beside the queue left temporary files */
-		(void)mapq__sweep_temp(path);
-		int err = mapq__recover_exclusive(q, &rep);
-		int e2 = mapq__lock_shared(q->fd, open_off(q), false);
-		return err ? err : e2;
-	}
+	mapq_recovery rep;
+	int err;
+	/* creators that died beside the queue left temporary files: the
+	 * recovery sweeps them */
+	if (recover && mapq__recover_alone(q, path, &rep, &err))
+		return err;
 	return mapq__lock_shared(q->fd, open_off(q), true);
 }
 

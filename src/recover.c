@@ -217,7 +217,7 @@ static void fix_cursors(struct mapq *q, uint64_t head, uint64_t end, mapq_recove
 	}
 }
 
-int mapq__recover_exclusive(struct mapq *q, mapq_recovery *rep)
+static int recover_exclusive(struct mapq *q, mapq_recovery *rep)
 {
 	memset(rep, 0, sizeof(*rep));
 	rep->exclusive = 1;
@@ -312,6 +312,20 @@ int mapq__recover_exclusive(struct mapq *q, mapq_recovery *rep)
 	return 0;
 }
 
+bool mapq__recover_alone(struct mapq *q, const char *path, mapq_recovery *rep, int *err)
+{
+	/* Exclusive if our open lock (shared, or not taken yet) can be
+	 * taken exclusively: nobody else has the queue open. */
+	if (mapq__slot_trylock(q->fd, open_off(q)) != 0)
+		return false;
+	if (path)
+		(void)mapq__sweep_temp(path);
+	int e = recover_exclusive(q, rep);
+	int e2 = mapq__lock_shared(q->fd, open_off(q), false);
+	*err = e ? e : e2;
+	return true;
+}
+
 int mapq_recover(mapq *q, mapq_recovery *rep)
 {
 	mapq_recovery tmp;
@@ -323,14 +337,11 @@ int mapq_recover(mapq *q, mapq_recovery *rep)
 		return -MAPQ_ESTATE;
 	if (!rep)
 		rep = &tmp;
-	/* Exclusive if our shared open lock converts to an exclusive one. */
-	if (mapq__slot_trylock(q->fd, open_off(q)) == 0) {
-		int err = mapq__recover_exclusive(q, rep);
-		int e2 = mapq__lock_shared(q->fd, open_off(q), false);
-		return err ? err : e2;
-	}
+	int err;
+	if (mapq__recover_alone(q, NULL, rep, &err))
+		return err;
 	memset(rep, 0, sizeof(*rep));
-	int err = MAPQ_FAULT(RECOVER_START);
+	err = MAPQ_FAULT(RECOVER_START);
 	if (err)
 		return err;
 	free_dead_writers(q, rep, true);

@@ -63,20 +63,57 @@ static bool holds_writers(uint32_t st)
 	return st == RSLOT_ACTIVE || st == RSLOT_DETACHED;
 }
 
+/*
+ * The one scan of the reader slots, used by every mover of head and of
+ * cursors: each slot that holds writers back (attached, or a detached
+ * durable reader), with its state and cursor.
+ *
+ * The state is read seq_cst: it pairs with a joining reader's seq_cst
+ * store of its state, after which the reader re-reads head. So either this
+ * scan (after the caller's seq_cst CAS of head) sees the new reader, or
+ * the reader sees the new head: a reader can never be left behind head
+ * unseen (mapq__lift_readers). The cursor is read acquire: the reader read
+ * its frames before it released its cursor past them.
+ */
+struct holder {
+	struct fmt_rslot *slot;
+	uint32_t i;
+	uint32_t state;
+	uint64_t cursor;
+};
+struct reader_scan {
+	uint32_t next, hwm;
+};
+
+static struct reader_scan scan_readers(const struct mapq *q)
+{
+	return (struct reader_scan){ 0, reader_hwm(q) };
+}
+
+static inline bool next_holder(struct mapq *q, struct reader_scan *it, struct holder *h)
+{
+	while (it->next < it->hwm) {
+		uint32_t i = it->next++;
+		struct fmt_rslot *s = &q->rslots[i];
+		uint32_t st = atomic_load_explicit(&s->state, memory_order_seq_cst);
+		if (!holds_writers(st))
+			continue;
+		*h = (struct holder){ s, i, st,
+				      atomic_load_explicit(&s->cursor, memory_order_acquire) };
+		return true;
+	}
+	return false;
+}
+
 /* MAPQ_OVERWRITE: push every reader still at or before frame [h, next)
  * past it, counting the message as lost to it. */
 static void pass_readers(struct mapq *q, uint64_t h, uint64_t next, bool data)
 {
-	uint32_t hwm = reader_hwm(q);
+	struct holder rd;
 
-	for (uint32_t i = 0; i < hwm; i++) {
-		struct fmt_rslot *s = &q->rslots[i];
-		/* seq_cst: pairs with a joining reader's seq_cst state store */
-		uint32_t st = atomic_load_explicit(&s->state, memory_order_seq_cst);
-		if (!holds_writers(st))
-			continue;
-		/* acquire: the reader read the frame before releasing its cursor */
-		uint64_t c = atomic_load_explicit(&s->cursor, memory_order_acquire);
+	for (struct reader_scan it = scan_readers(q); next_holder(q, &it, &rd);) {
+		struct fmt_rslot *s = rd.slot;
+		uint64_t c = rd.cursor;
 		if (c > h)
 			continue;
 		while (c <= h) {
@@ -106,16 +143,13 @@ static void pass_readers(struct mapq *q, uint64_t h, uint64_t next, bool data)
  */
 void mapq__lift_readers(struct mapq *q, uint64_t head)
 {
-	uint32_t hwm = reader_hwm(q);
+	struct holder rd;
 
-	for (uint32_t i = 0; i < hwm; i++) {
-		struct fmt_rslot *s = &q->rslots[i];
-		if (!holds_writers(atomic_load_explicit(&s->state, memory_order_seq_cst)))
-			continue;
-		uint64_t c = atomic_load_explicit(&s->cursor, memory_order_acquire);
-		while (c < head && !atomic_compare_exchange_weak_explicit(&s->cursor, &c, head,
-									  memory_order_acq_rel,
-									  memory_order_acquire))
+	for (struct reader_scan it = scan_readers(q); next_holder(q, &it, &rd);) {
+		uint64_t c = rd.cursor;
+		while (c < head && !atomic_compare_exchange_weak_explicit(
+					   &rd.slot->cursor, &c, head, memory_order_acq_rel,
+					   memory_order_acquire))
 			;
 	}
 }
@@ -127,30 +161,24 @@ void mapq__lift_readers(struct mapq *q, uint64_t head)
  */
 static uint64_t readers_floor(struct mapq *q, uint64_t h, bool eager)
 {
-	uint32_t hwm = reader_hwm(q);
 	uint64_t floor = UINT64_MAX;
+	struct holder rd;
 	/* Asking the kernel whether a reader is alive costs a system call:
 	 * a writer spinning on a full ring asks at most once a millisecond
 	 * (a dead reader's slot is then freed within about that); one that
 	 * cannot wait (@eager) asks at once. */
 	int may_reap = eager ? 1 : -1; /* -1: undecided, the clock is read only if needed */
 
-	for (uint32_t i = 0; i < hwm; i++) {
-		struct fmt_rslot *s = &q->rslots[i];
-		/* seq_cst: pairs with a joining reader's seq_cst state store */
-		uint32_t st = atomic_load_explicit(&s->state, memory_order_seq_cst);
-		if (!holds_writers(st))
-			continue;
-		/* acquire: the reader read the frames before releasing its cursor */
-		uint64_t c = atomic_load_explicit(&s->cursor, memory_order_acquire);
-		if (c <= h && st == RSLOT_ACTIVE && may_reap) {
+	for (struct reader_scan it = scan_readers(q); next_holder(q, &it, &rd);) {
+		uint64_t c = rd.cursor;
+		if (c <= h && rd.state == RSLOT_ACTIVE && may_reap) {
 			if (may_reap < 0) {
 				uint64_t now = mapq__now_ns();
 				may_reap = now - q->reap_check >= MAPQ__UNBLOCK_POLL_NS;
 				if (may_reap)
 					q->reap_check = now;
 			}
-			if (may_reap && reap_dead_reader(q, (int)i))
+			if (may_reap && reap_dead_reader(q, (int)rd.i))
 				continue;
 		}
 		if (c < floor)
