@@ -136,12 +136,11 @@ static int reserve_wait(struct mapq *q, uint64_t size, uint64_t *pos, uint64_t *
 	struct mapq__waiter w;
 	uint64_t stall_pos = UINT64_MAX, stall_since = 0, stall_check = 0;
 	bool blocked_before = false;
-	int r;
 
 	for (;;) {
 		/* a caller that cannot wait gets its answer about blocking
 		 * readers' liveness at once; retries are rate-limited (ring.c) */
-		r = try_reserve(q, size, pos, pad, fsize, timeout_ms == 0);
+		int r = try_reserve(q, size, pos, pad, fsize, timeout_ms == 0);
 		if (r <= 0)
 			return r;
 		if (timeout_ms == 0)
