@@ -17,6 +17,7 @@
 #ifndef MAPQ_INTERNAL_H
 #define MAPQ_INTERNAL_H
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -252,6 +253,17 @@ int mapq__reserve_frame(struct mapq *q, uint64_t size, uint64_t *fpos, uint64_t 
 
 /* ---- Inline helpers, defined here: a handle's readers, and where
  * frames, commit words, slot locks and checkpoints lie in the mapping. */
+
+/* What mapq_sync and mapq_recover ask of a handle first: one that may
+ * write and holds no reservation. 0, or the error to return. */
+static inline int idle_writable(const struct mapq *q)
+{
+	if (!q)
+		return -EINVAL;
+	if (q->rdonly)
+		return -MAPQ_ERDONLY;
+	return q->resv_size ? -MAPQ_ESTATE : 0;
+}
 
 /* Is reader slot @slot one of this handle's readers? Our own OFD locks
  * never conflict with us, so a lock test alone cannot tell. */

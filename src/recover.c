@@ -329,15 +329,11 @@ bool mapq__recover_alone(struct mapq *q, const char *path, mapq_recovery *rep, i
 int mapq_recover(mapq *q, mapq_recovery *rep)
 {
 	mapq_recovery tmp;
-	if (!q)
-		return -EINVAL;
-	if (q->rdonly)
-		return -MAPQ_ERDONLY;
-	if (q->resv_size)
-		return -MAPQ_ESTATE;
+	int err = idle_writable(q);
+	if (err)
+		return err;
 	if (!rep)
 		rep = &tmp;
-	int err;
 	if (mapq__recover_alone(q, NULL, rep, &err))
 		return err;
 	memset(rep, 0, sizeof(*rep));

@@ -64,13 +64,9 @@ static int wait_finished(struct mapq *q, uint64_t end)
 
 int mapq_sync(mapq *q)
 {
-	if (!q)
-		return -EINVAL;
-	if (q->rdonly)
-		return -MAPQ_ERDONLY;
-	if (q->resv_size)
-		return -MAPQ_ESTATE;
-	int err = 0;
+	int err = idle_writable(q);
+	if (err)
+		return err;
 	if (q->wslot < 0 && (err = mapq__wslot_attach(q)) != 0)
 		return err;
 	/* Start the next frame on a fresh page: writes after the sync then
