@@ -41,6 +41,27 @@ AM_TESTS_ENVIRONMENT = top_builddir='$(top_builddir)'; top_srcdir='$(top_srcdir)
 	UBSAN_OPTIONS="print_stacktrace=1 $${UBSAN_OPTIONS:-}"; \
 	export top_builddir top_srcdir TSAN_OPTIONS UBSAN_OPTIONS;
 
+if HAVE_CXX
+check_PROGRAMS += tests/header_cxx
+TESTS += tests/header_cxx
+tests_header_cxx_SOURCES = tests/header_cxx.cc
+tests_header_cxx_LDADD = libmapq.la
+endif
+
+# The multi-process test, many times in a row (CI runs it 20 times).
+MULTIPROC_RUNS ?= 20
+check-multiproc: tests/multiproc
+	@for i in `seq 1 $(MULTIPROC_RUNS)`; do \
+	  ./tests/multiproc > /dev/null || { echo "multiproc failed on run $$i"; exit 1; }; \
+	done; echo "multiproc: $(MULTIPROC_RUNS) runs in a row passed"
+.PHONY: check-multiproc
+
+# Kills at random fault points (needs --enable-fault-injection).
+FAULT_KILLS ?= 1000
+check-faults: tests/fault_kill
+	@./tests/fault_kill --random $(FAULT_KILLS) $(FAULT_SEED:%=--seed %)
+.PHONY: check-faults
+
 # ---- Valgrind ----------------------------------------------------------------
 # check-valgrind: every test program under memcheck (children too: the
 # tests fork), then the threaded test under DRD and Helgrind. T_SCALE
