@@ -2,10 +2,13 @@
 # SPDX-License-Identifier: MIT
 """check-source.py - every source file says its licence and is formatted.
 
-Two checks over the source tree: each source file carries an
-`SPDX-License-Identifier: MIT` line within its first three lines, and each
+Three checks over the source tree: each source file carries an
+`SPDX-License-Identifier: MIT` line within its first three lines; each
 C and C++ file is formatted as .clang-format says (clang-format 14, the
-version Debian 12 ships: other versions format differently). Prints each
+version Debian 12 ships: other versions format differently); and the
+library's atomics on the shared mapping all go through src/atomic.h (the
+simulator's scheduling points), so a C11 atomic call elsewhere in src/
+must say `process-local` on its line or the two before. Prints each
 file that fails and why; exits 1 if any does. With --fix, formats the
 files in place instead (the licence lines are left to you).
 
@@ -22,7 +25,7 @@ import shutil
 import subprocess
 import sys
 
-DIRS = ["src", "include", "cli", "bench", "harness", "tests", "examples", "fuzz", "scripts",
+DIRS = ["src", "include", "cli", "bench", "harness", "sim", "tests", "examples", "fuzz", "scripts",
         "ci", ".ci", ".clusterfuzzlite", "man"]
 TOP = ["configure.ac", "Makefile.am", "autogen.sh", "mapq.pc.in"]
 C_EXT = (".c", ".h", ".cc")
@@ -43,6 +46,31 @@ def sources(top):
                 if (f.endswith(SOURCE_EXT) or rel in NO_EXT_SCRIPTS) and rel not in GENERATED:
                     out.append(rel)
     return sorted(out)
+
+
+ATOMIC_CALL = re.compile(r"\batomic_(load|store|exchange|fetch_\w+|compare_exchange_\w+|"
+                         r"thread_fence|signal_fence)(_explicit)?\s*\(")
+
+
+def atomic_problems(top):
+    """C11 atomic calls in src/ that bypass src/atomic.h."""
+    out = []
+    src = os.path.join(top, "src")
+    for f in sorted(os.listdir(src)):
+        if not f.endswith((".c", ".h")) or f == "atomic.h":
+            continue
+        with open(os.path.join(src, f), errors="replace") as fh:
+            lines = fh.read().split("\n")
+        for i, line in enumerate(lines):
+            code = line.split("//")[0]
+            if code.lstrip().startswith("*") or not ATOMIC_CALL.search(code):
+                continue
+            if any("process-local" in x for x in lines[max(0, i - 2):i + 1]):
+                continue
+            out.append("src/%s:%d: a C11 atomic outside src/atomic.h's wrappers (the "
+                       "simulator cannot schedule it); if it is not on the shared mapping, "
+                       "say `process-local'" % (f, i + 1))
+    return out
 
 
 def find_clang_format(given):
@@ -78,6 +106,7 @@ def main():
             head = [next(fh, "") for _ in range(3)]
         if not any("SPDX-License-Identifier: MIT" in line for line in head):
             bad.append("%s: no 'SPDX-License-Identifier: MIT' in its first three lines" % f)
+    bad += atomic_problems(args.top)
     cfiles = [os.path.join(args.top, f) for f in files if f.endswith(C_EXT)]
     if args.fix:
         subprocess.run([cf, "-i"] + cfiles, check=True)

@@ -412,11 +412,12 @@ static _Atomic int crc_impl;
 
 static inline int impl(void)
 {
+	/* process-local: which code this process runs */
 	int i = atomic_load_explicit(&crc_impl, memory_order_relaxed);
 
 	if (i == 0) {
 		i = mapq__crc32c_hw_available() ? 2 : 1;
-		atomic_store_explicit(&crc_impl, i, memory_order_relaxed);
+		atomic_store_explicit(&crc_impl, i, memory_order_relaxed); /* process-local */
 	}
 	return i;
 }

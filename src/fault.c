@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "internal.h"
+#include "os.h"
 
 static const char *const point_names[] = {
 #define MAPQ_XX_FAULT_NAME(id, name) name,
@@ -118,7 +119,7 @@ static _Atomic uint64_t hits[MAPQ__F_COUNT];
 
 int mapq__fault_hit(enum mapq__fault_id id)
 {
-	/* relaxed: a per-point counter; arming happened before */
+	/* relaxed: a per-point counter; arming happened before (process-local) */
 	uint64_t n = atomic_fetch_add_explicit(&hits[id], 1, memory_order_relaxed) + 1;
 	const struct arming *a = &armed[id];
 	if (!a->nth || n != a->nth)
@@ -132,10 +133,7 @@ int mapq__fault_hit(enum mapq__fault_id id)
 		(void)raise(SIGSTOP);
 		break;
 	case ACT_STALL: {
-		struct timespec ts = { (time_t)(a->stall_ms / 1000),
-				       (long)(a->stall_ms % 1000) * 1000000L };
-		while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-			;
+		mapq__os_sleep_ns((uint64_t)a->stall_ms * 1000000u);
 		break;
 	}
 	case ACT_ERROR:
@@ -153,22 +151,24 @@ int mapq_fault_arm(const char *spec)
 	mapq_fault_disarm();
 	memcpy(armed, a, sizeof(armed));
 	/* release: not needed for other threads (arm before starting them),
-	 * but keeps the table's stores before the flag for signal handlers */
+	 * but keeps the table's stores before the flag for signal handlers;
+	 * process-local, as is all the state of this file */
 	atomic_store_explicit(&mapq__fault_armed, 1, memory_order_release);
 	return 0;
 }
 
 void mapq_fault_disarm(void)
 {
-	atomic_store_explicit(&mapq__fault_armed, 0, memory_order_relaxed);
+	atomic_store_explicit(&mapq__fault_armed, 0, memory_order_relaxed); /* process-local */
 	memset(armed, 0, sizeof(armed));
 	for (unsigned i = 0; i < MAPQ__F_COUNT; i++)
-		atomic_store_explicit(&hits[i], 0, memory_order_relaxed);
+		atomic_store_explicit(&hits[i], 0, memory_order_relaxed); /* process-local */
 }
 
 uint64_t mapq_fault_hits(const char *name)
 {
 	int id = name ? point_id(name, strlen(name)) : -1;
+	/* process-local */
 	return id < 0 ? 0 : atomic_load_explicit(&hits[id], memory_order_relaxed);
 }
 

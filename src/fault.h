@@ -63,6 +63,15 @@ enum mapq__fault_id {
 	MAPQ__F_COUNT
 };
 
+/* In a simulation build every point is also a scheduling point (atomic.h):
+ * the simulator may switch processes or kill the caller there. */
+#ifdef MAPQ_SIM
+#include "sim.h"
+#define MAPQ_FAULT_STEP(id) mapq__sim_step(MAPQ_SIM_FAULT, NULL, MAPQ__F_##id, __FILE__, __LINE__)
+#else
+#define MAPQ_FAULT_STEP(id) ((void)0)
+#endif
+
 #ifdef MAPQ_FAULT_INJECTION
 /* Non-zero while any point is armed. hidden: the library's own, so each
  * point reads the flag directly rather than through the global offset
@@ -70,13 +79,13 @@ enum mapq__fault_id {
 extern _Atomic int mapq__fault_armed __attribute__((visibility("hidden")));
 int mapq__fault_hit(enum mapq__fault_id id) __attribute__((visibility("hidden")));
 /* relaxed: a hint; arming happens before the armed code runs (same
- * thread, or a fork/exec that copies the state) */
+ * thread, or a fork/exec that copies the state); process-local */
 #define MAPQ_FAULT_ARMED() \
 	__builtin_expect(atomic_load_explicit(&mapq__fault_armed, memory_order_relaxed), 0)
-#define MAPQ_FAULT(id) (MAPQ_FAULT_ARMED() ? mapq__fault_hit(MAPQ__F_##id) : 0)
+#define MAPQ_FAULT(id) (MAPQ_FAULT_STEP(id), MAPQ_FAULT_ARMED() ? mapq__fault_hit(MAPQ__F_##id) : 0)
 #else
 #define MAPQ_FAULT_ARMED() 0
-#define MAPQ_FAULT(id) 0
+#define MAPQ_FAULT(id) (MAPQ_FAULT_STEP(id), 0)
 #endif
 
 #endif /* MAPQ_FAULT_H */

@@ -123,13 +123,13 @@ static uint64_t crc_rest(const struct fmt_frame *f, uint32_t len)
 
 uint32_t mapq__frame_crc(const struct fmt_frame *f, const void *payload, uint32_t len)
 {
-	uint64_t pos = atomic_load_explicit(&f->pos, memory_order_relaxed);
+	uint64_t pos = mapq__load(&f->pos, memory_order_relaxed);
 	return mapq__crc32c_hdr(pos, crc_rest(f, len), payload, len);
 }
 
 uint32_t mapq__frame_crc_copy(const struct fmt_frame *f, uint32_t len, const void *src, uint32_t n)
 {
-	uint64_t pos = atomic_load_explicit(&f->pos, memory_order_relaxed);
+	uint64_t pos = mapq__load(&f->pos, memory_order_relaxed);
 	return mapq__crc32c_hdr_copy(pos, crc_rest(f, len), (uint8_t *)f + FRAME_HDR, src, n);
 }
 

@@ -41,16 +41,16 @@ int mapq_stats(const mapq *q, mapq_counters *st)
 	/* relaxed throughout: a snapshot of counters, not a consistent cut */
 	for (uint32_t i = 0; i < q->nw; i++) {
 		const struct fmt_wslot *w = &q->wslots[i];
-		st->msgs += atomic_load_explicit(&w->msgs, memory_order_relaxed);
-		st->bytes += atomic_load_explicit(&w->bytes, memory_order_relaxed);
-		st->aborted += atomic_load_explicit(&w->aborted, memory_order_relaxed);
+		st->msgs += mapq__load(&w->msgs, memory_order_relaxed);
+		st->bytes += mapq__load(&w->bytes, memory_order_relaxed);
+		st->aborted += mapq__load(&w->aborted, memory_order_relaxed);
 		if (mapq__slot_is_live(q->fd, wslot_lock_off(q, (int)i)) || (int)i == q->wslot)
 			st->writers_attached++;
 	}
 	for (uint32_t i = 0; i < q->nr; i++) {
 		const struct fmt_rslot *r = &q->rslots[i];
-		uint32_t s = atomic_load_explicit(&r->state, memory_order_relaxed);
-		uint32_t f = atomic_load_explicit(&r->flags, memory_order_relaxed);
+		uint32_t s = mapq__load(&r->state, memory_order_relaxed);
+		uint32_t f = mapq__load(&r->flags, memory_order_relaxed);
 		if (s == RSLOT_FREE)
 			continue;
 		if (f & RSLOT_DURABLE)
@@ -58,14 +58,14 @@ int mapq_stats(const mapq *q, mapq_counters *st)
 		if (s == RSLOT_ACTIVE)
 			st->readers_attached++;
 	}
-	st->crc_failures = atomic_load_explicit(&q->ctl->crc_failures, memory_order_relaxed);
-	st->lapped = atomic_load_explicit(&q->ctl->lapped, memory_order_relaxed);
-	st->lost = atomic_load_explicit(&q->ctl->lost, memory_order_relaxed);
-	st->repaired = atomic_load_explicit(&q->ctl->repaired, memory_order_relaxed);
-	st->tail = atomic_load_explicit(&q->ctl->tail, memory_order_relaxed);
-	st->head = atomic_load_explicit(&q->ctl->head, memory_order_relaxed);
-	st->data_wakeups = atomic_load_explicit(&q->ctl->data_seq, memory_order_relaxed);
-	st->space_wakeups = atomic_load_explicit(&q->ctl->space_seq, memory_order_relaxed);
+	st->crc_failures = mapq__load(&q->ctl->crc_failures, memory_order_relaxed);
+	st->lapped = mapq__load(&q->ctl->lapped, memory_order_relaxed);
+	st->lost = mapq__load(&q->ctl->lost, memory_order_relaxed);
+	st->repaired = mapq__load(&q->ctl->repaired, memory_order_relaxed);
+	st->tail = mapq__load(&q->ctl->tail, memory_order_relaxed);
+	st->head = mapq__load(&q->ctl->head, memory_order_relaxed);
+	st->data_wakeups = mapq__load(&q->ctl->data_seq, memory_order_relaxed);
+	st->space_wakeups = mapq__load(&q->ctl->space_seq, memory_order_relaxed);
 	return 0;
 }
 
@@ -78,7 +78,7 @@ int mapq_writer_slot(const mapq *q, uint32_t i, mapq_slot_info *out)
 	memset(out, 0, sizeof(*out));
 	const struct fmt_wslot *w = &q->wslots[i];
 	/* relaxed throughout: a snapshot for display, not a consistent cut */
-	uint32_t st = atomic_load_explicit(&w->state, memory_order_relaxed);
+	uint32_t st = mapq__load(&w->state, memory_order_relaxed);
 	bool live = (int)i == q->wslot || mapq__slot_is_live(q->fd, wslot_lock_off(q, (int)i)) == 1;
 	if (st == WSLOT_FREE)
 		out->state = MAPQ_SLOT_FREE;
@@ -86,13 +86,13 @@ int mapq_writer_slot(const mapq *q, uint32_t i, mapq_slot_info *out)
 		out->state = live ? MAPQ_SLOT_ALIVE : MAPQ_SLOT_DEAD;
 	else
 		out->state = MAPQ_SLOT_INVALID;
-	out->pid = atomic_load_explicit(&w->pid, memory_order_relaxed);
-	out->msgs = atomic_load_explicit(&w->msgs, memory_order_relaxed);
-	out->bytes = atomic_load_explicit(&w->bytes, memory_order_relaxed);
-	out->aborted = atomic_load_explicit(&w->aborted, memory_order_relaxed);
-	out->attaches = atomic_load_explicit(&w->attaches, memory_order_relaxed);
-	uint64_t size = atomic_load_explicit(&w->resv_size, memory_order_relaxed);
-	out->resv_pos = atomic_load_explicit(&w->resv_pos, memory_order_relaxed);
+	out->pid = mapq__load(&w->pid, memory_order_relaxed);
+	out->msgs = mapq__load(&w->msgs, memory_order_relaxed);
+	out->bytes = mapq__load(&w->bytes, memory_order_relaxed);
+	out->aborted = mapq__load(&w->aborted, memory_order_relaxed);
+	out->attaches = mapq__load(&w->attaches, memory_order_relaxed);
+	uint64_t size = mapq__load(&w->resv_size, memory_order_relaxed);
+	out->resv_pos = mapq__load(&w->resv_pos, memory_order_relaxed);
 	out->resv_tentative = (size & RESV_TENTATIVE) != 0;
 	out->resv_size = size & ~RESV_TENTATIVE;
 	return 0;
@@ -107,8 +107,8 @@ int mapq_reader_slot(const mapq *q, uint32_t i, mapq_slot_info *out)
 	memset(out, 0, sizeof(*out));
 	const struct fmt_rslot *r = &q->rslots[i];
 	/* relaxed: as above */
-	uint32_t st = atomic_load_explicit(&r->state, memory_order_relaxed);
-	uint32_t flags = atomic_load_explicit(&r->flags, memory_order_relaxed);
+	uint32_t st = mapq__load(&r->state, memory_order_relaxed);
+	uint32_t flags = mapq__load(&r->flags, memory_order_relaxed);
 	bool live = own_reader(q, (int)i) ||
 		    mapq__slot_is_live(q->fd, rslot_lock_off(q, (int)i)) == 1;
 	switch (st) {
@@ -126,16 +126,16 @@ int mapq_reader_slot(const mapq *q, uint32_t i, mapq_slot_info *out)
 		out->state = MAPQ_SLOT_INVALID;
 		break;
 	}
-	out->pid = atomic_load_explicit(&r->pid, memory_order_relaxed);
+	out->pid = mapq__load(&r->pid, memory_order_relaxed);
 	out->durable = (flags & RSLOT_DURABLE) != 0;
 	if (out->durable) {
 		/* the file's copy may lack its NUL: never read past it */
 		memcpy(out->name, r->name, MAPQ_NAME_MAX);
 		out->name[MAPQ_NAME_MAX] = '\0';
 	}
-	out->cursor = atomic_load_explicit(&r->cursor, memory_order_relaxed);
-	out->delivered = atomic_load_explicit(&r->delivered, memory_order_relaxed);
-	out->lost = atomic_load_explicit(&r->lost, memory_order_relaxed);
+	out->cursor = mapq__load(&r->cursor, memory_order_relaxed);
+	out->delivered = mapq__load(&r->delivered, memory_order_relaxed);
+	out->lost = mapq__load(&r->lost, memory_order_relaxed);
 	return 0;
 }
 
@@ -153,7 +153,7 @@ int mapq_frame(const mapq *q, uint64_t pos, mapq_frame_info *out)
 	 * only then does the word belong to this frame (reader.c, look()) */
 	if (frame_pos_at(q, pos) != pos)
 		return 0;
-	uint64_t w = atomic_load_explicit(commit_at(q, pos), memory_order_acquire);
+	uint64_t w = mapq__load(commit_at(q, pos), memory_order_acquire);
 	if (cw_lap(w) != lap_of(q, pos) || cw_state(w) == FRAME_NONE)
 		return 0;
 	const struct fmt_frame *f = frame_at(q, pos);

@@ -25,6 +25,7 @@
 #include "mapq.h"
 #include "format.h"
 #include "fault.h"
+#include "atomic.h"
 
 /* One mapping of the file, shared by handles made with mapq_dup(). */
 struct mapq_map {
@@ -283,8 +284,8 @@ static inline bool own_reader(const struct mapq *q, int slot)
  */
 static inline uint64_t frame_pos_at(const struct mapq *q, uint64_t pos)
 {
-	return atomic_load_explicit(&((struct fmt_frame *)(q->ring + (pos & q->mask)))->pos,
-				    memory_order_acquire);
+	return mapq__load(&((struct fmt_frame *)(q->ring + (pos & q->mask)))->pos,
+			  memory_order_acquire);
 }
 
 static inline struct fmt_frame *frame_at(const struct mapq *q, uint64_t pos)

@@ -12,7 +12,11 @@ mapq_core_c = \
 	src/crc32c.c src/create.c src/error.c src/fault.c src/format.c src/inspect.c src/name.c src/queue.c \
 	src/reader.c src/recover.c src/repair.c src/ring.c src/slots.c src/sync.c \
 	src/version.c src/wait.c src/writer.c
-libmapq_core_la_SOURCES = $(mapq_core_c) src/fault.h src/format.h src/internal.h
+libmapq_core_la_SOURCES = $(mapq_core_c) src/atomic.h src/fault.h src/format.h src/internal.h \
+	src/os.h src/sim.h
+if SIM
+libmapq_core_la_SOURCES += src/sim.c
+endif
 libmapq_core_la_LIBADD = $(PTHREAD_LIBS)
 
 lib_LTLIBRARIES = libmapq.la

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "internal.h"
+#include "os.h"
 
 /* mapq_open's tries to open or create a queue file that other processes
  * are creating and removing at the same moment. */
@@ -54,7 +55,8 @@ static int check_options(const struct fmt_super *sb, const mapq_options *opt)
 static int open_fd(const char *path, bool rdonly)
 {
 	/* O_NONBLOCK: opening a FIFO placed at our path must not hang. */
-	int fd = open(path, (rdonly ? O_RDONLY : O_RDWR) | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+	int fd = mapq__os_open(
+		path, (rdonly ? O_RDONLY : O_RDWR) | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0);
 	return fd < 0 ? -errno : fd;
 }
 
@@ -127,15 +129,15 @@ static size_t guarded_span(size_t size)
 static void *map_guarded(int fd, size_t size, bool rdonly)
 {
 	size_t g = guard_size();
-	uint8_t *r = mmap(NULL, guarded_span(size), PROT_NONE,
-			  MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	uint8_t *r = mapq__os_mmap(NULL, guarded_span(size), PROT_NONE,
+				   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1);
 	if (r == MAP_FAILED)
 		return MAP_FAILED;
-	void *m = mmap(r + g, size, rdonly ? PROT_READ : PROT_READ | PROT_WRITE,
-		       MAP_SHARED | MAP_FIXED, fd, 0);
+	void *m = mapq__os_mmap(r + g, size, rdonly ? PROT_READ : PROT_READ | PROT_WRITE,
+				MAP_SHARED | MAP_FIXED, fd);
 	if (m == MAP_FAILED) {
 		int err = errno;
-		munmap(r, guarded_span(size));
+		mapq__os_munmap(r, guarded_span(size));
 		errno = err;
 	}
 	return m;
@@ -143,7 +145,7 @@ static void *map_guarded(int fd, size_t size, bool rdonly)
 
 static void unmap_guarded(struct mapq_map *map)
 {
-	munmap(map->base - guard_size(), guarded_span((size_t)map->size));
+	mapq__os_munmap(map->base - guard_size(), guarded_span((size_t)map->size));
 }
 
 static int map_queue(struct mapq *q, const mapq_options *opt)
@@ -170,13 +172,13 @@ static int map_queue(struct mapq *q, const mapq_options *opt)
 		return err;
 	if (q->sb.file_size > SIZE_MAX)
 		return -ENOMEM;
-	q->map = calloc(1, sizeof(*q->map));
+	q->map = mapq__os_calloc(1, sizeof(*q->map));
 	if (!q->map)
 		return -ENOMEM;
 	void *m = map_guarded(q->fd, (size_t)q->sb.file_size, q->rdonly);
 	if (m == MAP_FAILED) {
 		err = -errno;
-		free(q->map);
+		mapq__os_free(q->map);
 		q->map = NULL;
 		return err;
 	}
@@ -203,7 +205,7 @@ int mapq_open(mapq **qp, const char *name, int flags, const mapq_options *opt)
 	int err = mapq_resolve(name, path, sizeof(path));
 	if (err)
 		return err;
-	struct mapq *q = calloc(1, sizeof(*q));
+	struct mapq *q = mapq__os_calloc(1, sizeof(*q));
 	if (!q)
 		return -ENOMEM;
 	q->wslot = -1;
@@ -220,7 +222,7 @@ int mapq_open(mapq **qp, const char *name, int flags, const mapq_options *opt)
 			fd = open_fd(path, false);
 	}
 	if (fd < 0) {
-		free(q);
+		mapq__os_free(q);
 		return fd;
 	}
 	q->fd = fd;
@@ -231,9 +233,9 @@ int mapq_open(mapq **qp, const char *name, int flags, const mapq_options *opt)
 	if (!err && q->map && !q->rdonly && (err = join(q, path, !(flags & MAPQ_NORECOVER))) != 0)
 		unmap_guarded(q->map);
 	if (err) {
-		close(fd);
-		free(q->map);
-		free(q);
+		mapq__os_close(fd);
+		mapq__os_free(q->map);
+		mapq__os_free(q);
 		return err;
 	}
 	*qp = q;
@@ -249,13 +251,14 @@ void mapq_close(mapq *q)
 	if (q->resv_size)
 		(void)mapq_abort(q);
 	mapq__wslot_detach(q);
-	/* acq_rel: the last one to leave sees every other handle's use done */
+	/* acq_rel: the last one to leave sees every other handle's use done
+	 * (process-local: the handles of one process share a mapping) */
 	if (atomic_fetch_sub_explicit(&q->map->refs, 1, memory_order_acq_rel) == 1) {
 		unmap_guarded(q->map);
-		free(q->map);
+		mapq__os_free(q->map);
 	}
-	close(q->fd); /* drops every OFD lock this handle held */
-	free(q);
+	mapq__os_close(q->fd); /* drops every OFD lock this handle held */
+	mapq__os_free(q);
 }
 
 /* A new open file description of the same file: OFD locks are per open
@@ -265,12 +268,12 @@ static int reopen(int fd)
 	char p[64];
 	struct stat a, b;
 	(void)snprintf(p, sizeof(p), "/proc/self/fd/%d", fd); /* 64 bytes hold any fd */
-	int nfd = open(p, O_RDWR | O_CLOEXEC | O_NONBLOCK);
+	int nfd = mapq__os_open(p, O_RDWR | O_CLOEXEC | O_NONBLOCK, 0);
 	if (nfd < 0)
 		return errno == ENOENT ? -ENOSYS : -errno; /* no /proc mounted */
 	if (fstat(fd, &a) < 0 || fstat(nfd, &b) < 0 || a.st_dev != b.st_dev ||
 	    a.st_ino != b.st_ino) {
-		close(nfd);
+		mapq__os_close(nfd);
 		return -EIO;
 	}
 	return nfd;
@@ -283,16 +286,17 @@ int mapq_dup(const mapq *q, mapq **out)
 	*out = NULL;
 	if (q->rdonly)
 		return -MAPQ_ERDONLY;
-	struct mapq *d = calloc(1, sizeof(*d));
+	struct mapq *d = mapq__os_calloc(1, sizeof(*d));
 	if (!d)
 		return -ENOMEM;
 	d->fd = reopen(q->fd);
 	if (d->fd < 0) {
 		int err = d->fd;
-		free(d);
+		mapq__os_free(d);
 		return err;
 	}
-	/* relaxed: the caller's handle keeps the mapping alive meanwhile */
+	/* relaxed: the caller's handle keeps the mapping alive meanwhile
+	 * (process-local) */
 	atomic_fetch_add_explicit(&q->map->refs, 1, memory_order_relaxed);
 	d->map = q->map;
 	d->sb = q->sb;

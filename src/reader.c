@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "internal.h"
+#include "os.h"
 
 enum {
 	NOT_READY = 1,
@@ -45,11 +46,11 @@ static int find_durable(const struct mapq *q, const char *name)
 {
 	for (uint32_t i = 0; i < q->nr; i++) {
 		const struct fmt_rslot *s = &q->rslots[i];
-		uint32_t st = atomic_load_explicit(&s->state, memory_order_acquire);
+		uint32_t st = mapq__load(&s->state, memory_order_acquire);
 		/* BUSY under the registry lock we hold: its owner died while
 		 * attaching, and its name may be half written */
 		if (st == RSLOT_FREE || st == RSLOT_BUSY ||
-		    !(atomic_load_explicit(&s->flags, memory_order_relaxed) & RSLOT_DURABLE))
+		    !(mapq__load(&s->flags, memory_order_relaxed) & RSLOT_DURABLE))
 			continue;
 		if (strncmp(s->name, name, sizeof(s->name)) == 0)
 			return (int)i;
@@ -70,9 +71,8 @@ static int take_free_slot(struct mapq *q)
 {
 	for (uint32_t i = 0; i < q->nr; i++) {
 		struct fmt_rslot *s = &q->rslots[i];
-		uint32_t st = atomic_load_explicit(&s->state, memory_order_acquire);
-		bool durable = atomic_load_explicit(&s->flags, memory_order_relaxed) &
-			       RSLOT_DURABLE;
+		uint32_t st = mapq__load(&s->state, memory_order_acquire);
+		bool durable = mapq__load(&s->flags, memory_order_relaxed) & RSLOT_DURABLE;
 		if (!reusable(st, durable))
 			continue;
 		/* Our own locks never conflict with us, so the lock alone does
@@ -81,8 +81,8 @@ static int take_free_slot(struct mapq *q)
 		    mapq__slot_trylock(q->fd, rslot_lock_off(q, (int)i)) != 0)
 			continue;
 		/* Lock held: any previous owner is dead. Re-read under the lock. */
-		st = atomic_load_explicit(&s->state, memory_order_acquire);
-		durable = atomic_load_explicit(&s->flags, memory_order_relaxed) & RSLOT_DURABLE;
+		st = mapq__load(&s->state, memory_order_acquire);
+		durable = mapq__load(&s->flags, memory_order_relaxed) & RSLOT_DURABLE;
 		if (!reusable(st, durable)) {
 			mapq__slot_unlock(q->fd, rslot_lock_off(q, (int)i));
 			continue;
@@ -94,11 +94,10 @@ static int take_free_slot(struct mapq *q)
 
 static void raise_hwm(struct mapq *q, uint32_t n)
 {
-	uint32_t h = atomic_load_explicit(&q->ctl->reader_hwm, memory_order_relaxed);
+	uint32_t h = mapq__load(&q->ctl->reader_hwm, memory_order_relaxed);
 	/* release: a scanner that sees the new hwm sees the slot's fields */
-	while (h < n &&
-	       !atomic_compare_exchange_weak_explicit(&q->ctl->reader_hwm, &h, n,
-						      memory_order_release, memory_order_relaxed))
+	while (h < n && !mapq__cas_weak(&q->ctl->reader_hwm, &h, n, memory_order_release,
+					memory_order_relaxed))
 		;
 }
 
@@ -110,12 +109,12 @@ int mapq_reader_open(mapq *q, mapq_reader **rp, const char *name, int start)
 	*rp = NULL;
 	if (q->rdonly)
 		return -MAPQ_ERDONLY;
-	struct mapq_reader *r = calloc(1, sizeof(*r));
+	struct mapq_reader *r = mapq__os_calloc(1, sizeof(*r));
 	if (!r)
 		return -ENOMEM;
 	int err = mapq__registry_lock(q->fd, registry_off(q));
 	if (err) {
-		free(r);
+		mapq__os_free(r);
 		return err;
 	}
 	int i = name ? find_durable(q, name) : -1;
@@ -142,15 +141,14 @@ int mapq_reader_open(mapq *q, mapq_reader **rp, const char *name, int start)
 		 * movers skip. A reset moves the cursor while it is visible;
 		 * the join below settles any race with a head mover. */
 		if (!resume) {
-			atomic_store_explicit(&s->lost, 0, memory_order_relaxed);
-			atomic_store_explicit(&s->cursor,
-					      atomic_load_explicit(from, memory_order_acquire),
-					      memory_order_seq_cst);
+			mapq__store(&s->lost, 0, memory_order_relaxed);
+			mapq__store(&s->cursor, mapq__load(from, memory_order_acquire),
+				    memory_order_seq_cst);
 		}
 	} else {
 		/* relaxed: no scanner looks at a BUSY slot's fields; the seq_cst
 		 * store of ACTIVE below publishes them */
-		atomic_store_explicit(&s->state, RSLOT_BUSY, memory_order_relaxed);
+		mapq__store(&s->state, RSLOT_BUSY, memory_order_relaxed);
 		if ((err = MAPQ_FAULT(RSLOT_ATTACH_BUSY)) != 0) {
 			mapq__slot_unlock(q->fd, rslot_lock_off(q, i));
 			goto out;
@@ -158,23 +156,23 @@ int mapq_reader_open(mapq *q, mapq_reader **rp, const char *name, int start)
 		memset(s->name, 0, sizeof(s->name));
 		if (name)
 			memcpy(s->name, name, strlen(name));
-		atomic_store_explicit(&s->flags, name ? RSLOT_DURABLE : 0, memory_order_relaxed);
-		atomic_store_explicit(&s->lost, 0, memory_order_relaxed);
-		atomic_store_explicit(&s->delivered, 0, memory_order_relaxed);
-		atomic_store_explicit(&s->cursor, atomic_load_explicit(from, memory_order_acquire),
-				      memory_order_relaxed);
+		mapq__store(&s->flags, name ? RSLOT_DURABLE : 0, memory_order_relaxed);
+		mapq__store(&s->lost, 0, memory_order_relaxed);
+		mapq__store(&s->delivered, 0, memory_order_relaxed);
+		mapq__store(&s->cursor, mapq__load(from, memory_order_acquire),
+			    memory_order_relaxed);
 	}
-	atomic_store_explicit(&s->pid, (uint32_t)getpid(), memory_order_relaxed);
+	mapq__store(&s->pid, mapq__os_pid(), memory_order_relaxed);
 	raise_hwm(q, (uint32_t)i + 1);
 	(void)MAPQ_FAULT(RSLOT_ATTACH_ACTIVE);
 	/* seq_cst: pairs with head movers' seq_cst CAS and scan (ring.c) */
-	atomic_store_explicit(&s->state, RSLOT_ACTIVE, memory_order_seq_cst);
-	uint64_t h = atomic_load_explicit(&q->ctl->head, memory_order_seq_cst);
-	uint64_t c = atomic_load_explicit(&s->cursor, memory_order_acquire);
+	mapq__store(&s->state, RSLOT_ACTIVE, memory_order_seq_cst);
+	uint64_t h = mapq__load(&q->ctl->head, memory_order_seq_cst);
+	uint64_t c = mapq__load(&s->cursor, memory_order_acquire);
 	/* A cursor behind head (a stale resume point, or head moved while we
 	 * joined) starts from the oldest frame still retained. */
-	while (c < h && !atomic_compare_exchange_weak_explicit(
-				&s->cursor, &c, h, memory_order_acq_rel, memory_order_acquire))
+	while (c < h &&
+	       !mapq__cas_weak(&s->cursor, &c, h, memory_order_acq_rel, memory_order_acquire))
 		;
 	r->q = q;
 	r->stall_pos = UINT64_MAX;
@@ -188,7 +186,7 @@ int mapq_reader_open(mapq *q, mapq_reader **rp, const char *name, int start)
 out:
 	mapq__slot_unlock(q->fd, registry_off(q));
 	if (err)
-		free(r);
+		mapq__os_free(r);
 	return err;
 }
 
@@ -207,13 +205,12 @@ void mapq_reader_close(mapq_reader *r)
 	(void)MAPQ_FAULT(RSLOT_DETACH);
 	/* seq_cst: ordered before the sleeper-flag load in wake_space, so a
 	 * writer blocked by this reader is woken */
-	atomic_store_explicit(&s->state, r->durable ? RSLOT_DETACHED : RSLOT_FREE,
-			      memory_order_seq_cst);
+	mapq__store(&s->state, r->durable ? RSLOT_DETACHED : RSLOT_FREE, memory_order_seq_cst);
 	mapq__slot_unlock(q->fd, rslot_lock_off(q, r->slot));
 	if (locked == 0)
 		mapq__slot_unlock(q->fd, registry_off(q));
 	mapq__wake_space(q);
-	free(r);
+	mapq__os_free(r);
 }
 
 int mapq_reader_drop(mapq *q, const char *name)
@@ -235,9 +232,9 @@ int mapq_reader_drop(mapq *q, const char *name)
 			err = -EBUSY;
 		if (!err) {
 			struct fmt_rslot *s = &q->rslots[i];
-			atomic_store_explicit(&s->flags, 0, memory_order_relaxed);
+			mapq__store(&s->flags, 0, memory_order_relaxed);
 			/* seq_cst: before the sleeper-flag load in wake_space */
-			atomic_store_explicit(&s->state, RSLOT_FREE, memory_order_seq_cst);
+			mapq__store(&s->state, RSLOT_FREE, memory_order_seq_cst);
 			mapq__slot_unlock(q->fd, rslot_lock_off(q, i));
 		}
 	}
@@ -255,8 +252,7 @@ static bool advance(struct mapq_reader *r, uint64_t from, uint64_t to)
 	/* seq_cst: release says we are done reading the bytes we pass (writers
 	 * acquire it before overwriting them), and the sleeper-flag load in
 	 * wake_space must not move before it */
-	if (!atomic_compare_exchange_strong_explicit(&s->cursor, &from, to, memory_order_seq_cst,
-						     memory_order_relaxed))
+	if (!mapq__cas(&s->cursor, &from, to, memory_order_seq_cst, memory_order_relaxed))
 		return false;
 	if (!q->overwrite)
 		mapq__wake_space(q);
@@ -295,7 +291,7 @@ static bool unblock(struct mapq_reader *r, uint64_t c, uint64_t now)
 		return false;
 	r->stall_check = now;
 	/* acquire: as in repair.c, records of reservations below tail */
-	r->on_writer = c < atomic_load_explicit(&q->ctl->tail, memory_order_acquire);
+	r->on_writer = c < mapq__load(&q->ctl->tail, memory_order_acquire);
 	if (!r->on_writer) {
 		r->stall_since = now; /* empty queue: waiting on nobody */
 		return false;
@@ -320,7 +316,7 @@ static int look(const struct mapq *q, uint64_t c, mapq_msg *msg, uint64_t *next)
 		return UNCLAIMED;
 	/* acquire: pairs with the writer's commit store; header and payload
 	 * are visible once we see the committed word */
-	uint64_t w = atomic_load_explicit(commit_at(q, c), memory_order_acquire);
+	uint64_t w = mapq__load(commit_at(q, c), memory_order_acquire);
 	unsigned st = cw_state(w);
 	if (cw_lap(w) != lap_of(q, c) || st == FRAME_NONE)
 		return NOT_READY;
@@ -381,13 +377,13 @@ static int peek(struct mapq_reader *r, mapq_msg *msg, uint64_t *cur, bool hint)
 
 	for (;;) {
 		/* relaxed: our own line; writers only add to it */
-		if (atomic_load_explicit(&s->lost, memory_order_relaxed)) {
-			r->lost = atomic_exchange_explicit(&s->lost, 0, memory_order_relaxed);
-			atomic_fetch_add_explicit(&q->ctl->lapped, 1, memory_order_relaxed);
+		if (mapq__load(&s->lost, memory_order_relaxed)) {
+			r->lost = mapq__xchg(&s->lost, 0, memory_order_relaxed);
+			mapq__fetch_add(&q->ctl->lapped, 1, memory_order_relaxed);
 			return -MAPQ_ELAPPED;
 		}
 		/* acquire: a writer's push is ordered after its count of lost */
-		uint64_t c = atomic_load_explicit(&s->cursor, memory_order_acquire);
+		uint64_t c = mapq__load(&s->cursor, memory_order_acquire);
 		*cur = c;
 		if (c % FRAME_ALIGN)
 			return -MAPQ_ECORRUPT; /* from the file: off the frame grid */
@@ -405,8 +401,8 @@ static int peek(struct mapq_reader *r, mapq_msg *msg, uint64_t *cur, bool hint)
 		 * and the verdict stands. acquire fence: our reads of the frame
 		 * come before this check.
 		 */
-		atomic_thread_fence(memory_order_acquire);
-		if (atomic_load_explicit(&s->cursor, memory_order_relaxed) != c)
+		mapq__fence(memory_order_acquire);
+		if (mapq__load(&s->cursor, memory_order_relaxed) != c)
 			continue;
 		if (rc == UNCLAIMED) {
 			if (!hint || c < r->tail_seen)
@@ -416,8 +412,7 @@ static int peek(struct mapq_reader *r, mapq_msg *msg, uint64_t *cur, bool hint)
 				 * clock; the frame's own acquire loads decide what
 				 * is read. tail only grows while we are attached
 				 * (exclusive recovery needs us gone). */
-				r->tail_seen = atomic_load_explicit(&q->ctl->tail,
-								    memory_order_relaxed);
+				r->tail_seen = mapq__load(&q->ctl->tail, memory_order_relaxed);
 				if (c < r->tail_seen)
 					return NOT_READY;
 			}
@@ -428,7 +423,7 @@ static int peek(struct mapq_reader *r, mapq_msg *msg, uint64_t *cur, bool hint)
 			continue;
 		}
 		if (rc == -MAPQ_EFRAMECRC) {
-			atomic_fetch_add_explicit(&q->ctl->crc_failures, 1, memory_order_relaxed);
+			mapq__fetch_add(&q->ctl->crc_failures, 1, memory_order_relaxed);
 			advance(r, c, r->held_next);
 		}
 		return rc;
@@ -528,9 +523,8 @@ int mapq_release(mapq_reader *r)
 	(void)MAPQ_FAULT(READ_AFTER_ADVANCE);
 	struct fmt_rslot *s = &r->q->rslots[r->slot];
 	/* relaxed load+store: only this reader writes delivered */
-	atomic_store_explicit(&s->delivered,
-			      atomic_load_explicit(&s->delivered, memory_order_relaxed) + 1,
-			      memory_order_relaxed);
+	mapq__store(&s->delivered, mapq__load(&s->delivered, memory_order_relaxed) + 1,
+		    memory_order_relaxed);
 	return 0;
 }
 

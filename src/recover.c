@@ -48,10 +48,10 @@ static void free_dead_writers(struct mapq *q, mapq_recovery *rep, bool repair)
 		tally(rep, did);
 		/* relaxed: the slot's lock orders these for the next owner */
 		if (did != REPAIR_UNSETTLED &&
-		    (atomic_load_explicit(&s->resv_size, memory_order_relaxed) ||
-		     atomic_load_explicit(&s->state, memory_order_relaxed) != WSLOT_FREE)) {
-			atomic_store_explicit(&s->resv_size, 0, memory_order_relaxed);
-			atomic_store_explicit(&s->state, WSLOT_FREE, memory_order_relaxed);
+		    (mapq__load(&s->resv_size, memory_order_relaxed) ||
+		     mapq__load(&s->state, memory_order_relaxed) != WSLOT_FREE)) {
+			mapq__store(&s->resv_size, 0, memory_order_relaxed);
+			mapq__store(&s->state, WSLOT_FREE, memory_order_relaxed);
 			rep->writers_freed++;
 		}
 		mapq__slot_unlock(q->fd, wslot_lock_off(q, (int)i));
@@ -66,16 +66,14 @@ static int free_dead_readers(struct mapq *q, mapq_recovery *rep)
 		return err;
 	for (uint32_t i = 0; i < q->nr; i++) {
 		struct fmt_rslot *s = &q->rslots[i];
-		uint32_t st = atomic_load_explicit(&s->state, memory_order_acquire);
+		uint32_t st = mapq__load(&s->state, memory_order_acquire);
 		if ((st != RSLOT_ACTIVE && st != RSLOT_BUSY) || own_reader(q, (int)i) ||
 		    mapq__slot_trylock(q->fd, rslot_lock_off(q, (int)i)) != 0)
 			continue;
-		bool durable = atomic_load_explicit(&s->flags, memory_order_relaxed) &
-			       RSLOT_DURABLE;
+		bool durable = mapq__load(&s->flags, memory_order_relaxed) & RSLOT_DURABLE;
 		bool keep = durable && st == RSLOT_ACTIVE;
 		/* seq_cst: as in mapq_reader_close(), before the wake below */
-		atomic_store_explicit(&s->state, keep ? RSLOT_DETACHED : RSLOT_FREE,
-				      memory_order_seq_cst);
+		mapq__store(&s->state, keep ? RSLOT_DETACHED : RSLOT_FREE, memory_order_seq_cst);
 		if (keep)
 			rep->readers_detached++;
 		else
@@ -98,8 +96,8 @@ static uint32_t sanitize_readers(struct mapq *q)
 	for (uint32_t i = 0; i < q->nr; i++) {
 		struct fmt_rslot *s = &q->rslots[i];
 		/* relaxed: nobody else has the queue open */
-		uint32_t st = atomic_load_explicit(&s->state, memory_order_relaxed);
-		uint32_t fl = atomic_load_explicit(&s->flags, memory_order_relaxed);
+		uint32_t st = mapq__load(&s->state, memory_order_relaxed);
+		uint32_t fl = mapq__load(&s->flags, memory_order_relaxed);
 		size_t len = strnlen(s->name, sizeof(s->name));
 		bool ok = st == RSLOT_FREE ||
 			  (st == RSLOT_DETACHED && fl == RSLOT_DURABLE && len >= 1 &&
@@ -107,8 +105,8 @@ static uint32_t sanitize_readers(struct mapq *q)
 			  (st == RSLOT_ACTIVE && (fl & ~RSLOT_DURABLE) == 0);
 		if (ok || own_reader(q, (int)i))
 			continue;
-		atomic_store_explicit(&s->flags, 0, memory_order_relaxed);
-		atomic_store_explicit(&s->state, RSLOT_FREE, memory_order_relaxed);
+		mapq__store(&s->flags, 0, memory_order_relaxed);
+		mapq__store(&s->state, RSLOT_FREE, memory_order_relaxed);
 		n++;
 	}
 	return n;
@@ -118,8 +116,8 @@ static uint32_t sanitize_readers(struct mapq *q)
 static void repair_frames(struct mapq *q, mapq_recovery *rep)
 {
 	/* acquire: frames behind head are done with */
-	uint64_t c = atomic_load_explicit(&q->ctl->head, memory_order_acquire);
-	uint64_t tail = atomic_load_explicit(&q->ctl->tail, memory_order_acquire);
+	uint64_t c = mapq__load(&q->ctl->head, memory_order_acquire);
+	uint64_t tail = mapq__load(&q->ctl->tail, memory_order_acquire);
 	if (tail < c || tail - c > q->cap || c % FRAME_ALIGN)
 		return; /* not believable: exclusive recovery deals with it */
 	/* A repair that says "look again" (REPAIR_DONE: someone moved the
@@ -127,7 +125,7 @@ static void repair_frames(struct mapq *q, mapq_recovery *rep)
 	 * file it can say so for ever. */
 	for (unsigned again = 0; c < tail && again < 8;) {
 		uint64_t w, pos = frame_pos_at(q, c);
-		w = atomic_load_explicit(commit_at(q, c), memory_order_acquire);
+		w = mapq__load(commit_at(q, c), memory_order_acquire);
 		if (pos != c || cw_lap(w) != lap_of(q, c) || cw_state(w) == FRAME_CLAIMED) {
 			int did = mapq__unblock(q, c, false);
 			tally(rep, did);
@@ -152,7 +150,7 @@ static uint64_t check_frame(struct mapq *q, uint64_t c, const char **why, mapq_r
 		*why = "no frame published where the next one should start";
 		return 0;
 	}
-	w = atomic_load_explicit(commit_at(q, c), memory_order_acquire);
+	w = mapq__load(commit_at(q, c), memory_order_acquire);
 	if (cw_lap(w) != lap_of(q, c) || cw_state(w) == FRAME_NONE) {
 		*why = "frame header is from another lap or never written";
 		return 0;
@@ -165,10 +163,10 @@ static uint64_t check_frame(struct mapq *q, uint64_t c, const char **why, mapq_r
 		/* Only ours could still be live, and we hold no reservation. */
 		uint64_t nw = cw_make(cw_size(w), FRAME_ABORTED, 0, lap_of(q, c));
 		/* relaxed: nobody else has the queue open */
-		atomic_store_explicit(commit_at(q, c), nw, memory_order_relaxed);
+		mapq__store(commit_at(q, c), nw, memory_order_relaxed);
 		rep->claims_aborted++;
 		/* relaxed: a statistic (mapq_counters.repaired) */
-		atomic_fetch_add_explicit(&q->ctl->repaired, 1, memory_order_relaxed);
+		mapq__fetch_add(&q->ctl->repaired, 1, memory_order_relaxed);
 		return cw_size(w);
 	}
 	if (cw_state(w) == FRAME_COMMITTED && !cw_pad(w)) {
@@ -201,17 +199,17 @@ static void fix_cursors(struct mapq *q, uint64_t head, uint64_t end, mapq_recove
 {
 	for (uint32_t i = 0; i < q->nr; i++) {
 		struct fmt_rslot *s = &q->rslots[i];
-		uint32_t st = atomic_load_explicit(&s->state, memory_order_relaxed);
+		uint32_t st = mapq__load(&s->state, memory_order_relaxed);
 		if (st != RSLOT_ACTIVE && st != RSLOT_DETACHED)
 			continue;
-		uint64_t c = atomic_load_explicit(&s->cursor, memory_order_relaxed), b = head;
+		uint64_t c = mapq__load(&s->cursor, memory_order_relaxed), b = head;
 		while (b < end && b < c)
-			b += cw_size(atomic_load_explicit(commit_at(q, b), memory_order_relaxed));
+			b += cw_size(mapq__load(commit_at(q, b), memory_order_relaxed));
 		if (b > end)
 			b = end;
 		if (b != c) {
 			/* relaxed: exclusive; the open lock orders it for others */
-			atomic_store_explicit(&s->cursor, b, memory_order_relaxed);
+			mapq__store(&s->cursor, b, memory_order_relaxed);
 			rep->cursors_moved++;
 		}
 	}
@@ -226,8 +224,8 @@ static int recover_exclusive(struct mapq *q, mapq_recovery *rep)
 		return err;
 	struct fmt_ctl *ctl = q->ctl;
 	/* relaxed throughout: nobody else has the queue open */
-	uint64_t h = atomic_load_explicit(&ctl->head, memory_order_relaxed);
-	uint64_t t = atomic_load_explicit(&ctl->tail, memory_order_relaxed);
+	uint64_t h = mapq__load(&ctl->head, memory_order_relaxed);
+	uint64_t t = mapq__load(&ctl->tail, memory_order_relaxed);
 	rep->tail_before = t;
 	if (!head_ok(q, h, t)) {
 		/* The control page is garbled (a system crash mid-write of it):
@@ -235,14 +233,14 @@ static int recover_exclusive(struct mapq *q, mapq_recovery *rep)
 		const struct fmt_ckpt *k = mapq__newest_ckpt(q);
 		h = k && head_ok(q, k->head, k->head + q->cap) ? k->head : 0;
 		rep->used_checkpoint = k != NULL;
-		atomic_store_explicit(&ctl->head, h, memory_order_relaxed);
-		atomic_store_explicit(&ctl->tail, h + q->cap, memory_order_relaxed);
-		atomic_store_explicit(&ctl->crc_failures, 0, memory_order_relaxed);
-		atomic_store_explicit(&ctl->lapped, 0, memory_order_relaxed);
-		atomic_store_explicit(&ctl->lost, 0, memory_order_relaxed);
+		mapq__store(&ctl->head, h, memory_order_relaxed);
+		mapq__store(&ctl->tail, h + q->cap, memory_order_relaxed);
+		mapq__store(&ctl->crc_failures, 0, memory_order_relaxed);
+		mapq__store(&ctl->lapped, 0, memory_order_relaxed);
+		mapq__store(&ctl->lost, 0, memory_order_relaxed);
 	}
 	/* Every other process is gone: a slot scan may take any of them. */
-	atomic_store_explicit(&ctl->reader_hwm, q->nr, memory_order_relaxed);
+	mapq__store(&ctl->reader_hwm, q->nr, memory_order_relaxed);
 	if ((err = free_dead_readers(q, rep)) != 0)
 		return err;
 	rep->readers_freed += sanitize_readers(q);
@@ -283,23 +281,23 @@ static int recover_exclusive(struct mapq *q, mapq_recovery *rep)
 	 * that position could take for a repairer's (writer.c, claim). */
 	for (uint64_t p = end; p < h + q->cap; p += FRAME_ALIGN) {
 		struct fmt_frame *f = frame_at(q, p);
-		uint64_t w = atomic_load_explicit(&f->commit, memory_order_relaxed);
+		uint64_t w = mapq__load(&f->commit, memory_order_relaxed);
 		bool tagged = cw_lap(w) == lap_of(q, p) && cw_state(w) != FRAME_NONE;
-		if (atomic_load_explicit(&f->pos, memory_order_relaxed) == p) {
+		if (mapq__load(&f->pos, memory_order_relaxed) == p) {
 			if (tagged)
 				rep->frames_scrubbed++; /* a frame, not just zeroes */
-			atomic_store_explicit(&f->pos, POS_SCRUBBED, memory_order_relaxed);
+			mapq__store(&f->pos, POS_SCRUBBED, memory_order_relaxed);
 		}
 		if (tagged)
-			atomic_store_explicit(&f->commit, 0, memory_order_relaxed);
+			mapq__store(&f->commit, 0, memory_order_relaxed);
 	}
 	if ((err = MAPQ_FAULT(RECOVER_SCRUBBED)))
 		return err;
-	atomic_store_explicit(&ctl->tail, end, memory_order_relaxed);
+	mapq__store(&ctl->tail, end, memory_order_relaxed);
 	/* Sleeper flags that dead processes left set would make the next
 	 * commit pay for a futex wake no one needs. */
-	atomic_store_explicit(&ctl->data_sleepers, 0, memory_order_relaxed);
-	atomic_store_explicit(&ctl->space_sleepers, 0, memory_order_relaxed);
+	mapq__store(&ctl->data_sleepers, 0, memory_order_relaxed);
+	mapq__store(&ctl->space_sleepers, 0, memory_order_relaxed);
 	if ((err = MAPQ_FAULT(RECOVER_TAIL)))
 		return err;
 	fix_cursors(q, h, end, rep);
@@ -345,9 +343,8 @@ int mapq_recover(mapq *q, mapq_recovery *rep)
 		return err;
 	repair_frames(q, rep);
 	/* relaxed: a report, not a cut */
-	rep->head = atomic_load_explicit(&q->ctl->head, memory_order_relaxed);
-	rep->tail_before = rep->tail_after = atomic_load_explicit(&q->ctl->tail,
-								  memory_order_relaxed);
+	rep->head = mapq__load(&q->ctl->head, memory_order_relaxed);
+	rep->tail_before = rep->tail_after = mapq__load(&q->ctl->tail, memory_order_relaxed);
 	rep->end_reason = "other processes have the queue open: repaired dead writers "
 			  "and readers only, the log was not cut";
 	return 0;

@@ -33,13 +33,13 @@ static bool load_record(const struct mapq *q, uint32_t i, struct record *r)
 	struct fmt_wslot *s = &q->wslots[i];
 	/* acquire: pairs with the writer's release of resv_size, stored after
 	 * resv_pos, so the pos we read next is at least that new */
-	uint64_t a = atomic_load_explicit(&s->resv_size, memory_order_acquire);
+	uint64_t a = mapq__load(&s->resv_size, memory_order_acquire);
 	if (!a)
 		return false;
-	uint64_t p = atomic_load_explicit(&s->resv_pos, memory_order_relaxed);
+	uint64_t p = mapq__load(&s->resv_pos, memory_order_relaxed);
 	/* acquire fence: the pos load stays before the re-check */
-	atomic_thread_fence(memory_order_acquire);
-	if (atomic_load_explicit(&s->resv_size, memory_order_relaxed) != a)
+	mapq__fence(memory_order_acquire);
+	if (mapq__load(&s->resv_size, memory_order_relaxed) != a)
 		return false; /* changing under us: its owner is alive and busy */
 	r->pos = p;
 	r->size = a & ~RESV_TENTATIVE;
@@ -96,7 +96,7 @@ __attribute__((noinline)) static bool published(const struct mapq *q, uint64_t c
 {
 	sn->pos = frame_pos_at(q, c);
 	/* acquire: the word and the header fields stored before it */
-	sn->w = atomic_load_explicit(commit_at(q, c), memory_order_acquire);
+	sn->w = mapq__load(commit_at(q, c), memory_order_acquire);
 	/* State NONE is no frame, whatever pos and tag say: no writer or
 	 * repairer ever publishes it. A fresh file's position 0 has pos 0
 	 * and a zero word, whose tag is this lap's when the key is 0; a
@@ -122,13 +122,12 @@ static bool publish_word(struct mapq *q, uint64_t c, struct seen sn, uint64_t nw
 	 * published() keep them before it): head has not passed c, so c is
 	 * unpublished space of this lap, and stays so until someone CASes
 	 * the word we saw */
-	if (atomic_load_explicit(&q->ctl->head, memory_order_acquire) > c)
+	if (mapq__load(&q->ctl->head, memory_order_acquire) > c)
 		return false;
 	(void)MAPQ_FAULT(REPAIR_BEFORE_CAS);
 	uint64_t w = sn.w;
 	/* relaxed: the CAS on pos below publishes it */
-	if (!atomic_compare_exchange_strong_explicit(commit_at(q, c), &w, nw, memory_order_relaxed,
-						     memory_order_relaxed))
+	if (!mapq__cas(commit_at(q, c), &w, nw, memory_order_relaxed, memory_order_relaxed))
 		return false;
 	if (sn.w != nw && !cw_pad(nw)) {
 		/* The owner, if alive and forsaken, stores the same values. */
@@ -140,15 +139,14 @@ static bool publish_word(struct mapq *q, uint64_t c, struct seen sn, uint64_t nw
 	/* seq_cst: release publishes the word (see frame_pos_at), and the
 	 * sleeper-flag load in wake must not pass it */
 	uint64_t p = sn.pos;
-	return atomic_compare_exchange_strong_explicit(&f->pos, &p, c, memory_order_seq_cst,
-						       memory_order_relaxed);
+	return mapq__cas(&f->pos, &p, c, memory_order_seq_cst, memory_order_relaxed);
 }
 
 /* A frame was finished for its writer: count it, wake whoever waits. */
 static void counted_wake(struct mapq *q)
 {
 	/* relaxed: a statistic */
-	atomic_fetch_add_explicit(&q->ctl->repaired, 1, memory_order_relaxed);
+	mapq__fetch_add(&q->ctl->repaired, 1, memory_order_relaxed);
 	mapq__wake_data(q);
 }
 
@@ -175,8 +173,7 @@ static int finish(struct mapq *q, const struct record *r, bool dead, uint16_t sl
 		if (nw == w)
 			return REPAIR_NONE;
 		/* seq_cst: ordered before the sleeper-flag load in wake */
-		if (!atomic_compare_exchange_strong_explicit(
-			    commit_at(q, c), &w, nw, memory_order_seq_cst, memory_order_relaxed))
+		if (!mapq__cas(commit_at(q, c), &w, nw, memory_order_seq_cst, memory_order_relaxed))
 			return REPAIR_DONE; /* someone else moved it on: look again */
 		counted_wake(q);
 		return dead ? REPAIR_CLAIM : REPAIR_FORSAKE;
@@ -232,7 +229,7 @@ static int unblock_hole(struct mapq *q, uint64_t c, bool force)
 	/* acquire: pairs with the writer's release CAS on tail, made after it
 	 * wrote its tentative record: every reservation below this tail has
 	 * a record we can see (or a published frame) */
-	uint64_t tail = atomic_load_explicit(&q->ctl->tail, memory_order_acquire);
+	uint64_t tail = mapq__load(&q->ctl->tail, memory_order_acquire);
 	if (c >= tail)
 		return REPAIR_NONE;
 	struct record r, best = { 0, 0, false };
@@ -315,8 +312,8 @@ int mapq__repair_record(struct mapq *q, uint32_t slot)
 	if (!load_record(q, slot, &r))
 		return REPAIR_NONE;
 	/* acquire: frames behind head are finished and may be reused */
-	uint64_t head = atomic_load_explicit(&q->ctl->head, memory_order_acquire);
-	uint64_t tail = atomic_load_explicit(&q->ctl->tail, memory_order_acquire);
+	uint64_t head = mapq__load(&q->ctl->head, memory_order_acquire);
+	uint64_t tail = mapq__load(&q->ctl->tail, memory_order_acquire);
 	if (r.pos < head || r.pos >= tail)
 		return REPAIR_NONE; /* stale, or its CAS on tail never happened */
 	uint64_t c = r.pos + resv_pad(q, r.pos, r.size);

@@ -40,11 +40,10 @@ static bool reap_dead_reader(struct mapq *q, int i)
 	}
 	bool freed = false;
 	uint32_t st = RSLOT_ACTIVE;
-	bool durable = atomic_load_explicit(&s->flags, memory_order_relaxed) & RSLOT_DURABLE;
+	bool durable = mapq__load(&s->flags, memory_order_relaxed) & RSLOT_DURABLE;
 	/* release: a later owner's acquire of the state sees our fields */
-	if (atomic_compare_exchange_strong_explicit(&s->state, &st,
-						    durable ? RSLOT_DETACHED : RSLOT_FREE,
-						    memory_order_release, memory_order_relaxed))
+	if (mapq__cas(&s->state, &st, durable ? RSLOT_DETACHED : RSLOT_FREE, memory_order_release,
+		      memory_order_relaxed))
 		freed = !durable;
 	mapq__slot_unlock(q->fd, rslot_lock_off(q, i));
 	mapq__slot_unlock(q->fd, registry_off(q));
@@ -54,7 +53,7 @@ static bool reap_dead_reader(struct mapq *q, int i)
 static uint32_t reader_hwm(const struct mapq *q)
 {
 	/* acquire: a slot below hwm was initialised before hwm was raised */
-	uint32_t hwm = atomic_load_explicit(&q->ctl->reader_hwm, memory_order_acquire);
+	uint32_t hwm = mapq__load(&q->ctl->reader_hwm, memory_order_acquire);
 	return hwm > q->nr ? q->nr : hwm; /* from the file: never trusted */
 }
 
@@ -95,11 +94,10 @@ static inline bool next_holder(struct mapq *q, struct reader_scan *it, struct ho
 	while (it->next < it->hwm) {
 		uint32_t i = it->next++;
 		struct fmt_rslot *s = &q->rslots[i];
-		uint32_t st = atomic_load_explicit(&s->state, memory_order_seq_cst);
+		uint32_t st = mapq__load(&s->state, memory_order_seq_cst);
 		if (!holds_writers(st))
 			continue;
-		*h = (struct holder){ s, i, st,
-				      atomic_load_explicit(&s->cursor, memory_order_acquire) };
+		*h = (struct holder){ s, i, st, mapq__load(&s->cursor, memory_order_acquire) };
 		return true;
 	}
 	return false;
@@ -118,15 +116,12 @@ static void pass_readers(struct mapq *q, uint64_t h, uint64_t next, bool data)
 			continue;
 		while (c <= h) {
 			/* acq_rel: orders our count before the reader sees the push */
-			if (atomic_compare_exchange_weak_explicit(&s->cursor, &c, next,
-								  memory_order_acq_rel,
-								  memory_order_acquire)) {
+			if (mapq__cas_weak(&s->cursor, &c, next, memory_order_acq_rel,
+					   memory_order_acquire)) {
 				if (data && c == h) {
 					/* relaxed: counters; the reader polls lost */
-					atomic_fetch_add_explicit(&s->lost, 1,
-								  memory_order_relaxed);
-					atomic_fetch_add_explicit(&q->ctl->lost, 1,
-								  memory_order_relaxed);
+					mapq__fetch_add(&s->lost, 1, memory_order_relaxed);
+					mapq__fetch_add(&q->ctl->lost, 1, memory_order_relaxed);
 				}
 				(void)MAPQ_FAULT(HEAD_AFTER_PUSH);
 				break;
@@ -147,9 +142,8 @@ void mapq__lift_readers(struct mapq *q, uint64_t head)
 
 	for (struct reader_scan it = scan_readers(q); next_holder(q, &it, &rd);) {
 		uint64_t c = rd.cursor;
-		while (c < head && !atomic_compare_exchange_weak_explicit(
-					   &rd.slot->cursor, &c, head, memory_order_acq_rel,
-					   memory_order_acquire))
+		while (c < head && !mapq__cas_weak(&rd.slot->cursor, &c, head, memory_order_acq_rel,
+						   memory_order_acquire))
 			;
 	}
 }
@@ -196,7 +190,7 @@ static uint64_t finished_end(const struct mapq *q, uint64_t h, unsigned *state, 
 	/* pos first (acquire), then the word: see frame_pos_at() */
 	uint64_t pos = frame_pos_at(q, h);
 	/* acquire: a finished frame's size is final */
-	uint64_t w = atomic_load_explicit(commit_at(q, h), memory_order_acquire);
+	uint64_t w = mapq__load(commit_at(q, h), memory_order_acquire);
 	unsigned st = cw_state(w);
 	*err = 0;
 	if (cw_lap(w) != lap_of(q, h) || st == FRAME_NONE || st == FRAME_CLAIMED || pos != h)
@@ -227,7 +221,7 @@ int mapq__advance_head(struct mapq *q, uint64_t need, bool eager)
 {
 	/* acquire: pairs with the release CAS that moved head, so the frames
 	 * behind it are free for us to overwrite */
-	uint64_t h = atomic_load_explicit(&q->ctl->head, memory_order_acquire);
+	uint64_t h = mapq__load(&q->ctl->head, memory_order_acquire);
 
 	while (h < need) {
 		if (h % FRAME_ALIGN)
@@ -256,8 +250,8 @@ int mapq__advance_head(struct mapq *q, uint64_t need, bool eager)
 		 * payload. So re-read head after the frames (seqlock style) and
 		 * trust what we read only if head is still here. acquire fence:
 		 * our reads of the frames come before the re-read. */
-		atomic_thread_fence(memory_order_acquire);
-		uint64_t now = atomic_load_explicit(&q->ctl->head, memory_order_acquire);
+		mapq__fence(memory_order_acquire);
+		uint64_t now = mapq__load(&q->ctl->head, memory_order_acquire);
 		if (now != h) {
 			h = now;
 			continue;
@@ -271,8 +265,7 @@ int mapq__advance_head(struct mapq *q, uint64_t need, bool eager)
 			return r;
 		/* seq_cst: the late-joiner scan below must not be ordered before
 		 * this; failure reloads h (acquire) and we look again */
-		if (atomic_compare_exchange_strong_explicit(
-			    &q->ctl->head, &h, end, memory_order_seq_cst, memory_order_acquire)) {
+		if (mapq__cas(&q->ctl->head, &h, end, memory_order_seq_cst, memory_order_acquire)) {
 			mapq__lift_readers(q, end);
 			h = end;
 		}

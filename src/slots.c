@@ -15,6 +15,12 @@
 #include <unistd.h>
 
 #include "internal.h"
+#include "os.h"
+
+/* How often a simulated process that waits for a lock tries again: the
+ * simulator runs processes as coroutines of one thread, so none of them
+ * may block in the kernel. */
+#define SIM_LOCK_POLL_NS 100000u
 
 static int ofd_lock(int fd, uint64_t off, short type, int cmd)
 {
@@ -24,9 +30,22 @@ static int ofd_lock(int fd, uint64_t off, short type, int cmd)
 		.l_start = (off_t)off,
 		.l_len = 1,
 	};
+	/* a liveness lock's change is a step of the protocol (doc/format.md) */
+	mapq__lock_step(off);
+	bool sim_wait = false;
+#ifdef MAPQ_SIM
+	if (cmd == F_OFD_SETLKW && mapq__sim_active()) {
+		cmd = F_OFD_SETLK;
+		sim_wait = true;
+	}
+#endif
 	while (fcntl(fd, cmd, &fl) < 0) {
 		if (errno == EINTR)
 			continue;
+		if (sim_wait && (errno == EAGAIN || errno == EACCES)) {
+			mapq__os_sleep_ns(SIM_LOCK_POLL_NS);
+			continue;
+		}
 		if (errno == EAGAIN || errno == EACCES)
 			return -EBUSY;
 		return -errno;
@@ -65,6 +84,7 @@ int mapq__slot_is_live(int fd, uint64_t off)
 		.l_start = (off_t)off,
 		.l_len = 1,
 	};
+	mapq__lock_step(off);
 	if (fcntl(fd, F_OFD_GETLK, &fl) < 0)
 		return 1; /* cannot tell: assume alive, never free a live slot */
 	return fl.l_type != F_UNLCK;

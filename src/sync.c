@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "internal.h"
+#include "os.h"
 
 /* How often mapq_sync looks again at an unfinished frame whose writer is
  * alive (a dead one's frame is repaired at once). */
@@ -33,7 +34,7 @@ static int wait_finished(struct mapq *q, uint64_t end)
 	uint64_t start = mapq__now_ns(), c = 0, limit = sync_limit_ns(q);
 	for (;;) {
 		/* acquire: frames behind head are finished */
-		uint64_t h = atomic_load_explicit(&q->ctl->head, memory_order_acquire);
+		uint64_t h = mapq__load(&q->ctl->head, memory_order_acquire);
 		if (c < h)
 			c = h;
 		if (c >= end)
@@ -41,7 +42,7 @@ static int wait_finished(struct mapq *q, uint64_t end)
 		if (c % FRAME_ALIGN)
 			return -MAPQ_ECORRUPT; /* from the file: off the frame grid */
 		uint64_t w, pos = frame_pos_at(q, c);
-		w = atomic_load_explicit(commit_at(q, c), memory_order_acquire);
+		w = mapq__load(commit_at(q, c), memory_order_acquire);
 		/* A forsaken frame counts as finished: it will never be
 		 * delivered, and recovery after a crash aborts it. */
 		if (pos == c && cw_lap(w) == lap_of(q, c) && cw_state(w) != FRAME_NONE &&
@@ -56,8 +57,7 @@ static int wait_finished(struct mapq *q, uint64_t end)
 			return -ETIMEDOUT;
 		bool force = q->unblock_ns >= 0 && now - start >= (uint64_t)q->unblock_ns;
 		if (mapq__unblock(q, c, force) == REPAIR_NONE) {
-			struct timespec ts = { 0, SYNC_POLL_NS };
-			nanosleep(&ts, NULL);
+			mapq__os_sleep_ns(SYNC_POLL_NS);
 		}
 	}
 }
@@ -91,7 +91,7 @@ int mapq_sync(mapq *q)
 		}
 	}
 	/* acquire: the reservations below it have records (repair.c) */
-	uint64_t end = atomic_load_explicit(&q->ctl->tail, memory_order_acquire);
+	uint64_t end = mapq__load(&q->ctl->tail, memory_order_acquire);
 	if ((err = wait_finished(q, end)) != 0)
 		return err;
 	(void)MAPQ_FAULT(SYNC_BEFORE_MSYNC);
@@ -104,7 +104,7 @@ int mapq_sync(mapq *q)
 	uint64_t seq = old ? old->seq + 1 : 1;
 	struct fmt_ckpt *k = ckpt_at(q, (unsigned)(seq % FMT_CKPT_PAGES));
 	/* acquire: a head at least as new as the frames we synced */
-	uint64_t h = atomic_load_explicit(&q->ctl->head, memory_order_acquire);
+	uint64_t h = mapq__load(&q->ctl->head, memory_order_acquire);
 	k->seq = seq;
 	k->head = h < end ? h : end;
 	k->tail = end;

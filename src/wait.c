@@ -20,6 +20,10 @@
 
 uint64_t mapq__now_ns(void)
 {
+#ifdef MAPQ_SIM
+	if (mapq__sim.now_ns && mapq__sim_active())
+		return mapq__sim.now_ns();
+#endif
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -67,6 +71,15 @@ __attribute__((constructor)) static void spin_calibrate(void)
 	mapq__spin.ps_per_relax = (unsigned)(ps < UINT32_MAX ? ps : UINT32_MAX);
 }
 
+#ifdef MAPQ_SIM
+void mapq__sim_spin_scale(unsigned ps_per_relax)
+{
+	mapq__spin.empty = mapq__spin.claimed_min = 1;
+	mapq__spin.claimed_max = mapq__spin.blocked_max = 2;
+	mapq__spin.ps_per_relax = ps_per_relax;
+}
+#endif
+
 uint64_t mapq__deadline(int timeout_ms)
 {
 	if (timeout_ms < 0)
@@ -83,6 +96,10 @@ int mapq__futex_wait(_Atomic uint32_t *word, uint32_t expect, uint64_t deadline)
 {
 	struct timespec ts, *tp = NULL;
 
+#ifdef MAPQ_SIM
+	if (mapq__sim.futex_wait && mapq__sim_active())
+		return mapq__sim.futex_wait(word, expect, deadline);
+#endif
 	if (deadline != UINT64_MAX) {
 		if (mapq__now_ns() >= deadline)
 			return -ETIMEDOUT;
@@ -101,6 +118,12 @@ int mapq__futex_wait(_Atomic uint32_t *word, uint32_t expect, uint64_t deadline)
 
 void mapq__futex_wake(_Atomic uint32_t *word)
 {
+#ifdef MAPQ_SIM
+	if (mapq__sim.futex_wake && mapq__sim_active()) {
+		mapq__sim.futex_wake(word);
+		return;
+	}
+#endif
 	syscall(SYS_futex, (uint32_t *)word, FUTEX_WAKE, INT_MAX, NULL, NULL, 0);
 }
 
@@ -125,23 +148,23 @@ void mapq__futex_wake(_Atomic uint32_t *word)
 void mapq__sleeper_set(_Atomic uint32_t *flag)
 {
 	/* seq_cst RMW: the sleeper's half of the Dekker pair */
-	atomic_exchange_explicit(flag, 1, memory_order_seq_cst);
+	mapq__xchg(flag, 1, memory_order_seq_cst);
 }
 
 static void wake(_Atomic uint32_t *seq, _Atomic uint32_t *flag)
 {
 	/* seq_cst: the waker's half of the pair, after its seq_cst change */
-	if (atomic_load_explicit(flag, memory_order_seq_cst) == 0)
+	if (mapq__load(flag, memory_order_seq_cst) == 0)
 		return;
 	/* relaxed: only decides which of several wakers pays for the call.
 	 * A sleeper whose flag we take has read data_seq after setting it, so
 	 * it either sees our bump or sleeps and is woken by our FUTEX_WAKE;
 	 * one that sets it after us is left for the next waker. */
-	if (atomic_exchange_explicit(flag, 0, memory_order_relaxed) == 0)
+	if (mapq__xchg(flag, 0, memory_order_relaxed) == 0)
 		return;
 	/* relaxed: the futex syscall orders this change against the sleeper's
 	 * compare; the bump only makes a sleeper that has not slept yet skip. */
-	atomic_fetch_add_explicit(seq, 1, memory_order_relaxed);
+	mapq__fetch_add(seq, 1, memory_order_relaxed);
 	mapq__futex_wake(seq);
 }
 
@@ -188,7 +211,7 @@ int mapq__waiter_block(struct mapq__waiter *w, const struct mapq__blocker *b, un
 		/* the sleeper's half of the Dekker pair; then the caller looks
 		 * again before the sleep, which uses the word's value read here */
 		mapq__sleeper_set(b->flag);
-		w->seen = atomic_load_explicit(b->word, memory_order_seq_cst);
+		w->seen = mapq__load(b->word, memory_order_seq_cst);
 		w->set = b->flag;
 		(void)mapq__waiter_deadline(w);
 		return 0;

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "internal.h"
+#include "os.h"
 
 /* How often a writer blocked by a reader looks for dead readers. */
 #define READER_POLL_NS (10 * 1000000ull)
@@ -64,7 +65,7 @@ static int try_reserve(struct mapq *q, uint64_t size, uint64_t *pos, uint64_t *p
 	struct fmt_wslot *ws = &q->wslots[q->wslot];
 	/* relaxed: the CAS below re-validates the value; the space check uses
 	 * head, which carries the ordering */
-	uint64_t t = atomic_load_explicit(&q->ctl->tail, memory_order_relaxed);
+	uint64_t t = mapq__load(&q->ctl->tail, memory_order_relaxed);
 
 	for (;;) {
 		int err;
@@ -84,12 +85,11 @@ static int try_reserve(struct mapq *q, uint64_t size, uint64_t *pos, uint64_t *p
 		uint64_t end = t + p + sz;
 		if (end > q->cap) {
 			uint64_t need = end - q->cap;
-			if (atomic_load_explicit(&q->ctl->head, memory_order_acquire) < need) {
+			if (mapq__load(&q->ctl->head, memory_order_acquire) < need) {
 				int r = mapq__advance_head(q, need, eager);
 				if (r) {
 					/* relaxed: no reservation of ours is pending */
-					atomic_store_explicit(&ws->resv_size, 0,
-							      memory_order_relaxed);
+					mapq__store(&ws->resv_size, 0, memory_order_relaxed);
 					return r;
 				}
 			}
@@ -99,19 +99,18 @@ static int try_reserve(struct mapq *q, uint64_t size, uint64_t *pos, uint64_t *p
 		/* The tentative record goes first, so that a reservation is
 		 * never without one (repair.c). relaxed pos: the release CAS
 		 * below publishes both to whoever acquires the new tail. */
-		atomic_store_explicit(&ws->resv_pos, t, memory_order_relaxed);
-		atomic_store_explicit(&ws->resv_size, (p + sz) | RESV_TENTATIVE,
-				      memory_order_relaxed);
+		mapq__store(&ws->resv_pos, t, memory_order_relaxed);
+		mapq__store(&ws->resv_size, (p + sz) | RESV_TENTATIVE, memory_order_relaxed);
 		if ((err = MAPQ_FAULT(RESERVE_BEFORE_CAS))) {
-			atomic_store_explicit(&ws->resv_size, 0, memory_order_relaxed);
+			mapq__store(&ws->resv_size, 0, memory_order_relaxed);
 			return err;
 		}
 		/* release: our record is visible to anyone who sees this tail */
-		if (atomic_compare_exchange_weak_explicit(
-			    &q->ctl->tail, &t, end, memory_order_release, memory_order_relaxed)) {
+		if (mapq__cas_weak(&q->ctl->tail, &t, end, memory_order_release,
+				   memory_order_relaxed)) {
 			(void)MAPQ_FAULT(RESERVE_AFTER_CAS);
 			/* release: confirming says the pos stored above is ours */
-			atomic_store_explicit(&ws->resv_size, p + sz, memory_order_release);
+			mapq__store(&ws->resv_size, p + sz, memory_order_release);
 			(void)MAPQ_FAULT(RESERVE_AFTER_CONFIRM);
 			*pos = t;
 			*pad = p;
@@ -160,7 +159,7 @@ static int reserve_wait(struct mapq *q, uint64_t size, uint64_t *pos, uint64_t *
 		uint64_t now = 0;
 		if (!by_reader && !mapq__waiter_spinning(&w, b)) {
 			/* acquire: as in advance_head, the frame at head */
-			uint64_t h = atomic_load_explicit(&c->head, memory_order_acquire);
+			uint64_t h = mapq__load(&c->head, memory_order_acquire);
 			now = mapq__now_ns();
 			if (h != stall_pos) {
 				stall_pos = h;
@@ -216,18 +215,17 @@ static bool claim(struct mapq *q, uint64_t pos, uint64_t size)
 	 * repairer forsook the space: then it is exactly one of the two words
 	 * repair.c publishes for a reservation of our size. Stale bytes can
 	 * share a lap tag's high bits, but not all 64 bits of these words. */
-	uint64_t w = atomic_load_explicit(&f->commit, memory_order_relaxed);
+	uint64_t w = mapq__load(&f->commit, memory_order_relaxed);
 	uint64_t forsaken = cw_make(size, FRAME_CLAIMED, 0, lap_of(q, pos)) | CW_FORSAKEN;
 	bool ok = w != forsaken && w != cw_make(size, FRAME_ABORTED, 0, lap_of(q, pos)) &&
 		  /* release: recovery that sees the claim sees the header */
-		  atomic_compare_exchange_strong_explicit(
-			  &f->commit, &w, cw_make(size, FRAME_CLAIMED, 0, lap_of(q, pos)),
-			  memory_order_release, memory_order_relaxed);
+		  mapq__cas(&f->commit, &w, cw_make(size, FRAME_CLAIMED, 0, lap_of(q, pos)),
+			    memory_order_release, memory_order_relaxed);
 	(void)MAPQ_FAULT(CLAIM_BEFORE_POS);
 	/* release, and last: a reader that acquires pos == this position then
 	 * reads this claim (or the commit after it), never stale bytes. If we
 	 * were forsaken the repairer stores the same value. */
-	atomic_store_explicit(&f->pos, pos, memory_order_release);
+	mapq__store(&f->pos, pos, memory_order_release);
 	(void)MAPQ_FAULT(CLAIM_AFTER_POS);
 	return ok;
 }
@@ -240,18 +238,16 @@ static bool settle(struct mapq *q, uint64_t pos, uint64_t size, unsigned state)
 	uint64_t w = cw_make(size, FRAME_CLAIMED, 0, lap_of(q, pos));
 	/* seq_cst: release publishes header and payload to readers, and the
 	 * sleeper-flag load in mapq__wake_data must not pass this CAS */
-	bool ok = atomic_compare_exchange_strong_explicit(
-		commit_at(q, pos), &w, cw_make(size, state, 0, lap_of(q, pos)),
-		memory_order_seq_cst, memory_order_relaxed);
+	bool ok = mapq__cas(commit_at(q, pos), &w, cw_make(size, state, 0, lap_of(q, pos)),
+			    memory_order_seq_cst, memory_order_relaxed);
 	if (!ok && w == (cw_make(size, FRAME_CLAIMED, 0, lap_of(q, pos)) | CW_FORSAKEN))
 		/* seq_cst: as above; now head may pass it */
-		atomic_store_explicit(commit_at(q, pos),
-				      cw_make(size, FRAME_ABORTED, 0, lap_of(q, pos)),
-				      memory_order_seq_cst);
+		mapq__store(commit_at(q, pos), cw_make(size, FRAME_ABORTED, 0, lap_of(q, pos)),
+			    memory_order_seq_cst);
 	(void)MAPQ_FAULT(COMMIT_AFTER_STORE);
 	/* relaxed: only repairers read it, and a stale non-zero size is
 	 * harmless (they find the frame already finished) */
-	atomic_store_explicit(&ws->resv_size, 0, memory_order_relaxed);
+	mapq__store(&ws->resv_size, 0, memory_order_relaxed);
 	(void)MAPQ_FAULT(COMMIT_AFTER_CLEAR);
 	mapq__wake_data(q);
 	return ok;
@@ -284,8 +280,7 @@ static inline void prefetch_for_write(const struct mapq *q, uint64_t pos, uint64
 static void count(_Atomic uint64_t *ctr, uint64_t n)
 {
 	/* relaxed load+store: only this slot's owner writes its counters */
-	atomic_store_explicit(ctr, atomic_load_explicit(ctr, memory_order_relaxed) + n,
-			      memory_order_relaxed);
+	mapq__store(ctr, mapq__load(ctr, memory_order_relaxed) + n, memory_order_relaxed);
 }
 
 int mapq__reserve_frame(struct mapq *q, uint64_t size, uint64_t *fpos, uint64_t *fsize,
@@ -298,13 +293,12 @@ int mapq__reserve_frame(struct mapq *q, uint64_t size, uint64_t *fpos, uint64_t 
 	if (pad) {
 		(void)MAPQ_FAULT(PAD_BEFORE_WORD);
 		/* relaxed: the release store of pos below publishes it */
-		atomic_store_explicit(commit_at(q, pos),
-				      cw_make(pad, FRAME_COMMITTED, 1, lap_of(q, pos)),
-				      memory_order_relaxed);
+		mapq__store(commit_at(q, pos), cw_make(pad, FRAME_COMMITTED, 1, lap_of(q, pos)),
+			    memory_order_relaxed);
 		(void)MAPQ_FAULT(PAD_BEFORE_POS);
 		/* release, and last: whoever acquires pos == this position sees
 		 * this frame's word, never stale bytes (format.md, publication) */
-		atomic_store_explicit(&frame_at(q, pos)->pos, pos, memory_order_release);
+		mapq__store(&frame_at(q, pos)->pos, pos, memory_order_release);
 	}
 	pos += pad;
 	if (!claim(q, pos, *fsize)) {
@@ -339,12 +333,11 @@ static void claim_slot(struct mapq *q, uint32_t i)
 {
 	struct fmt_wslot *s = &q->wslots[i];
 	/* relaxed: these fields are ours now; the lock orders ownership */
-	atomic_store_explicit(&s->resv_size, 0, memory_order_relaxed);
-	atomic_store_explicit(&s->pid, (uint32_t)getpid(), memory_order_relaxed);
-	atomic_store_explicit(&s->state, WSLOT_ACTIVE, memory_order_relaxed);
-	atomic_store_explicit(&s->attaches,
-			      atomic_load_explicit(&s->attaches, memory_order_relaxed) + 1,
-			      memory_order_relaxed);
+	mapq__store(&s->resv_size, 0, memory_order_relaxed);
+	mapq__store(&s->pid, mapq__os_pid(), memory_order_relaxed);
+	mapq__store(&s->state, WSLOT_ACTIVE, memory_order_relaxed);
+	mapq__store(&s->attaches, mapq__load(&s->attaches, memory_order_relaxed) + 1,
+		    memory_order_relaxed);
 	q->wslot = (int)i;
 }
 
@@ -373,8 +366,7 @@ int mapq__wslot_attach(struct mapq *q)
 		}
 		if (!unsettled)
 			break;
-		struct timespec ts = { 0, ATTACH_RETRY_NS };
-		nanosleep(&ts, NULL);
+		mapq__os_sleep_ns(ATTACH_RETRY_NS);
 	}
 	return err;
 }
@@ -385,7 +377,7 @@ void mapq__wslot_detach(struct mapq *q)
 		return;
 	struct fmt_wslot *s = &q->wslots[q->wslot];
 	(void)MAPQ_FAULT(WSLOT_DETACH);
-	atomic_store_explicit(&s->state, WSLOT_FREE, memory_order_relaxed);
+	mapq__store(&s->state, WSLOT_FREE, memory_order_relaxed);
 	mapq__slot_unlock(q->fd, wslot_lock_off(q, q->wslot));
 	q->wslot = -1;
 }

@@ -1,0 +1,100 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * atomic.h - every atomic access to the shared mapping goes through these.
+ *
+ * Each wrapper is one atomic step of the protocol (doc/format.md names
+ * them). In a normal build they are exactly the C11 operations they name,
+ * so the library compiles to the same code as if it called them itself.
+ * In a simulation build (./configure --enable-sim) each first yields to
+ * the simulator (sim.h), which decides who runs next, or that the calling
+ * process dies here, and then reports the value read or written, for the
+ * trace. Atomics on process-local memory (a mapping's reference count,
+ * the fault-point flag) are not steps of the protocol and stay plain C11;
+ * scripts/check-source.py rejects any other atomic_* call in src/.
+ *
+ * The memory order is always explicit, as in the C11 calls, and each call
+ * site says why it is the weakest correct one.
+ */
+#ifndef MAPQ_ATOMIC_H
+#define MAPQ_ATOMIC_H
+
+#include <stdatomic.h>
+#include <stdint.h>
+
+#ifndef MAPQ_SIM
+
+#define mapq__load(p, mo) atomic_load_explicit(p, mo)
+#define mapq__store(p, v, mo) atomic_store_explicit(p, v, mo)
+#define mapq__xchg(p, v, mo) atomic_exchange_explicit(p, v, mo)
+#define mapq__fetch_add(p, v, mo) atomic_fetch_add_explicit(p, v, mo)
+#define mapq__fetch_sub(p, v, mo) atomic_fetch_sub_explicit(p, v, mo)
+#define mapq__cas(p, e, d, s, f) atomic_compare_exchange_strong_explicit(p, e, d, s, f)
+#define mapq__cas_weak(p, e, d, s, f) atomic_compare_exchange_weak_explicit(p, e, d, s, f)
+#define mapq__fence(mo) atomic_thread_fence(mo)
+/* A liveness lock taken, dropped or tested at byte @off (slots.c). */
+#define mapq__lock_step(off) ((void)0)
+
+#else /* MAPQ_SIM */
+
+#include "sim.h"
+
+/* GNU statement expressions: a simulation build needs gcc or clang. */
+#define MAPQ__SIM_STEP(op, p, arg) \
+	mapq__sim_step(MAPQ_SIM_##op, (const void *)(p), (uint64_t)(arg), __FILE__, __LINE__)
+#define mapq__load(p, mo)                                     \
+	({                                                    \
+		MAPQ__SIM_STEP(LOAD, p, 0);                   \
+		__auto_type v_ = atomic_load_explicit(p, mo); \
+		mapq__sim_value((uint64_t)v_);                \
+		v_;                                           \
+	})
+#define mapq__store(p, v, mo)                     \
+	do {                                      \
+		__auto_type s_ = (v);             \
+		MAPQ__SIM_STEP(STORE, p, s_);     \
+		atomic_store_explicit(p, s_, mo); \
+	} while (0)
+#define mapq__xchg(p, v, mo)                                          \
+	({                                                            \
+		__auto_type s_ = (v);                                 \
+		MAPQ__SIM_STEP(XCHG, p, s_);                          \
+		__auto_type v_ = atomic_exchange_explicit(p, s_, mo); \
+		mapq__sim_value((uint64_t)v_);                        \
+		v_;                                                   \
+	})
+#define mapq__fetch_add(p, v, mo)                                      \
+	({                                                             \
+		__auto_type s_ = (v);                                  \
+		MAPQ__SIM_STEP(ADD, p, s_);                            \
+		__auto_type v_ = atomic_fetch_add_explicit(p, s_, mo); \
+		mapq__sim_value((uint64_t)v_);                         \
+		v_;                                                    \
+	})
+#define mapq__fetch_sub(p, v, mo)                                      \
+	({                                                             \
+		__auto_type s_ = (v);                                  \
+		MAPQ__SIM_STEP(SUB, p, s_);                            \
+		__auto_type v_ = atomic_fetch_sub_explicit(p, s_, mo); \
+		mapq__sim_value((uint64_t)v_);                         \
+		v_;                                                    \
+	})
+#define mapq__cas_(strength, p, e, d, s, f)                                                \
+	({                                                                                 \
+		__auto_type d_ = (d);                                                      \
+		MAPQ__SIM_STEP(CAS, p, d_);                                                \
+		_Bool ok_ = atomic_compare_exchange_##strength##_explicit(p, e, d_, s, f); \
+		mapq__sim_value(ok_);                                                      \
+		ok_;                                                                       \
+	})
+#define mapq__cas(p, e, d, s, f) mapq__cas_(strong, p, e, d, s, f)
+#define mapq__cas_weak(p, e, d, s, f) mapq__cas_(weak, p, e, d, s, f)
+#define mapq__fence(mo)                          \
+	do {                                     \
+		MAPQ__SIM_STEP(FENCE, NULL, mo); \
+		atomic_thread_fence(mo);         \
+	} while (0)
+#define mapq__lock_step(off) MAPQ__SIM_STEP(LOCK, NULL, off)
+
+#endif /* MAPQ_SIM */
+
+#endif /* MAPQ_ATOMIC_H */

@@ -1,0 +1,87 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * sim.h - the door between the library and the deterministic simulator
+ * (sim/, doc/simulation.md). Only a build configured with --enable-sim
+ * has it.
+ *
+ * The simulator runs simulated processes as coroutines of one process
+ * and sets these hooks. Every atomic step of the protocol (atomic.h), every
+ * fault point (fault.h) and every liveness lock operation reports to
+ * step() first, which may switch to another process or end the caller's
+ * life there; the rest route what a process gets from its kernel (the
+ * clock, sleeps, futexes, its file descriptors, mappings and memory)
+ * through the simulator, so time is virtual and a dead process's
+ * resources can be released as the kernel would. A hook left NULL, or any
+ * call from outside a simulated process, does the real thing.
+ */
+#ifndef MAPQ_SIM_H
+#define MAPQ_SIM_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+enum mapq_sim_op {
+	MAPQ_SIM_LOAD,
+	MAPQ_SIM_STORE,
+	MAPQ_SIM_XCHG,
+	MAPQ_SIM_ADD,
+	MAPQ_SIM_SUB,
+	MAPQ_SIM_CAS,
+	MAPQ_SIM_FENCE,
+	MAPQ_SIM_FAULT, /* arg: the fault point's id (fault.h) */
+	MAPQ_SIM_LOCK,  /* an OFD lock taken, dropped or tested; arg: offset */
+	MAPQ_SIM_OPS
+};
+
+struct mapq__sim_hooks {
+	/* Before each step. @addr is the shared word (NULL for fences and
+	 * fault points); @arg the value stored, added or swapped in. */
+	void (*step)(enum mapq_sim_op op, const void *addr, uint64_t arg, const char *file,
+		     int line);
+	/* After a step that reads: the value read, the old value, or 1/0
+	 * for a compare-exchange that succeeded or failed. */
+	void (*value)(uint64_t v);
+	/* Non-zero while a simulated process runs: the hooks below apply. */
+	int (*active)(void);
+	uint64_t (*now_ns)(void);
+	/* 0, or -ETIMEDOUT at @deadline (ns of now_ns(); UINT64_MAX: none) */
+	int (*futex_wait)(_Atomic uint32_t *word, uint32_t expect, uint64_t deadline);
+	void (*futex_wake)(_Atomic uint32_t *word);
+	void (*sleep_ns)(uint64_t ns);
+	uint32_t (*pid)(void);
+	/* What the simulated process holds, to release when it dies. */
+	void (*opened)(int fd);
+	void (*closing)(int fd);
+	void (*mapped)(void *addr, size_t len);
+	void (*unmapping)(void *addr, size_t len);
+	void (*allocated)(void *p);
+	void (*freeing)(void *p);
+};
+
+/* sim.c: all NULL until the simulator sets them */
+extern struct mapq__sim_hooks mapq__sim;
+
+static inline int mapq__sim_active(void)
+{
+	return mapq__sim.active && mapq__sim.active();
+}
+
+static inline void mapq__sim_step(enum mapq_sim_op op, const void *addr, uint64_t arg,
+				  const char *file, int line)
+{
+	if (mapq__sim.step)
+		mapq__sim.step(op, addr, arg, file, line);
+}
+
+static inline void mapq__sim_value(uint64_t v)
+{
+	if (mapq__sim.value)
+		mapq__sim.value(v);
+}
+
+/* wait.c: make each pause of a spinning caller stand for @ps_per_relax
+ * picoseconds, so a spin budget is a few steps of the simulation */
+void mapq__sim_spin_scale(unsigned ps_per_relax);
+
+#endif /* MAPQ_SIM_H */
