@@ -121,46 +121,6 @@ int tt_writer(const struct tt_role_args *a)
 	return 0;
 }
 
-/* The frame a message occupies (doc/format.md): to tell a read that went
- * straight to the next frame from one that skipped frames on the way. */
-static uint64_t frame_end(const mapq_msg *m)
-{
-	return m->pos + ((32 + m->len + 15) & ~(uint64_t)15);
-}
-
-/* Record message @s in the reader's state. */
-static void record(const struct tt_state *st, const struct tt_role_args *a, struct tt_rstats *rs,
-		   const struct tt_stamp *s, bool *first_after_restart)
-{
-	struct tt_pair *p = tt_pair(st, a->id, s->writer, s->inc);
-	rs->delivered++;
-	if (p->epoch != a->epoch && a->epoch > 0 && !a->durable) {
-		/* First from this writer since an ephemeral restart: the
-		 * reader missed what came meanwhile, by design. */
-		p->next = s->seq + 1;
-		p->got++;
-	} else if (s->seq == p->next) {
-		p->next++;
-		p->got++;
-	} else if (s->seq > p->next) {
-		if (!rs->lossy)
-			rs->gaps++;
-		p->gap_lo = p->next;
-		p->gap_hi = s->seq;
-		p->next = s->seq + 1;
-		p->got++;
-	} else if (*first_after_restart && s->seq + 1 == p->next) {
-		rs->redelivered++; /* read, recorded, killed before release */
-	} else if (s->seq >= p->gap_lo && s->seq < p->gap_hi) {
-		rs->reordered++;
-		p->got++;
-	} else {
-		rs->duplicated++;
-	}
-	p->epoch = a->epoch;
-	*first_after_restart = false;
-}
-
 int tt_reader(const struct tt_role_args *a)
 {
 	struct tt_state st;
@@ -224,7 +184,7 @@ int tt_reader(const struct tt_role_args *a)
 		uint64_t waited = tt_now_ns() - t0;
 		if (prev_end != UINT64_MAX && m.pos != prev_end && waited > rs->max_stall_ns)
 			rs->max_stall_ns = waited;
-		prev_end = frame_end(&m);
+		prev_end = tt_frame_end(&m);
 		const void *data = m.data;
 		size_t len = m.len;
 		if (overwrite) {
@@ -245,7 +205,7 @@ int tt_reader(const struct tt_role_args *a)
 		} else if (s.writer >= a->writers || s.inc >= TT_MAX_INC) {
 			rs->corrupt++;
 		} else {
-			record(&st, a, rs, &s, &first_after_restart);
+			tt_record(&st, a->id, a->epoch, a->durable, &s, &first_after_restart);
 		}
 		if (!overwrite && (rc = mapq_release(r)) != 0) {
 			fprintf(stderr, "mapq-torture: reader %u: release: %s\n", a->id,

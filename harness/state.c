@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <string.h>
 #include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
@@ -68,6 +69,21 @@ int tt_state_map(struct tt_state *st, const char *path, bool create, uint32_t wr
 		return -EINVAL;
 	}
 	return 0;
+}
+
+void tt_state_init(struct tt_state *st, void *mem, uint32_t writers, uint32_t readers)
+{
+	size_t size = tt_state_size(writers, readers);
+	memset(mem, 0, size);
+	st->base = mem;
+	st->size = size;
+	st->hdr = mem;
+	st->acks = (_Atomic uint64_t *)(st->base + sizeof(struct tt_header));
+	st->writers = writers;
+	st->readers = readers;
+	st->hdr->magic = TT_MAGIC;
+	st->hdr->writers = writers;
+	st->hdr->readers = readers;
 }
 
 struct tt_rstats *tt_rstats(const struct tt_state *st, uint32_t reader)

@@ -18,6 +18,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "mapq.h"
+
 #define TT_MAGIC 0x54525455u /* "UTRT" */
 #define TT_MAX_WRITERS 64
 #define TT_MAX_READERS 32
@@ -92,6 +94,9 @@ struct tt_state {
 size_t tt_state_size(uint32_t writers, uint32_t readers);
 int tt_state_map(struct tt_state *st, const char *path, bool create, uint32_t writers,
 		 uint32_t readers);
+/* The same state in @mem, tt_state_size() bytes, zeroed here (the
+ * simulator's, whose processes share one address space). */
+void tt_state_init(struct tt_state *st, void *mem, uint32_t writers, uint32_t readers);
 struct tt_rstats *tt_rstats(const struct tt_state *st, uint32_t reader);
 struct tt_pair *tt_pair(const struct tt_state *st, uint32_t reader, uint32_t writer, uint32_t inc);
 
@@ -122,6 +127,17 @@ int tt_hostile_writer(const struct tt_role_args *a);
 int tt_hostile_reader(const struct tt_role_args *a);
 
 uint64_t tt_now_ns(void);
+
+/* account.c */
+/* Where the frame of message @m ends: a read that did not start there
+ * next skipped frames on the way. */
+uint64_t tt_frame_end(const mapq_msg *m);
+/* Record message @s, intact and from a writer of the run, as received by
+ * @reader in its @epoch (its restarts so far). @first_after_restart: set
+ * for the first message after a durable reader's restart (which may be
+ * the last one it received before); cleared here. */
+void tt_record(const struct tt_state *st, uint32_t reader, uint32_t epoch, bool durable,
+	       const struct tt_stamp *s, bool *first_after_restart);
 
 /* verdict.c: the judgement of a finished run */
 struct tt_run {

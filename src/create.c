@@ -39,6 +39,12 @@
 
 static void random_id(uint8_t id[16])
 {
+#ifdef MAPQ_SIM
+	if (mapq__sim.random) {
+		mapq__sim.random(id, 16);
+		return;
+	}
+#endif
 	if (getrandom(id, 16, GRND_NONBLOCK) == 16)
 		return;
 	/* No entropy yet (early boot): the id only needs to tell queues

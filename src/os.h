@@ -48,9 +48,8 @@ static inline void mapq__os_close(int fd)
 static inline void *mapq__os_mmap(void *addr, size_t len, int prot, int flags, int fd)
 {
 	void *m = mmap(addr, len, prot, flags, fd, 0);
-	/* a MAP_FIXED overlay lives inside a reservation already told */
-	if (m != MAP_FAILED && !(flags & MAP_FIXED))
-		MAPQ__SIM_TELL(mapped, m, len);
+	if (m != MAP_FAILED)
+		MAPQ__SIM_TELL(mapped, m, len, fd);
 	return m;
 }
 

@@ -53,10 +53,13 @@ struct mapq__sim_hooks {
 	/* What the simulated process holds, to release when it dies. */
 	void (*opened)(int fd);
 	void (*closing)(int fd);
-	void (*mapped)(void *addr, size_t len);
+	void (*mapped)(void *addr, size_t len, int fd); /* fd -1: anonymous */
 	void (*unmapping)(void *addr, size_t len);
 	void (*allocated)(void *p);
 	void (*freeing)(void *p);
+	/* Used whenever set, inside a simulated process or not: a new
+	 * queue's id, so that one seed gives one run. */
+	void (*random)(void *buf, size_t len);
 };
 
 /* sim.c: all NULL until the simulator sets them */

@@ -1,0 +1,486 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * main.c - mapq-sim: explore schedules and deaths of the real library,
+ * deterministically (doc/simulation.md). Runs schedules until a failure,
+ * the count or the time limit; a failure prints why, the last steps of
+ * the schedule, and the command that replays it exactly.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "mapq.h"
+#include "simulator.h"
+
+static const char usage[] =
+	"usage: mapq-sim [options]\n"
+	"Run the library's real code as simulated processes, one step at a time, in\n"
+	"schedules chosen by a seed; kill and stall processes at any step; judge each\n"
+	"schedule as mapq-torture does, plus deadlocks, lost wake-ups and timeouts.\n"
+	"\n"
+	"exploration:\n"
+	"  -n, --schedules N    schedules to run (1000)\n"
+	"  -s, --seed S         first seed of the campaign (1); schedule i runs seed f(S, i)\n"
+	"  -S, --strategy X     random, pct, or mixed (alternate; the default)\n"
+	"  -d, --depth D        PCT's bug depth: D-1 priority changes (3)\n"
+	"  -k, --kills K        deaths per schedule, at most, 0..8 (1)\n"
+	"      --stalls K       stalls per schedule, at most, 0..8 (0)\n"
+	"      --stall-ms MS    how long a stall lasts, virtual (50)\n"
+	"      --horizon N      steps over which deaths, stalls and priority changes\n"
+	"                       fall (measured from the workload when not given)\n"
+	"  -t, --time-limit S   stop after S seconds of real time (none)\n"
+	"workload:\n"
+	"  -w, --writers N      writer processes, 1..8 (2)\n"
+	"  -r, --readers N      reader processes (durable), 1..4 (1)\n"
+	"  -m, --messages N     messages per writer (6)\n"
+	"      --capacity B     ring bytes, a power of two >= 4096 (4096)\n"
+	"      --min-size B     smallest payload, >= %u (%u)\n"
+	"      --max-size B     largest payload, <= 1024 (200)\n"
+	"      --unblock-ms MS  the handles' unblock timeout (20)\n"
+	"      --max-steps N    a schedule longer than this spins: a failure (2000000)\n"
+	"replay:\n"
+	"      --replay SEED    run the one schedule of this seed (with the workload and\n"
+	"                       strategy it was found with) and say what happened\n"
+	"      --expect FP      with --replay: the fingerprint the failure printed; a\n"
+	"                       different one means another build or workload\n"
+	"      --trace          with --replay: print every step\n"
+	"      --last N         steps of the trace printed on a failure (60)\n"
+	"      --dir D          where the queue file lives, in a directory of its own\n"
+	"                       removed at the end (/dev/shm, else $TMPDIR, else /tmp)\n"
+	"  -q, --quiet          no progress lines\n"
+	"  -h, --help           this text\n"
+	"\n"
+	"Exit status: 0 all schedules passed, 1 one failed, 2 bad usage or setup.\n";
+
+enum {
+	O_STALLS = 256,
+	O_STALL_MS,
+	O_HORIZON,
+	O_CAP,
+	O_MIN,
+	O_MAX,
+	O_UNBLOCK,
+	O_MAXSTEPS,
+	O_REPLAY,
+	O_EXPECT,
+	O_TRACE,
+	O_LAST,
+	O_DIR
+};
+
+static const struct option longopts[] = {
+	{ "schedules", required_argument, NULL, 'n' },
+	{ "seed", required_argument, NULL, 's' },
+	{ "strategy", required_argument, NULL, 'S' },
+	{ "depth", required_argument, NULL, 'd' },
+	{ "kills", required_argument, NULL, 'k' },
+	{ "stalls", required_argument, NULL, O_STALLS },
+	{ "stall-ms", required_argument, NULL, O_STALL_MS },
+	{ "horizon", required_argument, NULL, O_HORIZON },
+	{ "time-limit", required_argument, NULL, 't' },
+	{ "writers", required_argument, NULL, 'w' },
+	{ "readers", required_argument, NULL, 'r' },
+	{ "messages", required_argument, NULL, 'm' },
+	{ "capacity", required_argument, NULL, O_CAP },
+	{ "min-size", required_argument, NULL, O_MIN },
+	{ "max-size", required_argument, NULL, O_MAX },
+	{ "unblock-ms", required_argument, NULL, O_UNBLOCK },
+	{ "max-steps", required_argument, NULL, O_MAXSTEPS },
+	{ "replay", required_argument, NULL, O_REPLAY },
+	{ "expect", required_argument, NULL, O_EXPECT },
+	{ "trace", no_argument, NULL, O_TRACE },
+	{ "last", required_argument, NULL, O_LAST },
+	{ "dir", required_argument, NULL, O_DIR },
+	{ "quiet", no_argument, NULL, 'q' },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
+};
+
+static char dir[PATH_MAX];
+
+static void remove_dir(void)
+{
+	if (!dir[0])
+		return;
+	char q[PATH_MAX + 8];
+	snprintf(q, sizeof(q), "%s/q", dir);
+	(void)unlink(q);
+	(void)rmdir(dir);
+	dir[0] = 0;
+}
+
+static __attribute__((noreturn, format(printf, 1, 2))) void bad(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	fprintf(stderr, "mapq-sim: ");
+	vfprintf(stderr, fmt, ap);
+	fprintf(stderr, "\nTry 'mapq-sim --help'.\n");
+	va_end(ap);
+	exit(2);
+}
+
+static uint64_t number(const char *opt, const char *s, uint64_t lo, uint64_t hi)
+{
+	char *end;
+	errno = 0;
+	unsigned long long v = strtoull(s, &end, 0);
+	if (errno || end == s || *end || s[0] == '-' || v < lo || v > hi)
+		bad("%s: '%s' is not a number from %" PRIu64 " to %" PRIu64, opt, s, lo, hi);
+	return v;
+}
+
+/* A crash inside a simulated process: say which schedule caused it. */
+static volatile sig_atomic_t crashing;
+static unsigned last_steps = 60;
+
+static void on_crash(int sig)
+{
+	if (crashing++)
+		_exit(3);
+	const struct sim_proc *p = sim_w.cur;
+	fprintf(stderr, "\nmapq-sim: FAIL: %s in %s at step %llu of seed %llu (strategy %s)\n",
+		strsignal(sig),
+		p ? (p->role == R_WRITER   ? "a writer"
+		     : p->role == R_READER ? "a reader"
+					   : "the closer")
+		  : "the simulator itself",
+		(unsigned long long)sim_w.steps, (unsigned long long)sim_w.seed,
+		sim_w.cfg ? sim_strategy_name(sim_w.cfg->strategy) : "?");
+	sim_print_trace(stderr, last_steps);
+	remove_dir();
+	_exit(3);
+}
+
+static void on_stop(int sig)
+{
+	remove_dir();
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+static void install_signals(void)
+{
+	static char altstack[64 * 1024];
+	stack_t ss = { .ss_sp = altstack, .ss_size = sizeof(altstack) };
+	(void)sigaltstack(&ss, NULL);
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_crash;
+	sa.sa_flags = SA_ONSTACK;
+	sigaction(SIGSEGV, &sa, NULL);
+	sigaction(SIGBUS, &sa, NULL);
+	sigaction(SIGFPE, &sa, NULL);
+	sigaction(SIGILL, &sa, NULL);
+	sigaction(SIGABRT, &sa, NULL);
+	signal(SIGINT, on_stop);
+	signal(SIGTERM, on_stop);
+	signal(SIGHUP, on_stop);
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+struct campaign {
+	struct sim_config cfg;
+	const char *strategy; /* as given */
+	uint64_t schedules, seed;
+	double time_limit;
+	bool replay, trace, quiet, horizon_given;
+	uint64_t replay_seed, expect;
+	bool expect_given;
+	const char *dir;
+};
+
+static void print_command(FILE *f, const struct campaign *c, uint64_t seed)
+{
+	const struct sim_config *g = &c->cfg;
+	fprintf(f,
+		"mapq-sim --replay %llu --strategy %s --depth %u --kills %u --stalls %u "
+		"--stall-ms %llu --horizon %llu -w %u -r %u -m %u --capacity %llu --min-size %u "
+		"--max-size %u --unblock-ms %d --max-steps %llu --expect %#llx\n",
+		(unsigned long long)seed, sim_strategy_name(g->strategy), g->depth, g->kills,
+		g->stalls, (unsigned long long)(g->stall_ns / 1000000u),
+		(unsigned long long)g->pct_steps, g->writers, g->readers, g->messages,
+		(unsigned long long)g->capacity, g->min_size, g->max_size, g->unblock_ms,
+		(unsigned long long)g->max_steps, (unsigned long long)sim_w.fingerprint);
+}
+
+static void parse(int argc, char **argv, struct campaign *c)
+{
+	struct sim_config *g = &c->cfg;
+	*g = (struct sim_config){ .writers = 2,
+				  .readers = 1,
+				  .messages = 6,
+				  .min_size = TT_MIN_MSG,
+				  .max_size = 200,
+				  .capacity = 4096,
+				  .durable = true,
+				  .depth = 3,
+				  .kills = 1,
+				  .stalls = 0,
+				  .stall_ns = 50000000,
+				  .unblock_ms = 20,
+				  .max_steps = 2000000,
+				  .max_vt_ns = 60000000000ull };
+	c->strategy = "mixed";
+	c->schedules = 1000;
+	c->seed = 1;
+	int o;
+	while ((o = getopt_long(argc, argv, "n:s:S:d:k:t:w:r:m:qh", longopts, NULL)) != -1) {
+		switch (o) {
+		case 'n':
+			c->schedules = number("--schedules", optarg, 1, UINT64_MAX);
+			break;
+		case 's':
+			c->seed = number("--seed", optarg, 0, UINT64_MAX);
+			break;
+		case 'S':
+			c->strategy = optarg;
+			break;
+		case 'd':
+			g->depth = (unsigned)number("--depth", optarg, 1, 8);
+			break;
+		case 'k':
+			g->kills = (unsigned)number("--kills", optarg, 0, 8);
+			break;
+		case O_STALLS:
+			g->stalls = (unsigned)number("--stalls", optarg, 0, 8);
+			break;
+		case O_STALL_MS:
+			g->stall_ns = number("--stall-ms", optarg, 1, 60000) * 1000000u;
+			break;
+		case O_HORIZON:
+			g->pct_steps = number("--horizon", optarg, 1, UINT32_MAX);
+			c->horizon_given = true;
+			break;
+		case 't':
+			c->time_limit = (double)number("--time-limit", optarg, 1, 1000000);
+			break;
+		case 'w':
+			g->writers = (unsigned)number("--writers", optarg, 1, 8);
+			break;
+		case 'r':
+			g->readers = (unsigned)number("--readers", optarg, 1, 4);
+			break;
+		case 'm':
+			g->messages = (unsigned)number("--messages", optarg, 1, 100000);
+			break;
+		case O_CAP:
+			g->capacity = number("--capacity", optarg, 4096, 1u << 24);
+			break;
+		case O_MIN:
+			g->min_size = (unsigned)number("--min-size", optarg, TT_MIN_MSG, 1024);
+			break;
+		case O_MAX:
+			g->max_size = (unsigned)number("--max-size", optarg, TT_MIN_MSG, 1024);
+			break;
+		case O_UNBLOCK:
+			g->unblock_ms = (int)number("--unblock-ms", optarg, 1, 60000);
+			break;
+		case O_MAXSTEPS:
+			g->max_steps = number("--max-steps", optarg, 1000, UINT64_MAX);
+			break;
+		case O_REPLAY:
+			c->replay = true;
+			c->replay_seed = number("--replay", optarg, 0, UINT64_MAX);
+			break;
+		case O_EXPECT:
+			c->expect = number("--expect", optarg, 0, UINT64_MAX);
+			c->expect_given = true;
+			break;
+		case O_TRACE:
+			c->trace = true;
+			break;
+		case O_LAST:
+			last_steps = (unsigned)number("--last", optarg, 1, SIM_TRACE);
+			break;
+		case O_DIR:
+			c->dir = optarg;
+			break;
+		case 'q':
+			c->quiet = true;
+			break;
+		case 'h':
+			printf(usage, TT_MIN_MSG, TT_MIN_MSG);
+			exit(0);
+		default:
+			fprintf(stderr, "Try 'mapq-sim --help'.\n");
+			exit(2);
+		}
+	}
+	if (optind < argc)
+		bad("unexpected argument '%s'", argv[optind]);
+	if (strcmp(c->strategy, "random") && strcmp(c->strategy, "pct") &&
+	    strcmp(c->strategy, "mixed"))
+		bad("--strategy: unknown strategy '%s' (random, pct or mixed)", c->strategy);
+	if (c->replay && !strcmp(c->strategy, "mixed"))
+		bad("--replay: say which --strategy the seed was found with (random or pct, as "
+		    "the failure printed)");
+	if ((c->trace || c->expect_given) && !c->replay)
+		bad("%s needs --replay", c->trace ? "--trace" : "--expect");
+	if (g->min_size > g->max_size)
+		bad("--min-size is larger than --max-size");
+	if (g->capacity & (g->capacity - 1))
+		bad("--capacity: %llu is not a power of two", (unsigned long long)g->capacity);
+	/* a frame must fit in half the ring (mapq_options: max_msg) */
+	if (g->max_size + 32 > g->capacity / 2)
+		bad("--max-size: %u does not fit a ring of %llu bytes (at most capacity/2 - 32)",
+		    g->max_size, (unsigned long long)g->capacity);
+	g->strategy = !strcmp(c->strategy, "pct") ? SIM_PCT : SIM_RANDOM;
+}
+
+/* The horizon: how long a schedule of this workload is, without deaths. */
+static uint64_t measure_horizon(struct campaign *c)
+{
+	struct sim_config g = c->cfg;
+	g.kills = g.stalls = 0;
+	g.strategy = SIM_RANDOM;
+	g.pct_steps = 1;
+	uint64_t sum = 0;
+	for (uint64_t i = 0; i < 3; i++) {
+		if (sim_run(&g, sim_seed_of(0, i), false, NULL))
+			exit(2);
+		sum += sim_w.steps;
+		struct sim_result res;
+		sim_judge(&res);
+		if (!res.pass) {
+			fprintf(stderr,
+				"mapq-sim: the workload fails even without deaths or stalls (seed "
+				"%llu, random): %s\n",
+				(unsigned long long)sim_seed_of(0, i), res.why);
+			sim_print_trace(stderr, last_steps);
+			exit(1);
+		}
+	}
+	return sum / 3 > 0 ? sum / 3 : 1;
+}
+
+static void report_failure(const struct campaign *c, uint64_t seed, uint64_t i,
+			   const struct sim_result *res)
+{
+	fprintf(stderr, "\nmapq-sim: FAIL at schedule %llu (seed %llu, strategy %s)\n",
+		(unsigned long long)i, (unsigned long long)seed,
+		sim_strategy_name(c->cfg.strategy));
+	fprintf(stderr, "  %s\n", res->why);
+	fprintf(stderr, "  %llu steps, %.3f ms of virtual time, %u deaths, %u stalls\n",
+		(unsigned long long)sim_w.steps, (double)(sim_w.vt - 1000000000ull) / 1e6,
+		sim_w.kills, sim_w.stalls);
+	fprintf(stderr, "  the processes at the end:\n");
+	sim_print_procs(stderr);
+	fprintf(stderr, "  the last steps:\n");
+	sim_print_trace(stderr, last_steps);
+	fprintf(stderr, "  replay: ");
+	print_command(stderr, c, seed);
+}
+
+static int replay(struct campaign *c)
+{
+	if (sim_run(&c->cfg, c->replay_seed, c->trace, stdout))
+		return 2;
+	struct sim_result res;
+	sim_judge(&res);
+	if (c->expect_given && sim_w.fingerprint != c->expect) {
+		fprintf(stderr,
+			"mapq-sim: seed %llu ran a different schedule from the one recorded "
+			"(fingerprint %#llx, expected %#llx): it was found with another build of "
+			"the library or another workload, so it cannot be replayed exactly; "
+			"run the campaign again on this build\n",
+			(unsigned long long)c->replay_seed, (unsigned long long)sim_w.fingerprint,
+			(unsigned long long)c->expect);
+		return 2;
+	}
+	if (!res.pass) {
+		report_failure(c, c->replay_seed, 0, &res);
+		return 1;
+	}
+	printf("mapq-sim: seed %llu (%s): PASS, %llu steps, %.3f ms virtual, %u deaths, %u "
+	       "stalls; %llu acknowledged, %llu delivered; fingerprint %#llx\n",
+	       (unsigned long long)c->replay_seed, sim_strategy_name(c->cfg.strategy),
+	       (unsigned long long)sim_w.steps, (double)(sim_w.vt - 1000000000ull) / 1e6,
+	       sim_w.kills, sim_w.stalls, (unsigned long long)res.v.acked,
+	       (unsigned long long)res.v.delivered, (unsigned long long)sim_w.fingerprint);
+	return 0;
+}
+
+static int campaign(struct campaign *c)
+{
+	double t0 = now_s(), next_report = t0 + 2;
+	uint64_t steps = 0, kills = 0, stalls = 0, done = 0;
+	bool mixed = !strcmp(c->strategy, "mixed");
+	for (uint64_t i = 0; i < c->schedules; i++) {
+		uint64_t seed = sim_seed_of(c->seed, i);
+		if (mixed)
+			c->cfg.strategy = i % 2 ? SIM_PCT : SIM_RANDOM;
+		if (sim_run(&c->cfg, seed, false, NULL))
+			return 2;
+		struct sim_result res;
+		sim_judge(&res);
+		done++;
+		steps += sim_w.steps;
+		kills += sim_w.kills;
+		stalls += sim_w.stalls;
+		if (!res.pass) {
+			report_failure(c, seed, i, &res);
+			return 1;
+		}
+		double t = now_s();
+		if (!c->quiet && t >= next_report) {
+			fprintf(stderr,
+				"mapq-sim: %llu of %llu schedules, %.0f a second, no failure\n",
+				(unsigned long long)done, (unsigned long long)c->schedules,
+				(double)done / (t - t0));
+			next_report = t + 2;
+		}
+		if (c->time_limit > 0 && t - t0 >= c->time_limit)
+			break;
+	}
+	double el = now_s() - t0;
+	printf("mapq-sim: PASS: %llu schedules (%s, depth %u, horizon %llu) of %u writers x %u "
+	       "readers x %u messages, capacity %llu; %llu deaths, %llu stalls; %.1f s, %.0f "
+	       "schedules/s, %.0f steps each\n",
+	       (unsigned long long)done, c->strategy, c->cfg.depth,
+	       (unsigned long long)c->cfg.pct_steps, c->cfg.writers, c->cfg.readers,
+	       c->cfg.messages, (unsigned long long)c->cfg.capacity, (unsigned long long)kills,
+	       (unsigned long long)stalls, el, el > 0 ? (double)done / el : 0.0,
+	       done ? (double)steps / (double)done : 0.0);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct campaign c;
+	memset(&c, 0, sizeof(c));
+	parse(argc, argv, &c);
+	/* Each schedule creates the queue file anew, and creation syncs it:
+	 * on tmpfs that costs nothing, on a disk most of the run. */
+	const char *base = c.dir ? c.dir : access("/dev/shm", W_OK) == 0 ? "/dev/shm" : NULL;
+	if (!base)
+		base = getenv("TMPDIR") && *getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
+	snprintf(dir, sizeof(dir), "%s/mapq-sim.XXXXXX", base);
+	if (!mkdtemp(dir)) {
+		fprintf(stderr, "mapq-sim: cannot make a directory under %s: %s\n", base,
+			strerror(errno));
+		return 2;
+	}
+	atexit(remove_dir);
+	install_signals();
+	c.cfg.dir = dir;
+	if (!c.horizon_given)
+		c.cfg.pct_steps = measure_horizon(&c);
+	return c.replay ? replay(&c) : campaign(&c);
+}

@@ -1,0 +1,206 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * roles.c - the workload of the simulated processes: writers that send
+ * stamped messages and count what was acknowledged, readers that check
+ * and account every message (harness/account.c, as the torture harness's
+ * readers do), and a closer that sends the end marker once every writer
+ * is done. Each also checks what only virtual time can judge: a call
+ * with a timeout returns at its timeout, not before and not long after,
+ * and a waiter that finds what it waited for was woken for it.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include "mapq.h"
+#include "simulator.h"
+
+/* How late past its timeout a call may return: the last look, and a
+ * writer's attach, which may repair a dead owner's frame first. */
+#define LATE_NS 2000000ull
+
+static const char *role_name(const struct sim_proc *p)
+{
+	return p->role == R_WRITER ? "writer" : p->role == R_READER ? "reader" : "closer";
+}
+
+static void fail_rc(const struct sim_proc *p, const char *what, int rc)
+{
+	sim_fail("%s %u.%u: %s: %s (%s)", role_name(p), p->id, p->inc, what, mapq_strerror(rc),
+		 mapq_err_name(rc));
+	sim_exit();
+}
+
+static mapq *open_queue(const struct sim_proc *p)
+{
+	mapq_options o;
+	mapq_options_init(&o);
+	o.unblock_ms = sim_w.cfg->unblock_ms;
+	mapq *q;
+	int rc = mapq_open(&q, sim_w.path, 0, &o);
+	if (rc)
+		fail_rc(p, "open", rc);
+	return q;
+}
+
+/* After a blocking call. @got: it found what it waited for. */
+static void judge_wait(struct sim_proc *p, const char *what, int timeout_ms, uint64_t t0, int rc,
+		       bool got)
+{
+	uint64_t took = sim_w.vt - t0;
+	if (got && p->quiet_timer && !sim_w.disturbed)
+		sim_fail("lost wake-up: %s %u.%u: %s succeeded only when its own timer ran out "
+			 "(%.3f ms in), with every other process asleep and nothing dead or "
+			 "stalled: whoever made it possible did not wake it",
+			 role_name(p), p->id, p->inc, what, (double)took / 1e6);
+	if (rc == -ETIMEDOUT && timeout_ms > 0) {
+		uint64_t t = (uint64_t)timeout_ms * 1000000u;
+		if (took < t)
+			sim_fail("timeout error: %s %u.%u: %s with a %d ms timeout gave up after "
+				 "%.3f ms",
+				 role_name(p), p->id, p->inc, what, timeout_ms, (double)took / 1e6);
+		else if (took > t + LATE_NS && !sim_w.disturbed)
+			sim_fail("timeout error: %s %u.%u: %s with a %d ms timeout returned after "
+				 "%.3f ms",
+				 role_name(p), p->id, p->inc, what, timeout_ms, (double)took / 1e6);
+	}
+	p->quiet_timer = false;
+}
+
+/* The timeouts the workload uses: none, a short one and a long one. */
+static int pick_timeout(void)
+{
+	static const int t[] = { -1, 3, 40 };
+	return t[sim_rand() % 3];
+}
+
+static uint64_t acked_before(const struct sim_proc *p)
+{
+	uint64_t n = 0;
+	for (unsigned i = 0; i < p->inc; i++)
+		n += atomic_load_explicit(&sim_w.st.acks[(size_t)p->id * TT_MAX_INC + i],
+					  memory_order_relaxed);
+	return n;
+}
+
+static void send_retrying(struct sim_proc *p, mapq *q, const uint8_t *buf, uint32_t len)
+{
+	for (;;) {
+		int timeout = pick_timeout();
+		uint64_t t0 = sim_w.vt;
+		p->quiet_timer = false;
+		int rc = mapq_send(q, buf, len, timeout);
+		judge_wait(p, "send", timeout, t0, rc, rc == 0);
+		if (rc == 0)
+			return;
+		/* full for a while, or readers skipped our stalled frame: the
+		 * message was not sent; send it again */
+		if (rc != -ETIMEDOUT && rc != -EAGAIN && rc != -MAPQ_ESTALLED)
+			fail_rc(p, "send", rc);
+	}
+}
+
+static void writer(struct sim_proc *p)
+{
+	const struct sim_config *cfg = sim_w.cfg;
+	mapq *q = open_queue(p);
+	uint8_t buf[1024];
+	/* relaxed: one process runs at a time */
+	_Atomic uint64_t *ack = &sim_w.st.acks[(size_t)p->id * TT_MAX_INC + p->inc];
+	uint64_t left = cfg->messages - acked_before(p), seq = 0;
+	while (left--) {
+		uint32_t len = cfg->min_size +
+			       (uint32_t)(sim_rand() % (cfg->max_size - cfg->min_size + 1));
+		tt_fill(buf, len, (uint16_t)p->id, (uint16_t)p->inc, seq);
+		send_retrying(p, q, buf, len);
+		atomic_store_explicit(ack, ++seq, memory_order_relaxed);
+	}
+	mapq_close(q);
+	if (++sim_w.writers_done == cfg->writers && !sim_w.closer_started) {
+		sim_w.closer_started = true;
+		(void)sim_spawn(R_CLOSER, 0, 0, 0);
+	}
+}
+
+static void closer(struct sim_proc *p)
+{
+	mapq *q = open_queue(p);
+	uint8_t buf[TT_MIN_MSG];
+	tt_fill(buf, TT_MIN_MSG, TT_END_WRITER, 0, 0);
+	send_retrying(p, q, buf, TT_MIN_MSG);
+	mapq_close(q);
+}
+
+static void reader(struct sim_proc *p)
+{
+	const struct sim_config *cfg = sim_w.cfg;
+	struct tt_rstats *rs = tt_rstats(&sim_w.st, p->id);
+	rs->epoch = p->inc;
+	if (rs->done)
+		return; /* it died after the end marker: nothing more will come */
+	mapq *q = open_queue(p);
+	mapq_reader *r;
+	char name[16];
+	snprintf(name, sizeof(name), "r%u", p->id);
+	int start = cfg->durable ? MAPQ_START_RESUME
+		    : p->inc     ? MAPQ_START_LATEST
+				 : MAPQ_START_OLDEST;
+	int rc = mapq_reader_open(q, &r, cfg->durable ? name : NULL, start);
+	if (rc)
+		fail_rc(p, "reader_open", rc);
+	if (p->inc > 0 && !cfg->durable)
+		rs->lossy = 1;
+	bool first_after_restart = p->inc > 0 && cfg->durable;
+	uint64_t prev_end = UINT64_MAX;
+	for (;;) {
+		mapq_msg m;
+		int timeout = pick_timeout();
+		uint64_t t0 = sim_w.vt;
+		p->quiet_timer = false;
+		rc = mapq_read(r, &m, timeout);
+		judge_wait(p, "read", timeout, t0, rc, rc == 0);
+		if (rc == -ETIMEDOUT)
+			continue;
+		if (rc == -MAPQ_EFRAMECRC) {
+			rs->corrupt++; /* the library caught it: still a failure */
+			continue;
+		}
+		if (rc)
+			fail_rc(p, "read", rc);
+		uint64_t waited = sim_w.vt - t0;
+		if (prev_end != UINT64_MAX && m.pos != prev_end && waited > rs->max_stall_ns)
+			rs->max_stall_ns = waited;
+		prev_end = tt_frame_end(&m);
+		struct tt_stamp s;
+		if (tt_check(m.data, m.len, &s))
+			rs->corrupt++;
+		else if (s.writer == TT_END_WRITER)
+			rs->done = 1;
+		else if (s.writer >= cfg->writers || s.inc >= TT_MAX_INC)
+			rs->corrupt++;
+		else
+			tt_record(&sim_w.st, p->id, p->inc, cfg->durable, &s, &first_after_restart);
+		if ((rc = mapq_release(r)) != 0)
+			fail_rc(p, "release", rc);
+		if (rs->done)
+			break;
+	}
+	mapq_close(q);
+}
+
+void sim_role_main(void)
+{
+	struct sim_proc *p = sim_w.cur;
+	switch (p->role) {
+	case R_WRITER:
+		writer(p);
+		break;
+	case R_READER:
+		reader(p);
+		break;
+	case R_CLOSER:
+		closer(p);
+		break;
+	}
+}

@@ -1,0 +1,470 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * sched.c - the scheduler: simulated processes as coroutines, one step at
+ * a time, chosen by a seeded generator.
+ *
+ * The library calls step() before every atomic step (src/atomic.h),
+ * fault point and liveness lock. There the scheduler may end the caller's
+ * life (a death), stop scheduling it for a while (a stall), or switch to
+ * another process, by the strategy:
+ *   random  every step, any runnable process, uniformly;
+ *   pct     the runnable process of highest priority; priorities are
+ *           random, and at depth-1 random steps the running process
+ *           drops below all others (Burckhardt et al., "A randomized
+ *           scheduler with probabilistic guarantees of finding bugs",
+ *           ASPLOS 2010): a bug that needs d ordering constraints is found
+ *           with probability at least 1/(n k^(d-1)) per schedule, for n
+ *           processes and k steps.
+ * Deaths and stalls fall on steps drawn at the start of the schedule, so
+ * they too are part of what the seed decides.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "mapq.h"
+#include "simulator.h"
+
+struct sim_world sim_w;
+
+/* Virtual time per step, and before a dead process comes back. */
+#define STEP_NS 20u
+#define RESTART_NS 200000u
+/* Virtual time starts here: the library takes a zero deadline as unset. */
+#define VT_START 1000000000ull
+
+static void *stacks[SIM_MAX_PROCS];
+
+static uint64_t splitmix(uint64_t *x)
+{
+	uint64_t z = (*x += 0x9E3779B97F4A7C15ull);
+	z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+	z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+	return z ^ (z >> 31);
+}
+
+uint64_t sim_rand(void)
+{
+	return splitmix(&sim_w.rng);
+}
+
+uint64_t sim_seed_of(uint64_t base, uint64_t i)
+{
+	uint64_t x = base ^ (i * 0xD1B54A32D192ED03ull);
+	return splitmix(&x);
+}
+
+const char *sim_strategy_name(enum sim_strategy s)
+{
+	return s == SIM_PCT ? "pct" : "random";
+}
+
+void sim_fail(const char *fmt, ...)
+{
+	if (sim_w.failure[0])
+		return; /* the first failure is the one to explain */
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(sim_w.failure, sizeof(sim_w.failure), fmt, ap);
+	va_end(ap);
+}
+
+static void to_main(struct sim_proc *p)
+{
+	swapcontext(&p->uc, &sim_w.main_uc);
+}
+
+static void proc_entry(void)
+{
+	sim_role_main();
+	sim_exit();
+}
+
+void sim_exit(void)
+{
+	struct sim_proc *p = sim_w.cur;
+	p->state = P_DONE;
+	to_main(p);
+	abort(); /* never resumed */
+}
+
+/* Apart, so no local of the caller lives across getcontext(). */
+static __attribute__((noinline)) void new_context(struct sim_proc *p)
+{
+	getcontext(&p->uc);
+	p->uc.uc_stack.ss_sp = p->stack;
+	p->uc.uc_stack.ss_size = SIM_STACK;
+	p->uc.uc_link = NULL;
+	makecontext(&p->uc, proc_entry, 0);
+}
+
+struct sim_proc *sim_spawn(enum sim_role role, unsigned id, unsigned inc, uint64_t at)
+{
+	struct sim_proc *p = NULL;
+	for (unsigned i = 0; i < SIM_MAX_PROCS && !p; i++)
+		if (sim_w.procs[i].state == P_FREE)
+			p = &sim_w.procs[i];
+	if (!p) {
+		sim_fail("more than %d simulated processes at once", SIM_MAX_PROCS);
+		return NULL;
+	}
+	unsigned idx = (unsigned)(p - sim_w.procs);
+	if (!stacks[idx]) {
+		stacks[idx] = mmap(NULL, SIM_STACK, PROT_READ | PROT_WRITE,
+				   MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+		if (stacks[idx] == MAP_FAILED) {
+			stacks[idx] = NULL;
+			sim_fail("cannot map a stack: %s", strerror(errno));
+			return NULL;
+		}
+	}
+	memset(p, 0, sizeof(*p));
+	p->idx = idx;
+	p->role = role;
+	p->id = id;
+	p->inc = inc;
+	p->stack = stacks[idx];
+	p->pid = 1000 + sim_w.nprocs++;
+	/* PCT: initial priorities above every change point's (1..depth) */
+	p->prio = sim_w.cfg->depth + 1 + sim_rand() % 1000000;
+	new_context(p);
+	p->wake_at = at;
+	p->state = at > sim_w.vt ? P_SLEEP : P_RUN;
+	if (idx >= sim_w.nprocs)
+		sim_w.nprocs = idx + 1;
+	return p;
+}
+
+static bool runnable(const struct sim_proc *p)
+{
+	return p->state == P_RUN && p->stall_until <= sim_w.vt;
+}
+
+/* Timers that ran out while others ran. */
+static void expire_timers(void)
+{
+	for (unsigned i = 0; i < SIM_MAX_PROCS; i++) {
+		struct sim_proc *p = &sim_w.procs[i];
+		if ((p->state == P_WAIT || p->state == P_SLEEP) && p->wake_at <= sim_w.vt) {
+			p->state = P_RUN;
+			p->woken = false;
+		}
+	}
+}
+
+static struct sim_proc *pick(void)
+{
+	struct sim_proc *ready[SIM_MAX_PROCS], *best = NULL;
+	unsigned n = 0;
+	expire_timers();
+	for (unsigned i = 0; i < SIM_MAX_PROCS; i++) {
+		struct sim_proc *p = &sim_w.procs[i];
+		if (!runnable(p))
+			continue;
+		ready[n++] = p;
+		if (!best || p->prio > best->prio)
+			best = p;
+	}
+	if (!n)
+		return NULL;
+	if (sim_w.cfg->strategy == SIM_PCT)
+		return best;
+	return ready[sim_rand() % n];
+}
+
+static bool killable(const struct sim_proc *p)
+{
+	return p->role != R_CLOSER && p->inc + 1 < TT_MAX_INC;
+}
+
+static struct sim_step *trace_at(uint64_t n)
+{
+	return &sim_w.trace[n % SIM_TRACE];
+}
+
+static struct sim_step *trace_add(struct sim_proc *p, enum mapq_sim_op op, uint64_t off,
+				  uint64_t arg, const char *file, int line, const char *note)
+{
+	struct sim_step *s = trace_at(sim_w.steps);
+	*s = (struct sim_step){
+		sim_w.steps, sim_w.vt,         file, line, (uint8_t)op, (uint8_t)p->idx,
+		0,           (uint16_t)p->inc, off,  arg,  0,           note
+	};
+	return s;
+}
+
+static void print_step(FILE *f, const struct sim_step *s);
+
+/* The library's step hook (src/sim.h). */
+static void step(enum mapq_sim_op op, const void *addr, uint64_t arg, const char *file, int line)
+{
+	struct sim_proc *p = sim_w.cur;
+	if (!p)
+		return;
+	sim_w.steps++;
+	sim_w.vt += STEP_NS;
+	/* FNV-1a of (process, operation, line) */
+	sim_w.fingerprint = (sim_w.fingerprint ^
+			     (p->idx << 24 ^ (uint64_t)op << 16 ^ (uint64_t)line)) *
+			    0x100000001B3ull;
+	struct sim_step *s = trace_add(p, op, addr ? sim_key_of(p, addr) : UINT64_MAX, arg, file,
+				       line, NULL);
+	if (sim_w.steps > sim_w.cfg->max_steps) {
+		sim_fail("still running after %llu steps: a process spins without bound",
+			 (unsigned long long)sim_w.cfg->max_steps);
+		p->state = P_DEAD;
+		to_main(p);
+	}
+	for (unsigned i = 0; i < sim_w.pct_changes; i++)
+		if (sim_w.pct_change[i] == sim_w.steps)
+			p->prio = i + 1;
+	if (sim_w.kills < sim_w.cfg->kills && sim_w.steps >= sim_w.kill_at[sim_w.kills] &&
+	    killable(p)) {
+		sim_w.kills++;
+		sim_w.disturbed = true;
+		s->note = "dies here";
+		if (sim_w.tracing)
+			print_step(sim_w.trace_out, s);
+		p->state = P_DEAD;
+		to_main(p);
+		abort(); /* never resumed */
+	}
+	if (sim_w.stalls < sim_w.cfg->stalls && sim_w.steps >= sim_w.stall_at[sim_w.stalls] &&
+	    killable(p)) {
+		sim_w.stalls++;
+		sim_w.disturbed = true;
+		p->stall_until = sim_w.vt + sim_w.cfg->stall_ns;
+		s->note = "stalls here";
+	}
+	if (sim_w.tracing && !s->has_value && op != MAPQ_SIM_LOAD && op != MAPQ_SIM_XCHG &&
+	    op != MAPQ_SIM_ADD && op != MAPQ_SIM_SUB && op != MAPQ_SIM_CAS)
+		print_step(sim_w.trace_out, s);
+	struct sim_proc *n = pick();
+	if (n != p) {
+		sim_w.next = n;
+		to_main(p);
+	}
+}
+
+static void value(uint64_t v)
+{
+	if (!sim_w.cur)
+		return;
+	struct sim_step *s = trace_at(sim_w.steps);
+	s->value = v;
+	s->has_value = 1;
+	if (sim_w.tracing)
+		print_step(sim_w.trace_out, s);
+}
+
+static const char *const op_names[MAPQ_SIM_OPS] = {
+	"load", "store", "xchg", "fetch_add", "fetch_sub", "cas", "fence", "fault point", "lock",
+};
+
+static void print_step(FILE *f, const struct sim_step *s)
+{
+	const struct sim_proc *p = &sim_w.procs[s->proc];
+	const char *file = s->file ? strrchr(s->file, '/') : NULL;
+	file = file ? file + 1 : s->file ? s->file : "?";
+	fprintf(f, "%7llu %9.3f us  %c%u.%u  %-11s", (unsigned long long)s->n,
+		(double)(s->vt - VT_START) / 1e3,
+		p->role == R_WRITER   ? 'w'
+		: p->role == R_READER ? 'r'
+				      : 'c',
+		p->id, s->inc, s->op < MAPQ_SIM_OPS ? op_names[s->op] : "?");
+	if (s->op == MAPQ_SIM_FAULT)
+		fprintf(f, " %-22s", mapq_fault_point((unsigned)s->arg));
+	else if (s->op == MAPQ_SIM_LOCK)
+		fprintf(f, " byte %-17llu", (unsigned long long)s->arg);
+	else if (s->off != UINT64_MAX)
+		fprintf(f, " @%-21llu", (unsigned long long)s->off);
+	else
+		fprintf(f, " %-22s", "");
+	if (s->op == MAPQ_SIM_STORE || s->op == MAPQ_SIM_ADD || s->op == MAPQ_SIM_SUB ||
+	    s->op == MAPQ_SIM_XCHG || s->op == MAPQ_SIM_CAS)
+		fprintf(f, " <- %#llx", (unsigned long long)s->arg);
+	if (s->has_value && s->op == MAPQ_SIM_CAS)
+		fprintf(f, " %s", s->value ? "ok" : "failed");
+	else if (s->has_value)
+		fprintf(f, " -> %#llx", (unsigned long long)s->value);
+	fprintf(f, "  %s:%d%s%s\n", file, s->line, s->note ? "  " : "", s->note ? s->note : "");
+}
+
+void sim_print_procs(FILE *f)
+{
+	static const char *const states[] = { "free",     "runnable", "waiting",
+					      "sleeping", "done",     "dead" };
+	for (unsigned i = 0; i < SIM_MAX_PROCS; i++) {
+		const struct sim_proc *p = &sim_w.procs[i];
+		if (p->state == P_FREE)
+			continue;
+		fprintf(f, "    %c%u.%u %-8s",
+			p->role == R_WRITER   ? 'w'
+			: p->role == R_READER ? 'r'
+					      : 'c',
+			p->id, p->inc, states[p->state]);
+		if (p->state == P_WAIT && p->key != UINT64_MAX)
+			fprintf(f, " on the futex @%llu", (unsigned long long)p->key);
+		if ((p->state == P_WAIT || p->state == P_SLEEP) && p->wake_at != UINT64_MAX)
+			fprintf(f, " until %.3f us", (double)(p->wake_at - VT_START) / 1e3);
+		if (p->stall_until > sim_w.vt)
+			fprintf(f, " stalled until %.3f us",
+				(double)(p->stall_until - VT_START) / 1e3);
+		fputc('\n', f);
+	}
+	fprintf(f, "    writers done: %u of %u; closer %s\n", sim_w.writers_done,
+		sim_w.cfg->writers, sim_w.closer_started ? "started" : "not started");
+}
+
+void sim_print_trace(FILE *f, unsigned last)
+{
+	uint64_t from = sim_w.steps >= last ? sim_w.steps - last + 1 : 1;
+	if (sim_w.steps >= SIM_TRACE && from <= sim_w.steps - SIM_TRACE)
+		from = sim_w.steps - SIM_TRACE + 1;
+	fprintf(f, "   step   virtual  proc  operation   where                  value  source\n");
+	for (uint64_t n = from; n <= sim_w.steps; n++)
+		print_step(f, trace_at(n));
+}
+
+static int sort_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* Steps where deaths, stalls and PCT's priority changes fall. */
+static void plan(const struct sim_config *cfg)
+{
+	uint64_t k = cfg->pct_steps ? cfg->pct_steps : 1;
+	for (unsigned i = 0; i < cfg->kills && i < 8; i++)
+		sim_w.kill_at[i] = 1 + sim_rand() % k;
+	qsort(sim_w.kill_at, cfg->kills, sizeof(uint64_t), sort_u64);
+	for (unsigned i = 0; i < cfg->stalls && i < 8; i++)
+		sim_w.stall_at[i] = 1 + sim_rand() % k;
+	qsort(sim_w.stall_at, cfg->stalls, sizeof(uint64_t), sort_u64);
+	if (cfg->strategy == SIM_PCT) {
+		sim_w.pct_changes = cfg->depth > 1 ? cfg->depth - 1 : 0;
+		for (unsigned i = 0; i < sim_w.pct_changes; i++)
+			sim_w.pct_change[i] = 1 + sim_rand() % k;
+	}
+}
+
+static bool all_done(void)
+{
+	for (unsigned i = 0; i < SIM_MAX_PROCS; i++) {
+		enum sim_pstate s = sim_w.procs[i].state;
+		if (s != P_FREE && s != P_DONE)
+			return false;
+	}
+	return true;
+}
+
+/* What happens when a process leaves the CPU for good. */
+static void reap(struct sim_proc *p)
+{
+	sim_kernel_release(p);
+	if (p->state == P_DONE) {
+		p->state = P_FREE;
+		return;
+	}
+	/* died: a new incarnation, as the torture harness restarts it */
+	enum sim_role role = p->role;
+	unsigned id = p->id, inc = p->inc + 1;
+	p->state = P_FREE;
+	if (role == R_WRITER)
+		sim_w.incarnations[id] = inc + 1;
+	else
+		sim_w.reader_epochs[id] = inc;
+	(void)sim_spawn(role, id, inc, sim_w.vt + RESTART_NS);
+}
+
+static int make_queue(const struct sim_config *cfg)
+{
+	snprintf(sim_w.path, sizeof(sim_w.path), "%s/q", cfg->dir);
+	(void)unlink(sim_w.path);
+	mapq_options o;
+	mapq_options_init(&o);
+	o.capacity = cfg->capacity;
+	o.writer_slots = cfg->writers + 2;
+	o.reader_slots = cfg->readers + 1;
+	o.unblock_ms = cfg->unblock_ms;
+	mapq *q;
+	int rc = mapq_open(&q, sim_w.path, MAPQ_CREATE | MAPQ_EXCL, &o);
+	if (rc) {
+		fprintf(stderr, "mapq-sim: %s: cannot create the queue: %s\n", sim_w.path,
+			mapq_strerror(rc));
+		return -1;
+	}
+	mapq_close(q);
+	return 0;
+}
+
+int sim_run(const struct sim_config *cfg, uint64_t seed, bool trace, FILE *trace_out)
+{
+	void *st_mem = sim_w.st_mem;
+	memset(&sim_w, 0, offsetof(struct sim_world, trace));
+	sim_w.cfg = cfg;
+	sim_w.seed = seed;
+	sim_w.rng = seed;
+	sim_w.vt = VT_START;
+	sim_w.fingerprint = 0xCBF29CE484222325ull;
+	mapq__sim.step = step;
+	mapq__sim.value = value;
+	/* a pause stands for 2 us: a spin budget is a few steps */
+	mapq__sim_spin_scale(2000000u);
+	sim_w.tracing = trace;
+	sim_w.trace_out = trace_out;
+	sim_kernel_install();
+	if (!st_mem && !(st_mem = malloc(tt_state_size(cfg->writers, cfg->readers)))) {
+		fprintf(stderr, "mapq-sim: out of memory\n");
+		return -1;
+	}
+	sim_w.st_mem = st_mem;
+	tt_state_init(&sim_w.st, st_mem, cfg->writers, cfg->readers);
+	if (make_queue(cfg))
+		return -1;
+	plan(cfg);
+	for (unsigned i = 0; i < cfg->writers; i++) {
+		sim_w.incarnations[i] = 1;
+		(void)sim_spawn(R_WRITER, i, 0, 0);
+	}
+	for (unsigned i = 0; i < cfg->readers; i++)
+		(void)sim_spawn(R_READER, i, 0, 0);
+	while (!sim_w.failure[0]) {
+		struct sim_proc *n = sim_w.next ? sim_w.next : pick();
+		sim_w.next = NULL;
+		if (!n) {
+			if (all_done())
+				break;
+			if (!sim_kernel_advance()) {
+				sim_fail(
+					"deadlock: every live process waits, with no timer to end it");
+				break;
+			}
+			if (sim_w.vt - VT_START > cfg->max_vt_ns) {
+				sim_fail("not finished after %.1f s of virtual time: a reader or "
+					 "writer stalled for good",
+					 (double)cfg->max_vt_ns / 1e9);
+				break;
+			}
+			continue;
+		}
+		sim_w.cur = n;
+		swapcontext(&sim_w.main_uc, &n->uc);
+		sim_w.cur = NULL;
+		if (n->state == P_DONE || n->state == P_DEAD)
+			reap(n);
+	}
+	/* what is left when a schedule ends early: as if all were killed */
+	for (unsigned i = 0; i < SIM_MAX_PROCS; i++)
+		if (sim_w.procs[i].state != P_FREE)
+			sim_kernel_release(&sim_w.procs[i]);
+	(void)unlink(sim_w.path);
+	return 0;
+}

@@ -1,0 +1,175 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * simulator.h - what the simulator's files share (doc/simulation.md).
+ *
+ * One run ("a schedule") executes a workload of simulated processes over
+ * one queue file. The processes are coroutines of this one thread, each
+ * with its own mapq handles, mapping and open file descriptions, and
+ * exactly one runs at a time: the library yields at every atomic step
+ * (src/sim.h), and the scheduler (sched.c) picks who goes on from a
+ * seeded generator, so one seed gives one execution. The kernel side
+ * (kernel.c) keeps virtual time, futex wait queues, and what each process
+ * holds, released when it dies. roles.c is the workload; verdict.c judges
+ * the result with the torture harness's rules plus the simulator's own
+ * (deadlock, lost wake-up, timeouts, crashes); main.c is the command.
+ */
+#ifndef MAPQ_SIM_TOOL_H
+#define MAPQ_SIM_TOOL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <ucontext.h>
+
+#include "sim.h" /* the library's side: src/sim.h */
+#include "torture.h"
+
+#define SIM_MAX_PROCS 16
+#define SIM_MAX_FDS 8
+#define SIM_MAX_MAPS 8
+#define SIM_MAX_ALLOCS 32
+#define SIM_STACK (256 * 1024)
+#define SIM_TRACE 4096 /* steps kept for the trace: the last ones */
+
+enum sim_strategy {
+	SIM_RANDOM,
+	SIM_PCT
+};
+
+/* The workload and how to explore it: the same for every schedule. */
+struct sim_config {
+	unsigned writers, readers;
+	unsigned messages; /* per writer, acknowledged, over its incarnations */
+	unsigned min_size, max_size;
+	uint64_t capacity;
+	bool durable; /* readers resume by name after a restart */
+	enum sim_strategy strategy;
+	unsigned depth;     /* PCT: bugs of this depth have a guaranteed chance */
+	unsigned kills;     /* deaths per schedule, at most */
+	unsigned stalls;    /* stalls per schedule, at most */
+	uint64_t stall_ns;  /* how long a stall lasts (virtual) */
+	int unblock_ms;     /* the handles' unblock timeout */
+	uint64_t max_steps; /* a schedule that runs longer spins: a failure */
+	uint64_t max_vt_ns; /* likewise in virtual time: a stall */
+	uint64_t pct_steps; /* PCT's estimate of a schedule's length */
+	const char *dir;    /* where the queue file lives */
+};
+
+enum sim_pstate {
+	P_FREE,
+	P_RUN,
+	P_WAIT,
+	P_SLEEP,
+	P_DONE,
+	P_DEAD
+};
+enum sim_role {
+	R_WRITER,
+	R_READER,
+	R_CLOSER
+};
+
+struct sim_proc {
+	unsigned idx;
+	enum sim_role role;
+	unsigned id;  /* writer or reader number */
+	unsigned inc; /* incarnation (restarts so far) */
+	enum sim_pstate state;
+	ucontext_t uc;
+	void *stack;
+	/* P_WAIT: on this futex key until woken or wake_at; P_SLEEP: until wake_at */
+	uint64_t key;
+	uint64_t wake_at;
+	bool woken, quiet_timer;
+	uint64_t stall_until;
+	uint64_t prio; /* PCT */
+	uint32_t pid;
+	/* what it holds */
+	int fds[SIM_MAX_FDS];
+	unsigned nfds;
+	struct {
+		void *addr;
+		size_t len;
+		int fd;
+	} maps[SIM_MAX_MAPS];
+	unsigned nmaps;
+	void *allocs[SIM_MAX_ALLOCS];
+	unsigned nallocs;
+};
+
+struct sim_step {
+	uint64_t n, vt;
+	const char *file;
+	int line;
+	uint8_t op, proc, has_value;
+	uint16_t inc;
+	uint64_t off; /* in the queue file; UINT64_MAX: not a shared word */
+	uint64_t arg, value;
+	const char *note; /* "dies", "stalls", "wakes", ... */
+};
+
+/* One schedule's world. */
+struct sim_world {
+	const struct sim_config *cfg;
+	uint64_t seed, rng;
+	uint64_t vt, steps;
+	uint64_t fingerprint; /* of the steps taken: differs on another build */
+	struct sim_proc procs[SIM_MAX_PROCS];
+	unsigned nprocs;
+	struct sim_proc *cur, *next;
+	ucontext_t main_uc;
+	char path[256];
+	/* deaths and stalls still to come, and those done */
+	unsigned kills, stalls, pauses;
+	uint64_t kill_at[8], stall_at[8];
+	uint64_t pct_change[8];
+	unsigned pct_changes;
+	bool disturbed; /* a death or stall happened: polls may be needed */
+	/* the workload's state, judged at the end */
+	struct tt_state st;
+	void *st_mem;
+	unsigned incarnations[TT_MAX_WRITERS], reader_epochs[TT_MAX_READERS];
+	unsigned writers_done;
+	bool closer_started;
+	char failure[512];
+	/* the trace: the last SIM_TRACE steps */
+	struct sim_step trace[SIM_TRACE];
+	bool tracing; /* print each step as it happens */
+	FILE *trace_out;
+};
+
+extern struct sim_world sim_w;
+
+/* sched.c */
+uint64_t sim_rand(void);
+uint64_t sim_seed_of(uint64_t base, uint64_t i);
+/* Run one schedule; 0 when it ended (judge it), -1 on a setup error. */
+int sim_run(const struct sim_config *cfg, uint64_t seed, bool trace, FILE *trace_out);
+void sim_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Called by the running process: end it here (its role is over). */
+void sim_exit(void) __attribute__((noreturn));
+struct sim_proc *sim_spawn(enum sim_role role, unsigned id, unsigned inc, uint64_t at);
+void sim_print_trace(FILE *f, unsigned last);
+void sim_print_procs(FILE *f);
+const char *sim_strategy_name(enum sim_strategy s);
+
+/* kernel.c: the hooks of src/sim.h, and what a dead process leaves */
+void sim_kernel_install(void);
+void sim_kernel_release(struct sim_proc *p);
+/* Advance virtual time to the next timer when nobody can run; false if
+ * there is none (everyone waits forever, or everyone is done). */
+bool sim_kernel_advance(void);
+uint64_t sim_key_of(struct sim_proc *p, const void *addr);
+
+/* roles.c */
+void sim_role_main(void);
+
+/* verdict.c */
+struct sim_result {
+	struct tt_verdict v;
+	bool pass;
+	char why[600];
+};
+void sim_judge(struct sim_result *res);
+
+#endif /* MAPQ_SIM_TOOL_H */

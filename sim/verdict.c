@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * verdict.c - judge one schedule: the torture harness's verdict
+ * (harness/verdict.c: corrupt, duplicated, reordered, lost after
+ * acknowledgement, stalled) over the state the simulated readers and
+ * writers kept, after the simulator's own (deadlock, lost wake-up,
+ * timeouts, unbounded spinning), which roles.c and sched.c report.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "simulator.h"
+
+void sim_judge(struct sim_result *res)
+{
+	const struct sim_config *cfg = sim_w.cfg;
+	struct tt_run run;
+	memset(&run, 0, sizeof(run));
+	memset(res, 0, sizeof(*res));
+	run.writers = cfg->writers;
+	run.readers = cfg->readers;
+	run.min_size = cfg->min_size;
+	run.max_size = cfg->max_size;
+	run.unblock_ms = cfg->unblock_ms > 0 ? (uint32_t)cfg->unblock_ms : 0;
+	run.capacity = cfg->capacity;
+	run.seed = sim_w.seed;
+	run.durable = cfg->durable;
+	for (unsigned w = 0; w < cfg->writers; w++)
+		run.incarnations[w] = sim_w.incarnations[w];
+	snprintf(run.failure, sizeof(run.failure), "%.*s", (int)sizeof(run.failure) - 1,
+		 sim_w.failure);
+	tt_judge(&sim_w.st, &run, &res->v);
+	res->pass = res->v.clean;
+	const struct tt_verdict *v = &res->v;
+	unsigned done = 0;
+	for (unsigned r = 0; r < cfg->readers; r++)
+		done += tt_rstats(&sim_w.st, r)->done != 0;
+	if (sim_w.failure[0])
+		snprintf(res->why, sizeof(res->why), "%s", sim_w.failure);
+	else if (!res->pass)
+		snprintf(res->why, sizeof(res->why),
+			 "verdict: %llu acknowledged, %llu delivered; corrupt %llu, duplicated "
+			 "%llu, reordered %llu, lost after acknowledgement %llu; longest stall "
+			 "%.1f ms (bound %.0f ms); readers that saw the end: %u of %u",
+			 (unsigned long long)v->acked, (unsigned long long)v->delivered,
+			 (unsigned long long)v->corrupt, (unsigned long long)v->duplicated,
+			 (unsigned long long)v->reordered, (unsigned long long)v->lost,
+			 (double)v->max_stall_ns / 1e6, (double)v->stall_bound_ns / 1e6, done,
+			 cfg->readers);
+}
