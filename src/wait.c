@@ -128,9 +128,10 @@ void mapq__futex_wake(_Atomic uint32_t *word)
 }
 
 /*
- * The sleeper flags. A process about to sleep on a futex word sets the
- * word's flag (an RMW, seq_cst), reads the futex word (seq_cst), looks
- * once more at what it waits for, and only then sleeps. A waker publishes
+ * The sleeper flags. A process about to sleep on a futex word reads the
+ * word, sets the word's flag (an RMW, seq_cst), looks once more at what
+ * it waits for, and only then sleeps, if the word still holds what it
+ * read. A waker publishes
  * its change with a seq_cst operation and then loads the flag (seq_cst):
  * a Dekker pair, so either the waker sees the flag or the sleeper sees the
  * change. A waker that sees the flag clears it and wakes everyone
@@ -156,11 +157,12 @@ static void wake(_Atomic uint32_t *seq, _Atomic uint32_t *flag)
 	/* seq_cst: the waker's half of the pair, after its seq_cst change */
 	if (mapq__load(flag, memory_order_seq_cst) == 0)
 		return;
-	/* relaxed: only decides which of several wakers pays for the call.
-	 * A sleeper whose flag we take has read data_seq after setting it, so
-	 * it either sees our bump or sleeps and is woken by our FUTEX_WAKE;
-	 * one that sets it after us is left for the next waker. */
-	if (mapq__xchg(flag, 0, memory_order_relaxed) == 0)
+	/* acquire: a sleeper whose flag we take read the word before it set
+	 * the flag (mapq__waiter_block), and this orders our bump after that
+	 * read, so its sleep returns at once or is woken by our FUTEX_WAKE;
+	 * one that sets the flag after us is left for the next waker. Which
+	 * of several wakers pays for the call is all the exchange decides. */
+	if (mapq__xchg(flag, 0, memory_order_acquire) == 0)
 		return;
 	/* relaxed: the futex syscall orders this change against the sleeper's
 	 * compare; the bump only makes a sleeper that has not slept yet skip. */
@@ -208,10 +210,19 @@ int mapq__waiter_block(struct mapq__waiter *w, const struct mapq__blocker *b, un
 		return 0;
 	}
 	if (w->set != b->flag) {
-		/* the sleeper's half of the Dekker pair; then the caller looks
-		 * again before the sleep, which uses the word's value read here */
+		/* The word first, then the flag (the sleeper's half of the
+		 * Dekker pair); then the caller looks again, and the sleep
+		 * compares the word with the value read here. In that order, a
+		 * waker that takes our flag bumps the word after we read it,
+		 * so the sleep returns at once and we set the flag again. Read
+		 * after the flag, the word could already hold that waker's
+		 * bump: we would sleep with no flag up, and the next waker,
+		 * whose change our look missed, would not wake us (the
+		 * simulator found it: doc/simulation.md). relaxed: the flag's
+		 * seq_cst exchange keeps this load before it, and a waker's
+		 * acquire exchange of the flag orders its bump after both. */
+		w->seen = mapq__load(b->word, memory_order_relaxed);
 		mapq__sleeper_set(b->flag);
-		w->seen = mapq__load(b->word, memory_order_seq_cst);
 		w->set = b->flag;
 		(void)mapq__waiter_deadline(w);
 		return 0;
