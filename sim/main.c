@@ -42,7 +42,7 @@ static const char usage[] =
 	"workload:\n"
 	"  -w, --writers N      writer processes, 1..8 (2)\n"
 	"  -r, --readers N      reader processes (durable), 1..4 (1)\n"
-	"  -m, --messages N     messages per writer (6)\n"
+	"  -m, --messages N     messages per writer (16: more than the ring holds)\n"
 	"      --capacity B     ring bytes, a power of two >= 4096 (4096)\n"
 	"      --min-size B     smallest payload, >= %u (%u)\n"
 	"      --max-size B     largest payload, <= 1024 (200)\n"
@@ -57,6 +57,8 @@ static const char usage[] =
 	"      --last N         steps of the trace printed on a failure (60)\n"
 	"      --dir D          where the queue file lives, in a directory of its own\n"
 	"                       removed at the end (/dev/shm, else $TMPDIR, else /tmp)\n"
+	"      --break crash    self-test: a reader faults after its first message; the\n"
+	"                       crash must be reported with its schedule\n"
 	"  -q, --quiet          no progress lines\n"
 	"  -h, --help           this text\n"
 	"\n"
@@ -75,7 +77,8 @@ enum {
 	O_EXPECT,
 	O_TRACE,
 	O_LAST,
-	O_DIR
+	O_DIR,
+	O_BREAK
 };
 
 static const struct option longopts[] = {
@@ -101,6 +104,7 @@ static const struct option longopts[] = {
 	{ "trace", no_argument, NULL, O_TRACE },
 	{ "last", required_argument, NULL, O_LAST },
 	{ "dir", required_argument, NULL, O_DIR },
+	{ "break", required_argument, NULL, O_BREAK },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
@@ -140,6 +144,8 @@ static uint64_t number(const char *opt, const char *s, uint64_t lo, uint64_t hi)
 	return v;
 }
 
+static void crash_replay(void);
+
 /* A crash inside a simulated process: say which schedule caused it. */
 static volatile sig_atomic_t crashing;
 static unsigned last_steps = 60;
@@ -158,6 +164,7 @@ static void on_crash(int sig)
 		(unsigned long long)sim_w.steps, (unsigned long long)sim_w.seed,
 		sim_w.cfg ? sim_strategy_name(sim_w.cfg->strategy) : "?");
 	sim_print_trace(stderr, last_steps);
+	crash_replay();
 	remove_dir();
 	_exit(3);
 }
@@ -206,18 +213,36 @@ struct campaign {
 	const char *dir;
 };
 
-static void print_command(FILE *f, const struct campaign *c, uint64_t seed)
+static void print_command(FILE *f, const struct campaign *c, uint64_t seed, bool expect)
 {
 	const struct sim_config *g = &c->cfg;
 	fprintf(f,
 		"mapq-sim --replay %llu --strategy %s --depth %u --kills %u --stalls %u "
 		"--stall-ms %llu --horizon %llu -w %u -r %u -m %u --capacity %llu --min-size %u "
-		"--max-size %u --unblock-ms %d --max-steps %llu --expect %#llx\n",
+		"--max-size %u --unblock-ms %d --max-steps %llu%s",
 		(unsigned long long)seed, sim_strategy_name(g->strategy), g->depth, g->kills,
 		g->stalls, (unsigned long long)(g->stall_ns / 1000000u),
 		(unsigned long long)g->pct_steps, g->writers, g->readers, g->messages,
 		(unsigned long long)g->capacity, g->min_size, g->max_size, g->unblock_ms,
-		(unsigned long long)g->max_steps, (unsigned long long)sim_w.fingerprint);
+		(unsigned long long)g->max_steps, g->crash ? " --break crash" : "");
+	if (expect)
+		fprintf(f, " --expect %#llx", (unsigned long long)sim_w.fingerprint);
+	fputc('\n', f);
+}
+
+/* The campaign running, for the crash handler; NULL while the horizon is
+ * measured (those schedules replay with their own settings). */
+static const struct campaign *the_campaign;
+
+static void crash_replay(void)
+{
+	if (!the_campaign) {
+		fprintf(stderr, "  (while measuring the horizon: seed %llu, random, no deaths)\n",
+			(unsigned long long)sim_w.seed);
+		return;
+	}
+	fprintf(stderr, "  replay: ");
+	print_command(stderr, the_campaign, sim_w.seed, false);
 }
 
 static void parse(int argc, char **argv, struct campaign *c)
@@ -225,7 +250,7 @@ static void parse(int argc, char **argv, struct campaign *c)
 	struct sim_config *g = &c->cfg;
 	*g = (struct sim_config){ .writers = 2,
 				  .readers = 1,
-				  .messages = 6,
+				  .messages = 16,
 				  .min_size = TT_MIN_MSG,
 				  .max_size = 200,
 				  .capacity = 4096,
@@ -312,6 +337,11 @@ static void parse(int argc, char **argv, struct campaign *c)
 		case O_DIR:
 			c->dir = optarg;
 			break;
+		case O_BREAK:
+			if (strcmp(optarg, "crash"))
+				bad("--break: unknown breakage '%s' (crash)", optarg);
+			g->crash = true;
+			break;
 		case 'q':
 			c->quiet = true;
 			break;
@@ -385,7 +415,7 @@ static void report_failure(const struct campaign *c, uint64_t seed, uint64_t i,
 	fprintf(stderr, "  the last steps:\n");
 	sim_print_trace(stderr, last_steps);
 	fprintf(stderr, "  replay: ");
-	print_command(stderr, c, seed);
+	print_command(stderr, c, seed, true);
 }
 
 static int replay(struct campaign *c)
@@ -482,5 +512,6 @@ int main(int argc, char **argv)
 	c.cfg.dir = dir;
 	if (!c.horizon_given)
 		c.cfg.pct_steps = measure_horizon(&c);
+	the_campaign = &c;
 	return c.replay ? replay(&c) : campaign(&c);
 }

@@ -12,6 +12,7 @@
 
 #include <errno.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "mapq.h"
 #include "simulator.h"
@@ -132,6 +133,15 @@ static void closer(struct sim_proc *p)
 	mapq_close(q);
 }
 
+/* --break crash: a real SIGSEGV inside a simulated process, which
+ * mapq-sim must report with its schedule. */
+static void crash(void)
+{
+	volatile uint8_t *page = mmap(NULL, 4096, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (page != MAP_FAILED)
+		page[0] = 1;
+}
+
 static void reader(struct sim_proc *p)
 {
 	const struct sim_config *cfg = sim_w.cfg;
@@ -151,6 +161,11 @@ static void reader(struct sim_proc *p)
 		fail_rc(p, "reader_open", rc);
 	if (p->inc > 0 && !cfg->durable)
 		rs->lossy = 1;
+	if (!sim_w.reader_ready[p->id]) {
+		sim_w.reader_ready[p->id] = true;
+		if (++sim_w.readers_ready == cfg->readers)
+			sim_start_writers();
+	}
 	bool first_after_restart = p->inc > 0 && cfg->durable;
 	uint64_t prev_end = UINT64_MAX;
 	for (;;) {
@@ -183,6 +198,8 @@ static void reader(struct sim_proc *p)
 			tt_record(&sim_w.st, p->id, p->inc, cfg->durable, &s, &first_after_restart);
 		if ((rc = mapq_release(r)) != 0)
 			fail_rc(p, "release", rc);
+		if (cfg->crash && p->id == 0)
+			crash();
 		if (rs->done)
 			break;
 	}

@@ -104,6 +104,14 @@ static __attribute__((noinline)) void new_context(struct sim_proc *p)
 	makecontext(&p->uc, proc_entry, 0);
 }
 
+void sim_start_writers(void)
+{
+	for (unsigned i = 0; i < sim_w.cfg->writers; i++) {
+		sim_w.incarnations[i] = 1;
+		(void)sim_spawn(R_WRITER, i, 0, sim_w.vt);
+	}
+}
+
 struct sim_proc *sim_spawn(enum sim_role role, unsigned id, unsigned inc, uint64_t at)
 {
 	struct sim_proc *p = NULL;
@@ -215,6 +223,7 @@ static void step(enum mapq_sim_op op, const void *addr, uint64_t arg, const char
 			    0x100000001B3ull;
 	struct sim_step *s = trace_add(p, op, addr ? sim_key_of(p, addr) : UINT64_MAX, arg, file,
 				       line, NULL);
+	p->last_step = sim_w.steps;
 	if (sim_w.steps > sim_w.cfg->max_steps) {
 		sim_fail("still running after %llu steps: a process spins without bound",
 			 (unsigned long long)sim_w.cfg->max_steps);
@@ -256,7 +265,9 @@ static void value(uint64_t v)
 {
 	if (!sim_w.cur)
 		return;
-	struct sim_step *s = trace_at(sim_w.steps);
+	struct sim_step *s = trace_at(sim_w.cur->last_step);
+	if (s->n != sim_w.cur->last_step)
+		return; /* so long ago the trace has forgotten it */
 	s->value = v;
 	s->has_value = 1;
 	if (sim_w.tracing)
@@ -430,10 +441,7 @@ int sim_run(const struct sim_config *cfg, uint64_t seed, bool trace, FILE *trace
 	if (make_queue(cfg))
 		return -1;
 	plan(cfg);
-	for (unsigned i = 0; i < cfg->writers; i++) {
-		sim_w.incarnations[i] = 1;
-		(void)sim_spawn(R_WRITER, i, 0, 0);
-	}
+	/* the writers start once every reader is attached (roles.c) */
 	for (unsigned i = 0; i < cfg->readers; i++)
 		(void)sim_spawn(R_READER, i, 0, 0);
 	while (!sim_w.failure[0]) {

@@ -53,6 +53,7 @@ struct sim_config {
 	uint64_t max_vt_ns; /* likewise in virtual time: a stall */
 	uint64_t pct_steps; /* PCT's estimate of a schedule's length */
 	const char *dir;    /* where the queue file lives */
+	bool crash;         /* self-test: reader 0 faults after its first message */
 };
 
 enum sim_pstate {
@@ -82,7 +83,8 @@ struct sim_proc {
 	uint64_t wake_at;
 	bool woken, quiet_timer;
 	uint64_t stall_until;
-	uint64_t prio; /* PCT */
+	uint64_t prio;      /* PCT */
+	uint64_t last_step; /* its latest step: where the value read goes */
 	uint32_t pid;
 	/* what it holds */
 	int fds[SIM_MAX_FDS];
@@ -129,7 +131,8 @@ struct sim_world {
 	struct tt_state st;
 	void *st_mem;
 	unsigned incarnations[TT_MAX_WRITERS], reader_epochs[TT_MAX_READERS];
-	unsigned writers_done;
+	unsigned writers_done, readers_ready;
+	bool reader_ready[TT_MAX_READERS];
 	bool closer_started;
 	char failure[512];
 	/* the trace: the last SIM_TRACE steps */
@@ -148,6 +151,9 @@ int sim_run(const struct sim_config *cfg, uint64_t seed, bool trace, FILE *trace
 void sim_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Called by the running process: end it here (its role is over). */
 void sim_exit(void) __attribute__((noreturn));
+/* Start the writers (once every reader is attached, as in mapq-torture:
+ * under the block policy only attached readers hold messages back). */
+void sim_start_writers(void);
 struct sim_proc *sim_spawn(enum sim_role role, unsigned id, unsigned inc, uint64_t at);
 void sim_print_trace(FILE *f, unsigned last);
 void sim_print_procs(FILE *f);

@@ -1,0 +1,99 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+# sim.sh: the deterministic simulator (sim/mapq-sim, doc/simulation.md), in
+# a build configured with --enable-sim; skipped in any other.
+#  - bad input gets a clear error and exit status 2;
+#  - one seed is one execution: a replay twice gives the same schedule;
+#  - every regression seed (sim/regress.txt: schedules that found bugs
+#    before they were fixed) passes;
+#  - campaigns of random and PCT schedules with deaths and stalls pass;
+#  - nothing is left in the simulator's directory.
+set -u
+S=${top_builddir:-.}/sim/mapq-sim
+R=${top_srcdir:-.}/sim/regress.txt
+[ -x "$S" ] || { echo "skip: no simulator in this build (./configure --enable-sim)"; exit 77; }
+dir=$(mktemp -d "${TMPDIR:-/tmp}/mapq-sim-test.XXXXXX") || exit 99
+trap 'rm -rf "$dir"' EXIT
+fails=0
+fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
+
+# run name, expected exit status, expected text (grep -E), args...
+expect() {
+	name=$1 want=$2 text=$3
+	shift 3
+	"$S" --dir "$dir" "$@" > "$dir/out" 2>&1
+	rc=$?
+	if [ "$rc" -ne "$want" ]; then
+		fail "$name: exit status $rc, want $want"
+		cat "$dir/out"
+	elif ! grep -Eq -- "$text" "$dir/out"; then
+		fail "$name: no '$text' in what it printed:"
+		cat "$dir/out"
+	else
+		echo "ok: $name"
+	fi
+}
+
+expect help 0 'usage: mapq-sim' --help
+expect bad-strategy 2 "unknown strategy 'sideways'" --strategy sideways
+expect bad-number 2 "--writers: 'many' is not a number" --writers many
+expect bad-workload 2 'does not fit a ring of 4096 bytes' --max-size 1024
+expect replay-needs-strategy 2 'say which --strategy' --replay 5
+expect trace-needs-replay 2 '--trace needs --replay' --trace
+W="--strategy pct --kills 1 --horizon 1200 -w 2 -r 1 -m 6"
+expect other-build 2 'another build of the library or another workload' --replay 7 $W --expect 0x1234
+
+# One seed, one execution: the same steps, the same fingerprint.
+"$S" --dir "$dir" --replay 11 $W --stalls 1 > "$dir/a" 2>&1
+"$S" --dir "$dir" --replay 11 $W --stalls 1 > "$dir/b" 2>&1
+if grep -q 'fingerprint' "$dir/a" && cmp -s "$dir/a" "$dir/b"; then
+	echo "ok: replay is exact ($(grep -o 'PASS, [0-9]* steps' "$dir/a"))"
+else
+	fail "replay: two runs of one seed differ"
+	diff "$dir/a" "$dir/b"
+fi
+# A trace names each step's process, operation and source line.
+"$S" --dir "$dir" --replay 11 $W --trace > "$dir/t" 2>&1
+if grep -Eq '^ +[0-9]+ +[0-9.]+ us +w[01]\.0 +cas .* writer\.c:[0-9]+' "$dir/t"; then
+	echo "ok: trace ($(wc -l < "$dir/t") lines)"
+else
+	fail "trace: no writer's compare-exchange with its source line"
+	head -20 "$dir/t"
+fi
+
+# A real SIGSEGV in a simulated process is reported with its schedule,
+# and the replay it prints crashes at the same step.
+expect crash 3 'Segmentation fault in a reader at step [0-9]+ of seed' --break crash -n 5 \
+	--horizon 1000
+step=$(sed -n 's/.* at step \([0-9]*\) of seed.*/\1/p' "$dir/out")
+replay=$(sed -n 's/^  replay: mapq-sim //p' "$dir/out")
+# shellcheck disable=SC2086
+expect crash-replay 3 "Segmentation fault in a reader at step $step of seed" $replay
+
+# The regression seeds.
+n=0
+if [ -f "$R" ]; then
+	while IFS= read -r line; do
+		case $line in '#'* | '') continue ;; esac
+		name=${line%%:*}
+		args=${line#*:}
+		n=$((n + 1))
+		# shellcheck disable=SC2086
+		expect "regress $name" 0 'PASS' $args
+	done < "$R"
+fi
+[ "$n" -gt 0 ] || fail "no regression seeds in $R"
+
+# Campaigns. SIM_SCHEDULES scales them (CI's memcheck run makes it small).
+N=${SIM_SCHEDULES:-10000}
+expect campaign 0 'PASS: [0-9]+ schedules' -q -n "$N" --time-limit 60
+# without deaths or stalls every wait is judged for lost wake-ups
+expect campaign-no-deaths 0 'PASS: [0-9]+ schedules' -q -n "$N" --time-limit 60 -k 0 --seed 4
+expect campaign-stalls 0 'PASS: [0-9]+ schedules' -q -n "$((N / 5))" --time-limit 60 \
+	-w 3 -r 2 -k 2 --stalls 1 --seed 2
+expect campaign-big-ring 0 'PASS: [0-9]+ schedules' -q -n "$((N / 10))" --time-limit 60 \
+	-w 2 -r 2 -m 20 --capacity 8192 --max-size 400 --seed 3
+
+left=$(ls -A "$dir" | grep -v '^\(out\|a\|b\|t\)$')
+[ -z "$left" ] || fail "left in $dir: $left"
+[ "$fails" -eq 0 ] || { echo "$fails failed"; exit 1; }
