@@ -314,9 +314,14 @@ int mapq__repair_record(struct mapq *q, uint32_t slot)
 	/* acquire: frames behind head are finished and may be reused */
 	uint64_t head = mapq__load(&q->ctl->head, memory_order_acquire);
 	uint64_t tail = mapq__load(&q->ctl->tail, memory_order_acquire);
-	if (r.pos < head || r.pos >= tail)
-		return REPAIR_NONE; /* stale, or its CAS on tail never happened */
 	uint64_t c = r.pos + resv_pad(q, r.pos, r.size);
+	/* Stale if its frame is behind head, or if its CAS on tail never
+	 * happened. The frame, not the record's start: a record that wraps
+	 * starts with padding, which head may have passed while the frame
+	 * after it, at the ring's start, is unfinished (then the owner's
+	 * successor, taking the slot, is the one to finish it). */
+	if (c < head || r.pos >= tail)
+		return REPAIR_NONE;
 	struct seen sn;
 	if (published(q, c, &sn)) {
 		/* Claimed: by its owner if the header says so. */
