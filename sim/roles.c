@@ -93,8 +93,10 @@ static void send_retrying(struct sim_proc *p, mapq *q, const uint8_t *buf, uint3
 		p->quiet_timer = false;
 		int rc = mapq_send(q, buf, len, timeout);
 		judge_wait(p, "send", timeout, t0, rc, rc == 0);
-		if (rc == 0)
+		if (rc == 0) {
+			sim_w.progress_vt = sim_w.vt;
 			return;
+		}
 		/* full for a while, or readers skipped our stalled frame: the
 		 * message was not sent; send it again */
 		if (rc != -ETIMEDOUT && rc != -EAGAIN && rc != -MAPQ_ESTALLED)
@@ -183,6 +185,7 @@ static void reader(struct sim_proc *p)
 		}
 		if (rc)
 			fail_rc(p, "read", rc);
+		sim_w.progress_vt = sim_w.vt;
 		uint64_t waited = sim_w.vt - t0;
 		if (prev_end != UINT64_MAX && m.pos != prev_end && waited > rs->max_stall_ns)
 			rs->max_stall_ns = waited;

@@ -209,6 +209,18 @@ static struct sim_step *trace_add(struct sim_proc *p, enum mapq_sim_op op, uint6
 
 static void print_step(FILE *f, const struct sim_step *s);
 
+/* A schedule that does not end: busy, or stuck with its waiters polling. */
+static void stuck(const char *unit, double limit)
+{
+	double since = (double)(sim_w.vt - sim_w.progress_vt) / 1e6;
+	sim_fail("not finished after %.0f %s (%.1f ms virtual); the last message went through "
+		 "%.3f ms before: %s",
+		 limit, unit, (double)(sim_w.vt - VT_START) / 1e6, since,
+		 since > 2.0 * sim_w.cfg->unblock_ms + 10
+			 ? "the queue is stuck (everyone waits, wakes, looks and waits again)"
+			 : "a process spins without bound");
+}
+
 /* The library's step hook (src/sim.h). */
 static void step(enum mapq_sim_op op, const void *addr, uint64_t arg, const char *file, int line)
 {
@@ -225,8 +237,7 @@ static void step(enum mapq_sim_op op, const void *addr, uint64_t arg, const char
 				       line, NULL);
 	p->last_step = sim_w.steps;
 	if (sim_w.steps > sim_w.cfg->max_steps) {
-		sim_fail("still running after %llu steps: a process spins without bound",
-			 (unsigned long long)sim_w.cfg->max_steps);
+		stuck("steps", (double)sim_w.cfg->max_steps);
 		p->state = P_DEAD;
 		to_main(p);
 	}
@@ -423,7 +434,7 @@ int sim_run(const struct sim_config *cfg, uint64_t seed, bool trace, FILE *trace
 	sim_w.cfg = cfg;
 	sim_w.seed = seed;
 	sim_w.rng = seed;
-	sim_w.vt = VT_START;
+	sim_w.vt = sim_w.progress_vt = VT_START;
 	sim_w.fingerprint = 0xCBF29CE484222325ull;
 	mapq__sim.step = step;
 	mapq__sim.value = value;
@@ -456,9 +467,7 @@ int sim_run(const struct sim_config *cfg, uint64_t seed, bool trace, FILE *trace
 				break;
 			}
 			if (sim_w.vt - VT_START > cfg->max_vt_ns) {
-				sim_fail("not finished after %.1f s of virtual time: a reader or "
-					 "writer stalled for good",
-					 (double)cfg->max_vt_ns / 1e9);
+				stuck("s of virtual time", (double)cfg->max_vt_ns / 1e9);
 				break;
 			}
 			continue;

@@ -132,6 +132,7 @@ struct sim_world {
 	void *st_mem;
 	unsigned incarnations[TT_MAX_WRITERS], reader_epochs[TT_MAX_READERS];
 	unsigned writers_done, readers_ready;
+	uint64_t progress_vt; /* when a message last went through */
 	bool reader_ready[TT_MAX_READERS];
 	bool closer_started;
 	char failure[512];
