@@ -293,29 +293,37 @@ static void print_step(FILE *f, const struct sim_step *s)
 {
 	const struct sim_proc *p = &sim_w.procs[s->proc];
 	const char *file = s->file ? strrchr(s->file, '/') : NULL;
+	char where[48], what[96] = "", vname[80];
 	file = file ? file + 1 : s->file ? s->file : "?";
-	fprintf(f, "%7llu %9.3f us  %c%u.%u  %-11s", (unsigned long long)s->n,
-		(double)(s->vt - VT_START) / 1e3,
+	if (s->op == MAPQ_SIM_FAULT)
+		snprintf(where, sizeof(where), "%s", mapq_fault_point((unsigned)s->arg));
+	else if (s->op == MAPQ_SIM_LOCK)
+		snprintf(where, sizeof(where), "lock byte %llu", (unsigned long long)s->arg);
+	else if (s->off != UINT64_MAX)
+		mapq__sim_name(sim_w.sb, s->off, where, sizeof(where));
+	else
+		where[0] = 0;
+	size_t n = 0;
+	if (s->op == MAPQ_SIM_STORE || s->op == MAPQ_SIM_ADD || s->op == MAPQ_SIM_SUB ||
+	    s->op == MAPQ_SIM_XCHG || s->op == MAPQ_SIM_CAS)
+		n += (size_t)snprintf(what, sizeof(what), "<- %#llx ", (unsigned long long)s->arg);
+	if (s->has_value && s->op == MAPQ_SIM_CAS)
+		snprintf(what + n, sizeof(what) - n, "%s", s->value ? "ok" : "failed");
+	else if (s->has_value && s->op != MAPQ_SIM_FAULT)
+		snprintf(what + n, sizeof(what) - n, "-> %#llx", (unsigned long long)s->value);
+	/* a commit word's meaning: the value stored, else the value read */
+	vname[0] = 0;
+	if (s->off != UINT64_MAX && s->op != MAPQ_SIM_FAULT && s->op != MAPQ_SIM_LOCK)
+		mapq__sim_value_name(sim_w.sb, s->off, s->op == MAPQ_SIM_LOAD ? s->value : s->arg,
+				     vname, sizeof(vname));
+	fprintf(f, "%7llu %10.3f us  %c%u.%u  %-11s %-24s %-28s %s:%d%s%s%s%s%s\n",
+		(unsigned long long)s->n, (double)(s->vt - VT_START) / 1e3,
 		p->role == R_WRITER   ? 'w'
 		: p->role == R_READER ? 'r'
 				      : 'c',
-		p->id, s->inc, s->op < MAPQ_SIM_OPS ? op_names[s->op] : "?");
-	if (s->op == MAPQ_SIM_FAULT)
-		fprintf(f, " %-22s", mapq_fault_point((unsigned)s->arg));
-	else if (s->op == MAPQ_SIM_LOCK)
-		fprintf(f, " byte %-17llu", (unsigned long long)s->arg);
-	else if (s->off != UINT64_MAX)
-		fprintf(f, " @%-21llu", (unsigned long long)s->off);
-	else
-		fprintf(f, " %-22s", "");
-	if (s->op == MAPQ_SIM_STORE || s->op == MAPQ_SIM_ADD || s->op == MAPQ_SIM_SUB ||
-	    s->op == MAPQ_SIM_XCHG || s->op == MAPQ_SIM_CAS)
-		fprintf(f, " <- %#llx", (unsigned long long)s->arg);
-	if (s->has_value && s->op == MAPQ_SIM_CAS)
-		fprintf(f, " %s", s->value ? "ok" : "failed");
-	else if (s->has_value)
-		fprintf(f, " -> %#llx", (unsigned long long)s->value);
-	fprintf(f, "  %s:%d%s%s\n", file, s->line, s->note ? "  " : "", s->note ? s->note : "");
+		p->id, s->inc, s->op < MAPQ_SIM_OPS ? op_names[s->op] : "?", where, what, file,
+		s->line, vname[0] ? "  (" : "", vname, vname[0] ? ")" : "", s->note ? "  " : "",
+		s->note ? s->note : "");
 }
 
 void sim_print_procs(FILE *f)
@@ -349,7 +357,8 @@ void sim_print_trace(FILE *f, unsigned last)
 	uint64_t from = sim_w.steps >= last ? sim_w.steps - last + 1 : 1;
 	if (sim_w.steps >= SIM_TRACE && from <= sim_w.steps - SIM_TRACE)
 		from = sim_w.steps - SIM_TRACE + 1;
-	fprintf(f, "   step   virtual  proc  operation   where                  value  source\n");
+	fprintf(f,
+		"   step      virtual  proc  operation   word or point            value                        source\n");
 	for (uint64_t n = from; n <= sim_w.steps; n++)
 		print_step(f, trace_at(n));
 }
@@ -424,6 +433,14 @@ static int make_queue(const struct sim_config *cfg)
 		return -1;
 	}
 	mapq_close(q);
+	int fd = open(sim_w.path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || pread(fd, sim_w.sb, sizeof(sim_w.sb), 0) != (ssize_t)sizeof(sim_w.sb)) {
+		fprintf(stderr, "mapq-sim: %s: cannot read the superblock back\n", sim_w.path);
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	close(fd);
 	return 0;
 }
 

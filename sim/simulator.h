@@ -121,6 +121,7 @@ struct sim_world {
 	struct sim_proc *cur, *next;
 	ucontext_t main_uc;
 	char path[256];
+	uint8_t sb[MAPQ_SIM_SB_BYTES]; /* the queue's superblock: names in traces */
 	/* deaths and stalls still to come, and those done */
 	unsigned kills, stalls, pauses;
 	uint64_t kill_at[8], stall_at[8];

@@ -83,6 +83,15 @@ static inline void mapq__sim_value(uint64_t v)
 		mapq__sim.value(v);
 }
 
+/* sim.c: name the shared word at offset @off of a queue file whose first
+ * MAPQ_SIM_SB_BYTES bytes are @sb ("ctl.tail", "w1.resv_size",
+ * "ring+0x1000.commit"), and the value @v stored in it or read from it
+ * when the name alone does not say what it means (a commit word's state,
+ * size and lap). For traces. */
+#define MAPQ_SIM_SB_BYTES 128
+void mapq__sim_name(const void *sb, uint64_t off, char *buf, size_t n);
+void mapq__sim_value_name(const void *sb, uint64_t off, uint64_t v, char *buf, size_t n);
+
 /* wait.c: make each pause of a spinning caller stand for @ps_per_relax
  * picoseconds, so a spin budget is a few steps of the simulation */
 void mapq__sim_spin_scale(unsigned ps_per_relax);
