@@ -97,6 +97,16 @@ static void send_retrying(struct sim_proc *p, mapq *q, const uint8_t *buf, uint3
 			sim_w.progress_vt = sim_w.vt;
 			return;
 		}
+		/* Readers skip a frame only after the unblock timeout: said
+		 * sooner, -MAPQ_ESTALLED is false (and the message was not
+		 * sent, when it may have been). */
+		if (rc == -MAPQ_ESTALLED &&
+		    sim_w.vt - t0 < (uint64_t)sim_w.cfg->unblock_ms * 1000000u)
+			sim_fail(
+				"false -MAPQ_ESTALLED: writer %u.%u: its send took %.3f ms, less than "
+				"the %d ms unblock timeout after which readers may skip a frame",
+				p->id, p->inc, (double)(sim_w.vt - t0) / 1e6,
+				sim_w.cfg->unblock_ms);
 		/* full for a while, or readers skipped our stalled frame: the
 		 * message was not sent; send it again */
 		if (rc != -ETIMEDOUT && rc != -EAGAIN && rc != -MAPQ_ESTALLED)
