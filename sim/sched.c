@@ -199,11 +199,17 @@ static struct sim_step *trace_at(uint64_t n)
 static struct sim_step *trace_add(struct sim_proc *p, enum mapq_sim_op op, uint64_t off,
 				  uint64_t arg, const char *file, int line, const char *note)
 {
-	struct sim_step *s = trace_at(sim_w.steps);
-	*s = (struct sim_step){
-		sim_w.steps, sim_w.vt,         file, line, (uint8_t)op, (uint8_t)p->idx,
-		0,           (uint16_t)p->inc, off,  arg,  0,           note
-	};
+	struct sim_step *s = trace_at(++sim_w.ops);
+	*s = (struct sim_step){ .n = sim_w.ops,
+				.vt = sim_w.vt,
+				.file = file,
+				.line = line,
+				.op = (uint8_t)op,
+				.proc = (uint8_t)p->idx,
+				.inc = (uint16_t)p->inc,
+				.off = off,
+				.arg = arg,
+				.note = note };
 	return s;
 }
 
@@ -233,9 +239,7 @@ static void step(enum mapq_sim_op op, const void *addr, uint64_t arg, const char
 	sim_w.fingerprint = (sim_w.fingerprint ^
 			     (p->idx << 24 ^ (uint64_t)op << 16 ^ (uint64_t)line)) *
 			    0x100000001B3ull;
-	struct sim_step *s = trace_add(p, op, addr ? sim_key_of(p, addr) : UINT64_MAX, arg, file,
-				       line, NULL);
-	p->last_step = sim_w.steps;
+	uint64_t off = addr ? sim_key_of(p, addr) : UINT64_MAX;
 	if (sim_w.steps > sim_w.cfg->max_steps) {
 		stuck("steps", (double)sim_w.cfg->max_steps);
 		p->state = P_DEAD;
@@ -248,28 +252,33 @@ static void step(enum mapq_sim_op op, const void *addr, uint64_t arg, const char
 	    killable(p)) {
 		sim_w.kills++;
 		sim_w.disturbed = true;
-		s->note = "dies here";
+		struct sim_step *s = trace_add(p, op, off, arg, file, line, "dies here, before it");
 		if (sim_w.tracing)
 			print_step(sim_w.trace_out, s);
 		p->state = P_DEAD;
 		to_main(p);
 		abort(); /* never resumed */
 	}
+	const char *note = NULL;
 	if (sim_w.stalls < sim_w.cfg->stalls && sim_w.steps >= sim_w.stall_at[sim_w.stalls] &&
 	    killable(p)) {
 		sim_w.stalls++;
 		sim_w.disturbed = true;
 		p->stall_until = sim_w.vt + sim_w.cfg->stall_ns;
-		s->note = "stalls here";
+		note = "after a stall";
 	}
-	if (sim_w.tracing && !s->has_value && op != MAPQ_SIM_LOAD && op != MAPQ_SIM_XCHG &&
-	    op != MAPQ_SIM_ADD && op != MAPQ_SIM_SUB && op != MAPQ_SIM_CAS)
-		print_step(sim_w.trace_out, s);
 	struct sim_proc *n = pick();
 	if (n != p) {
 		sim_w.next = n;
 		to_main(p);
 	}
+	/* The operation runs now, before anyone else: the trace is in the
+	 * order operations run, not the order processes reached them. */
+	struct sim_step *s = trace_add(p, op, off, arg, file, line, note);
+	p->last_step = s->n;
+	if (sim_w.tracing && op != MAPQ_SIM_LOAD && op != MAPQ_SIM_XCHG && op != MAPQ_SIM_ADD &&
+	    op != MAPQ_SIM_SUB && op != MAPQ_SIM_CAS)
+		print_step(sim_w.trace_out, s);
 }
 
 static void value(uint64_t v)
@@ -354,12 +363,12 @@ void sim_print_procs(FILE *f)
 
 void sim_print_trace(FILE *f, unsigned last)
 {
-	uint64_t from = sim_w.steps >= last ? sim_w.steps - last + 1 : 1;
-	if (sim_w.steps >= SIM_TRACE && from <= sim_w.steps - SIM_TRACE)
-		from = sim_w.steps - SIM_TRACE + 1;
+	uint64_t from = sim_w.ops >= last ? sim_w.ops - last + 1 : 1;
+	if (sim_w.ops >= SIM_TRACE && from <= sim_w.ops - SIM_TRACE)
+		from = sim_w.ops - SIM_TRACE + 1;
 	fprintf(f,
 		"   step      virtual  proc  operation   word or point            value                        source\n");
-	for (uint64_t n = from; n <= sim_w.steps; n++)
+	for (uint64_t n = from; n <= sim_w.ops; n++)
 		print_step(f, trace_at(n));
 }
 

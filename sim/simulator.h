@@ -114,7 +114,8 @@ struct sim_step {
 struct sim_world {
 	const struct sim_config *cfg;
 	uint64_t seed, rng;
-	uint64_t vt, steps;
+	uint64_t vt, steps;   /* steps: scheduling points reached */
+	uint64_t ops;         /* operations run: the trace's numbering */
 	uint64_t fingerprint; /* of the steps taken: differs on another build */
 	struct sim_proc procs[SIM_MAX_PROCS];
 	unsigned nprocs;
