@@ -6,6 +6,7 @@
  * only files on lower layers; `make analyze' checks it from the objects):
  *   crc32c error fault name slots version wait < format < create inspect
  *   repair ring < reader recover writer < queue sync
+ * (sim.c, in simulation builds only, is on the first layer.)
  *
  * Names: what a file of src/ defines for the others is mapq__name (it
  * has linkage, so it needs the prefix to stay out of programs' way); the
