@@ -106,6 +106,15 @@ __attribute__((noinline)) static bool published(const struct mapq *q, uint64_t c
 	return sn->pos == c && cw_lap(sn->w) == lap_of(q, c) && cw_state(sn->w) != FRAME_NONE;
 }
 
+/* Is @w, seen at @c, a word that this very frame's owner or repairers put
+ * there (this lap's tag, a state, and the size and kind of @nw)? Stale
+ * bytes of earlier laps cannot carry this lap's tag (format.h). */
+static bool own_word(const struct mapq *q, uint64_t c, uint64_t w, uint64_t nw)
+{
+	return cw_lap(w) == lap_of(q, c) && cw_state(w) != FRAME_NONE &&
+	       cw_size(w) == cw_size(nw) && cw_pad(w) == cw_pad(nw);
+}
+
 /*
  * Publish commit word @nw at @c, where we saw no frame (@sn). A repairer
  * may have been preempted for a whole lap since it looked, so each step
@@ -124,6 +133,24 @@ static bool publish_word(struct mapq *q, uint64_t c, struct seen sn, uint64_t nw
 	 * the word we saw */
 	if (mapq__load(&q->ctl->head, memory_order_acquire) > c)
 		return false;
+	if (own_word(q, c, sn.w, nw)) {
+		/* This frame's own word, whose pos has not landed yet: its
+		 * owner's claim or commit, or another repairer's word. Put in
+		 * again, ours would undo a finished frame (a commit, even,
+		 * when the pos we read is older than the word), and leave it
+		 * claimed by a writer that will never settle it. Help its pos
+		 * in instead (whoever put it there may be dead), with the
+		 * header a repairer writes, and let the caller look again. */
+		if (!cw_pad(sn.w) && (cw_state(sn.w) == FRAME_ABORTED || (sn.w & CW_FORSAKEN))) {
+			f->len = 0;
+			f->writer = slot;
+			f->flags = 0;
+		}
+		uint64_t p = sn.pos;
+		/* seq_cst: as below */
+		(void)mapq__cas(&f->pos, &p, c, memory_order_seq_cst, memory_order_relaxed);
+		return false;
+	}
 	(void)MAPQ_FAULT(REPAIR_BEFORE_CAS);
 	uint64_t w = sn.w;
 	/* relaxed: the CAS on pos below publishes it */
@@ -164,26 +191,33 @@ static int finish(struct mapq *q, const struct record *r, bool dead, uint16_t sl
 		(void)publish_word(q, r->pos, sn,
 				   cw_make(pad, FRAME_COMMITTED, 1, lap_of(q, r->pos)), slot);
 	uint64_t c = r->pos + pad, size = r->size - pad;
-	if (published(q, c, &sn)) {
-		uint64_t w = sn.w;
-		if (cw_state(w) != FRAME_CLAIMED || cw_size(w) != size)
-			return REPAIR_DONE; /* finished, or not the frame we think */
+	/* Twice at most: a hole whose own word is already there (its
+	 * owner's claim, say, from a writer that died before its pos) is
+	 * published by publish_word's help, and then finished as a frame. */
+	for (int round = 0; round < 2; round++) {
+		if (published(q, c, &sn)) {
+			uint64_t w = sn.w;
+			if (cw_state(w) != FRAME_CLAIMED || cw_size(w) != size)
+				return REPAIR_DONE; /* finished, or not the frame we think */
+			uint64_t nw = dead ? cw_make(size, FRAME_ABORTED, 0, lap_of(q, c))
+					   : w | CW_FORSAKEN;
+			if (nw == w)
+				return REPAIR_NONE;
+			/* seq_cst: ordered before the sleeper-flag load in wake */
+			if (!mapq__cas(commit_at(q, c), &w, nw, memory_order_seq_cst,
+				       memory_order_relaxed))
+				return REPAIR_DONE; /* someone else moved it on: look again */
+			counted_wake(q);
+			return dead ? REPAIR_CLAIM : REPAIR_FORSAKE;
+		}
 		uint64_t nw = dead ? cw_make(size, FRAME_ABORTED, 0, lap_of(q, c))
-				   : w | CW_FORSAKEN;
-		if (nw == w)
-			return REPAIR_NONE;
-		/* seq_cst: ordered before the sleeper-flag load in wake */
-		if (!mapq__cas(commit_at(q, c), &w, nw, memory_order_seq_cst, memory_order_relaxed))
-			return REPAIR_DONE; /* someone else moved it on: look again */
-		counted_wake(q);
-		return dead ? REPAIR_CLAIM : REPAIR_FORSAKE;
+				   : cw_make(size, FRAME_CLAIMED, 0, lap_of(q, c)) | CW_FORSAKEN;
+		if (publish_word(q, c, sn, nw, slot)) {
+			counted_wake(q);
+			return dead ? REPAIR_HOLE : REPAIR_FORSAKE;
+		}
 	}
-	uint64_t nw = dead ? cw_make(size, FRAME_ABORTED, 0, lap_of(q, c))
-			   : cw_make(size, FRAME_CLAIMED, 0, lap_of(q, c)) | CW_FORSAKEN;
-	if (!publish_word(q, c, sn, nw, slot))
-		return REPAIR_DONE;
-	counted_wake(q);
-	return dead ? REPAIR_HOLE : REPAIR_FORSAKE;
+	return REPAIR_DONE;
 }
 
 /*

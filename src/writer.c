@@ -35,6 +35,9 @@
  * is stopped) is tried again this many times, this far apart. */
 #define ATTACH_PASSES 100
 #define ATTACH_RETRY_NS 100000L
+/* Looks at a dead owner's record before taking its slot: each settles it
+ * or sees it moved by someone else, which happens a few times at most. */
+#define TAKE_OVER_TRIES 8
 
 /*
  * The size of the aborted frame that ends a reservation at @t on a page
@@ -323,7 +326,14 @@ static int take_over(struct mapq *q, uint32_t i)
 	int err = MAPQ_FAULT(WSLOT_ATTACH_LOCKED);
 	if (err)
 		return err;
-	if (mapq__repair_record(q, i) == REPAIR_UNSETTLED)
+	/* REPAIR_DONE: the frame's word moved under us. While we hold the
+	 * slot's lock its dead owner looks alive, so a reader may forsake
+	 * the frame after the unblock timeout; nobody but us would ever
+	 * abort it then. Look again until the record is settled. */
+	int r = REPAIR_DONE;
+	for (int tries = 0; r == REPAIR_DONE && tries < TAKE_OVER_TRIES; tries++)
+		r = mapq__repair_record(q, i);
+	if (r == REPAIR_UNSETTLED)
 		return -EAGAIN;
 	return MAPQ_FAULT(WSLOT_ATTACH_REPAIRED);
 }
