@@ -18,6 +18,14 @@ Examples:
 The hostile modes run a peer that scribbles into the mapping (mapq-torture
 --hostile): their verdict is no crash, no call past its timeout, and a
 clean fresh open, since nothing can promise the data.
+
+With --sim the campaign runs the deterministic simulator instead
+(sim/mapq-sim from a build configured with --enable-sim,
+doc/simulation.md): each run is a stretch of schedules of one cell of
+writers x readers x message sizes x deaths and stalls, and a failure keeps
+the command that replays its schedule exactly:
+  scripts/stress.py --sim --quick
+  scripts/stress.py --sim _build/sim/sim/mapq-sim --soak 1h
 """
 
 import argparse
@@ -41,6 +49,13 @@ MODES = {
     "hostile-storm": ["--hostile", "300", "--kill-rate", "2", "--unblock-ms", "100"],
 }
 SIZES = {"small": (24, 128), "mixed": (24, 2048)}
+# The simulator's cells: the 4 KiB ring of its default workload.
+SIM_MODES = {
+    "no-deaths": ["-k", "0"],
+    "deaths": ["-k", "1"],
+    "deaths-stalls": ["-k", "2", "--stalls", "1"],
+}
+SIM_SIZES = {"small": (24, 200), "quarter-ring": (24, 1024)}
 
 
 def parse_duration(text):
@@ -64,6 +79,87 @@ def find_torture(given):
         if c and os.path.isfile(c) and os.access(c, os.X_OK):
             return os.path.abspath(c)
     sys.exit("stress.py: cannot find harness/mapq-torture; build it (make) or pass --torture PATH")
+
+
+def find_sim(given):
+    candidates = [given] if given and given != "auto" else [
+        "sim/mapq-sim", "_build/sim/sim/mapq-sim"]
+    for c in candidates:
+        if c and os.access(c, os.X_OK):
+            return c
+    sys.exit("stress.py: mapq-sim not found (tried %s); build it with "
+             "./configure --enable-sim && make, or give its path: --sim PATH"
+             % ", ".join(c for c in candidates if c))
+
+
+def sim_cells(args):
+    for w, r, size, mode in itertools.product(args.writers, args.readers, SIM_SIZES,
+                                              SIM_MODES):
+        yield (min(w, 8), min(r, 4), size, "sim", mode)
+
+
+def run_one_sim(sim, cell, secs, seed, outdir, index):
+    w, r, size, _, mode = cell
+    lo, hi = SIM_SIZES[size]
+    js = os.path.join(outdir, "sim-%05d.json" % index)
+    cmd = [sim, "-q", "-w", str(w), "-r", str(r), "--min-size", str(lo), "--max-size", str(hi),
+           "--seed", str(seed), "-n", "1000000000", "--time-limit", "%d" % max(secs, 1),
+           "--json", js] + SIM_MODES[mode]
+    t0 = time.time()
+    p = subprocess.run(cmd, capture_output=True, text=True)
+    report = None
+    try:
+        with open(js) as f:
+            report = json.load(f)
+    except (OSError, ValueError):
+        pass
+    return {"cell": cell, "cmd": " ".join(cmd), "status": p.returncode, "seed": seed,
+            "json": js, "report": report, "secs": time.time() - t0,
+            "output": p.stdout[-4000:] + p.stderr[-4000:]}
+
+
+def write_sim_reports(outdir, results, args, elapsed):
+    table = {}
+    for res in results:
+        t = table.setdefault(cell_name(res["cell"]), {"runs": 0, "failures": 0, "schedules": 0,
+                                                       "deaths": 0, "stalls": 0, "rates": []})
+        rep = res["report"] or {}
+        t["runs"] += 1
+        t["failures"] += res["status"] != 0
+        for k in ("schedules", "deaths", "stalls"):
+            t[k] += rep.get(k, 0)
+        if rep.get("schedules_per_s"):
+            t["rates"].append(rep["schedules_per_s"])
+    for t in table.values():
+        rates = sorted(t.pop("rates"))
+        t["median_schedules_per_s"] = rates[len(rates) // 2] if rates else 0
+    tot = {k: sum(t[k] for t in table.values())
+           for k in ("runs", "failures", "schedules", "deaths", "stalls")}
+    failures = [r for r in results if r["status"] != 0]
+    replays = [((r["report"] or {}).get("failure") or {}).get("replay") for r in failures]
+    with open(os.path.join(outdir, "summary.json"), "w") as f:
+        json.dump({"totals": tot, "cells": table, "elapsed_s": elapsed, "seed": args.seed,
+                   "failures": [{"cell": cell_name(r["cell"]), "command": r["cmd"],
+                                 "replay": rp, "json": r["json"]}
+                                for r, rp in zip(failures, replays)]}, f, indent=2)
+    lines = ["# mapq simulation campaign", "",
+             "%d runs, %d schedules in %.0f s, seed %d: %d failed; %d deaths, %d stalls." % (
+                 tot["runs"], tot["schedules"], elapsed, args.seed, tot["failures"],
+                 tot["deaths"], tot["stalls"]), "",
+             "| cell | runs | failed | schedules | deaths | stalls | median schedules/s |",
+             "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    for name, t in sorted(table.items()):
+        lines.append("| %s | %d | %d | %d | %d | %d | %.0f |" % (
+            name, t["runs"], t["failures"], t["schedules"], t["deaths"], t["stalls"],
+            t["median_schedules_per_s"]))
+    if failures:
+        lines += ["", "## Failures", ""]
+        for r, rp in zip(failures, replays):
+            lines.append("- %s: exit %d; replay with `%s`" % (
+                cell_name(r["cell"]), r["status"], rp or r["cmd"]))
+    with open(os.path.join(outdir, "summary.md"), "w") as f:
+        f.write("\n".join(lines) + "\n")
+    return tot
 
 
 def supports_fault_points(torture):
@@ -234,15 +330,25 @@ def main():
                     help="fault modes to run (default: all)")
     ap.add_argument("--torture", help="path to mapq-torture (default: harness/mapq-torture)")
     ap.add_argument("--out", help="results directory (default: stress-results/<time>)")
+    ap.add_argument("--sim", nargs="?", const="auto", metavar="PATH",
+                    help="run the deterministic simulator instead (sim/mapq-sim, or PATH)")
     args = ap.parse_args()
     budget = 30 if args.quick else args.soak if args.soak else args.budget
     run_secs = 1.5 if args.quick else 4 if not args.soak else 10
-    torture = find_torture(args.torture)
-    faults = supports_fault_points(torture)
+    if args.sim:
+        runner = find_sim(args.sim)
+        run = run_one_sim
+        matrix = list(sim_cells(args))
+        run_secs = max(run_secs, 2)
+        faults = True
+    else:
+        runner = find_torture(args.torture)
+        run = run_one
+        faults = supports_fault_points(runner)
+        matrix = list(cells(args, faults))
     outdir = args.out or os.path.join("stress-results", time.strftime("%Y%m%d-%H%M%S"))
     os.makedirs(outdir, exist_ok=True)
     rng = random.Random(args.seed)
-    matrix = list(cells(args, faults))
     rng.shuffle(matrix)
     print("stress.py: %d cells, budget %.0f s, runs of %g s, seed %d, results in %s" % (
         len(matrix), budget, run_secs, args.seed, outdir))
@@ -251,29 +357,37 @@ def main():
               "--enable-fault-injection")
     results = []
     t0 = time.time()
-    kills = fails = 0
+    kills = fails = schedules = 0
     tty = sys.stdout.isatty()
     for i in itertools.count():
         left = budget - (time.time() - t0)
         if left < run_secs * 0.5 and results:
             break
         cell = matrix[i % len(matrix)]
-        res = run_one(torture, cell, min(run_secs, max(left, 0.5)), rng.randrange(1, 2**62),
-                      outdir, i)
+        res = run(runner, cell, min(run_secs, max(left, 0.5)), rng.randrange(1, 2**62),
+                  outdir, i)
         results.append(res)
         rep = res["report"] or {}
-        kills += sum(rep.get("kills", {}).values())
+        kills += rep.get("deaths", 0) if args.sim else sum(rep.get("kills", {}).values())
+        schedules += rep.get("schedules", 0)
         if res["status"] != 0:
             fails += 1
             print("\nFAIL: %s (exit %d)\n  reproduce: %s\n  report: %s\n%s" % (
                 cell_name(cell), res["status"], res["cmd"], res["json"], res["output"]))
-        line = "runs %d, %.0f s left, kills %d, failures %d  [%s]" % (
-            len(results), max(budget - (time.time() - t0), 0), kills, fails, cell_name(cell))
+        line = "runs %d, %.0f s left, %skills %d, failures %d  [%s]" % (
+            len(results), max(budget - (time.time() - t0), 0),
+            "schedules %d, " % schedules if args.sim else "", kills, fails, cell_name(cell))
         print(("\r" + line.ljust(100)) if tty else line, end="" if tty else "\n", flush=True)
         if fails and not args.collect:
             break
     if tty:
         print()
+    if args.sim:
+        tot = write_sim_reports(outdir, results, args, time.time() - t0)
+        print("stress.py: %d simulator runs, %d failed; %d schedules, %d deaths, %d stalls. "
+              "Summary: %s" % (tot["runs"], tot["failures"], tot["schedules"], tot["deaths"],
+                               tot["stalls"], os.path.join(outdir, "summary.md")))
+        return 1 if tot["failures"] else 0
     tot = write_reports(outdir, results, args, time.time() - t0)
     print("stress.py: %d runs, %d failed; %d acknowledged, corrupt %d, duplicated %d, "
           "reordered %d, lost %d; %d kills. Summary: %s" % (

@@ -59,6 +59,7 @@ static const char usage[] =
 	"                       removed at the end (/dev/shm, else $TMPDIR, else /tmp)\n"
 	"      --break crash    self-test: a reader faults after its first message; the\n"
 	"                       crash must be reported with its schedule\n"
+	"      --json FILE      write the campaign's result there (scripts/stress.py --sim)\n"
 	"  -q, --quiet          no progress lines\n"
 	"  -h, --help           this text\n"
 	"\n"
@@ -78,7 +79,8 @@ enum {
 	O_TRACE,
 	O_LAST,
 	O_DIR,
-	O_BREAK
+	O_BREAK,
+	O_JSON
 };
 
 static const struct option longopts[] = {
@@ -105,6 +107,7 @@ static const struct option longopts[] = {
 	{ "last", required_argument, NULL, O_LAST },
 	{ "dir", required_argument, NULL, O_DIR },
 	{ "break", required_argument, NULL, O_BREAK },
+	{ "json", required_argument, NULL, O_JSON },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
@@ -211,6 +214,7 @@ struct campaign {
 	uint64_t replay_seed, expect;
 	bool expect_given;
 	const char *dir;
+	const char *json;
 };
 
 static void print_command(FILE *f, const struct campaign *c, uint64_t seed, bool expect)
@@ -337,6 +341,9 @@ static void parse(int argc, char **argv, struct campaign *c)
 		case O_DIR:
 			c->dir = optarg;
 			break;
+		case O_JSON:
+			c->json = optarg;
+			break;
 		case O_BREAK:
 			if (strcmp(optarg, "crash"))
 				bad("--break: unknown breakage '%s' (crash)", optarg);
@@ -374,6 +381,9 @@ static void parse(int argc, char **argv, struct campaign *c)
 	g->strategy = !strcmp(c->strategy, "pct") ? SIM_PCT : SIM_RANDOM;
 }
 
+static void write_json(const struct campaign *c, uint64_t done, uint64_t steps, uint64_t kills,
+		       uint64_t stalls, double el, const struct sim_result *fail, uint64_t seed);
+
 /* The horizon: how long a schedule of this workload is, without deaths. */
 static uint64_t measure_horizon(struct campaign *c)
 {
@@ -394,6 +404,12 @@ static uint64_t measure_horizon(struct campaign *c)
 				"%llu, random): %s\n",
 				(unsigned long long)sim_seed_of(0, i), res.why);
 			sim_print_trace(stderr, last_steps);
+			struct campaign as_run = *c; /* the settings it ran with */
+			as_run.cfg = g;
+			fprintf(stderr, "  replay: ");
+			print_command(stderr, &as_run, sim_seed_of(0, i), true);
+			if (c->json)
+				write_json(&as_run, i + 1, sum, 0, 0, 0, &res, sim_seed_of(0, i));
 			exit(1);
 		}
 	}
@@ -447,6 +463,57 @@ static int replay(struct campaign *c)
 	return 0;
 }
 
+static void json_string(FILE *f, const char *s)
+{
+	fputc('"', f);
+	for (; *s; s++)
+		fprintf(f,
+			*s == '"' || *s == '\\'  ? "\\%c"
+			: (unsigned char)*s < 32 ? "?"
+						 : "%c",
+			*s);
+	fputc('"', f);
+}
+
+/* --json: what scripts/stress.py --sim reads. */
+static void write_json(const struct campaign *c, uint64_t done, uint64_t steps, uint64_t kills,
+		       uint64_t stalls, double el, const struct sim_result *fail, uint64_t seed)
+{
+	FILE *f = fopen(c->json, "w");
+	if (!f) {
+		fprintf(stderr, "mapq-sim: %s: %s\n", c->json, strerror(errno));
+		return;
+	}
+	fprintf(f,
+		"{\n  \"verdict\": \"%s\",\n  \"schedules\": %llu,\n  \"seconds\": %.3f,\n"
+		"  \"schedules_per_s\": %.1f,\n  \"steps_per_schedule\": %.1f,\n"
+		"  \"deaths\": %llu,\n  \"stalls\": %llu,\n  \"strategy\": \"%s\",\n"
+		"  \"horizon\": %llu",
+		fail ? "FAIL" : "PASS", (unsigned long long)done, el,
+		el > 0 ? (double)done / el : 0, done ? (double)steps / (double)done : 0,
+		(unsigned long long)kills, (unsigned long long)stalls, c->strategy,
+		(unsigned long long)c->cfg.pct_steps);
+	if (fail) {
+		fprintf(f, ",\n  \"failure\": {\"seed\": %llu, \"strategy\": \"%s\", \"why\": ",
+			(unsigned long long)seed, sim_strategy_name(c->cfg.strategy));
+		json_string(f, fail->why);
+		fprintf(f, ", \"replay\": ");
+		char cmd[1024];
+		FILE *m = fmemopen(cmd, sizeof(cmd), "w");
+		if (m) {
+			print_command(m, c, seed, true);
+			fclose(m);
+			cmd[strcspn(cmd, "\n")] = 0;
+		} else {
+			cmd[0] = 0;
+		}
+		json_string(f, cmd);
+		fprintf(f, "}");
+	}
+	fprintf(f, "\n}\n");
+	fclose(f);
+}
+
 static int campaign(struct campaign *c)
 {
 	double t0 = now_s(), next_report = t0 + 2;
@@ -466,6 +533,8 @@ static int campaign(struct campaign *c)
 		stalls += sim_w.stalls;
 		if (!res.pass) {
 			report_failure(c, seed, i, &res);
+			if (c->json)
+				write_json(c, done, steps, kills, stalls, now_s() - t0, &res, seed);
 			return 1;
 		}
 		double t = now_s();
@@ -480,6 +549,8 @@ static int campaign(struct campaign *c)
 			break;
 	}
 	double el = now_s() - t0;
+	if (c->json)
+		write_json(c, done, steps, kills, stalls, el, NULL, 0);
 	printf("mapq-sim: PASS: %llu schedules (%s, depth %u, horizon %llu) of %u writers x %u "
 	       "readers x %u messages, capacity %llu; %llu deaths, %llu stalls; %.1f s, %.0f "
 	       "schedules/s, %.0f steps each\n",
