@@ -196,6 +196,8 @@ static void install_signals(void)
 	signal(SIGINT, on_stop);
 	signal(SIGTERM, on_stop);
 	signal(SIGHUP, on_stop);
+	/* a trace piped into head: the pipe closes under us */
+	signal(SIGPIPE, on_stop);
 }
 
 static double now_s(void)
