@@ -147,6 +147,7 @@ static bool publish_word(struct mapq *q, uint64_t c, struct seen sn, uint64_t nw
 			f->flags = 0;
 		}
 		uint64_t p = sn.pos;
+		(void)MAPQ_FAULT(REPAIR_BEFORE_POS); /* the word in, pos not: as below */
 		/* seq_cst: as below */
 		(void)mapq__cas(&f->pos, &p, c, memory_order_seq_cst, memory_order_relaxed);
 		return false;
@@ -203,6 +204,7 @@ static int finish(struct mapq *q, const struct record *r, bool dead, uint16_t sl
 					   : w | CW_FORSAKEN;
 			if (nw == w)
 				return REPAIR_NONE;
+			(void)MAPQ_FAULT(REPAIR_BEFORE_CAS);
 			/* seq_cst: ordered before the sleeper-flag load in wake */
 			if (!mapq__cas(commit_at(q, c), &w, nw, memory_order_seq_cst,
 				       memory_order_relaxed))
