@@ -138,14 +138,12 @@ struct sim_proc *sim_spawn(enum sim_role role, unsigned id, unsigned inc, uint64
 	p->id = id;
 	p->inc = inc;
 	p->stack = stacks[idx];
-	p->pid = 1000 + sim_w.nprocs++;
+	p->pid = 1000 + sim_w.spawned++; /* as distinct as real pids */
 	/* PCT: initial priorities above every change point's (1..depth) */
 	p->prio = sim_w.cfg->depth + 1 + sim_rand() % 1000000;
 	new_context(p);
 	p->wake_at = at;
 	p->state = at > sim_w.vt ? P_SLEEP : P_RUN;
-	if (idx >= sim_w.nprocs)
-		sim_w.nprocs = idx + 1;
 	return p;
 }
 

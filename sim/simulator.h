@@ -118,7 +118,7 @@ struct sim_world {
 	uint64_t ops;         /* operations run: the trace's numbering */
 	uint64_t fingerprint; /* of the steps taken: differs on another build */
 	struct sim_proc procs[SIM_MAX_PROCS];
-	unsigned nprocs;
+	unsigned spawned; /* processes started, incarnations included */
 	struct sim_proc *cur, *next;
 	ucontext_t main_uc;
 	char path[256];
