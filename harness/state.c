@@ -37,6 +37,22 @@ size_t tt_state_size(uint32_t writers, uint32_t readers)
 	       (size_t)readers * reader_size(writers);
 }
 
+/* Point @st into the state at @mem; @fresh: write its header. */
+static void place(struct tt_state *st, void *mem, uint32_t writers, uint32_t readers, bool fresh)
+{
+	st->base = mem;
+	st->size = tt_state_size(writers, readers);
+	st->hdr = mem;
+	st->acks = (_Atomic uint64_t *)(st->base + sizeof(struct tt_header));
+	st->writers = writers;
+	st->readers = readers;
+	if (fresh) {
+		st->hdr->magic = TT_MAGIC;
+		st->hdr->writers = writers;
+		st->hdr->readers = readers;
+	}
+}
+
 int tt_state_map(struct tt_state *st, const char *path, bool create, uint32_t writers,
 		 uint32_t readers)
 {
@@ -53,18 +69,9 @@ int tt_state_map(struct tt_state *st, const char *path, bool create, uint32_t wr
 	close(fd);
 	if (m == MAP_FAILED)
 		return -errno;
-	st->base = m;
-	st->size = size;
-	st->hdr = m;
-	st->acks = (_Atomic uint64_t *)(st->base + sizeof(struct tt_header));
-	st->writers = writers;
-	st->readers = readers;
-	if (create) {
-		st->hdr->magic = TT_MAGIC;
-		st->hdr->writers = writers;
-		st->hdr->readers = readers;
-	} else if (st->hdr->magic != TT_MAGIC || st->hdr->writers != writers ||
-		   st->hdr->readers != readers) {
+	place(st, m, writers, readers, create);
+	if (!create && (st->hdr->magic != TT_MAGIC || st->hdr->writers != writers ||
+			st->hdr->readers != readers)) {
 		munmap(m, size);
 		return -EINVAL;
 	}
@@ -73,17 +80,8 @@ int tt_state_map(struct tt_state *st, const char *path, bool create, uint32_t wr
 
 void tt_state_init(struct tt_state *st, void *mem, uint32_t writers, uint32_t readers)
 {
-	size_t size = tt_state_size(writers, readers);
-	memset(mem, 0, size);
-	st->base = mem;
-	st->size = size;
-	st->hdr = mem;
-	st->acks = (_Atomic uint64_t *)(st->base + sizeof(struct tt_header));
-	st->writers = writers;
-	st->readers = readers;
-	st->hdr->magic = TT_MAGIC;
-	st->hdr->writers = writers;
-	st->hdr->readers = readers;
+	memset(mem, 0, tt_state_size(writers, readers));
+	place(st, mem, writers, readers, true);
 }
 
 struct tt_rstats *tt_rstats(const struct tt_state *st, uint32_t reader)

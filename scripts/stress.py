@@ -105,17 +105,7 @@ def run_one_sim(sim, cell, secs, seed, outdir, index):
     cmd = [sim, "-q", "-w", str(w), "-r", str(r), "--min-size", str(lo), "--max-size", str(hi),
            "--seed", str(seed), "-n", "1000000000", "--time-limit", "%d" % max(secs, 1),
            "--json", js] + SIM_MODES[mode]
-    t0 = time.time()
-    p = subprocess.run(cmd, capture_output=True, text=True)
-    report = None
-    try:
-        with open(js) as f:
-            report = json.load(f)
-    except (OSError, ValueError):
-        pass
-    return {"cell": cell, "cmd": " ".join(cmd), "status": p.returncode, "seed": seed,
-            "json": js, "report": report, "secs": time.time() - t0,
-            "output": p.stdout[-4000:] + p.stderr[-4000:]}
+    return run_reporting(cmd, js, cell, seed)
 
 
 def write_sim_reports(outdir, results, args, elapsed):
@@ -189,15 +179,8 @@ def cell_name(c):
     return "%dw x %dr %s %s %s" % c
 
 
-def run_one(torture, cell, secs, seed, outdir, index):
-    w, r, size, policy, mode = cell
-    lo, hi = SIZES[size]
-    js = os.path.join(outdir, "run-%05d.json" % index)
-    cmd = [torture, "-q", "--writers", str(w), "--readers", str(r), "--duration", "%g" % secs,
-           "--min-size", str(lo), "--max-size", str(hi), "--policy", policy,
-           "--seed", str(seed), "--json", js] + MODES[mode]
-    if hi > 2048:
-        cmd += ["--capacity", "262144"]
+def run_reporting(cmd, js, cell, seed):
+    """Run a command that writes its JSON report to @js; what a campaign keeps of it."""
     t0 = time.time()
     p = subprocess.run(cmd, capture_output=True, text=True)
     report = None
@@ -209,6 +192,18 @@ def run_one(torture, cell, secs, seed, outdir, index):
     return {"cell": cell, "cmd": " ".join(cmd), "status": p.returncode, "seed": seed,
             "json": js, "report": report, "secs": time.time() - t0,
             "output": p.stdout[-4000:] + p.stderr[-4000:]}
+
+
+def run_one(torture, cell, secs, seed, outdir, index):
+    w, r, size, policy, mode = cell
+    lo, hi = SIZES[size]
+    js = os.path.join(outdir, "run-%05d.json" % index)
+    cmd = [torture, "-q", "--writers", str(w), "--readers", str(r), "--duration", "%g" % secs,
+           "--min-size", str(lo), "--max-size", str(hi), "--policy", policy,
+           "--seed", str(seed), "--json", js] + MODES[mode]
+    if hi > 2048:
+        cmd += ["--capacity", "262144"]
+    return run_reporting(cmd, js, cell, seed)
 
 
 def summarize(results):
