@@ -53,10 +53,19 @@ static const char usage[] =
 	"                       strategy it was found with) and say what happened\n"
 	"      --expect FP      with --replay: the fingerprint the failure printed; a\n"
 	"                       different one means another build or workload\n"
-	"      --trace          with --replay: print every step\n"
+	"      --trace          with --replay or --schedule: print every step\n"
 	"      --last N         steps of the trace printed on a failure (60)\n"
 	"      --dir D          where the queue file lives, in a directory of its own\n"
 	"                       removed at the end (/dev/shm, else $TMPDIR, else /tmp)\n"
+	"      --schedule FILE  replay a schedule written by --save, choice by choice\n"
+	"                       (with --trace: print every step)\n"
+	"      --save FILE      on a failure, write its schedule there (shrunk with\n"
+	"                       --shrink), to replay with --schedule\n"
+	"      --shrink         on a failure, shrink the schedule: fewer processes,\n"
+	"                       deaths, messages, preemptions and steps, failing the\n"
+	"                       same way; print it whole and save it (--save, else\n"
+	"                       ./mapq-sim-SEED.schedule)\n"
+	"      --shrink-time S  time the shrinking may take (60)\n"
 	"      --break crash    self-test: a reader faults after its first message; the\n"
 	"                       crash must be reported with its schedule\n"
 	"      --json FILE      write the campaign's result there (scripts/stress.py --sim)\n"
@@ -80,7 +89,11 @@ enum {
 	O_LAST,
 	O_DIR,
 	O_BREAK,
-	O_JSON
+	O_JSON,
+	O_SCHEDULE,
+	O_SAVE,
+	O_SHRINK,
+	O_SHRINK_TIME
 };
 
 static const struct option longopts[] = {
@@ -108,6 +121,10 @@ static const struct option longopts[] = {
 	{ "dir", required_argument, NULL, O_DIR },
 	{ "break", required_argument, NULL, O_BREAK },
 	{ "json", required_argument, NULL, O_JSON },
+	{ "schedule", required_argument, NULL, O_SCHEDULE },
+	{ "save", required_argument, NULL, O_SAVE },
+	{ "shrink", no_argument, NULL, O_SHRINK },
+	{ "shrink-time", required_argument, NULL, O_SHRINK_TIME },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
@@ -217,6 +234,9 @@ struct campaign {
 	bool expect_given;
 	const char *dir;
 	const char *json;
+	const char *schedule, *save;
+	bool shrink;
+	double shrink_time;
 };
 
 static void print_command(FILE *f, const struct campaign *c, uint64_t seed, bool expect)
@@ -247,6 +267,14 @@ static void crash_replay(void)
 			(unsigned long long)sim_w.seed);
 		return;
 	}
+	if (the_campaign->schedule) {
+		fprintf(stderr, "  replay: mapq-sim --schedule %s --trace\n",
+			the_campaign->schedule);
+		return;
+	}
+	if (sim_w.cfg && sim_w.cfg->strategy == SIM_TAPE)
+		fprintf(stderr, "  (while running a written-down schedule of this seed, "
+				"shrinking: the seed itself replays with)\n");
 	fprintf(stderr, "  replay: ");
 	print_command(stderr, the_campaign, sim_w.seed, false);
 }
@@ -270,6 +298,7 @@ static void parse(int argc, char **argv, struct campaign *c)
 				  .max_vt_ns = 60000000000ull };
 	c->strategy = "mixed";
 	c->schedules = 1000;
+	c->shrink_time = 60;
 	c->seed = 1;
 	int o;
 	while ((o = getopt_long(argc, argv, "n:s:S:d:k:t:w:r:m:qh", longopts, NULL)) != -1) {
@@ -346,6 +375,18 @@ static void parse(int argc, char **argv, struct campaign *c)
 		case O_JSON:
 			c->json = optarg;
 			break;
+		case O_SCHEDULE:
+			c->schedule = optarg;
+			break;
+		case O_SAVE:
+			c->save = optarg;
+			break;
+		case O_SHRINK:
+			c->shrink = true;
+			break;
+		case O_SHRINK_TIME:
+			c->shrink_time = (double)number("--shrink-time", optarg, 1, 1000000);
+			break;
 		case O_BREAK:
 			if (strcmp(optarg, "crash"))
 				bad("--break: unknown breakage '%s' (crash)", optarg);
@@ -370,8 +411,14 @@ static void parse(int argc, char **argv, struct campaign *c)
 	if (c->replay && !strcmp(c->strategy, "mixed"))
 		bad("--replay: say which --strategy the seed was found with (random or pct, as "
 		    "the failure printed)");
-	if ((c->trace || c->expect_given) && !c->replay)
-		bad("%s needs --replay", c->trace ? "--trace" : "--expect");
+	if (c->schedule && c->replay)
+		bad("--schedule and --replay: one or the other");
+	if (c->trace && !c->replay && !c->schedule)
+		bad("--trace needs --replay or --schedule");
+	if (c->expect_given && !c->replay)
+		bad("--expect needs --replay (a schedule file holds its fingerprint)");
+	if (c->shrink && g->crash)
+		bad("--shrink: a crash ends the simulator; it cannot shrink one");
 	if (g->min_size > g->max_size)
 		bad("--min-size is larger than --max-size");
 	if (g->capacity & (g->capacity - 1))
@@ -395,7 +442,7 @@ static uint64_t measure_horizon(struct campaign *c)
 	g.pct_steps = 1;
 	uint64_t sum = 0;
 	for (uint64_t i = 0; i < 3; i++) {
-		if (sim_run(&g, sim_seed_of(0, i), false, NULL))
+		if (sim_run(&g, sim_seed_of(0, i), NULL, NULL, false, NULL))
 			exit(2);
 		sum += sim_w.steps;
 		struct sim_result res;
@@ -432,13 +479,138 @@ static void report_failure(const struct campaign *c, uint64_t seed, uint64_t i,
 	sim_print_procs(stderr);
 	fprintf(stderr, "  the last steps:\n");
 	sim_print_trace(stderr, last_steps);
+	if (c->cfg.strategy == SIM_TAPE) {
+		fprintf(stderr, "  replay: mapq-sim --schedule %s --trace\n", c->schedule);
+		return;
+	}
 	fprintf(stderr, "  replay: ");
 	print_command(stderr, c, seed, true);
 }
 
+static const char *plural(uint64_t n, const char *one, const char *many)
+{
+	return n == 1 ? one : many;
+}
+
+/* After a failure, with --save or --shrink: write the schedule down (by
+ * running its seed again, recording), shrink it, print it whole, save it.
+ * @t: the schedule when it came from a file, else NULL. */
+static void keep_schedule(const struct campaign *c, uint64_t seed, const struct sim_tape *from,
+			  const struct sim_result *res)
+{
+	if (!c->shrink && !c->save)
+		return;
+	struct sim_config g = c->cfg;
+	struct sim_tape t = { 0 };
+	struct sim_result r;
+	if (from) {
+		(void)sim_tape_copy(&t, from);
+	} else if (sim_run(&g, seed, NULL, &t, false, NULL)) {
+		goto out;
+	}
+	g.kills = t.kills;
+	g.stalls = t.stalls;
+	g.strategy = SIM_TAPE;
+	/* the tape must fail as the seed did, or it is not the same schedule */
+	if (t.oom || sim_run(&g, t.seed, &t, NULL, false, NULL))
+		goto out;
+	sim_judge(&r);
+	if (r.pass || strcmp(r.kind, res->kind)) {
+		fprintf(stderr,
+			"mapq-sim: the schedule written down does not fail as the seed did (%s); "
+			"not saved\n",
+			r.pass ? "it passes" : r.why);
+		goto out;
+	}
+	if (c->shrink) {
+		struct sim_shrink_stats st;
+		unsigned w = g.writers, rd = g.readers, m = g.messages, k = g.kills, sl = g.stalls;
+		fprintf(stderr, "\nmapq-sim: shrinking the schedule (at most %.0f s)...\n",
+			c->shrink_time);
+		sim_shrink(&g, &t, res->kind, c->shrink_time, c->quiet, &st);
+		uint64_t pre = 0;
+		for (size_t i = 0; i < t.n; i++)
+			pre += t.v[i] != 0;
+		fprintf(stderr,
+			"mapq-sim: shrunk in %.1f s (%llu schedules run, %llu kept): %u %s x %u "
+			"%s x %u %s, %u %s, %u %s, %llu %s, %llu steps (it was %u x %u x %u, %u "
+			"deaths, %u stalls, %llu steps)\n",
+			st.seconds, (unsigned long long)st.runs, (unsigned long long)st.accepted,
+			g.writers, plural(g.writers, "writer", "writers"), g.readers,
+			plural(g.readers, "reader", "readers"), g.messages,
+			plural(g.messages, "message", "messages"), g.kills,
+			plural(g.kills, "death", "deaths"), g.stalls,
+			plural(g.stalls, "stall", "stalls"), (unsigned long long)pre,
+			plural(pre, "preemption", "preemptions"),
+			(unsigned long long)st.steps_after, w, rd, m, k, sl,
+			(unsigned long long)st.steps_before);
+		/* run it once more, to print it */
+		if (sim_run(&g, t.seed, &t, NULL, false, NULL))
+			goto out;
+		sim_judge(&r);
+		fprintf(stderr, "  %s\n  the shrunk schedule, step by step:\n", r.why);
+		sim_print_trace(stderr, SIM_TRACE);
+	}
+	char path[PATH_MAX];
+	if (c->save)
+		snprintf(path, sizeof(path), "%s", c->save);
+	else
+		snprintf(path, sizeof(path), "mapq-sim-%llu.schedule", (unsigned long long)seed);
+	if (sim_tape_save(path, &g, &t, sim_w.fingerprint, r.kind))
+		fprintf(stderr, "mapq-sim: %s: cannot write the schedule: %s\n", path,
+			strerror(errno));
+	else
+		fprintf(stderr, "  saved: %s; replay: mapq-sim --schedule %s --trace\n", path,
+			path);
+out:
+	sim_tape_free(&t);
+}
+
+/* --schedule FILE: one schedule, choice by choice. */
+static int replay_schedule(struct campaign *c)
+{
+	struct sim_tape t = { 0 };
+	uint64_t fp;
+	char kind[96], err[600];
+	if (sim_tape_load(c->schedule, &c->cfg, &t, &fp, kind, sizeof(kind), err, sizeof(err))) {
+		fprintf(stderr, "mapq-sim: %s\n", err);
+		sim_tape_free(&t);
+		return 2;
+	}
+	int rc = 2;
+	if (sim_run(&c->cfg, t.seed, &t, NULL, c->trace, stdout))
+		goto out;
+	struct sim_result res;
+	sim_judge(&res);
+	if (fp && sim_w.fingerprint != fp) {
+		fprintf(stderr,
+			"mapq-sim: %s ran differently from when it was saved (fingerprint %#llx, "
+			"saved %#llx): it was saved by another build of the library, so it cannot "
+			"be replayed here\n",
+			c->schedule, (unsigned long long)sim_w.fingerprint, (unsigned long long)fp);
+		goto out;
+	}
+	if (!res.pass) {
+		report_failure(c, t.seed, 0, &res);
+		keep_schedule(c, t.seed, &t, &res);
+		rc = 1;
+		goto out;
+	}
+	printf("mapq-sim: %s: PASS, %llu steps, %.3f ms virtual, %u deaths, %u stalls; %llu "
+	       "acknowledged, %llu delivered%s%s%s\n",
+	       c->schedule, (unsigned long long)sim_w.steps,
+	       (double)(sim_w.vt - 1000000000ull) / 1e6, sim_w.kills, sim_w.stalls,
+	       (unsigned long long)res.v.acked, (unsigned long long)res.v.delivered,
+	       kind[0] ? " (saved failing: " : "", kind, kind[0] ? ")" : "");
+	rc = 0;
+out:
+	sim_tape_free(&t);
+	return rc;
+}
+
 static int replay(struct campaign *c)
 {
-	if (sim_run(&c->cfg, c->replay_seed, c->trace, stdout))
+	if (sim_run(&c->cfg, c->replay_seed, NULL, NULL, c->trace, stdout))
 		return 2;
 	struct sim_result res;
 	sim_judge(&res);
@@ -454,6 +626,7 @@ static int replay(struct campaign *c)
 	}
 	if (!res.pass) {
 		report_failure(c, c->replay_seed, 0, &res);
+		keep_schedule(c, c->replay_seed, NULL, &res);
 		return 1;
 	}
 	printf("mapq-sim: seed %llu (%s): PASS, %llu steps, %.3f ms virtual, %u deaths, %u "
@@ -525,7 +698,7 @@ static int campaign(struct campaign *c)
 		uint64_t seed = sim_seed_of(c->seed, i);
 		if (mixed)
 			c->cfg.strategy = i % 2 ? SIM_PCT : SIM_RANDOM;
-		if (sim_run(&c->cfg, seed, false, NULL))
+		if (sim_run(&c->cfg, seed, NULL, NULL, false, NULL))
 			return 2;
 		struct sim_result res;
 		sim_judge(&res);
@@ -537,6 +710,7 @@ static int campaign(struct campaign *c)
 			report_failure(c, seed, i, &res);
 			if (c->json)
 				write_json(c, done, steps, kills, stalls, now_s() - t0, &res, seed);
+			keep_schedule(c, seed, NULL, &res);
 			return 1;
 		}
 		double t = now_s();
@@ -583,6 +757,10 @@ int main(int argc, char **argv)
 	atexit(remove_dir);
 	install_signals();
 	c.cfg.dir = dir;
+	the_campaign = &c;
+	if (c.schedule)
+		return replay_schedule(&c);
+	the_campaign = NULL;
 	if (!c.horizon_given)
 		c.cfg.pct_steps = measure_horizon(&c);
 	the_campaign = &c;

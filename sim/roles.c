@@ -73,7 +73,7 @@ static void judge_wait(struct sim_proc *p, const char *what, int timeout_ms, uin
 static int pick_timeout(void)
 {
 	static const int t[] = { -1, 3, 40 };
-	return t[sim_rand() % 3];
+	return t[sim_choose(3)];
 }
 
 static uint64_t acked_before(const struct sim_proc *p)
@@ -124,7 +124,7 @@ static void writer(struct sim_proc *p)
 	uint64_t left = cfg->messages - acked_before(p), seq = 0;
 	while (left--) {
 		uint32_t len = cfg->min_size +
-			       (uint32_t)(sim_rand() % (cfg->max_size - cfg->min_size + 1));
+			       (uint32_t)sim_choose(cfg->max_size - cfg->min_size + 1);
 		tt_fill(buf, len, (uint16_t)p->id, (uint16_t)p->inc, seq);
 		send_retrying(p, q, buf, len);
 		atomic_store_explicit(ack, ++seq, memory_order_relaxed);

@@ -38,6 +38,9 @@ struct sim_world sim_w;
 #define RESTART_NS 200000u
 /* Virtual time starts here: the library takes a zero deadline as unset. */
 #define VT_START 1000000000ull
+/* Virtual time without a message going through that makes a queue stuck,
+ * besides stalls: far beyond the workload's timeouts (roles.c). */
+#define QUIET_NS 5000000000ull
 
 static void *stacks[SIM_MAX_PROCS];
 
@@ -54,6 +57,18 @@ uint64_t sim_rand(void)
 	return splitmix(&sim_w.rng);
 }
 
+uint64_t sim_choose(uint64_t n)
+{
+	uint64_t c;
+	if (sim_w.tape)
+		c = sim_w.tape->at < sim_w.tape->n ? sim_w.tape->v[sim_w.tape->at++] % n : 0;
+	else
+		c = sim_rand() % n;
+	if (sim_w.rec)
+		sim_tape_push(sim_w.rec, (uint32_t)c);
+	return c;
+}
+
 uint64_t sim_seed_of(uint64_t base, uint64_t i)
 {
 	uint64_t x = base ^ (i * 0xD1B54A32D192ED03ull);
@@ -62,7 +77,7 @@ uint64_t sim_seed_of(uint64_t base, uint64_t i)
 
 const char *sim_strategy_name(enum sim_strategy s)
 {
-	return s == SIM_PCT ? "pct" : "random";
+	return s == SIM_PCT ? "pct" : s == SIM_TAPE ? "tape" : "random";
 }
 
 void sim_fail(const char *fmt, ...)
@@ -164,24 +179,42 @@ static void expire_timers(void)
 	}
 }
 
+/* The next process to run. The strategy decides; with a tape or a
+ * recording, the choice is also put as the tape has it (simulator.h): the
+ * position in the list of the one running, if it can go on, then the
+ * others in order. A choice only one process could take is not one. */
 static struct sim_proc *pick(void)
 {
-	struct sim_proc *ready[SIM_MAX_PROCS], *best = NULL;
-	unsigned n = 0;
+	struct sim_proc *order[SIM_MAX_PROCS], *ready[SIM_MAX_PROCS], *best = NULL;
+	struct sim_proc *cur = sim_w.cur;
+	unsigned n = 0, r = 0;
 	expire_timers();
+	/* order: as the random and PCT strategies have always counted */
 	for (unsigned i = 0; i < SIM_MAX_PROCS; i++) {
 		struct sim_proc *p = &sim_w.procs[i];
 		if (!runnable(p))
 			continue;
-		ready[n++] = p;
+		order[n++] = p;
 		if (!best || p->prio > best->prio)
 			best = p;
 	}
 	if (!n)
 		return NULL;
-	if (sim_w.cfg->strategy == SIM_PCT)
-		return best;
-	return ready[sim_rand() % n];
+	if (cur && runnable(cur))
+		ready[r++] = cur;
+	for (unsigned i = 0; i < n; i++)
+		if (order[i] != cur)
+			ready[r++] = order[i];
+	if (sim_w.cfg->strategy == SIM_TAPE)
+		return n > 1 ? ready[sim_choose(n)] : ready[0];
+	struct sim_proc *c = sim_w.cfg->strategy == SIM_PCT ? best : order[sim_rand() % n];
+	if (sim_w.rec && n > 1) {
+		unsigned i = 0;
+		while (ready[i] != c)
+			i++;
+		sim_tape_push(sim_w.rec, i);
+	}
+	return c;
 }
 
 static bool killable(const struct sim_proc *p)
@@ -379,6 +412,11 @@ static int sort_u64(const void *a, const void *b)
 /* Steps where deaths, stalls and PCT's priority changes fall. */
 static void plan(const struct sim_config *cfg)
 {
+	if (sim_w.tape) {
+		memcpy(sim_w.kill_at, sim_w.tape->kill_at, sizeof(sim_w.kill_at));
+		memcpy(sim_w.stall_at, sim_w.tape->stall_at, sizeof(sim_w.stall_at));
+		return;
+	}
 	uint64_t k = cfg->pct_steps ? cfg->pct_steps : 1;
 	for (unsigned i = 0; i < cfg->kills && i < 8; i++)
 		sim_w.kill_at[i] = 1 + sim_rand() % k;
@@ -451,7 +489,8 @@ static int make_queue(const struct sim_config *cfg)
 	return 0;
 }
 
-int sim_run(const struct sim_config *cfg, uint64_t seed, bool trace, FILE *trace_out)
+int sim_run(const struct sim_config *cfg, uint64_t seed, struct sim_tape *tape,
+	    struct sim_tape *rec, bool trace, FILE *trace_out)
 {
 	void *st_mem = sim_w.st_mem;
 	memset(&sim_w, 0, offsetof(struct sim_world, trace));
@@ -460,6 +499,10 @@ int sim_run(const struct sim_config *cfg, uint64_t seed, bool trace, FILE *trace
 	sim_w.rng = seed;
 	sim_w.vt = sim_w.progress_vt = VT_START;
 	sim_w.fingerprint = 0xCBF29CE484222325ull;
+	sim_w.tape = cfg->strategy == SIM_TAPE ? tape : NULL;
+	if (sim_w.tape)
+		sim_w.tape->at = 0;
+	sim_w.rec = rec;
 	mapq__sim.step = step;
 	mapq__sim.value = value;
 	/* a pause stands for 2 us: a spin budget is a few steps */
@@ -476,6 +519,14 @@ int sim_run(const struct sim_config *cfg, uint64_t seed, bool trace, FILE *trace
 	if (make_queue(cfg))
 		return -1;
 	plan(cfg);
+	if (rec) {
+		sim_tape_clear(rec);
+		rec->seed = seed;
+		rec->kills = cfg->kills;
+		rec->stalls = cfg->stalls;
+		memcpy(rec->kill_at, sim_w.kill_at, sizeof(rec->kill_at));
+		memcpy(rec->stall_at, sim_w.stall_at, sizeof(rec->stall_at));
+	}
 	/* the writers start once every reader is attached (roles.c) */
 	for (unsigned i = 0; i < cfg->readers; i++)
 		(void)sim_spawn(R_READER, i, 0, 0);
@@ -492,6 +543,17 @@ int sim_run(const struct sim_config *cfg, uint64_t seed, bool trace, FILE *trace
 			}
 			if (sim_w.vt - VT_START > cfg->max_vt_ns) {
 				stuck("s of virtual time", (double)cfg->max_vt_ns / 1e9);
+				break;
+			}
+			/* Nothing went through for longer than any wait the
+			 * workload has (timeouts, unblock timeouts, stalls): stuck,
+			 * and no need to poll on to max_vt_ns. */
+			uint64_t quiet = QUIET_NS + (uint64_t)cfg->stalls * cfg->stall_ns +
+					 4000000ull * (uint64_t)cfg->unblock_ms;
+			if (sim_w.vt - sim_w.progress_vt > quiet) {
+				stuck("s of virtual time, the last without any message going "
+				      "through",
+				      (double)quiet / 1e9);
 				break;
 			}
 			continue;

@@ -33,7 +33,26 @@
 
 enum sim_strategy {
 	SIM_RANDOM,
-	SIM_PCT
+	SIM_PCT,
+	SIM_TAPE /* every choice read from a recorded schedule (tape.c) */
+};
+
+/*
+ * A schedule written down (tape.c): where deaths and stalls fall, and each
+ * choice the schedule made, in order. A choice among the processes that
+ * can run is recorded as 0 for "the one running goes on" (or the first, when
+ * none is running) and i for the i-th other, so that a tape of zeros is a
+ * schedule without preemption and shrink.c can take choices out, or make
+ * them 0, and still have a valid schedule to run: a choice read past the
+ * end is 0. Any other choice (a message's size, a timeout) is its value.
+ */
+struct sim_tape {
+	uint32_t *v;
+	size_t n, cap, at; /* at: the next choice to read */
+	uint64_t seed;     /* the schedule's seed: the queue's id comes from it */
+	unsigned kills, stalls;
+	uint64_t kill_at[8], stall_at[8];
+	bool oom; /* a choice could not be recorded */
 };
 
 /* The workload and how to explore it: the same for every schedule. */
@@ -128,6 +147,8 @@ struct sim_world {
 	uint64_t kill_at[8], stall_at[8];
 	uint64_t pct_change[8];
 	unsigned pct_changes;
+	/* SIM_TAPE: the choices to make; else NULL. rec: choices made */
+	struct sim_tape *tape, *rec;
 	bool disturbed; /* a death or stall happened: polls may be needed */
 	/* the workload's state, judged at the end */
 	struct tt_state st;
@@ -148,9 +169,15 @@ extern struct sim_world sim_w;
 
 /* sched.c */
 uint64_t sim_rand(void);
+/* A choice of the schedule from 0..n-1: drawn, or read from the tape;
+ * recorded when recording. */
+uint64_t sim_choose(uint64_t n);
 uint64_t sim_seed_of(uint64_t base, uint64_t i);
-/* Run one schedule; 0 when it ended (judge it), -1 on a setup error. */
-int sim_run(const struct sim_config *cfg, uint64_t seed, bool trace, FILE *trace_out);
+/* Run one schedule; 0 when it ended (judge it), -1 on a setup error.
+ * @tape: the choices when cfg->strategy is SIM_TAPE; @rec: where to record
+ * the choices made (either may be NULL). */
+int sim_run(const struct sim_config *cfg, uint64_t seed, struct sim_tape *tape,
+	    struct sim_tape *rec, bool trace, FILE *trace_out);
 void sim_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Called by the running process: end it here (its role is over). */
 void sim_exit(void) __attribute__((noreturn));
@@ -178,7 +205,31 @@ struct sim_result {
 	struct tt_verdict v;
 	bool pass;
 	char why[600];
+	char kind[96]; /* what failed, without the numbers: shrink.c keeps it */
 };
 void sim_judge(struct sim_result *res);
+
+/* tape.c */
+void sim_tape_clear(struct sim_tape *t);
+void sim_tape_free(struct sim_tape *t);
+void sim_tape_push(struct sim_tape *t, uint32_t v);
+int sim_tape_copy(struct sim_tape *to, const struct sim_tape *from);
+/* A schedule file: the workload, the tape, the fingerprint and what failed. */
+int sim_tape_save(const char *path, const struct sim_config *cfg, const struct sim_tape *t,
+		  uint64_t fingerprint, const char *kind);
+/* 0, or -1 with the reason in @err. */
+int sim_tape_load(const char *path, struct sim_config *cfg, struct sim_tape *t,
+		  uint64_t *fingerprint, char *kind, size_t kind_len, char *err, size_t err_len);
+
+/* shrink.c: make a failing schedule smaller (fewer processes, deaths,
+ * messages, preemptions and steps) while it fails the same way, in place,
+ * within @budget_s seconds. */
+struct sim_shrink_stats {
+	uint64_t runs, accepted;
+	uint64_t steps_before, steps_after;
+	double seconds;
+};
+void sim_shrink(struct sim_config *cfg, struct sim_tape *t, const char *kind, double budget_s,
+		bool quiet, struct sim_shrink_stats *st);
 
 #endif /* MAPQ_SIM_TOOL_H */

@@ -8,10 +8,39 @@
  */
 #include "config.h"
 
+#include <ctype.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "simulator.h"
+
+/* What failed, without the numbers, for shrink.c: a smaller schedule
+ * must fail the same way, not just fail. */
+static void kind_of(struct sim_result *res)
+{
+	const struct tt_verdict *v = &res->v;
+	char *k = res->kind;
+	size_t n = 0, cap = sizeof(res->kind);
+	if (sim_w.failure[0]) {
+		/* the text before its first ':', digits left out; "not finished"
+		 * says whether the queue is stuck or a process spins */
+		for (const char *s = sim_w.failure; *s && *s != ':' && n + 1 < cap; s++)
+			if (!isdigit((unsigned char)*s) && *s != '.')
+				k[n++] = *s;
+		k[n] = 0;
+		if (!strncmp(k, "not finished", 12))
+			snprintf(k, cap, "not finished, %s",
+				 strstr(sim_w.failure, "is stuck") ? "stuck" : "spinning");
+		return;
+	}
+	snprintf(k, cap, "verdict:%s%s%s%s%s%s", v->corrupt ? " corrupt" : "",
+		 v->duplicated ? " duplicated" : "", v->reordered ? " reordered" : "",
+		 v->lost ? " lost" : "", v->max_stall_ns > v->stall_bound_ns ? " stalled" : "",
+		 !v->corrupt && !v->duplicated && !v->reordered && !v->lost &&
+				 v->max_stall_ns <= v->stall_bound_ns
+			 ? " unfinished"
+			 : "");
+}
 
 void sim_judge(struct sim_result *res)
 {
@@ -49,4 +78,6 @@ void sim_judge(struct sim_result *res)
 			 (unsigned long long)v->reordered, (unsigned long long)v->lost,
 			 (double)v->max_stall_ns / 1e6, (double)v->stall_bound_ns / 1e6, done,
 			 cfg->readers);
+	if (!res->pass)
+		kind_of(res);
 }
