@@ -66,8 +66,9 @@ static const char usage[] =
 	"                       same way; print it whole and save it (--save, else\n"
 	"                       ./mapq-sim-SEED.schedule)\n"
 	"      --shrink-time S  time the shrinking may take (60)\n"
-	"      --break crash    self-test: a reader faults after its first message; the\n"
-	"                       crash must be reported with its schedule\n"
+	"      --break X        self-tests: crash, a reader faults after its first\n"
+	"                       message (reported with its schedule); wake, futex wakes\n"
+	"                       wake nobody (lost wake-ups to find, save and shrink)\n"
 	"      --json FILE      write the campaign's result there (scripts/stress.py --sim)\n"
 	"  -q, --quiet          no progress lines\n"
 	"  -h, --help           this text\n"
@@ -250,7 +251,10 @@ static void print_command(FILE *f, const struct campaign *c, uint64_t seed, bool
 		g->stalls, (unsigned long long)(g->stall_ns / 1000000u),
 		(unsigned long long)g->pct_steps, g->writers, g->readers, g->messages,
 		(unsigned long long)g->capacity, g->min_size, g->max_size, g->unblock_ms,
-		(unsigned long long)g->max_steps, g->crash ? " --break crash" : "");
+		(unsigned long long)g->max_steps,
+		g->breakage == BREAK_CRASH  ? " --break crash"
+		: g->breakage == BREAK_WAKE ? " --break wake"
+					    : "");
 	if (expect)
 		fprintf(f, " --expect %#llx", (unsigned long long)sim_w.fingerprint);
 	fputc('\n', f);
@@ -388,9 +392,12 @@ static void parse(int argc, char **argv, struct campaign *c)
 			c->shrink_time = (double)number("--shrink-time", optarg, 1, 1000000);
 			break;
 		case O_BREAK:
-			if (strcmp(optarg, "crash"))
-				bad("--break: unknown breakage '%s' (crash)", optarg);
-			g->crash = true;
+			if (!strcmp(optarg, "crash"))
+				g->breakage = BREAK_CRASH;
+			else if (!strcmp(optarg, "wake"))
+				g->breakage = BREAK_WAKE;
+			else
+				bad("--break: unknown breakage '%s' (crash or wake)", optarg);
 			break;
 		case 'q':
 			c->quiet = true;
@@ -417,7 +424,7 @@ static void parse(int argc, char **argv, struct campaign *c)
 		bad("--trace needs --replay or --schedule");
 	if (c->expect_given && !c->replay)
 		bad("--expect needs --replay (a schedule file holds its fingerprint)");
-	if (c->shrink && g->crash)
+	if (c->shrink && g->breakage == BREAK_CRASH)
 		bad("--shrink: a crash ends the simulator; it cannot shrink one");
 	if (g->min_size > g->max_size)
 		bad("--min-size is larger than --max-size");
@@ -432,6 +439,8 @@ static void parse(int argc, char **argv, struct campaign *c)
 
 static void write_json(const struct campaign *c, uint64_t done, uint64_t steps, uint64_t kills,
 		       uint64_t stalls, double el, const struct sim_result *fail, uint64_t seed);
+static void keep_schedule(const struct campaign *c, uint64_t seed, const struct sim_tape *from,
+			  const struct sim_result *res);
 
 /* The horizon: how long a schedule of this workload is, without deaths. */
 static uint64_t measure_horizon(struct campaign *c)
@@ -459,6 +468,7 @@ static uint64_t measure_horizon(struct campaign *c)
 			print_command(stderr, &as_run, sim_seed_of(0, i), true);
 			if (c->json)
 				write_json(&as_run, i + 1, sum, 0, 0, 0, &res, sim_seed_of(0, i));
+			keep_schedule(&as_run, sim_seed_of(0, i), NULL, &res);
 			exit(1);
 		}
 	}

@@ -211,7 +211,7 @@ static void reader(struct sim_proc *p)
 			tt_record(&sim_w.st, p->id, p->inc, cfg->durable, &s, &first_after_restart);
 		if ((rc = mapq_release(r)) != 0)
 			fail_rc(p, "release", rc);
-		if (cfg->crash && p->id == 0)
+		if (cfg->breakage == BREAK_CRASH && p->id == 0)
 			crash();
 		if (rs->done)
 			break;

@@ -72,7 +72,11 @@ struct sim_config {
 	uint64_t max_vt_ns; /* likewise in virtual time: a stall */
 	uint64_t pct_steps; /* PCT's estimate of a schedule's length */
 	const char *dir;    /* where the queue file lives */
-	bool crash;         /* self-test: reader 0 faults after its first message */
+	enum sim_break {
+		BREAK_NONE,
+		BREAK_CRASH, /* reader 0 faults after its first message */
+		BREAK_WAKE   /* futex wakes wake nobody: lost wake-ups */
+	} breakage;          /* self-tests of the simulator (--break) */
 };
 
 enum sim_pstate {

@@ -13,6 +13,7 @@
  *   failure TEXT               what failed, without its numbers
  *   writers N, readers N, messages N, capacity B, min-size B, max-size B,
  *   unblock-ms MS, stall-ms MS, max-steps N
+ *   break wake                 the self-test's breakage, if any
  *   deaths STEP...             the steps where a process dies
  *   stalls STEP...             the steps where a process stalls
  *   choices C...               in order; "0*N" is N zeros
@@ -81,19 +82,24 @@ int sim_tape_save(const char *path, const struct sim_config *cfg, const struct s
 		"# a schedule of mapq-sim: replay it with mapq-sim --schedule %s [--trace]\n"
 		"mapq-sim-schedule %d\nfingerprint %#" PRIx64 "\nseed %" PRIu64 "\nfailure %s\n"
 		"writers %u\nreaders %u\nmessages %u\ncapacity %" PRIu64 "\nmin-size %u\n"
-		"max-size %u\nunblock-ms %d\nstall-ms %" PRIu64 "\nmax-steps %" PRIu64 "\ndeaths",
+		"max-size %u\nunblock-ms %d\nstall-ms %" PRIu64 "\nmax-steps %" PRIu64 "%s\ndeaths",
 		path, FORMAT_VERSION, fingerprint, t->seed, kind && *kind ? kind : "-",
 		cfg->writers, cfg->readers, cfg->messages, cfg->capacity, cfg->min_size,
-		cfg->max_size, cfg->unblock_ms, cfg->stall_ns / 1000000u, cfg->max_steps);
+		cfg->max_size, cfg->unblock_ms, cfg->stall_ns / 1000000u, cfg->max_steps,
+		cfg->breakage == BREAK_WAKE ? "\nbreak wake" : "");
 	for (unsigned i = 0; i < t->kills; i++)
 		fprintf(f, " %" PRIu64, t->kill_at[i]);
 	fprintf(f, "\nstalls");
 	for (unsigned i = 0; i < t->stalls; i++)
 		fprintf(f, " %" PRIu64, t->stall_at[i]);
 	fprintf(f, "\nchoices");
-	for (size_t i = 0, col = 7; i < t->n;) {
+	/* zeros at the end are what is read past it */
+	size_t n = t->n;
+	while (n && !t->v[n - 1])
+		n--;
+	for (size_t i = 0, col = 7; i < n;) {
 		size_t j = i;
-		while (j < t->n && t->v[j] == t->v[i])
+		while (j < n && t->v[j] == t->v[i])
 			j++;
 		char tok[32];
 		if (t->v[i] == 0 && j - i > 2) {
@@ -194,6 +200,7 @@ int sim_tape_load(const char *path, struct sim_config *cfg, struct sim_tape *t,
 		return -1;
 	}
 	sim_tape_clear(t);
+	cfg->breakage = BREAK_NONE; /* the file says, as it says the workload */
 	*fingerprint = 0;
 	if (kind_len)
 		kind[0] = 0;
@@ -263,6 +270,12 @@ int sim_tape_load(const char *path, struct sim_config *cfg, struct sim_tape *t,
 			cfg->stall_ns = v * 1000000u;
 		} else if (!strcmp(key, "max-steps")) {
 			rc = num(&l, key, rest, 1000, UINT64_MAX, &cfg->max_steps);
+		} else if (!strcmp(key, "break")) {
+			if (strcmp(rest, "wake"))
+				rc = bad(&l,
+					 "break: '%s' is not a breakage a schedule can have (wake)",
+					 rest);
+			cfg->breakage = BREAK_WAKE;
 		} else if (!strcmp(key, "deaths")) {
 			rc = steps(&l, key, rest, t->kill_at, &t->kills);
 		} else if (!strcmp(key, "stalls")) {

@@ -6,6 +6,9 @@
 #  - one seed is one execution: a replay twice gives the same schedule;
 #  - every regression seed (sim/regress.txt: schedules that found bugs
 #    before they were fixed) passes;
+#  - a failing schedule (the self-test's lost wake-ups) is saved, replays
+#    from its file exactly, and shrinks to a smaller one that fails the
+#    same way; a damaged or foreign schedule file is refused;
 #  - campaigns of random and PCT schedules with deaths and stalls pass;
 #  - nothing is left in the simulator's directory.
 set -u
@@ -39,7 +42,12 @@ expect bad-strategy 2 "unknown strategy 'sideways'" --strategy sideways
 expect bad-number 2 "--writers: 'many' is not a number" --writers many
 expect bad-workload 2 'min-size is larger than --max-size' --min-size 300 --max-size 200
 expect replay-needs-strategy 2 'say which --strategy' --replay 5
-expect trace-needs-replay 2 '--trace needs --replay' --trace
+expect trace-needs-replay 2 '--trace needs --replay or --schedule' --trace
+expect bad-break 2 "unknown breakage 'everything'" --break everything
+expect no-schedule 2 'nope.schedule: No such file' --schedule "$dir/nope.schedule"
+printf 'hello\n' > "$dir/junk"
+expect junk-schedule 2 'junk:1: not a schedule of mapq-sim' --schedule "$dir/junk"
+
 W="--strategy pct --kills 1 --horizon 1200 -w 2 -r 1 -m 6"
 expect other-build 2 'another build of the library or another workload' --replay 7 $W --expect 0x1234
 
@@ -60,6 +68,39 @@ else
 	fail "trace: no writer's compare-exchange with its source line"
 	head -20 "$dir/t"
 fi
+
+# A failure written down, replayed and shrunk. With futex wakes broken
+# (--break wake) a reader finds its message only at its own poll: a lost
+# wake-up, which the simulator must find, save, replay and shrink.
+expect break-wake 1 'lost wake-up: reader' --break wake -n 50 --horizon 1000 -k 0 \
+	--save "$dir/w.schedule"
+from=$(sed -n 's/^  \([0-9]*\) steps, .*/\1/p' "$dir/out")
+expect schedule-replay 1 "lost wake-up: reader" --schedule "$dir/w.schedule"
+again=$(sed -n 's/^  \([0-9]*\) steps, .*/\1/p' "$dir/out")
+if [ -n "$from" ] && [ "$from" = "$again" ]; then
+	echo "ok: the schedule file replays the failure exactly ($from steps)"
+else
+	fail "the schedule file ran '$again' steps, the failure '$from'"
+fi
+expect shrink 1 'shrunk in .*: 1 writer x 1 reader x 1 message, 0 deaths, 0 stalls' \
+	--schedule "$dir/w.schedule" --shrink --shrink-time 30 --save "$dir/small.schedule"
+expect shrunk-replay 1 "lost wake-up: reader" --schedule "$dir/small.schedule" --trace
+small=$(sed -n 's/^  \([0-9]*\) steps, .*/\1/p' "$dir/out")
+if [ -n "$small" ] && [ -n "$from" ] && [ "$small" -lt "$from" ]; then
+	echo "ok: shrunk from $from to $small steps"
+else
+	fail "shrinking did not make the schedule shorter ('$from' -> '$small' steps)"
+fi
+# the same schedule without the breakage passes: the bug is what fails it
+grep -v '^break' "$dir/small.schedule" | sed 's/^fingerprint .*/fingerprint 0/' \
+	> "$dir/fixed.schedule"
+expect schedule-fixed 0 'PASS' --schedule "$dir/fixed.schedule"
+# a schedule saved by another build runs other steps: refused
+sed 's/^fingerprint .*/fingerprint 0x1234/' "$dir/small.schedule" > "$dir/other.schedule"
+expect schedule-other-build 2 'saved by another build' --schedule "$dir/other.schedule"
+sed 's/^writers .*/writers 9/' "$dir/small.schedule" > "$dir/bad.schedule"
+expect schedule-bad-workload 2 "bad.schedule:[0-9]+: writers: '9' is not a number from 1 to 8" \
+	--schedule "$dir/bad.schedule"
 
 # A real SIGSEGV in a simulated process is reported with its schedule,
 # and the replay it prints crashes at the same step.
@@ -101,6 +142,6 @@ expect campaign-big-messages 0 'PASS: [0-9]+ schedules' -q -n "$((N / 5))" --tim
 expect campaign-one-writer-stalls 0 'PASS: [0-9]+ schedules' -q -n "$((N / 5))" --time-limit 60 \
 	-w 1 -r 1 --max-size 1024 -k 2 --stalls 1 --seed 5
 
-left=$(ls -A "$dir" | grep -v '^\(out\|a\|b\|t\)$')
+left=$(ls -A "$dir" | grep -v '^\(out\|a\|b\|t\|junk\|[a-z]*\.schedule\)$')
 [ -z "$left" ] || fail "left in $dir: $left"
 [ "$fails" -eq 0 ] || { echo "$fails failed"; exit 1; }
