@@ -41,7 +41,9 @@ static const char usage[] =
 	"  -t, --time-limit S   stop after S seconds of real time (none)\n"
 	"workload:\n"
 	"  -w, --writers N      writer processes, 1..8 (2)\n"
-	"  -r, --readers N      reader processes (durable), 1..4 (1)\n"
+	"  -r, --readers N      reader processes, 1..4 (1): durable, resuming by name\n"
+	"      --ephemeral      readers without a name: a restarted one starts at the\n"
+	"                       newest message, and what it missed is not a loss\n"
 	"  -m, --messages N     messages per writer (16: more than the ring holds)\n"
 	"      --capacity B     ring bytes, a power of two >= 4096 (4096)\n"
 	"      --min-size B     smallest payload, >= %u (%u)\n"
@@ -94,7 +96,8 @@ enum {
 	O_SCHEDULE,
 	O_SAVE,
 	O_SHRINK,
-	O_SHRINK_TIME
+	O_SHRINK_TIME,
+	O_EPHEMERAL
 };
 
 static const struct option longopts[] = {
@@ -126,6 +129,7 @@ static const struct option longopts[] = {
 	{ "save", required_argument, NULL, O_SAVE },
 	{ "shrink", no_argument, NULL, O_SHRINK },
 	{ "shrink-time", required_argument, NULL, O_SHRINK_TIME },
+	{ "ephemeral", no_argument, NULL, O_EPHEMERAL },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
@@ -246,12 +250,12 @@ static void print_command(FILE *f, const struct campaign *c, uint64_t seed, bool
 	fprintf(f,
 		"mapq-sim --replay %llu --strategy %s --depth %u --kills %u --stalls %u "
 		"--stall-ms %llu --horizon %llu -w %u -r %u -m %u --capacity %llu --min-size %u "
-		"--max-size %u --unblock-ms %d --max-steps %llu%s",
+		"--max-size %u --unblock-ms %d --max-steps %llu%s%s",
 		(unsigned long long)seed, sim_strategy_name(g->strategy), g->depth, g->kills,
 		g->stalls, (unsigned long long)(g->stall_ns / 1000000u),
 		(unsigned long long)g->pct_steps, g->writers, g->readers, g->messages,
 		(unsigned long long)g->capacity, g->min_size, g->max_size, g->unblock_ms,
-		(unsigned long long)g->max_steps,
+		(unsigned long long)g->max_steps, g->durable ? "" : " --ephemeral",
 		g->breakage == BREAK_CRASH  ? " --break crash"
 		: g->breakage == BREAK_WAKE ? " --break wake"
 					    : "");
@@ -387,6 +391,9 @@ static void parse(int argc, char **argv, struct campaign *c)
 			break;
 		case O_SHRINK:
 			c->shrink = true;
+			break;
+		case O_EPHEMERAL:
+			g->durable = false;
 			break;
 		case O_SHRINK_TIME:
 			c->shrink_time = (double)number("--shrink-time", optarg, 1, 1000000);

@@ -161,7 +161,7 @@ struct sim_world {
 	unsigned writers_done, readers_ready;
 	uint64_t progress_vt; /* when a message last went through */
 	bool reader_ready[TT_MAX_READERS];
-	bool closer_started;
+	bool closer_started, end_sent;
 	char failure[512];
 	/* the trace: the last SIM_TRACE steps */
 	struct sim_step trace[SIM_TRACE];

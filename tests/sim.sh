@@ -139,6 +139,9 @@ expect campaign-stalls 0 'PASS: [0-9]+ schedules' -q -n "$((N / 5))" --time-limi
 # messages up to a quarter of the ring: frames wrap with padding often
 expect campaign-big-messages 0 'PASS: [0-9]+ schedules' -q -n "$((N / 5))" --time-limit 60 \
 	-w 2 -r 2 --max-size 1024 --seed 3
+# readers without a name: a restart starts at the newest message
+expect campaign-ephemeral 0 'PASS: [0-9]+ schedules' -q -n "$((N / 5))" --time-limit 60 \
+	-w 2 -r 2 -k 2 --stalls 1 --ephemeral --seed 6
 expect campaign-one-writer-stalls 0 'PASS: [0-9]+ schedules' -q -n "$((N / 5))" --time-limit 60 \
 	-w 1 -r 1 --max-size 1024 -k 2 --stalls 1 --seed 5
 
