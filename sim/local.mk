@@ -4,7 +4,7 @@
 #
 # It is the one program besides tests/ that sees inside the library, and
 # only through src/sim.h: the hooks a simulation build gives it.
-EXTRA_DIST += sim/simulator.h sim/regress.txt
+EXTRA_DIST += sim/simulator.h sim/regress.txt sim/bugs
 if SIM
 noinst_PROGRAMS += sim/mapq-sim
 sim_mapq_sim_SOURCES = sim/main.c sim/sched.c sim/kernel.c sim/roles.c sim/verdict.c sim/tape.c \

@@ -44,6 +44,8 @@ static const char usage[] =
 	"  -r, --readers N      reader processes, 1..4 (1): durable, resuming by name\n"
 	"      --ephemeral      readers without a name: a restarted one starts at the\n"
 	"                       newest message, and what it missed is not a loss\n"
+	"      --overwrite      the overwrite policy: writers never wait, and lap slow\n"
+	"                       readers, who are told how many messages they lost\n"
 	"  -m, --messages N     messages per writer (16: more than the ring holds)\n"
 	"      --capacity B     ring bytes, a power of two >= 4096 (4096)\n"
 	"      --min-size B     smallest payload, >= %u (%u)\n"
@@ -97,7 +99,8 @@ enum {
 	O_SAVE,
 	O_SHRINK,
 	O_SHRINK_TIME,
-	O_EPHEMERAL
+	O_EPHEMERAL,
+	O_OVERWRITE
 };
 
 static const struct option longopts[] = {
@@ -130,6 +133,7 @@ static const struct option longopts[] = {
 	{ "shrink", no_argument, NULL, O_SHRINK },
 	{ "shrink-time", required_argument, NULL, O_SHRINK_TIME },
 	{ "ephemeral", no_argument, NULL, O_EPHEMERAL },
+	{ "overwrite", no_argument, NULL, O_OVERWRITE },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
@@ -250,12 +254,13 @@ static void print_command(FILE *f, const struct campaign *c, uint64_t seed, bool
 	fprintf(f,
 		"mapq-sim --replay %llu --strategy %s --depth %u --kills %u --stalls %u "
 		"--stall-ms %llu --horizon %llu -w %u -r %u -m %u --capacity %llu --min-size %u "
-		"--max-size %u --unblock-ms %d --max-steps %llu%s%s",
+		"--max-size %u --unblock-ms %d --max-steps %llu%s%s%s",
 		(unsigned long long)seed, sim_strategy_name(g->strategy), g->depth, g->kills,
 		g->stalls, (unsigned long long)(g->stall_ns / 1000000u),
 		(unsigned long long)g->pct_steps, g->writers, g->readers, g->messages,
 		(unsigned long long)g->capacity, g->min_size, g->max_size, g->unblock_ms,
 		(unsigned long long)g->max_steps, g->durable ? "" : " --ephemeral",
+		g->overwrite ? " --overwrite" : "",
 		g->breakage == BREAK_CRASH  ? " --break crash"
 		: g->breakage == BREAK_WAKE ? " --break wake"
 					    : "");
@@ -394,6 +399,9 @@ static void parse(int argc, char **argv, struct campaign *c)
 			break;
 		case O_EPHEMERAL:
 			g->durable = false;
+			break;
+		case O_OVERWRITE:
+			g->overwrite = true;
 			break;
 		case O_SHRINK_TIME:
 			c->shrink_time = (double)number("--shrink-time", optarg, 1, 1000000);
@@ -647,11 +655,12 @@ static int replay(struct campaign *c)
 		return 1;
 	}
 	printf("mapq-sim: seed %llu (%s): PASS, %llu steps, %.3f ms virtual, %u deaths, %u "
-	       "stalls; %llu acknowledged, %llu delivered; fingerprint %#llx\n",
+	       "stalls; %llu acknowledged, %llu delivered, %llu lapped; fingerprint %#llx\n",
 	       (unsigned long long)c->replay_seed, sim_strategy_name(c->cfg.strategy),
 	       (unsigned long long)sim_w.steps, (double)(sim_w.vt - 1000000000ull) / 1e6,
 	       sim_w.kills, sim_w.stalls, (unsigned long long)res.v.acked,
-	       (unsigned long long)res.v.delivered, (unsigned long long)sim_w.fingerprint);
+	       (unsigned long long)res.v.delivered, (unsigned long long)res.v.lapped_lost,
+	       (unsigned long long)sim_w.fingerprint);
 	return 0;
 }
 

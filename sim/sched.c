@@ -39,8 +39,9 @@ struct sim_world sim_w;
 /* Virtual time starts here: the library takes a zero deadline as unset. */
 #define VT_START 1000000000ull
 /* Virtual time without a message going through that makes a queue stuck,
- * besides stalls: far beyond the workload's timeouts (roles.c). */
-#define QUIET_NS 5000000000ull
+ * besides stalls: far beyond the workload's timeouts (roles.c), and the
+ * torture verdict's stall bound (harness/verdict.c: unblock + 1 s). */
+#define QUIET_NS 1000000000ull
 
 static void *stacks[SIM_MAX_PROCS];
 
@@ -258,6 +259,15 @@ static void stuck(const char *unit, double limit)
 			 : "a process spins without bound");
 }
 
+/* Nothing went through for longer than any wait the workload has
+ * (timeouts, unblock timeouts, stalls): stuck, whether its processes
+ * sleep and poll or spin, and no need to go on to max_vt_ns. */
+static void quiet_too_long(void)
+{
+	stuck("s of virtual time, the last without any message going through",
+	      (double)sim_w.quiet_ns / 1e9);
+}
+
 /* The library's step hook (src/sim.h). */
 static void step(enum mapq_sim_op op, const void *addr, uint64_t arg, const char *file, int line)
 {
@@ -271,8 +281,11 @@ static void step(enum mapq_sim_op op, const void *addr, uint64_t arg, const char
 			     (p->idx << 24 ^ (uint64_t)op << 16 ^ (uint64_t)line)) *
 			    0x100000001B3ull;
 	uint64_t off = addr ? sim_key_of(p, addr) : UINT64_MAX;
-	if (sim_w.steps > sim_w.cfg->max_steps) {
-		stuck("steps", (double)sim_w.cfg->max_steps);
+	if (sim_w.steps > sim_w.cfg->max_steps || sim_w.vt - sim_w.progress_vt > sim_w.quiet_ns) {
+		if (sim_w.steps > sim_w.cfg->max_steps)
+			stuck("steps", (double)sim_w.cfg->max_steps);
+		else
+			quiet_too_long();
 		p->state = P_DEAD;
 		to_main(p);
 	}
@@ -470,6 +483,7 @@ static int make_queue(const struct sim_config *cfg)
 	o.writer_slots = cfg->writers + 2;
 	o.reader_slots = cfg->readers + 1;
 	o.unblock_ms = cfg->unblock_ms;
+	o.policy = cfg->overwrite ? MAPQ_OVERWRITE : MAPQ_BLOCK;
 	mapq *q;
 	int rc = mapq_open(&q, sim_w.path, MAPQ_CREATE | MAPQ_EXCL, &o);
 	if (rc) {
@@ -499,6 +513,8 @@ int sim_run(const struct sim_config *cfg, uint64_t seed, struct sim_tape *tape,
 	sim_w.rng = seed;
 	sim_w.vt = sim_w.progress_vt = VT_START;
 	sim_w.fingerprint = 0xCBF29CE484222325ull;
+	sim_w.quiet_ns = QUIET_NS + (uint64_t)cfg->stalls * cfg->stall_ns +
+			 4000000ull * (uint64_t)cfg->unblock_ms;
 	sim_w.tape = cfg->strategy == SIM_TAPE ? tape : NULL;
 	if (sim_w.tape)
 		sim_w.tape->at = 0;
@@ -545,15 +561,8 @@ int sim_run(const struct sim_config *cfg, uint64_t seed, struct sim_tape *tape,
 				stuck("s of virtual time", (double)cfg->max_vt_ns / 1e9);
 				break;
 			}
-			/* Nothing went through for longer than any wait the
-			 * workload has (timeouts, unblock timeouts, stalls): stuck,
-			 * and no need to poll on to max_vt_ns. */
-			uint64_t quiet = QUIET_NS + (uint64_t)cfg->stalls * cfg->stall_ns +
-					 4000000ull * (uint64_t)cfg->unblock_ms;
-			if (sim_w.vt - sim_w.progress_vt > quiet) {
-				stuck("s of virtual time, the last without any message going "
-				      "through",
-				      (double)quiet / 1e9);
+			if (sim_w.vt - sim_w.progress_vt > sim_w.quiet_ns) {
+				quiet_too_long();
 				break;
 			}
 			continue;

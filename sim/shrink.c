@@ -12,9 +12,9 @@
  *   - a smaller workload: fewer writers, readers, messages;
  *   - fewer deaths and stalls, and each one earlier;
  *   - fewer choices: runs of them taken out, halves first.
- * A candidate is kept when it is smaller by the order of cost() below,
- * processes first and steps last, until a round changes nothing or the
- * time is up. The result replays with `mapq-sim --schedule`.
+ * A candidate is kept when it is smaller by the order of cost_of() below
+ * (processes, then deaths and stalls, preemptions, steps, messages), until
+ * a round changes nothing or the time is up. The result replays with `mapq-sim --schedule`.
  */
 #include "config.h"
 
@@ -34,7 +34,7 @@ static struct cost cost_of(const struct sim_config *cfg, const struct sim_tape *
 	for (size_t i = 0; i < t->n; i++)
 		preempt += t->v[i] != 0;
 	return (struct cost){ { cfg->writers + cfg->readers, (uint64_t)t->kills + t->stalls,
-				cfg->messages, preempt, steps, t->n } };
+				preempt, steps, cfg->messages, t->n } };
 }
 
 static bool less(const struct cost *a, const struct cost *b)
@@ -95,7 +95,7 @@ static bool attempt(struct shrinker *s, const struct sim_config *cfg)
 			"mapq-sim: shrinking: %llu schedules run; now %u writers, %u readers, %u "
 			"messages, %u deaths, %u stalls, %llu preemptions, %llu steps\n",
 			(unsigned long long)s->st->runs, g.writers, g.readers, g.messages, g.kills,
-			g.stalls, (unsigned long long)c.c[3], (unsigned long long)c.c[4]);
+			g.stalls, (unsigned long long)c.c[2], (unsigned long long)c.c[3]);
 		s->next_report = t + 2;
 	}
 	return true;

@@ -61,7 +61,8 @@ struct sim_config {
 	unsigned messages; /* per writer, acknowledged, over its incarnations */
 	unsigned min_size, max_size;
 	uint64_t capacity;
-	bool durable; /* readers resume by name after a restart */
+	bool durable;   /* readers resume by name after a restart */
+	bool overwrite; /* MAPQ_OVERWRITE: writers lap slow readers */
 	enum sim_strategy strategy;
 	unsigned depth;     /* PCT: bugs of this depth have a guaranteed chance */
 	unsigned kills;     /* deaths per schedule, at most */
@@ -160,6 +161,7 @@ struct sim_world {
 	unsigned incarnations[TT_MAX_WRITERS], reader_epochs[TT_MAX_READERS];
 	unsigned writers_done, readers_ready;
 	uint64_t progress_vt; /* when a message last went through */
+	uint64_t quiet_ns;    /* longer than this without one: stuck */
 	bool reader_ready[TT_MAX_READERS];
 	bool closer_started, end_sent;
 	char failure[512];

@@ -14,6 +14,7 @@
  *   writers N, readers N, messages N, capacity B, min-size B, max-size B,
  *   unblock-ms MS, stall-ms MS, max-steps N
  *   ephemeral                  readers without a name, if so
+ *   overwrite                  the overwrite policy, if so
  *   break wake                 the self-test's breakage, if any
  *   deaths STEP...             the steps where a process dies
  *   stalls STEP...             the steps where a process stalls
@@ -84,11 +85,11 @@ int sim_tape_save(const char *path, const struct sim_config *cfg, const struct s
 		"mapq-sim-schedule %d\nfingerprint %#" PRIx64 "\nseed %" PRIu64 "\nfailure %s\n"
 		"writers %u\nreaders %u\nmessages %u\ncapacity %" PRIu64 "\nmin-size %u\n"
 		"max-size %u\nunblock-ms %d\nstall-ms %" PRIu64 "\nmax-steps %" PRIu64
-		"%s%s\ndeaths",
+		"%s%s%s\ndeaths",
 		path, FORMAT_VERSION, fingerprint, t->seed, kind && *kind ? kind : "-",
 		cfg->writers, cfg->readers, cfg->messages, cfg->capacity, cfg->min_size,
 		cfg->max_size, cfg->unblock_ms, cfg->stall_ns / 1000000u, cfg->max_steps,
-		cfg->durable ? "" : "\nephemeral",
+		cfg->durable ? "" : "\nephemeral", cfg->overwrite ? "\noverwrite" : "",
 		cfg->breakage == BREAK_WAKE ? "\nbreak wake" : "");
 	for (unsigned i = 0; i < t->kills; i++)
 		fprintf(f, " %" PRIu64, t->kill_at[i]);
@@ -205,6 +206,7 @@ int sim_tape_load(const char *path, struct sim_config *cfg, struct sim_tape *t,
 	sim_tape_clear(t);
 	cfg->breakage = BREAK_NONE; /* the file says, as it says the workload */
 	cfg->durable = true;
+	cfg->overwrite = false;
 	*fingerprint = 0;
 	if (kind_len)
 		kind[0] = 0;
@@ -276,6 +278,8 @@ int sim_tape_load(const char *path, struct sim_config *cfg, struct sim_tape *t,
 			rc = num(&l, key, rest, 1000, UINT64_MAX, &cfg->max_steps);
 		} else if (!strcmp(key, "ephemeral")) {
 			cfg->durable = false;
+		} else if (!strcmp(key, "overwrite")) {
+			cfg->overwrite = true;
 		} else if (!strcmp(key, "break")) {
 			if (strcmp(rest, "wake"))
 				rc = bad(&l,

@@ -56,6 +56,7 @@ void sim_judge(struct sim_result *res)
 	run.capacity = cfg->capacity;
 	run.seed = sim_w.seed;
 	run.durable = cfg->durable;
+	run.overwrite = cfg->overwrite;
 	for (unsigned w = 0; w < cfg->writers; w++)
 		run.incarnations[w] = sim_w.incarnations[w];
 	snprintf(run.failure, sizeof(run.failure), "%.*s", (int)sizeof(run.failure) - 1,

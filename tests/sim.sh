@@ -142,6 +142,9 @@ expect campaign-big-messages 0 'PASS: [0-9]+ schedules' -q -n "$((N / 5))" --tim
 # readers without a name: a restart starts at the newest message
 expect campaign-ephemeral 0 'PASS: [0-9]+ schedules' -q -n "$((N / 5))" --time-limit 60 \
 	-w 2 -r 2 -k 2 --stalls 1 --ephemeral --seed 6
+# the overwrite policy: stalled readers are lapped, and told how many they lost
+expect campaign-overwrite 0 'PASS: [0-9]+ schedules' -q -n "$((N / 5))" --time-limit 60 \
+	-w 2 -r 2 -k 2 --stalls 1 --max-size 1024 -m 24 --overwrite --seed 7
 expect campaign-one-writer-stalls 0 'PASS: [0-9]+ schedules' -q -n "$((N / 5))" --time-limit 60 \
 	-w 1 -r 1 --max-size 1024 -k 2 --stalls 1 --seed 5
 
