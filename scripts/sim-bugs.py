@@ -42,8 +42,8 @@ TOP = os.path.dirname(HERE)
 # The simulator's workloads, tried in turn (each gets an equal share of
 # the time): the default, one without deaths (where every wait is judged
 # for lost wake-ups), deaths with stalls, frames up to a quarter of the
-# ring, one writer with deaths and stalls, readers without a name, and the
-# overwrite policy.
+# ring, one writer with deaths and stalls, readers without a name, the
+# overwrite policy, and crashes of every process (recovery on open).
 SIM_WORKLOADS = [
     ("default", []),
     ("no-deaths", ["-k", "0"]),
@@ -53,6 +53,7 @@ SIM_WORKLOADS = [
     ("ephemeral", ["-w", "2", "-r", "2", "-k", "2", "--stalls", "1", "--ephemeral"]),
     ("overwrite", ["-w", "2", "-r", "2", "-k", "2", "--stalls", "1", "--max-size", "1024",
                    "-m", "24", "--overwrite"]),
+    ("crashes", ["-w", "2", "-r", "2", "-k", "1", "--stalls", "1", "--crashes", "2"]),
 ]
 # mapq-torture over the same small ring, with kills and pauses; the
 # durable and ephemeral reader kinds alternate between runs.

@@ -36,6 +36,8 @@ static const char usage[] =
 	"  -k, --kills K        deaths per schedule, at most, 0..8 (1)\n"
 	"      --stalls K       stalls per schedule, at most, 0..8 (0)\n"
 	"      --stall-ms MS    how long a stall lasts, virtual (50)\n"
+	"      --crashes K      every process dies at once, up to K times, 0..8 (0): the\n"
+	"                       first to come back recovers the queue as it opens it\n"
 	"      --horizon N      steps over which deaths, stalls and priority changes\n"
 	"                       fall (measured from the workload when not given)\n"
 	"  -t, --time-limit S   stop after S seconds of real time (none)\n"
@@ -100,7 +102,8 @@ enum {
 	O_SHRINK,
 	O_SHRINK_TIME,
 	O_EPHEMERAL,
-	O_OVERWRITE
+	O_OVERWRITE,
+	O_CRASHES
 };
 
 static const struct option longopts[] = {
@@ -134,6 +137,7 @@ static const struct option longopts[] = {
 	{ "shrink-time", required_argument, NULL, O_SHRINK_TIME },
 	{ "ephemeral", no_argument, NULL, O_EPHEMERAL },
 	{ "overwrite", no_argument, NULL, O_OVERWRITE },
+	{ "crashes", required_argument, NULL, O_CRASHES },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
@@ -255,15 +259,17 @@ static void print_command(FILE *f, const struct campaign *c, uint64_t seed, bool
 		"mapq-sim --replay %llu --strategy %s --depth %u --kills %u --stalls %u "
 		"--stall-ms %llu --horizon %llu -w %u -r %u -m %u --capacity %llu --min-size %u "
 		"--max-size %u --unblock-ms %d --max-steps %llu%s%s%s",
-		(unsigned long long)seed, sim_strategy_name(g->strategy), g->depth, g->kills,
-		g->stalls, (unsigned long long)(g->stall_ns / 1000000u),
-		(unsigned long long)g->pct_steps, g->writers, g->readers, g->messages,
-		(unsigned long long)g->capacity, g->min_size, g->max_size, g->unblock_ms,
-		(unsigned long long)g->max_steps, g->durable ? "" : " --ephemeral",
-		g->overwrite ? " --overwrite" : "",
+		(unsigned long long)seed, sim_strategy_name(g->strategy), g->depth,
+		g->events[EV_DEATH], g->events[EV_STALL],
+		(unsigned long long)(g->stall_ns / 1000000u), (unsigned long long)g->pct_steps,
+		g->writers, g->readers, g->messages, (unsigned long long)g->capacity, g->min_size,
+		g->max_size, g->unblock_ms, (unsigned long long)g->max_steps,
+		g->durable ? "" : " --ephemeral", g->overwrite ? " --overwrite" : "",
 		g->breakage == BREAK_CRASH  ? " --break crash"
 		: g->breakage == BREAK_WAKE ? " --break wake"
 					    : "");
+	if (g->events[EV_CRASH])
+		fprintf(f, " --crashes %u", g->events[EV_CRASH]);
 	if (expect)
 		fprintf(f, " --expect %#llx", (unsigned long long)sim_w.fingerprint);
 	fputc('\n', f);
@@ -303,8 +309,7 @@ static void parse(int argc, char **argv, struct campaign *c)
 				  .capacity = 4096,
 				  .durable = true,
 				  .depth = 3,
-				  .kills = 1,
-				  .stalls = 0,
+				  .events = { [EV_DEATH] = 1 },
 				  .stall_ns = 50000000,
 				  .unblock_ms = 20,
 				  .max_steps = 2000000,
@@ -329,10 +334,16 @@ static void parse(int argc, char **argv, struct campaign *c)
 			g->depth = (unsigned)number("--depth", optarg, 1, 8);
 			break;
 		case 'k':
-			g->kills = (unsigned)number("--kills", optarg, 0, 8);
+			g->events[EV_DEATH] = (unsigned)number("--kills", optarg, 0,
+							       SIM_MAX_EVENTS);
 			break;
 		case O_STALLS:
-			g->stalls = (unsigned)number("--stalls", optarg, 0, 8);
+			g->events[EV_STALL] = (unsigned)number("--stalls", optarg, 0,
+							       SIM_MAX_EVENTS);
+			break;
+		case O_CRASHES:
+			g->events[EV_CRASH] = (unsigned)number("--crashes", optarg, 0,
+							       SIM_MAX_EVENTS);
 			break;
 		case O_STALL_MS:
 			g->stall_ns = number("--stall-ms", optarg, 1, 60000) * 1000000u;
@@ -461,7 +472,7 @@ static void keep_schedule(const struct campaign *c, uint64_t seed, const struct 
 static uint64_t measure_horizon(struct campaign *c)
 {
 	struct sim_config g = c->cfg;
-	g.kills = g.stalls = 0;
+	memset(g.events, 0, sizeof(g.events));
 	g.strategy = SIM_RANDOM;
 	g.pct_steps = 1;
 	uint64_t sum = 0;
@@ -497,9 +508,9 @@ static void report_failure(const struct campaign *c, uint64_t seed, uint64_t i,
 		(unsigned long long)i, (unsigned long long)seed,
 		sim_strategy_name(c->cfg.strategy));
 	fprintf(stderr, "  %s\n", res->why);
-	fprintf(stderr, "  %llu steps, %.3f ms of virtual time, %u deaths, %u stalls\n",
+	fprintf(stderr, "  %llu steps, %.3f ms of virtual time, %u deaths, %u stalls, %u crashes\n",
 		(unsigned long long)sim_w.steps, (double)(sim_w.vt - 1000000000ull) / 1e6,
-		sim_w.kills, sim_w.stalls);
+		sim_w.done[EV_DEATH], sim_w.done[EV_STALL], sim_w.done[EV_CRASH]);
 	fprintf(stderr, "  the processes at the end:\n");
 	sim_print_procs(stderr);
 	fprintf(stderr, "  the last steps:\n");
@@ -533,8 +544,7 @@ static void keep_schedule(const struct campaign *c, uint64_t seed, const struct 
 	} else if (sim_run(&g, seed, NULL, &t, false, NULL)) {
 		goto out;
 	}
-	g.kills = t.kills;
-	g.stalls = t.stalls;
+	memcpy(g.events, t.events, sizeof(g.events));
 	g.strategy = SIM_TAPE;
 	/* the tape must fail as the seed did, or it is not the same schedule */
 	if (t.oom || sim_run(&g, t.seed, &t, NULL, false, NULL))
@@ -549,7 +559,8 @@ static void keep_schedule(const struct campaign *c, uint64_t seed, const struct 
 	}
 	if (c->shrink) {
 		struct sim_shrink_stats st;
-		unsigned w = g.writers, rd = g.readers, m = g.messages, k = g.kills, sl = g.stalls;
+		unsigned w = g.writers, rd = g.readers, m = g.messages;
+		unsigned k = g.events[EV_DEATH], sl = g.events[EV_STALL], cr = g.events[EV_CRASH];
 		fprintf(stderr, "\nmapq-sim: shrinking the schedule (at most %.0f s)...\n",
 			c->shrink_time);
 		sim_shrink(&g, &t, res->kind, c->shrink_time, c->quiet, &st);
@@ -558,16 +569,17 @@ static void keep_schedule(const struct campaign *c, uint64_t seed, const struct 
 			pre += t.v[i] != 0;
 		fprintf(stderr,
 			"mapq-sim: shrunk in %.1f s (%llu schedules run, %llu kept): %u %s x %u "
-			"%s x %u %s, %u %s, %u %s, %llu %s, %llu steps (it was %u x %u x %u, %u "
-			"deaths, %u stalls, %llu steps)\n",
+			"%s x %u %s, %u %s, %u %s, %u %s, %llu %s, %llu steps (it was %u x %u x %u, "
+			"%u deaths, %u stalls, %u crashes, %llu steps)\n",
 			st.seconds, (unsigned long long)st.runs, (unsigned long long)st.accepted,
 			g.writers, plural(g.writers, "writer", "writers"), g.readers,
 			plural(g.readers, "reader", "readers"), g.messages,
-			plural(g.messages, "message", "messages"), g.kills,
-			plural(g.kills, "death", "deaths"), g.stalls,
-			plural(g.stalls, "stall", "stalls"), (unsigned long long)pre,
+			plural(g.messages, "message", "messages"), g.events[EV_DEATH],
+			plural(g.events[EV_DEATH], "death", "deaths"), g.events[EV_STALL],
+			plural(g.events[EV_STALL], "stall", "stalls"), g.events[EV_CRASH],
+			plural(g.events[EV_CRASH], "crash", "crashes"), (unsigned long long)pre,
 			plural(pre, "preemption", "preemptions"),
-			(unsigned long long)st.steps_after, w, rd, m, k, sl,
+			(unsigned long long)st.steps_after, w, rd, m, k, sl, cr,
 			(unsigned long long)st.steps_before);
 		/* run it once more, to print it */
 		if (sim_run(&g, t.seed, &t, NULL, false, NULL))
@@ -624,7 +636,7 @@ static int replay_schedule(struct campaign *c)
 	printf("mapq-sim: %s: PASS, %llu steps, %.3f ms virtual, %u deaths, %u stalls; %llu "
 	       "acknowledged, %llu delivered%s%s%s\n",
 	       c->schedule, (unsigned long long)sim_w.steps,
-	       (double)(sim_w.vt - 1000000000ull) / 1e6, sim_w.kills, sim_w.stalls,
+	       (double)(sim_w.vt - 1000000000ull) / 1e6, sim_w.done[EV_DEATH], sim_w.done[EV_STALL],
 	       (unsigned long long)res.v.acked, (unsigned long long)res.v.delivered,
 	       kind[0] ? " (saved failing: " : "", kind, kind[0] ? ")" : "");
 	rc = 0;
@@ -658,7 +670,7 @@ static int replay(struct campaign *c)
 	       "stalls; %llu acknowledged, %llu delivered, %llu lapped; fingerprint %#llx\n",
 	       (unsigned long long)c->replay_seed, sim_strategy_name(c->cfg.strategy),
 	       (unsigned long long)sim_w.steps, (double)(sim_w.vt - 1000000000ull) / 1e6,
-	       sim_w.kills, sim_w.stalls, (unsigned long long)res.v.acked,
+	       sim_w.done[EV_DEATH], sim_w.done[EV_STALL], (unsigned long long)res.v.acked,
 	       (unsigned long long)res.v.delivered, (unsigned long long)res.v.lapped_lost,
 	       (unsigned long long)sim_w.fingerprint);
 	return 0;
@@ -718,7 +730,7 @@ static void write_json(const struct campaign *c, uint64_t done, uint64_t steps, 
 static int campaign(struct campaign *c)
 {
 	double t0 = now_s(), next_report = t0 + 2;
-	uint64_t steps = 0, kills = 0, stalls = 0, done = 0;
+	uint64_t steps = 0, kills = 0, stalls = 0, crashes = 0, done = 0;
 	bool mixed = !strcmp(c->strategy, "mixed");
 	for (uint64_t i = 0; i < c->schedules; i++) {
 		uint64_t seed = sim_seed_of(c->seed, i);
@@ -730,8 +742,9 @@ static int campaign(struct campaign *c)
 		sim_judge(&res);
 		done++;
 		steps += sim_w.steps;
-		kills += sim_w.kills;
-		stalls += sim_w.stalls;
+		kills += sim_w.done[EV_DEATH];
+		stalls += sim_w.done[EV_STALL];
+		crashes += sim_w.done[EV_CRASH];
 		if (!res.pass) {
 			report_failure(c, seed, i, &res);
 			if (c->json)
@@ -754,13 +767,13 @@ static int campaign(struct campaign *c)
 	if (c->json)
 		write_json(c, done, steps, kills, stalls, el, NULL, 0);
 	printf("mapq-sim: PASS: %llu schedules (%s, depth %u, horizon %llu) of %u writers x %u "
-	       "readers x %u messages, capacity %llu; %llu deaths, %llu stalls; %.1f s, %.0f "
-	       "schedules/s, %.0f steps each\n",
+	       "readers x %u messages, capacity %llu; %llu deaths, %llu stalls, %llu crashes; "
+	       "%.1f s, %.0f schedules/s, %.0f steps each\n",
 	       (unsigned long long)done, c->strategy, c->cfg.depth,
 	       (unsigned long long)c->cfg.pct_steps, c->cfg.writers, c->cfg.readers,
 	       c->cfg.messages, (unsigned long long)c->cfg.capacity, (unsigned long long)kills,
-	       (unsigned long long)stalls, el, el > 0 ? (double)done / el : 0.0,
-	       done ? (double)steps / (double)done : 0.0);
+	       (unsigned long long)stalls, (unsigned long long)crashes, el,
+	       el > 0 ? (double)done / el : 0.0, done ? (double)steps / (double)done : 0.0);
 	return 0;
 }
 

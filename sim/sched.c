@@ -259,6 +259,20 @@ static void stuck(const char *unit, double limit)
 			 : "a process spins without bound");
 }
 
+/* Is an event of @kind planned for this step (or one before, when the
+ * process there could not take it)? Then count it as happened. */
+static bool due(enum sim_event kind, bool can)
+{
+	unsigned *n = &sim_w.done[kind];
+	if (*n >= sim_w.cfg->events[kind] || sim_w.steps < sim_w.ev_at[kind][*n] || !can)
+		return false;
+	++*n;
+	sim_w.disturbed = true;
+	if (kind == EV_CRASH)
+		sim_w.crashing = true;
+	return true;
+}
+
 /* Nothing went through for longer than any wait the workload has
  * (timeouts, unblock timeouts, stalls): stuck, whether its processes
  * sleep and poll or spin, and no need to go on to max_vt_ns. */
@@ -292,11 +306,21 @@ static void step(enum mapq_sim_op op, const void *addr, uint64_t arg, const char
 	for (unsigned i = 0; i < sim_w.pct_changes; i++)
 		if (sim_w.pct_change[i] == sim_w.steps)
 			p->prio = i + 1;
-	if (sim_w.kills < sim_w.cfg->kills && sim_w.steps >= sim_w.kill_at[sim_w.kills] &&
-	    killable(p)) {
-		sim_w.kills++;
-		sim_w.disturbed = true;
-		struct sim_step *s = trace_add(p, op, off, arg, file, line, "dies here, before it");
+	if (due(EV_CRASH, true)) {
+		/* every process dies, wherever it is; they come back as
+		 * new incarnations, and the first to open recovers */
+		for (unsigned i = 0; i < SIM_MAX_PROCS; i++) {
+			struct sim_proc *o = &sim_w.procs[i];
+			if (o != p && o->state >= P_RUN && o->state <= P_SLEEP && killable(o))
+				o->state = P_DEAD;
+		}
+	}
+	bool crash = sim_w.crashing && killable(p);
+	sim_w.crashing = false;
+	if (crash || due(EV_DEATH, killable(p))) {
+		struct sim_step *s = trace_add(p, op, off, arg, file, line,
+					       crash ? "dies here, with every process (a crash)"
+						     : "dies here, before it");
 		if (sim_w.tracing)
 			print_step(sim_w.trace_out, s);
 		p->state = P_DEAD;
@@ -304,10 +328,7 @@ static void step(enum mapq_sim_op op, const void *addr, uint64_t arg, const char
 		abort(); /* never resumed */
 	}
 	const char *note = NULL;
-	if (sim_w.stalls < sim_w.cfg->stalls && sim_w.steps >= sim_w.stall_at[sim_w.stalls] &&
-	    killable(p)) {
-		sim_w.stalls++;
-		sim_w.disturbed = true;
+	if (due(EV_STALL, killable(p))) {
 		p->stall_until = sim_w.vt + sim_w.cfg->stall_ns;
 		note = "after a stall";
 	}
@@ -426,22 +447,25 @@ static int sort_u64(const void *a, const void *b)
 static void plan(const struct sim_config *cfg)
 {
 	if (sim_w.tape) {
-		memcpy(sim_w.kill_at, sim_w.tape->kill_at, sizeof(sim_w.kill_at));
-		memcpy(sim_w.stall_at, sim_w.tape->stall_at, sizeof(sim_w.stall_at));
+		memcpy(sim_w.ev_at, sim_w.tape->ev_at, sizeof(sim_w.ev_at));
 		return;
 	}
 	uint64_t k = cfg->pct_steps ? cfg->pct_steps : 1;
-	for (unsigned i = 0; i < cfg->kills && i < 8; i++)
-		sim_w.kill_at[i] = 1 + sim_rand() % k;
-	qsort(sim_w.kill_at, cfg->kills, sizeof(uint64_t), sort_u64);
-	for (unsigned i = 0; i < cfg->stalls && i < 8; i++)
-		sim_w.stall_at[i] = 1 + sim_rand() % k;
-	qsort(sim_w.stall_at, cfg->stalls, sizeof(uint64_t), sort_u64);
+	/* deaths, stalls, PCT's changes, then crashes: in the order that
+	 * keeps the seeds of schedules without crashes as they were */
+	for (unsigned e = EV_DEATH; e <= EV_STALL; e++) {
+		for (unsigned i = 0; i < cfg->events[e]; i++)
+			sim_w.ev_at[e][i] = 1 + sim_rand() % k;
+		qsort(sim_w.ev_at[e], cfg->events[e], sizeof(uint64_t), sort_u64);
+	}
 	if (cfg->strategy == SIM_PCT) {
 		sim_w.pct_changes = cfg->depth > 1 ? cfg->depth - 1 : 0;
 		for (unsigned i = 0; i < sim_w.pct_changes; i++)
 			sim_w.pct_change[i] = 1 + sim_rand() % k;
 	}
+	for (unsigned i = 0; i < cfg->events[EV_CRASH]; i++)
+		sim_w.ev_at[EV_CRASH][i] = 1 + sim_rand() % k;
+	qsort(sim_w.ev_at[EV_CRASH], cfg->events[EV_CRASH], sizeof(uint64_t), sort_u64);
 }
 
 static bool all_done(void)
@@ -513,7 +537,7 @@ int sim_run(const struct sim_config *cfg, uint64_t seed, struct sim_tape *tape,
 	sim_w.rng = seed;
 	sim_w.vt = sim_w.progress_vt = VT_START;
 	sim_w.fingerprint = 0xCBF29CE484222325ull;
-	sim_w.quiet_ns = QUIET_NS + (uint64_t)cfg->stalls * cfg->stall_ns +
+	sim_w.quiet_ns = QUIET_NS + (uint64_t)cfg->events[EV_STALL] * cfg->stall_ns +
 			 4000000ull * (uint64_t)cfg->unblock_ms;
 	sim_w.tape = cfg->strategy == SIM_TAPE ? tape : NULL;
 	if (sim_w.tape)
@@ -538,10 +562,8 @@ int sim_run(const struct sim_config *cfg, uint64_t seed, struct sim_tape *tape,
 	if (rec) {
 		sim_tape_clear(rec);
 		rec->seed = seed;
-		rec->kills = cfg->kills;
-		rec->stalls = cfg->stalls;
-		memcpy(rec->kill_at, sim_w.kill_at, sizeof(rec->kill_at));
-		memcpy(rec->stall_at, sim_w.stall_at, sizeof(rec->stall_at));
+		memcpy(rec->events, cfg->events, sizeof(rec->events));
+		memcpy(rec->ev_at, sim_w.ev_at, sizeof(rec->ev_at));
 	}
 	/* the writers start once every reader is attached (roles.c) */
 	for (unsigned i = 0; i < cfg->readers; i++)
@@ -570,8 +592,10 @@ int sim_run(const struct sim_config *cfg, uint64_t seed, struct sim_tape *tape,
 		sim_w.cur = n;
 		swapcontext(&sim_w.main_uc, &n->uc);
 		sim_w.cur = NULL;
-		if (n->state == P_DONE || n->state == P_DEAD)
-			reap(n);
+		/* it, and after a crash every process */
+		for (unsigned i = 0; i < SIM_MAX_PROCS; i++)
+			if (sim_w.procs[i].state == P_DONE || sim_w.procs[i].state == P_DEAD)
+				reap(&sim_w.procs[i]);
 	}
 	/* what is left when a schedule ends early: as if all were killed */
 	for (unsigned i = 0; i < SIM_MAX_PROCS; i++)

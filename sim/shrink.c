@@ -10,7 +10,7 @@
  *   - fewer preemptions: runs of choices made 0 ("the one running goes
  *     on"), halves first, down to single ones;
  *   - a smaller workload: fewer writers, readers, messages;
- *   - fewer deaths and stalls, and each one earlier;
+ *   - fewer deaths, stalls and crashes, and each one earlier;
  *   - fewer choices: runs of them taken out, halves first.
  * A candidate is kept when it is smaller by the order of cost_of() below
  * (processes, then deaths and stalls, preemptions, steps, messages), until
@@ -33,8 +33,11 @@ static struct cost cost_of(const struct sim_config *cfg, const struct sim_tape *
 	uint64_t preempt = 0;
 	for (size_t i = 0; i < t->n; i++)
 		preempt += t->v[i] != 0;
-	return (struct cost){ { cfg->writers + cfg->readers, (uint64_t)t->kills + t->stalls,
-				preempt, steps, cfg->messages, t->n } };
+	uint64_t events = 0;
+	for (unsigned e = 0; e < EV_KINDS; e++)
+		events += t->events[e];
+	return (struct cost){ { cfg->writers + cfg->readers, events, preempt, steps, cfg->messages,
+				t->n } };
 }
 
 static bool less(const struct cost *a, const struct cost *b)
@@ -71,8 +74,7 @@ static bool attempt(struct shrinker *s, const struct sim_config *cfg)
 	if (now_s() > s->deadline)
 		return false;
 	struct sim_config g = *cfg;
-	g.kills = s->cand.kills;
-	g.stalls = s->cand.stalls;
+	memcpy(g.events, s->cand.events, sizeof(g.events));
 	g.strategy = SIM_TAPE;
 	s->st->runs++;
 	if (sim_run(&g, s->cand.seed, &s->cand, &s->rec, false, NULL))
@@ -93,9 +95,10 @@ static bool attempt(struct shrinker *s, const struct sim_config *cfg)
 	if (!s->quiet && t >= s->next_report) {
 		fprintf(stderr,
 			"mapq-sim: shrinking: %llu schedules run; now %u writers, %u readers, %u "
-			"messages, %u deaths, %u stalls, %llu preemptions, %llu steps\n",
-			(unsigned long long)s->st->runs, g.writers, g.readers, g.messages, g.kills,
-			g.stalls, (unsigned long long)c.c[2], (unsigned long long)c.c[3]);
+			"messages, %u deaths, %u stalls, %u crashes, %llu preemptions, %llu steps\n",
+			(unsigned long long)s->st->runs, g.writers, g.readers, g.messages,
+			g.events[EV_DEATH], g.events[EV_STALL], g.events[EV_CRASH],
+			(unsigned long long)c.c[2], (unsigned long long)c.c[3]);
 		s->next_report = t + 2;
 	}
 	return true;
@@ -140,35 +143,30 @@ static bool smaller_workload(struct shrinker *s)
 	return any;
 }
 
-/* Take out deaths and stalls, then move each one earlier (halving the
- * distance to the one before, or to step 1). */
+/* Take out deaths, stalls and crashes, then move each one earlier
+ * (halving the distance to the one before, or to step 1). */
 static bool fewer_events(struct shrinker *s)
 {
 	bool any = false;
-	for (int kind = 0; kind < 2; kind++) {
-		for (unsigned i = 0;; i++) {
-			unsigned n = kind ? s->best.stalls : s->best.kills;
-			if (i >= n)
-				break;
+	for (unsigned e = 0; e < EV_KINDS; e++) {
+		for (unsigned i = 0; i < s->best.events[e];) {
 			from_best(s);
-			uint64_t *at = kind ? s->cand.stall_at : s->cand.kill_at;
+			uint64_t *at = s->cand.ev_at[e];
+			unsigned n = s->cand.events[e]--;
 			memmove(at + i, at + i + 1, (n - i - 1) * sizeof(*at));
-			*(kind ? &s->cand.stalls : &s->cand.kills) = n - 1;
-			if (attempt(s, &s->cfg)) {
-				any = true;
-				i--; /* the next one moved into place i */
-			}
+			if (attempt(s, &s->cfg))
+				any = true; /* the next one moved into place i */
+			else
+				i++;
 		}
-		unsigned n = kind ? s->best.stalls : s->best.kills;
-		for (unsigned i = 0; i < n; i++) {
+		for (unsigned i = 0; i < s->best.events[e]; i++) {
 			for (;;) {
-				const uint64_t *b = kind ? s->best.stall_at : s->best.kill_at;
+				const uint64_t *b = s->best.ev_at[e];
 				uint64_t lo = i ? b[i - 1] : 1, cur = b[i];
 				if (cur <= lo)
 					break;
 				from_best(s);
-				uint64_t *at = kind ? s->cand.stall_at : s->cand.kill_at;
-				at[i] = lo + (cur - lo) / 2;
+				s->cand.ev_at[e][i] = lo + (cur - lo) / 2;
 				if (!attempt(s, &s->cfg))
 					break;
 				any = true;
@@ -243,8 +241,7 @@ void sim_shrink(struct sim_config *cfg, struct sim_tape *t, const char *kind, do
 	memset(st, 0, sizeof(*st));
 	s.deadline = t0 + budget_s;
 	s.next_report = t0 + 2;
-	s.cfg.kills = t->kills;
-	s.cfg.stalls = t->stalls;
+	memcpy(s.cfg.events, t->events, sizeof(s.cfg.events));
 	s.cfg.strategy = SIM_TAPE;
 	if (sim_tape_copy(&s.best, t) == 0) {
 		/* the cost to beat: the schedule as recorded, run as a tape */

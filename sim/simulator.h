@@ -37,6 +37,15 @@ enum sim_strategy {
 	SIM_TAPE /* every choice read from a recorded schedule (tape.c) */
 };
 
+/* What may befall a schedule's processes at planned steps. */
+enum sim_event {
+	EV_DEATH, /* the process at the step dies */
+	EV_STALL, /* it is not scheduled for stall_ns */
+	EV_CRASH, /* every process dies at once: the next open recovers */
+	EV_KINDS
+};
+#define SIM_MAX_EVENTS 8 /* of each kind per schedule */
+
 /*
  * A schedule written down (tape.c): where deaths and stalls fall, and each
  * choice the schedule made, in order. A choice among the processes that
@@ -48,11 +57,11 @@ enum sim_strategy {
  */
 struct sim_tape {
 	uint32_t *v;
-	size_t n, cap, at; /* at: the next choice to read */
-	uint64_t seed;     /* the schedule's seed: the queue's id comes from it */
-	unsigned kills, stalls;
-	uint64_t kill_at[8], stall_at[8];
-	bool oom; /* a choice could not be recorded */
+	size_t n, cap, at;         /* at: the next choice to read */
+	uint64_t seed;             /* the schedule's seed: the queue's id comes from it */
+	unsigned events[EV_KINDS]; /* how many of each */
+	uint64_t ev_at[EV_KINDS][SIM_MAX_EVENTS]; /* their steps, sorted */
+	bool oom;                                 /* a choice could not be recorded */
 };
 
 /* The workload and how to explore it: the same for every schedule. */
@@ -64,15 +73,14 @@ struct sim_config {
 	bool durable;   /* readers resume by name after a restart */
 	bool overwrite; /* MAPQ_OVERWRITE: writers lap slow readers */
 	enum sim_strategy strategy;
-	unsigned depth;     /* PCT: bugs of this depth have a guaranteed chance */
-	unsigned kills;     /* deaths per schedule, at most */
-	unsigned stalls;    /* stalls per schedule, at most */
-	uint64_t stall_ns;  /* how long a stall lasts (virtual) */
-	int unblock_ms;     /* the handles' unblock timeout */
-	uint64_t max_steps; /* a schedule that runs longer spins: a failure */
-	uint64_t max_vt_ns; /* likewise in virtual time: a stall */
-	uint64_t pct_steps; /* PCT's estimate of a schedule's length */
-	const char *dir;    /* where the queue file lives */
+	unsigned depth;            /* PCT: bugs of this depth have a guaranteed chance */
+	unsigned events[EV_KINDS]; /* deaths, stalls, crashes per schedule, at most */
+	uint64_t stall_ns;         /* how long a stall lasts (virtual) */
+	int unblock_ms;            /* the handles' unblock timeout */
+	uint64_t max_steps;        /* a schedule that runs longer spins: a failure */
+	uint64_t max_vt_ns;        /* likewise in virtual time: a stall */
+	uint64_t pct_steps;        /* PCT's estimate of a schedule's length */
+	const char *dir;           /* where the queue file lives */
 	enum sim_break {
 		BREAK_NONE,
 		BREAK_CRASH, /* reader 0 faults after its first message */
@@ -148,13 +156,14 @@ struct sim_world {
 	char path[256];
 	uint8_t sb[MAPQ_SIM_SB_BYTES]; /* the queue's superblock: names in traces */
 	/* deaths and stalls still to come, and those done */
-	unsigned kills, stalls, pauses;
-	uint64_t kill_at[8], stall_at[8];
+	unsigned done[EV_KINDS]; /* deaths, stalls and crashes so far */
+	uint64_t ev_at[EV_KINDS][SIM_MAX_EVENTS];
 	uint64_t pct_change[8];
 	unsigned pct_changes;
 	/* SIM_TAPE: the choices to make; else NULL. rec: choices made */
 	struct sim_tape *tape, *rec;
 	bool disturbed; /* a death or stall happened: polls may be needed */
+	bool crashing;  /* a crash is under way: the process at the step dies */
 	/* the workload's state, judged at the end */
 	struct tt_state st;
 	void *st_mem;

@@ -18,6 +18,7 @@
  *   break wake                 the self-test's breakage, if any
  *   deaths STEP...             the steps where a process dies
  *   stalls STEP...             the steps where a process stalls
+ *   crashes STEP...            the steps where every process dies
  *   choices C...               in order; "0*N" is N zeros
  */
 #include "config.h"
@@ -32,10 +33,14 @@
 
 #define FORMAT_VERSION 1
 
+/* The keys of the events' lines, by enum sim_event (the first one's key
+ * ends the format string of sim_tape_save). */
+static const char *const event_keys[EV_KINDS] = { "\ndeaths", "\nstalls", "\ncrashes" };
+
 void sim_tape_clear(struct sim_tape *t)
 {
 	t->n = t->at = 0;
-	t->kills = t->stalls = 0;
+	memset(t->events, 0, sizeof(t->events));
 	t->seed = 0;
 	t->oom = false;
 }
@@ -67,10 +72,8 @@ int sim_tape_copy(struct sim_tape *to, const struct sim_tape *from)
 	for (size_t i = 0; i < from->n; i++)
 		sim_tape_push(to, from->v[i]);
 	to->seed = from->seed;
-	to->kills = from->kills;
-	to->stalls = from->stalls;
-	memcpy(to->kill_at, from->kill_at, sizeof(to->kill_at));
-	memcpy(to->stall_at, from->stall_at, sizeof(to->stall_at));
+	memcpy(to->events, from->events, sizeof(to->events));
+	memcpy(to->ev_at, from->ev_at, sizeof(to->ev_at));
 	return to->oom ? -1 : 0;
 }
 
@@ -91,11 +94,11 @@ int sim_tape_save(const char *path, const struct sim_config *cfg, const struct s
 		cfg->max_size, cfg->unblock_ms, cfg->stall_ns / 1000000u, cfg->max_steps,
 		cfg->durable ? "" : "\nephemeral", cfg->overwrite ? "\noverwrite" : "",
 		cfg->breakage == BREAK_WAKE ? "\nbreak wake" : "");
-	for (unsigned i = 0; i < t->kills; i++)
-		fprintf(f, " %" PRIu64, t->kill_at[i]);
-	fprintf(f, "\nstalls");
-	for (unsigned i = 0; i < t->stalls; i++)
-		fprintf(f, " %" PRIu64, t->stall_at[i]);
+	for (unsigned e = 0; e < EV_KINDS; e++) {
+		fprintf(f, "%s", e ? event_keys[e] : "");
+		for (unsigned i = 0; i < t->events[e]; i++)
+			fprintf(f, " %" PRIu64, t->ev_at[e][i]);
+	}
 	fprintf(f, "\nchoices");
 	/* zeros at the end are what is read past it */
 	size_t n = t->n;
@@ -165,7 +168,7 @@ static int steps(struct loader *l, const char *key, char *rest, uint64_t *at, un
 {
 	*n = 0;
 	for (char *tok = strtok(rest, " \t"); tok; tok = strtok(NULL, " \t")) {
-		if (*n == 8)
+		if (*n == SIM_MAX_EVENTS)
 			return bad(l, "%s: more than 8", key);
 		if (num(l, key, tok, 1, UINT64_MAX, &at[(*n)++]))
 			return -1;
@@ -287,9 +290,11 @@ int sim_tape_load(const char *path, struct sim_config *cfg, struct sim_tape *t,
 					 rest);
 			cfg->breakage = BREAK_WAKE;
 		} else if (!strcmp(key, "deaths")) {
-			rc = steps(&l, key, rest, t->kill_at, &t->kills);
+			rc = steps(&l, key, rest, t->ev_at[EV_DEATH], &t->events[EV_DEATH]);
 		} else if (!strcmp(key, "stalls")) {
-			rc = steps(&l, key, rest, t->stall_at, &t->stalls);
+			rc = steps(&l, key, rest, t->ev_at[EV_STALL], &t->events[EV_STALL]);
+		} else if (!strcmp(key, "crashes")) {
+			rc = steps(&l, key, rest, t->ev_at[EV_CRASH], &t->events[EV_CRASH]);
 		} else if (!strcmp(key, "choices")) {
 			rc = choices(&l, rest, t);
 		} else {
@@ -308,8 +313,7 @@ int sim_tape_load(const char *path, struct sim_config *cfg, struct sim_tape *t,
 			       "min-size and max-size are needed)");
 	if (cfg->min_size > cfg->max_size || cfg->max_size + 32 > cfg->capacity / 2)
 		return bad(&l, "min-size, max-size and capacity do not fit together");
-	cfg->kills = t->kills;
-	cfg->stalls = t->stalls;
+	memcpy(cfg->events, t->events, sizeof(cfg->events));
 	cfg->strategy = SIM_TAPE;
 	return 0;
 }
