@@ -233,6 +233,8 @@ enum {
 };
 int mapq__unblock(struct mapq *q, uint64_t c, bool force);
 int mapq__repair_record(struct mapq *q, uint32_t slot);
+/* Does some writer's reservation record start a frame at @c? */
+bool mapq__reserved_at(const struct mapq *q, uint64_t c);
 /* How often a process waiting on an unfinished frame checks its writer. */
 #define MAPQ__UNBLOCK_POLL_NS (1000000ull)
 #define MAPQ__IDLE_POLL_NS (5000000ull)

@@ -185,10 +185,19 @@ static uint64_t check_frame(struct mapq *q, uint64_t c, const char **why, mapq_r
 }
 
 /* A head worth starting the walk from: on a published frame, or at tail. */
+/*
+ * Does the control page's head look like one? The frame at head is
+ * published, or it is a hole a writer's record describes (the writer died
+ * after its reservation, before its frame's pos): both are the log's
+ * start. Taking a hole at head for a garbled page made recovery invent a
+ * full lap of log after it, and then lose what was written there when
+ * the next recovery found that lap empty (the simulator found it:
+ * doc/simulation.md).
+ */
 static bool head_ok(const struct mapq *q, uint64_t h, uint64_t t)
 {
 	return h % FRAME_ALIGN == 0 && h <= t && t - h <= q->cap && h < FMT_POS_LIMIT &&
-	       (h == t || frame_pos_at(q, h) == h);
+	       (h == t || frame_pos_at(q, h) == h || mapq__reserved_at(q, h));
 }
 
 /*
@@ -250,15 +259,24 @@ static int recover_exclusive(struct mapq *q, mapq_recovery *rep)
 	 * frame is missing, a dead writer's record may describe it. */
 	const char *why = "end of the log";
 	uint64_t c = h;
+	bool looked_again = false;
 	while (c < h + q->cap) {
 		uint64_t size = check_frame(q, c, &why, rep);
 		if (!size) {
 			int did = mapq__unblock(q, c, false);
-			if (did == REPAIR_NONE || did == REPAIR_DONE)
+			/* REPAIR_DONE: the frame is finished now, its pos helped
+			 * in (a repairer, an earlier recovery perhaps, died between
+			 * its word and its pos): look once more. Ending the log
+			 * there scrubbed every frame after it, acknowledged ones
+			 * too (the simulator found it: doc/simulation.md). */
+			if (did == REPAIR_NONE || (did == REPAIR_DONE && looked_again))
 				break;
-			tally(rep, did);
+			if (did != REPAIR_DONE)
+				tally(rep, did);
+			looked_again = did == REPAIR_DONE;
 			continue;
 		}
+		looked_again = false;
 		if (c + size > h + q->cap) {
 			/* It would overwrite the oldest frame: a ring holds one lap. */
 			why = "frame runs past one lap from head";

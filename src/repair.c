@@ -60,6 +60,15 @@ static bool record_covers(const struct mapq *q, const struct record *r, uint64_t
 	return r->pos == c || r->pos + resv_pad(q, r->pos, r->size) == c;
 }
 
+bool mapq__reserved_at(const struct mapq *q, uint64_t c)
+{
+	struct record r;
+	for (uint32_t i = 0; i < q->nw; i++)
+		if (load_record(q, i, &r) && record_covers(q, &r, c))
+			return true;
+	return false;
+}
+
 /* A writer slot whose owner is gone. Our own slot is alive by definition
  * (our own OFD lock never shows up as a conflict). */
 static bool slot_dead(const struct mapq *q, uint32_t i)

@@ -145,6 +145,9 @@ expect campaign-ephemeral 0 'PASS: [0-9]+ schedules' -q -n "$((N / 5))" --time-l
 # the overwrite policy: stalled readers are lapped, and told how many they lost
 expect campaign-overwrite 0 'PASS: [0-9]+ schedules' -q -n "$((N / 5))" --time-limit 60 \
 	-w 2 -r 2 -k 2 --stalls 1 --max-size 1024 -m 24 --overwrite --seed 7
+# every process dies at once: the first to come back recovers the queue
+expect campaign-crashes 0 'PASS: [0-9]+ schedules' -q -n "$((N / 5))" --time-limit 60 \
+	-w 2 -r 2 -k 1 --stalls 1 --crashes 2 --seed 8
 expect campaign-one-writer-stalls 0 'PASS: [0-9]+ schedules' -q -n "$((N / 5))" --time-limit 60 \
 	-w 1 -r 1 --max-size 1024 -k 2 --stalls 1 --seed 5
 
