@@ -134,6 +134,9 @@ def sim_hunt(sim, budget, log, workdir):
             idx, strategy, why = 0, "random", m2.group(2)
         else:
             idx, strategy, why = int(m.group(1)), m.group(3), m.group(4)
+        kind = re.search(r"\(what failed: (.*)\)", p.stderr)
+        if kind:
+            why = kind.group(1)
         replay = re.search(r"replay: mapq-sim (.*)", p.stderr)
         return {"found": True, "workload": name, "schedules": schedules + idx + 1,
                 "seconds": round(time.monotonic() - t0, 2), "strategy": strategy,
@@ -192,7 +195,7 @@ def table(results):
         if s.get("found"):
             out.append("| %s | %s | found | %d | %.1f | %s, %s | %s | %s | %s |" % (
                 r["bug"], r["origin"], s["schedules"], s["seconds"], s["strategy"], s["workload"],
-                s["why"].split(":")[0], r.get("shrunk", "-"), tort))
+                s["why"], r.get("shrunk", "-"), tort))
         else:
             out.append("| %s | %s | not found | %s | %s | - | %s | - | %s |" % (
                 r["bug"], r["origin"], s.get("schedules", "-"), s.get("seconds", "-"),

@@ -485,8 +485,8 @@ static uint64_t measure_horizon(struct campaign *c)
 		if (!res.pass) {
 			fprintf(stderr,
 				"mapq-sim: the workload fails even without deaths or stalls (seed "
-				"%llu, random): %s\n",
-				(unsigned long long)sim_seed_of(0, i), res.why);
+				"%llu, random): %s\n  (what failed: %s)\n",
+				(unsigned long long)sim_seed_of(0, i), res.why, res.kind);
 			sim_print_trace(stderr, last_steps);
 			struct campaign as_run = *c; /* the settings it ran with */
 			as_run.cfg = g;
@@ -507,7 +507,7 @@ static void report_failure(const struct campaign *c, uint64_t seed, uint64_t i,
 	fprintf(stderr, "\nmapq-sim: FAIL at schedule %llu (seed %llu, strategy %s)\n",
 		(unsigned long long)i, (unsigned long long)seed,
 		sim_strategy_name(c->cfg.strategy));
-	fprintf(stderr, "  %s\n", res->why);
+	fprintf(stderr, "  %s\n  (what failed: %s)\n", res->why, res->kind);
 	fprintf(stderr, "  %llu steps, %.3f ms of virtual time, %u deaths, %u stalls, %u crashes\n",
 		(unsigned long long)sim_w.steps, (double)(sim_w.vt - 1000000000ull) / 1e6,
 		sim_w.done[EV_DEATH], sim_w.done[EV_STALL], sim_w.done[EV_CRASH]);

@@ -31,6 +31,16 @@ static void kind_of(struct sim_result *res)
 		if (!strncmp(k, "not finished", 12))
 			snprintf(k, cap, "not finished, %s",
 				 strstr(sim_w.failure, "is stuck") ? "stuck" : "spinning");
+		/* a call that failed (roles.c, fail_rc): "reader 0.1: read:
+		 * ... (MAPQ_ECORRUPT)" is the role, the call and the error */
+		const char *call = strstr(sim_w.failure, ": "), *err = strrchr(sim_w.failure, '(');
+		if ((!strncmp(k, "reader", 6) || !strncmp(k, "writer", 6) ||
+		     !strncmp(k, "closer", 6)) &&
+		    call && err) {
+			int len = (int)strcspn(call + 2, ":");
+			snprintf(k, cap, "%.6s %.*s: %.*s", sim_w.failure, len, call + 2,
+				 (int)strcspn(err + 1, ")"), err + 1);
+		}
 		return;
 	}
 	snprintf(k, cap, "verdict:%s%s%s%s%s%s", v->corrupt ? " corrupt" : "",
