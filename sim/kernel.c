@@ -43,7 +43,7 @@ uint64_t sim_key_of(struct sim_proc *p, const void *addr)
 /* Leave the CPU until the scheduler wakes us (state set by the caller). */
 static void block(struct sim_proc *p)
 {
-	swapcontext(&p->uc, &sim_w.main_uc);
+	sim_ctx_switch(&p->ctx, &sim_w.main_ctx);
 }
 
 static int futex_wait(_Atomic uint32_t *word, uint32_t expect, uint64_t deadline)

@@ -93,7 +93,7 @@ void sim_fail(const char *fmt, ...)
 
 static void to_main(struct sim_proc *p)
 {
-	swapcontext(&p->uc, &sim_w.main_uc);
+	sim_ctx_switch(&p->ctx, &sim_w.main_ctx);
 }
 
 static void proc_entry(void)
@@ -108,16 +108,6 @@ void sim_exit(void)
 	p->state = P_DONE;
 	to_main(p);
 	abort(); /* never resumed */
-}
-
-/* Apart, so no local of the caller lives across getcontext(). */
-static __attribute__((noinline)) void new_context(struct sim_proc *p)
-{
-	getcontext(&p->uc);
-	p->uc.uc_stack.ss_sp = p->stack;
-	p->uc.uc_stack.ss_size = SIM_STACK;
-	p->uc.uc_link = NULL;
-	makecontext(&p->uc, proc_entry, 0);
 }
 
 void sim_start_writers(void)
@@ -157,7 +147,7 @@ struct sim_proc *sim_spawn(enum sim_role role, unsigned id, unsigned inc, uint64
 	p->pid = 1000 + sim_w.spawned++; /* as distinct as real pids */
 	/* PCT: initial priorities above every change point's (1..depth) */
 	p->prio = sim_w.cfg->depth + 1 + sim_rand() % 1000000;
-	new_context(p);
+	sim_ctx_make(&p->ctx, p->stack, SIM_STACK, proc_entry);
 	p->wake_at = at;
 	p->state = at > sim_w.vt ? P_SLEEP : P_RUN;
 	return p;
@@ -590,7 +580,7 @@ int sim_run(const struct sim_config *cfg, uint64_t seed, struct sim_tape *tape,
 			continue;
 		}
 		sim_w.cur = n;
-		swapcontext(&sim_w.main_uc, &n->uc);
+		sim_ctx_switch(&sim_w.main_ctx, &n->ctx);
 		sim_w.cur = NULL;
 		/* it, and after a crash every process */
 		for (unsigned i = 0; i < SIM_MAX_PROCS; i++)

@@ -19,9 +19,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
-#include <ucontext.h>
 
 #include "sim.h" /* the library's side: src/sim.h */
+#include "switch.h"
 #include "torture.h"
 
 #define SIM_MAX_PROCS 16
@@ -108,7 +108,7 @@ struct sim_proc {
 	unsigned id;  /* writer or reader number */
 	unsigned inc; /* incarnation (restarts so far) */
 	enum sim_pstate state;
-	ucontext_t uc;
+	struct sim_ctx ctx;
 	void *stack;
 	/* P_WAIT: on this futex key until woken or wake_at; P_SLEEP: until wake_at */
 	uint64_t key;
@@ -152,7 +152,7 @@ struct sim_world {
 	struct sim_proc procs[SIM_MAX_PROCS];
 	unsigned spawned; /* processes started, incarnations included */
 	struct sim_proc *cur, *next;
-	ucontext_t main_uc;
+	struct sim_ctx main_ctx;
 	char path[256];
 	uint8_t sb[MAPQ_SIM_SB_BYTES]; /* the queue's superblock: names in traces */
 	/* deaths and stalls still to come, and those done */
