@@ -52,15 +52,16 @@ int cmd_recover(int argc, char **argv)
 		printf(",\"exclusive\":%s,\"used_checkpoint\":%s,\"head\":%llu,\"tail_before\":%llu,"
 		       "\"tail_after\":%llu,\"frames_scanned\":%llu,\"messages\":%llu,"
 		       "\"claims_aborted\":%llu,\"holes_filled\":%llu,\"bytes_discarded\":%llu,"
-		       "\"frames_scrubbed\":%llu,\"writers_freed\":%u,\"readers_freed\":%u,"
+		       "\"frames_scrubbed\":%llu,\"frames_skipped\":%llu,\"writers_freed\":%u,"
+		       "\"readers_freed\":%u,"
 		       "\"readers_detached\":%u,\"cursors_moved\":%u,\"end_reason\":",
 		       r.exclusive ? "true" : "false", r.used_checkpoint ? "true" : "false",
 		       (unsigned long long)r.head, (unsigned long long)r.tail_before,
 		       (unsigned long long)r.tail_after, (unsigned long long)r.frames_scanned,
 		       (unsigned long long)r.messages, (unsigned long long)r.claims_aborted,
 		       (unsigned long long)r.holes_filled, (unsigned long long)r.bytes_discarded,
-		       (unsigned long long)r.frames_scrubbed, r.writers_freed, r.readers_freed,
-		       r.readers_detached, r.cursors_moved);
+		       (unsigned long long)r.frames_scrubbed, (unsigned long long)r.frames_skipped,
+		       r.writers_freed, r.readers_freed, r.readers_detached, r.cursors_moved);
 		json_str(stdout, r.end_reason, strlen(r.end_reason));
 		printf("}\n");
 		return 0;
@@ -85,6 +86,10 @@ int cmd_recover(int argc, char **argv)
 	       r.readers_freed, r.readers_detached, r.cursors_moved);
 	printf("  discarded   %llu bytes cut from the end, %llu stale frames unpublished\n",
 	       (unsigned long long)r.bytes_discarded, (unsigned long long)r.frames_scrubbed);
+	if (r.frames_skipped)
+		printf("  skipped     %llu damaged %s before the recorded tail, made aborted\n",
+		       (unsigned long long)r.frames_skipped,
+		       cli_plural(r.frames_skipped, "frame", "frames"));
 	printf("  end         %s\n", r.end_reason ? r.end_reason : "-");
 	return 0;
 }

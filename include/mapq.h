@@ -157,25 +157,27 @@ typedef struct mapq_options {
  * struct mapq_recovery - what mapq_recover() found and did.
  */
 typedef struct mapq_recovery {
-	uint32_t exclusive;               /**< 1: no other process had the queue open, so
+	uint32_t exclusive;                   /**< 1: no other process had the queue open, so
 	                                the log could be checked and cut */
-	uint32_t used_checkpoint;         /**< head came from the last mapq_sync() checkpoint
+	uint32_t used_checkpoint;             /**< head came from the last mapq_sync() checkpoint
 	                                (the control page was not believable) */
-	uint64_t head;                    /**< oldest retained position, after recovery */
-	uint64_t tail_before;             /**< tail as found */
-	uint64_t tail_after;              /**< tail after recovery (the end of the log) */
-	uint64_t frames_scanned;          /**< frames walked from head */
-	uint64_t messages;                /**< committed messages found intact */
-	uint64_t claims_aborted;          /**< dead writers' claimed frames made aborted */
-	uint64_t holes_filled;            /**< dead writers' unclaimed reservations filled */
-	uint64_t bytes_discarded;         /**< bytes cut from the end of the log */
-	uint64_t frames_scrubbed;         /**< stale frames past the end unpublished */
-	uint32_t writers_freed;           /**< dead writers' slots released */
-	uint32_t readers_freed;           /**< dead ephemeral readers' slots freed */
-	uint32_t readers_detached;        /**< dead durable readers detached, cursor kept */
-	uint32_t cursors_moved;           /**< reader cursors that were outside the log */
-	const char *end_reason;           /**< why the log ends where it does (static text) */
-	uint64_t reserved[MAPQ_RESERVED]; /**< zeroed */
+	uint64_t head;                        /**< oldest retained position, after recovery */
+	uint64_t tail_before;                 /**< tail as found */
+	uint64_t tail_after;                  /**< tail after recovery (the end of the log) */
+	uint64_t frames_scanned;              /**< frames walked from head */
+	uint64_t messages;                    /**< committed messages found intact */
+	uint64_t claims_aborted;              /**< dead writers' claimed frames made aborted */
+	uint64_t holes_filled;                /**< dead writers' unclaimed reservations filled */
+	uint64_t bytes_discarded;             /**< bytes cut from the end of the log */
+	uint64_t frames_scrubbed;             /**< stale frames past the end unpublished */
+	uint32_t writers_freed;               /**< dead writers' slots released */
+	uint32_t readers_freed;               /**< dead ephemeral readers' slots freed */
+	uint32_t readers_detached;            /**< dead durable readers detached, cursor kept */
+	uint32_t cursors_moved;               /**< reader cursors that were outside the log */
+	const char *end_reason;               /**< why the log ends where it does (static text) */
+	uint64_t frames_skipped;              /**< damaged frames before the recorded tail made
+	                                aborted, so that the log goes on after them */
+	uint64_t reserved[MAPQ_RESERVED - 1]; /**< zeroed */
 } mapq_recovery;
 
 /** Opaque queue handle: one mapping of one queue file. */
@@ -476,7 +478,11 @@ int mapq_reader_drop(mapq *q, const char *name);
  *              unchanged until mapq_release() under MAPQ_BLOCK. Under
  *              MAPQ_OVERWRITE writers may overwrite it meanwhile: then
  *              mapq_release() returns -MAPQ_ELAPPED and the data must
- *              be discarded.
+ *              be discarded. So too under MAPQ_BLOCK for a reader that
+ *              has just joined at the oldest message (MAPQ_START_OLDEST,
+ *              or a durable reader new to the queue): a writer that
+ *              looked at the readers before it joined may free what it
+ *              reads, once per such writer at most.
  * @timeout_ms: 0, a time in milliseconds, or MAPQ_FOREVER.
  *
  * The frame's CRC32C is checked before it is returned. With timeout 0 the
@@ -497,7 +503,8 @@ MAPQ_WUR int mapq_read(mapq_reader *r, mapq_msg *msg, int timeout_ms);
 /**
  * mapq_release - consume the message returned by mapq_read().
  * Return: 0, or -MAPQ_ESTATE (nothing to release), -MAPQ_ELAPPED (the
- * message was overwritten while held; discard what was read).
+ * message was overwritten while held, or freed under a reader that had
+ * just joined (mapq_read); discard what was read).
  */
 MAPQ_WUR int mapq_release(mapq_reader *r);
 
@@ -524,10 +531,12 @@ uint64_t mapq_reader_lost(const mapq_reader *r);
  * durable readers (keeping their cursors).
  *
  * When no other process has the queue open (rep->exclusive), it also
- * walks every frame from head, checking each CRC, and ends the log at the
- * first torn or invalid frame: nothing before it is lost, nothing after
- * it is ever delivered. Each step can be interrupted (the process killed)
- * and the next recovery completes the work.
+ * walks every frame from head, checking each CRC. A torn or invalid frame
+ * before the tail the control page recorded is made aborted and skipped
+ * (rep->frames_skipped: after a power cut, what a writer had begun to
+ * reuse); the log ends at the first one after: nothing before it is lost,
+ * nothing after it is ever delivered. Each step can be interrupted (the
+ * process killed) and the next recovery completes the work.
  *
  * Return: 0, or -EINVAL, -MAPQ_ESTATE (this handle has a reservation
  * open), -errno from the file locks.
@@ -541,8 +550,12 @@ MAPQ_WUR int mapq_recover(mapq *q, mapq_recovery *rep);
  * Waits (up to the unblock timeout) for frames reserved earlier to be
  * finished, starts the next frame on a fresh page so later writes cannot
  * tear a synced page, writes a checkpoint, and flushes the file. After a
- * system crash, recovery yields every message committed before the call.
- * Only useful for queue files on a persistent file system.
+ * system crash, recovery yields every message committed before the call
+ * that no reader had consumed yet. Only useful for queue files on a
+ * persistent file system, and it assumes what disks promise: a sector is
+ * written whole or not at all when the power fails. The fresh page needs
+ * a ring of 16 KiB or more; in a smaller one a later write can share a
+ * page with synced messages.
  *
  * Return: 0, or -EINVAL, -MAPQ_ESTATE (reservation open), -ETIMEDOUT (an
  * earlier frame stayed unfinished, or the ring stayed full, for twice the

@@ -321,6 +321,12 @@ static inline uint64_t open_off(const struct mapq *q)
 {
 	return q->sb.ctl_off + FMT_PAGE - 2;
 }
+/* Serialises joining: an opener holds it exclusively while it finds out
+ * whether anyone has the queue open, and recovers it if not (queue.c). */
+static inline uint64_t join_off(const struct mapq *q)
+{
+	return q->sb.ctl_off + FMT_PAGE - 4;
+}
 /* Serialises mapq_sync() checkpoints between processes. */
 static inline uint64_t sync_off(const struct mapq *q)
 {

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * os.h - what the library takes from its kernel and C library, in one
- * place: descriptors, mappings, memory, the process id, sleeps and
+ * place: descriptors, mappings and their flushes, memory, the process id, sleeps and
  * advisory locks. (The clock and futexes are in wait.c.)
  *
  * In a normal build each is the plain call. In a simulation build each
@@ -57,6 +57,13 @@ static inline void mapq__os_munmap(void *addr, size_t len)
 {
 	MAPQ__SIM_TELL(unmapping, addr, len);
 	munmap(addr, len);
+}
+
+/* 0, or -errno. */
+static inline int mapq__os_msync(void *addr, size_t len)
+{
+	MAPQ__SIM_TELL(syncing, addr, len);
+	return msync(addr, len, MS_SYNC) < 0 ? -errno : 0;
 }
 
 static inline void *mapq__os_calloc(size_t n, size_t size)

@@ -200,6 +200,165 @@ static bool head_ok(const struct mapq *q, uint64_t h, uint64_t t)
 	       (h == t || frame_pos_at(q, h) == h || mapq__reserved_at(q, h));
 }
 
+/* Is an intact frame at @p (a dead writer's claimed one counts: the walk
+ * aborts it)? Changes nothing. */
+static bool intact_at(const struct mapq *q, uint64_t p)
+{
+	if (frame_pos_at(q, p) != p)
+		return false;
+	/* relaxed: nobody else has the queue open */
+	uint64_t w = mapq__load(commit_at(q, p), memory_order_relaxed);
+	if (cw_lap(w) != lap_of(q, p) || cw_state(w) == FRAME_NONE || !mapq__frame_valid(q, p, w))
+		return false;
+	if (cw_state(w) != FRAME_COMMITTED || cw_pad(w))
+		return true;
+	const struct fmt_frame *f = frame_at(q, p);
+	return f->len <= cw_size(w) - FRAME_HDR && f->len <= q->max_msg &&
+	       mapq__frame_crc(f, (const uint8_t *)f + FRAME_HDR, f->len) == f->crc;
+}
+
+/*
+ * The first intact frame in [@p, @limit), 0 if none. Past a frame of a
+ * later lap where one starts (the slot's pos is a lap or more ahead): it
+ * overwrote what was there, and a frame of this lap whose header it
+ * reached may still look intact but for its size, which the CRC does not
+ * cover (the simulator found a log walked from such a frame).
+ */
+static uint64_t next_intact(const struct mapq *q, uint64_t p, uint64_t limit)
+{
+	while (p < limit) {
+		if (intact_at(q, p))
+			return p;
+		uint64_t later = frame_pos_at(q, p);
+		if (later > p && later < FMT_POS_LIMIT && (later - p) % q->cap == 0 &&
+		    intact_at(q, later)) {
+			/* relaxed: nobody else has the queue open */
+			p += cw_size(mapq__load(commit_at(q, later), memory_order_relaxed));
+			continue;
+		}
+		p += FRAME_ALIGN;
+	}
+	return 0;
+}
+
+/*
+ * Where the walk starts: @h, if an intact frame starts there, or a hole a
+ * writer's record describes, or it is the end (@t). Otherwise the first
+ * intact frame after it, within a lap. That is what a power cut can leave
+ * (doc/format.md, "Exclusive recovery"): a head from the disk (a control
+ * page older than the ring, or the last sync checkpoint) that readers had
+ * moved on from, at a frame that a writer had since begun to reuse (its
+ * header partly rewritten) or had reused. Ending the log there lost every
+ * message after it, synced ones too (the simulator found it:
+ * doc/simulation.md). The frames skipped were consumed; some after them
+ * may have been too, and are delivered again.
+ */
+static uint64_t walk_start(const struct mapq *q, uint64_t h, uint64_t t)
+{
+	if (h == t || intact_at(q, h) || mapq__reserved_at(q, h))
+		return h;
+	uint64_t p = next_intact(q, h, h + q->cap);
+	return p ? p : h;
+}
+/*
+ * Exclusive: make [c, b) aborted frames (padding where it reaches the
+ * ring's end), as a repair fills a hole, so that readers walk past what
+ * is there. False, changing nothing, if it cannot be tiled with frames
+ * (a piece smaller than a header that is not the ring's end).
+ */
+static bool abort_span(struct mapq *q, uint64_t c, uint64_t b, bool dry)
+{
+	while (c < b) {
+		uint64_t off = c & q->mask, size = b - c, nw;
+		if (off + size >= q->cap) {
+			size = q->cap - off; /* to the ring's end: padding */
+			nw = cw_make(size, FRAME_COMMITTED, 1, lap_of(q, c));
+		} else {
+			if (size < FRAME_HDR)
+				return false;
+			if (size > q->abort_max)
+				size = size - q->abort_max >= FRAME_HDR ? q->abort_max
+									: q->abort_max - FRAME_HDR;
+			nw = cw_make(size, FRAME_ABORTED, 0, lap_of(q, c));
+		}
+		if (!dry) {
+			/* relaxed: nobody else has the queue open; the word before
+			 * pos, as a writer publishes, so that a recovery killed
+			 * half way leaves frames the next one walks or redoes */
+			mapq__store(commit_at(q, c), nw, memory_order_relaxed);
+			mapq__store(&frame_at(q, c)->pos, c, memory_order_relaxed);
+		}
+		c += size;
+	}
+	return true;
+}
+
+/*
+ * The walk met a frame at @c that fails, before @anchor, the tail that the
+ * control page or the checkpoint recorded: frames up to there were
+ * written before it was. After a power cut that is a frame readers had
+ * consumed, that a writer of the next lap had begun to reuse (its header
+ * partly rewritten): what follows is intact and still owed to readers
+ * (the simulator found every synced message after it cut off:
+ * doc/simulation.md). Skip it: the next intact frame before @anchor, with
+ * the damage between made aborted frames. 0 if there is none.
+ */
+static uint64_t skip_damage(struct mapq *q, uint64_t c, uint64_t anchor)
+{
+	uint64_t limit = anchor < c + q->cap ? anchor : c + q->cap;
+	for (uint64_t p = c; (p = next_intact(q, p, limit)) != 0; p += FRAME_ALIGN)
+		if (p > c && abort_span(q, c, p, true)) {
+			(void)abort_span(q, c, p, false);
+			return p;
+		}
+	return 0;
+}
+/*
+ * Exclusive: unpublish what a reader or writer reaching position @p (the
+ * first at or past @end in its slot) could take for a frame: a pos field
+ * there that names @p or a later position in the slot, and a commit word
+ * with the tag of @p's lap or the next, which a writer claiming it could
+ * take for a repairer's (writer.c, claim). The next lap's too: after a
+ * power cut the log can end a lap or more before what was written (the
+ * simulator found a stale frame a lap on delivered as a new message).
+ */
+static void scrub_slot(struct mapq *q, uint64_t p, uint64_t end, mapq_recovery *rep)
+{
+	struct fmt_frame *f = frame_at(q, p);
+	/* relaxed: nobody else has the queue open */
+	uint64_t w = mapq__load(&f->commit, memory_order_relaxed);
+	uint64_t pos = mapq__load(&f->pos, memory_order_relaxed);
+	bool tagged = cw_state(w) != FRAME_NONE &&
+		      (cw_lap(w) == lap_of(q, p) || cw_lap(w) == lap_of(q, p + q->cap));
+	if (pos != POS_SCRUBBED && pos >= end && pos >= p && (pos - p) % q->cap == 0) {
+		if (tagged)
+			rep->frames_scrubbed++; /* a frame, not just zeroes */
+		mapq__store(&f->pos, POS_SCRUBBED, memory_order_relaxed);
+	}
+	if (tagged)
+		mapq__store(&f->commit, 0, memory_order_relaxed);
+}
+
+/*
+ * The bodies of the log's aborted frames and padding are never checked:
+ * frames written there before a power cut, of a lap that the recovered
+ * log does not reach, can still look published. Each slot of such a body
+ * is one a lap on, past the end.
+ */
+static void scrub_bodies(struct mapq *q, uint64_t h, uint64_t end, mapq_recovery *rep)
+{
+	for (uint64_t c = h; c < end;) {
+		/* relaxed: nobody else has the queue open */
+		uint64_t w = mapq__load(commit_at(q, c), memory_order_relaxed), size = cw_size(w);
+		if (size < FRAME_ALIGN || size % FRAME_ALIGN || size > end - c)
+			return; /* the walk checked every frame: not reached */
+		if (cw_state(w) != FRAME_COMMITTED || cw_pad(w))
+			for (uint64_t x = c + FRAME_ALIGN; x < c + size; x += FRAME_ALIGN)
+				scrub_slot(q, x + q->cap, end, rep);
+		c += size;
+	}
+}
+
 /*
  * Move reader cursors back into the log: onto [head, end], and onto a
  * frame boundary (a garbled cursor moves to the next frame).
@@ -236,17 +395,28 @@ static int recover_exclusive(struct mapq *q, mapq_recovery *rep)
 	uint64_t h = mapq__load(&ctl->head, memory_order_relaxed);
 	uint64_t t = mapq__load(&ctl->tail, memory_order_relaxed);
 	rep->tail_before = t;
+	/* where the recorded log ends: everything before was written first */
+	uint64_t anchor = t;
 	if (!head_ok(q, h, t)) {
 		/* The control page is garbled (a system crash mid-write of it):
 		 * start from the last sync's checkpoint, else from nothing. */
 		const struct fmt_ckpt *k = mapq__newest_ckpt(q);
-		h = k && head_ok(q, k->head, k->head + q->cap) ? k->head : 0;
+		h = k && k->head % FRAME_ALIGN == 0 && k->head < FMT_POS_LIMIT ? k->head : 0;
+		anchor = k && k->tail >= h && k->tail - h <= q->cap ? k->tail : h;
 		rep->used_checkpoint = k != NULL;
+		t = h + q->cap; /* the walk finds the end */
 		mapq__store(&ctl->head, h, memory_order_relaxed);
-		mapq__store(&ctl->tail, h + q->cap, memory_order_relaxed);
+		mapq__store(&ctl->tail, t, memory_order_relaxed);
 		mapq__store(&ctl->crc_failures, 0, memory_order_relaxed);
 		mapq__store(&ctl->lapped, 0, memory_order_relaxed);
 		mapq__store(&ctl->lost, 0, memory_order_relaxed);
+	}
+	uint64_t start = walk_start(q, h, t);
+	if (start != h) {
+		h = start;
+		mapq__store(&ctl->head, h, memory_order_relaxed);
+		if (t < h) /* the walk finds the end */
+			mapq__store(&ctl->tail, h + q->cap, memory_order_relaxed);
 	}
 	/* Every other process is gone: a slot scan may take any of them. */
 	mapq__store(&ctl->reader_hwm, q->nr, memory_order_relaxed);
@@ -269,8 +439,15 @@ static int recover_exclusive(struct mapq *q, mapq_recovery *rep)
 			 * its word and its pos): look once more. Ending the log
 			 * there scrubbed every frame after it, acknowledged ones
 			 * too (the simulator found it: doc/simulation.md). */
-			if (did == REPAIR_NONE || (did == REPAIR_DONE && looked_again))
-				break;
+			if (did == REPAIR_NONE || (did == REPAIR_DONE && looked_again)) {
+				uint64_t next = c < anchor ? skip_damage(q, c, anchor) : 0;
+				if (!next)
+					break;
+				rep->frames_skipped++;
+				looked_again = false;
+				c = next;
+				continue;
+			}
 			if (did != REPAIR_DONE)
 				tally(rep, did);
 			looked_again = did == REPAIR_DONE;
@@ -294,21 +471,11 @@ static int recover_exclusive(struct mapq *q, mapq_recovery *rep)
 		why = "end of the log";
 	uint64_t end = c;
 	/* Unpublish everything a reader could meet past the end before
-	 * writers reach it (any pos field there equal to its position), and
-	 * every commit word there with this lap's tag, which a writer claiming
-	 * that position could take for a repairer's (writer.c, claim). */
-	for (uint64_t p = end; p < h + q->cap; p += FRAME_ALIGN) {
-		struct fmt_frame *f = frame_at(q, p);
-		uint64_t w = mapq__load(&f->commit, memory_order_relaxed);
-		bool tagged = cw_lap(w) == lap_of(q, p) && cw_state(w) != FRAME_NONE;
-		if (mapq__load(&f->pos, memory_order_relaxed) == p) {
-			if (tagged)
-				rep->frames_scrubbed++; /* a frame, not just zeroes */
-			mapq__store(&f->pos, POS_SCRUBBED, memory_order_relaxed);
-		}
-		if (tagged)
-			mapq__store(&f->commit, 0, memory_order_relaxed);
-	}
+	 * writers reach it: outside the log, and in the unchecked bodies of
+	 * its aborted frames and padding (scrub_slot). */
+	for (uint64_t p = end; p < h + q->cap; p += FRAME_ALIGN)
+		scrub_slot(q, p, end, rep);
+	scrub_bodies(q, h, end, rep);
 	if ((err = MAPQ_FAULT(RECOVER_SCRUBBED)))
 		return err;
 	mapq__store(&ctl->tail, end, memory_order_relaxed);
@@ -350,7 +517,12 @@ int mapq_recover(mapq *q, mapq_recovery *rep)
 		return err;
 	if (!rep)
 		rep = &tmp;
-	if (mapq__recover_alone(q, NULL, rep, &err))
+	/* under the join lock, as an opener's (queue.c, join) */
+	if ((err = mapq__registry_lock(q->fd, join_off(q))) != 0)
+		return err;
+	bool alone = mapq__recover_alone(q, NULL, rep, &err);
+	mapq__slot_unlock(q->fd, join_off(q));
+	if (alone)
 		return err;
 	memset(rep, 0, sizeof(*rep));
 	err = MAPQ_FAULT(RECOVER_START);

@@ -57,6 +57,9 @@ struct mapq__sim_hooks {
 	void (*unmapping)(void *addr, size_t len);
 	void (*allocated)(void *p);
 	void (*freeing)(void *p);
+	/* Before msync() of [addr, addr + len): what it makes durable, for
+	 * the simulator's image of the disk (a power cut keeps that). */
+	void (*syncing)(const void *addr, size_t len);
 	/* Used whenever set, inside a simulated process or not: a new
 	 * queue's id, so that one seed gives one run. */
 	void (*random)(void *buf, size_t len);

@@ -10,7 +10,6 @@
 
 #include <errno.h>
 #include <limits.h>
-#include <sys/mman.h>
 #include <time.h>
 
 #include "internal.h"
@@ -43,6 +42,13 @@ static int wait_finished(struct mapq *q, uint64_t end)
 			return -MAPQ_ECORRUPT; /* from the file: off the frame grid */
 		uint64_t w, pos = frame_pos_at(q, c);
 		w = mapq__load(commit_at(q, c), memory_order_acquire);
+		/* We hold nothing back: if head passed c while we looked, the
+		 * next lap may have half overwritten what we read (a stale lap
+		 * tag, with a torn size: the simulator found it taken for
+		 * corruption). Look again from head. acquire: the reads above
+		 * come first; a head not yet past c means no writer had c. */
+		if (mapq__load(&q->ctl->head, memory_order_acquire) > c)
+			continue;
 		/* A forsaken frame counts as finished: it will never be
 		 * delivered, and recovery after a crash aborts it. */
 		if (pos == c && cw_lap(w) == lap_of(q, c) && cw_state(w) != FRAME_NONE &&
@@ -81,6 +87,13 @@ int mapq_sync(mapq *q)
 			      : ms < 1            ? 1
 						  : (int)ms;
 		err = mapq__reserve_frame(q, 0, &pos, &size, timeout);
+		/* Readers skipped the filler while we stalled, and aborted it,
+		 * which is all it was for (the simulator found this error
+		 * reaching the caller) */
+		if (err == -MAPQ_ESTALLED) {
+			err = 0;
+			size = 0;
+		}
 		if (err)
 			return err;
 		if (size) {
@@ -95,8 +108,8 @@ int mapq_sync(mapq *q)
 	if ((err = wait_finished(q, end)) != 0)
 		return err;
 	(void)MAPQ_FAULT(SYNC_BEFORE_MSYNC);
-	if (msync(q->base, (size_t)q->sb.file_size, MS_SYNC) < 0)
-		return -errno;
+	if ((err = mapq__os_msync(q->base, (size_t)q->sb.file_size)) != 0)
+		return err;
 	/* The checkpoint: only after the data it points at is durable. */
 	if ((err = mapq__registry_lock(q->fd, sync_off(q))) != 0)
 		return err;
@@ -111,7 +124,7 @@ int mapq_sync(mapq *q)
 	k->crc = mapq__ckpt_crc(k);
 	(void)MAPQ_FAULT(SYNC_BEFORE_CKPT);
 	/* k starts its page: the mapping and the offsets are page aligned */
-	err = msync(k, FMT_PAGE, MS_SYNC) < 0 ? -errno : 0;
+	err = mapq__os_msync(k, FMT_PAGE);
 	mapq__slot_unlock(q->fd, sync_off(q));
 	return err;
 }
