@@ -43,7 +43,8 @@ TOP = os.path.dirname(HERE)
 # the time): the default, one without deaths (where every wait is judged
 # for lost wake-ups), deaths with stalls, frames up to a quarter of the
 # ring, one writer with deaths and stalls, readers without a name, the
-# overwrite policy, and crashes of every process (recovery on open).
+# overwrite policy, crashes of every process (recovery on open), and
+# power cuts (writers sync; the file keeps what reached the disk).
 SIM_WORKLOADS = [
     ("default", []),
     ("no-deaths", ["-k", "0"]),
@@ -54,6 +55,8 @@ SIM_WORKLOADS = [
     ("overwrite", ["-w", "2", "-r", "2", "-k", "2", "--stalls", "1", "--max-size", "1024",
                    "-m", "24", "--overwrite"]),
     ("crashes", ["-w", "2", "-r", "2", "-k", "1", "--stalls", "1", "--crashes", "2"]),
+    ("power", ["-w", "2", "-r", "2", "-k", "1", "--stalls", "1", "--power-cuts", "2",
+               "--capacity", "16384", "-m", "24"]),
 ]
 # mapq-torture over the same small ring, with kills and pauses; the
 # durable and ephemeral reader kinds alternate between runs.
@@ -111,11 +114,11 @@ def build(src, bld, log):
     return run(["make", "-j2", "sim/mapq-sim", "harness/mapq-torture"], bld, log) == 0
 
 
-def sim_hunt(sim, budget, log, workdir):
+def sim_hunt(sim, budget, log, workdir, workloads):
     """Workloads in turn until one fails; what it took."""
-    share = max(1, int(budget / len(SIM_WORKLOADS)))
+    share = max(1, int(budget / len(workloads)))
     schedules, t0 = 0, time.monotonic()
-    for name, extra in SIM_WORKLOADS:
+    for name, extra in workloads:
         cmd = [sim, "-q", "-n", "100000000", "-t", str(share), "--seed", "1", "--dir", workdir] + extra
         p = subprocess.run(cmd, capture_output=True, text=True)
         with open(log, "a") as f:
@@ -156,7 +159,8 @@ def shrink(sim, found, secs, log, workdir):
     with open(log, "a") as f:
         f.write("$ %s\n%s" % (" ".join(cmd), p.stderr[-3000:]))
     m = re.search(r"shrunk in ([\d.]+) s .*?: (\d+) writers? x (\d+) readers? x (\d+) messages?, "
-                  r"(\d+) deaths?, (\d+) stalls?, (\d+) preemptions?, (\d+) steps \(it was .*?(\d+) steps\)",
+                  r"(\d+) deaths?, (\d+) stalls?, (?:\d+ crash(?:es)?, )?(?:\d+ power cuts?, )?"
+                  r"(\d+) preemptions?, (\d+) steps \(it was .*?(\d+) steps\)",
                   p.stderr)
     if not m:
         return {}
@@ -216,12 +220,20 @@ def main():
                     help="seconds to shrink each failure (20; 0: skip)")
     ap.add_argument("--out", default="sim-bugs-report", help="report directory (sim-bugs-report)")
     ap.add_argument("--keep", action="store_true", help="keep the scratch tree")
+    ap.add_argument("--workloads", help="comma list of mapq-sim workloads to try, of: " +
+                    ", ".join(n for n, _ in SIM_WORKLOADS) + " (all)")
     ap.add_argument("--require-found", action="store_true",
                     help="exit 1 unless mapq-sim finds every bug (CI's short form)")
     args = ap.parse_args()
     bugdir = os.path.join(TOP, "sim", "bugs")
     only = [n for n in (args.only or "").split(",") if n]
     names = patches(bugdir, only)
+    wanted = [n for n in (args.workloads or "").split(",") if n]
+    known = [n for n, _ in SIM_WORKLOADS]
+    if any(n not in known for n in wanted):
+        sys.exit("sim-bugs: --workloads: unknown workload in '%s' (%s)" % (args.workloads,
+                                                                          ", ".join(known)))
+    workloads = [w for w in SIM_WORKLOADS if not wanted or w[0] in wanted]
     if args.list:
         for n in names:
             print("%-34s %s" % (n, header(os.path.join(bugdir, n + ".patch"), "origin")))
@@ -255,7 +267,7 @@ def main():
                 if not build(scratch, bld, log):
                     sys.exit("sim-bugs: the tree with %s does not build; see %s" % (name, log))
                 r = {"bug": name, "origin": header(patch, "origin")}
-                r["sim"] = sim_hunt(sim, args.sim_time, log, workdir)
+                r["sim"] = sim_hunt(sim, args.sim_time, log, workdir, workloads)
                 s = r["sim"]
                 say("   mapq-sim: " + ("found after %d schedules, %.1f s (%s, %s): %s" % (
                     s["schedules"], s["seconds"], s["strategy"], s["workload"], s["why"][:100])
@@ -283,7 +295,7 @@ def main():
     with open(os.path.join(args.out, "bugs.md"), "w") as f:
         f.write("# Bugs put back, and who found them\n\n"
                 "mapq-sim: up to %.0f s per bug over %d workloads; mapq-torture: up to %.0f s "
-                "in %d s runs.\n\n%s" % (args.sim_time, len(SIM_WORKLOADS), args.torture_time,
+                "in %d s runs.\n\n%s" % (args.sim_time, len(workloads), args.torture_time,
                                          TORTURE_RUN_S, md))
     with open(os.path.join(args.out, "bugs.json"), "w") as f:
         json.dump(results, f, indent=2)

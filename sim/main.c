@@ -38,6 +38,12 @@ static const char usage[] =
 	"      --stall-ms MS    how long a stall lasts, virtual (50)\n"
 	"      --crashes K      every process dies at once, up to K times, 0..8 (0): the\n"
 	"                       first to come back recovers the queue as it opens it\n"
+	"      --power-cuts K   a crash that also loses what no msync wrote, up to K\n"
+	"                       times, 0..8 (0): writers call mapq_sync now and then,\n"
+	"                       the file keeps each unsynced page old, new or torn, and\n"
+	"                       every synced message must survive its recovery\n"
+	"      --tear X         how a power cut tears a sector: sector (old or new,\n"
+	"                       the default) or bytes (garbage where bytes changed)\n"
 	"      --horizon N      steps over which deaths, stalls and priority changes\n"
 	"                       fall (measured from the workload when not given)\n"
 	"  -t, --time-limit S   stop after S seconds of real time (none)\n"
@@ -74,7 +80,9 @@ static const char usage[] =
 	"      --shrink-time S  time the shrinking may take (60)\n"
 	"      --break X        self-tests: crash, a reader faults after its first\n"
 	"                       message (reported with its schedule); wake, futex wakes\n"
-	"                       wake nobody (lost wake-ups to find, save and shrink)\n"
+	"                       wake nobody (lost wake-ups to find, save and shrink);\n"
+	"                       sync, msync makes nothing durable (with --power-cuts:\n"
+	"                       synced messages lost)\n"
 	"      --json FILE      write the campaign's result there (scripts/stress.py --sim)\n"
 	"  -q, --quiet          no progress lines\n"
 	"  -h, --help           this text\n"
@@ -103,7 +111,9 @@ enum {
 	O_SHRINK_TIME,
 	O_EPHEMERAL,
 	O_OVERWRITE,
-	O_CRASHES
+	O_CRASHES,
+	O_POWER,
+	O_TEAR
 };
 
 static const struct option longopts[] = {
@@ -138,6 +148,8 @@ static const struct option longopts[] = {
 	{ "ephemeral", no_argument, NULL, O_EPHEMERAL },
 	{ "overwrite", no_argument, NULL, O_OVERWRITE },
 	{ "crashes", required_argument, NULL, O_CRASHES },
+	{ "power-cuts", required_argument, NULL, O_POWER },
+	{ "tear", required_argument, NULL, O_TEAR },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
@@ -151,6 +163,8 @@ static void remove_dir(void)
 		return;
 	char q[PATH_MAX + 8];
 	snprintf(q, sizeof(q), "%s/q", dir);
+	(void)unlink(q);
+	snprintf(q, sizeof(q), "%s/chk", dir); /* power.c's, if a cut was cut short */
 	(void)unlink(q);
 	(void)rmdir(dir);
 	dir[0] = 0;
@@ -270,6 +284,11 @@ static void print_command(FILE *f, const struct campaign *c, uint64_t seed, bool
 					    : "");
 	if (g->events[EV_CRASH])
 		fprintf(f, " --crashes %u", g->events[EV_CRASH]);
+	if (g->events[EV_POWER])
+		fprintf(f, " --power-cuts %u%s", g->events[EV_POWER],
+			g->tear_bytes ? " --tear bytes" : "");
+	if (g->breakage == BREAK_SYNC)
+		fprintf(f, " --break sync");
 	if (expect)
 		fprintf(f, " --expect %#llx", (unsigned long long)sim_w.fingerprint);
 	fputc('\n', f);
@@ -343,6 +362,16 @@ static void parse(int argc, char **argv, struct campaign *c)
 			break;
 		case O_CRASHES:
 			g->events[EV_CRASH] = (unsigned)number("--crashes", optarg, 0,
+							       SIM_MAX_EVENTS);
+			break;
+		case O_TEAR:
+			if (!strcmp(optarg, "sector") || !strcmp(optarg, "bytes"))
+				g->tear_bytes = !strcmp(optarg, "bytes");
+			else
+				bad("--tear: unknown way to tear '%s' (sector or bytes)", optarg);
+			break;
+		case O_POWER:
+			g->events[EV_POWER] = (unsigned)number("--power-cuts", optarg, 0,
 							       SIM_MAX_EVENTS);
 			break;
 		case O_STALL_MS:
@@ -422,8 +451,10 @@ static void parse(int argc, char **argv, struct campaign *c)
 				g->breakage = BREAK_CRASH;
 			else if (!strcmp(optarg, "wake"))
 				g->breakage = BREAK_WAKE;
+			else if (!strcmp(optarg, "sync"))
+				g->breakage = BREAK_SYNC;
 			else
-				bad("--break: unknown breakage '%s' (crash or wake)", optarg);
+				bad("--break: unknown breakage '%s' (crash, wake or sync)", optarg);
 			break;
 		case 'q':
 			c->quiet = true;
@@ -452,6 +483,18 @@ static void parse(int argc, char **argv, struct campaign *c)
 		bad("--expect needs --replay (a schedule file holds its fingerprint)");
 	if (c->shrink && g->breakage == BREAK_CRASH)
 		bad("--shrink: a crash ends the simulator; it cannot shrink one");
+	if (g->events[EV_POWER] && (g->overwrite || !g->durable))
+		bad("--power-cuts: judged with durable readers under the block policy only (not "
+		    "with --%s): a message they have not read must still be in the queue",
+		    g->overwrite ? "overwrite" : "ephemeral");
+	/* mapq_sync keeps later writes off synced pages with an aborted frame
+	 * up to a page and a header long, which must fit half the ring */
+	if (g->events[EV_POWER] && g->capacity < 16384)
+		bad("--power-cuts: needs --capacity 16384 or more: in a smaller ring mapq_sync "
+		    "cannot keep later writes off the pages it synced, and a torn page loses "
+		    "synced messages (include/mapq.h)");
+	if (g->breakage == BREAK_SYNC && !g->events[EV_POWER])
+		bad("--break sync: needs --power-cuts (nothing else reads the disk's image)");
 	if (g->min_size > g->max_size)
 		bad("--min-size is larger than --max-size");
 	if (g->capacity & (g->capacity - 1))
@@ -508,9 +551,12 @@ static void report_failure(const struct campaign *c, uint64_t seed, uint64_t i,
 		(unsigned long long)i, (unsigned long long)seed,
 		sim_strategy_name(c->cfg.strategy));
 	fprintf(stderr, "  %s\n  (what failed: %s)\n", res->why, res->kind);
-	fprintf(stderr, "  %llu steps, %.3f ms of virtual time, %u deaths, %u stalls, %u crashes\n",
+	fprintf(stderr,
+		"  %llu steps, %.3f ms of virtual time, %u deaths, %u stalls, %u crashes, %u power "
+		"cuts\n",
 		(unsigned long long)sim_w.steps, (double)(sim_w.vt - 1000000000ull) / 1e6,
-		sim_w.done[EV_DEATH], sim_w.done[EV_STALL], sim_w.done[EV_CRASH]);
+		sim_w.done[EV_DEATH], sim_w.done[EV_STALL], sim_w.done[EV_CRASH],
+		sim_w.done[EV_POWER]);
 	fprintf(stderr, "  the processes at the end:\n");
 	sim_print_procs(stderr);
 	fprintf(stderr, "  the last steps:\n");
@@ -560,7 +606,8 @@ static void keep_schedule(const struct campaign *c, uint64_t seed, const struct 
 	if (c->shrink) {
 		struct sim_shrink_stats st;
 		unsigned w = g.writers, rd = g.readers, m = g.messages;
-		unsigned k = g.events[EV_DEATH], sl = g.events[EV_STALL], cr = g.events[EV_CRASH];
+		unsigned k = g.events[EV_DEATH], sl = g.events[EV_STALL], cr = g.events[EV_CRASH],
+			 pc = g.events[EV_POWER];
 		fprintf(stderr, "\nmapq-sim: shrinking the schedule (at most %.0f s)...\n",
 			c->shrink_time);
 		sim_shrink(&g, &t, res->kind, c->shrink_time, c->quiet, &st);
@@ -569,17 +616,18 @@ static void keep_schedule(const struct campaign *c, uint64_t seed, const struct 
 			pre += t.v[i] != 0;
 		fprintf(stderr,
 			"mapq-sim: shrunk in %.1f s (%llu schedules run, %llu kept): %u %s x %u "
-			"%s x %u %s, %u %s, %u %s, %u %s, %llu %s, %llu steps (it was %u x %u x %u, "
-			"%u deaths, %u stalls, %u crashes, %llu steps)\n",
+			"%s x %u %s, %u %s, %u %s, %u %s, %u %s, %llu %s, %llu steps (it was %u x %u x "
+			"%u, %u deaths, %u stalls, %u crashes, %u power cuts, %llu steps)\n",
 			st.seconds, (unsigned long long)st.runs, (unsigned long long)st.accepted,
 			g.writers, plural(g.writers, "writer", "writers"), g.readers,
 			plural(g.readers, "reader", "readers"), g.messages,
 			plural(g.messages, "message", "messages"), g.events[EV_DEATH],
 			plural(g.events[EV_DEATH], "death", "deaths"), g.events[EV_STALL],
 			plural(g.events[EV_STALL], "stall", "stalls"), g.events[EV_CRASH],
-			plural(g.events[EV_CRASH], "crash", "crashes"), (unsigned long long)pre,
-			plural(pre, "preemption", "preemptions"),
-			(unsigned long long)st.steps_after, w, rd, m, k, sl, cr,
+			plural(g.events[EV_CRASH], "crash", "crashes"), g.events[EV_POWER],
+			plural(g.events[EV_POWER], "power cut", "power cuts"),
+			(unsigned long long)pre, plural(pre, "preemption", "preemptions"),
+			(unsigned long long)st.steps_after, w, rd, m, k, sl, cr, pc,
 			(unsigned long long)st.steps_before);
 		/* run it once more, to print it */
 		if (sim_run(&g, t.seed, &t, NULL, false, NULL))
@@ -730,7 +778,7 @@ static void write_json(const struct campaign *c, uint64_t done, uint64_t steps, 
 static int campaign(struct campaign *c)
 {
 	double t0 = now_s(), next_report = t0 + 2;
-	uint64_t steps = 0, kills = 0, stalls = 0, crashes = 0, done = 0;
+	uint64_t steps = 0, kills = 0, stalls = 0, crashes = 0, cuts = 0, done = 0;
 	bool mixed = !strcmp(c->strategy, "mixed");
 	for (uint64_t i = 0; i < c->schedules; i++) {
 		uint64_t seed = sim_seed_of(c->seed, i);
@@ -745,6 +793,7 @@ static int campaign(struct campaign *c)
 		kills += sim_w.done[EV_DEATH];
 		stalls += sim_w.done[EV_STALL];
 		crashes += sim_w.done[EV_CRASH];
+		cuts += sim_w.done[EV_POWER];
 		if (!res.pass) {
 			report_failure(c, seed, i, &res);
 			if (c->json)
@@ -767,13 +816,13 @@ static int campaign(struct campaign *c)
 	if (c->json)
 		write_json(c, done, steps, kills, stalls, el, NULL, 0);
 	printf("mapq-sim: PASS: %llu schedules (%s, depth %u, horizon %llu) of %u writers x %u "
-	       "readers x %u messages, capacity %llu; %llu deaths, %llu stalls, %llu crashes; "
-	       "%.1f s, %.0f schedules/s, %.0f steps each\n",
+	       "readers x %u messages, capacity %llu; %llu deaths, %llu stalls, %llu crashes, "
+	       "%llu power cuts; %.1f s, %.0f schedules/s, %.0f steps each\n",
 	       (unsigned long long)done, c->strategy, c->cfg.depth,
 	       (unsigned long long)c->cfg.pct_steps, c->cfg.writers, c->cfg.readers,
 	       c->cfg.messages, (unsigned long long)c->cfg.capacity, (unsigned long long)kills,
-	       (unsigned long long)stalls, (unsigned long long)crashes, el,
-	       el > 0 ? (double)done / el : 0.0, done ? (double)steps / (double)done : 0.0);
+	       (unsigned long long)stalls, (unsigned long long)crashes, (unsigned long long)cuts,
+	       el, el > 0 ? (double)done / el : 0.0, done ? (double)steps / (double)done : 0.0);
 	return 0;
 }
 

@@ -114,6 +114,24 @@ static void send_retrying(struct sim_proc *p, mapq *q, const uint8_t *buf, uint3
 	}
 }
 
+/* --power-cuts: make what this writer (and every other) had acknowledged
+ * durable; what a successful call covered must survive a power cut. */
+static void sync_now(struct sim_proc *p, mapq *q)
+{
+	uint64_t snap[SIM_MAX_WRITERS][TT_MAX_INC];
+	sim_power_snapshot(snap);
+	uint64_t t0 = sim_w.vt;
+	p->quiet_timer = false;
+	int rc = mapq_sync(q);
+	/* its two waits, of up to twice the unblock timeout each, are not a
+	 * timeout of the caller's: only a lost wake-up is judged */
+	judge_wait(p, "sync", 0, t0, rc, rc == 0);
+	if (rc == 0)
+		sim_power_synced(snap);
+	else if (rc != -ETIMEDOUT)
+		fail_rc(p, "sync", rc);
+}
+
 static void writer(struct sim_proc *p)
 {
 	const struct sim_config *cfg = sim_w.cfg;
@@ -128,8 +146,12 @@ static void writer(struct sim_proc *p)
 		tt_fill(buf, len, (uint16_t)p->id, (uint16_t)p->inc, seq);
 		send_retrying(p, q, buf, len);
 		atomic_store_explicit(ack, ++seq, memory_order_relaxed);
+		/* now and then, and after the last */
+		if (cfg->events[EV_POWER] && (!left || sim_choose(4) == 0))
+			sync_now(p, q);
 	}
 	mapq_close(q);
+	sim_w.writer_done[p->id] = true;
 	if (++sim_w.writers_done == cfg->writers && !sim_w.closer_started) {
 		sim_w.closer_started = true;
 		(void)sim_spawn(R_CLOSER, 0, 0, 0);
@@ -184,7 +206,15 @@ static void reader(struct sim_proc *p)
 		if (++sim_w.readers_ready == cfg->readers)
 			sim_start_writers();
 	}
-	bool first_after_restart = p->inc > 0 && cfg->durable;
+	/* after a power cut a durable cursor may have gone back or forward
+	 * (power.c judges durability): judged as a cursor without a name */
+	bool durable = cfg->durable && !sim_w.power_cut;
+	bool first_after_restart = p->inc > 0 && durable;
+	/* A reader that joins at the oldest message, without a cursor of its
+	 * own, can have a writer that looked at the readers before it joined
+	 * free what it reads: a release says -MAPQ_ELAPPED (include/mapq.h,
+	 * mapq_release), once per such writer at most. */
+	unsigned taken_back = durable ? cfg->writers : 0;
 	uint64_t prev_end = UINT64_MAX;
 	uint8_t copy[1024];
 	for (;;) {
@@ -244,9 +274,13 @@ static void reader(struct sim_proc *p)
 		else if (s.writer >= cfg->writers || s.inc >= TT_MAX_INC)
 			rs->corrupt++;
 		else
-			tt_record(&sim_w.st, p->id, p->inc, cfg->durable, &s, &first_after_restart);
-		if (!cfg->overwrite && (rc = mapq_release(r)) != 0)
-			fail_rc(p, "release", rc);
+			tt_record(&sim_w.st, p->id, p->inc, durable, &s, &first_after_restart);
+		if (!cfg->overwrite && (rc = mapq_release(r)) != 0) {
+			if (rc != -MAPQ_ELAPPED || taken_back++ >= cfg->writers)
+				fail_rc(p, "release", rc);
+			rs->lapped++;
+			rs->lossy = 1;
+		}
 		if (cfg->breakage == BREAK_CRASH && p->id == 0)
 			crash();
 		if (rs->done)

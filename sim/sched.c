@@ -33,9 +33,8 @@
 
 struct sim_world sim_w;
 
-/* Virtual time per step, and before a dead process comes back. */
+/* Virtual time per step. */
 #define STEP_NS 20u
-#define RESTART_NS 200000u
 /* Virtual time starts here: the library takes a zero deadline as unset. */
 #define VT_START 1000000000ull
 /* Virtual time without a message going through that makes a queue stuck,
@@ -258,8 +257,10 @@ static bool due(enum sim_event kind, bool can)
 		return false;
 	++*n;
 	sim_w.disturbed = true;
-	if (kind == EV_CRASH)
+	if (kind == EV_CRASH || kind == EV_POWER)
 		sim_w.crashing = true;
+	if (kind == EV_POWER)
+		sim_w.power_pending = true;
 	return true;
 }
 
@@ -296,7 +297,7 @@ static void step(enum mapq_sim_op op, const void *addr, uint64_t arg, const char
 	for (unsigned i = 0; i < sim_w.pct_changes; i++)
 		if (sim_w.pct_change[i] == sim_w.steps)
 			p->prio = i + 1;
-	if (due(EV_CRASH, true)) {
+	if (due(EV_CRASH, true) || due(EV_POWER, !sim_w.closer_started)) {
 		/* every process dies, wherever it is; they come back as
 		 * new incarnations, and the first to open recovers */
 		for (unsigned i = 0; i < SIM_MAX_PROCS; i++) {
@@ -308,9 +309,11 @@ static void step(enum mapq_sim_op op, const void *addr, uint64_t arg, const char
 	bool crash = sim_w.crashing && killable(p);
 	sim_w.crashing = false;
 	if (crash || due(EV_DEATH, killable(p))) {
-		struct sim_step *s = trace_add(p, op, off, arg, file, line,
-					       crash ? "dies here, with every process (a crash)"
-						     : "dies here, before it");
+		struct sim_step *s = trace_add(
+			p, op, off, arg, file, line,
+			!crash                ? "dies here, before it"
+			: sim_w.power_pending ? "dies here, with every process (a power cut)"
+					      : "dies here, with every process (a crash)");
 		if (sim_w.tracing)
 			print_step(sim_w.trace_out, s);
 		p->state = P_DEAD;
@@ -453,9 +456,11 @@ static void plan(const struct sim_config *cfg)
 		for (unsigned i = 0; i < sim_w.pct_changes; i++)
 			sim_w.pct_change[i] = 1 + sim_rand() % k;
 	}
-	for (unsigned i = 0; i < cfg->events[EV_CRASH]; i++)
-		sim_w.ev_at[EV_CRASH][i] = 1 + sim_rand() % k;
-	qsort(sim_w.ev_at[EV_CRASH], cfg->events[EV_CRASH], sizeof(uint64_t), sort_u64);
+	for (unsigned e = EV_CRASH; e <= EV_POWER; e++) {
+		for (unsigned i = 0; i < cfg->events[e]; i++)
+			sim_w.ev_at[e][i] = 1 + sim_rand() % k;
+		qsort(sim_w.ev_at[e], cfg->events[e], sizeof(uint64_t), sort_u64);
+	}
 }
 
 static bool all_done(void)
@@ -546,7 +551,7 @@ int sim_run(const struct sim_config *cfg, uint64_t seed, struct sim_tape *tape,
 	}
 	sim_w.st_mem = st_mem;
 	tt_state_init(&sim_w.st, st_mem, cfg->writers, cfg->readers);
-	if (make_queue(cfg))
+	if (make_queue(cfg) || sim_power_start())
 		return -1;
 	plan(cfg);
 	if (rec) {
@@ -586,11 +591,16 @@ int sim_run(const struct sim_config *cfg, uint64_t seed, struct sim_tape *tape,
 		for (unsigned i = 0; i < SIM_MAX_PROCS; i++)
 			if (sim_w.procs[i].state == P_DONE || sim_w.procs[i].state == P_DEAD)
 				reap(&sim_w.procs[i]);
+		if (sim_w.power_pending) {
+			sim_w.power_pending = false;
+			sim_power_cut();
+		}
 	}
 	/* what is left when a schedule ends early: as if all were killed */
 	for (unsigned i = 0; i < SIM_MAX_PROCS; i++)
 		if (sim_w.procs[i].state != P_FREE)
 			sim_kernel_release(&sim_w.procs[i]);
 	(void)unlink(sim_w.path);
+	sim_power_end();
 	return 0;
 }

@@ -95,10 +95,11 @@ static bool attempt(struct shrinker *s, const struct sim_config *cfg)
 	if (!s->quiet && t >= s->next_report) {
 		fprintf(stderr,
 			"mapq-sim: shrinking: %llu schedules run; now %u writers, %u readers, %u "
-			"messages, %u deaths, %u stalls, %u crashes, %llu preemptions, %llu steps\n",
+			"messages, %u deaths, %u stalls, %u crashes, %u power cuts, %llu preemptions, "
+			"%llu steps\n",
 			(unsigned long long)s->st->runs, g.writers, g.readers, g.messages,
 			g.events[EV_DEATH], g.events[EV_STALL], g.events[EV_CRASH],
-			(unsigned long long)c.c[2], (unsigned long long)c.c[3]);
+			g.events[EV_POWER], (unsigned long long)c.c[2], (unsigned long long)c.c[3]);
 		s->next_report = t + 2;
 	}
 	return true;

@@ -25,6 +25,8 @@
 #include "torture.h"
 
 #define SIM_MAX_PROCS 16
+#define SIM_MAX_WRITERS 8
+#define SIM_MAX_READERS 4
 #define SIM_MAX_FDS 8
 #define SIM_MAX_MAPS 8
 #define SIM_MAX_ALLOCS 32
@@ -42,6 +44,7 @@ enum sim_event {
 	EV_DEATH, /* the process at the step dies */
 	EV_STALL, /* it is not scheduled for stall_ns */
 	EV_CRASH, /* every process dies at once: the next open recovers */
+	EV_POWER, /* a crash that also loses what did not reach the disk */
 	EV_KINDS
 };
 #define SIM_MAX_EVENTS 8 /* of each kind per schedule */
@@ -74,8 +77,9 @@ struct sim_config {
 	bool overwrite; /* MAPQ_OVERWRITE: writers lap slow readers */
 	enum sim_strategy strategy;
 	unsigned depth;            /* PCT: bugs of this depth have a guaranteed chance */
-	unsigned events[EV_KINDS]; /* deaths, stalls, crashes per schedule, at most */
+	unsigned events[EV_KINDS]; /* deaths, stalls, crashes, cuts per schedule, at most */
 	uint64_t stall_ns;         /* how long a stall lasts (virtual) */
+	bool tear_bytes;           /* power cuts garble changed bytes (power.c) */
 	int unblock_ms;            /* the handles' unblock timeout */
 	uint64_t max_steps;        /* a schedule that runs longer spins: a failure */
 	uint64_t max_vt_ns;        /* likewise in virtual time: a stall */
@@ -84,7 +88,8 @@ struct sim_config {
 	enum sim_break {
 		BREAK_NONE,
 		BREAK_CRASH, /* reader 0 faults after its first message */
-		BREAK_WAKE   /* futex wakes wake nobody: lost wake-ups */
+		BREAK_WAKE,  /* futex wakes wake nobody: lost wake-ups */
+		BREAK_SYNC   /* msync makes nothing durable (power.c) */
 	} breakage;          /* self-tests of the simulator (--break) */
 };
 
@@ -162,13 +167,16 @@ struct sim_world {
 	unsigned pct_changes;
 	/* SIM_TAPE: the choices to make; else NULL. rec: choices made */
 	struct sim_tape *tape, *rec;
-	bool disturbed; /* a death or stall happened: polls may be needed */
-	bool crashing;  /* a crash is under way: the process at the step dies */
+	bool disturbed;     /* a death or stall happened: polls may be needed */
+	bool crashing;      /* a crash is under way: the process at the step dies */
+	bool power_pending; /* a power cut: the file becomes a crash image */
+	bool power_cut;     /* there was one: cursors are not durable any more */
 	/* the workload's state, judged at the end */
 	struct tt_state st;
 	void *st_mem;
 	unsigned incarnations[TT_MAX_WRITERS], reader_epochs[TT_MAX_READERS];
 	unsigned writers_done, readers_ready;
+	bool writer_done[TT_MAX_WRITERS];
 	uint64_t progress_vt; /* when a message last went through */
 	uint64_t quiet_ns;    /* longer than this without one: stuck */
 	bool reader_ready[TT_MAX_READERS];
@@ -211,6 +219,16 @@ void sim_kernel_release(struct sim_proc *p);
  * there is none (everyone waits forever, or everyone is done). */
 bool sim_kernel_advance(void);
 uint64_t sim_key_of(struct sim_proc *p, const void *addr);
+
+/* Virtual time before a dead process comes back. */
+#define RESTART_NS 200000u
+
+/* power.c: the disk's image, power cuts and their judgement */
+int sim_power_start(void); /* after the queue's creation; -1: setup error */
+void sim_power_end(void);
+void sim_power_snapshot(uint64_t snap[SIM_MAX_WRITERS][TT_MAX_INC]); /* before mapq_sync */
+void sim_power_synced(uint64_t snap[SIM_MAX_WRITERS][TT_MAX_INC]);   /* it returned 0 */
+void sim_power_cut(void); /* every process is dead: the crash image, judged */
 
 /* roles.c */
 void sim_role_main(void);

@@ -15,10 +15,12 @@
  *   unblock-ms MS, stall-ms MS, max-steps N
  *   ephemeral                  readers without a name, if so
  *   overwrite                  the overwrite policy, if so
- *   break wake                 the self-test's breakage, if any
+ *   break wake|sync            the self-test's breakage, if any
+ *   tear bytes                 power cuts garble changed bytes, if so
  *   deaths STEP...             the steps where a process dies
  *   stalls STEP...             the steps where a process stalls
  *   crashes STEP...            the steps where every process dies
+ *   power-cuts STEP...         the steps where the power fails
  *   choices C...               in order; "0*N" is N zeros
  */
 #include "config.h"
@@ -35,7 +37,8 @@
 
 /* The keys of the events' lines, by enum sim_event (the first one's key
  * ends the format string of sim_tape_save). */
-static const char *const event_keys[EV_KINDS] = { "\ndeaths", "\nstalls", "\ncrashes" };
+static const char *const event_keys[EV_KINDS] = { "\ndeaths", "\nstalls", "\ncrashes",
+						  "\npower-cuts" };
 
 void sim_tape_clear(struct sim_tape *t)
 {
@@ -87,13 +90,15 @@ int sim_tape_save(const char *path, const struct sim_config *cfg, const struct s
 		"# a schedule of mapq-sim: replay it with mapq-sim --schedule %s [--trace]\n"
 		"mapq-sim-schedule %d\nfingerprint %#" PRIx64 "\nseed %" PRIu64 "\nfailure %s\n"
 		"writers %u\nreaders %u\nmessages %u\ncapacity %" PRIu64 "\nmin-size %u\n"
-		"max-size %u\nunblock-ms %d\nstall-ms %" PRIu64 "\nmax-steps %" PRIu64
-		"%s%s%s\ndeaths",
+		"max-size %u\nunblock-ms %d\nstall-ms %" PRIu64 "\nmax-steps %" PRIu64 "%s%s%s",
 		path, FORMAT_VERSION, fingerprint, t->seed, kind && *kind ? kind : "-",
 		cfg->writers, cfg->readers, cfg->messages, cfg->capacity, cfg->min_size,
 		cfg->max_size, cfg->unblock_ms, cfg->stall_ns / 1000000u, cfg->max_steps,
 		cfg->durable ? "" : "\nephemeral", cfg->overwrite ? "\noverwrite" : "",
-		cfg->breakage == BREAK_WAKE ? "\nbreak wake" : "");
+		cfg->breakage == BREAK_WAKE   ? "\nbreak wake"
+		: cfg->breakage == BREAK_SYNC ? "\nbreak sync"
+					      : "");
+	fprintf(f, "%s\ndeaths", cfg->tear_bytes ? "\ntear bytes" : "");
 	for (unsigned e = 0; e < EV_KINDS; e++) {
 		fprintf(f, "%s", e ? event_keys[e] : "");
 		for (unsigned i = 0; i < t->events[e]; i++)
@@ -283,18 +288,28 @@ int sim_tape_load(const char *path, struct sim_config *cfg, struct sim_tape *t,
 			cfg->durable = false;
 		} else if (!strcmp(key, "overwrite")) {
 			cfg->overwrite = true;
+		} else if (!strcmp(key, "tear")) {
+			if (strcmp(rest, "bytes"))
+				rc = bad(&l, "tear: '%s' is not a way to tear (bytes)", rest);
+			cfg->tear_bytes = true;
 		} else if (!strcmp(key, "break")) {
-			if (strcmp(rest, "wake"))
+			if (!strcmp(rest, "wake"))
+				cfg->breakage = BREAK_WAKE;
+			else if (!strcmp(rest, "sync"))
+				cfg->breakage = BREAK_SYNC;
+			else
 				rc = bad(&l,
-					 "break: '%s' is not a breakage a schedule can have (wake)",
+					 "break: '%s' is not a breakage a schedule can have (wake "
+					 "or sync)",
 					 rest);
-			cfg->breakage = BREAK_WAKE;
 		} else if (!strcmp(key, "deaths")) {
 			rc = steps(&l, key, rest, t->ev_at[EV_DEATH], &t->events[EV_DEATH]);
 		} else if (!strcmp(key, "stalls")) {
 			rc = steps(&l, key, rest, t->ev_at[EV_STALL], &t->events[EV_STALL]);
 		} else if (!strcmp(key, "crashes")) {
 			rc = steps(&l, key, rest, t->ev_at[EV_CRASH], &t->events[EV_CRASH]);
+		} else if (!strcmp(key, "power-cuts")) {
+			rc = steps(&l, key, rest, t->ev_at[EV_POWER], &t->events[EV_POWER]);
 		} else if (!strcmp(key, "choices")) {
 			rc = choices(&l, rest, t);
 		} else {

@@ -28,6 +28,12 @@ static void kind_of(struct sim_result *res)
 			if (!isdigit((unsigned char)*s) && *s != '.')
 				k[n++] = *s;
 		k[n] = 0;
+		/* "power cut 2: lost after mapq_sync: ..." is the cut's
+		 * judgement and what it found */
+		const char *after = strchr(sim_w.failure, ':');
+		if (!strncmp(k, "power cut", 9) && after)
+			snprintf(k, cap, "power cut: %.*s", (int)strcspn(after + 2, ":("),
+				 after + 2);
 		if (!strncmp(k, "not finished", 12))
 			snprintf(k, cap, "not finished, %s",
 				 strstr(sim_w.failure, "is stuck") ? "stuck" : "spinning");

@@ -10,6 +10,8 @@
 #    from its file exactly, and shrinks to a smaller one that fails the
 #    same way; a damaged or foreign schedule file is refused;
 #  - campaigns of random and PCT schedules with deaths and stalls pass;
+#  - power cuts: every synced message survives the crash image, and the
+#    judgement bites (with msync making nothing durable, one is lost);
 #  - nothing is left in the simulator's directory.
 set -u
 S=${top_builddir:-.}/sim/mapq-sim
@@ -44,6 +46,11 @@ expect bad-workload 2 'min-size is larger than --max-size' --min-size 300 --max-
 expect replay-needs-strategy 2 'say which --strategy' --replay 5
 expect trace-needs-replay 2 '--trace needs --replay or --schedule' --trace
 expect bad-break 2 "unknown breakage 'everything'" --break everything
+expect power-small-ring 2 'needs --capacity 16384 or more' --power-cuts 1
+expect power-overwrite 2 'not with --overwrite' --power-cuts 1 --capacity 16384 --overwrite
+expect power-ephemeral 2 'not with --ephemeral' --power-cuts 1 --capacity 16384 --ephemeral
+expect break-sync-alone 2 'break sync: needs --power-cuts' --break sync
+expect bad-tear 2 "unknown way to tear 'sideways'" --tear sideways
 expect no-schedule 2 'nope.schedule: No such file' --schedule "$dir/nope.schedule"
 printf 'hello\n' > "$dir/junk"
 expect junk-schedule 2 'junk:1: not a schedule of mapq-sim' --schedule "$dir/junk"
@@ -148,6 +155,13 @@ expect campaign-overwrite 0 'PASS: [0-9]+ schedules' -q -n "$((N / 5))" --time-l
 # every process dies at once: the first to come back recovers the queue
 expect campaign-crashes 0 'PASS: [0-9]+ schedules' -q -n "$((N / 5))" --time-limit 60 \
 	-w 2 -r 2 -k 1 --stalls 1 --crashes 2 --seed 8
+# power cuts: writers sync now and then; the file keeps what reached the
+# disk, page by page, torn by sectors; what was synced must survive
+expect campaign-power 0 'PASS: [0-9]+ schedules' -q -n "$((N / 5))" --time-limit 60 \
+	-w 2 -r 2 -k 1 --stalls 1 --power-cuts 2 --capacity 16384 -m 24 --seed 9
+# the judgement bites: with msync making nothing durable, a synced message is lost
+expect power-break-sync 1 'lost after mapq_sync' -q -n 2000 --time-limit 60 \
+	--power-cuts 1 --capacity 16384 --break sync --seed 9
 expect campaign-one-writer-stalls 0 'PASS: [0-9]+ schedules' -q -n "$((N / 5))" --time-limit 60 \
 	-w 1 -r 1 --max-size 1024 -k 2 --stalls 1 --seed 5
 
