@@ -7,7 +7,10 @@ set -u
 B=${top_builddir:-.}
 M="$B/cli/mapq"
 DIE="$B/tests/cli_die"
-MAPQ_DIR=$(mktemp -d /dev/shm/mapq-cli-test.XXXXXX) || exit 99
+# $TMPDIR, else /dev/shm, else /tmp: as tests/util.c chooses
+base=${TMPDIR:-}
+[ -n "$base" ] || { [ -w /dev/shm ] && base=/dev/shm; } || base=/tmp
+MAPQ_DIR=$(mktemp -d "$base/mapq-cli-test.XXXXXX") || exit 99
 export MAPQ_DIR
 trap 'kill $(jobs -p) 2>/dev/null; rm -rf "$MAPQ_DIR"' EXIT
 D=$MAPQ_DIR
