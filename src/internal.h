@@ -214,13 +214,17 @@ int mapq__create_file(const char *path, const mapq_options *opt, bool unnamed);
  * of queue file @path; how many. */
 unsigned mapq__sweep_temp(const char *path);
 
-/* recover.c: if no other process has the queue open (our open lock
- * turns exclusive), recover it, sweep @path's directory of dead creators'
- * temporary files (@path may be NULL), go back to a shared open lock and
- * return true with the outcome in *err; false if others have it open. */
-bool mapq__recover_alone(struct mapq *q, const char *path, mapq_recovery *rep, int *err);
+/* recover.c: under the join lock, if no other process has the queue open
+ * (our open lock turns exclusive: *alone), recover it and sweep @path's
+ * directory of dead creators' temporary files (@path may be NULL); hold
+ * the open lock shared at the end either way. 0 or the first error. */
+int mapq__join(struct mapq *q, const char *path, mapq_recovery *rep, bool *alone);
 
 /* repair.c: finishing what dead (or stalled) writers left */
+/* The first frame of a fill of [c, b) with aborted frames (padding where
+ * it reaches the ring's end): its size and its word in *w; 0 if what is
+ * left is smaller than a header and not at the ring's end. */
+uint64_t mapq__fill_piece(const struct mapq *q, uint64_t c, uint64_t b, uint64_t *w);
 enum {
 	REPAIR_NONE = 0,
 	REPAIR_CLAIM = 1,

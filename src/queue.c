@@ -93,29 +93,16 @@ static int64_t unblock_ns(const mapq_options *opt)
 /*
  * Join the queue's users: a shared lock on the open byte. If we can take
  * it exclusively instead, nobody else has the queue open, and whatever is
- * unfinished in it was left by dead processes: recover first, then share.
- *
- * All of it under the join lock. Openers that waited on the open byte
- * behind a recoverer were granted their shared locks when it died as
- * well as when it finished, and then used a queue it had left half
- * recovered, or not recovered at all (a power cut's image: the simulator
- * found both, doc/simulation.md). Behind the join lock, the next opener
- * finds the queue unused instead, and recovers it.
+ * unfinished in it was left by dead processes: recover first, then share
+ * (recover.c, mapq__join).
  */
 static int join(struct mapq *q, const char *path, bool recover)
 {
 	mapq_recovery rep;
-	int err;
+	bool alone;
 	if (!recover)
 		return mapq__lock_shared(q->fd, open_off(q), true);
-	if ((err = mapq__registry_lock(q->fd, join_off(q))) != 0)
-		return err;
-	/* creators that died beside the queue left temporary files: the
-	 * recovery sweeps them */
-	if (!mapq__recover_alone(q, path, &rep, &err))
-		err = mapq__lock_shared(q->fd, open_off(q), true);
-	mapq__slot_unlock(q->fd, join_off(q));
-	return err;
+	return mapq__join(q, path, &rep, &alone);
 }
 
 /*

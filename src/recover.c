@@ -141,22 +141,45 @@ static void repair_frames(struct mapq *q, mapq_recovery *rep)
 	}
 }
 
+/*
+ * What is wrong with the frame at @c, NULL if it is intact (a claimed one
+ * counts: the walk aborts it). Changes nothing. The word in *wp.
+ */
+static const char *frame_fault(const struct mapq *q, uint64_t c, uint64_t *wp)
+{
+	if (frame_pos_at(q, c) != c)
+		return "no frame published where the next one should start";
+	/* acquire: the frame's header and payload were written before it */
+	uint64_t w = *wp = mapq__load(commit_at(q, c), memory_order_acquire);
+	if (cw_lap(w) != lap_of(q, c) || cw_state(w) == FRAME_NONE)
+		return "frame header is from another lap or never written";
+	if (!mapq__frame_valid(q, c, w))
+		return "frame header is invalid (size or flags)";
+	if (cw_state(w) != FRAME_COMMITTED || cw_pad(w))
+		return NULL;
+	const struct fmt_frame *f = frame_at(q, c);
+	if (f->len > cw_size(w) - FRAME_HDR || f->len > q->max_msg)
+		return "frame length exceeds its frame";
+	if (mapq__frame_crc(f, (const uint8_t *)f + FRAME_HDR, f->len) != f->crc)
+		return "frame CRC mismatch (torn write)";
+	return NULL;
+}
+
+static bool intact_at(const struct mapq *q, uint64_t p)
+{
+	uint64_t w;
+	return frame_fault(q, p, &w) == NULL;
+}
+
 /* Verdict on the frame at @c during the exclusive walk: its size, or 0
- * with *why set when the log ends here. Counts intact messages. */
+ * with *why set when the log ends here. Counts intact messages; aborts a
+ * dead writer's claimed frame. */
 static uint64_t check_frame(struct mapq *q, uint64_t c, const char **why, mapq_recovery *rep)
 {
 	uint64_t w;
-	if (frame_pos_at(q, c) != c) {
-		*why = "no frame published where the next one should start";
-		return 0;
-	}
-	w = mapq__load(commit_at(q, c), memory_order_acquire);
-	if (cw_lap(w) != lap_of(q, c) || cw_state(w) == FRAME_NONE) {
-		*why = "frame header is from another lap or never written";
-		return 0;
-	}
-	if (!mapq__frame_valid(q, c, w)) {
-		*why = "frame header is invalid (size or flags)";
+	const char *fault = frame_fault(q, c, &w);
+	if (fault) {
+		*why = fault;
 		return 0;
 	}
 	if (cw_state(w) == FRAME_CLAIMED) {
@@ -167,18 +190,7 @@ static uint64_t check_frame(struct mapq *q, uint64_t c, const char **why, mapq_r
 		rep->claims_aborted++;
 		/* relaxed: a statistic (mapq_counters.repaired) */
 		mapq__fetch_add(&q->ctl->repaired, 1, memory_order_relaxed);
-		return cw_size(w);
-	}
-	if (cw_state(w) == FRAME_COMMITTED && !cw_pad(w)) {
-		struct fmt_frame *f = frame_at(q, c);
-		if (f->len > cw_size(w) - FRAME_HDR || f->len > q->max_msg) {
-			*why = "frame length exceeds its frame";
-			return 0;
-		}
-		if (mapq__frame_crc(f, (uint8_t *)f + FRAME_HDR, f->len) != f->crc) {
-			*why = "frame CRC mismatch (torn write)";
-			return 0;
-		}
+	} else if (cw_state(w) == FRAME_COMMITTED && !cw_pad(w)) {
 		rep->messages++;
 	}
 	return cw_size(w);
@@ -198,23 +210,6 @@ static bool head_ok(const struct mapq *q, uint64_t h, uint64_t t)
 {
 	return h % FRAME_ALIGN == 0 && h <= t && t - h <= q->cap && h < FMT_POS_LIMIT &&
 	       (h == t || frame_pos_at(q, h) == h || mapq__reserved_at(q, h));
-}
-
-/* Is an intact frame at @p (a dead writer's claimed one counts: the walk
- * aborts it)? Changes nothing. */
-static bool intact_at(const struct mapq *q, uint64_t p)
-{
-	if (frame_pos_at(q, p) != p)
-		return false;
-	/* relaxed: nobody else has the queue open */
-	uint64_t w = mapq__load(commit_at(q, p), memory_order_relaxed);
-	if (cw_lap(w) != lap_of(q, p) || cw_state(w) == FRAME_NONE || !mapq__frame_valid(q, p, w))
-		return false;
-	if (cw_state(w) != FRAME_COMMITTED || cw_pad(w))
-		return true;
-	const struct fmt_frame *f = frame_at(q, p);
-	return f->len <= cw_size(w) - FRAME_HDR && f->len <= q->max_msg &&
-	       mapq__frame_crc(f, (const uint8_t *)f + FRAME_HDR, f->len) == f->crc;
 }
 
 /*
@@ -262,25 +257,16 @@ static uint64_t walk_start(const struct mapq *q, uint64_t h, uint64_t t)
 }
 /*
  * Exclusive: make [c, b) aborted frames (padding where it reaches the
- * ring's end), as a repair fills a hole, so that readers walk past what
- * is there. False, changing nothing, if it cannot be tiled with frames
+ * ring's end), as a repair fills a hole (mapq__fill_piece), so that
+ * readers walk past what is there. False, changing nothing, if it cannot be tiled with frames
  * (a piece smaller than a header that is not the ring's end).
  */
 static bool abort_span(struct mapq *q, uint64_t c, uint64_t b, bool dry)
 {
 	while (c < b) {
-		uint64_t off = c & q->mask, size = b - c, nw;
-		if (off + size >= q->cap) {
-			size = q->cap - off; /* to the ring's end: padding */
-			nw = cw_make(size, FRAME_COMMITTED, 1, lap_of(q, c));
-		} else {
-			if (size < FRAME_HDR)
-				return false;
-			if (size > q->abort_max)
-				size = size - q->abort_max >= FRAME_HDR ? q->abort_max
-									: q->abort_max - FRAME_HDR;
-			nw = cw_make(size, FRAME_ABORTED, 0, lap_of(q, c));
-		}
+		uint64_t nw, size = mapq__fill_piece(q, c, b, &nw);
+		if (!size)
+			return false;
 		if (!dry) {
 			/* relaxed: nobody else has the queue open; the word before
 			 * pos, as a writer publishes, so that a recovery killed
@@ -495,18 +481,31 @@ static int recover_exclusive(struct mapq *q, mapq_recovery *rep)
 	return 0;
 }
 
-bool mapq__recover_alone(struct mapq *q, const char *path, mapq_recovery *rep, int *err)
+/*
+ * All of it under the join lock. Openers that waited on the open byte
+ * behind a recoverer were granted their shared locks when it died as
+ * well as when it finished, and then used a queue it had left half
+ * recovered, or not recovered at all (a power cut's image: the simulator
+ * found both, doc/simulation.md). Behind the join lock, the next opener
+ * finds the queue unused instead, and recovers it.
+ */
+int mapq__join(struct mapq *q, const char *path, mapq_recovery *rep, bool *alone)
 {
+	int err = mapq__registry_lock(q->fd, join_off(q));
+	if (err)
+		return err;
 	/* Exclusive if our open lock (shared, or not taken yet) can be
 	 * taken exclusively: nobody else has the queue open. */
-	if (mapq__slot_trylock(q->fd, open_off(q)) != 0)
-		return false;
-	if (path)
-		(void)mapq__sweep_temp(path);
-	int e = recover_exclusive(q, rep);
-	int e2 = mapq__lock_shared(q->fd, open_off(q), false);
-	*err = e ? e : e2;
-	return true;
+	*alone = mapq__slot_trylock(q->fd, open_off(q)) == 0;
+	if (*alone) {
+		/* creators that died beside the queue left temporary files */
+		if (path)
+			(void)mapq__sweep_temp(path);
+		err = recover_exclusive(q, rep);
+	}
+	int e2 = mapq__lock_shared(q->fd, open_off(q), !*alone);
+	mapq__slot_unlock(q->fd, join_off(q));
+	return err ? err : e2;
 }
 
 int mapq_recover(mapq *q, mapq_recovery *rep)
@@ -517,12 +516,8 @@ int mapq_recover(mapq *q, mapq_recovery *rep)
 		return err;
 	if (!rep)
 		rep = &tmp;
-	/* under the join lock, as an opener's (queue.c, join) */
-	if ((err = mapq__registry_lock(q->fd, join_off(q))) != 0)
-		return err;
-	bool alone = mapq__recover_alone(q, NULL, rep, &err);
-	mapq__slot_unlock(q->fd, join_off(q));
-	if (alone)
+	bool alone;
+	if ((err = mapq__join(q, NULL, rep, &alone)) != 0 || alone)
 		return err;
 	memset(rep, 0, sizeof(*rep));
 	err = MAPQ_FAULT(RECOVER_START);

@@ -231,6 +231,22 @@ static int finish(struct mapq *q, const struct record *r, bool dead, uint16_t sl
 	return REPAIR_DONE;
 }
 
+uint64_t mapq__fill_piece(const struct mapq *q, uint64_t c, uint64_t b, uint64_t *w)
+{
+	uint64_t off = c & q->mask, size = b - c;
+	if (off + size >= q->cap) {
+		size = q->cap - off; /* to the ring's end: padding */
+		*w = cw_make(size, FRAME_COMMITTED, 1, lap_of(q, c));
+		return size;
+	}
+	if (size < FRAME_HDR)
+		return 0; /* no frame is this small */
+	if (size > q->abort_max)
+		size = size - q->abort_max >= FRAME_HDR ? q->abort_max : q->abort_max - FRAME_HDR;
+	*w = cw_make(size, FRAME_ABORTED, 0, lap_of(q, c));
+	return size;
+}
+
 /*
  * Last resort, after the timeout, for space no record describes (the
  * records were lost or the file was damaged): end it at the next visible
@@ -243,19 +259,10 @@ static int fill_unknown(struct mapq *q, uint64_t c, uint64_t tail)
 		b += FRAME_ALIGN;
 	int did = REPAIR_NONE;
 	while (c < b) {
-		uint64_t off = c & q->mask, size = b - c, nw;
+		uint64_t nw, size = mapq__fill_piece(q, c, b, &nw);
 		struct seen sn;
-		if (off + size >= q->cap) {
-			size = q->cap - off; /* to the ring's end: padding */
-			nw = cw_make(size, FRAME_COMMITTED, 1, lap_of(q, c));
-		} else {
-			if (size < FRAME_HDR)
-				break; /* no frame is this small: not a hole after all */
-			if (size > q->abort_max)
-				size = size - q->abort_max >= FRAME_HDR ? q->abort_max
-									: q->abort_max - FRAME_HDR;
-			nw = cw_make(size, FRAME_ABORTED, 0, lap_of(q, c));
-		}
+		if (!size)
+			break; /* no frame is this small: not a hole after all */
 		if (published(q, c, &sn) || !publish_word(q, c, sn, nw, UINT16_MAX))
 			break;
 		did = REPAIR_HOLE;
