@@ -30,9 +30,9 @@ tests_libtestutil_la_SOURCES = tests/util.c tests/util.h tests/workload.c tests/
 TEST_LDADD = tests/libtestutil.la libmapq_core.la $(PTHREAD_LIBS)
 LDADD = $(TEST_LDADD)
 
-TESTS = $(TEST_PROGS) tests/exports.sh tests/examples.sh tests/torture.sh tests/cli.sh tests/readme.sh \
+TESTS = $(TEST_PROGS) tests/exports.sh tests/examples.sh tests/torture.sh tests/cli.sh tests/readme.sh tests/bug_patches.sh \
 	tests/sim.sh
-EXTRA_DIST += tests/exports.sh tests/examples.sh tests/torture.sh tests/cli.sh tests/readme.sh tests/valgrind.supp tests/tsan.supp \
+EXTRA_DIST += tests/exports.sh tests/examples.sh tests/torture.sh tests/cli.sh tests/readme.sh tests/bug_patches.sh tests/valgrind.supp tests/tsan.supp \
 	tests/sim.sh
 # Shell tests run under the shell even when LOG_COMPILER wraps the
 # programs in Valgrind (which would otherwise trace sh, grep, nm ...).
