@@ -113,6 +113,18 @@ int mapq__super_check(const struct fmt_super *sb, uint64_t real_size)
 	return 0;
 }
 
+int mapq__super_check_rest(const unsigned char *page)
+{
+	/* The CRC stops before the reserved word: it and the rest of the page
+	 * are zero when created (doc/format.md), so anything else there is
+	 * damage the CRC cannot see, or a later format that gave them a
+	 * meaning this library does not know. */
+	for (size_t i = offsetof(struct fmt_super, reserved0); i < FMT_PAGE; i++)
+		if (page[i])
+			return -MAPQ_EGEOMETRY;
+	return 0;
+}
+
 /* The CRC covers every header field but the commit word (whose state
  * changes after the CRC is written) and the frame's own CRC: pos, then
  * len, writer and flags as one little-endian word. */

@@ -103,6 +103,8 @@ uint32_t mapq__crc32c_hdr_copy(uint64_t a, uint64_t b, void *dst, const void *sr
 int mapq__geometry(const mapq_options *opt, struct fmt_super *sb);
 int mapq__super_check(const struct fmt_super *sb, uint64_t real_size);
 uint32_t mapq__super_crc(const struct fmt_super *sb);
+/* The superblock page past the CRC: the reserved word and the rest are zero. */
+int mapq__super_check_rest(const unsigned char *page);
 uint32_t mapq__frame_crc(const struct fmt_frame *f, const void *payload, uint32_t len);
 bool mapq__frame_valid(const struct mapq *q, uint64_t pos, uint64_t w);
 /* The frame CRC for a payload of @len bytes, as its first @n bytes are

@@ -183,6 +183,12 @@ static int map_queue(struct mapq *q, const mapq_options *opt)
 	q->map->base = m;
 	q->map->size = q->sb.file_size;
 	atomic_init(&q->map->refs, 1);
+	if ((err = mapq__super_check_rest(m)) != 0) {
+		unmap_guarded(q->map);
+		mapq__os_free(q->map);
+		q->map = NULL;
+		return err;
+	}
 	set_views(q);
 	return 0;
 }
