@@ -4,13 +4,24 @@
  * writer blocked on a damaged frame at head (pos and lap tag right,
  * state "never written") returns by its deadline: it once spun at full
  * CPU for ever there. Each wait runs in a child under alarm(), so a wait
- * that never ends fails the test in seconds instead of hanging it. */
+ * that never ends fails the test in seconds instead of hanging it.
+ *
+ * And each call that waits (send and reserve on a full ring, read and
+ * recv on an empty one) returns when its timeout says, for 0, 1 ms, tens
+ * of milliseconds, under a second, over two seconds (the deadline's
+ * seconds and nanoseconds both move) and near INT_MAX (which must not
+ * return early, and must still return once what it waits for happens):
+ * a deadline computed wrongly for some values still returns, at the wrong
+ * time, which only a bound on the time sees. The waits run at once, each
+ * in its own child, so the test takes about as long as the longest. */
 #include "config.h"
 
 #include <errno.h>
 #include <limits.h>
+#include <poll.h>
 #include <signal.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "internal.h"
@@ -92,10 +103,216 @@ static int timed_send(mapq *q, int timeout_ms, uint64_t *ms)
 	return (int)in[0];
 }
 
+/* ---- every waiting call, every kind of timeout ---------------------- */
+
+enum call {
+	SEND,
+	RESERVE,
+	READ,
+	RECV,
+	NCALLS
+};
+static const char *const call_name[NCALLS] = { "mapq_send", "mapq_reserve", "mapq_read",
+					       "mapq_recv" };
+
+struct waiter {
+	pid_t pid;
+	int fd;
+	enum call call;
+	int timeout;
+};
+
+static int call_once(enum call c, mapq *q, mapq_reader *r, int timeout)
+{
+	uint8_t msg[LEN] = { 0 };
+	void *p;
+	mapq_msg m;
+	int rc;
+	switch (c) {
+	case SEND:
+		return mapq_send(q, msg, sizeof(msg), timeout);
+	case RESERVE:
+		if ((rc = mapq_reserve(q, sizeof(msg), &p, timeout)) != 0)
+			return rc;
+		return mapq_commit(q, sizeof(msg));
+	case READ:
+		if ((rc = mapq_read(r, &m, timeout)) != 0)
+			return rc;
+		return mapq_release(r);
+	default:
+		rc = (int)mapq_recv(r, msg, sizeof(msg), timeout);
+		return rc > 0 ? 0 : rc;
+	}
+}
+
+static uint64_t cpu_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* The call in a child (killed by SIGALRM after 30 s); what it returned,
+ * how long it took and the CPU time it used come back through a pipe. */
+static struct waiter start(enum call c, mapq *q, mapq_reader *r, int timeout)
+{
+	int fd[2];
+	CHECK_EQ(pipe(fd), 0);
+	pid_t pid = fork();
+	CHECK(pid >= 0);
+	if (pid == 0) {
+		close(fd[0]);
+		alarm(30);
+		uint64_t t0 = t_now_ms(), cpu0 = cpu_ms();
+		int rc = call_once(c, q, r, timeout);
+		int64_t out[3] = { rc, (int64_t)(t_now_ms() - t0), (int64_t)(cpu_ms() - cpu0) };
+		t_exit(write(fd[1], out, sizeof(out)) == (ssize_t)sizeof(out) ? 0 : T_ERROR);
+	}
+	close(fd[1]); /* ours closed: a child that dies gives EOF, not a hang */
+	return (struct waiter){ pid, fd[0], c, timeout };
+}
+
+/* Has the call returned within @ms? */
+static bool returned_within(const struct waiter *w, int ms)
+{
+	struct pollfd p = { .fd = w->fd, .events = POLLIN };
+	return poll(&p, 1, ms) > 0;
+}
+
+/* What the call returned; *ms its time, *cpu the CPU time it used. */
+static int finish(const struct waiter *w, uint64_t *ms, uint64_t *cpu)
+{
+	if (!returned_within(w, 35000))
+		t_fail(__FILE__, __LINE__, "%s (timeout %d ms) never reported", call_name[w->call],
+		       w->timeout);
+	int64_t in[3];
+	ssize_t n = read(w->fd, in, sizeof(in));
+	close(w->fd);
+	int st = t_wait_child(w->pid);
+	if (st == 128 + SIGALRM)
+		t_fail(__FILE__, __LINE__, "%s (timeout %d ms) was still running after 30 s",
+		       call_name[w->call], w->timeout);
+	CHECK_EQ(st, 0);
+	CHECK_EQ(n, sizeof(in));
+	*ms = (uint64_t)in[1];
+	*cpu = (uint64_t)in[2];
+	return (int)in[0];
+}
+
+/* A ring that a reader at the oldest message keeps full. */
+static mapq *full_ring(const char *name, mapq_reader **r)
+{
+	mapq *q = t_create(name, CAP, MAPQ_BLOCK);
+	uint8_t msg[LEN] = { 0 };
+	CHECK_OK(mapq_reader_open(q, r, NULL, MAPQ_START_OLDEST));
+	int n = 0;
+	while (mapq_send(q, msg, sizeof(msg), 0) == 0 && n < 10)
+		n++;
+	CHECK_EQ(n, 3);
+	return q;
+}
+
+static bool under_valgrind(void)
+{
+	const char *s = getenv("T_SCALE"); /* set by check-valgrind */
+	return s && strtod(s, NULL) < 1;
+}
+
+static void timeout_bounds(void)
+{
+	/* Late by at most this much: loaded CI machines, and Valgrind, where
+	 * two dozen children start at once. */
+	const uint64_t slack = under_valgrind() ? 5000 : 800;
+	static const int timeouts[] = { 0, 1, 30, 700, 2100 };
+	enum {
+		NT = sizeof(timeouts) / sizeof(timeouts[0])
+	};
+	mapq_reader *fr, *er, *er2, *er3;
+	mapq *full = full_ring("full-bounds", &fr);
+	mapq *empty = t_create("empty-bounds", CAP, MAPQ_BLOCK);
+	CHECK_OK(mapq_reader_open(empty, &er, NULL, MAPQ_START_OLDEST));
+	struct waiter w[NCALLS][NT], forever[NCALLS];
+	for (int c = 0; c < NCALLS; c++)
+		for (int t = 0; t < NT; t++)
+			w[c][t] = start((enum call)c, c < READ ? full : empty, c < READ ? NULL : er,
+					timeouts[t]);
+	/* Near INT_MAX, one queue each, so that one action frees each. */
+	mapq *fq[2], *eq[2];
+	mapq_reader *fqr[2];
+	fq[0] = full_ring("full-max0", &fqr[0]);
+	fq[1] = full_ring("full-max1", &fqr[1]);
+	eq[0] = t_create("empty-max0", CAP, MAPQ_BLOCK);
+	eq[1] = t_create("empty-max1", CAP, MAPQ_BLOCK);
+	CHECK_OK(mapq_reader_open(eq[0], &er2, NULL, MAPQ_START_OLDEST));
+	CHECK_OK(mapq_reader_open(eq[1], &er3, NULL, MAPQ_START_OLDEST));
+	forever[SEND] = start(SEND, fq[0], NULL, INT_MAX);
+	forever[RESERVE] = start(RESERVE, fq[1], NULL, INT_MAX - 1);
+	forever[READ] = start(READ, eq[0], er2, INT_MAX);
+	forever[RECV] = start(RECV, eq[1], er3, INT_MAX - 999);
+
+	for (int c = 0; c < NCALLS; c++)
+		for (int t = 0; t < NT; t++) {
+			uint64_t ms, cpu;
+			int rc = finish(&w[c][t], &ms, &cpu);
+			int want = timeouts[t] == 0 ? -EAGAIN : -ETIMEDOUT;
+			if (rc != want || ms + 1 < (uint64_t)timeouts[t] ||
+			    ms > (uint64_t)timeouts[t] + slack)
+				t_fail(__FILE__, __LINE__,
+				       "%s with timeout %d ms returned %s after %" PRIu64
+				       " ms, want %s in %d ... %" PRIu64 " ms",
+				       call_name[c], timeouts[t], mapq_err_name(rc), ms,
+				       mapq_err_name(want), timeouts[t], timeouts[t] + slack);
+		}
+	/* By now (over 2 s) none of the long waits may have returned. */
+	for (int c = 0; c < NCALLS; c++)
+		if (returned_within(&forever[c], 0))
+			t_fail(__FILE__, __LINE__, "%s with a timeout near INT_MAX returned early",
+			       call_name[c]);
+	/* Free each one's way: space for the writers, a message for the readers. */
+	char buf[LEN];
+	CHECK_EQ(mapq_recv(fqr[0], buf, sizeof(buf), 0), LEN);
+	CHECK_EQ(mapq_recv(fqr[1], buf, sizeof(buf), 0), LEN);
+	CHECK_OK(mapq_send(eq[0], "x", 1, 0));
+	CHECK_OK(mapq_send(eq[1], "x", 1, 0));
+	for (int c = 0; c < NCALLS; c++) {
+		uint64_t ms, cpu;
+		int rc = finish(&forever[c], &ms, &cpu);
+		if (rc != 0)
+			t_fail(__FILE__, __LINE__, "%s with a timeout near INT_MAX returned %s",
+			       call_name[c], mapq_err_name(rc));
+	}
+
+	/* A wait sleeps. One writer and one reader wait a second each, alone
+	 * on the machine's CPUs, so that a wait that spins would use most of
+	 * a CPU; a sleeping one uses a few per cent (it looks at its writer
+	 * or its word every few milliseconds). Not under Valgrind, which
+	 * makes every look a hundred times dearer. */
+	if (!under_valgrind()) {
+		struct waiter solo[2] = { start(SEND, full, NULL, 1000),
+					  start(READ, empty, er, 1000) };
+		for (int i = 0; i < 2; i++) {
+			uint64_t ms, cpu;
+			CHECK_RC(finish(&solo[i], &ms, &cpu), -ETIMEDOUT);
+			if (cpu > ms / 4 + 50)
+				t_fail(__FILE__, __LINE__,
+				       "%s waiting %" PRIu64 " ms used %" PRIu64
+				       " ms of CPU: it spun instead of sleeping",
+				       call_name[solo[i].call], ms, cpu);
+		}
+	}
+	mapq_close(full);
+	mapq_close(empty);
+	for (int i = 0; i < 2; i++) {
+		mapq_close(fq[i]);
+		mapq_close(eq[i]);
+	}
+}
+
 int main(void)
 {
 	uint64_t ms;
 	bad_timeouts();
+	timeout_bounds();
 
 	/* Readers never give up on the frame: the writer must time out. */
 	mapq *q = damaged_head("never", -1);
