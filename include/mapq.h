@@ -11,7 +11,10 @@
  * Handles are not thread-safe: give each thread its own mapq handle
  * (mapq_dup(), or open the same path again) and its own readers. Any
  * number of handles, in any number of processes, may write to and read
- * from one queue at once.
+ * from one queue at once. A child made by fork() opens its own handles:
+ * the ones it inherits share the parent's open file description, and so
+ * its liveness locks (a process that dies holding them would not look
+ * dead while the other lives, and recovery would take the two for one).
  */
 #ifndef MAPQ_H
 #define MAPQ_H

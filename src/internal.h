@@ -164,6 +164,22 @@ struct mapq__spin {
 };
 extern struct mapq__spin mapq__spin;
 
+/*
+ * How long a waiter sleeps before it looks again without being woken.
+ * What it waits for can come from a process that wakes nobody (a writer
+ * that died in its frame, a reader that died holding writers back), so
+ * it must look now and then; every other change wakes it, so these are
+ * the worst case, not the usual one. Set before any thread runs: tests
+ * make them long (tests/wakeups), so that a wake-up never sent shows as
+ * a late return instead of being hidden by the next look.
+ */
+struct mapq__polls {
+	uint64_t unblock_ns; /* a waiter on an unfinished frame checks its writer */
+	uint64_t idle_ns;    /* a reader at an empty queue */
+	uint64_t space_ns;   /* a writer held back by a reader */
+};
+extern struct mapq__polls mapq__poll;
+
 static inline void relax_n(unsigned n)
 {
 	while (n--)
@@ -241,9 +257,6 @@ int mapq__unblock(struct mapq *q, uint64_t c, bool force);
 int mapq__repair_record(struct mapq *q, uint32_t slot);
 /* Does some writer's reservation record start a frame at @c? */
 bool mapq__reserved_at(const struct mapq *q, uint64_t c);
-/* How often a process waiting on an unfinished frame checks its writer. */
-#define MAPQ__UNBLOCK_POLL_NS (1000000ull)
-#define MAPQ__IDLE_POLL_NS (5000000ull)
 #define MAPQ__DEFAULT_UNBLOCK_MS 1000
 
 /* ring.c: head movement, and readers' cursors pushed along with it */

@@ -287,7 +287,7 @@ static bool unblock(struct mapq_reader *r, uint64_t c, uint64_t now)
 		r->on_writer = true;
 		return false;
 	}
-	if (now - r->stall_check < MAPQ__UNBLOCK_POLL_NS)
+	if (now - r->stall_check < mapq__poll.unblock_ns)
 		return false;
 	r->stall_check = now;
 	/* acquire: as in repair.c, records of reservations below tail */
@@ -485,8 +485,8 @@ int mapq_read(mapq_reader *r, mapq_msg *msg, int timeout_ms)
 		 * (Built here, not on entry: a read that finds a message pays
 		 * nothing for it.) */
 		const struct mapq__blocker blk = { &c->data_seq, &c->data_sleepers,
-						   rc == EMPTY ? MAPQ__IDLE_POLL_NS
-							       : MAPQ__UNBLOCK_POLL_NS,
+						   rc == EMPTY ? mapq__poll.idle_ns
+							       : mapq__poll.unblock_ns,
 						   READ_SPIN_NS };
 		const struct mapq__blocker *b = &blk;
 		uint64_t now = 0;

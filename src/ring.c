@@ -168,7 +168,7 @@ static uint64_t readers_floor(struct mapq *q, uint64_t h, bool eager)
 		if (c <= h && rd.state == RSLOT_ACTIVE && may_reap) {
 			if (may_reap < 0) {
 				uint64_t now = mapq__now_ns();
-				may_reap = now - q->reap_check >= MAPQ__UNBLOCK_POLL_NS;
+				may_reap = now - q->reap_check >= mapq__poll.unblock_ns;
 				if (may_reap)
 					q->reap_check = now;
 			}

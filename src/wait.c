@@ -42,6 +42,15 @@ uint64_t mapq__now_ns(void)
 
 struct mapq__spin mapq__spin;
 
+/* A millisecond between a blocked process's liveness checks of the writer
+ * it waits for (each costs a system call); the idle and space polls only
+ * catch deaths, so they can be longer. */
+struct mapq__polls mapq__poll = {
+	.unblock_ns = 1000000u,
+	.idle_ns = 5000000u,
+	.space_ns = 10000000u,
+};
+
 static unsigned relaxes_for(unsigned ns, uint64_t ps_per_relax)
 {
 	uint64_t n = (uint64_t)ns * 1000u / ps_per_relax;

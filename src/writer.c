@@ -17,8 +17,6 @@
 #include "internal.h"
 #include "os.h"
 
-/* How often a writer blocked by a reader looks for dead readers. */
-#define READER_POLL_NS (10 * 1000000ull)
 /* How long a writer spins at a full ring before it sleeps: readers free
  * space continuously while they keep up, so a few looks usually do; a
  * writer's unfinished frame at head is finished within microseconds. */
@@ -155,9 +153,9 @@ static int reserve_wait(struct mapq *q, uint64_t size, uint64_t *pos, uint64_t *
 		bool by_reader = r == MAPQ__BLOCKED_BY_READER;
 		const struct mapq__blocker blk =
 			by_reader ? (struct mapq__blocker){ &c->space_seq, &c->space_sleepers,
-							    READER_POLL_NS, READER_SPIN_NS }
+							    mapq__poll.space_ns, READER_SPIN_NS }
 				  : (struct mapq__blocker){ &c->data_seq, &c->data_sleepers,
-							    MAPQ__UNBLOCK_POLL_NS, WRITER_SPIN_NS };
+							    mapq__poll.unblock_ns, WRITER_SPIN_NS };
 		const struct mapq__blocker *b = &blk;
 		uint64_t now = 0;
 		if (!by_reader && !mapq__waiter_spinning(&w, b)) {
@@ -172,7 +170,7 @@ static int reserve_wait(struct mapq *q, uint64_t size, uint64_t *pos, uint64_t *
 				     now - stall_since >= (uint64_t)q->unblock_ns;
 			/* the writer's liveness costs a system call: ask once a
 			 * millisecond, as blocked readers do */
-			if ((force || now - stall_check >= MAPQ__UNBLOCK_POLL_NS) &&
+			if ((force || now - stall_check >= mapq__poll.unblock_ns) &&
 			    (stall_check = now, mapq__unblock(q, h, force) != REPAIR_NONE)) {
 				/* Something changed: look again at once, but not
 				 * past the deadline. A file damaged so that the

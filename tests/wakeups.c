@@ -1,0 +1,310 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * wakeups: every change a sleeping process waits for wakes it, within a
+ * bound far below the time it would take to look again by itself.
+ *
+ * A waiter looks again now and then without being woken (mapq__poll,
+ * wait.c): a wake-up that is never sent is hidden by that look, and all
+ * the messages still arrive, only later. So here the looks are made 8 s
+ * apart, each sleeper runs in its own process, and the time from the
+ * waker's action to the sleeper's return must be under 300 ms. One case
+ * per wake path:
+ *   - a commit wakes a reader at an empty queue, a reader at a frame
+ *     still being written, and a writer waiting for that frame at head;
+ *   - an abort wakes a reader at the aborted frame;
+ *   - a release, a reader's close, the drop of a detached durable reader,
+ *     and the recovery of a dead reader wake a writer held back;
+ *   - the repair of a dead writer's frame wakes a reader waiting at it.
+ * The waker acts only once the sleeper's flag is up and it has had time
+ * to fall asleep.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "internal.h"
+#include "util.h"
+
+#define CAP 4096u
+#define LEN 1000u /* 1040-byte frames: three fit in the ring */
+#define SLEEP_MS 20000
+
+static uint64_t bound_ms;
+
+static uint64_t now_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts); /* the same clock in every process */
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+enum op {
+	RECV,
+	SEND
+};
+
+struct sleeper {
+	const char *what;
+	pid_t pid;
+	int fd;
+};
+
+/* In a child, with a handle of its own on queue @name (one inherited
+ * would share our liveness locks, and our recovery would take the child
+ * for part of us): recv from a new reader at the oldest message, or send,
+ * with a long timeout; reports what it returned and when. */
+static struct sleeper sleep_in(const char *what, enum op op, const char *name)
+{
+	int fd[2];
+	CHECK_EQ(pipe(fd), 0);
+	pid_t pid = fork();
+	CHECK(pid >= 0);
+	if (pid == 0) {
+		close(fd[0]);
+		alarm(40);
+		uint8_t buf[LEN] = { 0 };
+		mapq *q;
+		mapq_reader *r = NULL;
+		CHECK_OK(mapq_open(&q, t_path(name), 0, NULL));
+		if (op == RECV)
+			CHECK_OK(mapq_reader_open(q, &r, NULL, MAPQ_START_OLDEST));
+		ssize_t n = op == RECV ? mapq_recv(r, buf, sizeof(buf), SLEEP_MS)
+				       : mapq_send(q, buf, sizeof(buf), SLEEP_MS);
+		int64_t out[2] = { n < 0 ? n : 0, (int64_t)now_us() };
+		t_exit(write(fd[1], out, sizeof(out)) == (ssize_t)sizeof(out) ? 0 : T_ERROR);
+	}
+	close(fd[1]); /* ours closed: a child that dies gives EOF, not a hang */
+	return (struct sleeper){ what, pid, fd[0] };
+}
+
+static bool returned(const struct sleeper *s, int ms)
+{
+	struct pollfd p = { .fd = s->fd, .events = POLLIN };
+	return poll(&p, 1, ms) > 0;
+}
+
+/* Wait (5 s at most) for the sleeper's flag, then give it time to sleep. */
+static void asleep(const struct sleeper *s, _Atomic uint32_t *flag)
+{
+	uint64_t t0 = t_now_ms();
+	while (atomic_load(flag) == 0) {
+		if (returned(s, 0))
+			t_fail(__FILE__, __LINE__, "%s: the sleeper returned before it slept",
+			       s->what);
+		if (t_now_ms() - t0 > 5000)
+			t_fail(__FILE__, __LINE__, "%s: the sleeper never raised its flag",
+			       s->what);
+		usleep(1000);
+	}
+	usleep(50000);
+	if (returned(s, 0))
+		t_fail(__FILE__, __LINE__, "%s: the sleeper returned before it was woken", s->what);
+}
+
+/* The sleeper must have returned 0 within bound_ms of @t0 (now_us). */
+static void woken(const struct sleeper *s, uint64_t t0)
+{
+	if (!returned(s, 30000))
+		t_fail(__FILE__, __LINE__, "%s: the sleeper never reported", s->what);
+	int64_t in[2];
+	ssize_t n = read(s->fd, in, sizeof(in));
+	close(s->fd);
+	CHECK_EQ(t_wait_child(s->pid), 0);
+	CHECK_EQ(n, sizeof(in));
+	if (in[0] != 0)
+		t_fail(__FILE__, __LINE__, "%s: the sleeper's call returned %s", s->what,
+		       mapq_err_name((int)in[0]));
+	uint64_t ms = ((uint64_t)in[1] - t0) / 1000u;
+	if ((uint64_t)in[1] < t0 || ms > bound_ms)
+		t_fail(__FILE__, __LINE__,
+		       "%s: woken %" PRIu64 " ms after the change, want under %" PRIu64
+		       " ms (a wake-up not sent: it waited for its next look)",
+		       s->what, ms, bound_ms);
+	printf("%-58s %6.2f ms\n", s->what, (double)((uint64_t)in[1] - t0) / 1000.0);
+}
+
+static mapq *queue(const char *name)
+{
+	mapq_options o;
+	mapq *q;
+	mapq_options_init(&o);
+	o.capacity = CAP;
+	o.unblock_ms = 60000; /* no forced unblock: only wake-ups and looks */
+	CHECK_OK(mapq_open(&q, t_path(name), MAPQ_CREATE | MAPQ_EXCL, &o));
+	return q;
+}
+
+static void fill(mapq *q)
+{
+	uint8_t m[LEN] = { 0 };
+	for (int i = 0; i < 3; i++)
+		CHECK_OK(mapq_send(q, m, sizeof(m), 0));
+	CHECK_RC(mapq_send(q, m, sizeof(m), 0), -EAGAIN);
+}
+
+/* A child that stays alive until killed, after @fn ran in it on a handle
+ * of its own (an inherited one shares our liveness locks: it would never
+ * look dead). */
+static pid_t hold(void (*fn)(mapq *), const char *name)
+{
+	int fd[2];
+	CHECK_EQ(pipe(fd), 0);
+	pid_t pid = fork();
+	CHECK(pid >= 0);
+	if (pid == 0) {
+		close(fd[0]);
+		alarm(40);
+		mapq *q;
+		CHECK_OK(mapq_open(&q, t_path(name), 0, NULL));
+		fn(q);
+		if (write(fd[1], "k", 1) != 1)
+			t_exit(T_ERROR);
+		for (;;)
+			pause();
+	}
+	close(fd[1]);
+	char c;
+	CHECK_EQ(read(fd[0], &c, 1), 1);
+	close(fd[0]);
+	return pid;
+}
+
+static void kill_held(pid_t pid)
+{
+	CHECK(kill(pid, SIGKILL) == 0);
+	CHECK_EQ(t_wait_child(pid), 128 + SIGKILL);
+}
+
+static void attach_reader(mapq *q)
+{
+	mapq_reader *r;
+	CHECK_OK(mapq_reader_open(q, &r, NULL, MAPQ_START_OLDEST));
+}
+
+static void reserve_frame(mapq *q)
+{
+	void *p;
+	CHECK_OK(mapq_reserve(q, LEN, &p, 0));
+}
+
+int main(void)
+{
+	const char *scale = getenv("T_SCALE"); /* set by check-valgrind */
+	bound_ms = scale && strtod(scale, NULL) < 1 ? 3000 : 300;
+	mapq__poll.unblock_ns = mapq__poll.idle_ns = mapq__poll.space_ns = 8000000000ull;
+	setvbuf(stdout, NULL, _IONBF, 0);
+	uint8_t m[LEN] = { 0 };
+	void *p;
+	mapq *q, *q2;
+	mapq_reader *r;
+	struct sleeper s;
+	uint64_t t0;
+
+	q = queue("commit-empty");
+	s = sleep_in("a commit wakes a reader at an empty queue", RECV, "commit-empty");
+	asleep(&s, &q->ctl->data_sleepers);
+	t0 = now_us();
+	CHECK_OK(mapq_send(q, "x", 1, 0));
+	woken(&s, t0);
+	mapq_close(q);
+
+	q = queue("commit-claimed");
+	CHECK_OK(mapq_reserve(q, LEN, &p, 0));
+	s = sleep_in("a commit wakes a reader at the frame being written", RECV, "commit-claimed");
+	asleep(&s, &q->ctl->data_sleepers);
+	t0 = now_us();
+	CHECK_OK(mapq_commit(q, LEN));
+	woken(&s, t0);
+	mapq_close(q);
+
+	q = queue("commit-head");
+	CHECK_OK(mapq_open(&q2, t_path("commit-head"), 0, NULL));
+	CHECK_OK(mapq_reserve(q, LEN, &p, 0)); /* at head, no reader */
+	CHECK_OK(mapq_send(q2, m, sizeof(m), 0));
+	CHECK_OK(mapq_send(q2, m, sizeof(m), 0));
+	s = sleep_in("a commit wakes a writer waiting for that frame at head", SEND, "commit-head");
+	asleep(&s, &q->ctl->data_sleepers);
+	t0 = now_us();
+	CHECK_OK(mapq_commit(q, LEN));
+	woken(&s, t0);
+	mapq_close(q2);
+	mapq_close(q);
+
+	q = queue("abort");
+	CHECK_OK(mapq_open(&q2, t_path("abort"), 0, NULL));
+	CHECK_OK(mapq_reserve(q, LEN, &p, 0));
+	CHECK_OK(mapq_send(q2, "after", 5, 0));
+	s = sleep_in("an abort wakes a reader at the aborted frame", RECV, "abort");
+	asleep(&s, &q->ctl->data_sleepers);
+	t0 = now_us();
+	CHECK_OK(mapq_abort(q));
+	woken(&s, t0);
+	mapq_close(q2);
+	mapq_close(q);
+
+	q = queue("release");
+	CHECK_OK(mapq_reader_open(q, &r, NULL, MAPQ_START_OLDEST));
+	fill(q);
+	s = sleep_in("a release wakes a writer held back by the reader", SEND, "release");
+	asleep(&s, &q->ctl->space_sleepers);
+	t0 = now_us();
+	CHECK_EQ(mapq_recv(r, m, sizeof(m), 0), LEN);
+	woken(&s, t0);
+	mapq_close(q);
+
+	q = queue("close");
+	CHECK_OK(mapq_reader_open(q, &r, NULL, MAPQ_START_OLDEST));
+	fill(q);
+	s = sleep_in("a reader's close wakes a writer it held back", SEND, "close");
+	asleep(&s, &q->ctl->space_sleepers);
+	t0 = now_us();
+	mapq_reader_close(r);
+	woken(&s, t0);
+	mapq_close(q);
+
+	q = queue("drop");
+	CHECK_OK(mapq_reader_open(q, &r, "d", MAPQ_START_OLDEST));
+	mapq_reader_close(r); /* detached: it still holds writers back */
+	fill(q);
+	s = sleep_in("dropping a detached durable reader wakes a writer", SEND, "drop");
+	asleep(&s, &q->ctl->space_sleepers);
+	t0 = now_us();
+	CHECK_OK(mapq_reader_drop(q, "d"));
+	woken(&s, t0);
+	mapq_close(q);
+
+	q = queue("dead-reader");
+	pid_t reader = hold(attach_reader, "dead-reader");
+	fill(q);
+	s = sleep_in("recovering a dead reader's slot wakes a writer", SEND, "dead-reader");
+	asleep(&s, &q->ctl->space_sleepers);
+	kill_held(reader); /* dead readers wake nobody */
+	if (returned(&s, 200))
+		t_fail(__FILE__, __LINE__,
+		       "the writer went on before the dead reader was recovered");
+	t0 = now_us();
+	CHECK_OK(mapq_recover(q, NULL));
+	woken(&s, t0);
+	mapq_close(q);
+
+	q = queue("dead-writer");
+	pid_t writer = hold(reserve_frame, "dead-writer");
+	CHECK_OK(mapq_send(q, "after", 5, 0));
+	s = sleep_in("repairing a dead writer's frame wakes a reader at it", RECV, "dead-writer");
+	asleep(&s, &q->ctl->data_sleepers);
+	kill_held(writer); /* dead writers wake nobody */
+	if (returned(&s, 200))
+		t_fail(__FILE__, __LINE__, "the reader went on before the frame was repaired");
+	t0 = now_us();
+	mapq_recovery rep;
+	CHECK_OK(mapq_recover(q, &rep));
+	CHECK(rep.claims_aborted >= 1);
+	woken(&s, t0);
+	mapq_close(q);
+	return 0;
+}
