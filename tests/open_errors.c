@@ -153,6 +153,57 @@ static void check_permissions(const char *path)
 		CHECK_EQ(st, 0);
 }
 
+/* Create with @o under a scratch name: the result; removed again. */
+static int create_with(const mapq_options *o, mapq_geometry *g)
+{
+	const char *p = t_path("edge");
+	mapq *q;
+	int rc = mapq_open(&q, p, MAPQ_CREATE | MAPQ_EXCL, o);
+	if (rc == 0) {
+		CHECK_OK(mapq_info(q, g));
+		mapq_close(q);
+		CHECK_EQ(unlink(p), 0);
+	}
+	return rc;
+}
+
+/* Each documented limit (doc/format.md) is taken at its edge and refused
+ * one past it. (The largest capacity, 1 TiB, is not tried: the file would
+ * be that large.) */
+static void limits(void)
+{
+	mapq_options o;
+	mapq_geometry g;
+	mapq_options_init(&o);
+	o.capacity = 4096; /* the smallest */
+	CHECK_OK(create_with(&o, &g));
+	CHECK_EQ(g.capacity, 4096);
+	o.max_msg = 4096 / 2 - 32; /* the largest payload: half the ring, less a header */
+	CHECK_OK(create_with(&o, &g));
+	CHECK_EQ(g.max_msg, 4096 / 2 - 32);
+	o.max_msg++;
+	CHECK_RC(create_with(&o, &g), -EINVAL);
+	o.max_msg = 1;
+	CHECK_OK(create_with(&o, &g));
+	CHECK_EQ(g.max_msg, 1);
+	mapq_options_init(&o);
+	o.capacity = 4096;
+	o.writer_slots = 1024;
+	o.reader_slots = 1024;
+	CHECK_OK(create_with(&o, &g));
+	CHECK_EQ(g.writer_slots, 1024);
+	CHECK_EQ(g.reader_slots, 1024);
+	o.writer_slots = 1025;
+	CHECK_RC(create_with(&o, &g), -EINVAL);
+	o.writer_slots = 1;
+	o.reader_slots = 1025;
+	CHECK_RC(create_with(&o, &g), -EINVAL);
+	o.reader_slots = 1;
+	CHECK_OK(create_with(&o, &g));
+	CHECK_EQ(g.writer_slots, 1);
+	CHECK_EQ(g.reader_slots, 1);
+}
+
 int main(void)
 {
 	const char *p = t_path("q");
@@ -189,6 +240,7 @@ int main(void)
 		CHECK_RC(mapq_open(&q, p, MAPQ_CREATE, &o), -EINVAL);
 	}
 	CHECK(access(p, F_OK) != 0); /* no failed create left a file */
+	limits();
 
 	/* Create, defaults, reopen. */
 	CHECK_RC(mapq_open(&q, p, 0, NULL), -ENOENT);
