@@ -13,21 +13,33 @@ Each mutant changes one thing in one file of src/, mechanically:
 
 For each mutant the script writes the changed file into a scratch copy of
 the tree (never the tree it is run from), rebuilds incrementally, and runs
-the checks (--checks: quick is `make check`); a mutant is killed when a
-check fails or runs past --timeout, survives when every check passes, and
-is stillborn when it does not build (not counted). Mutants triaged as
-equivalent (the change cannot be observed) are listed with the reason in
-mutation/equivalent.txt, one per line: the mutant's id, then the reason;
-they are run only with --all.
+the tests of `make check' one at a time, those that killed mutants of the
+same file first, until one fails: then it runs that test once more, and
+the mutant is killed only if it fails again (a test that failed once only
+is reported as flaky, and the others still run). A test past its timeout
+(four times its time on the unchanged tree, at least 30 s) has failed. A
+mutant survives when every test passes, and is stillborn when it does not
+build (not counted). The build has AddressSanitizer, UBSan and leak
+checks on, and fault points. Memory-order mutants, which x86 hides from every
+other test, are then also run under a ThreadSanitizer build of the scratch
+tree (the tests of TSAN_TESTS). --checks full adds `make check-faults'.
 
-It writes summary.md (kill ratio overall, per operator and per file, and
-every survivor with its diff), and mutants.json, into --out.
+Mutants triaged as equivalent (the change cannot be observed) are listed
+with the reason in mutation/equivalent.txt, one per line: the mutant's id,
+then the reason; they are run only with --all. --resume keeps the mutants
+already killed in --out's mutants.json (same id, same change) and runs the
+rest, so a long campaign can be done in pieces.
+
+It writes summary.md (kill ratio overall, per operator and per file, the
+tests that killed most, and every survivor with its diff), mutants.json
+and, with python3-matplotlib, kill-ratio.png (per file) into --out.
 
 Examples:
   scripts/mutate.py --list                       # the mutants, with ids
   scripts/mutate.py --sample 10 --seed 1         # ten at random
   scripts/mutate.py --only-file src/wait.c --operators order,call
-  scripts/mutate.py --full                       # every mutant (hours)
+  scripts/mutate.py --full --resume              # every mutant (hours), in pieces
+  make mutate                                    # the same, from a build directory
 """
 import argparse
 import hashlib
@@ -101,11 +113,16 @@ def mutants_of(path):
         text = f.read()
     lines = text.split("\n")
     out = []
+    seen = {}
 
     def add(op, i, new, note, j=None):
         old = lines[i] if j is None else lines[i] + "\n" + lines[j]
-        key = "%s:%d:%s:%s" % (rel, i + 1, op, new)
-        mid = hashlib.sha1(key.encode()).hexdigest()[:10]
+        # The id names the change, not the line number, so that edits
+        # elsewhere in the file leave it (and its triage) alone; the same
+        # change made to identical lines is told apart by its rank.
+        key = "%s:%s:%s:%s" % (rel, op, old.strip(), new.strip())
+        seen[key] = seen.get(key, 0) + 1
+        mid = hashlib.sha1(("%s:%d" % (key, seen[key])).encode()).hexdigest()[:10]
         out.append({"id": mid, "file": rel, "line": i + 1, "operator": op, "old": old,
                     "new": new, "note": note, "span": 1 if j is None else 2})
 
@@ -219,10 +236,83 @@ def run(cmd, cwd, log, timeout=None, env=None):
             p.wait()
 
 
-CHECKS = {
-    "quick": [["make", "-j2", "check"]],
-    "full": [["make", "-j2", "check"], ["make", "check-faults", "FAULT_KILLS=100"]],
-}
+# Tests that see memory orders: threads of one process sharing a mapping,
+# the only place ThreadSanitizer can follow the protocol (tests/threads.c).
+TSAN_TESTS = ["tests/threads", "tests/dup"]
+FLAKY = "flaky"
+
+
+class Suite:
+    """The tests of one build directory, run one at a time."""
+
+    def __init__(self, tree, bld, log, env):
+        self.tree, self.bld, self.log, self.env = tree, bld, log, env
+        out = subprocess.run(["make", "-s", "list-tests"], cwd=bld, capture_output=True, text=True)
+        self.tests = [t for t in out.stdout.split() if "/" in t]
+        if out.returncode or not self.tests:
+            sys.exit("mutate: `make list-tests' failed in %s" % bld)
+        self.seconds = {}
+        self.built = set()
+
+    def build(self):
+        """The library, for a new mutant (False: it does not compile).
+        Each test is linked only when it is about to run: a mutant that
+        the first test kills costs one link, not forty."""
+        self.built = set()
+        return run(["make", "-j2", "libmapq_core.la", "libmapq.la"], self.bld, self.log) == 0
+
+    def build_for(self, t):
+        if t.endswith(".sh"):  # scripts run the programs and tools: build them all
+            target = ["-j2", "all", "check", "TESTS="]
+            key = "all"
+        else:
+            target, key = [t], t
+        if key in self.built or "all" in self.built:
+            return True
+        self.built.add(key)
+        return run(["make"] + target, self.bld, self.log) == 0
+
+    def run_test(self, t, timeout):
+        if not self.build_for(t):
+            return "build failed", 0.0
+        path = os.path.join(self.bld, t)
+        if not os.path.exists(path):
+            path = os.path.join(self.tree, t)
+        cmd = [os.environ.get("SHELL", "/bin/sh"), path] if t.endswith(".sh") else [path]
+        env = dict(self.env, top_builddir=".", top_srcdir=self.tree,
+                   TSAN_OPTIONS="suppressions=%s %s" % (
+                       os.path.join(self.tree, "tests", "tsan.supp"),
+                       self.env.get("TSAN_OPTIONS", "")),
+                   UBSAN_OPTIONS="print_stacktrace=1")
+        t0 = time.monotonic()
+        rc = run(cmd, self.bld, self.log, timeout=timeout, env=env)
+        return rc, time.monotonic() - t0
+
+    def timeout(self, t):
+        return max(30.0, 4 * self.seconds.get(t, 30.0))
+
+    def baseline(self, tests):
+        """Every test must pass on the unchanged tree; their times."""
+        for t in tests:
+            rc, secs = self.run_test(t, 900)
+            if rc not in (0, 77):
+                sys.exit("mutate: %s fails on the unchanged tree (exit %s): fix that first; "
+                         "see %s" % (t, rc, self.log))
+            self.seconds[t] = secs
+
+    def hunt(self, tests):
+        """Run @tests in order until one fails twice: (killer, flaky)."""
+        flaky = []
+        for t in tests:
+            rc, _ = self.run_test(t, self.timeout(t))
+            if rc in (0, 77):
+                continue
+            rc2, _ = self.run_test(t, self.timeout(t))
+            if rc2 in (0, 77):
+                flaky.append(t)
+                continue
+            return t, flaky
+        return None, flaky
 
 
 def table(rows, key):
@@ -240,6 +330,108 @@ def table(rows, key):
     return "\n".join(out)
 
 
+def plot(counted, path):
+    """Kill ratio per file, as bars; False without matplotlib."""
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return False
+    files = sorted({r["file"] for r in counted})
+    ratio = [100.0 * sum(r["result"] == "killed" for r in counted if r["file"] == f) /
+             max(1, sum(r["file"] == f for r in counted)) for f in files]
+    n = [sum(r["file"] == f for r in counted) for f in files]
+    fig, ax = plt.subplots(figsize=(8, 0.4 * len(files) + 1.2))
+    ax.barh([os.path.basename(f) for f in files], ratio, color="#4c72b0")
+    ax.axvline(95, color="#c44e52", linestyle="--", linewidth=1, label="target 95 %")
+    for y, (r, k) in enumerate(zip(ratio, n)):
+        ax.text(min(r, 100) + 0.5, y, "%.0f %% of %d" % (r, k), va="center", fontsize=8)
+    ax.set_xlim(0, 115)
+    ax.set_xlabel("mutants killed (%)")
+    ax.set_title("Mutants of src/ killed by the checks, per file")
+    ax.invert_yaxis()
+    ax.legend(loc="lower right", fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return True
+
+
+def load_previous(out):
+    try:
+        with open(os.path.join(out, "mutants.json")) as f:
+            return {r["id"]: r for r in json.load(f)}
+    except (OSError, ValueError):
+        return {}
+
+
+def copy_tree(scratch):
+    files = subprocess.run(["git", "ls-files", "-z", "-co", "--exclude-standard"], cwd=TOP,
+                           capture_output=True, check=True).stdout.split(b"\0")
+    for rel in files:
+        rel = rel.decode()
+        src = os.path.join(TOP, rel)
+        if rel and os.path.isfile(src):
+            os.makedirs(os.path.join(scratch, os.path.dirname(rel)), exist_ok=True)
+            shutil.copy2(src, os.path.join(scratch, rel))
+
+
+def configure(scratch, name, flags, log):
+    bld = os.path.join(scratch, name)
+    os.makedirs(bld)
+    if run(["../configure"] + flags, bld, log) or run(["make", "-j2"], bld, log):
+        sys.exit("mutate: the scratch tree does not build (%s); see %s" % (" ".join(flags), log))
+    return bld
+
+
+def report(args, results, t0):
+    counted = [r for r in results if r["result"] != "stillborn"]
+    killed = sum(r["result"] == "killed" for r in counted)
+    survivors = [r for r in counted if r["result"] == "survived"]
+    untriaged = [r for r in survivors if not r["equivalent"]]
+    triaged = len(survivors) - len(untriaged)
+    live = len(counted) - triaged
+    ratio = 100.0 * killed / live if live else 0.0
+    killers = {}
+    for r in counted:
+        if r.get("killer"):
+            killers[r["killer"]] = killers.get(r["killer"], 0) + 1
+    md = ["# Mutants of src/ and the checks (%s)" % args.checks, "",
+          "%d mutants in %.0f s: %d killed, %d survived (%d triaged as equivalent, %d not), "
+          "%d stillborn; kill ratio of the non-equivalent mutants %.1f %% (%d of %d)." % (
+              len(results), time.monotonic() - t0, killed, len(survivors), triaged,
+              len(untriaged), len(results) - len(counted), ratio, killed, live), "",
+          "## Per operator", "", table(counted, "operator"), "",
+          "## Per file", "", table(counted, "file"), "",
+          "## What killed them", "", "| check | mutants killed |", "|---|---:|"]
+    md += ["| %s | %d |" % (k, n) for k, n in sorted(killers.items(), key=lambda x: -x[1])]
+    flaky = sorted({t for r in results for t in r.get("flaky", [])})
+    if flaky:
+        md += ["", "Failed once and passed when run again (not counted as kills): " +
+               ", ".join(flaky) + "."]
+    md += ["", "## Survivors", ""]
+    for r in survivors:
+        md += ["### %s (%s%s)" % (r["id"], r["note"],
+                                  ", equivalent: " + r["equivalent"] if r["equivalent"] else ""),
+               "", "```diff", diff_of(r), "```", ""]
+    if not survivors:
+        md.append("None.")
+    if plot(counted, os.path.join(args.out, "kill-ratio.png")):
+        md += ["", "![kill ratio per file](kill-ratio.png)"]
+    with open(os.path.join(args.out, "summary.md"), "w") as f:
+        f.write("\n".join(md) + "\n")
+    with open(os.path.join(args.out, "mutants.json"), "w") as f:
+        json.dump(results, f, indent=2)
+    print("mutate: %d run: %d killed, %d survived (%d not triaged), %d stillborn; kill ratio "
+          "%.1f %%; report in %s" % (len(results), killed, len(survivors), len(untriaged),
+                                     len(results) - len(counted), ratio,
+                                     os.path.join(args.out, "summary.md")))
+    for r in untriaged:
+        print("  survived: %s %s:%d %s" % (r["id"], r["file"], r["line"], r["note"]))
+    return untriaged
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -250,12 +442,17 @@ def main():
     ap.add_argument("--full", action="store_true", help="run every mutant")
     ap.add_argument("--all", action="store_true", help="equivalent mutants too")
     ap.add_argument("--only-file", action="append", help="a file of src/ (repeatable)")
+    ap.add_argument("--ids", help="comma list of mutant ids (from --list) to run")
     ap.add_argument("--operators", default=",".join(OPERATORS),
                     help="comma list of operators (%s)" % ",".join(OPERATORS))
-    ap.add_argument("--checks", choices=sorted(CHECKS), default="quick",
-                    help="quick: make check; full: plus check-faults (quick)")
-    ap.add_argument("--timeout", type=float, default=300,
-                    help="seconds a mutant's checks may take: past it, killed (300)")
+    ap.add_argument("--checks", choices=("quick", "full"), default="quick",
+                    help="quick: the tests of make check (and TSan's for memory orders); "
+                    "full: plus check-faults (quick)")
+    ap.add_argument("--no-baseline", action="store_true",
+                    help="do not run the tests on the unchanged tree first (CI, which just "
+                    "did): every test then gets 120 s")
+    ap.add_argument("--resume", action="store_true",
+                    help="keep the kills recorded in --out/mutants.json")
     ap.add_argument("--out", default="mutate-report", help="report directory (mutate-report)")
     ap.add_argument("--keep", action="store_true", help="keep the scratch tree")
     ap.add_argument("--fail-on-survivor", action="store_true",
@@ -277,94 +474,118 @@ def main():
                                                         sum(m["id"] in eq for m in mutants)),
               file=sys.stderr)
         return 0
-    if not args.sample and not args.full:
-        sys.exit("mutate: say --sample N, --full or --list (mutate.py --help)")
+    if args.ids:
+        want = set(args.ids.split(","))
+        unknown = want - {m["id"] for m in mutants}
+        if unknown:
+            sys.exit("mutate: --ids: no such mutant: %s (mutate.py --list)" % ", ".join(sorted(unknown)))
+        mutants = [m for m in mutants if m["id"] in want]
+        args.all = True
+    elif not args.sample and not args.full:
+        sys.exit("mutate: say --sample N, --full, --ids or --list (mutate.py --help)")
     pool = [m for m in mutants if args.all or m["id"] not in eq]
     if args.sample:
         pool = random.Random(args.seed).sample(pool, min(args.sample, len(pool)))
     if not pool:
         sys.exit("mutate: no mutants to run")
     os.makedirs(args.out, exist_ok=True)
+    previous = load_previous(args.out) if args.resume else {}
     log = os.path.abspath(os.path.join(args.out, "run.log"))
     open(log, "w").close()
     scratch = tempfile.mkdtemp(prefix="mapq-mutate.")
-    # the checks' own files: a test killed at the timeout leaves its
+    # the checks' own files: a test killed at its timeout leaves its
     # directory behind, cleared here after each mutant
     shm = "/dev/shm" if os.access("/dev/shm", os.W_OK) else None
     tmp = tempfile.mkdtemp(prefix="mapq-mutate-run.", dir=shm)
     env = dict(os.environ, TMPDIR=tmp)
     results = []
     t0 = time.monotonic()
+    kills = {}  # file -> {test: kills}, to try first what killed its neighbours
+    gkills = {}
     try:
         say("copying the tree to %s and building it (log: %s)" % (scratch, log))
-        files = subprocess.run(["git", "ls-files", "-z", "-co", "--exclude-standard"], cwd=TOP,
-                               capture_output=True, check=True).stdout.split(b"\0")
-        for rel in files:
-            rel = rel.decode()
-            src = os.path.join(TOP, rel)
-            if rel and os.path.isfile(src):
-                os.makedirs(os.path.join(scratch, os.path.dirname(rel)), exist_ok=True)
-                shutil.copy2(src, os.path.join(scratch, rel))
-        bld = os.path.join(scratch, "_build")
-        os.makedirs(bld)
-        if (run(["./autogen.sh"], scratch, log) or
-                run(["../configure", "--enable-fault-injection", "CFLAGS=-g -O2"], bld, log) or
-                run(["make", "-j2"], bld, log)):
-            sys.exit("mutate: the scratch tree does not build; see %s" % log)
+        copy_tree(scratch)
+        if run(["./autogen.sh"], scratch, log):
+            sys.exit("mutate: autogen.sh failed in the scratch tree; see %s" % log)
+        # AddressSanitizer, UBSan and LeakSanitizer see what a test cannot
+        # (a buffer overrun that lands in memory nobody checks, a leak)
+        suite = Suite(scratch, configure(scratch, "_build", [
+            "--enable-asan", "--enable-ubsan", "--enable-fault-injection", "CFLAGS=-g -O1"],
+            log), log, env)
+        if not suite.build() or not suite.build_for("tests/all.sh"):
+            sys.exit("mutate: the tests do not build; see %s" % log)
+        tsan = None
+        if any(m["operator"] == "order" for m in pool):
+            say("a ThreadSanitizer build for the memory-order mutants")
+            tsan = Suite(scratch, configure(scratch, "_tsan", ["--enable-tsan", "CFLAGS=-g -O2"],
+                                            log), log, env)
+            if not tsan.build() or not all(tsan.build_for(t) for t in TSAN_TESTS):
+                sys.exit("mutate: the TSan tests do not build; see %s" % log)
+        if not args.no_baseline:
+            say("the tests on the unchanged tree (they must pass; their times set the timeouts)")
+            suite.baseline(suite.tests)
+            if tsan:
+                tsan.baseline(TSAN_TESTS)
+            say("baseline: %d tests in %.0f s" % (len(suite.tests), sum(suite.seconds.values())))
+        else:
+            suite.seconds = {t: 30.0 for t in suite.tests}
+            if tsan:
+                tsan.seconds = {t: 30.0 for t in TSAN_TESTS}
         for n, m in enumerate(pool, 1):
-            apply(scratch, m)
             t = time.monotonic()
-            result = "stillborn"
-            if run(["make", "-j2"], bld, log) == 0:
-                result = "survived"
-                for cmd in CHECKS[args.checks]:
-                    rc = run(cmd, bld, log, timeout=args.timeout, env=env)
-                    if rc != 0:
-                        result = "killed"
-                        break
+            prev = previous.get(m["id"])
+            if prev and prev["result"] == "killed" and prev["old"] == m["old"] and \
+                    prev["new"] == m["new"]:
+                r = dict(prev, equivalent=eq.get(m["id"], ""), resumed=True)
+                results.append(r)
+                continue
+            apply(scratch, m)
+            with open(log, "a") as f:
+                f.write("\n=== mutant %s: %s %s:%d (%s)\n" % (m["id"], m["operator"], m["file"],
+                                                          m["line"], m["note"]))
+            result, killer, flaky = "stillborn", None, []
+            if suite.build():
+                fk = kills.setdefault(m["file"], {})
+                # what killed this file's mutants, then any, then programs
+                # before scripts (which need everything built), fast first
+                order = sorted(suite.tests, key=lambda x: (-fk.get(x, 0), -gkills.get(x, 0),
+                                                            x.endswith(".sh"),
+                                                            suite.seconds.get(x, 30.0)))
+                killer, flaky = suite.hunt(order)
+                if not killer and args.checks == "full":
+                    if run(["make", "check-faults", "FAULT_KILLS=100"], suite.bld, log,
+                           timeout=600, env=env) != 0:
+                        killer = "check-faults"
+                if not killer and tsan and m["operator"] == "order":
+                    if not tsan.build():
+                        killer = "tsan build"
+                    else:
+                        k2, f2 = tsan.hunt(TSAN_TESTS)
+                        flaky += ["tsan:" + x for x in f2]
+                        killer = "tsan:" + k2 if k2 else None
+                result = "killed" if killer else "survived"
+                if killer:
+                    fk[killer] = fk.get(killer, 0) + 1
+                    gkills[killer] = gkills.get(killer, 0) + 1
             restore(scratch, m)
             for name in os.listdir(tmp):
                 p = os.path.join(tmp, name)
                 shutil.rmtree(p, ignore_errors=True) if os.path.isdir(p) else os.unlink(p)
-            r = dict(m, result=result, seconds=round(time.monotonic() - t, 1),
-                     equivalent=eq.get(m["id"], ""))
+            r = dict(m, result=result, killer=killer, flaky=flaky,
+                     seconds=round(time.monotonic() - t, 1), equivalent=eq.get(m["id"], ""))
             results.append(r)
-            say("[%d/%d] %s %s %s:%d (%s): %s in %.0f s" % (
+            say("[%d/%d] %s %s %s:%d (%s): %s%s in %.0f s" % (
                 n, len(pool), m["id"], m["operator"], m["file"], m["line"], m["note"], result,
-                r["seconds"]))
+                " by " + killer if killer else "", r["seconds"]))
+            if n % 10 == 0:
+                report(args, results, t0)  # a report to look at while it runs
     finally:
         if args.keep:
             say("scratch tree kept: " + scratch)
         else:
             shutil.rmtree(scratch, ignore_errors=True)
         shutil.rmtree(tmp, ignore_errors=True)
-    counted = [r for r in results if r["result"] != "stillborn"]
-    killed = sum(r["result"] == "killed" for r in counted)
-    survivors = [r for r in counted if r["result"] == "survived"]
-    untriaged = [r for r in survivors if not r["equivalent"]]
-    ratio = 100.0 * killed / len(counted) if counted else 0.0
-    md = ["# Mutants of src/ and the checks (%s)" % args.checks, "",
-          "%d mutants run in %.0f s: %d killed, %d survived (%d not triaged), %d stillborn; "
-          "kill ratio %.1f %%." % (len(results), time.monotonic() - t0, killed, len(survivors),
-                                   len(untriaged), len(results) - len(counted), ratio), "",
-          "## Per operator", "", table(counted, "operator"), "",
-          "## Per file", "", table(counted, "file"), "", "## Survivors", ""]
-    for r in survivors:
-        md += ["### %s (%s%s)" % (r["id"], r["note"],
-                                  ", equivalent: " + r["equivalent"] if r["equivalent"] else ""),
-               "", "```diff", diff_of(r), "```", ""]
-    if not survivors:
-        md.append("None.")
-    with open(os.path.join(args.out, "summary.md"), "w") as f:
-        f.write("\n".join(md) + "\n")
-    with open(os.path.join(args.out, "mutants.json"), "w") as f:
-        json.dump(results, f, indent=2)
-    print("mutate: %d run: %d killed, %d survived (%d not triaged), %d stillborn; kill ratio "
-          "%.1f %%; report in %s" % (len(results), killed, len(survivors), len(untriaged),
-                                     len(results) - len(counted), ratio,
-                                     os.path.join(args.out, "summary.md")))
-    for r in untriaged:
-        print("  survived: %s %s:%d %s" % (r["id"], r["file"], r["line"], r["note"]))
+    untriaged = report(args, results, t0)
     return 1 if args.fail_on_survivor and untriaged else 0
 
 

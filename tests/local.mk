@@ -51,6 +51,12 @@ tests_header_cxx_SOURCES = tests/header_cxx.cc
 tests_header_cxx_LDADD = libmapq.la
 endif
 
+# The tests, one per line, for scripts that run them one at a time
+# (scripts/mutate.py).
+list-tests:
+	@for t in $(TESTS); do echo $$t; done
+.PHONY: list-tests
+
 # The multi-process test, many times in a row (CI runs it 20 times).
 MULTIPROC_RUNS ?= 20
 check-multiproc: tests/multiproc
