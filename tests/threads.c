@@ -4,7 +4,11 @@
  * mapping). Three runs: blocking policy with a small ring (writers wait
  * for readers), a ring so large that nobody ever waits (so no futex
  * bookkeeping orders writers and readers, and only the commit protocol
- * does), and the overwrite policy with a lapped reader.
+ * does), the overwrite policy with a lapped reader, and a run where
+ * every writer now and then stops between reserving and committing for
+ * longer than the unblock timeout, so that the others forsake its frame
+ * (repair.c) while it may still try to commit, and it sends the message
+ * again: the repair protocol between threads.
  *
  * ThreadSanitizer sees the protocol between the threads because they
  * share one mapping (it tracks memory by virtual address). With
@@ -20,13 +24,18 @@
 #include "util.h"
 #include "workload.h"
 
+/* Between reserving and committing, the stalling writers stop this long
+ * now and then, three times the unblock timeout of the stall run. */
+#define UNBLOCK_MS 5
+#define STALL_US (3 * UNBLOCK_MS * 1000)
+
 /* A handle for one worker thread. */
-static mapq *worker_handle(mapq *q, const char *name)
+static mapq *worker_handle(mapq *q, const char *name, const mapq_options *o)
 {
 	mapq *h;
 	const char *sep = getenv("T_SEPARATE_MAPPINGS");
 	if (sep && *sep == '1')
-		CHECK_OK(mapq_open(&h, t_path(name), 0, NULL));
+		CHECK_OK(mapq_open(&h, t_path(name), 0, o));
 	else
 		CHECK_OK(mapq_dup(q, &h));
 	return h;
@@ -41,16 +50,54 @@ struct worker {
 	mapq *q;
 	intptr_t id;
 	int policy;
+	bool stall;
 	uint64_t per_writer;
 	int ready_fd;
 	pthread_t thread;
 	int rc;
 };
 
+/* Like wl_writer, through reserve and commit, stopping for STALL_US
+ * before one commit in 32; a message whose frame was forsaken meanwhile
+ * (-MAPQ_ESTALLED: it is never delivered) is sent again, so readers
+ * still get every one exactly once. */
+static int stalling_writer(mapq *q, uint32_t id, uint64_t count)
+{
+	unsigned forsaken = 0;
+	for (uint64_t s = 0; s < count; s++) {
+		size_t len = 20 + (size_t)((s * 2654435761u + id * 97) % 300);
+		for (int attempt = 0;; attempt++) {
+			void *p;
+			if (attempt > 1000) {
+				fprintf(stderr, "writer %u: message %llu forsaken 1000 times\n", id,
+					(unsigned long long)s);
+				return 4;
+			}
+			int rc = mapq_reserve(q, len, &p, 10000);
+			if (rc == 0) {
+				t_fill(p, len, id, s);
+				if (s % 32 == 7 && attempt == 0)
+					usleep(STALL_US);
+				rc = mapq_commit(q, len);
+			}
+			if (rc == 0)
+				break;
+			if (rc != -MAPQ_ESTALLED) {
+				fprintf(stderr, "writer %u: %s at %llu\n", id, mapq_strerror(rc),
+					(unsigned long long)s);
+				return 3;
+			}
+			forsaken++;
+		}
+	}
+	return forsaken ? 0 : 5; /* 5: the repair was never reached */
+}
+
 static void *writer(void *arg)
 {
 	struct worker *w = arg;
-	w->rc = wl_writer(w->q, (uint32_t)w->id, w->per_writer);
+	w->rc = w->stall ? stalling_writer(w->q, (uint32_t)w->id, w->per_writer)
+			 : wl_writer(w->q, (uint32_t)w->id, w->per_writer);
 	return NULL;
 }
 
@@ -66,18 +113,25 @@ static void *reader(void *arg)
 }
 
 static void run(const char *name, uint64_t capacity, int policy, uint64_t per_writer,
-		bool never_full)
+		bool never_full, bool stall)
 {
-	mapq *q = t_create(name, capacity, policy);
+	mapq_options o;
+	mapq *q;
+	mapq_options_init(&o);
+	o.capacity = capacity;
+	o.policy = (uint32_t)policy;
+	o.unblock_ms = stall ? UNBLOCK_MS : 0;
+	CHECK_OK(mapq_open(&q, t_path(name), MAPQ_CREATE | MAPQ_EXCL, &o));
 	struct worker w[WRITERS + READERS];
 	int ready[2];
 	CHECK_EQ(pipe(ready), 0);
 	for (int i = 0; i < WRITERS + READERS; i++) {
 		w[i] = (struct worker){ .id = i < READERS ? i : i - READERS,
 					.policy = policy,
+					.stall = stall,
 					.per_writer = per_writer,
 					.ready_fd = ready[1] };
-		w[i].q = worker_handle(q, name);
+		w[i].q = worker_handle(q, name, &o);
 	}
 	/* Readers first, attached before any writer starts. */
 	for (int i = 0; i < READERS; i++)
@@ -109,8 +163,10 @@ static void run(const char *name, uint64_t capacity, int policy, uint64_t per_wr
 
 int main(void)
 {
-	run("block", 1 << 14, MAPQ_BLOCK, t_scaled(20000), false);
-	run("nowait", 1 << 24, MAPQ_BLOCK, t_scaled(5000), true);
-	run("overwrite", 1 << 14, MAPQ_OVERWRITE, t_scaled(20000), false);
+	run("block", 1 << 14, MAPQ_BLOCK, t_scaled(20000), false, false);
+	run("nowait", 1 << 24, MAPQ_BLOCK, t_scaled(5000), true, false);
+	run("overwrite", 1 << 14, MAPQ_OVERWRITE, t_scaled(20000), false, false);
+	/* 8 stalls per writer (at least 2, under Valgrind) */
+	run("stall", 1 << 14, MAPQ_BLOCK, t_scaled(256) < 64 ? 64 : t_scaled(256), false, true);
 	return 0;
 }
