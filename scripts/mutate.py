@@ -373,6 +373,10 @@ def plot(counted, path):
     return True
 
 
+def on_sigterm(signum, frame):
+    raise KeyboardInterrupt
+
+
 def load_previous(out):
     try:
         with open(os.path.join(out, "mutants.json")) as f:
@@ -462,14 +466,16 @@ def main():
     ap.add_argument("--ids", help="comma list of mutant ids (from --list) to run")
     ap.add_argument("--operators", default=",".join(OPERATORS),
                     help="comma list of operators (%s)" % ",".join(OPERATORS))
-    ap.add_argument("--checks", choices=("quick", "full"), default="quick",
+    ap.add_argument("--checks", choices=("quick", "full", "tsan"), default="quick",
                     help="quick: the tests of make check (and TSan's for memory orders); "
-                    "full: plus check-faults (quick)")
+                    "full: plus check-faults; tsan: memory-order mutants under TSan only, "
+                    "to see which it catches (quick)")
     ap.add_argument("--no-baseline", action="store_true",
                     help="do not run the tests on the unchanged tree first (CI, which just "
                     "did): every test then gets 120 s")
     ap.add_argument("--resume", action="store_true",
-                    help="keep the kills recorded in --out/mutants.json")
+                    help="keep the kills recorded in --out/mutants.json, and report on "
+                    "every mutant recorded there, not only on those run now")
     ap.add_argument("--out", default="mutate-report", help="report directory (mutate-report)")
     ap.add_argument("--keep", action="store_true", help="keep the scratch tree")
     ap.add_argument("--fail-on-survivor", action="store_true",
@@ -481,6 +487,12 @@ def main():
         sys.exit("mutate: --operators: unknown operator '%s' (%s)" % (bad[0], ", ".join(OPERATORS)))
     if args.sample is not None and args.sample < 1:
         sys.exit("mutate: --sample: at least 1")
+    if args.checks == "tsan":
+        if ops != ["order"]:
+            sys.exit("mutate: --checks tsan is for memory-order mutants: add --operators order")
+        if args.resume:
+            sys.exit("mutate: --checks tsan runs TSan alone: its survivors are not survivors "
+                     "of the campaign; give it an --out of its own, without --resume")
     mutants = all_mutants(args.only_file, ops)
     eq = load_equivalent()
     if args.list:
@@ -523,6 +535,9 @@ def main():
     env = dict(os.environ, TMPDIR=tmp)
     results = []
     t0 = time.monotonic()
+    interrupted = False
+    # kill(1) as well as ^C: stop the checks, clean up, and write the report
+    signal.signal(signal.SIGTERM, on_sigterm)
     kills = {}  # file -> {test: kills}, to try first what killed its neighbours
     gkills = {}
     try:
@@ -546,7 +561,7 @@ def main():
                 sys.exit("mutate: the TSan tests do not build; see %s" % log)
         if not args.no_baseline:
             say("the tests on the unchanged tree (they must pass; their times set the timeouts)")
-            suite.baseline(suite.tests)
+            suite.baseline(suite.tests if args.checks != "tsan" else [])
             if tsan:
                 tsan.baseline(TSAN_TESTS)
             say("baseline: %d tests in %.0f s" % (len(suite.tests), sum(suite.seconds.values())))
@@ -574,7 +589,7 @@ def main():
                 order = sorted(suite.tests, key=lambda x: (-fk.get(x, 0), -gkills.get(x, 0),
                                                             x.endswith(".sh"),
                                                             suite.seconds.get(x, 30.0)))
-                killer, flaky = suite.hunt(order)
+                killer, flaky = suite.hunt(order) if args.checks != "tsan" else (None, [])
                 if not killer and args.checks == "full":
                     if run(["make", "check-faults", "FAULT_KILLS=100"], suite.bld, log,
                            timeout=600, env=env) != 0:
@@ -602,13 +617,28 @@ def main():
                 " by " + killer if killer else "", r["seconds"]))
             if n % 10 == 0:
                 report(args, results, t0)  # a report to look at while it runs
+    except KeyboardInterrupt:
+        interrupted = True
+        say("interrupted: the report covers the mutants finished so far (--resume goes on)")
     finally:
         if args.keep:
             say("scratch tree kept: " + scratch)
         else:
             shutil.rmtree(scratch, ignore_errors=True)
         shutil.rmtree(tmp, ignore_errors=True)
+    # With --resume the report covers every mutant of the campaign so far:
+    # what this run did, and what earlier runs (other files, operators)
+    # recorded for mutants that still exist, unchanged.
+    if args.resume:
+        ran = {r["id"] for r in results}
+        current = {m["id"]: m for m in all_mutants(None, OPERATORS)}
+        for mid, r in previous.items():
+            m = current.get(mid)
+            if mid not in ran and m and r["old"] == m["old"] and r["new"] == m["new"]:
+                results.append(dict(r, equivalent=eq.get(mid, ""), resumed=True))
     untriaged = report(args, results, t0)
+    if interrupted:
+        return 130
     return 1 if args.fail_on_survivor and untriaged else 0
 
 
