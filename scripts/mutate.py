@@ -320,8 +320,8 @@ class Suite:
 
 def is_equivalent(r):
     """Triaged as equivalent proper (not "unseen:", a real bug no check here sees)."""
-    return r["result"] == "survived" and r["equivalent"] and \
-        not r["equivalent"].startswith("unseen:")
+    return bool(r["result"] == "survived" and r["equivalent"] and
+                not r["equivalent"].startswith("unseen:"))
 
 
 def table(rows, key):
@@ -344,7 +344,7 @@ def table(rows, key):
     return "\n".join(out)
 
 
-def plot(counted, path):
+def plot(counted, path, checks):
     """Kill ratio per file, as bars; False without matplotlib."""
     try:
         import matplotlib
@@ -364,7 +364,7 @@ def plot(counted, path):
         ax.text(min(r, 100) + 0.5, y, "%.0f %% of %d" % (r, k), va="center", fontsize=8)
     ax.set_xlim(0, 115)
     ax.set_xlabel("mutants killed (%)")
-    ax.set_title("Mutants of src/ killed by the checks, per file")
+    ax.set_title("Mutants of src/ killed by the checks (%s), per file" % checks)
     ax.invert_yaxis()
     ax.legend(loc="lower right", fontsize=8)
     fig.tight_layout()
@@ -438,8 +438,10 @@ def report(args, results, t0):
                "", "```diff", diff_of(r), "```", ""]
     if not survivors:
         md.append("None.")
-    if plot(counted, os.path.join(args.out, "kill-ratio.png")):
+    if plot(counted, os.path.join(args.out, "kill-ratio.png"), args.checks):
         md += ["", "![kill ratio per file](kill-ratio.png)"]
+    else:
+        md += ["", "No plot: matplotlib is not installed (apt-get install python3-matplotlib)."]
     with open(os.path.join(args.out, "summary.md"), "w") as f:
         f.write("\n".join(md) + "\n")
     with open(os.path.join(args.out, "mutants.json"), "w") as f:
@@ -564,7 +566,9 @@ def main():
             suite.baseline(suite.tests if args.checks != "tsan" else [])
             if tsan:
                 tsan.baseline(TSAN_TESTS)
-            say("baseline: %d tests in %.0f s" % (len(suite.tests), sum(suite.seconds.values())))
+            say("baseline: %d tests in %.0f s" % (len(suite.seconds), sum(suite.seconds.values())) +
+                (", TSan's %d in %.0f s" % (len(tsan.seconds), sum(tsan.seconds.values()))
+                 if tsan else ""))
         else:
             suite.seconds = {t: 30.0 for t in suite.tests}
             if tsan:
