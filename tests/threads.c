@@ -21,13 +21,12 @@
 #include <stdbool.h>
 #include <unistd.h>
 
+#include "internal.h"
 #include "util.h"
 #include "workload.h"
 
-/* Between reserving and committing, the stalling writers stop this long
- * now and then, three times the unblock timeout of the stall run. */
+/* The unblock timeout of the stall run. */
 #define UNBLOCK_MS 5
-#define STALL_US (3 * UNBLOCK_MS * 1000)
 
 /* A handle for one worker thread. */
 static mapq *worker_handle(mapq *q, const char *name, const mapq_options *o)
@@ -57,8 +56,23 @@ struct worker {
 	int rc;
 };
 
-/* Like wl_writer, through reserve and commit, stopping for STALL_US
- * before one commit in 32; a message whose frame was forsaken meanwhile
+/* Stop with a frame reserved until a reader or writer forsakes it (its
+ * commit word gets the forsaken bit: doc/format.md), 2 s at most: on a
+ * loaded machine the others may reach the frame only long after the
+ * unblock timeout, and a fixed pause could end before they do. */
+static void stall(const void *payload)
+{
+	const _Atomic uint64_t *commit =
+		&((const struct fmt_frame *)((const char *)payload - FRAME_HDR))->commit;
+	for (int ms = 0; ms < 2000; ms++) {
+		usleep(1000);
+		if (atomic_load_explicit(commit, memory_order_relaxed) & CW_FORSAKEN)
+			return;
+	}
+}
+
+/* Like wl_writer, through reserve and commit, stalling (above) before
+ * one commit in 32; a message whose frame was forsaken meanwhile
  * (-MAPQ_ESTALLED: it is never delivered) is sent again, so readers
  * still get every one exactly once. */
 static int stalling_writer(mapq *q, uint32_t id, uint64_t count)
@@ -77,7 +91,7 @@ static int stalling_writer(mapq *q, uint32_t id, uint64_t count)
 			if (rc == 0) {
 				t_fill(p, len, id, s);
 				if (s % 32 == 7 && attempt == 0)
-					usleep(STALL_US);
+					stall(p);
 				rc = mapq_commit(q, len);
 			}
 			if (rc == 0)
