@@ -70,39 +70,6 @@ static mapq *damaged_head(const char *name, int32_t unblock_ms)
 	return q;
 }
 
-/* A send that needs the damaged frame's space (or, with timeout -2, a
- * sync), in a child killed by SIGALRM after 10 s. Returns what the call
- * returned, and its time. */
-static int timed_send(mapq *q, int timeout_ms, uint64_t *ms)
-{
-	int fd[2];
-	CHECK_EQ(pipe(fd), 0);
-	pid_t pid = fork();
-	CHECK(pid >= 0);
-	if (pid == 0) {
-		close(fd[0]);
-		alarm(10);
-		uint8_t msg[LEN] = { 0 };
-		uint64_t t0 = t_now_ms();
-		int rc = timeout_ms == -2 ? mapq_sync(q)
-					  : mapq_send(q, msg, sizeof(msg), timeout_ms);
-		int64_t out[2] = { rc, (int64_t)(t_now_ms() - t0) };
-		t_exit(write(fd[1], out, sizeof(out)) == (ssize_t)sizeof(out) ? 0 : T_ERROR);
-	}
-	close(fd[1]); /* ours closed: a child that dies gives EOF, not a hang */
-	int64_t in[2];
-	ssize_t n = read(fd[0], in, sizeof(in));
-	close(fd[0]);
-	int st = t_wait_child(pid);
-	if (st == 128 + SIGALRM)
-		t_fail(__FILE__, __LINE__, "a %s (timeout %d ms) was still running after 10 s",
-		       timeout_ms == -2 ? "sync" : "send", timeout_ms);
-	CHECK_EQ(st, 0);
-	CHECK_EQ(n, sizeof(in));
-	*ms = (uint64_t)in[1];
-	return (int)in[0];
-}
-
 /* ---- every waiting call, every kind of timeout ---------------------- */
 
 enum call {
@@ -110,10 +77,11 @@ enum call {
 	RESERVE,
 	READ,
 	RECV,
-	NCALLS
+	NCALLS, /* the calls with a timeout; and one without: */
+	SYNC = NCALLS
 };
-static const char *const call_name[NCALLS] = { "mapq_send", "mapq_reserve", "mapq_read",
-					       "mapq_recv" };
+static const char *const call_name[NCALLS + 1] = { "mapq_send", "mapq_reserve", "mapq_read",
+						   "mapq_recv", "mapq_sync" };
 
 struct waiter {
 	pid_t pid;
@@ -139,6 +107,8 @@ static int call_once(enum call c, mapq *q, mapq_reader *r, int timeout)
 		if ((rc = mapq_read(r, &m, timeout)) != 0)
 			return rc;
 		return mapq_release(r);
+	case SYNC:
+		return mapq_sync(q);
 	default:
 		rc = (int)mapq_recv(r, msg, sizeof(msg), timeout);
 		return rc > 0 ? 0 : rc;
@@ -197,6 +167,14 @@ static int finish(const struct waiter *w, uint64_t *ms, uint64_t *cpu)
 	*ms = (uint64_t)in[1];
 	*cpu = (uint64_t)in[2];
 	return (int)in[0];
+}
+
+/* One call in a child, waited for: what it returned, and its time. */
+static int timed(enum call c, mapq *q, int timeout_ms, uint64_t *ms)
+{
+	struct waiter w = start(c, q, NULL, timeout_ms);
+	uint64_t cpu;
+	return finish(&w, ms, &cpu);
 }
 
 /* A ring that a reader at the oldest message keeps full. */
@@ -316,14 +294,14 @@ int main(void)
 
 	/* Readers never give up on the frame: the writer must time out. */
 	mapq *q = damaged_head("never", -1);
-	CHECK_RC(timed_send(q, 200, &ms), -ETIMEDOUT);
+	CHECK_RC(timed(SEND, q, 200, &ms), -ETIMEDOUT);
 	CHECK(ms >= 190 && ms < 2000);
 	mapq_close(q);
 
 	/* After the unblock timeout the damaged frame is space to fill: the
 	 * send either gets through or times out, in time either way. */
 	q = damaged_head("forced", 50);
-	int rc = timed_send(q, 300, &ms);
+	int rc = timed(SEND, q, 300, &ms);
 	if (rc != 0 && rc != -ETIMEDOUT)
 		t_fail(__FILE__, __LINE__, "send returned %s", mapq_err_name(rc));
 	CHECK(ms < 2000);
@@ -346,7 +324,7 @@ int main(void)
 	while (mapq_send(q, msg, 0, 0) == 0 && n < 200) /* to the last 16 bytes */
 		n++;
 	CHECK(n > 0 && n < 200);
-	CHECK_RC(timed_send(q, -2, &ms), -ETIMEDOUT);
+	CHECK_RC(timed(SYNC, q, 0, &ms), -ETIMEDOUT);
 	CHECK(ms >= 150 && ms < 2000);
 	mapq_close(q);
 	return 0;
