@@ -83,6 +83,13 @@ enum call {
 static const char *const call_name[NCALLS + 1] = { "mapq_send", "mapq_reserve", "mapq_read",
 						   "mapq_recv", "mapq_sync" };
 
+/* The queue a child waits on: its file, and the unblock timeout its
+ * handles use (not stored in the file; 0: the default). */
+struct target {
+	const char *name;
+	int32_t unblock_ms;
+};
+
 struct waiter {
 	pid_t pid;
 	int fd;
@@ -123,8 +130,13 @@ static uint64_t cpu_ms(void)
 }
 
 /* The call in a child (killed by SIGALRM after 30 s); what it returned,
- * how long it took and the CPU time it used come back through a pipe. */
-static struct waiter start(enum call c, mapq *q, mapq_reader *r, int timeout)
+ * how long it took and the CPU time it used come back through a pipe.
+ * The child opens its own handle and reader, as mapq.h asks of a forked
+ * process: on the parent's, it would share the parent's open file
+ * description, see the parent's liveness locks as its own, and take the
+ * parent's writer for dead (a reader child then repaired the parent's
+ * frame as it was being written, whenever it looked in that window). */
+static struct waiter start(enum call c, struct target tg, int timeout)
 {
 	int fd[2];
 	CHECK_EQ(pipe(fd), 0);
@@ -133,6 +145,14 @@ static struct waiter start(enum call c, mapq *q, mapq_reader *r, int timeout)
 	if (pid == 0) {
 		close(fd[0]);
 		alarm(30);
+		mapq_options o;
+		mapq *q;
+		mapq_reader *r = NULL;
+		mapq_options_init(&o);
+		o.unblock_ms = tg.unblock_ms;
+		CHECK_OK(mapq_open(&q, t_path(tg.name), 0, &o));
+		if (c == READ || c == RECV)
+			CHECK_OK(mapq_reader_open(q, &r, NULL, MAPQ_START_OLDEST));
 		uint64_t t0 = t_now_ms(), cpu0 = cpu_ms();
 		int rc = call_once(c, q, r, timeout);
 		int64_t out[3] = { rc, (int64_t)(t_now_ms() - t0), (int64_t)(cpu_ms() - cpu0) };
@@ -170,9 +190,9 @@ static int finish(const struct waiter *w, uint64_t *ms, uint64_t *cpu)
 }
 
 /* One call in a child, waited for: what it returned, and its time. */
-static int timed(enum call c, mapq *q, int timeout_ms, uint64_t *ms)
+static int timed(enum call c, struct target tg, int timeout_ms, uint64_t *ms)
 {
-	struct waiter w = start(c, q, NULL, timeout_ms);
+	struct waiter w = start(c, tg, timeout_ms);
 	uint64_t cpu;
 	return finish(&w, ms, &cpu);
 }
@@ -205,15 +225,14 @@ static void timeout_bounds(void)
 	enum {
 		NT = sizeof(timeouts) / sizeof(timeouts[0])
 	};
-	mapq_reader *fr, *er, *er2, *er3;
-	mapq *full = full_ring("full-bounds", &fr);
-	mapq *empty = t_create("empty-bounds", CAP, MAPQ_BLOCK);
-	CHECK_OK(mapq_reader_open(empty, &er, NULL, MAPQ_START_OLDEST));
+	mapq_reader *fr;
+	const struct target full_t = { "full-bounds", 0 }, empty_t = { "empty-bounds", 0 };
+	mapq *full = full_ring(full_t.name, &fr);
+	mapq *empty = t_create(empty_t.name, CAP, MAPQ_BLOCK);
 	struct waiter w[NCALLS][NT], forever[NCALLS];
 	for (int c = 0; c < NCALLS; c++)
 		for (int t = 0; t < NT; t++)
-			w[c][t] = start((enum call)c, c < READ ? full : empty, c < READ ? NULL : er,
-					timeouts[t]);
+			w[c][t] = start((enum call)c, c < READ ? full_t : empty_t, timeouts[t]);
 	/* Near INT_MAX, one queue each, so that one action frees each. */
 	mapq *fq[2], *eq[2];
 	mapq_reader *fqr[2];
@@ -221,12 +240,10 @@ static void timeout_bounds(void)
 	fq[1] = full_ring("full-max1", &fqr[1]);
 	eq[0] = t_create("empty-max0", CAP, MAPQ_BLOCK);
 	eq[1] = t_create("empty-max1", CAP, MAPQ_BLOCK);
-	CHECK_OK(mapq_reader_open(eq[0], &er2, NULL, MAPQ_START_OLDEST));
-	CHECK_OK(mapq_reader_open(eq[1], &er3, NULL, MAPQ_START_OLDEST));
-	forever[SEND] = start(SEND, fq[0], NULL, INT_MAX);
-	forever[RESERVE] = start(RESERVE, fq[1], NULL, INT_MAX - 1);
-	forever[READ] = start(READ, eq[0], er2, INT_MAX);
-	forever[RECV] = start(RECV, eq[1], er3, INT_MAX - 999);
+	forever[SEND] = start(SEND, (struct target){ "full-max0", 0 }, INT_MAX);
+	forever[RESERVE] = start(RESERVE, (struct target){ "full-max1", 0 }, INT_MAX - 1);
+	forever[READ] = start(READ, (struct target){ "empty-max0", 0 }, INT_MAX);
+	forever[RECV] = start(RECV, (struct target){ "empty-max1", 0 }, INT_MAX - 999);
 
 	for (int c = 0; c < NCALLS; c++)
 		for (int t = 0; t < NT; t++) {
@@ -266,8 +283,7 @@ static void timeout_bounds(void)
 	 * or its word every few milliseconds). Not under Valgrind, which
 	 * makes every look a hundred times dearer. */
 	if (!under_valgrind()) {
-		struct waiter solo[2] = { start(SEND, full, NULL, 1000),
-					  start(READ, empty, er, 1000) };
+		struct waiter solo[2] = { start(SEND, full_t, 1000), start(READ, empty_t, 1000) };
 		for (int i = 0; i < 2; i++) {
 			uint64_t ms, cpu;
 			CHECK_RC(finish(&solo[i], &ms, &cpu), -ETIMEDOUT);
@@ -294,14 +310,14 @@ int main(void)
 
 	/* Readers never give up on the frame: the writer must time out. */
 	mapq *q = damaged_head("never", -1);
-	CHECK_RC(timed(SEND, q, 200, &ms), -ETIMEDOUT);
+	CHECK_RC(timed(SEND, (struct target){ "never", -1 }, 200, &ms), -ETIMEDOUT);
 	CHECK(ms >= 190 && ms < 2000);
 	mapq_close(q);
 
 	/* After the unblock timeout the damaged frame is space to fill: the
 	 * send either gets through or times out, in time either way. */
 	q = damaged_head("forced", 50);
-	int rc = timed(SEND, q, 300, &ms);
+	int rc = timed(SEND, (struct target){ "forced", 50 }, 300, &ms);
 	if (rc != 0 && rc != -ETIMEDOUT)
 		t_fail(__FILE__, __LINE__, "send returned %s", mapq_err_name(rc));
 	CHECK(ms < 2000);
@@ -324,7 +340,7 @@ int main(void)
 	while (mapq_send(q, msg, 0, 0) == 0 && n < 200) /* to the last 16 bytes */
 		n++;
 	CHECK(n > 0 && n < 200);
-	CHECK_RC(timed(SYNC, q, 0, &ms), -ETIMEDOUT);
+	CHECK_RC(timed(SYNC, (struct target){ "full", 100 }, 0, &ms), -ETIMEDOUT);
 	CHECK(ms >= 150 && ms < 2000);
 	mapq_close(q);
 	return 0;
