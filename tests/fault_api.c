@@ -110,9 +110,11 @@ int main(int argc, char **argv)
 	/* stop and kill, in children. */
 	pid_t pid = fork();
 	if (pid == 0) {
-		if (mapq_fault_arm("claim.after_pos:1:stop"))
+		mapq *cq; /* its own handle: the parent's is not usable here */
+		if (mapq_open(&cq, t_path("q"), 0, NULL) ||
+		    mapq_fault_arm("claim.after_pos:1:stop"))
 			t_exit(2);
-		t_exit(mapq_send(q, "stopped", 7, 0) ? 3 : 0);
+		t_exit(mapq_send(cq, "stopped", 7, 0) ? 3 : 0);
 	}
 	int st;
 	CHECK(waitpid(pid, &st, WUNTRACED) == pid && WIFSTOPPED(st));

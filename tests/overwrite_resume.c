@@ -95,8 +95,11 @@ int main(void)
 		close(up[0]);
 		close(go[1]);
 		alarm(30);
+		/* its own handle: the parent's is not usable here (mapq.h) */
+		mapq *cq;
 		mapq_reader *cr;
-		if (mapq_reader_open(q, &cr, "d", MAPQ_START_RESUME) != 0)
+		if (mapq_open(&cq, t_path("q"), 0, NULL) != 0 ||
+		    mapq_reader_open(cq, &cr, "d", MAPQ_START_RESUME) != 0)
 			t_exit(1);
 		uint64_t cl = drain(cr, &next, 4);
 		/* the parent learns where we are, laps us, then kills us */
