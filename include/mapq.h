@@ -15,6 +15,10 @@
  * the ones it inherits share the parent's open file description, and so
  * its liveness locks (a process that dies holding them would not look
  * dead while the other lives, and recovery would take the two for one).
+ * In the child, every call on an inherited handle or reader returns
+ * -MAPQ_EFORKED, except mapq_close() and mapq_reader_close(), which free
+ * the child's copy and leave the queue and the parent's handle as they
+ * are, and mapq_reader_lost(), which reads a private counter.
  */
 #ifndef MAPQ_H
 #define MAPQ_H
@@ -41,25 +45,26 @@ extern "C" {
  * `if (rc == -MAPQ_ELAPPED)`. XX(name, value, sentence). One table generates the enum, mapq_strerror()
  * and mapq_err_name().
  */
-#define MAPQ_ERROR_MAP(XX)                                                                   \
-	XX(EBADMAGIC, 30700, "not a mapq queue file (bad magic number)")                     \
-	XX(EVERSION, 30701, "queue file format version is not supported")                    \
-	XX(ESBCRC, 30702, "queue file superblock checksum does not match")                   \
-	XX(EGEOMETRY, 30703, "queue file geometry is invalid or inconsistent")               \
-	XX(ETRUNCATED, 30704, "queue file size does not match its geometry")                 \
-	XX(EMISMATCH, 30705, "existing queue differs from the requested options")            \
-	XX(ECORRUPT, 30706, "queue data is corrupt (invalid frame)")                         \
-	XX(EFRAMECRC, 30707, "message checksum mismatch; message skipped")                   \
-	XX(ELAPPED, 30708, "reader was overtaken by writers; messages were lost")            \
-	XX(ENOSLOT, 30709, "no free writer or reader slot in the queue")                     \
-	XX(ESTATE, 30710, "operation not valid in the handle's current state")               \
-	XX(ESTALLED, 30711,                                                                  \
-	   "writer stalled past the unblock timeout; readers skipped its message")           \
-	XX(EINJECTED, 30712, "injected fault (fault-injection build)")                       \
-	XX(EBADNAME, 30713,                                                                  \
-	   "invalid queue name (1-200 printable characters, no '/', not starting with '.')") \
-	XX(ERDONLY, 30714, "queue was opened read-only (MAPQ_RDONLY)")                       \
-	XX(ENOTREG, 30715, "not a regular file (a FIFO, device or directory cannot be a queue)")
+#define MAPQ_ERROR_MAP(XX)                                                                       \
+	XX(EBADMAGIC, 30700, "not a mapq queue file (bad magic number)")                         \
+	XX(EVERSION, 30701, "queue file format version is not supported")                        \
+	XX(ESBCRC, 30702, "queue file superblock checksum does not match")                       \
+	XX(EGEOMETRY, 30703, "queue file geometry is invalid or inconsistent")                   \
+	XX(ETRUNCATED, 30704, "queue file size does not match its geometry")                     \
+	XX(EMISMATCH, 30705, "existing queue differs from the requested options")                \
+	XX(ECORRUPT, 30706, "queue data is corrupt (invalid frame)")                             \
+	XX(EFRAMECRC, 30707, "message checksum mismatch; message skipped")                       \
+	XX(ELAPPED, 30708, "reader was overtaken by writers; messages were lost")                \
+	XX(ENOSLOT, 30709, "no free writer or reader slot in the queue")                         \
+	XX(ESTATE, 30710, "operation not valid in the handle's current state")                   \
+	XX(ESTALLED, 30711,                                                                      \
+	   "writer stalled past the unblock timeout; readers skipped its message")               \
+	XX(EINJECTED, 30712, "injected fault (fault-injection build)")                           \
+	XX(EBADNAME, 30713,                                                                      \
+	   "invalid queue name (1-200 printable characters, no '/', not starting with '.')")     \
+	XX(ERDONLY, 30714, "queue was opened read-only (MAPQ_RDONLY)")                           \
+	XX(ENOTREG, 30715, "not a regular file (a FIFO, device or directory cannot be a queue)") \
+	XX(EFORKED, 30716, "handle was opened before fork(); a child must open its own")
 
 enum mapq_error {
 #define MAPQ_XX_ENUM(name, value, text) MAPQ_##name = (value),

@@ -20,6 +20,8 @@ int mapq_info(const mapq *q, mapq_geometry *info)
 {
 	if (!q || !info)
 		return -EINVAL;
+	if (inherited(q))
+		return -MAPQ_EFORKED;
 	memset(info, 0, sizeof(*info));
 	info->version = q->sb.version;
 	info->policy = q->overwrite ? MAPQ_OVERWRITE : MAPQ_BLOCK;
@@ -37,6 +39,8 @@ int mapq_stats(const mapq *q, mapq_counters *st)
 {
 	if (!q || !st)
 		return -EINVAL;
+	if (inherited(q))
+		return -MAPQ_EFORKED;
 	memset(st, 0, sizeof(*st));
 	/* relaxed throughout: a snapshot of counters, not a consistent cut */
 	for (uint32_t i = 0; i < q->nw; i++) {
@@ -73,6 +77,8 @@ int mapq_writer_slot(const mapq *q, uint32_t i, mapq_slot_info *out)
 {
 	if (!q || !out)
 		return -EINVAL;
+	if (inherited(q))
+		return -MAPQ_EFORKED;
 	if (i >= q->nw)
 		return -ERANGE;
 	memset(out, 0, sizeof(*out));
@@ -102,6 +108,8 @@ int mapq_reader_slot(const mapq *q, uint32_t i, mapq_slot_info *out)
 {
 	if (!q || !out)
 		return -EINVAL;
+	if (inherited(q))
+		return -MAPQ_EFORKED;
 	if (i >= q->nr)
 		return -ERANGE;
 	memset(out, 0, sizeof(*out));
@@ -143,6 +151,8 @@ int mapq_frame(const mapq *q, uint64_t pos, mapq_frame_info *out)
 {
 	if (!q || !out || pos % FRAME_ALIGN)
 		return -EINVAL;
+	if (inherited(q))
+		return -MAPQ_EFORKED;
 	memset(out, 0, sizeof(*out));
 	out->pos = pos;
 	out->offset = q->sb.data_off + (pos & q->mask);

@@ -4,7 +4,7 @@
  *
  * The files of src/ call each other in layers, lowest first (a file uses
  * only files on lower layers; `make analyze' checks it from the objects):
- *   crc32c error fault name slots version wait < format < create inspect
+ *   crc32c error fault fork name slots version wait < format < create inspect
  *   repair ring < reader recover writer < queue sync
  * (sim.c, in simulation builds only, is on the first layer.)
  *
@@ -63,6 +63,7 @@ struct mapq {
 	uint32_t resv_len;
 	/* Readers attached through this handle. */
 	struct mapq_reader *readers;
+	unsigned fork_gen; /* mapq__fork_gen when opened (fork.c) */
 };
 
 struct mapq_reader {
@@ -279,10 +280,32 @@ int mapq__reserve_frame(struct mapq *q, uint64_t size, uint64_t *fpos, uint64_t 
 
 /* What mapq_sync and mapq_recover ask of a handle first: one that may
  * write and holds no reservation. 0, or the error to return. */
-static inline int idle_writable(const struct mapq *q)
+/* fork.c: how many fork()s made this process since the library was
+ * first used (bumped in the child), and the call that starts counting
+ * and returns the count, for a handle being opened. */
+extern unsigned mapq__fork_gen;
+unsigned mapq__fork_watch(void);
+
+/* Was @q opened by a process this one was forked from? Then it may only
+ * be closed (mapq.h). */
+static inline bool inherited(const struct mapq *q)
+{
+	return q->fork_gen != mapq__fork_gen;
+}
+
+/* The checks every call on a handle starts with. */
+static inline int usable(const struct mapq *q)
 {
 	if (!q)
 		return -EINVAL;
+	return inherited(q) ? -MAPQ_EFORKED : 0;
+}
+
+static inline int idle_writable(const struct mapq *q)
+{
+	int err = usable(q);
+	if (err)
+		return err;
 	if (q->rdonly)
 		return -MAPQ_ERDONLY;
 	return q->resv_size ? -MAPQ_ESTATE : 0;

@@ -212,6 +212,7 @@ int mapq_open(mapq **qp, const char *name, int flags, const mapq_options *opt)
 	struct mapq *q = mapq__os_calloc(1, sizeof(*q));
 	if (!q)
 		return -ENOMEM;
+	q->fork_gen = mapq__fork_watch();
 	q->wslot = -1;
 	q->rdonly = (flags & MAPQ_RDONLY) != 0;
 	int fd = -ENOENT;
@@ -252,9 +253,13 @@ void mapq_close(mapq *q)
 		return;
 	while (q->readers)
 		mapq_reader_close(q->readers);
-	if (q->resv_size)
-		(void)mapq_abort(q);
-	mapq__wslot_detach(q);
+	/* In a forked child, the reservation and the writer slot are the
+	 * parent's (fork.c): only the child's copy of the handle goes. */
+	if (!inherited(q)) {
+		if (q->resv_size)
+			(void)mapq_abort(q);
+		mapq__wslot_detach(q);
+	}
 	/* acq_rel: the last one to leave sees every other handle's use done
 	 * (process-local: the handles of one process share a mapping) */
 	if (atomic_fetch_sub_explicit(&q->map->refs, 1, memory_order_acq_rel) == 1) {
@@ -285,17 +290,21 @@ static int reopen(int fd)
 
 int mapq_dup(const mapq *q, mapq **out)
 {
-	if (!q || !out)
+	if (!out)
 		return -EINVAL;
 	*out = NULL;
+	int err = usable(q);
+	if (err)
+		return err;
 	if (q->rdonly)
 		return -MAPQ_ERDONLY;
 	struct mapq *d = mapq__os_calloc(1, sizeof(*d));
 	if (!d)
 		return -ENOMEM;
+	d->fork_gen = q->fork_gen;
 	d->fd = reopen(q->fd);
 	if (d->fd < 0) {
-		int err = d->fd;
+		err = d->fd;
 		mapq__os_free(d);
 		return err;
 	}
@@ -309,7 +318,7 @@ int mapq_dup(const mapq *q, mapq **out)
 	set_views(d);
 	/* shared: the original handle holds its own, so this never waits
 	 * for long (only behind a recovery that started before) */
-	int err = mapq__lock_shared(d->fd, open_off(d), true);
+	err = mapq__lock_shared(d->fd, open_off(d), true);
 	if (err) {
 		mapq_close(d);
 		return err;

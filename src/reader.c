@@ -106,6 +106,8 @@ int mapq_reader_open(mapq *q, mapq_reader **rp, const char *name, int start)
 	if (!q || !rp || (name && !reader_name_ok(name)) || start < MAPQ_START_RESUME ||
 	    start > MAPQ_START_LATEST)
 		return -EINVAL;
+	if (inherited(q))
+		return -MAPQ_EFORKED;
 	*rp = NULL;
 	if (q->rdonly)
 		return -MAPQ_ERDONLY;
@@ -201,6 +203,11 @@ void mapq_reader_close(mapq_reader *r)
 			*pp = r->next;
 			break;
 		}
+	if (inherited(q)) {
+		/* the slot and its lock are the parent's: leave them be */
+		mapq__os_free(r);
+		return;
+	}
 	int locked = mapq__registry_lock(q->fd, registry_off(q));
 	(void)MAPQ_FAULT(RSLOT_DETACH);
 	/* seq_cst: ordered before the sleeper-flag load in wake_space, so a
@@ -217,6 +224,8 @@ int mapq_reader_drop(mapq *q, const char *name)
 {
 	if (!q || !name || !reader_name_ok(name))
 		return -EINVAL;
+	if (inherited(q))
+		return -MAPQ_EFORKED;
 	if (q->rdonly)
 		return -MAPQ_ERDONLY;
 	int err = mapq__registry_lock(q->fd, registry_off(q));
@@ -434,6 +443,8 @@ int mapq_read(mapq_reader *r, mapq_msg *msg, int timeout_ms)
 {
 	if (!r || !msg || !timeout_ok(timeout_ms))
 		return -EINVAL;
+	if (inherited(r->q))
+		return -MAPQ_EFORKED;
 	if (r->holding)
 		return -MAPQ_ESTATE;
 	struct fmt_ctl *c = r->q->ctl;
@@ -512,6 +523,8 @@ int mapq_release(mapq_reader *r)
 {
 	if (!r)
 		return -EINVAL;
+	if (inherited(r->q))
+		return -MAPQ_EFORKED;
 	if (!r->holding)
 		return -MAPQ_ESTATE;
 	int err = MAPQ_FAULT(READ_BEFORE_ADVANCE);
@@ -539,6 +552,8 @@ ssize_t mapq_recv(mapq_reader *r, void *buf, size_t cap, int timeout_ms)
 {
 	if (!r || (cap && !buf) || !timeout_ok(timeout_ms))
 		return -EINVAL;
+	if (inherited(r->q))
+		return -MAPQ_EFORKED;
 	/* Each try after an overwrite waits only for what is left. */
 	uint64_t deadline = timeout_ms > 0 ? mapq__deadline(timeout_ms) : 0;
 	for (int left = timeout_ms;;) {

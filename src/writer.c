@@ -394,6 +394,8 @@ int mapq_reserve(mapq *q, size_t len, void **buf, int timeout_ms)
 {
 	if (!q || !buf || !timeout_ok(timeout_ms))
 		return -EINVAL;
+	if (inherited(q))
+		return -MAPQ_EFORKED;
 	if (q->resv_size)
 		return -MAPQ_ESTATE;
 	if (len > q->max_msg)
@@ -441,8 +443,9 @@ static int commit_frame(mapq *q, size_t len, const uint32_t *crc)
 
 int mapq_commit(mapq *q, size_t len)
 {
-	if (!q)
-		return -EINVAL;
+	int err = usable(q);
+	if (err)
+		return err;
 	if (!q->resv_size)
 		return -MAPQ_ESTATE;
 	if (len > q->resv_len)
@@ -452,11 +455,12 @@ int mapq_commit(mapq *q, size_t len)
 
 int mapq_abort(mapq *q)
 {
-	if (!q)
-		return -EINVAL;
+	int err = usable(q);
+	if (err)
+		return err;
 	if (!q->resv_size)
 		return -MAPQ_ESTATE;
-	int err = MAPQ_FAULT(ABORT_BEFORE_STORE);
+	err = MAPQ_FAULT(ABORT_BEFORE_STORE);
 	if (err)
 		return err;
 	count(&q->wslots[q->wslot].aborted, 1);
