@@ -41,12 +41,17 @@ static bool reap_dead_reader(struct mapq *q, int i)
 	bool freed = false;
 	uint32_t st = RSLOT_ACTIVE;
 	bool durable = mapq__load(&s->flags, memory_order_relaxed) & RSLOT_DURABLE;
-	/* release: a later owner's acquire of the state sees our fields */
-	if (mapq__cas(&s->state, &st, durable ? RSLOT_DETACHED : RSLOT_FREE, memory_order_release,
+	/* seq_cst: release, so that a later owner's acquire of the state sees
+	 * our fields; and ordered before the sleeper-flag load in wake_space */
+	if (mapq__cas(&s->state, &st, durable ? RSLOT_DETACHED : RSLOT_FREE, memory_order_seq_cst,
 		      memory_order_relaxed))
 		freed = !durable;
 	mapq__slot_unlock(q->fd, rslot_lock_off(q, i));
 	mapq__slot_unlock(q->fd, registry_off(q));
+	/* Other writers the dead reader held back may be asleep: they would
+	 * otherwise find out only at their next look (mapq__poll.space_ns). */
+	if (freed)
+		mapq__wake_space(q);
 	return freed;
 }
 

@@ -13,7 +13,8 @@
  *     still being written, and a writer waiting for that frame at head;
  *   - an abort wakes a reader at the aborted frame;
  *   - a release, a reader's close, the drop of a detached durable reader,
- *     and the recovery of a dead reader wake a writer held back;
+ *     and the recovery of a dead reader, by mapq_recover() or by another
+ *     writer that finds it dead, wake a writer held back;
  *   - the repair of a dead writer's frame wakes a reader waiting at it.
  * The waker acts only once the sleeper's flag is up and it has had time
  * to fall asleep.
@@ -289,6 +290,20 @@ int main(void)
 		       "the writer went on before the dead reader was recovered");
 	t0 = now_us();
 	CHECK_OK(mapq_recover(q, NULL));
+	woken(&s, t0);
+	mapq_close(q);
+
+	q = queue("dead-reader-reaped");
+	reader = hold(attach_reader, "dead-reader-reaped");
+	fill(q);
+	s = sleep_in("a writer that frees a dead reader's slot wakes another", SEND,
+		     "dead-reader-reaped");
+	asleep(&s, &q->ctl->space_sleepers);
+	kill_held(reader);
+	if (returned(&s, 200))
+		t_fail(__FILE__, __LINE__, "the writer went on before the dead reader was freed");
+	t0 = now_us();
+	CHECK_OK(mapq_send(q, m, sizeof(m), 0)); /* cannot wait: looks at the reader at once */
 	woken(&s, t0);
 	mapq_close(q);
 
