@@ -129,6 +129,52 @@ static void check_long_name(void)
 	CHECK_OK(unlink(t_path(name)));
 }
 
+/* A directory under t_dir() whose path is exactly @len bytes long. */
+static const char *deep_dir(size_t len)
+{
+	static char path[PATH_MAX];
+	size_t cur = strlen(t_dir());
+	CHECK(cur + 2 <= len && len < sizeof(path));
+	memcpy(path, t_dir(), cur + 1);
+	while (cur < len) {
+		size_t room = len - cur - 1, k = room > 200 ? 200 : room;
+		if (room - k == 1) /* never leave room for a lone '/' */
+			k--;
+		path[cur++] = '/';
+		memset(path + cur, 'd', k);
+		cur += k;
+		path[cur] = '\0';
+		if (mkdir(path, 0700) != 0)
+			CHECK_EQ(errno, EEXIST);
+	}
+	return path;
+}
+
+/* Created the named way (file systems without O_TMPFILE), a queue needs
+ * its temporary name "DIR/.mapq-tmp.XXXXXX" to fit in PATH_MAX too: the
+ * longest directory that allows it works, one byte more is -ENAMETOOLONG
+ * (a truncated template would make mkostemp() fail with EINVAL). */
+static void check_deep_temp_name(void)
+{
+	const size_t tmp_len = strlen("/.mapq-tmp.XXXXXX");
+	char path[PATH_MAX];
+	mapq_options o;
+	mapq_options_init(&o);
+	o.capacity = 4096;
+	for (size_t over = 0; over < 2; over++) {
+		const char *dir = deep_dir(PATH_MAX - 1 - tmp_len + over);
+		CHECK(snprintf(path, sizeof(path), "%s/q", dir) < (int)sizeof(path));
+		int fd = mapq__create_file(path, &o, false);
+		if (over) {
+			CHECK_RC(fd, -ENAMETOOLONG);
+		} else {
+			CHECK(fd >= 0);
+			close(fd);
+			CHECK_EQ(unlink(path), 0);
+		}
+	}
+}
+
 static void check_permissions(const char *path)
 {
 	make_valid(path);
@@ -352,6 +398,7 @@ int main(void)
 	if (access("/dev/null", R_OK | W_OK) == 0)
 		CHECK_RC(try_open("/dev/null"), -MAPQ_ENOTREG);
 	check_long_name();
+	check_deep_temp_name();
 	CHECK_RC(mapq_open(&q, "/nonexistent-dir/q", MAPQ_CREATE, NULL), -ENOENT);
 
 	check_permissions(t_path("perm"));
