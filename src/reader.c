@@ -493,11 +493,15 @@ int mapq_read(mapq_reader *r, mapq_msg *msg, int timeout_ms)
 		}
 		/* Commits bump data_seq. Dead writers bump nothing: a reader at
 		 * an unfinished frame wakes often enough to check its writer.
-		 * (Built here, not on entry: a read that finds a message pays
-		 * nothing for it.) */
+		 * About to sleep, the look does not sample tail (NOT_READY for
+		 * an empty queue too): what unblock() last saw of tail says
+		 * whether a writer is on our frame, or nobody is and the idle
+		 * poll will do. (Built here, not on entry: a read that finds a
+		 * message pays nothing for it.) */
 		const struct mapq__blocker blk = { &c->data_seq, &c->data_sleepers,
-						   rc == EMPTY ? mapq__poll.idle_ns
-							       : mapq__poll.unblock_ns,
+						   rc == EMPTY || !r->on_writer
+							   ? mapq__poll.idle_ns
+							   : mapq__poll.unblock_ns,
 						   READ_SPIN_NS };
 		const struct mapq__blocker *b = &blk;
 		uint64_t now = 0;

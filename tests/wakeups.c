@@ -25,6 +25,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -193,6 +194,37 @@ static void reserve_frame(mapq *q)
 	CHECK_OK(mapq_reserve(q, LEN, &p, 0));
 }
 
+/* How many times a reader waiting @ms on the empty queue @name slept
+ * (voluntary context switches), in a child with a handle of its own. */
+static long idle_sleeps(const char *name, int ms)
+{
+	int fd[2];
+	CHECK_EQ(pipe(fd), 0);
+	pid_t pid = fork();
+	CHECK(pid >= 0);
+	if (pid == 0) {
+		close(fd[0]);
+		alarm(40);
+		mapq *q;
+		mapq_reader *r;
+		char buf[8];
+		struct rusage a, b;
+		CHECK_OK(mapq_open(&q, t_path(name), 0, NULL));
+		CHECK_OK(mapq_reader_open(q, &r, NULL, MAPQ_START_OLDEST));
+		CHECK_EQ(getrusage(RUSAGE_SELF, &a), 0);
+		CHECK_RC(mapq_recv(r, buf, sizeof(buf), ms), -ETIMEDOUT);
+		CHECK_EQ(getrusage(RUSAGE_SELF, &b), 0);
+		long n = b.ru_nvcsw - a.ru_nvcsw;
+		t_exit(write(fd[1], &n, sizeof(n)) == (ssize_t)sizeof(n) ? 0 : T_ERROR);
+	}
+	close(fd[1]);
+	long n = -1;
+	CHECK_EQ(read(fd[0], &n, sizeof(n)), sizeof(n));
+	close(fd[0]);
+	CHECK_EQ(t_wait_child(pid), 0);
+	return n;
+}
+
 int main(void)
 {
 	const char *scale = getenv("T_SCALE"); /* set by check-valgrind */
@@ -320,6 +352,19 @@ int main(void)
 	CHECK_OK(mapq_recover(q, &rep));
 	CHECK(rep.claims_aborted >= 1);
 	woken(&s, t0);
+	mapq_close(q);
+
+	/* A reader at an empty queue looks for dead writers at the idle
+	 * poll, not at the 1 ms one meant for a writer on its frame (it once
+	 * did: an idle reader woke a thousand times a second). Counted in
+	 * sleeps, not time: 1 ms looks would make about 500 here. */
+	mapq__poll.unblock_ns = 1000000u;
+	q = queue("idle");
+	long n = idle_sleeps("idle", 500);
+	printf("%-58s %6ld sleeps\n", "a reader idle for 500 ms (idle looks 8 s apart)", n);
+	if (n > 50)
+		t_fail(__FILE__, __LINE__,
+		       "a reader idle for 500 ms slept %ld times: it looked every millisecond", n);
 	mapq_close(q);
 	return 0;
 }
