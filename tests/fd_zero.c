@@ -75,6 +75,7 @@ int main(void)
 	 * temporary file on descriptor 0. */
 	int fd = mapq__create_file(t_path("named"), &o, false);
 	CHECK_EQ(fd, 0);
+	CHECK(zero_is_file()); /* still open: the file, not a number */
 	close(fd);
 	CHECK_OK(mapq_open(&q, t_path("named"), 0, NULL));
 	round_trip(q);

@@ -168,7 +168,10 @@ static void check_deep_temp_name(void)
 		if (over) {
 			CHECK_RC(fd, -ENAMETOOLONG);
 		} else {
+			struct stat a, b; /* the descriptor is open on the queue */
 			CHECK(fd >= 0);
+			CHECK(fstat(fd, &a) == 0 && stat(path, &b) == 0);
+			CHECK(a.st_dev == b.st_dev && a.st_ino == b.st_ino);
 			close(fd);
 			CHECK_EQ(unlink(path), 0);
 		}
