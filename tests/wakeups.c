@@ -138,6 +138,12 @@ static mapq *queue(const char *name)
 	o.capacity = CAP;
 	o.unblock_ms = 60000; /* no forced unblock: only wake-ups and looks */
 	CHECK_OK(mapq_open(&q, t_path(name), MAPQ_CREATE | MAPQ_EXCL, &o));
+	/* Kept where a forked child's leak check finds it (util.h). */
+	for (int i = 0; i < T_MAX_QUEUES; i++)
+		if (!t_queues[i]) {
+			t_queues[i] = q;
+			break;
+		}
 	return q;
 }
 
