@@ -18,10 +18,11 @@
 
 int mapq_info(const mapq *q, mapq_geometry *info)
 {
-	if (!q || !info)
+	if (!info)
 		return -EINVAL;
-	if (inherited(q))
-		return -MAPQ_EFORKED;
+	int err = usable(q);
+	if (err)
+		return err;
 	memset(info, 0, sizeof(*info));
 	info->version = q->sb.version;
 	info->policy = q->overwrite ? MAPQ_OVERWRITE : MAPQ_BLOCK;
@@ -37,10 +38,11 @@ int mapq_info(const mapq *q, mapq_geometry *info)
 
 int mapq_stats(const mapq *q, mapq_counters *st)
 {
-	if (!q || !st)
+	if (!st)
 		return -EINVAL;
-	if (inherited(q))
-		return -MAPQ_EFORKED;
+	int err = usable(q);
+	if (err)
+		return err;
 	memset(st, 0, sizeof(*st));
 	/* relaxed throughout: a snapshot of counters, not a consistent cut */
 	for (uint32_t i = 0; i < q->nw; i++) {
@@ -75,10 +77,11 @@ int mapq_stats(const mapq *q, mapq_counters *st)
 
 int mapq_writer_slot(const mapq *q, uint32_t i, mapq_slot_info *out)
 {
-	if (!q || !out)
+	if (!out)
 		return -EINVAL;
-	if (inherited(q))
-		return -MAPQ_EFORKED;
+	int err = usable(q);
+	if (err)
+		return err;
 	if (i >= q->nw)
 		return -ERANGE;
 	memset(out, 0, sizeof(*out));
@@ -106,10 +109,11 @@ int mapq_writer_slot(const mapq *q, uint32_t i, mapq_slot_info *out)
 
 int mapq_reader_slot(const mapq *q, uint32_t i, mapq_slot_info *out)
 {
-	if (!q || !out)
+	if (!out)
 		return -EINVAL;
-	if (inherited(q))
-		return -MAPQ_EFORKED;
+	int err = usable(q);
+	if (err)
+		return err;
 	if (i >= q->nr)
 		return -ERANGE;
 	memset(out, 0, sizeof(*out));
@@ -149,10 +153,11 @@ int mapq_reader_slot(const mapq *q, uint32_t i, mapq_slot_info *out)
 
 int mapq_frame(const mapq *q, uint64_t pos, mapq_frame_info *out)
 {
-	if (!q || !out || pos % FRAME_ALIGN)
+	if (!out || pos % FRAME_ALIGN)
 		return -EINVAL;
-	if (inherited(q))
-		return -MAPQ_EFORKED;
+	int err = usable(q);
+	if (err)
+		return err;
 	memset(out, 0, sizeof(*out));
 	out->pos = pos;
 	out->offset = q->sb.data_off + (pos & q->mask);
