@@ -138,13 +138,9 @@ static uint64_t cpu_ms(void)
  * frame as it was being written, whenever it looked in that window). */
 static struct waiter start(enum call c, struct target tg, int timeout)
 {
-	int fd[2];
-	CHECK_EQ(pipe(fd), 0);
-	pid_t pid = fork();
-	CHECK(pid >= 0);
+	int fd;
+	pid_t pid = t_fork_reporting(30, &fd);
 	if (pid == 0) {
-		close(fd[0]);
-		alarm(30);
 		mapq_options o;
 		mapq *q;
 		mapq_reader *r = NULL;
@@ -156,10 +152,9 @@ static struct waiter start(enum call c, struct target tg, int timeout)
 		uint64_t t0 = t_now_ms(), cpu0 = cpu_ms();
 		int rc = call_once(c, q, r, timeout);
 		int64_t out[3] = { rc, (int64_t)(t_now_ms() - t0), (int64_t)(cpu_ms() - cpu0) };
-		t_exit(write(fd[1], out, sizeof(out)) == (ssize_t)sizeof(out) ? 0 : T_ERROR);
+		t_report(fd, out, sizeof(out));
 	}
-	close(fd[1]); /* ours closed: a child that dies gives EOF, not a hang */
-	return (struct waiter){ pid, fd[0], c, timeout };
+	return (struct waiter){ pid, fd, c, timeout };
 }
 
 /* Has the call returned within @ms? */

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #include "config.h"
 
+#include <dirent.h>
 #include <ftw.h>
 #include <errno.h>
 #include <signal.h>
@@ -189,6 +190,43 @@ void t_exit(int code)
 {
 	flush_coverage();
 	_exit(code);
+}
+
+int t_temp_files(void)
+{
+	DIR *d = opendir(t_dir());
+	CHECK(d);
+	int n = 0;
+	struct dirent *e;
+	while ((e = readdir(d)))
+		if (strncmp(e->d_name, ".mapq-tmp.", 10) == 0) {
+			fprintf(stderr, "temporary file: %s\n", e->d_name);
+			n++;
+		}
+	closedir(d);
+	return n;
+}
+
+pid_t t_fork_reporting(unsigned alarm_s, int *fd)
+{
+	int p[2];
+	CHECK_EQ(pipe(p), 0);
+	pid_t pid = fork();
+	CHECK(pid >= 0);
+	if (pid == 0) {
+		close(p[0]);
+		alarm(alarm_s);
+		*fd = p[1];
+		return 0;
+	}
+	close(p[1]);
+	*fd = p[0];
+	return pid;
+}
+
+void t_report(int fd, const void *buf, size_t len)
+{
+	t_exit(write(fd, buf, len) == (ssize_t)len ? 0 : T_ERROR);
 }
 
 int t_wait_child(int pid)

@@ -11,6 +11,7 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/types.h>
 
 #include "mapq.h"
 
@@ -70,6 +71,19 @@ __attribute__((noreturn)) void t_die(void);
 /* End a forked child without running the parent's exit handlers or
  * flushing its copy of their stdio buffers (_exit), keeping coverage. */
 __attribute__((noreturn)) void t_exit(int code);
+/* How many of the library's temporary files (".mapq-tmp.*") are in the
+ * test directory; each one is named on stderr. */
+int t_temp_files(void);
+
+/* fork() a child that reports to us through a pipe. In the child
+ * (returns 0) *fd is the pipe's write end and alarm(@alarm_s) is armed, so
+ * a child stuck in a wait dies; in the parent (returns the pid) *fd is the
+ * read end, ours of the write end closed: a child that dies gives EOF, not
+ * a hang. */
+pid_t t_fork_reporting(unsigned alarm_s, int *fd);
+/* In such a child: write @len bytes of @buf to @fd and exit, 0 if all
+ * were written. */
+__attribute__((noreturn)) void t_report(int fd, const void *buf, size_t len);
 /* Wait for a child and return its exit status (or 128 + signal). */
 int t_wait_child(int pid);
 

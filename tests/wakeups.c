@@ -62,13 +62,9 @@ struct sleeper {
  * with a long timeout; reports what it returned and when. */
 static struct sleeper sleep_in(const char *what, enum op op, const char *name)
 {
-	int fd[2];
-	CHECK_EQ(pipe(fd), 0);
-	pid_t pid = fork();
-	CHECK(pid >= 0);
+	int fd;
+	pid_t pid = t_fork_reporting(40, &fd);
 	if (pid == 0) {
-		close(fd[0]);
-		alarm(40);
 		uint8_t buf[LEN] = { 0 };
 		mapq *q;
 		mapq_reader *r = NULL;
@@ -78,10 +74,9 @@ static struct sleeper sleep_in(const char *what, enum op op, const char *name)
 		ssize_t n = op == RECV ? mapq_recv(r, buf, sizeof(buf), SLEEP_MS)
 				       : mapq_send(q, buf, sizeof(buf), SLEEP_MS);
 		int64_t out[2] = { n < 0 ? n : 0, (int64_t)now_us() };
-		t_exit(write(fd[1], out, sizeof(out)) == (ssize_t)sizeof(out) ? 0 : T_ERROR);
+		t_report(fd, out, sizeof(out));
 	}
-	close(fd[1]); /* ours closed: a child that dies gives EOF, not a hang */
-	return (struct sleeper){ what, pid, fd[0] };
+	return (struct sleeper){ what, pid, fd };
 }
 
 static bool returned(const struct sleeper *s, int ms)
@@ -160,25 +155,20 @@ static void fill(mapq *q)
  * look dead). */
 static pid_t hold(void (*fn)(mapq *), const char *name)
 {
-	int fd[2];
-	CHECK_EQ(pipe(fd), 0);
-	pid_t pid = fork();
-	CHECK(pid >= 0);
+	int fd;
+	pid_t pid = t_fork_reporting(40, &fd);
 	if (pid == 0) {
-		close(fd[0]);
-		alarm(40);
 		mapq *q;
 		CHECK_OK(mapq_open(&q, t_path(name), 0, NULL));
 		fn(q);
-		if (write(fd[1], "k", 1) != 1)
+		if (write(fd, "k", 1) != 1)
 			t_exit(T_ERROR);
 		for (;;)
 			pause();
 	}
-	close(fd[1]);
 	char c;
-	CHECK_EQ(read(fd[0], &c, 1), 1);
-	close(fd[0]);
+	CHECK_EQ(read(fd, &c, 1), 1);
+	close(fd);
 	return pid;
 }
 
@@ -204,13 +194,9 @@ static void reserve_frame(mapq *q)
  * (voluntary context switches), in a child with a handle of its own. */
 static long idle_sleeps(const char *name, int ms)
 {
-	int fd[2];
-	CHECK_EQ(pipe(fd), 0);
-	pid_t pid = fork();
-	CHECK(pid >= 0);
+	int fd;
+	pid_t pid = t_fork_reporting(40, &fd);
 	if (pid == 0) {
-		close(fd[0]);
-		alarm(40);
 		mapq *q;
 		mapq_reader *r;
 		char buf[8];
@@ -221,12 +207,11 @@ static long idle_sleeps(const char *name, int ms)
 		CHECK_RC(mapq_recv(r, buf, sizeof(buf), ms), -ETIMEDOUT);
 		CHECK_EQ(getrusage(RUSAGE_SELF, &b), 0);
 		long n = b.ru_nvcsw - a.ru_nvcsw;
-		t_exit(write(fd[1], &n, sizeof(n)) == (ssize_t)sizeof(n) ? 0 : T_ERROR);
+		t_report(fd, &n, sizeof(n));
 	}
-	close(fd[1]);
 	long n = -1;
-	CHECK_EQ(read(fd[0], &n, sizeof(n)), sizeof(n));
-	close(fd[0]);
+	CHECK_EQ(read(fd, &n, sizeof(n)), sizeof(n));
+	close(fd);
 	CHECK_EQ(t_wait_child(pid), 0);
 	return n;
 }
