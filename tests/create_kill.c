@@ -9,7 +9,6 @@
  */
 #include "config.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -24,20 +23,6 @@
 #define CAP (8u << 20) /* a millisecond or so to create */
 
 static mapq_options opts;
-
-/* How many names in our directory look like temporary files. */
-static int temp_files(void)
-{
-	DIR *d = opendir(t_dir());
-	CHECK(d);
-	int n = 0;
-	struct dirent *e;
-	while ((e = readdir(d)))
-		if (strstr(e->d_name, "tmp"))
-			n++;
-	closedir(d);
-	return n;
-}
 
 /* Every queue a killed creator left is complete; remove them. */
 static void check_queues(int n)
@@ -120,7 +105,7 @@ int main(void)
 	/* O_TMPFILE: nothing named, ever, but complete queues. */
 	long us = create_us(true);
 	kill_creators(n, true, 2 * us);
-	CHECK_EQ(temp_files(), 0);
+	CHECK_EQ(t_temp_files(), 0);
 	check_queues(n);
 
 	/* Named temporary files: killed creators may leave one (each
@@ -128,7 +113,7 @@ int main(void)
 	us = create_us(false);
 	kill_creators(n, false, 2 * us);
 	printf("%d of %d killed creators' temporary files left (a create takes %ld us)\n",
-	       temp_files(), n, us);
+	       t_temp_files(), n, us);
 	check_queues(n);
 	/* ... as abandoned ones look: named, unlocked ... */
 	for (int i = 0; i < 3; i++) {
@@ -148,8 +133,8 @@ int main(void)
 	int q = mapq__create_file(t_path("next"), &opts, false);
 	CHECK(q >= 0);
 	close(q);
-	CHECK_EQ(temp_files(), 1); /* the locked one */
-	close(fd);                 /* its creator "dies" */
+	CHECK_EQ(t_temp_files(), 1); /* the locked one */
+	close(fd);                   /* its creator "dies" */
 
 	/* A recovering open removes them too. */
 	kill_creators(n, false, 2 * us);
@@ -159,7 +144,7 @@ int main(void)
 	mapq *h;
 	CHECK_OK(mapq_open(&h, t_path("next"), 0, NULL));
 	mapq_close(h);
-	CHECK_EQ(temp_files(), 0);
+	CHECK_EQ(t_temp_files(), 0);
 	check_queues(n);
 	return 0;
 }

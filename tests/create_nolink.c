@@ -7,7 +7,6 @@
  * library code linked in, which is otherwise the code users get. */
 #include "config.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -27,19 +26,6 @@ int link(const char *from, const char *to)
 	return -1;
 }
 
-/* Names in our directory that look like temporary files. */
-static int temp_files(void)
-{
-	DIR *d = opendir(t_dir());
-	CHECK(d);
-	int n = 0;
-	struct dirent *e;
-	while ((e = readdir(d)))
-		n += strstr(e->d_name, "tmp") != NULL;
-	closedir(d);
-	return n;
-}
-
 int main(void)
 {
 	mapq_options o;
@@ -57,7 +43,7 @@ int main(void)
 	CHECK(fstat(fd, &a) == 0 && stat(t_path("q"), &b) == 0);
 	CHECK(a.st_dev == b.st_dev && a.st_ino == b.st_ino);
 	close(fd);
-	CHECK_EQ(temp_files(), 0);
+	CHECK_EQ(t_temp_files(), 0);
 	CHECK_OK(mapq_open(&q, t_path("q"), 0, NULL));
 	CHECK_OK(mapq_reader_open(q, &r, NULL, MAPQ_START_OLDEST));
 	CHECK_OK(mapq_send(q, "nolink", 6, 0));
@@ -69,6 +55,6 @@ int main(void)
 	CHECK(stat(t_path("q"), &a) == 0);
 	CHECK_RC(mapq__create_file(t_path("q"), &o, false), -EEXIST);
 	CHECK(stat(t_path("q"), &b) == 0 && a.st_ino == b.st_ino);
-	CHECK_EQ(temp_files(), 0);
+	CHECK_EQ(t_temp_files(), 0);
 	return 0;
 }
