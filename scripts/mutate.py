@@ -24,6 +24,16 @@ checks on, and fault points. Memory-order mutants, which x86 hides from every
 other test, are then also run under a ThreadSanitizer build of the scratch
 tree (the tests of TSAN_TESTS). --checks full adds `make check-faults'.
 
+Before any test runs, the mutant is built as users build the library
+(-O2): if its object code is the unchanged file's, no test can tell them
+apart, and it is counted as equivalent without a run (a hook or fault
+point only test builds define, a comparison the compiler proves
+redundant). With --select reach (the default of --full) a coverage build
+first records which tests run which lines; a mutant is then tried only
+against the tests that run its line, and one that no test reaches
+survives at once, reported as such: confirm survivors with --ids and
+--select all.
+
 Mutants triaged as equivalent (the change cannot be observed) are listed
 with the reason in mutation/equivalent.txt, one per line: the mutant's id,
 then the reason; they are run only with --all. A reason that starts with
@@ -31,7 +41,9 @@ then the reason; they are run only with --all. A reason that starts with
 memory order that x86 and ThreadSanitizer both hide: doc/format.md says
 which and why); those still count against the kill ratio. --resume keeps the mutants
 already killed in --out's mutants.json (same id, same change) and runs the
-rest, so a long campaign can be done in pieces.
+rest, so a long campaign can be done in pieces; without a report in --out
+it takes up the kills recorded in mutation/kills.tsv (copy the report's
+kills.tsv there to hand a campaign on).
 
 It writes summary.md (kill ratio overall, per operator and per file, the
 tests that killed most, and every survivor with its diff), mutants.json
@@ -239,6 +251,8 @@ def run(cmd, cwd, log, timeout=None, env=None):
             p.wait()
 
 
+SAME_CODE = "same code: it builds to the same object code as the unchanged file (-O2)"
+
 # Tests that see memory orders: threads of one process sharing a mapping,
 # the only place ThreadSanitizer can follow the protocol (tests/threads.c).
 TSAN_TESTS = ["tests/threads", "tests/dup"]
@@ -318,6 +332,100 @@ class Suite:
         return None, flaky
 
 
+class SameCode:
+    """Is a mutant's object code the unchanged file's, as users build the
+    library (configure's defaults, -O2)? Then no test can tell them apart:
+    the mutant is equivalent by construction (a hook or fault point that
+    only test builds define, a comparison the compiler proves redundant),
+    and is not run. Sanitizer builds cannot answer this: their check data
+    hold source columns, which a mutant moves."""
+
+    def __init__(self, scratch, log):
+        self.log = log
+        self.bld = configure(scratch, "_same", ["CFLAGS=-O2"], log)
+        self.digest = {}
+
+    def objects(self, rel):
+        stem = os.path.splitext(os.path.basename(rel))[0]
+        return [p for p in (os.path.join(self.bld, "src", ".libs", stem + ".o"),
+                            os.path.join(self.bld, "src", stem + ".o")) if os.path.exists(p)]
+
+    def hash(self, rel):
+        stem = os.path.splitext(os.path.basename(rel))[0]
+        if run(["make", "src/%s.lo" % stem], self.bld, self.log) != 0:
+            return None
+        h = hashlib.sha1()
+        for p in self.objects(rel):
+            with open(p, "rb") as f:
+                h.update(f.read())
+        return h.hexdigest()
+
+    def same(self, m):
+        """True if @m (applied to the tree now) builds to the same objects."""
+        if m["file"] not in self.digest:
+            return False  # the unchanged file's digest is taken first, in main()
+        return self.hash(m["file"]) == self.digest[m["file"]]
+
+
+class Reach:
+    """Which tests run which lines of src/: a coverage build of the scratch
+    tree (gcov; processes about to be killed flush their counters, see
+    MAPQ_COVERAGE), each test run alone in it once. A test that does not
+    run a line cannot see a change to it, so a mutant is tried only
+    against the tests that reach its line, and one whose line no test
+    reaches survives at once. A line gcov keeps no record of (a statement's
+    second line, a macro) is tried against every test."""
+
+    def __init__(self, scratch, tests, log, env):
+        self.suite = Suite(scratch, configure(scratch, "_cov", [
+            "--enable-code-coverage", "--enable-fault-injection", "CFLAGS=-g -O0"], log),
+            log, env)
+        if not self.suite.build_for("tests/all.sh"):
+            sys.exit("mutate: the coverage build's tests do not build; see %s" % log)
+        self.tree = scratch
+        self.runs = {}    # (file, line) -> tests that ran it
+        self.known = set()  # (file, line) that gcov has a record of
+        self.failed = []
+        objs = os.path.join(self.suite.bld, "src", ".libs")
+        for n, t in enumerate(tests, 1):
+            for dirpath, _, names in os.walk(self.suite.bld):
+                for name in names:
+                    if name.endswith(".gcda"):
+                        os.unlink(os.path.join(dirpath, name))
+            rc, secs = self.suite.run_test(t, 900)
+            if rc not in (0, 77):
+                self.failed.append(t)
+            gcda = sorted(f for f in os.listdir(objs) if f.endswith(".gcda"))
+            out = subprocess.run(["gcov", "--json-format", "--stdout"] + gcda, cwd=objs,
+                                 capture_output=True, text=True).stdout if gcda else ""
+            for doc in out.splitlines():
+                if not doc.strip():
+                    continue
+                for f in json.loads(doc)["files"]:
+                    # as the compiler was given it, relative to where it ran
+                    parts = os.path.normpath(f["file"]).split(os.sep)
+                    if len(parts) < 2 or parts[-2] != "src":
+                        continue
+                    rel = "src/" + parts[-1]
+                    for ln in f["lines"]:
+                        key = (rel, ln["line_number"])
+                        self.known.add(key)
+                        if ln["count"] > 0:
+                            self.runs.setdefault(key, set()).add(t)
+            say("coverage [%d/%d] %s: %.0f s%s" % (n, len(tests), t, secs,
+                                                   "" if rc in (0, 77) else " (failed: %s)" % rc))
+        if self.failed:
+            say("these tests fail in the coverage build, so what they reach may be "
+                "undercounted: " + ", ".join(self.failed))
+
+    def tests_for(self, m):
+        """The tests that run @m's line(s), or None: not known, try them all."""
+        lines = [(m["file"], m["line"] + k) for k in range(m["span"])]
+        if not any(x in self.known for x in lines):
+            return None
+        return set().union(*(self.runs.get(x, set()) for x in lines))
+
+
 def is_equivalent(r):
     """Triaged as equivalent proper (not "unseen:", a real bug no check here sees)."""
     return bool(r["result"] == "survived" and r["equivalent"] and
@@ -377,12 +485,44 @@ def on_sigterm(signum, frame):
     raise KeyboardInterrupt
 
 
+CAMPAIGN = os.path.join(TOP, "mutation", "kills.tsv")
+
+
 def load_previous(out):
+    """The mutants an earlier run killed: --out's mutants.json, else the
+    kills recorded in mutation/kills.tsv (a campaign taken up on another
+    machine). An id hashes the change itself, so a recorded kill stands
+    for the same change only."""
     try:
         with open(os.path.join(out, "mutants.json")) as f:
             return {r["id"]: r for r in json.load(f)}
     except (OSError, ValueError):
-        return {}
+        pass
+    current = {m["id"]: m for m in all_mutants(None, OPERATORS)}
+    out = {}
+    try:
+        with open(CAMPAIGN) as f:
+            for line in f:
+                if line.startswith("#") or not line.strip():
+                    continue
+                mid, killer = line.rstrip("\n").split("\t")[:2]
+                if mid in current:
+                    out[mid] = dict(current[mid], result="killed", killer=killer, flaky=[],
+                                    seconds=0.0, reached=None)
+    except OSError:
+        pass
+    return out
+
+
+def write_kills(path, results):
+    with open(path, "w") as f:
+        f.write("# mutation/kills.tsv - mutants of src/ killed in mutate.py campaigns, and\n"
+                "# the check that killed each: what `mutate.py --resume' takes up from\n"
+                "# when there is no report of an earlier run. Written by mutate.py (the\n"
+                "# kills.tsv of its report).\n")
+        for r in sorted(results, key=lambda r: (r["file"], r["line"], r["id"])):
+            if r["result"] == "killed":
+                f.write("%s\t%s\t%s:%d\n" % (r["id"], r["killer"], r["file"], r["line"]))
 
 
 def copy_tree(scratch):
@@ -404,6 +544,13 @@ def configure(scratch, name, flags, log):
     return bld
 
 
+def reached_text(n):
+    if n is None:
+        return ""  # every test was run
+    return ", reached by no test" if n == 0 else ", reached by %d test%s, run alone" % (
+        n, "" if n == 1 else "s")
+
+
 def report(args, results, t0):
     counted = [r for r in results if r["result"] != "stillborn"]
     killed = sum(r["result"] == "killed" for r in counted)
@@ -423,6 +570,9 @@ def report(args, results, t0):
           "non-equivalent mutants %.1f %% (%d of %d)." % (
               len(results), time.monotonic() - t0, killed, len(survivors), equivalent, unseen,
               len(untriaged), len(results) - len(counted), ratio, killed, live), "",
+          "Of the equivalent ones, %d build to the same object code as the unchanged file "
+          "(found by the script); the others are triaged in mutation/equivalent.txt." % sum(
+              r["equivalent"] == SAME_CODE for r in survivors), "",
           "## Per operator", "", table(counted, "operator"), "",
           "## Per file", "", table(counted, "file"), "",
           "## What killed them", "", "| check | mutants killed |", "|---|---:|"]
@@ -433,8 +583,9 @@ def report(args, results, t0):
                ", ".join(flaky) + "."]
     md += ["", "## Survivors", ""]
     for r in survivors:
-        md += ["### %s %s:%d (%s%s)" % (r["id"], r["file"], r["line"], r["note"],
-                                        ", triaged: " + r["equivalent"] if r["equivalent"] else ""),
+        md += ["### %s %s:%d (%s%s%s)" % (r["id"], r["file"], r["line"], r["note"],
+                                          reached_text(r.get("reached")),
+                                          ", triaged: " + r["equivalent"] if r["equivalent"] else ""),
                "", "```diff", diff_of(r), "```", ""]
     if not survivors:
         md.append("None.")
@@ -446,6 +597,7 @@ def report(args, results, t0):
         f.write("\n".join(md) + "\n")
     with open(os.path.join(args.out, "mutants.json"), "w") as f:
         json.dump(results, f, indent=2)
+    write_kills(os.path.join(args.out, "kills.tsv"), results)
     print("mutate: %d run: %d killed, %d survived (%d not triaged), %d stillborn; kill ratio "
           "%.1f %%; report in %s" % (len(results), killed, len(survivors), len(untriaged),
                                      len(results) - len(counted), ratio,
@@ -472,6 +624,11 @@ def main():
                     help="quick: the tests of make check (and TSan's for memory orders); "
                     "full: plus check-faults; tsan: memory-order mutants under TSan only, "
                     "to see which it catches (quick)")
+    ap.add_argument("--select", choices=("reach", "all"),
+                    help="reach: try each mutant only against the tests that run its line "
+                    "(found once, in a coverage build; a mutant no test reaches survives "
+                    "at once); all: against every test. Default: reach with --full, all "
+                    "otherwise")
     ap.add_argument("--no-baseline", action="store_true",
                     help="do not run the tests on the unchanged tree first (CI, which just "
                     "did): every test then gets 120 s")
@@ -495,6 +652,8 @@ def main():
         if args.resume:
             sys.exit("mutate: --checks tsan runs TSan alone: its survivors are not survivors "
                      "of the campaign; give it an --out of its own, without --resume")
+    if args.select is None:
+        args.select = "reach" if args.full else "all"
     mutants = all_mutants(args.only_file, ops)
     eq = load_equivalent()
     if args.list:
@@ -573,6 +732,13 @@ def main():
             suite.seconds = {t: 30.0 for t in suite.tests}
             if tsan:
                 tsan.seconds = {t: 30.0 for t in TSAN_TESTS}
+        same = SameCode(scratch, log)
+        for f in sorted({m["file"] for m in pool}):
+            same.digest[f] = same.hash(f)
+        reach = None
+        if args.select == "reach" and args.checks != "tsan":
+            say("a coverage build: which tests run which lines")
+            reach = Reach(scratch, suite.tests, log, env)
         for n, m in enumerate(pool, 1):
             t = time.monotonic()
             prev = previous.get(m["id"])
@@ -586,13 +752,17 @@ def main():
                 f.write("\n=== mutant %s: %s %s:%d (%s)\n" % (m["id"], m["operator"], m["file"],
                                                           m["line"], m["note"]))
             result, killer, flaky = "stillborn", None, []
-            if suite.build():
+            reached = reach.tests_for(m) if reach else None
+            samecode = same.same(m)
+            if samecode:
+                result = "survived"
+            elif suite.build():
                 fk = kills.setdefault(m["file"], {})
                 # what killed this file's mutants, then any, then programs
                 # before scripts (which need everything built), fast first
-                order = sorted(suite.tests, key=lambda x: (-fk.get(x, 0), -gkills.get(x, 0),
-                                                            x.endswith(".sh"),
-                                                            suite.seconds.get(x, 30.0)))
+                order = sorted(suite.tests if reached is None else reached,
+                               key=lambda x: (-fk.get(x, 0), -gkills.get(x, 0),
+                                              x.endswith(".sh"), suite.seconds.get(x, 30.0)))
                 killer, flaky = suite.hunt(order) if args.checks != "tsan" else (None, [])
                 if not killer and args.checks == "full":
                     if run(["make", "check-faults", "FAULT_KILLS=100"], suite.bld, log,
@@ -614,11 +784,16 @@ def main():
                 p = os.path.join(tmp, name)
                 shutil.rmtree(p, ignore_errors=True) if os.path.isdir(p) else os.unlink(p)
             r = dict(m, result=result, killer=killer, flaky=flaky,
-                     seconds=round(time.monotonic() - t, 1), equivalent=eq.get(m["id"], ""))
+                     seconds=round(time.monotonic() - t, 1),
+                     equivalent=SAME_CODE if samecode else eq.get(m["id"], ""),
+                     reached=None if reached is None else len(reached))
             results.append(r)
-            say("[%d/%d] %s %s %s:%d (%s): %s%s in %.0f s" % (
-                n, len(pool), m["id"], m["operator"], m["file"], m["line"], m["note"], result,
-                " by " + killer if killer else "", r["seconds"]))
+            say("[%d/%d] %s %s %s:%d (%s): %s%s%s in %.0f s" % (
+                n, len(pool), m["id"], m["operator"], m["file"], m["line"], m["note"],
+                "same object code (equivalent)" if samecode else result,
+                " by " + killer if killer else "",
+                " (no test reaches it)" if result == "survived" and reached == set() else "",
+                r["seconds"]))
             if n % 10 == 0:
                 report(args, results, t0)  # a report to look at while it runs
     except KeyboardInterrupt:
@@ -639,7 +814,8 @@ def main():
         for mid, r in previous.items():
             m = current.get(mid)
             if mid not in ran and m and r["old"] == m["old"] and r["new"] == m["new"]:
-                results.append(dict(r, equivalent=eq.get(mid, ""), resumed=True))
+                kept = r["equivalent"] if r.get("equivalent") == SAME_CODE else ""
+                results.append(dict(r, equivalent=eq.get(mid, kept), resumed=True))
     untriaged = report(args, results, t0)
     if interrupted:
         return 130
