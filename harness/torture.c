@@ -414,10 +414,12 @@ static void parse_points(char *list)
 	if (strcmp(list, "all") == 0) {
 		for (unsigned i = 0; mapq_fault_point(i) && g.npoints < 64; i++) {
 			const char *p = mapq_fault_point(i);
-			/* Points a writer passes on its own path. */
+			/* Points a writer passes on its own path (not the
+			 * calls to the system, os.*, made at open) */
 			if (strncmp(p, "recover.", 8) && strncmp(p, "rslot.", 6) &&
-			    strncmp(p, "read.", 5) && strncmp(p, "sync.", 5) &&
-			    strcmp(p, "head.after_push") && strcmp(p, "wslot.detach"))
+			    strncmp(p, "os.", 3) && strncmp(p, "read.", 5) &&
+			    strncmp(p, "sync.", 5) && strcmp(p, "head.after_push") &&
+			    strcmp(p, "wslot.detach"))
 				g.points[g.npoints++] = p;
 		}
 		return;

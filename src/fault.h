@@ -54,7 +54,11 @@
 	XX(RECOVER_TAIL, "recover.tail")                   \
 	XX(RECOVER_READERS, "recover.readers")             \
 	XX(SYNC_BEFORE_MSYNC, "sync.before_msync")         \
-	XX(SYNC_BEFORE_CKPT, "sync.before_checkpoint")
+	XX(SYNC_BEFORE_CKPT, "sync.before_checkpoint")     \
+	XX(OS_OPEN, "os.open")                             \
+	XX(OS_MMAP, "os.mmap")                             \
+	XX(OS_MSYNC, "os.msync")                           \
+	XX(OS_CALLOC, "os.calloc")
 
 enum mapq__fault_id {
 #define MAPQ_XX_FAULT_ID(id, name) MAPQ__F_##id,
@@ -83,9 +87,13 @@ int mapq__fault_hit(enum mapq__fault_id id) __attribute__((visibility("hidden"))
 #define MAPQ_FAULT_ARMED() \
 	__builtin_expect(atomic_load_explicit(&mapq__fault_armed, memory_order_relaxed), 0)
 #define MAPQ_FAULT(id) (MAPQ_FAULT_STEP(id), MAPQ_FAULT_ARMED() ? mapq__fault_hit(MAPQ__F_##id) : 0)
+/* A point that is no step of the protocol (os.h's calls): the simulator
+ * does not schedule there, so its schedules stay as they were. */
+#define MAPQ_FAULT_QUIET(id) (MAPQ_FAULT_ARMED() ? mapq__fault_hit(MAPQ__F_##id) : 0)
 #else
 #define MAPQ_FAULT_ARMED() 0
 #define MAPQ_FAULT(id) (MAPQ_FAULT_STEP(id), 0)
+#define MAPQ_FAULT_QUIET(id) 0
 #endif
 
 #endif /* MAPQ_FAULT_H */

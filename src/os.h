@@ -7,7 +7,10 @@
  * In a normal build each is the plain call. In a simulation build each
  * also tells the simulator (sim.h), which owns time and which releases a
  * dead simulated process's descriptors, mappings and memory as the
- * kernel releases a dead process's.
+ * kernel releases a dead process's. In a fault-injection build, open,
+ * mmap, msync and calloc are fault points (os.*): armed with `error',
+ * the call fails as it can in life (EMFILE, ENOMEM, EIO), so that tests
+ * reach the paths that clean up after it (doc/fault-points.md).
  */
 #ifndef MAPQ_OS_H
 #define MAPQ_OS_H
@@ -19,6 +22,8 @@
 #include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "fault.h"
 
 #ifdef MAPQ_SIM
 #include "sim.h"
@@ -33,6 +38,10 @@
 
 static inline int mapq__os_open(const char *path, int flags, mode_t mode)
 {
+	if (MAPQ_FAULT_QUIET(OS_OPEN)) {
+		errno = EMFILE;
+		return -1;
+	}
 	int fd = open(path, flags, mode);
 	if (fd >= 0)
 		MAPQ__SIM_TELL(opened, fd);
@@ -47,6 +56,10 @@ static inline void mapq__os_close(int fd)
 
 static inline void *mapq__os_mmap(void *addr, size_t len, int prot, int flags, int fd)
 {
+	if (MAPQ_FAULT_QUIET(OS_MMAP)) {
+		errno = ENOMEM;
+		return MAP_FAILED;
+	}
 	void *m = mmap(addr, len, prot, flags, fd, 0);
 	if (m != MAP_FAILED)
 		MAPQ__SIM_TELL(mapped, m, len, fd);
@@ -62,12 +75,18 @@ static inline void mapq__os_munmap(void *addr, size_t len)
 /* 0, or -errno. */
 static inline int mapq__os_msync(void *addr, size_t len)
 {
+	if (MAPQ_FAULT_QUIET(OS_MSYNC))
+		return -EIO;
 	MAPQ__SIM_TELL(syncing, addr, len);
 	return msync(addr, len, MS_SYNC) < 0 ? -errno : 0;
 }
 
 static inline void *mapq__os_calloc(size_t n, size_t size)
 {
+	if (MAPQ_FAULT_QUIET(OS_CALLOC)) {
+		errno = ENOMEM;
+		return NULL;
+	}
 	void *p = calloc(n, size);
 	if (p)
 		MAPQ__SIM_TELL(allocated, p);
