@@ -68,9 +68,7 @@ int main(void)
 	mapq_reader_close(r);
 
 	/* Detached, it still holds writers back: the ring fills up. */
-	int sent = 0;
-	while (mapq_send(q, buf, sizeof(buf), 0) == 0)
-		sent++;
+	int sent = t_send_until_full(q, buf, sizeof(buf));
 	CHECK(sent > 0 && sent < 4096 / 72);
 	CHECK_RC(mapq_send(q, buf, sizeof(buf), 0), -EAGAIN);
 	mapq_counters st;

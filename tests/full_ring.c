@@ -24,8 +24,7 @@ int main(void)
 		CHECK_OK(mapq_send(q, buf, sizeof(buf), 0));
 
 	CHECK_OK(mapq_reader_open(q, &r, NULL, MAPQ_START_LATEST));
-	while (mapq_send(q, buf, sizeof(buf), 0) == 0)
-		sent++;
+	sent = t_send_until_full(q, buf, sizeof(buf));
 	/* 4096-byte ring, 136-byte frames: 30 fit; never more than fit. */
 	CHECK(sent >= 25 && sent <= 30);
 	CHECK_RC(mapq_send(q, buf, sizeof(buf), 0), -EAGAIN);
@@ -55,8 +54,7 @@ int main(void)
 	CHECK_RC(mapq_recv(r, in, sizeof(in), 0), -EAGAIN);
 
 	/* Closing the only reader releases the writers. */
-	while (mapq_send(q, buf, sizeof(buf), 0) == 0)
-		;
+	(void)t_send_until_full(q, buf, sizeof(buf));
 	mapq_reader_close(r);
 	CHECK_OK(mapq_send(q, buf, sizeof(buf), 0));
 
@@ -90,8 +88,7 @@ int main(void)
 	}
 	char c;
 	CHECK_EQ(read(ready[0], &c, 1), 1);
-	while (mapq_send(q, buf, sizeof(buf), 0) == 0)
-		;
+	(void)t_send_until_full(q, buf, sizeof(buf));
 	pid_t killer = fork();
 	if (killer == 0) {
 		usleep(200000); /* let the parent fall asleep first */

@@ -192,6 +192,24 @@ void t_exit(int code)
 	_exit(code);
 }
 
+int t_send_until_full(mapq *q, const void *buf, size_t len)
+{
+	/* far more than any ring in the tests holds */
+	enum {
+		LIMIT = 1 << 20
+	};
+	for (int n = 0; n < LIMIT; n++) {
+		int rc = mapq_send(q, buf, len, 0);
+		if (rc == -EAGAIN)
+			return n;
+		if (rc)
+			t_fail(__FILE__, __LINE__, "filling the ring: %s after %d messages",
+			       mapq_strerror(rc), n);
+	}
+	t_fail(__FILE__, __LINE__, "the ring never filled: %d messages sent without a wait",
+	       (int)LIMIT);
+}
+
 int t_temp_files(void)
 {
 	DIR *d = opendir(t_dir());

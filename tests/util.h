@@ -71,6 +71,12 @@ __attribute__((noreturn)) void t_die(void);
 /* End a forked child without running the parent's exit handlers or
  * flushing its copy of their stdio buffers (_exit), keeping coverage. */
 __attribute__((noreturn)) void t_exit(int code);
+/* Send @len bytes of @buf with timeout 0 until the ring is full (the send
+ * fails with -EAGAIN); how many were sent. Fails the test if any other
+ * error comes back, or if the ring never fills (writers that do not block
+ * must not keep a test busy for ever). */
+int t_send_until_full(mapq *q, const void *buf, size_t len);
+
 /* How many of the library's temporary files (".mapq-tmp.*") are in the
  * test directory; each one is named on stderr. */
 int t_temp_files(void);
