@@ -409,6 +409,14 @@ static int recover_exclusive(struct mapq *q, mapq_recovery *rep)
 	if ((err = free_dead_readers(q, rep)) != 0)
 		return err;
 	rep->readers_freed += sanitize_readers(q);
+	/* Head movers need scan no further than the last slot still in use
+	 * (a durable reader's); a reader attaching above it raises it first
+	 * (reader.c). Without this, every queue's first open left it at
+	 * the slot count, and each head move looked at every slot. */
+	uint32_t hwm = q->nr;
+	while (hwm > 0 && mapq__load(&q->rslots[hwm - 1].state, memory_order_relaxed) == RSLOT_FREE)
+		hwm--;
+	mapq__store(&ctl->reader_hwm, hwm, memory_order_relaxed);
 
 	/* Walk at most one lap: frames past the recorded tail are genuine
 	 * when their pos and lap tag say so (a stale control page). Where a
