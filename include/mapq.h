@@ -261,7 +261,8 @@ typedef struct mapq_slot_info {
 	char name[MAPQ_NAME_MAX + 1];     /**< durable reader's name */
 	uint64_t cursor;                  /**< next position it reads */
 	uint64_t delivered;               /**< messages it consumed */
-	uint64_t lost;                    /**< messages it missed (overwrite policy) */
+	uint64_t lost;                    /**< messages it missed and was not yet told of
+	                                       (overwrite policy) */
 	uint64_t reserved[MAPQ_RESERVED]; /**< zeroed */
 } mapq_slot_info;
 

@@ -1,0 +1,105 @@
+/* SPDX-License-Identifier: MIT */
+/* reader_slots: what a reader slot says about the reader in it, when the
+ * slot is used again. A reader that takes a slot another reader left
+ * starts with none of its counts; a durable reader attached again from
+ * the start (not resumed) has lost nothing yet; a slot an ephemeral
+ * reader takes is not durable, whoever had it before; and a dropped
+ * durable reader's slot is free and nameless; and a slot names the
+ * process that took it last. mapq_reader_slot() shows
+ * each, as `mapq info' does. */
+#include "config.h"
+
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "util.h"
+
+static mapq_slot_info slot(mapq *q, uint32_t i)
+{
+	mapq_slot_info si;
+	CHECK_OK(mapq_reader_slot(q, i, &si));
+	return si;
+}
+
+static void send_n(mapq *q, int n)
+{
+	char m[200] = "m";
+	for (int i = 0; i < n; i++)
+		CHECK_OK(mapq_send(q, m, sizeof(m), 0));
+}
+
+static void recv_n(mapq_reader *r, int n)
+{
+	char in[256];
+	for (int i = 0; i < n; i++)
+		CHECK_EQ(mapq_recv(r, in, sizeof(in), 0), 200);
+}
+
+int main(void)
+{
+	mapq *q = t_create("q", 4096, MAPQ_OVERWRITE);
+	mapq_reader *r;
+
+	/* A slot shows the pid of the process that took it last. */
+	pid_t pid = fork();
+	CHECK(pid >= 0);
+	if (pid == 0) {
+		alarm(30);
+		mapq *cq;
+		mapq_reader *cr;
+		if (mapq_open(&cq, t_path("q"), 0, NULL) ||
+		    mapq_reader_open(cq, &cr, NULL, MAPQ_START_LATEST) ||
+		    slot(cq, 0).pid != (uint32_t)getpid())
+			t_exit(1);
+		mapq_close(cq);
+		t_exit(0);
+	}
+	CHECK_EQ(t_wait_child(pid), 0);
+	CHECK_EQ(slot(q, 0).pid, (uint32_t)pid);
+
+	/* An ephemeral reader's counts go with it. */
+	CHECK_OK(mapq_reader_open(q, &r, NULL, MAPQ_START_LATEST));
+	send_n(q, 5);
+	recv_n(r, 5);
+	CHECK_EQ(slot(q, 0).delivered, 5);
+	mapq_reader_close(r);
+	CHECK_OK(mapq_reader_open(q, &r, NULL, MAPQ_START_LATEST));
+	mapq_slot_info si = slot(q, 0);
+	CHECK_EQ(si.state, MAPQ_SLOT_ALIVE);
+	CHECK_EQ(si.pid, (uint32_t)getpid());
+	CHECK_EQ(si.delivered, 0);
+	CHECK_EQ(si.lost, 0);
+	mapq_reader_close(r);
+
+	/* A durable reader lapped while detached has lost messages it has
+	 * not been told of; attached again from the oldest message, not
+	 * resumed, it has lost none. */
+	CHECK_OK(mapq_reader_open(q, &r, "d", MAPQ_START_LATEST));
+	mapq_reader_close(r);
+	send_n(q, 100); /* a 4 KiB ring holds about 17 */
+	CHECK(slot(q, 0).lost > 0);
+	CHECK_OK(mapq_reader_open(q, &r, "d", MAPQ_START_OLDEST));
+	si = slot(q, 0);
+	CHECK(si.durable && strcmp(si.name, "d") == 0);
+	CHECK_EQ(si.lost, 0);
+	recv_n(r, 1); /* a message, not -MAPQ_ELAPPED */
+	CHECK_EQ(mapq_reader_lost(r), 0);
+	mapq_reader_close(r);
+
+	/* Dropped, the slot is free and holds no name; the ephemeral reader
+	 * that takes it next is not durable, and on close frees it. */
+	CHECK_OK(mapq_reader_drop(q, "d"));
+	si = slot(q, 0);
+	CHECK_EQ(si.state, MAPQ_SLOT_FREE);
+	CHECK(!si.durable);
+	CHECK_OK(mapq_reader_open(q, &r, NULL, MAPQ_START_LATEST));
+	si = slot(q, 0);
+	CHECK(si.state == MAPQ_SLOT_ALIVE && !si.durable && si.name[0] == '\0');
+	mapq_reader_close(r);
+	CHECK_EQ(slot(q, 0).state, MAPQ_SLOT_FREE);
+	CHECK_RC(mapq_reader_drop(q, "d"), -ENOENT);
+
+	mapq_close(q);
+	return 0;
+}
