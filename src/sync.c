@@ -27,10 +27,14 @@ static uint64_t sync_limit_ns(const struct mapq *q)
 }
 
 /* Wait until every frame before @end is finished (committed, aborted or
- * padding), repairing dead writers' frames on the way. */
+ * padding), repairing dead writers' frames on the way. Each frame gets
+ * its own clock: one that has stayed unfinished for the unblock timeout
+ * is forsaken, as readers do, and -ETIMEDOUT after twice that. (One clock
+ * for the whole wait forsook live writers' frames the moment they were
+ * reached, once a loaded machine had made the wait last that long.) */
 static int wait_finished(struct mapq *q, uint64_t end)
 {
-	uint64_t start = mapq__now_ns(), c = 0, limit = sync_limit_ns(q);
+	uint64_t c = 0, at = UINT64_MAX, since = 0, limit = sync_limit_ns(q);
 	for (;;) {
 		/* acquire: frames behind head are finished */
 		uint64_t h = mapq__load(&q->ctl->head, memory_order_acquire);
@@ -59,9 +63,13 @@ static int wait_finished(struct mapq *q, uint64_t end)
 			continue;
 		}
 		uint64_t now = mapq__now_ns();
-		if (now - start > limit)
+		if (c != at) { /* a frame not waited for yet: its clock starts */
+			at = c;
+			since = now;
+		}
+		if (now - since > limit)
 			return -ETIMEDOUT;
-		bool force = q->unblock_ns >= 0 && now - start >= (uint64_t)q->unblock_ns;
+		bool force = q->unblock_ns >= 0 && now - since >= (uint64_t)q->unblock_ns;
 		if (mapq__unblock(q, c, force) == REPAIR_NONE) {
 			mapq__os_sleep_ns(SYNC_POLL_NS);
 		}

@@ -1,0 +1,89 @@
+/* SPDX-License-Identifier: MIT */
+/* sync_wait: mapq_sync waits for the frames in flight below the tail it
+ * saw, and forsakes one only when that frame has stayed unfinished for
+ * the unblock timeout, counted from when the sync reached it, not from
+ * when the sync began. Two writers hold frames one after the other, each
+ * for less than the timeout, together for more: both must commit. (With
+ * one clock for the whole wait, the second writer's frame was forsaken
+ * the moment the wait passed the timeout, and its commit failed with
+ * -MAPQ_ESTALLED.) */
+#include "config.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "util.h"
+
+#define UNBLOCK_MS 1000
+
+struct holder {
+	mapq *q;
+	unsigned hold_ms;
+	int ready_fd;
+	int rc;
+};
+
+/* Reserve, say so, hold the frame @hold_ms, commit. */
+static void *hold(void *arg)
+{
+	struct holder *h = arg;
+	void *p;
+	h->rc = mapq_reserve(h->q, 8, &p, 1000);
+	if (write(h->ready_fd, "r", 1) != 1 && !h->rc)
+		h->rc = -EIO;
+	if (h->rc)
+		return NULL;
+	memcpy(p, "held....", 8);
+	usleep(h->hold_ms * 1000u);
+	h->rc = mapq_commit(h->q, 8);
+	return NULL;
+}
+
+int main(void)
+{
+	mapq_options o;
+	mapq *q, *s;
+	mapq_options_init(&o);
+	o.capacity = 1 << 16;
+	o.unblock_ms = UNBLOCK_MS;
+	CHECK_OK(mapq_open(&q, t_path("q"), MAPQ_CREATE | MAPQ_EXCL, &o));
+	CHECK_OK(mapq_dup(q, &s));
+	int ready[2];
+	CHECK_EQ(pipe(ready), 0);
+	/* A's frame first, finished after 0.7 of the timeout; B's next,
+	 * finished after 1.4: 0.7 after the sync reaches it. */
+	struct holder h[2] = { { q, UNBLOCK_MS * 7 / 10, ready[1], 0 },
+			       { NULL, UNBLOCK_MS * 14 / 10, ready[1], 0 } };
+	CHECK_OK(mapq_dup(q, &h[1].q));
+	pthread_t t[2];
+	char c;
+	for (int i = 0; i < 2; i++) { /* one after the other: A's frame is first */
+		CHECK_EQ(pthread_create(&t[i], NULL, hold, &h[i]), 0);
+		CHECK_EQ(read(ready[0], &c, 1), 1);
+	}
+	uint64_t t0 = t_now_ms();
+	CHECK_OK(mapq_sync(s));
+	uint64_t waited = t_now_ms() - t0;
+	for (int i = 0; i < 2; i++) {
+		CHECK_EQ(pthread_join(t[i], NULL), 0);
+		if (h[i].rc)
+			t_fail(__FILE__, __LINE__, "writer %c: %s (the sync forsook its frame)",
+			       'A' + i, mapq_strerror(h[i].rc));
+	}
+	/* it waited for both (lower bound only: the machine is shared) */
+	CHECK(waited >= UNBLOCK_MS * 12 / 10);
+	mapq_reader *r;
+	char in[16];
+	CHECK_OK(mapq_reader_open(q, &r, NULL, MAPQ_START_OLDEST));
+	for (int i = 0; i < 2; i++)
+		CHECK_EQ(mapq_recv(r, in, sizeof(in), 0), 8);
+	mapq_reader_close(r);
+	close(ready[0]);
+	close(ready[1]);
+	mapq_close(h[1].q);
+	mapq_close(s);
+	mapq_close(q);
+	return 0;
+}
