@@ -27,14 +27,16 @@ static uint64_t sync_limit_ns(const struct mapq *q)
 }
 
 /* Wait until every frame before @end is finished (committed, aborted or
- * padding), repairing dead writers' frames on the way. Each frame gets
- * its own clock: one that has stayed unfinished for the unblock timeout
- * is forsaken, as readers do, and -ETIMEDOUT after twice that. (One clock
- * for the whole wait forsook live writers' frames the moment they were
- * reached, once a loaded machine had made the wait last that long.) */
+ * padding), repairing dead writers' frames on the way; -ETIMEDOUT once
+ * the whole wait has lasted twice the unblock timeout. A frame is
+ * forsaken, as readers do, when it has stayed unfinished for the unblock
+ * timeout counted from when we reached it. (Counted from the start of the
+ * wait, it forsook live writers' frames the moment they were reached,
+ * once a loaded machine had made the wait last that long.) */
 static int wait_finished(struct mapq *q, uint64_t end)
 {
-	uint64_t c = 0, at = UINT64_MAX, since = 0, limit = sync_limit_ns(q);
+	uint64_t start = mapq__now_ns(), c = 0, at = UINT64_MAX, since = 0;
+	uint64_t limit = sync_limit_ns(q);
 	for (;;) {
 		/* acquire: frames behind head are finished */
 		uint64_t h = mapq__load(&q->ctl->head, memory_order_acquire);
@@ -67,7 +69,7 @@ static int wait_finished(struct mapq *q, uint64_t end)
 			at = c;
 			since = now;
 		}
-		if (now - since > limit)
+		if (now - start > limit)
 			return -ETIMEDOUT;
 		bool force = q->unblock_ns >= 0 && now - since >= (uint64_t)q->unblock_ns;
 		if (mapq__unblock(q, c, force) == REPAIR_NONE) {
