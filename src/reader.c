@@ -556,7 +556,8 @@ ssize_t mapq_recv(mapq_reader *r, void *buf, size_t cap, int timeout_ms)
 {
 	if (!r || (cap && !buf) || !timeout_ok(timeout_ms))
 		return -EINVAL;
-	/* mapq_read, the first step, refuses an inherited reader. Each try after an overwrite waits only for what is left. */
+	/* mapq_read, the first step, refuses an inherited reader. Each try
+	 * after an overwrite waits only for what is left. */
 	uint64_t deadline = timeout_ms > 0 ? mapq__deadline(timeout_ms) : 0;
 	for (int left = timeout_ms;;) {
 		mapq_msg m;
