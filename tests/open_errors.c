@@ -356,6 +356,16 @@ int main(void)
 	CHECK(sfd >= 0 && write(sfd, "\x89MAPQ", 5) == 5);
 	close(sfd);
 	CHECK_RC(mapq_file_version(t_path("short"), &version), -MAPQ_ECORRUPT);
+	/* The magic and the version word are all it needs: one byte less is
+	 * too little, and exactly that much is enough. */
+	make_valid(p);
+	CHECK_EQ(truncate(p, (off_t)offsetof(struct fmt_super, sb_size) - 1), 0);
+	CHECK_RC(mapq_file_version(p, &version), -MAPQ_ECORRUPT);
+	make_valid(p);
+	CHECK_EQ(truncate(p, (off_t)offsetof(struct fmt_super, sb_size)), 0);
+	version = 0;
+	CHECK_OK(mapq_file_version(p, &version));
+	CHECK_EQ(version, MAPQ_FORMAT_VERSION);
 
 	/* Size damage. */
 	make_valid(p);
@@ -366,6 +376,15 @@ int main(void)
 	CHECK_RC(try_open(p), -MAPQ_ETRUNCATED);
 	CHECK_EQ(truncate(p, 50), 0);
 	CHECK_RC(try_open(p), -MAPQ_ETRUNCATED);
+	/* A whole superblock and nothing after it is a truncated queue too,
+	 * as is a file of the magic alone; one byte less is not a queue. */
+	make_valid(p);
+	CHECK_EQ(truncate(p, (off_t)sizeof(struct fmt_super)), 0);
+	CHECK_RC(try_open(p), -MAPQ_ETRUNCATED);
+	CHECK_EQ(truncate(p, 8), 0);
+	CHECK_RC(try_open(p), -MAPQ_ETRUNCATED);
+	CHECK_EQ(truncate(p, 7), 0);
+	CHECK_RC(try_open(p), -MAPQ_EBADMAGIC);
 	CHECK_EQ(truncate(p, 0), 0);
 	CHECK_RC(try_open(p), -MAPQ_EBADMAGIC);
 
