@@ -1,0 +1,191 @@
+/* SPDX-License-Identifier: MIT */
+/* slot_bounds: the slot tables end where the superblock says, and only a
+ * slot's state says what its other fields mean.
+ *
+ * The bytes between the last writer or reader slot and the next page
+ * belong to no slot. Here they hold what a live writer and a durable
+ * reader called "ghost" would hold, as a damaged or hostile file might:
+ * no call may count them, find the reader by its name, free or detach
+ * them, or write there. A free reader slot whose flags and name say
+ * "durable" (the same kind of damage) is free all the same. And a full
+ * table refuses the next reader and the next writer. */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stddef.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "internal.h"
+#include "util.h"
+
+enum {
+	NW = 3,
+	NR = 2
+};
+
+static struct fmt_super read_super(const char *path)
+{
+	struct fmt_super sb;
+	int fd = open(path, O_RDONLY);
+	CHECK(fd >= 0);
+	CHECK_EQ(pread(fd, &sb, sizeof(sb), 0), sizeof(sb));
+	close(fd);
+	return sb;
+}
+
+static void rw_at(const char *path, uint64_t off, void *buf, size_t len, int write)
+{
+	int fd = open(path, O_RDWR);
+	CHECK(fd >= 0);
+	ssize_t n = write ? pwrite(fd, buf, len, (off_t)off) : pread(fd, buf, len, (off_t)off);
+	CHECK_EQ(n, (ssize_t)len);
+	close(fd);
+}
+
+/* The bytes after both tables, up to the page each ends in. */
+struct tails {
+	unsigned char w[FMT_PAGE], r[FMT_PAGE];
+	uint64_t woff, roff;
+	size_t wlen, rlen;
+};
+
+static void read_tails(const char *path, struct tails *t)
+{
+	rw_at(path, t->woff, t->w, t->wlen, 0);
+	rw_at(path, t->roff, t->r, t->rlen, 0);
+}
+
+static void check_untouched(const char *path, const struct tails *want)
+{
+	struct tails now = *want;
+	read_tails(path, &now);
+	CHECK(memcmp(now.w, want->w, want->wlen) == 0);
+	CHECK(memcmp(now.r, want->r, want->rlen) == 0);
+}
+
+static void check_stats_empty(mapq *q, uint64_t readers_attached)
+{
+	mapq_counters st;
+	CHECK_OK(mapq_stats(q, &st));
+	CHECK_EQ(st.msgs, 0);
+	CHECK_EQ(st.bytes, 0);
+	CHECK_EQ(st.aborted, 0);
+	CHECK_EQ(st.readers_durable, 0);
+	CHECK_EQ(st.readers_attached, readers_attached);
+}
+
+static void check_recovery_idle(mapq *q)
+{
+	mapq_recovery rep;
+	CHECK_OK(mapq_recover(q, &rep));
+	CHECK_EQ(rep.writers_freed, 0);
+	CHECK_EQ(rep.readers_freed, 0);
+	CHECK_EQ(rep.readers_detached, 0);
+}
+
+int main(void)
+{
+	const char *p = t_path("q");
+	mapq *q;
+	mapq_options o;
+	mapq_options_init(&o);
+	o.capacity = 8192;
+	o.writer_slots = NW;
+	o.reader_slots = NR;
+	CHECK_OK(mapq_open(&q, p, MAPQ_CREATE | MAPQ_EXCL, &o));
+	/* As created, the bytes past the reader table are zero, which reads
+	 * as a free slot: the table is full all the same. */
+	mapq_reader *r[NR], *extra = NULL;
+	for (int i = 0; i < NR; i++)
+		CHECK_OK(mapq_reader_open(q, &r[i], NULL, MAPQ_START_OLDEST));
+	CHECK_RC(mapq_reader_open(q, &extra, NULL, MAPQ_START_OLDEST), -MAPQ_ENOSLOT);
+	CHECK_RC(mapq_reader_open(q, &extra, "d", MAPQ_START_OLDEST), -MAPQ_ENOSLOT);
+	CHECK(extra == NULL);
+	for (int i = 0; i < NR; i++)
+		mapq_reader_close(r[i]);
+	mapq_close(q);
+
+	struct fmt_super sb = read_super(p);
+	struct tails t;
+	t.woff = sb.wslot_off + NW * sizeof(struct fmt_wslot);
+	t.roff = sb.rslot_off + NR * sizeof(struct fmt_rslot);
+	t.wlen = (size_t)(sb.rslot_off - t.woff);
+	t.rlen = (size_t)(sb.data_off - t.roff);
+	CHECK(t.wlen >= sizeof(struct fmt_wslot) && t.wlen <= FMT_PAGE);
+	CHECK(t.rlen >= sizeof(struct fmt_rslot) && t.rlen <= FMT_PAGE);
+
+	/* A live writer's counts past the writer table, a durable reader
+	 * past the reader table, a durable one in free reader slot 0. */
+	struct fmt_wslot ws;
+	memset(&ws, 0, sizeof(ws));
+	ws.state = WSLOT_ACTIVE;
+	ws.pid = 1;
+	ws.msgs = 1000;
+	ws.bytes = 64000;
+	ws.aborted = 7;
+	ws.attaches = 1;
+	rw_at(p, t.woff, &ws, sizeof(ws), 1);
+	struct fmt_rslot rs;
+	memset(&rs, 0, sizeof(rs));
+	rs.state = RSLOT_ACTIVE;
+	rs.flags = RSLOT_DURABLE;
+	rs.pid = 1;
+	strcpy(rs.name, "ghost");
+	rw_at(p, t.roff, &rs, sizeof(rs), 1);
+	rs.state = RSLOT_FREE;
+	strcpy(rs.name, "free");
+	rw_at(p, sb.rslot_off, &rs, sizeof(rs), 1);
+	read_tails(p, &t);
+
+	CHECK_OK(mapq_open(&q, p, 0, NULL));
+	check_stats_empty(q, 0);
+	CHECK_RC(mapq_reader_drop(q, "ghost"), -ENOENT);
+	CHECK_RC(mapq_reader_drop(q, "free"), -ENOENT);
+	check_recovery_idle(q);
+	check_untouched(p, &t);
+
+	/* Full tables: NR readers, then no more, by name or not. */
+	for (int i = 0; i < NR; i++)
+		CHECK_OK(mapq_reader_open(q, &r[i], NULL, MAPQ_START_OLDEST));
+	CHECK_RC(mapq_reader_open(q, &extra, NULL, MAPQ_START_OLDEST), -MAPQ_ENOSLOT);
+	CHECK_RC(mapq_reader_open(q, &extra, "ghost", MAPQ_START_RESUME), -MAPQ_ENOSLOT);
+	CHECK(extra == NULL);
+	check_stats_empty(q, NR);
+
+	/* NW writers (one per handle: each has its own locks), then none. */
+	mapq *w[NW + 1];
+	w[0] = q;
+	for (int i = 1; i <= NW; i++)
+		CHECK_OK(mapq_open(&w[i], p, 0, NULL));
+	for (int i = 0; i < NW; i++)
+		CHECK_OK(mapq_send(w[i], "m", 1, 0));
+	CHECK_RC(mapq_send(w[NW], "m", 1, 0), -MAPQ_ENOSLOT);
+	mapq_counters st;
+	CHECK_OK(mapq_stats(q, &st));
+	CHECK_EQ(st.msgs, NW);
+	CHECK_EQ(st.writers_attached, NW);
+	for (int i = 0; i < NR; i++) {
+		char buf[8];
+		for (int k = 0; k < NW; k++)
+			CHECK_EQ(mapq_recv(r[i], buf, sizeof(buf), 0), 1);
+		CHECK_RC(mapq_recv(r[i], buf, sizeof(buf), 0), -EAGAIN);
+	}
+	check_recovery_idle(q);
+	for (int i = 0; i < NR; i++)
+		mapq_reader_close(r[i]);
+	for (int i = NW; i >= 0; i--)
+		mapq_close(w[i]);
+	check_untouched(p, &t);
+
+	/* Opened again alone, the queue is recovered exclusively. */
+	CHECK_OK(mapq_open(&q, p, 0, NULL));
+	check_recovery_idle(q);
+	CHECK_OK(mapq_stats(q, &st));
+	CHECK_EQ(st.readers_durable, 0);
+	CHECK_EQ(st.readers_attached, 0);
+	mapq_close(q);
+	check_untouched(p, &t);
+	return 0;
+}
