@@ -36,12 +36,9 @@ static void recv_n(mapq_reader *r, int n)
 		CHECK_EQ(mapq_recv(r, in, sizeof(in), 0), 200);
 }
 
-int main(void)
+/* A child that opens the queue and a reader, which must get slot 0. */
+static pid_t child_takes_slot0(void)
 {
-	mapq *q = t_create("q", 4096, MAPQ_OVERWRITE);
-	mapq_reader *r;
-
-	/* A slot shows the pid of the process that took it last. */
 	pid_t pid = fork();
 	CHECK(pid >= 0);
 	if (pid == 0) {
@@ -55,6 +52,16 @@ int main(void)
 		mapq_close(cq);
 		t_exit(0);
 	}
+	return pid;
+}
+
+int main(void)
+{
+	mapq *q = t_create("q", 4096, MAPQ_OVERWRITE);
+	mapq_reader *r;
+
+	/* A slot shows the pid of the process that took it last. */
+	pid_t pid = child_takes_slot0();
 	CHECK_EQ(t_wait_child(pid), 0);
 	CHECK_EQ(slot(q, 0).pid, (uint32_t)pid);
 
@@ -93,6 +100,8 @@ int main(void)
 	si = slot(q, 0);
 	CHECK_EQ(si.state, MAPQ_SLOT_FREE);
 	CHECK(!si.durable);
+	/* ... free for another process too: the drop let go of its lock. */
+	CHECK_EQ(t_wait_child(child_takes_slot0()), 0);
 	CHECK_OK(mapq_reader_open(q, &r, NULL, MAPQ_START_LATEST));
 	si = slot(q, 0);
 	CHECK(si.state == MAPQ_SLOT_ALIVE && !si.durable && si.name[0] == '\0');
