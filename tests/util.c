@@ -179,6 +179,23 @@ void __gcov_dump(void);
 #define flush_coverage() ((void)0)
 #endif
 
+/* A forked child leaves through _exit(), where LeakSanitizer does not
+ * look: ask it here, so that memory a child's own calls leaked fails the
+ * child as it would fail the test's main process. */
+#if defined(__SANITIZE_ADDRESS__)
+#define T_LSAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define T_LSAN 1
+#endif
+#endif
+#ifdef T_LSAN
+#include <sanitizer/lsan_interface.h>
+#define leaks_found() __lsan_do_recoverable_leak_check()
+#else
+#define leaks_found() 0
+#endif
+
 void t_die(void)
 {
 	flush_coverage();
@@ -189,6 +206,8 @@ void t_die(void)
 void t_exit(int code)
 {
 	flush_coverage();
+	if (code == 0 && leaks_found())
+		code = T_ERROR;
 	_exit(code);
 }
 
