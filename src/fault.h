@@ -58,7 +58,8 @@
 	XX(OS_OPEN, "os.open")                             \
 	XX(OS_MMAP, "os.mmap")                             \
 	XX(OS_MSYNC, "os.msync")                           \
-	XX(OS_CALLOC, "os.calloc")
+	XX(OS_CALLOC, "os.calloc")                         \
+	XX(OS_LOCK, "os.lock")
 
 enum mapq__fault_id {
 #define MAPQ_XX_FAULT_ID(id, name) MAPQ__F_##id,

@@ -8,7 +8,7 @@
  * also tells the simulator (sim.h), which owns time and which releases a
  * dead simulated process's descriptors, mappings and memory as the
  * kernel releases a dead process's. In a fault-injection build, open,
- * mmap, msync and calloc are fault points (os.*): armed with `error',
+ * mmap, msync and calloc are fault points (os.*, with os.lock in slots.c): armed with `error',
  * the call fails as it can in life (EMFILE, ENOMEM, EIO), so that tests
  * reach the paths that clean up after it (doc/fault-points.md).
  */

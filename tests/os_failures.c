@@ -25,6 +25,10 @@
 
 static mapq *q;    /* the queue the calls work on, opened before */
 static int q_made; /* queues created by op_create, each a new name */
+/* What an op leaves for the loop to undo once the points are disarmed
+ * (closing a reader takes the registry lock too, and cannot fail). */
+static mapq_reader *opened; /* close it */
+static int drop_d;          /* drop the durable reader "d" */
 
 static int count_fds(void)
 {
@@ -79,6 +83,7 @@ struct op {
 	const char *name;
 	/* 0 or the API call's error; on success, undoes what it did */
 	int (*run)(void);
+	void (*setup)(void); /* run before the point is armed, or NULL */
 };
 
 static int op_create(void)
@@ -135,21 +140,28 @@ static int op_dup(void)
 
 static int op_reader(void)
 {
-	mapq_reader *r;
-	int rc = mapq_reader_open(q, &r, NULL, MAPQ_START_OLDEST);
-	if (rc == 0)
-		mapq_reader_close(r);
-	return rc;
+	return mapq_reader_open(q, &opened, NULL, MAPQ_START_OLDEST);
 }
 
 static int op_durable(void)
 {
+	int rc = mapq_reader_open(q, &opened, "d", MAPQ_START_OLDEST);
+	drop_d = rc == 0;
+	return rc;
+}
+
+/* A durable reader, detached, then dropped: only the drop is armed. */
+static void setup_drop(void)
+{
 	mapq_reader *r;
-	int rc = mapq_reader_open(q, &r, "d", MAPQ_START_OLDEST);
-	if (rc == 0) {
-		mapq_reader_close(r);
-		CHECK_OK(mapq_reader_drop(q, "d"));
-	}
+	CHECK_OK(mapq_reader_open(q, &r, "d", MAPQ_START_OLDEST));
+	mapq_reader_close(r);
+}
+
+static int op_drop(void)
+{
+	int rc = mapq_reader_drop(q, "d");
+	drop_d = rc != 0;
 	return rc;
 }
 
@@ -160,13 +172,10 @@ static int op_sync(void)
 }
 
 static const struct op ops[] = {
-	{ "create", op_create },
-	{ "open", op_open },
-	{ "open alone", op_open_alone },
-	{ "dup", op_dup },
-	{ "reader_open", op_reader },
-	{ "reader_open durable", op_durable },
-	{ "sync", op_sync },
+	{ "create", op_create, NULL },          { "open", op_open, NULL },
+	{ "open alone", op_open_alone, NULL },  { "dup", op_dup, NULL },
+	{ "reader_open", op_reader, NULL },     { "reader_open durable", op_durable, NULL },
+	{ "reader_drop", op_drop, setup_drop }, { "sync", op_sync, NULL },
 };
 
 static const struct {
@@ -177,6 +186,7 @@ static const struct {
 	{ "os.mmap", -ENOMEM },
 	{ "os.msync", -EIO },
 	{ "os.calloc", -ENOMEM },
+	{ "os.lock", -ENOLCK },
 	/* not a call to the system: the recovery an open runs when alone */
 	{ "recover.start", -MAPQ_EINJECTED },
 };
@@ -242,10 +252,17 @@ int main(void)
 				unsigned long guard;
 				mappings(&files, &guard);
 				snprintf(spec, sizeof(spec), "%s:%u:error", points[p].point, nth);
+				if (ops[o].setup)
+					ops[o].setup();
 				CHECK_OK(mapq_fault_arm(spec));
 				int rc = ops[o].run();
 				uint64_t hits = mapq_fault_hits(points[p].point);
 				mapq_fault_disarm();
+				mapq_reader_close(opened);
+				opened = NULL;
+				if (drop_d)
+					CHECK_OK(mapq_reader_drop(q, "d"));
+				drop_d = 0;
 				if (hits < nth) { /* the call made fewer: done */
 					if (rc)
 						t_fail(__FILE__, __LINE__,
