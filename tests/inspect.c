@@ -54,6 +54,12 @@ static void names(void)
 	name[MAPQ_QUEUE_NAME_MAX + 1] = '\0';
 	CHECK_RC(mapq_resolve(name, buf, sizeof(buf)), -MAPQ_EBADNAME);
 	CHECK_RC(mapq_resolve("ZJ", buf, 5), -ENAMETOOLONG);
+	/* "/dev/shm/ZJ" is 11 bytes: 12 with its NUL fit, 11 do not */
+	CHECK_OK(mapq_resolve("ZJ", buf, 12));
+	CHECK(strcmp(buf, "/dev/shm/ZJ") == 0);
+	CHECK_RC(mapq_resolve("ZJ", buf, 11), -ENAMETOOLONG);
+	CHECK_RC(mapq_resolve("./ZJ", buf, 4), -ENAMETOOLONG);
+	CHECK_OK(mapq_resolve("./ZJ", buf, 5));
 	CHECK_RC(mapq_resolve(NULL, buf, sizeof(buf)), -EINVAL);
 	mapq *q;
 	CHECK_RC(mapq_open(&q, "..", MAPQ_CREATE, NULL), -MAPQ_EBADNAME);
