@@ -4,13 +4,17 @@
  * starts with none of its counts; a durable reader attached again from
  * the start (not resumed) has lost nothing yet; a slot an ephemeral
  * reader takes is not durable, whoever had it before; and a dropped
- * durable reader's slot is free and nameless; and a slot names the
- * process that took it last. mapq_reader_slot() shows
- * each, as `mapq info' does. */
+ * durable reader's slot is free and nameless (for other processes too);
+ * a slot names the process that took it last; and a reader that takes a
+ * dead reader's slot is told of no loss the dead one had. mapq_reader_slot()
+ * shows each, as `mapq info' does. */
 #include "config.h"
 
 #include <errno.h>
+#include <signal.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "util.h"
@@ -53,6 +57,56 @@ static pid_t child_takes_slot0(void)
 		t_exit(0);
 	}
 	return pid;
+}
+
+/* A reader that takes the slot of a dead one is BUSY until it is ready:
+ * writers lapping the ring meanwhile (overwrite) must not push the dead
+ * reader's cursor and count the messages it lost into the new reader.
+ * A child stops just before its slot turns ACTIVE (rslot.attach_active)
+ * while we lap the ring; its first read must then be a message. */
+static void attach_over_dead_reader(void)
+{
+	mapq *q = t_create("ow", 4096, MAPQ_OVERWRITE);
+	pid_t pid = fork();
+	CHECK(pid >= 0);
+	if (pid == 0) {
+		alarm(30);
+		mapq *cq;
+		mapq_reader *cr;
+		if (mapq_open(&cq, t_path("ow"), 0, NULL) ||
+		    mapq_reader_open(cq, &cr, NULL, MAPQ_START_OLDEST))
+			t_exit(1);
+		t_die(); /* slot 0: ACTIVE, its owner dead */
+	}
+	CHECK_EQ(t_wait_child(pid), 128 + SIGKILL);
+	CHECK_EQ(slot(q, 0).state, MAPQ_SLOT_DEAD);
+	pid = fork();
+	CHECK(pid >= 0);
+	if (pid == 0) {
+		alarm(30);
+		mapq *cq;
+		mapq_reader *cr;
+		char in[256];
+		if (mapq_open(&cq, t_path("ow"), 0, NULL) ||
+		    mapq_fault_arm("rslot.attach_active:1:stop") ||
+		    mapq_reader_open(cq, &cr, NULL, MAPQ_START_OLDEST))
+			t_exit(1);
+		mapq_fault_disarm();
+		ssize_t n = mapq_recv(cr, in, sizeof(in), 0);
+		if (n != 200 || mapq_reader_lost(cr) != 0) {
+			fprintf(stderr, "child: first read %zd (%s), lost %llu\n", n,
+				mapq_err_name((int)n), (unsigned long long)mapq_reader_lost(cr));
+			t_exit(2);
+		}
+		mapq_close(cq);
+		t_exit(0);
+	}
+	int st;
+	CHECK(waitpid(pid, &st, WUNTRACED) == pid && WIFSTOPPED(st));
+	send_n(q, 100); /* laps the ring about six times */
+	CHECK(kill(pid, SIGCONT) == 0);
+	CHECK_EQ(t_wait_child(pid), 0);
+	mapq_close(q);
 }
 
 int main(void)
@@ -110,5 +164,7 @@ int main(void)
 	CHECK_RC(mapq_reader_drop(q, "d"), -ENOENT);
 
 	mapq_close(q);
+	if (mapq_fault_enabled())
+		attach_over_dead_reader();
 	return 0;
 }
