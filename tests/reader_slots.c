@@ -92,6 +92,8 @@ static void attach_over_dead_reader(void)
 		    mapq_reader_open(cq, &cr, NULL, MAPQ_START_OLDEST))
 			t_exit(1);
 		mapq_fault_disarm();
+		if (slot(cq, 0).pid != (uint32_t)getpid())
+			t_exit(3); /* the dead reader's slot is free to take */
 		ssize_t n = mapq_recv(cr, in, sizeof(in), 0);
 		if (n != 200 || mapq_reader_lost(cr) != 0) {
 			fprintf(stderr, "child: first read %zd (%s), lost %llu\n", n,
