@@ -5,8 +5,71 @@
 #include "config.h"
 
 #include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
 
 #include "util.h"
+
+/* In the child below: whatever ends it, the parent must not stay stopped. */
+static void wake_parent_and_die(int sig)
+{
+	(void)sig;
+	kill(getppid(), SIGCONT);
+	_exit(T_ERROR);
+}
+
+/* Is process @pid stopped (state T in /proc/PID/stat)? */
+static int stopped(pid_t pid)
+{
+	char path[64], line[512];
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return 0;
+	int got = fgets(line, sizeof(line), f) != NULL;
+	fclose(f);
+	const char *p = got ? strrchr(line, ')') : NULL;
+	return p && p[1] == ' ' && p[2] == 'T';
+}
+
+/* mapq_recv with timeout 0 whose message is overwritten while it copies
+ * it out: the read that follows at once reports the loss
+ * (-MAPQ_ELAPPED), not a timeout. We stop ourselves between the copy and
+ * the release (read.before_advance:stop); a child laps the ring, then
+ * lets us go on. */
+static void lapped_while_copying(mapq *q)
+{
+	mapq_reader *r;
+	char buf[100], in[200];
+	CHECK_OK(mapq_reader_open(q, &r, NULL, MAPQ_START_LATEST));
+	CHECK_OK(mapq_send(q, buf, sizeof(buf), 0));
+	fflush(NULL);
+	pid_t parent = getpid(), pid = fork();
+	CHECK(pid >= 0);
+	if (pid == 0) {
+		int sigs[] = { SIGALRM, SIGSEGV, SIGBUS, SIGABRT, SIGFPE };
+		for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+			signal(sigs[i], wake_parent_and_die);
+		alarm(20);
+		while (!stopped(parent))
+			usleep(1000);
+		mapq *cq;
+		int bad = mapq_open(&cq, t_path("q"), 0, NULL) != 0;
+		for (int i = 0; i < 100 && !bad; i++)
+			bad |= mapq_send(cq, buf, sizeof(buf), 0) != 0;
+		kill(parent, SIGCONT);
+		t_exit(bad);
+	}
+	CHECK_OK(mapq_fault_arm("read.before_advance:1:stop"));
+	ssize_t rc = mapq_recv(r, in, sizeof(in), 0);
+	mapq_fault_disarm();
+	CHECK_EQ(t_wait_child(pid), 0);
+	CHECK_RC(rc, -MAPQ_ELAPPED);
+	CHECK(mapq_reader_lost(r) >= 1);
+	mapq_reader_close(r);
+}
 
 static uint64_t next_seq(mapq_reader *r)
 {
@@ -70,6 +133,8 @@ int main(void)
 	CHECK_OK(mapq_stats(q, &st));
 	CHECK_EQ(st.lapped, 2);
 	CHECK_EQ(st.lost, lost + lost2);
+	if (mapq_fault_enabled())
+		lapped_while_copying(q);
 	mapq_close(q);
 	return 0;
 }
