@@ -111,6 +111,51 @@ static void attach_over_dead_reader(void)
 	mapq_close(q);
 }
 
+/* A dead reader's slot that a recovery freed is free for every process:
+ * the recovery let go of the slot's lock (one slot, so there is no
+ * other to take). */
+static void freed_by_recovery(void)
+{
+	mapq *q;
+	mapq_options o;
+	mapq_options_init(&o);
+	o.capacity = 4096;
+	o.reader_slots = 1;
+	CHECK_OK(mapq_open(&q, t_path("one"), MAPQ_CREATE | MAPQ_EXCL, &o));
+	pid_t pid = fork();
+	CHECK(pid >= 0);
+	if (pid == 0) {
+		alarm(30);
+		mapq *cq;
+		mapq_reader *cr;
+		if (mapq_open(&cq, t_path("one"), 0, NULL) ||
+		    mapq_reader_open(cq, &cr, NULL, MAPQ_START_LATEST))
+			t_exit(1);
+		t_die();
+	}
+	CHECK_EQ(t_wait_child(pid), 128 + SIGKILL);
+	/* with a second handle open, the recovery is not exclusive (the
+	 * live one: a dead reader's slot is freed all the same) */
+	mapq *d;
+	CHECK_OK(mapq_dup(q, &d));
+	mapq_recovery rep;
+	CHECK_OK(mapq_recover(q, &rep));
+	CHECK_EQ(rep.exclusive, 0);
+	CHECK_EQ(rep.readers_freed, 1);
+	pid = fork();
+	CHECK(pid >= 0);
+	if (pid == 0) {
+		alarm(30);
+		mapq *cq;
+		mapq_reader *cr;
+		t_exit(mapq_open(&cq, t_path("one"), 0, NULL) ||
+		       mapq_reader_open(cq, &cr, NULL, MAPQ_START_LATEST));
+	}
+	CHECK_EQ(t_wait_child(pid), 0);
+	mapq_close(d);
+	mapq_close(q);
+}
+
 int main(void)
 {
 	mapq *q = t_create("q", 4096, MAPQ_OVERWRITE);
@@ -166,6 +211,7 @@ int main(void)
 	CHECK_RC(mapq_reader_drop(q, "d"), -ENOENT);
 
 	mapq_close(q);
+	freed_by_recovery();
 	if (mapq_fault_enabled())
 		attach_over_dead_reader();
 	return 0;
