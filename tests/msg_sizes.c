@@ -21,24 +21,29 @@ static void roundtrip(mapq *q, mapq_reader *r, size_t len)
 
 /* Every size is still there after an exclusive recovery, which checks
  * each frame: those whose payload fills the frame exactly (a multiple of
- * 16 bytes) as much as those with padding after it. */
+ * 16 bytes) as much as those with padding after it, and the largest. */
 static void recovered_sizes(void)
 {
 	enum {
 		SIZES = 100
 	};
-	uint8_t out[SIZES], in[SIZES];
+	static uint8_t out[1 << 15], in[1 << 15];
 	mapq *q = t_create("sizes", 1 << 16, MAPQ_BLOCK);
+	mapq_geometry g;
+	CHECK_OK(mapq_info(q, &g));
+	CHECK(g.max_msg <= sizeof(out));
 	for (size_t len = 0; len < SIZES; len++) {
 		memset(out, (int)len, len);
 		CHECK_OK(mapq_send(q, out, len, 0));
 	}
+	memset(out, 0xee, g.max_msg);
+	CHECK_OK(mapq_send(q, out, g.max_msg, 0));
 	mapq_close(q);
 	CHECK_OK(mapq_open(&q, t_path("sizes"), 0, NULL)); /* alone: recovers */
 	mapq_recovery rep;
 	CHECK_OK(mapq_recover(q, &rep));
 	CHECK_EQ(rep.exclusive, 1);
-	CHECK_EQ(rep.messages, SIZES);
+	CHECK_EQ(rep.messages, SIZES + 1);
 	CHECK_EQ(rep.bytes_discarded, 0);
 	mapq_reader *r;
 	CHECK_OK(mapq_reader_open(q, &r, NULL, MAPQ_START_OLDEST));
@@ -47,6 +52,9 @@ static void recovered_sizes(void)
 		CHECK_EQ(mapq_recv(r, in, sizeof(in), 0), len);
 		CHECK(memcmp(in, out, len) == 0);
 	}
+	memset(out, 0xee, g.max_msg);
+	CHECK_EQ(mapq_recv(r, in, sizeof(in), 0), g.max_msg);
+	CHECK(memcmp(in, out, g.max_msg) == 0);
 	CHECK_RC(mapq_recv(r, in, sizeof(in), 0), -EAGAIN);
 	mapq_close(q);
 }
