@@ -1,0 +1,264 @@
+/* SPDX-License-Identifier: MIT */
+/* recover_walk: where exclusive recovery starts and ends the log
+ * (doc/format.md, "Exclusive recovery").
+ *
+ * When the control page is not believable, it starts from a mapq_sync()
+ * checkpoint:
+ * - the newest valid one, even when head equals tail in it (a sync of an
+ *   empty queue): rep.used_checkpoint says so;
+ * - its tail is the log's recorded end: a damaged frame before it is
+ *   skipped and the messages after it are kept (rep.frames_skipped);
+ *   the log ends at a damaged frame whose next intact frame lies at or
+ *   after that tail, and what lies past the end is unpublished
+ *   (rep.frames_scrubbed);
+ * - only the checkpoint pages hold checkpoints: one planted in the page
+ *   after them (the writer slot table's first bytes, which a hostile
+ *   peer can write) is never used, however new its seq; nor is one
+ *   whose CRC does not match.
+ * A damaged frame at head (a head that readers had left, at a frame a
+ * writer had begun to reuse) is no part of the log: it starts at the
+ * next intact frame. */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "internal.h"
+#include "util.h"
+
+#define CAP 4096u
+#define MSG 200u
+
+static struct fmt_super sb;
+static uint64_t frame; /* a message's frame size */
+
+static void poke(const char *path, uint64_t off, const void *buf, size_t len)
+{
+	int fd = open(path, O_RDWR);
+	CHECK(fd >= 0);
+	CHECK_EQ(pwrite(fd, buf, len, (off_t)off), (ssize_t)len);
+	close(fd);
+}
+
+static void peek(const char *path, uint64_t off, void *buf, size_t len)
+{
+	int fd = open(path, O_RDONLY);
+	CHECK(fd >= 0);
+	CHECK_EQ(pread(fd, buf, len, (off_t)off), (ssize_t)len);
+	close(fd);
+}
+
+/* Make the control page unbelievable: head off the frame grid. */
+static void garble_head(const char *path)
+{
+	uint64_t h = 8;
+	poke(path, sb.ctl_off + offsetof(struct fmt_ctl, head), &h, sizeof(h));
+}
+
+/* Recover alone, after an open that does not. */
+static mapq *recover(const char *path, mapq_recovery *rep)
+{
+	mapq *q;
+	CHECK_OK(mapq_open(&q, path, MAPQ_NORECOVER, NULL));
+	CHECK_OK(mapq_recover(q, rep));
+	CHECK_EQ(rep->exclusive, 1);
+	return q;
+}
+
+/* The messages a new reader gets from the oldest: their seqs in @seq. */
+static int drain(mapq *q, uint64_t *seq, int max)
+{
+	mapq_reader *r;
+	CHECK_OK(mapq_reader_open(q, &r, NULL, MAPQ_START_OLDEST));
+	int n = 0;
+	for (;;) {
+		uint8_t in[MSG];
+		uint32_t w;
+		ssize_t got = mapq_recv(r, in, sizeof(in), 0);
+		if (got == -EAGAIN)
+			break;
+		CHECK_EQ(got, MSG);
+		CHECK(n < max);
+		CHECK_OK(t_check_payload(in, MSG, &w, &seq[n]));
+		n++;
+	}
+	mapq_reader_close(r);
+	return n;
+}
+
+static mapq *create(const char *p)
+{
+	mapq *q;
+	mapq_options o;
+	mapq_options_init(&o);
+	o.capacity = CAP;
+	CHECK_OK(mapq_open(&q, p, MAPQ_CREATE | MAPQ_EXCL, &o));
+	peek(p, 0, &sb, sizeof(sb));
+	frame = frame_size(MSG);
+	return q;
+}
+
+static void send_seqs(mapq *q, uint64_t from, uint64_t to)
+{
+	uint8_t out[MSG];
+	for (uint64_t s = from; s < to; s++) {
+		t_fill(out, MSG, 1, s);
+		CHECK_OK(mapq_send(q, out, MSG, 0));
+	}
+}
+
+/* Flip a payload byte of the @i-th frame: its CRC fails. */
+static void damage_frame(const char *p, uint64_t i)
+{
+	uint8_t junk;
+	uint64_t off = sb.data_off + i * frame + FRAME_HDR + 3;
+	peek(p, off, &junk, 1);
+	junk ^= 0x5a;
+	poke(p, off, &junk, 1);
+}
+
+static void checkpoints(void)
+{
+	const char *p = t_path("q");
+	mapq_recovery rep;
+	mapq *q = create(p);
+
+	/* A sync of an empty queue: head equals tail in its checkpoint. */
+	CHECK_OK(mapq_sync(q));
+	mapq_close(q);
+	garble_head(p);
+	q = recover(p, &rep);
+	CHECK_EQ(rep.used_checkpoint, 1);
+	CHECK_EQ(rep.head, 0);
+	CHECK_EQ(rep.messages, 0);
+
+	/* Five messages, synced: the newest checkpoint's tail is after
+	 * them. Then frame 1's payload is damaged (its CRC fails). */
+	send_seqs(q, 0, 5);
+	CHECK_OK(mapq_sync(q));
+	mapq_close(q);
+	damage_frame(p, 1);
+
+	/* Planted in the page after the checkpoints: a newer checkpoint
+	 * that ends the log at 0. Its seq reads as a free writer slot's
+	 * state and pid, head and tail as no reservation. */
+	struct fmt_ckpt fake = { .seq = (uint64_t)1 << 32, .head = 0, .tail = 0 };
+	fake.crc = mapq__ckpt_crc(&fake);
+	poke(p, sb.wslot_off, &fake, sizeof(fake));
+	/* And in the checkpoint page the next sync would write, one newer
+	 * still whose CRC is wrong. */
+	struct fmt_ckpt bad = { .seq = 1000, .head = 0, .tail = 0 };
+	bad.crc = mapq__ckpt_crc(&bad) ^ 1;
+	poke(p, sb.ctl_off + FMT_PAGE * (1 + 3 % FMT_CKPT_PAGES), &bad, sizeof(bad));
+
+	garble_head(p);
+	q = recover(p, &rep);
+	CHECK_EQ(rep.used_checkpoint, 1);
+	CHECK_EQ(rep.head, 0);
+	CHECK_EQ(rep.frames_skipped, 1);
+	CHECK_EQ(rep.tail_after, 5 * frame);
+	uint64_t seq[8];
+	CHECK_EQ(drain(q, seq, 8), 4);
+	CHECK(seq[0] == 0 && seq[1] == 2 && seq[2] == 3 && seq[3] == 4);
+	mapq_close(q);
+}
+
+/* Four messages synced, a fifth not; then frame 3 is damaged. The next
+ * intact frame after it, the fifth, starts at the checkpoint's tail, so
+ * the log ends at frame 3, and frames 3 and 4 are unpublished. */
+static void end_at_tail(void)
+{
+	const char *p = t_path("tail");
+	mapq_recovery rep;
+	mapq *q = create(p);
+	send_seqs(q, 0, 4);
+	CHECK_OK(mapq_sync(q));
+	send_seqs(q, 4, 5);
+	mapq_close(q);
+	damage_frame(p, 3);
+	garble_head(p);
+	q = recover(p, &rep);
+	CHECK_EQ(rep.used_checkpoint, 1);
+	CHECK_EQ(rep.frames_skipped, 0);
+	CHECK_EQ(rep.tail_after, 3 * frame);
+	CHECK_EQ(rep.frames_scrubbed, 2);
+	uint64_t seq[8];
+	CHECK_EQ(drain(q, seq, 8), 3);
+	CHECK(seq[0] == 0 && seq[1] == 1 && seq[2] == 2);
+	mapq_close(q);
+}
+
+/* The frame at head damaged (the control page is fine): the log starts
+ * at the next frame, and nothing counts as skipped. */
+static void damaged_head(void)
+{
+	const char *p = t_path("head");
+	mapq_recovery rep;
+	mapq *q = create(p);
+	send_seqs(q, 0, 3);
+	mapq_close(q);
+	damage_frame(p, 0);
+	q = recover(p, &rep);
+	CHECK_EQ(rep.used_checkpoint, 0);
+	CHECK_EQ(rep.head, frame);
+	CHECK_EQ(rep.frames_skipped, 0);
+	CHECK_EQ(rep.messages, 2);
+	uint64_t seq[8];
+	CHECK_EQ(drain(q, seq, 8), 2);
+	CHECK(seq[0] == 1 && seq[1] == 2);
+	mapq_close(q);
+}
+
+/* A checkpoint's head at a slot that the next lap has since reused: the
+ * frame there is a lap ahead, and the log starts at the frame right
+ * after it, the oldest of the earlier lap still there. Frames of 256
+ * bytes tile the ring, so the laps' frames line up. */
+static void later_lap_at_head(void)
+{
+	enum {
+		TILE = 256 - FRAME_HDR,
+		N = CAP / 256
+	};
+	const char *p = t_path("lap");
+	mapq_recovery rep;
+	mapq *q = create(p);
+	mapq_reader *r;
+	uint8_t buf[TILE];
+	CHECK_OK(mapq_reader_open(q, &r, NULL, MAPQ_START_OLDEST));
+	for (uint64_t s = 0; s < N; s++) {
+		t_fill(buf, TILE, 1, s);
+		CHECK_OK(mapq_send(q, buf, TILE, 0));
+		CHECK_EQ(mapq_recv(r, buf, TILE, 0), TILE);
+	}
+	mapq_reader_close(r);
+	CHECK_OK(mapq_sync(q)); /* head 0, tail one lap on */
+	t_fill(buf, TILE, 1, N);
+	CHECK_OK(mapq_send(q, buf, TILE, 0)); /* into frame 0's slot */
+	mapq_close(q);
+	garble_head(p);
+	q = recover(p, &rep);
+	CHECK_EQ(rep.used_checkpoint, 1);
+	CHECK_EQ(rep.head, 256);
+	CHECK_EQ(rep.messages, N);
+	mapq_reader *all;
+	CHECK_OK(mapq_reader_open(q, &all, NULL, MAPQ_START_OLDEST));
+	for (uint64_t s = 1; s <= N; s++) {
+		uint32_t w;
+		uint64_t seq;
+		CHECK_EQ(mapq_recv(all, buf, TILE, 0), TILE);
+		CHECK_OK(t_check_payload(buf, TILE, &w, &seq));
+		CHECK_EQ(seq, s);
+	}
+	mapq_close(q);
+}
+
+int main(void)
+{
+	later_lap_at_head();
+	checkpoints();
+	end_at_tail();
+	damaged_head();
+	return 0;
+}
