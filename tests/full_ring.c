@@ -77,6 +77,7 @@ int main(void)
 	CHECK_EQ(pipe(ready), 0);
 	pid = fork();
 	if (pid == 0) {
+		alarm(60); /* killed long before, unless the parent failed */
 		mapq *cq;
 		mapq_reader *cr;
 		if (mapq_open(&cq, t_path("q"), 0, NULL) ||
@@ -86,8 +87,10 @@ int main(void)
 		pause();
 		t_exit(0);
 	}
+	close(ready[1]); /* a child that fails gives EOF, not a wait */
 	char c;
 	CHECK_EQ(read(ready[0], &c, 1), 1);
+	close(ready[0]);
 	(void)t_send_until_full(q, buf, sizeof(buf));
 	pid_t killer = fork();
 	if (killer == 0) {

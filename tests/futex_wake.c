@@ -20,6 +20,7 @@ int main(void)
 
 	pid_t pid = fork();
 	if (pid == 0) {
+		alarm(60);
 		mapq *cq;
 		mapq_reader *cr;
 		char in[64];
@@ -37,8 +38,10 @@ int main(void)
 		/* Woken by the commit, not by the 20 s timeout. */
 		t_exit(waited < 15000 ? 0 : 4);
 	}
+	close(ready[1]); /* a child that fails gives EOF, not a wait */
 	char c;
 	CHECK_EQ(read(ready[0], &c, 1), 1);
+	close(ready[0]);
 	/* Give the child time to go to sleep in the futex. */
 	for (int i = 0; i < 1000 && atomic_load(&q->ctl->data_sleepers) == 0; i++)
 		usleep(10000);
