@@ -6,7 +6,10 @@
  * - mapq_sync() waits for a stopped writer only up to the unblock
  *   timeout, then its frame is forsaken and its commit fails;
  * - space that no record describes (damage) is filled after the timeout
- *   so readers go on. */
+ *   so readers go on;
+ * - dead writers' claimed frames that their slots' records no longer
+ *   describe (damage) are aborted by mapq_recover() all the same, in a
+ *   full ring too: it walks the frames from head, not only the records. */
 #include "config.h"
 
 #include <errno.h>
@@ -166,8 +169,79 @@ static void unknown_hole(void)
 	mapq_close(q);
 }
 
+/* Two dead writers' claimed frames fill the ring's last two slots (16
+ * frames of 256 bytes: tail is a whole ring ahead of head). */
+static void record_gone(void)
+{
+	enum {
+		TILE = 256 - FRAME_HDR,
+		N = 4096 / 256
+	};
+	mapq *q = t_create("gone", 4096, MAPQ_BLOCK), *d;
+	mapq_reader *r;
+	char buf[TILE];
+	CHECK_OK(mapq_reader_open(q, &r, NULL, MAPQ_START_OLDEST));
+	for (uint64_t s = 0; s < N - 2; s++) {
+		t_fill(buf, TILE, 1, s);
+		CHECK_OK(mapq_send(q, buf, TILE, 0));
+	}
+	/* Both alive at once, each in a slot of its own: one that took a
+	 * dead writer's slot would finish its frame first. */
+	pid_t pid[2];
+	for (int k = 0; k < 2; k++) {
+		uint64_t tail = atomic_load(&q->ctl->tail);
+		pid[k] = fork();
+		CHECK(pid[k] >= 0);
+		if (pid[k] == 0) {
+			alarm(30);
+			mapq *cq;
+			void *p;
+			if (mapq_open(&cq, t_path("gone"), 0, NULL) ||
+			    mapq_reserve(cq, TILE, &p, 0))
+				t_exit(1);
+			pause(); /* its frame claimed, never committed */
+			t_exit(1);
+		}
+		/* claimed: its pos published (the last step of a claim) */
+		uint64_t t0 = t_now_ms();
+		while (frame_pos_at(q, tail) != tail && t_now_ms() - t0 < 10000)
+			usleep(1000);
+		CHECK_EQ(frame_pos_at(q, tail), tail);
+	}
+	for (int k = 0; k < 2; k++) {
+		CHECK_EQ(kill(pid[k], SIGKILL), 0);
+		CHECK_EQ(t_wait_child(pid[k]), 128 + SIGKILL);
+	}
+	CHECK_EQ(atomic_load(&q->ctl->tail) - atomic_load(&q->ctl->head), 4096);
+	unsigned cleared = 0;
+	for (uint32_t i = 0; i < q->nw; i++)
+		if ((int)i != q->wslot && atomic_load(&q->wslots[i].resv_size)) {
+			atomic_store(&q->wslots[i].resv_size, 0);
+			cleared++;
+		}
+	CHECK_EQ(cleared, 2);
+	CHECK_OK(mapq_dup(q, &d)); /* not alone: a live recovery */
+	mapq_recovery rep;
+	CHECK_OK(mapq_recover(q, &rep));
+	CHECK_EQ(rep.exclusive, 0);
+	CHECK_EQ(rep.writers_freed, 2);
+	CHECK_EQ(rep.claims_aborted, 2);
+	for (uint64_t s = 0; s < N - 2; s++) {
+		uint32_t w;
+		uint64_t seq;
+		CHECK_EQ(mapq_recv(r, buf, TILE, 0), TILE);
+		CHECK_OK(t_check_payload(buf, TILE, &w, &seq));
+		CHECK_EQ(seq, s);
+	}
+	CHECK_OK(mapq_send(q, "after", 5, 0));
+	CHECK_EQ(mapq_recv(r, buf, TILE, 0), 5);
+	mapq_close(d);
+	mapq_close(q);
+}
+
 int main(void)
 {
+	record_gone();
 	live_recover();
 	sync_stalled();
 	unknown_hole();
