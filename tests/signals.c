@@ -1,0 +1,187 @@
+/* SPDX-License-Identifier: MIT */
+/* signals: a signal handled while the library waits, by a handler
+ * installed without SA_RESTART (as many programs install them), cuts
+ * short the system call, never the API call. A read blocked for a
+ * message, a send blocked on a full ring, and an attach waiting for the
+ * reader registry's lock (held here by another process) each go on
+ * waiting through a signal every few milliseconds, and end as they would
+ * have without them: with the message, the send, the reader. */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include "internal.h"
+#include "util.h"
+
+#define WAIT_MS 200 /* how long the other process makes us wait */
+
+static volatile sig_atomic_t ticks;
+
+static void on_tick(int sig)
+{
+	(void)sig;
+	ticks++;
+}
+
+/* SIGALRM every 2 ms from now on (fork() does not pass it on). */
+static void start_ticks(void)
+{
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_tick; /* no SA_RESTART */
+	sigemptyset(&sa.sa_mask);
+	CHECK_EQ(sigaction(SIGALRM, &sa, NULL), 0);
+	struct itimerval it = { { 0, 2000 }, { 0, 2000 } };
+	ticks = 0;
+	CHECK_EQ(setitimer(ITIMER_REAL, &it, NULL), 0);
+}
+
+/* Stop them; how many came. */
+static int stop_ticks(void)
+{
+	struct itimerval it;
+	memset(&it, 0, sizeof(it));
+	CHECK_EQ(setitimer(ITIMER_REAL, &it, NULL), 0);
+	return ticks;
+}
+
+/* A child that waits for a byte on @go, sleeps WAIT_MS, then runs @act. */
+static pid_t later(int go, int (*act)(void))
+{
+	pid_t pid = fork();
+	CHECK(pid >= 0);
+	if (pid == 0) {
+		alarm(30);
+		char c;
+		if (read(go, &c, 1) != 1)
+			t_exit(1);
+		usleep(WAIT_MS * 1000);
+		t_exit(act());
+	}
+	return pid;
+}
+
+static int send_late(void)
+{
+	mapq *q;
+	if (mapq_open(&q, t_path("q"), 0, NULL) || mapq_send(q, "late", 4, 1000))
+		return 2;
+	mapq_close(q);
+	return 0;
+}
+
+static void blocked_read(mapq *q)
+{
+	mapq_reader *r;
+	char buf[64];
+	int go[2];
+	CHECK_OK(mapq_reader_open(q, &r, NULL, MAPQ_START_LATEST));
+	CHECK_EQ(pipe(go), 0);
+	pid_t pid = later(go[0], send_late);
+	close(go[0]);
+	start_ticks();
+	CHECK_EQ(write(go[1], "g", 1), 1);
+	uint64_t t0 = t_now_ms();
+	ssize_t n = mapq_recv(r, buf, sizeof(buf), 10000);
+	int seen = stop_ticks();
+	CHECK_EQ(n, 4);
+	CHECK(memcmp(buf, "late", 4) == 0);
+	CHECK(t_now_ms() - t0 < 9000);
+	CHECK(seen >= 5);
+	CHECK_EQ(t_wait_child(pid), 0);
+	close(go[1]);
+	mapq_reader_close(r);
+}
+
+/* The child's reader holds the ring full; after WAIT_MS it reads. */
+static void blocked_send(mapq *q)
+{
+	int ready[2], go[2];
+	char buf[500];
+	memset(buf, 'x', sizeof(buf));
+	CHECK(pipe(ready) == 0 && pipe(go) == 0);
+	pid_t pid = fork();
+	CHECK(pid >= 0);
+	if (pid == 0) {
+		alarm(30);
+		mapq *cq;
+		mapq_reader *cr;
+		char c, in[600];
+		if (mapq_open(&cq, t_path("q"), 0, NULL) ||
+		    mapq_reader_open(cq, &cr, NULL, MAPQ_START_LATEST) ||
+		    write(ready[1], "r", 1) != 1 || read(go[0], &c, 1) != 1)
+			t_exit(1);
+		usleep(WAIT_MS * 1000);
+		for (int i = 0; i < 3; i++)
+			if (mapq_recv(cr, in, sizeof(in), 0) != (ssize_t)sizeof(buf))
+				t_exit(2);
+		mapq_close(cq);
+		t_exit(0);
+	}
+	close(ready[1]);
+	close(go[0]);
+	char c;
+	CHECK_EQ(read(ready[0], &c, 1), 1);
+	CHECK(t_send_until_full(q, buf, sizeof(buf)) > 0);
+	start_ticks();
+	CHECK_EQ(write(go[1], "g", 1), 1);
+	uint64_t t0 = t_now_ms();
+	int rc = mapq_send(q, buf, sizeof(buf), 10000);
+	int seen = stop_ticks();
+	CHECK_OK(rc);
+	CHECK(t_now_ms() - t0 < 9000);
+	CHECK(seen >= 5);
+	CHECK_EQ(t_wait_child(pid), 0);
+	close(ready[0]);
+	close(go[1]);
+}
+
+/* Another process holds the registry's lock for WAIT_MS. */
+static void blocked_attach(mapq *q)
+{
+	int ready[2];
+	uint64_t off = registry_off(q);
+	CHECK_EQ(pipe(ready), 0);
+	pid_t pid = fork();
+	CHECK(pid >= 0);
+	if (pid == 0) {
+		alarm(30);
+		struct flock fl = {
+			.l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = (off_t)off, .l_len = 1
+		};
+		int fd = open(t_path("q"), O_RDWR);
+		if (fd < 0 || fcntl(fd, F_OFD_SETLKW, &fl) < 0 || write(ready[1], "r", 1) != 1)
+			t_exit(1);
+		usleep(WAIT_MS * 1000);
+		t_exit(0); /* the lock goes with the descriptor */
+	}
+	close(ready[1]);
+	char c;
+	CHECK_EQ(read(ready[0], &c, 1), 1);
+	close(ready[0]);
+	start_ticks();
+	uint64_t t0 = t_now_ms();
+	mapq_reader *r = NULL;
+	int rc = mapq_reader_open(q, &r, NULL, MAPQ_START_LATEST);
+	int seen = stop_ticks();
+	CHECK_OK(rc);
+	CHECK(t_now_ms() - t0 >= WAIT_MS / 2); /* it did wait for the lock */
+	CHECK(seen >= 5);
+	mapq_reader_close(r);
+	CHECK_EQ(t_wait_child(pid), 0);
+}
+
+int main(void)
+{
+	mapq *q = t_create("q", 4096, MAPQ_BLOCK);
+	blocked_read(q);
+	blocked_send(q);
+	blocked_attach(q);
+	mapq_close(q);
+	return 0;
+}
