@@ -65,9 +65,10 @@ void mapq__slot_unlock(int fd, uint64_t off)
 
 int mapq__registry_lock(int fd, uint64_t off)
 {
-	/* the lock waited for (the registry's, mapq_sync's), whose failure
-	 * every caller passes on: a fault point (os.*), failing as fcntl()
-	 * does when the kernel's lock records run out */
+	/* the locks waited for (the registry, the join, the checkpoint),
+	 * whose failure callers pass on or take for "not now": a fault point
+	 * (os.*), failing as fcntl() does when the kernel's lock records
+	 * run out */
 	if (MAPQ_FAULT_QUIET(OS_LOCK))
 		return -ENOLCK;
 	return ofd_lock(fd, off, F_WRLCK, F_OFD_SETLKW);
