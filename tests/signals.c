@@ -5,7 +5,9 @@
  * message, a send blocked on a full ring, and an attach waiting for the
  * reader registry's lock (held here by another process) each go on
  * waiting through a signal every few milliseconds, and end as they would
- * have without them: with the message, the send, the reader. */
+ * have without them: with the message, the send, the reader. And a read
+ * whose timeout is shorter than the reader's poll, interrupted, still
+ * times out no sooner than its timeout. */
 #include "config.h"
 
 #include <errno.h>
@@ -13,6 +15,7 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/time.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "internal.h"
@@ -176,12 +179,41 @@ static void blocked_attach(mapq *q)
 	CHECK_EQ(t_wait_child(pid), 0);
 }
 
+static uint64_t now_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+/* 4 ms: less than the idle poll, so each of its sleeps is its last. */
+static void timed_out_read(mapq *q)
+{
+	mapq_reader *r;
+	char buf[8];
+	CHECK_OK(mapq_reader_open(q, &r, NULL, MAPQ_START_LATEST));
+	for (int i = 0; i < 20; i++) {
+		start_ticks();
+		uint64_t t0 = now_us();
+		ssize_t n = mapq_recv(r, buf, sizeof(buf), 4);
+		uint64_t took = now_us() - t0;
+		stop_ticks();
+		CHECK_RC(n, -ETIMEDOUT);
+		if (took < 4000)
+			t_fail(__FILE__, __LINE__,
+			       "a read with timeout 4 ms timed out after %llu us",
+			       (unsigned long long)took);
+	}
+	mapq_reader_close(r);
+}
+
 int main(void)
 {
 	mapq *q = t_create("q", 4096, MAPQ_BLOCK);
 	blocked_read(q);
 	blocked_send(q);
 	blocked_attach(q);
+	timed_out_read(q);
 	mapq_close(q);
 	return 0;
 }
