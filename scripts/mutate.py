@@ -54,6 +54,7 @@ Examples:
   scripts/mutate.py --sample 10 --seed 1         # ten at random
   scripts/mutate.py --only-file src/wait.c --operators order,call
   scripts/mutate.py --full --resume              # every mutant (hours), in pieces
+  scripts/mutate.py --report-only                # the report again, after triage
   make mutate                                    # the same, from a build directory
 """
 import argparse
@@ -514,6 +515,19 @@ def load_previous(out):
     return out
 
 
+def recorded(previous, ran, eq):
+    """The results of an earlier run for mutants not in @ran that still
+    exist unchanged, each triaged as equivalent.txt says now."""
+    current = {m["id"]: m for m in all_mutants(None, OPERATORS)}
+    out = []
+    for mid, r in previous.items():
+        m = current.get(mid)
+        if mid not in ran and m and r["old"] == m["old"] and r["new"] == m["new"]:
+            kept = r["equivalent"] if r.get("equivalent") == SAME_CODE else ""
+            out.append(dict(r, equivalent=eq.get(mid, kept), resumed=True))
+    return out
+
+
 def write_kills(path, results):
     with open(path, "w") as f:
         f.write("# mutation/kills.tsv - mutants of src/ killed in mutate.py campaigns, and\n"
@@ -637,6 +651,9 @@ def main():
                     "every mutant recorded there, not only on those run now")
     ap.add_argument("--out", default="mutate-report", help="report directory (mutate-report)")
     ap.add_argument("--keep", action="store_true", help="keep the scratch tree")
+    ap.add_argument("--report-only", action="store_true",
+                    help="run nothing: write --out's report again from its mutants.json, "
+                    "with the triage of mutation/equivalent.txt as it is now")
     ap.add_argument("--fail-on-survivor", action="store_true",
                     help="exit 1 if a mutant not triaged as equivalent survives (CI)")
     args = ap.parse_args()
@@ -654,8 +671,18 @@ def main():
                      "of the campaign; give it an --out of its own, without --resume")
     if args.select is None:
         args.select = "reach" if args.full else "all"
-    mutants = all_mutants(args.only_file, ops)
     eq = load_equivalent()
+    if args.report_only:
+        try:
+            with open(os.path.join(args.out, "mutants.json")) as f:
+                previous = {r["id"]: r for r in json.load(f)}
+        except (OSError, ValueError) as e:
+            sys.exit("mutate: --report-only: no report to write again in %s (%s)" % (args.out, e))
+        results = recorded(previous, set(), eq)
+        untriaged = report(args, results,
+                           time.monotonic() - sum(r.get("seconds", 0) for r in results))
+        return 1 if args.fail_on_survivor and untriaged else 0
+    mutants = all_mutants(args.only_file, ops)
     if args.list:
         for m in mutants:
             print("%s  %-8s %s:%d  %s%s" % (m["id"], m["operator"], m["file"], m["line"], m["note"],
@@ -809,13 +836,7 @@ def main():
     # what this run did, and what earlier runs (other files, operators)
     # recorded for mutants that still exist, unchanged.
     if args.resume:
-        ran = {r["id"] for r in results}
-        current = {m["id"]: m for m in all_mutants(None, OPERATORS)}
-        for mid, r in previous.items():
-            m = current.get(mid)
-            if mid not in ran and m and r["old"] == m["old"] and r["new"] == m["new"]:
-                kept = r["equivalent"] if r.get("equivalent") == SAME_CODE else ""
-                results.append(dict(r, equivalent=eq.get(mid, kept), resumed=True))
+        results += recorded(previous, {r["id"] for r in results}, eq)
     untriaged = report(args, results, t0)
     if interrupted:
         return 130
