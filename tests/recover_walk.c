@@ -165,9 +165,34 @@ static void checkpoints(void)
 	mapq_close(q);
 }
 
+/* Read @n messages with a new reader (durable if @name), and detach. */
+static void read_and_leave(mapq *q, const char *name, int n)
+{
+	mapq_reader *r;
+	uint8_t in[MSG];
+	CHECK_OK(mapq_reader_open(q, &r, name, MAPQ_START_OLDEST));
+	for (int i = 0; i < n; i++)
+		CHECK_EQ(mapq_recv(r, in, sizeof(in), 0), MSG);
+	mapq_reader_close(r);
+}
+
+static uint64_t next_seq(mapq_reader *r)
+{
+	uint8_t in[MSG];
+	uint32_t w;
+	uint64_t s;
+	CHECK_EQ(mapq_recv(r, in, sizeof(in), 0), MSG);
+	CHECK_OK(t_check_payload(in, MSG, &w, &s));
+	return s;
+}
+
 /* Four messages synced, a fifth not; then frame 3 is damaged. The next
  * intact frame after it, the fifth, starts at the checkpoint's tail, so
- * the log ends at frame 3, and frames 3 and 4 are unpublished. */
+ * the log ends at frame 3: frames 3 and 4 are unpublished (pos and commit
+ * word both), the control page's counters start again, and the cursors
+ * of readers that had read all five come back to the end: a durable one
+ * attached (this handle's, recovering) and one detached; a free slot's
+ * stale cursor is no reader's and stays. */
 static void end_at_tail(void)
 {
 	const char *p = t_path("tail");
@@ -176,17 +201,79 @@ static void end_at_tail(void)
 	send_seqs(q, 0, 4);
 	CHECK_OK(mapq_sync(q));
 	send_seqs(q, 4, 5);
+	read_and_leave(q, "attached", 5);
+	read_and_leave(q, "detached", 5);
+	read_and_leave(q, NULL, 5);
 	mapq_close(q);
 	damage_frame(p, 3);
 	garble_head(p);
-	q = recover(p, &rep);
+	uint64_t junk[3] = { 7, 8, 9 }; /* crc_failures, lapped, lost */
+	poke(p, sb.ctl_off + offsetof(struct fmt_ctl, crc_failures), junk, sizeof(junk));
+
+	CHECK_OK(mapq_open(&q, p, MAPQ_NORECOVER, NULL));
+	mapq_reader *att, *det;
+	CHECK_OK(mapq_reader_open(q, &att, "attached", MAPQ_START_RESUME));
+	CHECK_OK(mapq_recover(q, &rep));
+	CHECK_EQ(rep.exclusive, 1);
 	CHECK_EQ(rep.used_checkpoint, 1);
 	CHECK_EQ(rep.frames_skipped, 0);
 	CHECK_EQ(rep.tail_after, 3 * frame);
 	CHECK_EQ(rep.frames_scrubbed, 2);
+	CHECK_EQ(rep.cursors_moved, 2);
+	for (uint64_t i = 3; i < 5; i++) {
+		CHECK_EQ(frame_pos_at(q, i * frame), POS_SCRUBBED);
+		CHECK_EQ(atomic_load(commit_at(q, i * frame)), 0);
+	}
+	mapq_counters st;
+	CHECK_OK(mapq_stats(q, &st));
+	CHECK(st.crc_failures == 0 && st.lapped == 0 && st.lost == 0);
 	uint64_t seq[8];
 	CHECK_EQ(drain(q, seq, 8), 3);
 	CHECK(seq[0] == 0 && seq[1] == 1 && seq[2] == 2);
+	/* Both durable readers are at the end: the next message is theirs. */
+	CHECK_OK(mapq_reader_open(q, &det, "detached", MAPQ_START_RESUME));
+	uint8_t in[MSG];
+	CHECK_RC(mapq_recv(att, in, sizeof(in), 0), -EAGAIN);
+	send_seqs(q, 5, 6);
+	CHECK_EQ(next_seq(att), 5);
+	CHECK_EQ(next_seq(det), 5);
+	mapq_close(q);
+}
+
+/* An aborted frame's body is never checked: a frame of the next lap
+ * written there before a power cut (its pos a lap on, its word tagged
+ * with that lap) must be unpublished, or a reader a lap on would take it
+ * for a new message. Here the aborted frame is the last of the log, and
+ * comes after 16 bytes of padding at the ring's end (17 frames of 240
+ * bytes leave 16). */
+static void scrub_bodies(void)
+{
+	const char *p = t_path("bodies");
+	mapq_recovery rep;
+	mapq *q = create(p);
+	CHECK_EQ(CAP - 17 * frame, 16);
+	send_seqs(q, 0, 17);
+	void *buf;
+	CHECK_OK(mapq_reserve(q, MSG, &buf, 0)); /* padding, then slot 0 */
+	CHECK_OK(mapq_abort(q));
+	CHECK_EQ(atomic_load(&q->ctl->tail), CAP + frame);
+	uint64_t x = CAP + FRAME_ALIGN, later = x + CAP;
+	struct fmt_frame *f = frame_at(q, x);
+	atomic_store(&f->commit, cw_make(FRAME_HDR + 16, FRAME_COMMITTED, 0, lap_of(q, later)));
+	atomic_store(&f->pos, later);
+	mapq_close(q);
+	q = recover(p, &rep);
+	CHECK_EQ(rep.frames_scrubbed, 1);
+	CHECK_EQ(rep.tail_after, CAP + frame);
+	/* head moved on to make room (no reader holds it): what is left is
+	 * messages up to the 17th, in order */
+	CHECK(rep.messages >= 10);
+	CHECK_EQ(frame_pos_at(q, x), POS_SCRUBBED);
+	CHECK_EQ(atomic_load(commit_at(q, x)), 0);
+	uint64_t seq[20];
+	CHECK_EQ(drain(q, seq, 20), rep.messages);
+	for (uint64_t i = 0; i < rep.messages; i++)
+		CHECK_EQ(seq[i], 17 - rep.messages + i);
 	mapq_close(q);
 }
 
@@ -259,6 +346,7 @@ int main(void)
 	later_lap_at_head();
 	checkpoints();
 	end_at_tail();
+	scrub_bodies();
 	damaged_head();
 	return 0;
 }

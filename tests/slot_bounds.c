@@ -129,6 +129,7 @@ int main(void)
 	rw_at(p, t.woff, &ws, sizeof(ws), 1);
 	struct fmt_rslot rs;
 	memset(&rs, 0, sizeof(rs));
+	rs.cursor = 3; /* off the frame grid: recovery would move a reader's */
 	rs.state = RSLOT_ACTIVE;
 	rs.flags = RSLOT_DURABLE;
 	rs.pid = 1;
