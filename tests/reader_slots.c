@@ -17,6 +17,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "internal.h"
 #include "util.h"
 
 static mapq_slot_info slot(mapq *q, uint32_t i)
@@ -156,6 +157,39 @@ static void freed_by_recovery(void)
 	mapq_close(q);
 }
 
+/* After an exclusive recovery, head movers scan the reader slots up to
+ * just past the last one in use: a durable reader detached in the last
+ * slot, below a free one, still holds writers back (block policy), and
+ * a queue with no reader left has nothing to scan. */
+static void hwm_after_recovery(void)
+{
+	mapq *q;
+	mapq_reader *e, *d;
+	mapq_options o;
+	mapq_options_init(&o);
+	o.capacity = 4096;
+	o.reader_slots = 2;
+	CHECK_OK(mapq_open(&q, t_path("hwm"), MAPQ_CREATE | MAPQ_EXCL, &o));
+	CHECK_OK(mapq_reader_open(q, &e, NULL, MAPQ_START_LATEST)); /* slot 0 */
+	CHECK_OK(mapq_reader_open(q, &d, "d", MAPQ_START_LATEST));  /* slot 1 */
+	mapq_reader_close(e);
+	mapq_reader_close(d);
+	mapq_close(q);
+	CHECK_OK(mapq_open(&q, t_path("hwm"), 0, NULL)); /* alone: recovers */
+	CHECK_EQ(atomic_load(&q->ctl->reader_hwm), 2);
+	char m[200] = "m";
+	int sent = t_send_until_full(q, m, sizeof(m));
+	CHECK(sent > 0 && sent < 4096 / 200);
+	CHECK_OK(mapq_reader_open(q, &d, "d", MAPQ_START_RESUME));
+	recv_n(d, sent);
+	mapq_reader_close(d);
+	CHECK_OK(mapq_reader_drop(q, "d"));
+	mapq_close(q);
+	CHECK_OK(mapq_open(&q, t_path("hwm"), 0, NULL));
+	CHECK_EQ(atomic_load(&q->ctl->reader_hwm), 0);
+	mapq_close(q);
+}
+
 int main(void)
 {
 	mapq *q = t_create("q", 4096, MAPQ_OVERWRITE);
@@ -212,6 +246,7 @@ int main(void)
 
 	mapq_close(q);
 	freed_by_recovery();
+	hwm_after_recovery();
 	if (mapq_fault_enabled())
 		attach_over_dead_reader();
 	return 0;
