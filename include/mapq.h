@@ -338,7 +338,9 @@ MAPQ_WUR int mapq_file_version(const char *name, uint32_t *version);
  * name on file systems without it, and linked into place only then. A
  * creator that dies leaves nothing behind: a temporary name whose creator
  * is gone is removed by the next create, or the next recovering open, in
- * that directory. A symlink at @name is refused.
+ * that directory. A symlink at @name is refused. A creation that fails
+ * after the file was linked (the mapping, say) returns the error and
+ * leaves the queue in place, complete: others may have opened it already.
  *
  * When no other process has the queue open, mapq_open() first runs
  * mapq_recover() on it (others opening meanwhile wait for it to finish),
