@@ -8,6 +8,11 @@ b=${top_builddir:-.}
 s=${top_srcdir:-.}
 seeds=$b/fuzz/seeds
 rm -rf "$seeds"
+# The targets' scratch files go in a directory of ours, removed however
+# a target ends (a crash runs no exit handler of its own).
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/mapq-replay.XXXXXX")
+trap 'rm -rf "$tmp"' EXIT
+export MAPQ_FUZZ_TMPDIR="$tmp"
 "$b/fuzz/gen-seeds" "$seeds" > /dev/null
 for t in open frames ops; do
 	set -- "$seeds/$t"
