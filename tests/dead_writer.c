@@ -34,10 +34,12 @@ enum how {
 	LOSER,           /* tentative record, died before its CAS on tail */
 	HALF_RECORD,     /* record half updated: new resv_pos, resv_size not */
 	STALLED,         /* alive but stopped with a claimed frame */
+	CONFIRMED_MAX,   /* as CONFIRMED, for the largest message: half the ring */
 	NCASES
 };
-static const char *const names[] = { "claimed",         "confirmed", "tentative",   "pad_half",
-				     "pos_unpublished", "loser",     "half_record", "stalled" };
+static const char *const names[] = { "claimed",     "confirmed",       "tentative",
+				     "pad_half",    "pos_unpublished", "loser",
+				     "half_record", "stalled",         "confirmed_max" };
 
 #define DEAD_ID 1
 #define MARK_ID 9
@@ -148,7 +150,7 @@ static int victim(const char *path, enum how how, int ready, int cmd)
 	void *p;
 	if (mapq_open(&q, path, 0, NULL))
 		return 2;
-	uint64_t size = frame_size(100), s = 0;
+	uint64_t size = frame_size(how == CONFIRMED_MAX ? q->max_msg : 100), s = 0;
 	for (;; s++) {
 		size_t len = 40;
 		uint64_t left = q->cap - (atomic_load(&q->ctl->tail) & q->mask);
