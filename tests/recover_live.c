@@ -169,6 +169,51 @@ static void unknown_hole(void)
 	mapq_close(q);
 }
 
+/* Unrecorded space of @size bytes (0: up to the ring's end) after
+ * @before messages: after the timeout it is filled with @frames frames
+ * of @kind tiling it exactly, in @fills repairs, and the message after
+ * it comes through. The smallest frame, the largest aborted frame (half
+ * the ring: abort_max), more than that (one fill ends at half a ring
+ * from where it starts), and padding to the ring's end. */
+static void unknown_space(const char *name, uint64_t before, uint64_t size, uint32_t kind,
+			  unsigned frames, unsigned fills)
+{
+	mapq_options o;
+	mapq_options_init(&o);
+	o.capacity = 4096;
+	o.unblock_ms = 30;
+	mapq *q;
+	mapq_reader *r;
+	CHECK_OK(mapq_open(&q, t_path(name), MAPQ_CREATE | MAPQ_EXCL, &o));
+	CHECK_OK(mapq_reader_open(q, &r, NULL, MAPQ_START_OLDEST));
+	for (uint64_t s = 0; s < before; s++) {
+		msg(q, 1, s);
+		expect(r, 1, s);
+	}
+	uint64_t c = atomic_load(&q->ctl->tail);
+	if (!size)
+		size = 4096 - (c & 4095);
+	atomic_fetch_add(&q->ctl->tail, size);
+	msg(q, 1, before);
+	expect(r, 1, before);
+	mapq_counters st;
+	CHECK_OK(mapq_stats(q, &st));
+	CHECK_EQ(st.repaired, fills);
+	unsigned n = 0;
+	for (uint64_t p = c; p < c + size; n++) {
+		mapq_frame_info fi;
+		CHECK_OK(mapq_frame(q, p, &fi));
+		if (fi.kind != kind)
+			t_fail(__FILE__, __LINE__, "%s: a frame of kind %u at %llu, want %u", name,
+			       fi.kind, (unsigned long long)p, kind);
+		CHECK(fi.size >= FRAME_ALIGN && n < 1000);
+		p += fi.size;
+		CHECK(p <= c + size);
+	}
+	CHECK_EQ(n, frames);
+	mapq_close(q);
+}
+
 /* Two dead writers' claimed frames fill the ring's last two slots (16
  * frames of 256 bytes: tail is a whole ring ahead of head). */
 static void record_gone(void)
@@ -245,5 +290,9 @@ int main(void)
 	live_recover();
 	sync_stalled();
 	unknown_hole();
+	unknown_space("hole-min", 1, FRAME_HDR, MAPQ_FRAME_ABORTED, 1, 1);
+	unknown_space("hole-max", 1, 2048, MAPQ_FRAME_ABORTED, 1, 1);
+	unknown_space("hole-big", 1, 3008, MAPQ_FRAME_ABORTED, 2, 2);
+	unknown_space("hole-end", 25, 0, MAPQ_FRAME_PADDING, 1, 1);
 	return 0;
 }
