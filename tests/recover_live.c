@@ -207,6 +207,9 @@ static void unknown_space(const char *name, uint64_t before, uint64_t size, uint
 			t_fail(__FILE__, __LINE__, "%s: a frame of kind %u at %llu, want %u", name,
 			       fi.kind, (unsigned long long)p, kind);
 		CHECK(fi.size >= FRAME_ALIGN && n < 1000);
+		/* an aborted frame's header says who filled it: nobody's slot */
+		if (kind == MAPQ_FRAME_ABORTED)
+			CHECK(fi.writer == UINT16_MAX && fi.len == 0);
 		p += fi.size;
 		CHECK(p <= c + size);
 	}
