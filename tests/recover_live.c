@@ -217,6 +217,33 @@ static void unknown_space(const char *name, uint64_t before, uint64_t size, uint
 	mapq_close(q);
 }
 
+/* A claimed frame whose header names a slot past the writer table
+ * (damage) has no owner to ask about: it is waited for like a live
+ * writer's, up to the unblock timeout, not aborted at once; its writer,
+ * alive after all, commits it within the timeout, and it is read. */
+static void no_such_writer(void)
+{
+	mapq_options o;
+	mapq_options_init(&o);
+	o.capacity = 4096;
+	o.unblock_ms = 500;
+	mapq *q;
+	mapq_reader *r;
+	void *p;
+	CHECK_OK(mapq_open(&q, t_path("nobody"), MAPQ_CREATE | MAPQ_EXCL, &o));
+	CHECK_OK(mapq_reader_open(q, &r, NULL, MAPQ_START_OLDEST));
+	uint64_t c = atomic_load(&q->ctl->tail);
+	CHECK_OK(mapq_reserve(q, 60, &p, 0));
+	memset(p, 'n', 60);
+	frame_at(q, c)->writer = (uint16_t)q->nw;
+	char in[100];
+	CHECK_RC(mapq_recv(r, in, sizeof(in), 20), -ETIMEDOUT);
+	CHECK_OK(mapq_commit(q, 60));
+	CHECK_EQ(mapq_recv(r, in, sizeof(in), 0), 60);
+	CHECK(in[0] == 'n' && in[59] == 'n');
+	mapq_close(q);
+}
+
 /* Two dead writers' claimed frames fill the ring's last two slots (16
  * frames of 256 bytes: tail is a whole ring ahead of head). */
 static void record_gone(void)
@@ -293,6 +320,7 @@ int main(void)
 	live_recover();
 	sync_stalled();
 	unknown_hole();
+	no_such_writer();
 	unknown_space("hole-min", 1, FRAME_HDR, MAPQ_FRAME_ABORTED, 1, 1);
 	unknown_space("hole-max", 1, 2048, MAPQ_FRAME_ABORTED, 1, 1);
 	unknown_space("hole-big", 1, 3008, MAPQ_FRAME_ABORTED, 2, 2);
