@@ -6,7 +6,10 @@
  * for less than the timeout, together for more: both must commit. (With
  * one clock for the whole wait, the second writer's frame was forsaken
  * the moment the wait passed the timeout, and its commit failed with
- * -MAPQ_ESTALLED.) */
+ * -MAPQ_ESTALLED.)
+ * And after a sync the next frame starts on a fresh page, whatever the
+ * largest message: writes after the sync never touch a page that holds
+ * synced frames. */
 #include "config.h"
 
 #include <errno.h>
@@ -14,6 +17,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "internal.h"
 #include "util.h"
 
 #define UNBLOCK_MS 1000
@@ -41,8 +45,40 @@ static void *hold(void *arg)
 	return NULL;
 }
 
+static void fresh_page(uint32_t max_msg)
+{
+	mapq_options o;
+	mapq_options_init(&o);
+	o.capacity = 1 << 16;
+	o.max_msg = max_msg;
+	mapq *q;
+	mapq_reader *r;
+	char in[16];
+	CHECK_OK(mapq_open(&q, t_path(max_msg ? "small" : "default"), MAPQ_CREATE | MAPQ_EXCL, &o));
+	CHECK_OK(mapq_reader_open(q, &r, NULL, MAPQ_START_OLDEST));
+	CHECK_OK(mapq_send(q, "before", 6, 0));
+	CHECK_OK(mapq_sync(q));
+	uint64_t tail = atomic_load(&q->ctl->tail);
+	if (tail % FMT_PAGE)
+		t_fail(__FILE__, __LINE__, "max_msg %u: after a sync tail is %llu, not on a page",
+		       max_msg, (unsigned long long)tail);
+	CHECK_OK(mapq_send(q, "after", 5, 0));
+	/* the sync used the writer slot our sends had taken, once */
+	mapq_counters st;
+	mapq_slot_info si;
+	CHECK_OK(mapq_stats(q, &st));
+	CHECK_EQ(st.writers_attached, 1);
+	CHECK_OK(mapq_writer_slot(q, 0, &si));
+	CHECK_EQ(si.attaches, 1);
+	CHECK_EQ(mapq_recv(r, in, sizeof(in), 0), 6);
+	CHECK_EQ(mapq_recv(r, in, sizeof(in), 0), 5);
+	mapq_close(q);
+}
+
 int main(void)
 {
+	fresh_page(0);
+	fresh_page(100); /* the largest aborted frame is then a page and two headers */
 	mapq_options o;
 	mapq *q, *s;
 	mapq_options_init(&o);
