@@ -14,6 +14,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -70,6 +71,16 @@ static void fresh_page(uint32_t max_msg)
 	CHECK_EQ(st.writers_attached, 1);
 	CHECK_OK(mapq_writer_slot(q, 0, &si));
 	CHECK_EQ(si.attaches, 1);
+	/* and let go of the checkpoint's lock: another process syncs next */
+	pid_t pid = fork();
+	CHECK(pid >= 0);
+	if (pid == 0) {
+		alarm(10);
+		mapq *cq;
+		t_exit(mapq_open(&cq, t_path(max_msg ? "small" : "default"), 0, NULL) ||
+		       mapq_sync(cq));
+	}
+	CHECK_EQ(t_wait_child(pid), 0);
 	CHECK_EQ(mapq_recv(r, in, sizeof(in), 0), 6);
 	CHECK_EQ(mapq_recv(r, in, sizeof(in), 0), 5);
 	mapq_close(q);
