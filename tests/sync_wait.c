@@ -86,8 +86,26 @@ static void fresh_page(uint32_t max_msg)
 	mapq_close(q);
 }
 
+/* Tail 32 bytes before a page boundary: the filler is one header, the
+ * smallest frame, and the next frame starts on that very page. */
+static void smallest_filler(void)
+{
+	mapq_options o;
+	mapq_options_init(&o);
+	o.capacity = 1 << 16;
+	mapq *q;
+	static char big[FMT_PAGE];
+	CHECK_OK(mapq_open(&q, t_path("gap"), MAPQ_CREATE | MAPQ_EXCL, &o));
+	CHECK_OK(mapq_send(q, big, FMT_PAGE - 2 * FRAME_HDR, 0));
+	CHECK_EQ(atomic_load(&q->ctl->tail), FMT_PAGE - FRAME_HDR);
+	CHECK_OK(mapq_sync(q));
+	CHECK_EQ(atomic_load(&q->ctl->tail), FMT_PAGE);
+	mapq_close(q);
+}
+
 int main(void)
 {
+	smallest_filler();
 	fresh_page(0);
 	fresh_page(100); /* the largest aborted frame is then a page and two headers */
 	mapq_options o;
