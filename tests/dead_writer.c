@@ -294,8 +294,51 @@ static void one_case(enum how how)
 	close(cmd[1]);
 }
 
+/* The library's own writer (not the steps above) killed between taking
+ * tail and confirming its record, and right after: its record says where
+ * its reservation is, so the hole is filled as soon as a reader finds it
+ * dead, far below the unblock timeout. (Needs fault injection.) */
+static void killed_reserving(const char *point)
+{
+	mapq_options o;
+	mapq_options_init(&o);
+	o.capacity = 4096;
+	o.unblock_ms = 2000;
+	char name[64], spec[96], out[100], in[200];
+	snprintf(name, sizeof(name), "q-%s", point);
+	snprintf(spec, sizeof(spec), "%s:1:kill", point);
+	mapq *q;
+	mapq_reader *r;
+	CHECK_OK(mapq_open(&q, t_path(name), MAPQ_CREATE | MAPQ_EXCL, &o));
+	CHECK_OK(mapq_reader_open(q, &r, NULL, MAPQ_START_OLDEST));
+	pid_t pid = fork();
+	CHECK(pid >= 0);
+	if (pid == 0) {
+		alarm(30);
+		mapq *cq;
+		t_fill(out, 60, DEAD_ID, 0);
+		if (mapq_open(&cq, t_path(name), 0, &o) || mapq_fault_arm(spec))
+			t_exit(1);
+		int rc = mapq_send(cq, out, 60, 0);
+		t_exit(rc ? 3 : 2); /* not reached: the point kills us */
+	}
+	CHECK_EQ(t_wait_child(pid), 128 + SIGKILL);
+	t_fill(out, 60, MARK_ID, 0);
+	CHECK_OK(mapq_send(q, out, 60, 0));
+	uint64_t t0 = now_ns();
+	CHECK_EQ(mapq_recv(r, in, sizeof(in), 5000), 60);
+	double ms = (double)(now_ns() - t0) / 1e6;
+	printf("%-28s killed writer's hole to next delivery: %.2f ms\n", point, ms);
+	CHECK(ms < 1000); /* the unblock timeout is 2000 */
+	mapq_close(q);
+}
+
 int main(int argc, char **argv)
 {
+	if (argc == 1 && mapq_fault_enabled()) {
+		killed_reserving("reserve.after_cas");
+		killed_reserving("reserve.after_confirm");
+	}
 	for (int poll = 0; poll < 2; poll++) {
 		polling = poll;
 		for (int how = 0; how < NCASES; how++) {
