@@ -137,6 +137,7 @@ static void slots_and_frames(void)
 	CHECK_OK(mapq_writer_slot(q, 0, &s));
 	CHECK_EQ(s.state, MAPQ_SLOT_ALIVE); /* ours */
 	CHECK_EQ(s.msgs, 1);
+	CHECK_EQ(s.resv_size, 0); /* the send is done: no reservation open */
 	CHECK_OK(mapq_writer_slot(q, 1, &s));
 	CHECK_EQ(s.state, MAPQ_SLOT_DEAD);
 	CHECK_EQ(s.pid, pid);
