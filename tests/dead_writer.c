@@ -333,11 +333,63 @@ static void killed_reserving(const char *point)
 	mapq_close(q);
 }
 
+/* A writer stalled between its reservation and its claim for longer
+ * than the unblock timeout, while a reader waits on its space: the reader
+ * forsakes the space, the writer's claim then fails, and its send says
+ * -MAPQ_ESTALLED, counts the message aborted and leaves no reservation
+ * recorded. The reader goes on to the next message. (Fault injection.) */
+static void stalled_before_claim(void)
+{
+	mapq_options o;
+	mapq_options_init(&o);
+	o.capacity = 4096;
+	o.unblock_ms = 50;
+	mapq *q;
+	int ready[2];
+	char out[100];
+	CHECK_OK(mapq_open(&q, t_path("q-stalled-claim"), MAPQ_CREATE | MAPQ_EXCL, &o));
+	CHECK_EQ(pipe(ready), 0);
+	pid_t pid = fork();
+	CHECK(pid >= 0);
+	if (pid == 0) {
+		alarm(30);
+		mapq *cq;
+		mapq_reader *r;
+		char in[200];
+		uint32_t w;
+		uint64_t s;
+		if (mapq_open(&cq, t_path("q-stalled-claim"), 0, &o) ||
+		    mapq_reader_open(cq, &r, NULL, MAPQ_START_LATEST) ||
+		    write(ready[1], "r", 1) != 1)
+			t_exit(1);
+		ssize_t n = mapq_recv(r, in, sizeof(in), 10000);
+		t_exit(n != 60 || t_check_payload(in, 60, &w, &s) || w != MARK_ID ? 2 : 0);
+	}
+	close(ready[1]);
+	char c;
+	CHECK_EQ(read(ready[0], &c, 1), 1);
+	close(ready[0]);
+	CHECK_OK(mapq_fault_arm("reserve.after_confirm:1:stall=500"));
+	t_fill(out, 60, DEAD_ID, 0);
+	int rc = mapq_send(q, out, 60, 0);
+	mapq_fault_disarm();
+	CHECK_RC(rc, -MAPQ_ESTALLED);
+	mapq_slot_info si;
+	CHECK_OK(mapq_writer_slot(q, 0, &si));
+	CHECK_EQ(si.aborted, 1);
+	CHECK_EQ(si.resv_size, 0);
+	t_fill(out, 60, MARK_ID, 0);
+	CHECK_OK(mapq_send(q, out, 60, 0));
+	CHECK_EQ(t_wait_child(pid), 0);
+	mapq_close(q);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc == 1 && mapq_fault_enabled()) {
 		killed_reserving("reserve.after_cas");
 		killed_reserving("reserve.after_confirm");
+		stalled_before_claim();
 	}
 	for (int poll = 0; poll < 2; poll++) {
 		polling = poll;
