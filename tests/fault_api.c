@@ -32,6 +32,43 @@ static const char *const bad_specs[] = {
 	NULL,
 };
 
+/* A child that sends one message on a handle of its own; 0 if it did. */
+static int child_sends(void)
+{
+	pid_t pid = fork();
+	CHECK(pid >= 0);
+	if (pid == 0) {
+		alarm(30);
+		mapq *cq;
+		t_exit(mapq_open(&cq, t_path("slots"), 0, NULL) || mapq_send(cq, "c", 1, 0));
+	}
+	return t_wait_child(pid);
+}
+
+/* Taking a writer slot fails (wslot.attach_locked:error): the send says
+ * so, and the slot is let go, free for the next writer, another
+ * process's; a writer that closes frees its slot too. */
+static void slot_attach_fails(void)
+{
+	mapq *q = t_create("slots", 1 << 16, MAPQ_BLOCK);
+	mapq_slot_info si;
+	CHECK_OK(mapq_fault_arm("wslot.attach_locked:1:error"));
+	int rc = mapq_send(q, "x", 1, 0);
+	mapq_fault_disarm();
+	CHECK_RC(rc, -MAPQ_EINJECTED);
+	CHECK_EQ(child_sends(), 0);
+	CHECK_OK(mapq_writer_slot(q, 0, &si));
+	CHECK_EQ(si.msgs, 1); /* the child's, in slot 0 */
+	CHECK_OK(mapq_send(q, "y", 1, 0));
+	mapq *other; /* open throughout: no recovery tidies up after us */
+	CHECK_OK(mapq_open(&other, t_path("slots"), 0, NULL));
+	mapq_close(q);
+	CHECK_OK(mapq_writer_slot(other, 0, &si));
+	CHECK_EQ(si.state, MAPQ_SLOT_FREE);
+	CHECK_EQ(si.msgs, 2); /* and then ours */
+	mapq_close(other);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc == 3 && strcmp(argv[1], "--child") == 0) {
@@ -136,5 +173,6 @@ int main(int argc, char **argv)
 		CHECK_EQ(t_wait_child(pid), k ? 10 : 128 + SIGKILL);
 	}
 	mapq_close(q);
+	slot_attach_fails();
 	return 0;
 }
