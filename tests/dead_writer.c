@@ -171,9 +171,11 @@ static int victim(const char *path, enum how how, int ready, int cmd)
 		if (how == STALLED) {
 			raise(SIGSTOP);
 			memset(p, 'X', 100);
-			int rc = mapq_commit(q, 100) == -MAPQ_ESTALLED ? 0 : 7;
+			/* the commit fails, and counts the message aborted */
+			int rc = mapq_commit(q, 100);
+			uint64_t aborted = atomic_load(&q->wslots[q->wslot].aborted);
 			mapq_close(q);
-			return rc;
+			return rc == -MAPQ_ESTALLED && aborted == 1 ? 0 : 7;
 		}
 		char c;
 		get(cmd, &c, 1);
