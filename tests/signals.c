@@ -54,12 +54,12 @@ static int stop_ticks(void)
 }
 
 /* Signals that must have come during a wait of WAIT_MS. Valgrind holds
- * a signal back while the process is in some system calls (a lock wait)
- * and delivers it when the call returns: one is all that is certain
- * there (T_SCALE, as under Valgrind, scales it down). */
+ * signals back while the process is in some system calls (a lock wait)
+ * and may deliver none before the call returns: under it (T_SCALE below
+ * 1) nothing is certain, and only the other builds check the count. */
 static int min_ticks(void)
 {
-	return (int)t_scaled(5);
+	return t_scaled(5) < 5 ? 0 : 5;
 }
 
 /* A child that waits for a byte on @go, sleeps WAIT_MS, then runs @act. */
