@@ -41,8 +41,8 @@ static void recv_n(mapq_reader *r, int n)
 		CHECK_EQ(mapq_recv(r, in, sizeof(in), 0), 200);
 }
 
-/* A child that opens the queue and a reader, which must get slot 0. */
-static pid_t child_takes_slot0(void)
+/* A child that opens queue @name and a reader, which must get slot 0. */
+static pid_t child_takes_slot0(const char *name)
 {
 	pid_t pid = fork();
 	CHECK(pid >= 0);
@@ -50,7 +50,7 @@ static pid_t child_takes_slot0(void)
 		alarm(30);
 		mapq *cq;
 		mapq_reader *cr;
-		if (mapq_open(&cq, t_path("q"), 0, NULL) ||
+		if (mapq_open(&cq, t_path(name), 0, NULL) ||
 		    mapq_reader_open(cq, &cr, NULL, MAPQ_START_LATEST) ||
 		    slot(cq, 0).pid != (uint32_t)getpid())
 			t_exit(1);
@@ -58,6 +58,23 @@ static pid_t child_takes_slot0(void)
 		t_exit(0);
 	}
 	return pid;
+}
+
+/* A child that opens queue @name and a reader, and dies attached. */
+static void reader_dies(const char *name)
+{
+	pid_t pid = fork();
+	CHECK(pid >= 0);
+	if (pid == 0) {
+		alarm(30);
+		mapq *cq;
+		mapq_reader *cr;
+		if (mapq_open(&cq, t_path(name), 0, NULL) ||
+		    mapq_reader_open(cq, &cr, NULL, MAPQ_START_OLDEST))
+			t_exit(1);
+		t_die();
+	}
+	CHECK_EQ(t_wait_child(pid), 128 + SIGKILL);
 }
 
 /* A reader that takes the slot of a dead one is BUSY until it is ready:
@@ -68,20 +85,9 @@ static pid_t child_takes_slot0(void)
 static void attach_over_dead_reader(void)
 {
 	mapq *q = t_create("ow", 4096, MAPQ_OVERWRITE);
-	pid_t pid = fork();
-	CHECK(pid >= 0);
-	if (pid == 0) {
-		alarm(30);
-		mapq *cq;
-		mapq_reader *cr;
-		if (mapq_open(&cq, t_path("ow"), 0, NULL) ||
-		    mapq_reader_open(cq, &cr, NULL, MAPQ_START_OLDEST))
-			t_exit(1);
-		t_die(); /* slot 0: ACTIVE, its owner dead */
-	}
-	CHECK_EQ(t_wait_child(pid), 128 + SIGKILL);
+	reader_dies("ow"); /* slot 0: ACTIVE, its owner dead */
 	CHECK_EQ(slot(q, 0).state, MAPQ_SLOT_DEAD);
-	pid = fork();
+	pid_t pid = fork();
 	CHECK(pid >= 0);
 	if (pid == 0) {
 		alarm(30);
@@ -123,18 +129,7 @@ static void freed_by_recovery(void)
 	o.capacity = 4096;
 	o.reader_slots = 1;
 	CHECK_OK(mapq_open(&q, t_path("one"), MAPQ_CREATE | MAPQ_EXCL, &o));
-	pid_t pid = fork();
-	CHECK(pid >= 0);
-	if (pid == 0) {
-		alarm(30);
-		mapq *cq;
-		mapq_reader *cr;
-		if (mapq_open(&cq, t_path("one"), 0, NULL) ||
-		    mapq_reader_open(cq, &cr, NULL, MAPQ_START_LATEST))
-			t_exit(1);
-		t_die();
-	}
-	CHECK_EQ(t_wait_child(pid), 128 + SIGKILL);
+	reader_dies("one");
 	/* with a second handle open, the recovery is not exclusive (the
 	 * live one: a dead reader's slot is freed all the same) */
 	mapq *d;
@@ -143,16 +138,7 @@ static void freed_by_recovery(void)
 	CHECK_OK(mapq_recover(q, &rep));
 	CHECK_EQ(rep.exclusive, 0);
 	CHECK_EQ(rep.readers_freed, 1);
-	pid = fork();
-	CHECK(pid >= 0);
-	if (pid == 0) {
-		alarm(30);
-		mapq *cq;
-		mapq_reader *cr;
-		t_exit(mapq_open(&cq, t_path("one"), 0, NULL) ||
-		       mapq_reader_open(cq, &cr, NULL, MAPQ_START_LATEST));
-	}
-	CHECK_EQ(t_wait_child(pid), 0);
+	CHECK_EQ(t_wait_child(child_takes_slot0("one")), 0);
 	mapq_close(d);
 	mapq_close(q);
 }
@@ -196,7 +182,7 @@ int main(void)
 	mapq_reader *r;
 
 	/* A slot shows the pid of the process that took it last. */
-	pid_t pid = child_takes_slot0();
+	pid_t pid = child_takes_slot0("q");
 	CHECK_EQ(t_wait_child(pid), 0);
 	CHECK_EQ(slot(q, 0).pid, (uint32_t)pid);
 
@@ -236,7 +222,7 @@ int main(void)
 	CHECK_EQ(si.state, MAPQ_SLOT_FREE);
 	CHECK(!si.durable);
 	/* ... free for another process too: the drop let go of its lock. */
-	CHECK_EQ(t_wait_child(child_takes_slot0()), 0);
+	CHECK_EQ(t_wait_child(child_takes_slot0("q")), 0);
 	CHECK_OK(mapq_reader_open(q, &r, NULL, MAPQ_START_LATEST));
 	si = slot(q, 0);
 	CHECK(si.state == MAPQ_SLOT_ALIVE && !si.durable && si.name[0] == '\0');
