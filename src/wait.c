@@ -159,6 +159,13 @@ void mapq__sleeper_set(_Atomic uint32_t *flag)
 {
 	/* seq_cst RMW: the sleeper's half of the Dekker pair */
 	mapq__xchg(flag, 1, memory_order_seq_cst);
+	/* seq_cst fence: the look that follows reads acquire loads (pos, the
+	 * commit word, a cursor), which C11 lets be satisfied before the
+	 * exchange's store is seen by others (ARMv8.3's LDAPR, POWER): the
+	 * waker would find no flag and we no change, and sleep to the poll.
+	 * The fence keeps every later load after the flag. On x86 the
+	 * exchange already is one; this is the sleep path, not the hot one. */
+	mapq__fence(memory_order_seq_cst);
 }
 
 static void wake(_Atomic uint32_t *seq, _Atomic uint32_t *flag)
