@@ -49,6 +49,7 @@ static void block(struct sim_proc *p)
 static int futex_wait(_Atomic uint32_t *word, uint32_t expect, uint64_t deadline)
 {
 	struct sim_proc *p = sim_w.cur;
+	sim_memory_drain(p);
 	/* The kernel's compare and the sleep are one step: nobody runs
 	 * between them. relaxed: one process runs at a time. */
 	if (atomic_load_explicit(word, memory_order_relaxed) != expect)
@@ -65,6 +66,7 @@ static int futex_wait(_Atomic uint32_t *word, uint32_t expect, uint64_t deadline
 static void futex_wake(_Atomic uint32_t *word)
 {
 	uint64_t key = sim_key_of(sim_w.cur, word);
+	sim_memory_drain(sim_w.cur);
 	if (sim_w.cfg->breakage == BREAK_WAKE)
 		return; /* the self-test's lost wake-ups */
 	for (unsigned i = 0; i < SIM_MAX_PROCS; i++) {
@@ -79,6 +81,7 @@ static void futex_wake(_Atomic uint32_t *word)
 static void sleep_ns(uint64_t ns)
 {
 	struct sim_proc *p = sim_w.cur;
+	sim_memory_drain(p);
 	p->wake_at = sim_w.vt + ns;
 	p->state = P_SLEEP;
 	block(p);
@@ -101,6 +104,7 @@ static void opened(int fd)
 static void closing(int fd)
 {
 	struct sim_proc *p = sim_w.cur;
+	sim_memory_drain(p); /* close(): a system call */
 	for (unsigned i = 0; i < p->nfds; i++)
 		if (p->fds[i] == fd) {
 			p->fds[i] = p->fds[--p->nfds];
@@ -134,6 +138,7 @@ static void forget_maps(struct sim_proc *p, const void *addr, size_t len)
 
 static void unmapping(void *addr, size_t len)
 {
+	sim_memory_drain(sim_w.cur); /* its stores reach the file first */
 	forget_maps(sim_w.cur, addr, len);
 }
 
@@ -182,6 +187,8 @@ void sim_kernel_install(void)
 
 void sim_kernel_release(struct sim_proc *p)
 {
+	/* a dead process's store buffer still empties: the CPU goes on */
+	sim_memory_drain(p);
 	/* closing the descriptors drops the process's OFD locks */
 	for (unsigned i = 0; i < p->nfds; i++)
 		close(p->fds[i]);

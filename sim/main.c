@@ -44,6 +44,11 @@ static const char usage[] =
 	"                       every synced message must survive its recovery\n"
 	"      --tear X         how a power cut tears a sector: sector (old or new,\n"
 	"                       the default) or bytes (garbage where bytes changed)\n"
+	"      --memory X       how the file's atomic words behave: sc (every step\n"
+	"                       reaches memory at once; the default), tso (a store\n"
+	"                       buffer per process, x86-64) or weak (store buffers\n"
+	"                       emptied in any order C11 allows, ARM- or POWER-like):\n"
+	"                       a weakened memory order of the library shows there\n"
 	"      --horizon N      steps over which deaths, stalls and priority changes\n"
 	"                       fall (measured from the workload when not given)\n"
 	"  -t, --time-limit S   stop after S seconds of real time (none)\n"
@@ -82,7 +87,9 @@ static const char usage[] =
 	"                       message (reported with its schedule); wake, futex wakes\n"
 	"                       wake nobody (lost wake-ups to find, save and shrink);\n"
 	"                       sync, msync makes nothing durable (with --power-cuts:\n"
-	"                       synced messages lost)\n"
+	"                       synced messages lost); fence, the library's fences\n"
+	"                       order nothing (with --memory weak: the lost wake-up\n"
+	"                       the sleeper's fence prevents)\n"
 	"      --json FILE      write the campaign's result there (scripts/stress.py --sim)\n"
 	"  -q, --quiet          no progress lines\n"
 	"  -h, --help           this text\n"
@@ -113,7 +120,8 @@ enum {
 	O_OVERWRITE,
 	O_CRASHES,
 	O_POWER,
-	O_TEAR
+	O_TEAR,
+	O_MEMORY
 };
 
 static const struct option longopts[] = {
@@ -150,6 +158,7 @@ static const struct option longopts[] = {
 	{ "crashes", required_argument, NULL, O_CRASHES },
 	{ "power-cuts", required_argument, NULL, O_POWER },
 	{ "tear", required_argument, NULL, O_TEAR },
+	{ "memory", required_argument, NULL, O_MEMORY },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
@@ -287,8 +296,10 @@ static void print_command(FILE *f, const struct campaign *c, uint64_t seed, bool
 	if (g->events[EV_POWER])
 		fprintf(f, " --power-cuts %u%s", g->events[EV_POWER],
 			g->tear_bytes ? " --tear bytes" : "");
-	if (g->breakage == BREAK_SYNC)
-		fprintf(f, " --break sync");
+	if (g->breakage == BREAK_SYNC || g->breakage == BREAK_FENCE)
+		fprintf(f, " --break %s", g->breakage == BREAK_SYNC ? "sync" : "fence");
+	if (g->memory != MEM_SC)
+		fprintf(f, " --memory %s", sim_memory_name(g->memory));
 	if (expect)
 		fprintf(f, " --expect %#llx", (unsigned long long)sim_w.fingerprint);
 	fputc('\n', f);
@@ -443,6 +454,16 @@ static void parse(int argc, char **argv, struct campaign *c)
 		case O_OVERWRITE:
 			g->overwrite = true;
 			break;
+		case O_MEMORY:
+			if (!strcmp(optarg, "sc"))
+				g->memory = MEM_SC;
+			else if (!strcmp(optarg, "tso"))
+				g->memory = MEM_TSO;
+			else if (!strcmp(optarg, "weak"))
+				g->memory = MEM_WEAK;
+			else
+				bad("--memory: unknown memory '%s' (sc, tso or weak)", optarg);
+			break;
 		case O_SHRINK_TIME:
 			c->shrink_time = (double)number("--shrink-time", optarg, 1, 1000000);
 			break;
@@ -453,8 +474,11 @@ static void parse(int argc, char **argv, struct campaign *c)
 				g->breakage = BREAK_WAKE;
 			else if (!strcmp(optarg, "sync"))
 				g->breakage = BREAK_SYNC;
+			else if (!strcmp(optarg, "fence"))
+				g->breakage = BREAK_FENCE;
 			else
-				bad("--break: unknown breakage '%s' (crash, wake or sync)", optarg);
+				bad("--break: unknown breakage '%s' (crash, wake, sync or fence)",
+				    optarg);
 			break;
 		case 'q':
 			c->quiet = true;
@@ -493,6 +517,9 @@ static void parse(int argc, char **argv, struct campaign *c)
 		bad("--power-cuts: needs --capacity 16384 or more: in a smaller ring mapq_sync "
 		    "cannot keep later writes off the pages it synced, and a torn page loses "
 		    "synced messages (include/mapq.h)");
+	if (g->breakage == BREAK_FENCE && g->memory == MEM_SC)
+		bad("--break fence: needs --memory tso or weak (with every step in memory at "
+		    "once a fence has nothing to order)");
 	if (g->breakage == BREAK_SYNC && !g->events[EV_POWER])
 		bad("--break sync: needs --power-cuts (nothing else reads the disk's image)");
 	if (g->min_size > g->max_size)

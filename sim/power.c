@@ -65,7 +65,9 @@ static bool on(void)
 static void syncing(const void *addr, size_t len)
 {
 	struct sim_proc *p = sim_w.cur;
-	uint64_t off = sim_key_of(p, addr);
+	if (p)
+		sim_memory_drain(p); /* msync(): a system call */
+	uint64_t off = p ? sim_key_of(p, addr) : UINT64_MAX;
 	if (!on() || off == UINT64_MAX || off >= file_size)
 		return;
 	if (len > file_size - off)

@@ -320,6 +320,9 @@ static void step(enum mapq_sim_op op, const void *addr, uint64_t arg, const char
 		to_main(p);
 		abort(); /* never resumed */
 	}
+	if (op == MAPQ_SIM_LOCK)
+		sim_memory_drain(p); /* fcntl(): a system call */
+	sim_memory_tick();
 	const char *note = NULL;
 	if (due(EV_STALL, killable(p))) {
 		p->stall_until = sim_w.vt + sim_w.cfg->stall_ns;
@@ -554,6 +557,7 @@ int sim_run(const struct sim_config *cfg, uint64_t seed, struct sim_tape *tape,
 	if (make_queue(cfg) || sim_power_start())
 		return -1;
 	plan(cfg);
+	sim_memory_start(); /* after plan(): an sc schedule's seed means what it meant */
 	if (rec) {
 		sim_tape_clear(rec);
 		rec->seed = seed;

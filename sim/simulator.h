@@ -32,11 +32,32 @@
 #define SIM_MAX_ALLOCS 32
 #define SIM_STACK (256 * 1024)
 #define SIM_TRACE 4096 /* steps kept for the trace: the last ones */
+#define SIM_SB 8       /* stores a process's store buffer holds (memory.c) */
 
 enum sim_strategy {
 	SIM_RANDOM,
 	SIM_PCT,
 	SIM_TAPE /* every choice read from a recorded schedule (tape.c) */
+};
+
+/* How the atomic words of the file behave (memory.c). */
+enum sim_memory {
+	MEM_SC,  /* every step reaches memory as it runs */
+	MEM_TSO, /* store buffers, emptied in order */
+	MEM_WEAK /* store buffers, emptied in any order the memory orders allow */
+};
+
+/* A store waiting in a process's store buffer. */
+struct sim_sb_entry {
+	void *addr;   /* in the process's own mapping */
+	uint64_t key; /* the word's offset in the file */
+	uint64_t v;
+	uint8_t size;
+	bool ordered;   /* release or seq_cst: after every store before it */
+	bool sc;        /* seq_cst: a seq_cst load after it waits for it */
+	bool rmw;       /* the store of a read-modify-write */
+	uint32_t epoch; /* release fences before it */
+	uint64_t seq;   /* stores buffered before it, in the whole simulation */
 };
 
 /* What may befall a schedule's processes at planned steps. */
@@ -80,16 +101,18 @@ struct sim_config {
 	unsigned events[EV_KINDS]; /* deaths, stalls, crashes, cuts per schedule, at most */
 	uint64_t stall_ns;         /* how long a stall lasts (virtual) */
 	bool tear_bytes;           /* power cuts garble changed bytes (power.c) */
-	int unblock_ms;            /* the handles' unblock timeout */
-	uint64_t max_steps;        /* a schedule that runs longer spins: a failure */
-	uint64_t max_vt_ns;        /* likewise in virtual time: a stall */
-	uint64_t pct_steps;        /* PCT's estimate of a schedule's length */
-	const char *dir;           /* where the queue file lives */
+	enum sim_memory memory;
+	int unblock_ms;     /* the handles' unblock timeout */
+	uint64_t max_steps; /* a schedule that runs longer spins: a failure */
+	uint64_t max_vt_ns; /* likewise in virtual time: a stall */
+	uint64_t pct_steps; /* PCT's estimate of a schedule's length */
+	const char *dir;    /* where the queue file lives */
 	enum sim_break {
 		BREAK_NONE,
 		BREAK_CRASH, /* reader 0 faults after its first message */
 		BREAK_WAKE,  /* futex wakes wake nobody: lost wake-ups */
-		BREAK_SYNC   /* msync makes nothing durable (power.c) */
+		BREAK_SYNC,  /* msync makes nothing durable (power.c) */
+		BREAK_FENCE  /* seq_cst fences order nothing (memory.c) */
 	} breakage;          /* self-tests of the simulator (--break) */
 };
 
@@ -122,6 +145,10 @@ struct sim_proc {
 	uint64_t stall_until;
 	uint64_t prio;      /* PCT */
 	uint64_t last_step; /* its latest step: where the value read goes */
+	/* stores not yet in memory (memory.c), oldest first */
+	struct sim_sb_entry sb[SIM_SB];
+	unsigned nsb;
+	uint32_t epoch;
 	uint32_t pid;
 	/* what it holds */
 	int fds[SIM_MAX_FDS];
@@ -219,6 +246,12 @@ void sim_kernel_release(struct sim_proc *p);
  * there is none (everyone waits forever, or everyone is done). */
 bool sim_kernel_advance(void);
 uint64_t sim_key_of(struct sim_proc *p, const void *addr);
+
+/* memory.c */
+void sim_memory_start(void);               /* at a schedule's start: the hooks */
+void sim_memory_tick(void);                /* at each step: stores may leave buffers */
+void sim_memory_drain(struct sim_proc *p); /* a system call or an end: all leave */
+const char *sim_memory_name(enum sim_memory m);
 
 /* Virtual time before a dead process comes back. */
 #define RESTART_NS 200000u

@@ -15,8 +15,9 @@
  *   unblock-ms MS, stall-ms MS, max-steps N
  *   ephemeral                  readers without a name, if so
  *   overwrite                  the overwrite policy, if so
- *   break wake|sync            the self-test's breakage, if any
+ *   break wake|sync|fence      the self-test's breakage, if any
  *   tear bytes                 power cuts garble changed bytes, if so
+ *   memory tso|weak             store buffers (memory.c), if so
  *   deaths STEP...             the steps where a process dies
  *   stalls STEP...             the steps where a process stalls
  *   crashes STEP...            the steps where every process dies
@@ -95,10 +96,14 @@ int sim_tape_save(const char *path, const struct sim_config *cfg, const struct s
 		cfg->writers, cfg->readers, cfg->messages, cfg->capacity, cfg->min_size,
 		cfg->max_size, cfg->unblock_ms, cfg->stall_ns / 1000000u, cfg->max_steps,
 		cfg->durable ? "" : "\nephemeral", cfg->overwrite ? "\noverwrite" : "",
-		cfg->breakage == BREAK_WAKE   ? "\nbreak wake"
-		: cfg->breakage == BREAK_SYNC ? "\nbreak sync"
-					      : "");
-	fprintf(f, "%s\ndeaths", cfg->tear_bytes ? "\ntear bytes" : "");
+		cfg->breakage == BREAK_WAKE    ? "\nbreak wake"
+		: cfg->breakage == BREAK_SYNC  ? "\nbreak sync"
+		: cfg->breakage == BREAK_FENCE ? "\nbreak fence"
+					       : "");
+	fprintf(f, "%s", cfg->tear_bytes ? "\ntear bytes" : "");
+	if (cfg->memory != MEM_SC)
+		fprintf(f, "\nmemory %s", sim_memory_name(cfg->memory));
+	fprintf(f, "\ndeaths");
 	for (unsigned e = 0; e < EV_KINDS; e++) {
 		fprintf(f, "%s", e ? event_keys[e] : "");
 		for (unsigned i = 0; i < t->events[e]; i++)
@@ -215,6 +220,7 @@ int sim_tape_load(const char *path, struct sim_config *cfg, struct sim_tape *t,
 	cfg->breakage = BREAK_NONE; /* the file says, as it says the workload */
 	cfg->durable = true;
 	cfg->overwrite = false;
+	cfg->memory = MEM_SC;
 	*fingerprint = 0;
 	if (kind_len)
 		kind[0] = 0;
@@ -288,6 +294,14 @@ int sim_tape_load(const char *path, struct sim_config *cfg, struct sim_tape *t,
 			cfg->durable = false;
 		} else if (!strcmp(key, "overwrite")) {
 			cfg->overwrite = true;
+		} else if (!strcmp(key, "memory")) {
+			if (!strcmp(rest, "tso"))
+				cfg->memory = MEM_TSO;
+			else if (!strcmp(rest, "weak"))
+				cfg->memory = MEM_WEAK;
+			else if (strcmp(rest, "sc"))
+				rc = bad(&l, "memory: '%s' is not a memory (sc, tso or weak)",
+					 rest);
 		} else if (!strcmp(key, "tear")) {
 			if (strcmp(rest, "bytes"))
 				rc = bad(&l, "tear: '%s' is not a way to tear (bytes)", rest);
@@ -297,10 +311,12 @@ int sim_tape_load(const char *path, struct sim_config *cfg, struct sim_tape *t,
 				cfg->breakage = BREAK_WAKE;
 			else if (!strcmp(rest, "sync"))
 				cfg->breakage = BREAK_SYNC;
+			else if (!strcmp(rest, "fence"))
+				cfg->breakage = BREAK_FENCE;
 			else
 				rc = bad(&l,
-					 "break: '%s' is not a breakage a schedule can have (wake "
-					 "or sync)",
+					 "break: '%s' is not a breakage a schedule can have (wake, "
+					 "sync or fence)",
 					 rest);
 		} else if (!strcmp(key, "deaths")) {
 			rc = steps(&l, key, rest, t->ev_at[EV_DEATH], &t->events[EV_DEATH]);

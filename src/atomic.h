@@ -8,7 +8,8 @@
  * In a simulation build (./configure --enable-sim) each first yields to
  * the simulator (sim.h), which decides who runs next, or that the calling
  * process dies here, and then reports the value read or written, for the
- * trace. Atomics on process-local memory (a mapping's reference count,
+ * trace; with a store buffer (sim/memory.c) the simulator also decides
+ * when a store reaches memory, within what its memory order allows. Atomics on process-local memory (a mapping's reference count,
  * the fault-point flag) are not steps of the protocol and stay plain C11;
  * scripts/check-source.py rejects any other atomic_* call in src/.
  *
@@ -41,56 +42,66 @@
 /* GNU statement expressions: a simulation build needs gcc or clang. */
 #define MAPQ__SIM_STEP(op, p, arg) \
 	mapq__sim_step(MAPQ_SIM_##op, (const void *)(p), (uint64_t)(arg), __FILE__, __LINE__)
-#define mapq__load(p, mo)                                     \
-	({                                                    \
-		MAPQ__SIM_STEP(LOAD, p, 0);                   \
-		__auto_type v_ = atomic_load_explicit(p, mo); \
-		mapq__sim_value((uint64_t)v_);                \
-		v_;                                           \
+/* A load sees the caller's own buffered store to the word, if any
+ * (store forwarding); a store may wait in the caller's store buffer
+ * (sim/memory.c, when the simulator models a memory weaker than
+ * sequential consistency). */
+#define mapq__load(p, mo)                                                           \
+	({                                                                          \
+		uint64_t f_;                                                        \
+		MAPQ__SIM_STEP(LOAD, p, 0);                                         \
+		int fw_ = mapq__sim_load((const void *)(p), sizeof(*(p)), &f_, mo); \
+		__auto_type v_ = atomic_load_explicit(p, mo);                       \
+		if (fw_)                                                            \
+			v_ = (__typeof__(v_))f_;                                    \
+		mapq__sim_value((uint64_t)v_);                                      \
+		v_;                                                                 \
 	})
-#define mapq__store(p, v, mo)                     \
-	do {                                      \
-		__auto_type s_ = (v);             \
-		MAPQ__SIM_STEP(STORE, p, s_);     \
-		atomic_store_explicit(p, s_, mo); \
+#define mapq__store(p, v, mo)                                                      \
+	do {                                                                       \
+		__auto_type s_ = (v);                                              \
+		MAPQ__SIM_STEP(STORE, p, s_);                                      \
+		if (!mapq__sim_store((void *)(p), sizeof(*(p)), (uint64_t)s_, mo)) \
+			atomic_store_explicit(p, s_, mo);                          \
 	} while (0)
-#define mapq__xchg(p, v, mo)                                          \
-	({                                                            \
-		__auto_type s_ = (v);                                 \
-		MAPQ__SIM_STEP(XCHG, p, s_);                          \
-		__auto_type v_ = atomic_exchange_explicit(p, s_, mo); \
-		mapq__sim_value((uint64_t)v_);                        \
-		v_;                                                   \
-	})
-#define mapq__fetch_add(p, v, mo)                                      \
+/* A read-modify-write: the simulator may buffer its store (mapq__sim_rmw
+ * is told the old and the new value). */
+#define MAPQ__SIM_RMW(OP, p, v, mo, new)                               \
 	({                                                             \
 		__auto_type s_ = (v);                                  \
-		MAPQ__SIM_STEP(ADD, p, s_);                            \
-		__auto_type v_ = atomic_fetch_add_explicit(p, s_, mo); \
+		MAPQ__SIM_STEP(OP, p, s_);                             \
+		mapq__sim_order((const void *)(p), mo);                \
+		__auto_type v_ = MAPQ__SIM_C11_##OP(p, s_, mo);        \
+		mapq__sim_rmw((void *)(p), sizeof(*(p)), (uint64_t)v_, \
+			      (uint64_t)(__typeof__(v_))(new), mo);    \
 		mapq__sim_value((uint64_t)v_);                         \
 		v_;                                                    \
 	})
-#define mapq__fetch_sub(p, v, mo)                                      \
-	({                                                             \
-		__auto_type s_ = (v);                                  \
-		MAPQ__SIM_STEP(SUB, p, s_);                            \
-		__auto_type v_ = atomic_fetch_sub_explicit(p, s_, mo); \
-		mapq__sim_value((uint64_t)v_);                         \
-		v_;                                                    \
-	})
-#define mapq__cas_(strength, p, e, d, s, f)                                                \
-	({                                                                                 \
-		__auto_type d_ = (d);                                                      \
-		MAPQ__SIM_STEP(CAS, p, d_);                                                \
-		_Bool ok_ = atomic_compare_exchange_##strength##_explicit(p, e, d_, s, f); \
-		mapq__sim_value(ok_);                                                      \
-		ok_;                                                                       \
+#define MAPQ__SIM_C11_XCHG atomic_exchange_explicit
+#define MAPQ__SIM_C11_ADD atomic_fetch_add_explicit
+#define MAPQ__SIM_C11_SUB atomic_fetch_sub_explicit
+#define mapq__xchg(p, v, mo) MAPQ__SIM_RMW(XCHG, p, v, mo, s_)
+#define mapq__fetch_add(p, v, mo) MAPQ__SIM_RMW(ADD, p, v, mo, v_ + s_)
+#define mapq__fetch_sub(p, v, mo) MAPQ__SIM_RMW(SUB, p, v, mo, v_ - s_)
+/* A compare-exchange that succeeds read *e (left as it was) and stored d. */
+#define mapq__cas_(strength, p, e, d, s, f)                                                      \
+	({                                                                                       \
+		__auto_type d_ = (d);                                                            \
+		MAPQ__SIM_STEP(CAS, p, d_);                                                      \
+		mapq__sim_order((const void *)(p), s);                                           \
+		_Bool ok_ = atomic_compare_exchange_##strength##_explicit(p, e, d_, s, f);       \
+		if (ok_)                                                                         \
+			mapq__sim_rmw((void *)(p), sizeof(*(p)), (uint64_t) * (e), (uint64_t)d_, \
+				      s);                                                        \
+		mapq__sim_value(ok_);                                                            \
+		ok_;                                                                             \
 	})
 #define mapq__cas(p, e, d, s, f) mapq__cas_(strong, p, e, d, s, f)
 #define mapq__cas_weak(p, e, d, s, f) mapq__cas_(weak, p, e, d, s, f)
 #define mapq__fence(mo)                          \
 	do {                                     \
 		MAPQ__SIM_STEP(FENCE, NULL, mo); \
+		mapq__sim_order(NULL, mo);       \
 		atomic_thread_fence(mo);         \
 	} while (0)
 #define mapq__lock_step(off) MAPQ__SIM_STEP(LOCK, NULL, off)

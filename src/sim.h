@@ -63,6 +63,23 @@ struct mapq__sim_hooks {
 	/* Used whenever set, inside a simulated process or not: a new
 	 * queue's id, so that one seed gives one run. */
 	void (*random)(void *buf, size_t len);
+	/*
+	 * The memory model (sim/memory.c), NULL for sequential consistency.
+	 * Each is called after step(), when the operation runs; @size is the
+	 * word's, @mo its memory_order.
+	 * store: 1 when the store went into the caller's store buffer (the
+	 *   simulator writes it to memory later), 0 to store it now.
+	 * load: 1 when the caller's own buffer holds a newer value of the
+	 *   word than memory (*v: that value), 0 to read memory.
+	 * order: before a read-modify-write (addr set) or a fence (addr NULL):
+	 *   whatever of the caller's buffer must reach memory first does.
+	 * rmw: after a read-modify-write that stored @v over @old: the
+	 *   simulator may put memory back as it was and buffer the store.
+	 */
+	int (*store)(void *addr, unsigned size, uint64_t v, int mo);
+	int (*load)(const void *addr, unsigned size, uint64_t *v, int mo);
+	void (*order)(const void *addr, int mo);
+	void (*rmw)(void *addr, unsigned size, uint64_t old, uint64_t v, int mo);
 };
 
 /* sim.c: all NULL until the simulator sets them */
@@ -78,6 +95,28 @@ static inline void mapq__sim_step(enum mapq_sim_op op, const void *addr, uint64_
 {
 	if (mapq__sim.step)
 		mapq__sim.step(op, addr, arg, file, line);
+}
+
+static inline int mapq__sim_store(void *addr, unsigned size, uint64_t v, int mo)
+{
+	return mapq__sim.store && mapq__sim.store(addr, size, v, mo);
+}
+
+static inline int mapq__sim_load(const void *addr, unsigned size, uint64_t *v, int mo)
+{
+	return mapq__sim.load && mapq__sim.load(addr, size, v, mo);
+}
+
+static inline void mapq__sim_order(const void *addr, int mo)
+{
+	if (mapq__sim.order)
+		mapq__sim.order(addr, mo);
+}
+
+static inline void mapq__sim_rmw(void *addr, unsigned size, uint64_t old, uint64_t v, int mo)
+{
+	if (mapq__sim.rmw)
+		mapq__sim.rmw(addr, size, old, v, mo);
 }
 
 static inline void mapq__sim_value(uint64_t v)

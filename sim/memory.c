@@ -1,0 +1,300 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * memory.c - a memory weaker than sequential consistency, for the atomic
+ * words of the queue file: each simulated process has a store buffer.
+ *
+ * With --memory sc (the default) every atomic step reaches memory as it
+ * runs, and a weakened memory order of the library changes nothing the
+ * simulator can see. With a store buffer it can: a store waits there (at
+ * every step the schedule chooses whether one leaves), loads by the same
+ * process see it (store forwarding), loads by others do not yet. What
+ * must reach memory first, and when, is what each memory order promises
+ * and no more, in one of two ways:
+ *
+ *   tso   x86-64. Stores leave in program order; a read-modify-write or
+ *         a seq_cst fence empties the buffer (a locked instruction,
+ *         mfence). A seq_cst store and a later seq_cst load are kept
+ *         apart in one of the two ways a compiler may give C11 on x86,
+ *         drawn for each schedule: the store empties the buffer behind
+ *         it (mov; mfence), or the seq_cst load empties it first (mfence;
+ *         mov). The first shows a seq_cst store weakened to relaxed, the
+ *         second a weakened seq_cst load.
+ *   weak  what C11 allows for stores, as ARMv8 and POWER do it. Stores to
+ *         different words leave in any order, except that a release (or
+ *         seq_cst) store leaves only after every store before it, and a
+ *         release fence keeps every store before it ahead of every store
+ *         after it. A read-modify-write reads the newest value of its
+ *         word (every buffered store to it, ours or another's, reaches
+ *         memory first), and its store waits in the buffer like any
+ *         other; a store to the word made after it waits for it, so it
+ *         stays atomic. A seq_cst load, or the load of a seq_cst
+ *         read-modify-write, waits for every seq_cst store before it
+ *         (ldar after stlr); a seq_cst fence empties the buffer.
+ *         Every store waits only for stores made before it, so the
+ *         waits never go round in a circle.
+ *
+ * Both are correct implementations of C11, so correct code passes both;
+ * the library's own tests of the model are weakened orders (mutation/).
+ * Loads are not reordered and never see a value older than memory's:
+ * a weakened acquire stays out of reach (ThreadSanitizer sees those that
+ * guard plain memory; doc/format.md says which are left).
+ *
+ * A system call (a futex, a sleep, msync, a lock, close, munmap) and a
+ * process's end empty its buffer, as the kernel's own barriers do.
+ */
+#include "config.h"
+
+#include <stdatomic.h>
+#include <string.h>
+
+#include "simulator.h"
+
+static bool sc_load_fences; /* tso: this schedule's way to keep seq_cst apart */
+static unsigned leave_odds; /* a store leaves a buffer at a step with 1/leave_odds */
+static uint64_t made;       /* stores buffered so far: their order of making */
+
+const char *sim_memory_name(enum sim_memory m)
+{
+	return m == MEM_TSO ? "tso" : m == MEM_WEAK ? "weak" : "sc";
+}
+
+static void write_word(void *addr, unsigned size, uint64_t v)
+{
+	/* relaxed: the order is the buffer's, chosen by the caller */
+	if (size == 8)
+		atomic_store_explicit((_Atomic uint64_t *)addr, v, memory_order_relaxed);
+	else if (size == 4)
+		atomic_store_explicit((_Atomic uint32_t *)addr, (uint32_t)v, memory_order_relaxed);
+	else if (size == 2)
+		atomic_store_explicit((_Atomic uint16_t *)addr, (uint16_t)v, memory_order_relaxed);
+	else
+		atomic_store_explicit((_Atomic uint8_t *)addr, (uint8_t)v, memory_order_relaxed);
+}
+
+static void drain_upto(struct sim_proc *p, unsigned n);
+
+/* The first buffered read-modify-write of another process than @p to the
+ * word @key made before @seq: a store to the word must wait for it. */
+static bool rmw_before(const struct sim_proc *p, uint64_t key, uint64_t seq, struct sim_proc **o,
+		       unsigned *at)
+{
+	for (unsigned k = 0; k < SIM_MAX_PROCS; k++) {
+		struct sim_proc *q = &sim_w.procs[k];
+		if (q == p)
+			continue;
+		for (unsigned i = 0; i < q->nsb; i++)
+			if (q->sb[i].rmw && q->sb[i].key == key && q->sb[i].seq < seq) {
+				*o = q;
+				*at = i;
+				return true;
+			}
+	}
+	return false;
+}
+
+/* Entry @i of @p's buffer reaches memory (what it must wait for first). */
+static void take_out(struct sim_proc *p, unsigned i)
+{
+	struct sim_proc *o;
+	unsigned at;
+	while (rmw_before(p, p->sb[i].key, p->sb[i].seq, &o, &at))
+		drain_upto(o, at + 1);
+	struct sim_sb_entry e = p->sb[i];
+	memmove(&p->sb[i], &p->sb[i + 1], (p->nsb - i - 1) * sizeof(p->sb[0]));
+	p->nsb--;
+	write_word(e.addr, e.size, e.v);
+}
+
+/* The first @n entries of @p's buffer reach memory, in order. */
+static void drain_upto(struct sim_proc *p, unsigned n)
+{
+	while (n-- > 0 && p->nsb)
+		take_out(p, 0);
+}
+
+/* The entries of @p's buffer up to its last store to the word @key. */
+static void drain_key(struct sim_proc *p, uint64_t key)
+{
+	unsigned n = 0;
+	for (unsigned i = 0; i < p->nsb; i++)
+		if (p->sb[i].key == key)
+			n = i + 1;
+	drain_upto(p, n);
+}
+
+void sim_memory_drain(struct sim_proc *p)
+{
+	drain_upto(p, p->nsb);
+}
+
+/* weak: the entries up to the last seq_cst one, which a seq_cst load waits
+ * for */
+static void drain_sc(struct sim_proc *p)
+{
+	unsigned n = 0;
+	for (unsigned i = 0; i < p->nsb; i++)
+		if (p->sb[i].sc)
+			n = i + 1;
+	drain_upto(p, n);
+}
+
+/* May entry @i leave the buffer now, before those older than it? */
+static bool may_leave(const struct sim_proc *p, unsigned i)
+{
+	struct sim_proc *o;
+	unsigned at;
+	if (rmw_before(p, p->sb[i].key, p->sb[i].seq, &o, &at))
+		return false;
+	if (i == 0)
+		return true;
+	if (sim_w.cfg->memory == MEM_TSO || p->sb[i].ordered)
+		return false;
+	for (unsigned j = 0; j < i; j++)
+		if (p->sb[j].key == p->sb[i].key || p->sb[j].epoch != p->sb[i].epoch)
+			return false;
+	return true;
+}
+
+void sim_memory_tick(void)
+{
+	if (sim_w.cfg->memory == MEM_SC)
+		return;
+	for (unsigned k = 0; k < SIM_MAX_PROCS; k++) {
+		struct sim_proc *p = &sim_w.procs[k];
+		if (!p->nsb)
+			continue;
+		/* 0 (what a shrunk tape holds): the stores wait longer */
+		if (sim_choose(leave_odds) != 1)
+			continue;
+		unsigned can[SIM_SB], n = 0;
+		for (unsigned i = 0; i < p->nsb; i++)
+			if (may_leave(p, i))
+				can[n++] = i;
+		if (n)
+			take_out(p, can[n > 1 ? sim_choose(n) : 0]);
+	}
+}
+
+static void push(struct sim_proc *p, void *addr, uint64_t key, unsigned size, uint64_t v, int mo,
+		 bool rmw)
+{
+	if (p->nsb == SIM_SB)
+		take_out(p, 0); /* a full buffer stalls the store until one leaves */
+	p->sb[p->nsb++] = (struct sim_sb_entry){ .addr = addr,
+						 .key = key,
+						 .v = v,
+						 .size = (uint8_t)size,
+						 .ordered = mo != memory_order_relaxed &&
+							    mo != memory_order_acquire,
+						 .sc = mo == memory_order_seq_cst,
+						 .rmw = rmw,
+						 .epoch = p->epoch,
+						 .seq = made++ };
+}
+
+static int store(void *addr, unsigned size, uint64_t v, int mo)
+{
+	struct sim_proc *p = sim_w.cur;
+	if (!p)
+		return 0;
+	uint64_t key = sim_key_of(p, addr);
+	if (key == UINT64_MAX)
+		return 0; /* the process's own memory */
+	if (sim_w.cfg->memory == MEM_TSO && mo == memory_order_seq_cst && !sc_load_fences) {
+		sim_memory_drain(p); /* mov; mfence */
+		return 0;
+	}
+	push(p, addr, key, size, v, mo, false);
+	return 1;
+}
+
+/* The newest value of the word at @key in @p's buffer, if it holds one. */
+static bool forward(const struct sim_proc *p, uint64_t key, uint64_t *v)
+{
+	for (unsigned i = p->nsb; i-- > 0;)
+		if (p->sb[i].key == key) {
+			*v = p->sb[i].v;
+			return true;
+		}
+	return false;
+}
+
+static int load(const void *addr, unsigned size, uint64_t *v, int mo)
+{
+	struct sim_proc *p = sim_w.cur;
+	(void)size;
+	if (!p || !p->nsb)
+		return 0;
+	if (mo == memory_order_seq_cst) {
+		if (sim_w.cfg->memory == MEM_WEAK)
+			drain_sc(p); /* ldar waits for stlr */
+		else if (sc_load_fences)
+			sim_memory_drain(p); /* mfence; mov */
+	}
+	return forward(p, sim_key_of(p, addr), v);
+}
+
+static void order(const void *addr, int mo)
+{
+	struct sim_proc *p = sim_w.cur;
+	if (!p)
+		return;
+	if (!addr) { /* a fence */
+		if (sim_w.cfg->breakage == BREAK_FENCE)
+			return; /* the self-test: fences order nothing */
+		if (mo == memory_order_seq_cst)
+			sim_memory_drain(p); /* mfence, dmb */
+		else if (mo != memory_order_acquire)
+			p->epoch++; /* stores after it wait for those before */
+		return;
+	}
+	if (sim_w.cfg->memory == MEM_TSO) {
+		sim_memory_drain(p); /* a locked instruction */
+		return;
+	}
+	/* weak: the read reads the newest value, so every buffered store to
+	 * the word gets to memory first */
+	uint64_t key = sim_key_of(p, addr);
+	if (key == UINT64_MAX)
+		return;
+	for (unsigned k = 0; k < SIM_MAX_PROCS; k++)
+		drain_key(&sim_w.procs[k], key);
+	if (mo == memory_order_seq_cst)
+		drain_sc(p);
+}
+
+/* weak: a read-modify-write that stored @v into the word @addr, which
+ * held @old: the store goes into the buffer. */
+static void rmw(void *addr, unsigned size, uint64_t old, uint64_t v, int mo)
+{
+	struct sim_proc *p = sim_w.cur;
+	if (!p || sim_w.cfg->memory != MEM_WEAK)
+		return;
+	uint64_t key = sim_key_of(p, addr);
+	if (key == UINT64_MAX)
+		return;
+	write_word(addr, size, old); /* memory as it was: nobody ran meanwhile */
+	push(p, addr, key, size, v, mo, true);
+}
+
+void sim_memory_start(void)
+{
+	static const unsigned odds[] = { 2, 4, 16, 64 };
+	made = 0;
+	if (sim_w.cfg->memory == MEM_SC) {
+		mapq__sim.store = NULL;
+		mapq__sim.load = NULL;
+		mapq__sim.order = NULL;
+		mapq__sim.rmw = NULL;
+		return;
+	}
+	/* drawn once, not per step: the sc schedules' seeds keep meaning what
+	 * they meant */
+	uint64_t r = sim_rand();
+	sc_load_fences = r & 1;
+	leave_odds = odds[(r >> 1) % 4];
+	mapq__sim.store = store;
+	mapq__sim.load = load;
+	mapq__sim.order = order;
+	mapq__sim.rmw = rmw;
+}
