@@ -12,6 +12,10 @@
 #  - campaigns of random and PCT schedules with deaths and stalls pass;
 #  - power cuts: every synced message survives the crash image, and the
 #    judgement bites (with msync making nothing durable, one is lost);
+#  - store buffers (--memory tso, weak): campaigns pass, and the model
+#    bites (with the library's fences ignored, the lost wake-up the
+#    sleeper's fence prevents is found, saved and replayed, and the same
+#    schedule with the fences passes);
 #  - nothing is left in the simulator's directory.
 set -u
 S=${top_builddir:-.}/sim/mapq-sim
@@ -51,6 +55,8 @@ expect power-overwrite 2 'not with --overwrite' --power-cuts 1 --capacity 16384 
 expect power-ephemeral 2 'not with --ephemeral' --power-cuts 1 --capacity 16384 --ephemeral
 expect break-sync-alone 2 'break sync: needs --power-cuts' --break sync
 expect bad-tear 2 "unknown way to tear 'sideways'" --tear sideways
+expect bad-memory 2 "unknown memory 'fuzzy'" --memory fuzzy
+expect break-fence-sc 2 'break fence: needs --memory tso or weak' --break fence
 expect no-schedule 2 'nope.schedule: No such file' --schedule "$dir/nope.schedule"
 printf 'hello\n' > "$dir/junk"
 expect junk-schedule 2 'junk:1: not a schedule of mapq-sim' --schedule "$dir/junk"
@@ -109,6 +115,22 @@ sed 's/^writers .*/writers 9/' "$dir/small.schedule" > "$dir/bad.schedule"
 expect schedule-bad-workload 2 "bad.schedule:[0-9]+: writers: '9' is not a number from 1 to 8" \
 	--schedule "$dir/bad.schedule"
 
+# The store buffers bite: with the library's fences ignored, the sleeper's
+# look can pass its flag (src/wait.c), and a reader sleeps to its poll.
+expect break-fence 1 'lost wake-up: reader' --break fence --memory weak -k 0 -n 2000 \
+	--save "$dir/f.schedule"
+from=$(sed -n 's/^  \([0-9]*\) steps, .*/\1/p' "$dir/out")
+expect fence-schedule-replay 1 'lost wake-up: reader' --schedule "$dir/f.schedule"
+again=$(sed -n 's/^  \([0-9]*\) steps, .*/\1/p' "$dir/out")
+if [ -n "$from" ] && [ "$from" = "$again" ]; then
+	echo "ok: the store buffers' choices replay from the file ($from steps)"
+else
+	fail "the weak-memory schedule file ran '$again' steps, the failure '$from'"
+fi
+grep -v '^break' "$dir/f.schedule" | sed 's/^fingerprint .*/fingerprint 0/' \
+	> "$dir/fenced.schedule"
+expect fence-schedule-fenced 0 'PASS' --schedule "$dir/fenced.schedule"
+
 # A real SIGSEGV in a simulated process is reported with its schedule,
 # and the replay it prints crashes at the same step.
 expect crash 3 'Segmentation fault in a reader at step [0-9]+ of seed' --break crash -n 5 \
@@ -162,6 +184,16 @@ expect campaign-power 0 'PASS: [0-9]+ schedules' -q -n "$((N / 5))" --time-limit
 # the judgement bites: with msync making nothing durable, a synced message is lost
 expect power-break-sync 1 'lost after mapq_sync' -q -n 2000 --time-limit 60 \
 	--power-cuts 1 --capacity 16384 --break sync --seed 9
+# store buffers: x86's order, and what C11 allows; without deaths every
+# wait is judged for lost wake-ups
+expect campaign-tso 0 'PASS: [0-9]+ schedules' -q -n "$((N / 5))" --time-limit 60 \
+	-w 2 -r 2 -k 0 --memory tso --seed 10
+expect campaign-weak 0 'PASS: [0-9]+ schedules' -q -n "$((N / 5))" --time-limit 60 \
+	-w 2 -r 1 -k 0 --memory weak --seed 11
+expect campaign-weak-deaths 0 'PASS: [0-9]+ schedules' -q -n "$((N / 5))" --time-limit 60 \
+	-w 3 -r 2 -k 2 --stalls 1 --memory weak --seed 12
+expect campaign-weak-overwrite 0 'PASS: [0-9]+ schedules' -q -n "$((N / 5))" --time-limit 60 \
+	-w 2 -r 2 -k 2 --stalls 1 --max-size 1024 -m 24 --overwrite --memory weak --seed 13
 expect campaign-one-writer-stalls 0 'PASS: [0-9]+ schedules' -q -n "$((N / 5))" --time-limit 60 \
 	-w 1 -r 1 --max-size 1024 -k 2 --stalls 1 --seed 5
 
