@@ -43,8 +43,10 @@ TOP = os.path.dirname(HERE)
 # the time): the default, one without deaths (where every wait is judged
 # for lost wake-ups), deaths with stalls, frames up to a quarter of the
 # ring, one writer with deaths and stalls, readers without a name, the
-# overwrite policy, crashes of every process (recovery on open), and
-# power cuts (writers sync; the file keeps what reached the disk).
+# overwrite policy, crashes of every process (recovery on open), power
+# cuts (writers sync; the file keeps what reached the disk), and store
+# buffers (--memory: a memory weaker than sequential consistency, where a
+# missing fence or a weakened order shows), without deaths and with them.
 SIM_WORKLOADS = [
     ("default", []),
     ("no-deaths", ["-k", "0"]),
@@ -57,6 +59,9 @@ SIM_WORKLOADS = [
     ("crashes", ["-w", "2", "-r", "2", "-k", "1", "--stalls", "1", "--crashes", "2"]),
     ("power", ["-w", "2", "-r", "2", "-k", "1", "--stalls", "1", "--power-cuts", "2",
                "--capacity", "16384", "-m", "24"]),
+    ("weak", ["--memory", "weak", "-k", "0"]),
+    ("weak-deaths", ["--memory", "weak", "-w", "3", "-r", "2", "-k", "2", "--stalls", "1"]),
+    ("tso", ["--memory", "tso", "-k", "0"]),
 ]
 # mapq-torture over the same small ring, with kills and pauses; the
 # durable and ephemeral reader kinds alternate between runs.
