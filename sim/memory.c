@@ -244,7 +244,7 @@ static void order(const void *addr, int mo)
 			return; /* the self-test: fences order nothing */
 		if (mo == memory_order_seq_cst)
 			sim_memory_drain(p); /* mfence, dmb */
-		else if (mo != memory_order_acquire)
+		else if (mo == memory_order_release || mo == memory_order_acq_rel)
 			p->epoch++; /* stores after it wait for those before */
 		return;
 	}
