@@ -22,7 +22,12 @@ mutant survives when every test passes, and is stillborn when it does not
 build (not counted). The build has AddressSanitizer, UBSan and leak
 checks on, and fault points. Memory-order mutants, which x86 hides from every
 other test, are then also run under a ThreadSanitizer build of the scratch
-tree (the tests of TSAN_TESTS). --checks full adds `make check-faults'.
+tree (the tests of TSAN_TESTS). A mutant every test missed then meets
+the deterministic simulator (a build configured with --enable-sim):
+seeded mapq-sim campaigns (SIM_CHECKS) that judge lost wake-ups and
+stuck queues, which the tests' polls hide, and, with store buffers
+(--memory tso and weak), the weakened orders only atomics depend on
+(--no-sim leaves them out). --checks full adds `make check-faults'.
 
 Before any test runs, the mutant is built as users build the library
 (-O2): if its object code is the unchanged file's, no test can tell them
@@ -259,6 +264,23 @@ SAME_CODE = "same code: it builds to the same object code as the unchanged file 
 TSAN_TESTS = ["tests/threads", "tests/dup"]
 FLAKY = "flaky"
 
+# The deterministic simulator's campaigns, for a mutant every test missed
+# (doc/simulation.md): lost wake-ups and stuck queues, which polls hide
+# from the tests, and, with store buffers (--memory), weakened orders that
+# only atomics depend on. Each is seeded: one mutant, one verdict.
+SIM_CHECKS = [
+    ("sim-weak", ["--memory", "weak", "-k", "0", "-n", "3000"]),
+    ("sim-tso", ["--memory", "tso", "-k", "0", "-w", "2", "-r", "2", "-n", "2000"]),
+    ("sim-deaths", ["-w", "3", "-r", "2", "-k", "2", "--stalls", "1", "-n", "1500"]),
+    ("sim-weak-deaths", ["--memory", "weak", "-w", "3", "-r", "2", "-k", "2", "--stalls", "1",
+                         "-n", "1500"]),
+    ("sim-weak-overwrite", ["--memory", "weak", "-w", "2", "-r", "2", "-k", "2", "--stalls", "1",
+                            "--max-size", "1024", "-m", "24", "--overwrite", "-n", "1500"]),
+    ("sim-crashes", ["--memory", "weak", "-w", "2", "-r", "2", "-k", "1", "--crashes", "2",
+                     "-n", "1500"]),
+]
+SIM_TIMEOUT = 120
+
 
 class Suite:
     """The tests of one build directory, run one at a time."""
@@ -331,6 +353,41 @@ class Suite:
                 continue
             return t, flaky
         return None, flaky
+
+
+class Sim:
+    """The simulator of a build configured with --enable-sim, over SIM_CHECKS."""
+
+    def __init__(self, scratch, log, env, tmp):
+        self.bld = configure(scratch, "_sim", ["--enable-sim", "CFLAGS=-g -O2"], log)
+        self.log, self.env, self.tmp = log, env, tmp
+
+    def build(self):
+        return run(["make", "-j2", "sim/mapq-sim"], self.bld, self.log) == 0
+
+    def check(self, name, extra):
+        """The campaign's exit status (1: a schedule failed; 3: one crashed;
+        "timeout" past SIM_TIMEOUT, which a spinning mutant reaches)."""
+        d = tempfile.mkdtemp(prefix="sim.", dir=self.tmp)
+        try:
+            return run([os.path.join(self.bld, "sim", "mapq-sim"), "--dir", d, "-q",
+                        "--seed", "1"] + extra, self.bld, self.log, timeout=SIM_TIMEOUT,
+                       env=self.env)
+        finally:
+            shutil.rmtree(d, ignore_errors=True)
+
+    def baseline(self):
+        for name, extra in SIM_CHECKS:
+            rc = self.check(name, extra)
+            if rc != 0:
+                sys.exit("mutate: the simulator's %s campaign fails on the unchanged tree "
+                         "(exit %s): fix that first; see %s" % (name, rc, self.log))
+
+    def hunt(self):
+        for name, extra in SIM_CHECKS:
+            if self.check(name, extra) != 0:
+                return name
+        return None
 
 
 class SameCode:
@@ -646,6 +703,9 @@ def main():
     ap.add_argument("--no-baseline", action="store_true",
                     help="do not run the tests on the unchanged tree first (CI, which just "
                     "did): every test then gets 60 s, far past any test's time on the unchanged tree")
+    ap.add_argument("--no-sim", action="store_true",
+                    help="do not run the simulator's campaigns (SIM_CHECKS) on a mutant the "
+                    "tests missed")
     ap.add_argument("--resume", action="store_true",
                     help="keep the kills recorded in --out/mutants.json, and report on "
                     "every mutant recorded there, not only on those run now")
@@ -747,6 +807,14 @@ def main():
                                             log), log, env)
             if not tsan.build() or not all(tsan.build_for(t) for t in TSAN_TESTS):
                 sys.exit("mutate: the TSan tests do not build; see %s" % log)
+        sim = None
+        if args.checks != "tsan" and not args.no_sim:
+            say("a simulation build: mapq-sim's campaigns for what the tests miss")
+            sim = Sim(scratch, log, env, tmp)
+            if not sim.build():
+                sys.exit("mutate: the simulator does not build; see %s" % log)
+            if not args.no_baseline:
+                sim.baseline()
         if not args.no_baseline:
             say("the tests on the unchanged tree (they must pass; their times set the timeouts)")
             suite.baseline(suite.tests if args.checks != "tsan" else [])
@@ -802,6 +870,8 @@ def main():
                         k2, f2 = tsan.hunt(TSAN_TESTS)
                         flaky += ["tsan:" + x for x in f2]
                         killer = "tsan:" + k2 if k2 else None
+                if not killer and sim:
+                    killer = sim.hunt() if sim.build() else "sim build"
                 result = "killed" if killer else "survived"
                 if killer:
                     fk[killer] = fk.get(killer, 0) + 1
