@@ -139,6 +139,13 @@ static void checkpoints(void)
 	send_seqs(q, 0, 5);
 	CHECK_OK(mapq_sync(q));
 	mapq_close(q);
+	/* Intact, the log ends where the control page says: at tail. */
+	q = recover(p, &rep);
+	CHECK_EQ(rep.used_checkpoint, 0);
+	CHECK_EQ(rep.frames_scanned, 5);
+	CHECK_EQ(rep.messages, 5);
+	CHECK_STR(rep.end_reason, "end of the log");
+	mapq_close(q);
 	damage_frame(p, 1);
 
 	/* Planted in the page after the checkpoints: a newer checkpoint
@@ -159,6 +166,10 @@ static void checkpoints(void)
 	CHECK_EQ(rep.head, 0);
 	CHECK_EQ(rep.frames_skipped, 1);
 	CHECK_EQ(rep.tail_after, 5 * frame);
+	/* frame 1 skipped, not walked; the end is where nothing follows,
+	 * short of the lap that the garbled tail left the walk */
+	CHECK_EQ(rep.frames_scanned, 4);
+	CHECK_STR(rep.end_reason, "no frame published where the next one should start");
 	uint64_t seq[8];
 	CHECK_EQ(drain(q, seq, 8), 4);
 	CHECK(seq[0] == 0 && seq[1] == 2 && seq[2] == 3 && seq[3] == 4);
@@ -218,6 +229,8 @@ static void end_at_tail(void)
 	CHECK_EQ(rep.used_checkpoint, 1);
 	CHECK_EQ(rep.frames_skipped, 0);
 	CHECK_EQ(rep.tail_after, 3 * frame);
+	CHECK_EQ(rep.frames_scanned, 3);
+	CHECK_STR(rep.end_reason, "frame CRC mismatch (torn write)");
 	CHECK_EQ(rep.frames_scrubbed, 2);
 	CHECK_EQ(rep.cursors_moved, 2);
 	for (uint64_t i = 3; i < 5; i++) {
@@ -329,6 +342,8 @@ static void later_lap_at_head(void)
 	CHECK_EQ(rep.used_checkpoint, 1);
 	CHECK_EQ(rep.head, 256);
 	CHECK_EQ(rep.messages, N);
+	CHECK_EQ(rep.frames_scanned, N);
+	CHECK_STR(rep.end_reason, "end of the log (one full lap)");
 	mapq_reader *all;
 	CHECK_OK(mapq_reader_open(q, &all, NULL, MAPQ_START_OLDEST));
 	for (uint64_t s = 1; s <= N; s++) {

@@ -11,6 +11,7 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/types.h>
 
 #include "mapq.h"
@@ -43,6 +44,15 @@
 	} while (0)
 
 #define CHECK_OK(call) CHECK_RC(call, 0)
+
+/* Two strings equal (a NULL is no string); prints both on failure. */
+#define CHECK_STR(a, b)                                                                  \
+	do {                                                                             \
+		const char *a_ = (a), *b_ = (b);                                         \
+		if (!a_ || !b_ || strcmp(a_, b_) != 0)                                   \
+			t_fail(__FILE__, __LINE__, "%s == %s: \"%s\" != \"%s\"", #a, #b, \
+			       a_ ? a_ : "(null)", b_ ? b_ : "(null)");                  \
+	} while (0)
 
 __attribute__((noreturn, format(printf, 3, 4))) void t_fail(const char *file, int line,
 							    const char *fmt, ...);
