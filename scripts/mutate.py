@@ -271,14 +271,17 @@ FLAKY = "flaky"
 # only atomics depend on. Each is seeded: one mutant, one verdict.
 SIM_CHECKS = [
     ("sim-weak", ["--memory", "weak", "-k", "0", "-n", "3000"]),
+    ("sim-weak-deaths", ["--memory", "weak", "-n", "4000"]),
     ("sim-tso", ["--memory", "tso", "-k", "0", "-w", "2", "-r", "2", "-n", "2000"]),
-    ("sim-deaths", ["-w", "3", "-r", "2", "-k", "2", "--stalls", "1", "-n", "1500"]),
-    ("sim-weak-deaths", ["--memory", "weak", "-w", "3", "-r", "2", "-k", "2", "--stalls", "1",
+    ("sim-stalls", ["-w", "3", "-r", "2", "-k", "2", "--stalls", "1", "-n", "1500"]),
+    ("sim-overwrite", ["-w", "2", "-r", "2", "-k", "2", "--stalls", "1", "--max-size", "1024",
+                       "-m", "24", "--overwrite", "-n", "2000"]),
+    ("sim-weak-stalls", ["--memory", "weak", "-w", "3", "-r", "2", "-k", "2", "--stalls", "1",
                          "-n", "1500"]),
-    ("sim-weak-overwrite", ["--memory", "weak", "-w", "2", "-r", "2", "-k", "2", "--stalls", "1",
-                            "--max-size", "1024", "-m", "24", "--overwrite", "-n", "1500"]),
-    ("sim-crashes", ["--memory", "weak", "-w", "2", "-r", "2", "-k", "1", "--crashes", "2",
-                     "-n", "1500"]),
+    ("sim-crashes", ["-w", "2", "-r", "2", "-k", "1", "--stalls", "1", "--crashes", "2",
+                     "-n", "2000"]),
+    ("sim-power", ["-w", "2", "-r", "2", "-k", "1", "--stalls", "1", "--power-cuts", "2",
+                   "--capacity", "16384", "-m", "24", "-n", "800"]),
 ]
 SIM_TIMEOUT = 120
 # Tests of the repository's own files, not of the library's behaviour.
