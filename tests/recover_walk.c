@@ -22,6 +22,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
+#include <stdatomic.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -356,8 +358,61 @@ static void later_lap_at_head(void)
 	mapq_close(q);
 }
 
+/* Writers that died in the log: one after taking tail and confirming
+ * its record, with nothing in the ring yet (a hole), and one after
+ * claiming its frame. The walk fills the hole and aborts the claim,
+ * counts each once, walks both as frames, and the log goes on past them
+ * to the three messages after. */
+static void dead_writers_in_the_walk(void)
+{
+	const char *p = t_path("dead");
+	mapq_recovery rep;
+	mapq *q = create(p);
+	mapq_close(q);
+	pid_t c = fork();
+	if (c == 0) {
+		mapq *w;
+		void *buf;
+		if (mapq_open(&w, p, 0, NULL))
+			_exit(2);
+		send_seqs(w, 0, 2); /* which also gives the handle its writer slot */
+		/* the next reservation as writer.c makes it, up to its
+		 * confirmation */
+		struct fmt_wslot *ws = &w->wslots[w->wslot];
+		uint64_t t = atomic_load(&w->ctl->tail);
+		atomic_store(&ws->resv_pos, t);
+		atomic_store(&ws->resv_size, frame | RESV_TENTATIVE);
+		atomic_store(&w->ctl->tail, t + frame);
+		atomic_store(&ws->resv_size, frame);
+		/* a second handle, a writer slot of its own: claims, half
+		 * writes; a third sends the messages after them */
+		mapq *v, *u;
+		if (mapq_open(&v, p, 0, NULL) || mapq_reserve(v, MSG, &buf, 0) ||
+		    mapq_open(&u, p, 0, NULL))
+			_exit(3);
+		memset(buf, 'X', MSG / 2);
+		send_seqs(u, 2, 5);
+		t_die(); /* the process dies with all three */
+	}
+	CHECK_EQ(t_wait_child(c), 128 + SIGKILL);
+	q = recover(p, &rep);
+	CHECK_EQ(rep.holes_filled, 1);
+	CHECK_EQ(rep.claims_aborted, 1);
+	CHECK_EQ(rep.writers_freed, 3);
+	CHECK_EQ(rep.frames_scanned, 7); /* two messages, hole, claim, three */
+	CHECK_EQ(rep.messages, 5);
+	CHECK_EQ(rep.tail_after, 7 * frame);
+	CHECK_STR(rep.end_reason, "end of the log");
+	uint64_t seq[8];
+	CHECK_EQ(drain(q, seq, 8), 5);
+	for (int i = 0; i < 5; i++)
+		CHECK_EQ(seq[i], i);
+	mapq_close(q);
+}
+
 int main(void)
 {
+	dead_writers_in_the_walk();
 	later_lap_at_head();
 	checkpoints();
 	end_at_tail();
