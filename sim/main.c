@@ -59,6 +59,8 @@ static const char usage[] =
 	"                       newest message, and what it missed is not a loss\n"
 	"      --overwrite      the overwrite policy: writers never wait, and lap slow\n"
 	"                       readers, who are told how many messages they lost\n"
+	"      --reattach       readers close now and then, cleanly, and come back\n"
+	"                       20 ms later: closes and joins during the traffic\n"
 	"  -m, --messages N     messages per writer (16: more than the ring holds)\n"
 	"      --capacity B     ring bytes, a power of two >= 4096 (4096)\n"
 	"      --min-size B     smallest payload, >= %u (%u)\n"
@@ -121,7 +123,8 @@ enum {
 	O_CRASHES,
 	O_POWER,
 	O_TEAR,
-	O_MEMORY
+	O_MEMORY,
+	O_REATTACH
 };
 
 static const struct option longopts[] = {
@@ -159,6 +162,7 @@ static const struct option longopts[] = {
 	{ "power-cuts", required_argument, NULL, O_POWER },
 	{ "tear", required_argument, NULL, O_TEAR },
 	{ "memory", required_argument, NULL, O_MEMORY },
+	{ "reattach", no_argument, NULL, O_REATTACH },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
@@ -300,6 +304,8 @@ static void print_command(FILE *f, const struct campaign *c, uint64_t seed, bool
 		fprintf(f, " --break %s", g->breakage == BREAK_SYNC ? "sync" : "fence");
 	if (g->memory != MEM_SC)
 		fprintf(f, " --memory %s", sim_memory_name(g->memory));
+	if (g->reattach)
+		fprintf(f, " --reattach");
 	if (expect)
 		fprintf(f, " --expect %#llx", (unsigned long long)sim_w.fingerprint);
 	fputc('\n', f);
@@ -453,6 +459,9 @@ static void parse(int argc, char **argv, struct campaign *c)
 			break;
 		case O_OVERWRITE:
 			g->overwrite = true;
+			break;
+		case O_REATTACH:
+			g->reattach = true;
 			break;
 		case O_MEMORY:
 			if (!strcmp(optarg, "sc"))

@@ -40,7 +40,10 @@
  * guard plain memory; doc/format.md says which are left).
  *
  * A system call (a futex, a sleep, msync, a lock, close, munmap) and a
- * process's end empty its buffer, as the kernel's own barriers do.
+ * process's end empty its buffer, as the kernel's own barriers do; for
+ * an fcntl() lock that is x86's behaviour, where ARM's kernel locks are
+ * only acquire and release, so a store-before-load pair with a lock call
+ * between them is outside this model's reach.
  */
 #include "config.h"
 

@@ -285,6 +285,17 @@ static void reader(struct sim_proc *p)
 			crash();
 		if (rs->done)
 			break;
+		/* --reattach: now and then the reader closes, cleanly, and a
+		 * new incarnation comes back later (a durable one resumes, one
+		 * without a name starts at the newest message): the close
+		 * wakes writers it held back, and the new one joins while
+		 * writers move head */
+		if (cfg->reattach && p->inc + 1 < TT_MAX_INC && sim_choose(8) == 1) {
+			mapq_reader_close(r);
+			mapq_close(q);
+			p->again = true;
+			sim_exit();
+		}
 	}
 	mapq_close(q);
 }

@@ -480,19 +480,21 @@ static bool all_done(void)
 static void reap(struct sim_proc *p)
 {
 	sim_kernel_release(p);
-	if (p->state == P_DONE) {
+	if (p->state == P_DONE && !p->again) {
 		p->state = P_FREE;
 		return;
 	}
-	/* died: a new incarnation, as the torture harness restarts it */
+	/* died, or closed to come back: a new incarnation, as the torture
+	 * harness restarts it */
 	enum sim_role role = p->role;
 	unsigned id = p->id, inc = p->inc + 1;
+	uint64_t at = sim_w.vt + (p->again ? REATTACH_NS : RESTART_NS);
 	p->state = P_FREE;
 	if (role == R_WRITER)
 		sim_w.incarnations[id] = inc + 1;
 	else
 		sim_w.reader_epochs[id] = inc;
-	(void)sim_spawn(role, id, inc, sim_w.vt + RESTART_NS);
+	(void)sim_spawn(role, id, inc, at);
 }
 
 static int make_queue(const struct sim_config *cfg)

@@ -96,6 +96,7 @@ struct sim_config {
 	uint64_t capacity;
 	bool durable;   /* readers resume by name after a restart */
 	bool overwrite; /* MAPQ_OVERWRITE: writers lap slow readers */
+	bool reattach;  /* readers close now and then and come back (roles.c) */
 	enum sim_strategy strategy;
 	unsigned depth;            /* PCT: bugs of this depth have a guaranteed chance */
 	unsigned events[EV_KINDS]; /* deaths, stalls, crashes, cuts per schedule, at most */
@@ -142,6 +143,7 @@ struct sim_proc {
 	uint64_t key;
 	uint64_t wake_at;
 	bool woken, quiet_timer;
+	bool again; /* done, but to come back as a new incarnation (reattach) */
 	uint64_t stall_until;
 	uint64_t prio;      /* PCT */
 	uint64_t last_step; /* its latest step: where the value read goes */
@@ -255,6 +257,10 @@ const char *sim_memory_name(enum sim_memory m);
 
 /* Virtual time before a dead process comes back. */
 #define RESTART_NS 200000u
+/* ... and a reader that closed to come back (--reattach): longer than the
+ * space poll (wait.c), so that a writer it blocked is woken by its close
+ * or judged for a lost wake-up, not rescued by its return. */
+#define REATTACH_NS 20000000u
 
 /* power.c: the disk's image, power cuts and their judgement */
 int sim_power_start(void); /* after the queue's creation; -1: setup error */

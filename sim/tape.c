@@ -17,7 +17,8 @@
  *   overwrite                  the overwrite policy, if so
  *   break wake|sync|fence      the self-test's breakage, if any
  *   tear bytes                 power cuts garble changed bytes, if so
- *   memory tso|weak             store buffers (memory.c), if so
+ *   reattach                   readers close and come back, if so
+ *   memory tso|weak            store buffers (memory.c), if so
  *   deaths STEP...             the steps where a process dies
  *   stalls STEP...             the steps where a process stalls
  *   crashes STEP...            the steps where every process dies
@@ -103,6 +104,8 @@ int sim_tape_save(const char *path, const struct sim_config *cfg, const struct s
 	fprintf(f, "%s", cfg->tear_bytes ? "\ntear bytes" : "");
 	if (cfg->memory != MEM_SC)
 		fprintf(f, "\nmemory %s", sim_memory_name(cfg->memory));
+	if (cfg->reattach)
+		fprintf(f, "\nreattach");
 	fprintf(f, "\ndeaths");
 	for (unsigned e = 0; e < EV_KINDS; e++) {
 		fprintf(f, "%s", e ? event_keys[e] : "");
@@ -221,6 +224,7 @@ int sim_tape_load(const char *path, struct sim_config *cfg, struct sim_tape *t,
 	cfg->durable = true;
 	cfg->overwrite = false;
 	cfg->memory = MEM_SC;
+	cfg->reattach = false;
 	*fingerprint = 0;
 	if (kind_len)
 		kind[0] = 0;
@@ -294,6 +298,8 @@ int sim_tape_load(const char *path, struct sim_config *cfg, struct sim_tape *t,
 			cfg->durable = false;
 		} else if (!strcmp(key, "overwrite")) {
 			cfg->overwrite = true;
+		} else if (!strcmp(key, "reattach")) {
+			cfg->reattach = true;
 		} else if (!strcmp(key, "memory")) {
 			if (!strcmp(rest, "tso"))
 				cfg->memory = MEM_TSO;
