@@ -280,6 +280,8 @@ SIM_CHECKS = [
                          "-n", "1500"]),
     ("sim-crashes", ["-w", "2", "-r", "2", "-k", "1", "--stalls", "1", "--crashes", "2",
                      "-n", "2000"]),
+    ("sim-reattach", ["--reattach", "--memory", "weak", "-w", "3", "-r", "2", "-k", "2",
+                      "--stalls", "1", "-n", "2000"]),
     ("sim-power", ["-w", "2", "-r", "2", "-k", "1", "--stalls", "1", "--power-cuts", "2",
                    "--capacity", "16384", "-m", "24", "-n", "800"]),
 ]
