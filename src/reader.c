@@ -290,19 +290,21 @@ static inline unsigned pause_empty(void)
 static bool unblock(struct mapq_reader *r, uint64_t c, uint64_t now)
 {
 	struct mapq *q = r->q;
-	if (c != r->stall_pos) {
-		r->stall_pos = c;
-		r->stall_since = r->stall_check = now;
-		r->on_writer = true;
+	bool fresh = c != r->stall_pos;
+	if (!fresh && now - r->stall_check < mapq__poll.unblock_ns)
 		return false;
-	}
-	if (now - r->stall_check < mapq__poll.unblock_ns)
-		return false;
+	bool was = r->on_writer && !fresh;
+	r->stall_pos = c;
 	r->stall_check = now;
 	/* acquire: as in repair.c, records of reservations below tail */
 	r->on_writer = c < mapq__load(&q->ctl->tail, memory_order_acquire);
-	if (!r->on_writer) {
-		r->stall_since = now; /* empty queue: waiting on nobody */
+	/* The clock runs from the first look that finds a writer on @c: not
+	 * from our arrival, nor from the last look at an empty queue, which
+	 * can be a poll before the writer reserved (then it was skipped as
+	 * stalled moments after its reservation: the simulator found it,
+	 * with a 1 ms unblock timeout). Late by a poll at most, never early. */
+	if (!r->on_writer || !was) {
+		r->stall_since = now;
 		return false;
 	}
 	bool force = q->unblock_ns >= 0 && now - r->stall_since >= (uint64_t)q->unblock_ns;
