@@ -59,6 +59,7 @@ SIM_WORKLOADS = [
     ("crashes", ["-w", "2", "-r", "2", "-k", "1", "--stalls", "1", "--crashes", "2"]),
     ("power", ["-w", "2", "-r", "2", "-k", "1", "--stalls", "1", "--power-cuts", "2",
                "--capacity", "16384", "-m", "24"]),
+    ("short-unblock", ["-w", "3", "-r", "2", "-k", "1", "--stalls", "2", "--unblock-ms", "1"]),
     ("weak", ["--memory", "weak", "-k", "0"]),
     ("weak-deaths", ["--memory", "weak", "-w", "3", "-r", "2", "-k", "2", "--stalls", "1"]),
     ("tso", ["--memory", "tso", "-k", "0"]),

@@ -194,6 +194,10 @@ expect campaign-weak-deaths 0 'PASS: [0-9]+ schedules' -q -n "$((N / 5))" --time
 	-w 3 -r 2 -k 2 --stalls 1 --memory weak --seed 12
 expect campaign-weak-overwrite 0 'PASS: [0-9]+ schedules' -q -n "$((N / 5))" --time-limit 60 \
 	-w 2 -r 2 -k 2 --stalls 1 --max-size 1024 -m 24 --overwrite --memory weak --seed 13
+# an unblock timeout as short as the readers' poll: no frame is skipped
+# before its writer stalled that long (a false MAPQ_ESTALLED otherwise)
+expect campaign-short-unblock 0 'PASS: [0-9]+ schedules' -q -n "$((N / 5))" --time-limit 60 \
+	-w 3 -r 2 -k 1 --stalls 2 --unblock-ms 1 --seed 1
 # readers close now and then and come back: closes and joins during traffic
 expect campaign-reattach 0 'PASS: [0-9]+ schedules' -q -n "$((N / 5))" --time-limit 60 \
 	-w 2 -r 2 -k 0 --reattach --ephemeral --memory weak --seed 14
