@@ -280,6 +280,8 @@ SIM_CHECKS = [
                          "-n", "1500"]),
     ("sim-crashes", ["-w", "2", "-r", "2", "-k", "1", "--stalls", "1", "--crashes", "2",
                      "-n", "2000"]),
+    ("sim-short-unblock", ["--unblock-ms", "1", "--stall-ms", "5", "-w", "3", "-r", "1",
+                           "--stalls", "3", "-k", "0", "-n", "3000"]),
     ("sim-reattach", ["--reattach", "--memory", "weak", "-w", "3", "-r", "2", "-k", "2",
                       "--stalls", "1", "-n", "2000"]),
     ("sim-power", ["-w", "2", "-r", "2", "-k", "1", "--stalls", "1", "--power-cuts", "2",
