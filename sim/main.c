@@ -464,13 +464,7 @@ static void parse(int argc, char **argv, struct campaign *c)
 			g->reattach = true;
 			break;
 		case O_MEMORY:
-			if (!strcmp(optarg, "sc"))
-				g->memory = MEM_SC;
-			else if (!strcmp(optarg, "tso"))
-				g->memory = MEM_TSO;
-			else if (!strcmp(optarg, "weak"))
-				g->memory = MEM_WEAK;
-			else
+			if (!sim_memory_parse(optarg, &g->memory))
 				bad("--memory: unknown memory '%s' (sc, tso or weak)", optarg);
 			break;
 		case O_SHRINK_TIME:

@@ -56,9 +56,21 @@ static bool sc_load_fences; /* tso: this schedule's way to keep seq_cst apart */
 static unsigned leave_odds; /* a store leaves a buffer at a step with 1/leave_odds */
 static uint64_t made;       /* stores buffered so far: their order of making */
 
+static const char *const memory_names[] = { "sc", "tso", "weak" };
+
 const char *sim_memory_name(enum sim_memory m)
 {
-	return m == MEM_TSO ? "tso" : m == MEM_WEAK ? "weak" : "sc";
+	return memory_names[m];
+}
+
+bool sim_memory_parse(const char *name, enum sim_memory *m)
+{
+	for (unsigned i = 0; i < sizeof(memory_names) / sizeof(memory_names[0]); i++)
+		if (!strcmp(name, memory_names[i])) {
+			*m = (enum sim_memory)i;
+			return true;
+		}
+	return false;
 }
 
 static void write_word(void *addr, unsigned size, uint64_t v)

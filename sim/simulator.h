@@ -254,6 +254,7 @@ void sim_memory_start(void);               /* at a schedule's start: the hooks *
 void sim_memory_tick(void);                /* at each step: stores may leave buffers */
 void sim_memory_drain(struct sim_proc *p); /* a system call or an end: all leave */
 const char *sim_memory_name(enum sim_memory m);
+bool sim_memory_parse(const char *name, enum sim_memory *m); /* false: no such */
 
 /* Virtual time before a dead process comes back. */
 #define RESTART_NS 200000u

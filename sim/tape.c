@@ -301,11 +301,7 @@ int sim_tape_load(const char *path, struct sim_config *cfg, struct sim_tape *t,
 		} else if (!strcmp(key, "reattach")) {
 			cfg->reattach = true;
 		} else if (!strcmp(key, "memory")) {
-			if (!strcmp(rest, "tso"))
-				cfg->memory = MEM_TSO;
-			else if (!strcmp(rest, "weak"))
-				cfg->memory = MEM_WEAK;
-			else if (strcmp(rest, "sc"))
+			if (!sim_memory_parse(rest, &cfg->memory))
 				rc = bad(&l, "memory: '%s' is not a memory (sc, tso or weak)",
 					 rest);
 		} else if (!strcmp(key, "tear")) {

@@ -9,8 +9,9 @@
  * the simulator (sim.h), which decides who runs next, or that the calling
  * process dies here, and then reports the value read or written, for the
  * trace; with a store buffer (sim/memory.c) the simulator also decides
- * when a store reaches memory, within what its memory order allows. Atomics on process-local memory (a mapping's reference count,
- * the fault-point flag) are not steps of the protocol and stay plain C11;
+ * when a store reaches memory, within what its memory order allows.
+ * Atomics on process-local memory (a mapping's reference count, the
+ * fault-point flag) are not steps of the protocol and stay plain C11;
  * scripts/check-source.py rejects any other atomic_* call in src/.
  *
  * The memory order is always explicit, as in the C11 calls, and each call
