@@ -44,6 +44,7 @@ uint64_t sim_key_of(struct sim_proc *p, const void *addr)
 static void block(struct sim_proc *p)
 {
 	sim_ctx_switch(&p->ctx, &sim_w.main_ctx);
+	sim_memory_drain(p); /* the system call's return: a full barrier */
 }
 
 static int futex_wait(_Atomic uint32_t *word, uint32_t expect, uint64_t deadline)

@@ -8,7 +8,7 @@ EXTRA_DIST += sim/simulator.h sim/regress.txt sim/bugs
 if SIM
 noinst_PROGRAMS += sim/mapq-sim
 sim_mapq_sim_SOURCES = sim/main.c sim/sched.c sim/kernel.c sim/roles.c sim/verdict.c sim/tape.c \
-	sim/shrink.c sim/switch.c sim/power.c sim/memory.c sim/switch.h \
+	sim/shrink.c sim/switch.c sim/power.c sim/memory.c sim/views.c sim/switch.h \
 	sim/simulator.h harness/account.c harness/stamp.c harness/state.c harness/verdict.c \
 	harness/torture.h
 sim_mapq_sim_LDADD = libmapq_core.la $(PTHREAD_LIBS)

@@ -46,9 +46,11 @@ static const char usage[] =
 	"                       the default) or bytes (garbage where bytes changed)\n"
 	"      --memory X       how the file's atomic words behave: sc (every step\n"
 	"                       reaches memory at once; the default), tso (a store\n"
-	"                       buffer per process, x86-64) or weak (store buffers\n"
-	"                       emptied in any order C11 allows, ARM- or POWER-like):\n"
-	"                       a weakened memory order of the library shows there\n"
+	"                       buffer per process, x86-64), weak (store buffers\n"
+	"                       emptied in any order C11 allows, ARM- or POWER-like)\n"
+	"                       or c11 (a load may read an older store, as far as\n"
+	"                       coherence and happens-before allow): a weakened\n"
+	"                       memory order of the library shows there\n"
 	"      --horizon N      steps over which deaths, stalls and priority changes\n"
 	"                       fall (measured from the workload when not given)\n"
 	"  -t, --time-limit S   stop after S seconds of real time (none)\n"
@@ -465,7 +467,7 @@ static void parse(int argc, char **argv, struct campaign *c)
 			break;
 		case O_MEMORY:
 			if (!sim_memory_parse(optarg, &g->memory))
-				bad("--memory: unknown memory '%s' (sc, tso or weak)", optarg);
+				bad("--memory: unknown memory '%s' (sc, tso, weak or c11)", optarg);
 			break;
 		case O_SHRINK_TIME:
 			c->shrink_time = (double)number("--shrink-time", optarg, 1, 1000000);
@@ -521,7 +523,7 @@ static void parse(int argc, char **argv, struct campaign *c)
 		    "cannot keep later writes off the pages it synced, and a torn page loses "
 		    "synced messages (include/mapq.h)");
 	if (g->breakage == BREAK_FENCE && g->memory == MEM_SC)
-		bad("--break fence: needs --memory tso or weak (with every step in memory at "
+		bad("--break fence: needs --memory tso, weak or c11 (with every step in memory at "
 		    "once a fence has nothing to order)");
 	if (g->breakage == BREAK_SYNC && !g->events[EV_POWER])
 		bad("--break sync: needs --power-cuts (nothing else reads the disk's image)");

@@ -144,6 +144,7 @@ struct sim_proc *sim_spawn(enum sim_role role, unsigned id, unsigned inc, uint64
 	p->inc = inc;
 	p->stack = stacks[idx];
 	p->pid = 1000 + sim_w.spawned++; /* as distinct as real pids */
+	sim_views_begin(p);
 	/* PCT: initial priorities above every change point's (1..depth) */
 	p->prio = sim_w.cfg->depth + 1 + sim_rand() % 1000000;
 	sim_ctx_make(&p->ctx, p->stack, SIM_STACK, proc_entry);

@@ -42,9 +42,18 @@ enum sim_strategy {
 
 /* How the atomic words of the file behave (memory.c). */
 enum sim_memory {
-	MEM_SC,  /* every step reaches memory as it runs */
-	MEM_TSO, /* store buffers, emptied in order */
-	MEM_WEAK /* store buffers, emptied in any order the memory orders allow */
+	MEM_SC,   /* every step reaches memory as it runs */
+	MEM_TSO,  /* store buffers, emptied in order */
+	MEM_WEAK, /* store buffers, emptied in any order the memory orders allow */
+	MEM_C11   /* loads may read older stores, as coherence and happens-before allow */
+};
+
+/* What a process knows of the stores made (views.c): stamp vc[i] and
+ * those before it by the process in slot i, and every store stamped up
+ * to g (in memory at its last full barrier). */
+struct sim_view {
+	uint64_t vc[SIM_MAX_PROCS];
+	uint64_t g;
 };
 
 /* A store waiting in a process's store buffer. */
@@ -151,6 +160,9 @@ struct sim_proc {
 	struct sim_sb_entry sb[SIM_SB];
 	unsigned nsb;
 	uint32_t epoch;
+	/* views.c: what it knows, what it knew at its last release fence,
+	 * and what its relaxed loads read, for its next acquire fence */
+	struct sim_view view, relfence, pending;
 	uint32_t pid;
 	/* what it holds */
 	int fds[SIM_MAX_FDS];
@@ -255,6 +267,10 @@ void sim_memory_tick(void);                /* at each step: stores may leave buf
 void sim_memory_drain(struct sim_proc *p); /* a system call or an end: all leave */
 const char *sim_memory_name(enum sim_memory m);
 bool sim_memory_parse(const char *name, enum sim_memory *m); /* false: no such */
+/* views.c */
+void sim_views_start(void);                 /* at a schedule's start, for --memory c11 */
+void sim_views_begin(struct sim_proc *p);   /* a process starts: it sees memory */
+void sim_views_barrier(struct sim_proc *p); /* a full barrier: it sees memory */
 
 /* Virtual time before a dead process comes back. */
 #define RESTART_NS 200000u

@@ -94,6 +94,8 @@
 		if (ok_)                                                                         \
 			mapq__sim_rmw((void *)(p), sizeof(*(p)), (uint64_t) * (e), (uint64_t)d_, \
 				      s);                                                        \
+		else                                                                             \
+			mapq__sim_failed((const void *)(p), sizeof(*(p)), (uint64_t) * (e), f);  \
 		mapq__sim_value(ok_);                                                            \
 		ok_;                                                                             \
 	})

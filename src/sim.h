@@ -75,11 +75,14 @@ struct mapq__sim_hooks {
 	 *   whatever of the caller's buffer must reach memory first does.
 	 * rmw: after a read-modify-write that stored @v over @old: the
 	 *   simulator may put memory back as it was and buffer the store.
+	 * failed: after a compare-exchange that failed, having read @seen
+	 *   with its failure order @mo.
 	 */
 	int (*store)(void *addr, unsigned size, uint64_t v, int mo);
 	int (*load)(const void *addr, unsigned size, uint64_t *v, int mo);
 	void (*order)(const void *addr, int mo);
 	void (*rmw)(void *addr, unsigned size, uint64_t old, uint64_t v, int mo);
+	void (*failed)(const void *addr, unsigned size, uint64_t seen, int mo);
 };
 
 /* sim.c: all NULL until the simulator sets them */
@@ -117,6 +120,12 @@ static inline void mapq__sim_rmw(void *addr, unsigned size, uint64_t old, uint64
 {
 	if (mapq__sim.rmw)
 		mapq__sim.rmw(addr, size, old, v, mo);
+}
+
+static inline void mapq__sim_failed(const void *addr, unsigned size, uint64_t seen, int mo)
+{
+	if (mapq__sim.failed)
+		mapq__sim.failed(addr, size, seen, mo);
 }
 
 static inline void mapq__sim_value(uint64_t v)

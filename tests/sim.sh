@@ -16,6 +16,10 @@
 #    bites (with the library's fences ignored, the lost wake-up the
 #    sleeper's fence prevents is found, saved and replayed, and the same
 #    schedule with the fences passes);
+#  - loads that read older stores (--memory c11): campaigns pass, and
+#    the model bites (with the library's fences ignored, an overwrite-mode
+#    reader re-reads an older cursor after reading a frame a later lap
+#    was overwriting, and judges the torn frame);
 #  - nothing is left in the simulator's directory.
 set -u
 S=${top_builddir:-.}/sim/mapq-sim
@@ -56,7 +60,7 @@ expect power-ephemeral 2 'not with --ephemeral' --power-cuts 1 --capacity 16384 
 expect break-sync-alone 2 'break sync: needs --power-cuts' --break sync
 expect bad-tear 2 "unknown way to tear 'sideways'" --tear sideways
 expect bad-memory 2 "unknown memory 'fuzzy'" --memory fuzzy
-expect break-fence-sc 2 'break fence: needs --memory tso or weak' --break fence
+expect break-fence-sc 2 'break fence: needs --memory tso, weak or c11' --break fence
 expect no-schedule 2 'nope.schedule: No such file' --schedule "$dir/nope.schedule"
 printf 'hello\n' > "$dir/junk"
 expect junk-schedule 2 'junk:1: not a schedule of mapq-sim' --schedule "$dir/junk"
@@ -194,6 +198,15 @@ expect campaign-weak-deaths 0 'PASS: [0-9]+ schedules' -q -n "$((N / 5))" --time
 	-w 3 -r 2 -k 2 --stalls 1 --memory weak --seed 12
 expect campaign-weak-overwrite 0 'PASS: [0-9]+ schedules' -q -n "$((N / 5))" --time-limit 60 \
 	-w 2 -r 2 -k 2 --stalls 1 --max-size 1024 -m 24 --overwrite --memory weak --seed 13
+# loads that read older stores; with the fences ignored, a torn frame
+expect c11-break-fence 1 'MAPQ_ECORRUPT|verdict: corrupt' -q -n 6000 --time-limit 60 -w 2 -r 2 -k 0 \
+	--max-size 1024 -m 24 --overwrite --memory c11 --break fence --seed 5
+expect campaign-c11 0 'PASS: [0-9]+ schedules' -q -n "$((N / 5))" --time-limit 60 \
+	-w 2 -r 2 -k 0 --memory c11 --seed 16
+expect campaign-c11-deaths 0 'PASS: [0-9]+ schedules' -q -n "$((N / 5))" --time-limit 60 \
+	-w 3 -r 2 -k 2 --stalls 1 --reattach --memory c11 --seed 17
+expect campaign-c11-overwrite 0 'PASS: [0-9]+ schedules' -q -n "$((N / 5))" --time-limit 60 \
+	-w 2 -r 2 -k 2 --stalls 1 --max-size 1024 -m 24 --overwrite --memory c11 --seed 18
 # an unblock timeout as short as the readers' poll: no frame is skipped
 # before its writer stalled that long (a false MAPQ_ESTALLED otherwise)
 expect campaign-short-unblock 0 'PASS: [0-9]+ schedules' -q -n "$((N / 5))" --time-limit 60 \
