@@ -26,19 +26,19 @@ tree (the tests of TSAN_TESTS). A mutant every test missed then meets
 the deterministic simulator (a build configured with --enable-sim):
 seeded mapq-sim campaigns (SIM_CHECKS) that judge lost wake-ups and
 stuck queues, which the tests' polls hide, and, with store buffers
-(--memory tso and weak), the weakened orders only atomics depend on
-(--no-sim leaves them out). --checks full adds `make check-faults'.
+(--memory tso and weak) and loads that read older stores (--memory c11),
+the weakened orders only atomics depend on (--no-sim leaves them out). --checks full adds `make check-faults'.
 
 Before any test runs, the mutant is built as users build the library
 (-O2): if its object code is the unchanged file's, no test can tell them
 apart, and it is counted as equivalent without a run (a hook or fault
 point only test builds define, a comparison the compiler proves
 redundant); a memory-order mutant that x86 compiles alike still meets
-the simulator, whose store buffers can tell them apart. With --select reach (the default of --full) a coverage build
-first records which tests run which lines; a mutant is then tried only
-against the tests that run its line, and one that no test reaches
-survives at once, reported as such: confirm survivors with --ids and
---select all.
+the simulator, whose memory models can tell them apart. With --select
+reach (the default of --full) a coverage build first records which tests
+run which lines; a mutant is then tried only against the tests that run
+its line, and one that no test reaches survives at once, reported as
+such: confirm survivors with --ids and --select all.
 
 Mutants triaged as equivalent (the change cannot be observed) are listed
 with the reason in mutation/equivalent.txt, one per line: the mutant's id,
@@ -286,6 +286,11 @@ SIM_CHECKS = [
                       "--stalls", "1", "-n", "2000"]),
     ("sim-power", ["-w", "2", "-r", "2", "-k", "1", "--stalls", "1", "--power-cuts", "2",
                    "--capacity", "16384", "-m", "24", "-n", "800"]),
+    # loads that read older stores: overwrite-mode readers' seqlocks
+    ("sim-c11-overwrite", ["--memory", "c11", "-w", "2", "-r", "2", "-k", "2", "--stalls", "1",
+                           "--max-size", "1024", "-m", "24", "--overwrite", "-n", "3000"]),
+    ("sim-c11-lapped", ["--memory", "c11", "-w", "1", "-r", "2", "-k", "0", "--max-size", "1024",
+                        "-m", "24", "--overwrite", "-n", "12000"]),
 ]
 SIM_TIMEOUT = 120
 # Tests of the repository's own files, not of the library's behaviour.
@@ -400,6 +405,11 @@ class Sim:
             if self.check(name, extra) != 0:
                 return name
         return None
+
+
+def ordering(m):
+    """A mutant of a memory order: one weakened, or a fence dropped."""
+    return m["operator"] == "order" or (m["operator"] == "call" and "mapq__fence" in m["old"])
 
 
 class SameCode:
@@ -861,9 +871,9 @@ def main():
             result, killer, flaky = "stillborn", None, []
             reached = reach.tests_for(m) if reach else None
             samecode = same.same(m)
-            if samecode and sim and m["operator"] == "order":
+            if samecode and sim and ordering(m):
                 # x86 builds both alike, and no test on it can tell them
-                # apart; the simulator's store buffers can
+                # apart; the simulator's memory models can
                 killer = sim.hunt() if sim.build() else "sim build"
                 result = "killed" if killer else "survived"
                 samecode = not killer
