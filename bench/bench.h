@@ -71,7 +71,10 @@ struct bench_mech {
 };
 
 extern const struct bench_mech bench_mapq, bench_pipe, bench_unix_stream, bench_unix_seqpacket,
-	bench_posix_mq, bench_raw_ring, bench_cacheline, bench_zeromq, bench_nng;
+	bench_posix_mq, bench_raw_ring, bench_batch_ring, bench_cacheline, bench_zeromq, bench_nng;
+
+/* mech_mapq.c: @n sends, reads and releases in one process (--pairs) */
+int bench_mapq_pairs(const char *dir, size_t size, uint64_t n);
 
 /* check.c: payloads */
 void bench_pay_fill(void *buf, size_t size, unsigned writer, uint64_t seq);

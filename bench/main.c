@@ -23,24 +23,29 @@ static const char usage[] =
 	"  throughput (messages/s, MB/s) for 8 B to 64 KiB messages: mapq 1x1, 2x1\n"
 	"  and 1x2 (broadcast); pipe, AF_UNIX stream and seqpacket, POSIX mq, and\n"
 	"  ZeroMQ and nng over ipc:// when configure found them; the\n"
-	"  raw shared-memory byte ring (the ceiling);\n"
+	"  raw shared-memory byte ring (the ceiling) and the same ring publishing\n"
+	"  its indices once per 4 KiB (a higher ceiling);\n"
 	"  round trips of 64-byte messages (p50, p99, p99.9, max): mapq busy-polling\n"
 	"  and blocking, each peer, and one cache line bounced between processes.\n"
 	"Every consumer checks every byte of every message.\n\n"
 	"  --quick          a tenth of the messages and 20,000 round trips (smoke)\n"
-	"  --only LIST      mechanisms to run, comma-separated (mapq,raw-ring,pipe,\n"
-	"                   unix-stream,unix-seqpacket,posix-mq,zeromq,nng,cache-line)\n"
+	"  --only LIST      mechanisms to run, comma-separated (mapq,raw-ring,\n"
+	"                   batch-ring,pipe,unix-stream,unix-seqpacket,posix-mq,zeromq,\n"
+	"                   nng,cache-line)\n"
 	"  --sizes LIST     message sizes for throughput (8,64,512,4096,65536)\n"
 	"  --iters N        measured round trips per latency case (100000)\n"
 	"  --json FILE      also write every result as JSON\n"
 	"  --dir DIR        where mapq queue files go (/dev/shm)\n"
+	"  --pairs N        instead: N mapq sends, reads and releases of the first\n"
+	"                   --sizes size in this one process (for an instruction\n"
+	"                   count under valgrind --tool=callgrind), nothing else\n"
 	"  -h, --help       this text\n\n"
 	"Exit status: 0, or 1 if a case of mapq itself or of the limits failed\n"
 	"(a peer that cannot run a case only says why), 2 for bad arguments.\n";
 
 static const struct bench_mech *const mechs[] = {
-	&bench_mapq,     &bench_raw_ring, &bench_pipe, &bench_unix_stream, &bench_unix_seqpacket,
-	&bench_posix_mq, &bench_zeromq,   &bench_nng,  &bench_cacheline,
+	&bench_mapq,           &bench_raw_ring, &bench_batch_ring, &bench_pipe, &bench_unix_stream,
+	&bench_unix_seqpacket, &bench_posix_mq, &bench_zeromq,     &bench_nng,  &bench_cacheline,
 };
 #define NMECHS (sizeof(mechs) / sizeof(mechs[0]))
 
@@ -49,7 +54,7 @@ struct opts {
 	const char *only;
 	size_t sizes[8];
 	int nsizes;
-	uint64_t iters;
+	uint64_t iters, pairs;
 	const char *json, *dir;
 };
 
@@ -109,7 +114,8 @@ static int own_failures;
 
 static bool own(const struct bench_mech *m)
 {
-	return m == &bench_mapq || m == &bench_raw_ring || m == &bench_cacheline;
+	return m == &bench_mapq || m == &bench_raw_ring || m == &bench_batch_ring ||
+	       m == &bench_cacheline;
 }
 
 static void json_item(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -186,11 +192,15 @@ int main(int argc, char **argv)
 			o.json = v, i++;
 		else if (!strcmp(a, "--dir") && v)
 			o.dir = v, i++;
+		else if (!strcmp(a, "--pairs"))
+			o.pairs = parse_num(a, v, 1, 100000000), i++;
 		else if (!strcmp(a, "--help") || !strcmp(a, "-h"))
 			return fputs(usage, stdout), 0;
 		else
 			return fprintf(stderr, "mapq-bench: bad argument '%s'\n%s", a, usage), 2;
 	}
+	if (o.pairs)
+		return bench_mapq_pairs(o.dir, o.sizes[0], o.pairs) ? 1 : 0;
 	if (o.quick && o.iters == 100000)
 		o.iters = 20000;
 	if (o.json && !(json = fopen(o.json, "w"))) {

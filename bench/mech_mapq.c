@@ -215,6 +215,45 @@ static void latency(const struct bench_lat_case *c, struct bench_lat_result *out
 	unlink(p.pong);
 }
 
+/* @n sends, reads and releases of @size bytes in this one process, an
+ * empty poll after every other one, every byte checked: the work of a
+ * message without the second CPU, for an instruction count under
+ * valgrind --tool=callgrind (scripts/bench.py --instructions). */
+int bench_mapq_pairs(const char *dir, size_t size, uint64_t n)
+{
+	char path[4096];
+	static uint8_t buf[BENCH_MAX_SIZE];
+	mapq *q = NULL;
+	mapq_reader *r = NULL;
+	int rc = make_queue(path, sizeof(path), dir, "pairs", size);
+	if (!rc)
+		rc = mapq_open(&q, path, 0, NULL);
+	if (!rc)
+		rc = mapq_reader_open(q, &r, NULL, MAPQ_START_OLDEST);
+	for (uint64_t i = 0; !rc && i < n; i++) {
+		mapq_msg m;
+		bench_pay_fill(buf, size, 0, i);
+		if ((rc = mapq_send(q, buf, size, 0)) != 0 || (rc = mapq_read(r, &m, 0)) != 0)
+			break;
+		unsigned w;
+		uint64_t seq;
+		if (m.len != size || bench_pay_check(m.data, m.len, &w, &seq) || seq != i)
+			rc = -EPROTO;
+		int rel = mapq_release(r);
+		rc = rc ? rc : rel;
+		if (!rc && (i & 1) && mapq_read(r, &m, 0) != -EAGAIN)
+			rc = -EPROTO; /* the queue must be empty now */
+	}
+	if (rc)
+		fprintf(stderr, "mapq-bench: --pairs: %s\n", mapq_strerror(rc));
+	if (r)
+		mapq_reader_close(r);
+	if (q)
+		mapq_close(q);
+	unlink(path);
+	return rc;
+}
+
 const struct bench_mech bench_mapq = {
 	.name = "mapq",
 	.what = "mapq_send, zero-copy mapq_read checked in place",
