@@ -295,6 +295,16 @@ __attribute__((target("sse4.2"))) static inline uint64_t hw_run(uint64_t c, cons
 		c = crc3(c, p, LONG, shift_long);
 	for (; len >= 3 * SHORT; p += 3 * SHORT, len -= 3 * SHORT)
 		c = crc3(c, p, SHORT, shift_short);
+	/* four words a turn: a small message's payload is all of it, and
+	 * the loop's own count and branch cost as much as the crc32 */
+	for (; len >= 32; p += 32, len -= 32) {
+		uint64_t w[4];
+		memcpy(w, p, 32);
+		c = __builtin_ia32_crc32di(c, w[0]);
+		c = __builtin_ia32_crc32di(c, w[1]);
+		c = __builtin_ia32_crc32di(c, w[2]);
+		c = __builtin_ia32_crc32di(c, w[3]);
+	}
 	while (len >= 8) {
 		uint64_t w;
 		memcpy(&w, p, 8);
