@@ -276,6 +276,31 @@ __attribute__((target(VX_TARGET))) static uint64_t vx_copy(uint64_t c, const uin
 	return vx_body(c, p, len, dst);
 }
 
+/* The raw register @c after @len bytes at @p, one stream: what is left
+ * of a long run, and the whole of a small message's payload, where the
+ * loop's own count and branch cost as much as the crc32 (hence four
+ * words a turn). */
+__attribute__((target("sse4.2"))) static inline uint64_t hw_short(uint64_t c, const uint8_t *p,
+								  size_t len)
+{
+	for (; len >= 32; p += 32, len -= 32) {
+		uint64_t w[4];
+		memcpy(w, p, 32);
+		c = __builtin_ia32_crc32di(c, w[0]);
+		c = __builtin_ia32_crc32di(c, w[1]);
+		c = __builtin_ia32_crc32di(c, w[2]);
+		c = __builtin_ia32_crc32di(c, w[3]);
+	}
+	for (; len >= 8; p += 8, len -= 8) {
+		uint64_t w;
+		memcpy(&w, p, 8);
+		c = __builtin_ia32_crc32di(c, w);
+	}
+	while (len--)
+		c = __builtin_ia32_crc32qi((uint32_t)c, *p++);
+	return c;
+}
+
 /* The raw register @c after @len bytes at @buf, on the crc32 instruction
  * alone when @vx is false. */
 __attribute__((target("sse4.2"))) static inline uint64_t hw_run(uint64_t c, const uint8_t *p,
@@ -295,26 +320,7 @@ __attribute__((target("sse4.2"))) static inline uint64_t hw_run(uint64_t c, cons
 		c = crc3(c, p, LONG, shift_long);
 	for (; len >= 3 * SHORT; p += 3 * SHORT, len -= 3 * SHORT)
 		c = crc3(c, p, SHORT, shift_short);
-	/* four words a turn: a small message's payload is all of it, and
-	 * the loop's own count and branch cost as much as the crc32 */
-	for (; len >= 32; p += 32, len -= 32) {
-		uint64_t w[4];
-		memcpy(w, p, 32);
-		c = __builtin_ia32_crc32di(c, w[0]);
-		c = __builtin_ia32_crc32di(c, w[1]);
-		c = __builtin_ia32_crc32di(c, w[2]);
-		c = __builtin_ia32_crc32di(c, w[3]);
-	}
-	while (len >= 8) {
-		uint64_t w;
-		memcpy(&w, p, 8);
-		c = __builtin_ia32_crc32di(c, w);
-		p += 8;
-		len -= 8;
-	}
-	while (len--)
-		c = __builtin_ia32_crc32qi((uint32_t)c, *p++);
-	return c;
+	return hw_short(c, p, len);
 }
 
 __attribute__((target("sse4.2"))) uint32_t mapq__crc32c_hw(uint32_t crc, const void *buf,
@@ -334,12 +340,16 @@ bool mapq__crc32c_vx_available(void)
 	return vx_ok;
 }
 
-/* A frame's CRC in one pass: the 16 header bytes are two words. */
+/* A frame's CRC in one pass: the 16 header bytes are two words. A
+ * payload too short for three streams goes straight to one (the same
+ * CRC; hw_run would only test for the long paths first). */
 __attribute__((target("sse4.2"))) static uint32_t hw_hdr(uint64_t a, uint64_t b, const void *buf,
 							 size_t len)
 {
 	uint64_t c = __builtin_ia32_crc32di(0xffffffffu, a);
 	c = __builtin_ia32_crc32di(c, b);
+	if (len < 3 * SHORT)
+		return ~(uint32_t)hw_short(c, buf, len);
 	return ~(uint32_t)hw_run(c, buf, len, vx_ok);
 }
 
