@@ -284,12 +284,16 @@ __attribute__((target("sse4.2"))) static inline uint64_t hw_short(uint64_t c, co
 								  size_t len)
 {
 	for (; len >= 32; p += 32, len -= 32) {
-		uint64_t w[4];
-		memcpy(w, p, 32);
-		c = __builtin_ia32_crc32di(c, w[0]);
-		c = __builtin_ia32_crc32di(c, w[1]);
-		c = __builtin_ia32_crc32di(c, w[2]);
-		c = __builtin_ia32_crc32di(c, w[3]);
+		/* word by word: one memcpy of 32 would go through the stack */
+		uint64_t w0, w1, w2, w3;
+		memcpy(&w0, p, 8);
+		memcpy(&w1, p + 8, 8);
+		memcpy(&w2, p + 16, 8);
+		memcpy(&w3, p + 24, 8);
+		c = __builtin_ia32_crc32di(c, w0);
+		c = __builtin_ia32_crc32di(c, w1);
+		c = __builtin_ia32_crc32di(c, w2);
+		c = __builtin_ia32_crc32di(c, w3);
 	}
 	for (; len >= 8; p += 8, len -= 8) {
 		uint64_t w;
