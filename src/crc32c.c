@@ -434,16 +434,20 @@ bool mapq__crc32c_hw_available(void)
  * answer, so a relaxed race on this cache is harmless. */
 static _Atomic int crc_impl;
 
+/* Out of line, as every slow path below: what the hot paths keep inline
+ * is a load and a branch, with no registers to save around a call. */
+static __attribute__((noinline)) int probe(void)
+{
+	int i = mapq__crc32c_hw_available() ? 2 : 1;
+	atomic_store_explicit(&crc_impl, i, memory_order_relaxed); /* process-local */
+	return i;
+}
+
 static inline int impl(void)
 {
 	/* process-local: which code this process runs */
 	int i = atomic_load_explicit(&crc_impl, memory_order_relaxed);
-
-	if (i == 0) {
-		i = mapq__crc32c_hw_available() ? 2 : 1;
-		atomic_store_explicit(&crc_impl, i, memory_order_relaxed); /* process-local */
-	}
-	return i;
+	return i ? i : probe();
 }
 
 uint32_t mapq__crc32c(uint32_t crc, const void *buf, size_t len)
@@ -451,14 +455,18 @@ uint32_t mapq__crc32c(uint32_t crc, const void *buf, size_t len)
 	return impl() == 2 ? mapq__crc32c_hw(crc, buf, len) : mapq__crc32c_sw(crc, buf, len);
 }
 
-uint32_t mapq__crc32c_hdr(uint64_t a, uint64_t b, const void *buf, size_t len)
+static __attribute__((noinline)) uint32_t sw_hdr(uint64_t a, uint64_t b, const void *buf,
+						 size_t len)
 {
-	if (impl() == 2)
-		return hw_hdr(a, b, buf, len);
 	uint8_t h[16];
 	memcpy(h, &a, 8);
 	memcpy(h + 8, &b, 8);
 	return mapq__crc32c_sw(mapq__crc32c_sw(0, h, 16), buf, len);
+}
+
+uint32_t mapq__crc32c_hdr(uint64_t a, uint64_t b, const void *buf, size_t len)
+{
+	return impl() == 2 ? hw_hdr(a, b, buf, len) : sw_hdr(a, b, buf, len);
 }
 
 uint32_t mapq__crc32c_copy(uint32_t crc, void *dst, const void *src, size_t len)
