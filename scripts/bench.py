@@ -372,13 +372,18 @@ def main():
     ap.add_argument("--instructions", action="store_true",
                     help="count instructions per 64-byte send + read with callgrind instead")
     ap.add_argument("--pairs", type=int, default=20000,
-                    help="--instructions: pairs in the smaller count (20000; the larger is 6x)")
+                    help="--instructions: pairs in the smaller count, at least 12000 (20000; the "
+                         "larger is 6x)")
+    ap.add_argument("--max-pair", type=float, metavar="N",
+                    help="--instructions: exit 1 if a build's send + read + release is above N "
+                         "(a gate against regressions; counts depend on the compiler)")
     ap.add_argument("extra", nargs="*", help="more mapq-bench arguments, after --")
     args = ap.parse_args()
     if args.runs < 1:
         ap.error("--runs must be at least 1")
-    if args.pairs < 100:
-        ap.error("--pairs must be at least 100")
+    if args.pairs < 12000:
+        ap.error("--pairs must be at least 12000: the smaller count must wrap the ring (1 MiB, "
+                 "about 10,900 frames of 64 bytes), or it misses what moving head costs")
     bench = find_bench(args.bench)
     os.makedirs(args.out, exist_ok=True)
     if args.vs and not (os.path.isfile(args.vs) and os.access(args.vs, os.X_OK)):
@@ -394,6 +399,12 @@ def main():
             json.dump(rows, f, indent=1)
         sys.stdout.write(text)
         sys.stdout.write("bench.py: report in %s\n" % os.path.join(args.out, "instructions.md"))
+        over = [r for r in rows if args.max_pair is not None and r["pair"] > args.max_pair]
+        for r in over:
+            sys.stdout.write("bench.py: %s: %.0f instructions per send + read + release, above "
+                             "--max-pair %.0f\n" % (r["build"], r["pair"], args.max_pair))
+        if over:
+            sys.exit(1)
         return
     if args.vs:
         vs = os.path.abspath(args.vs)
