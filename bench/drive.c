@@ -17,8 +17,9 @@
 #include "bench.h"
 
 struct shared {
-	_Atomic int ready; /* consumers ready; relaxed is enough: a start signal */
-	_Atomic int done;  /* consumers finished (see bench_wait_consumers) */
+	_Atomic int ready;  /* consumers ready; relaxed is enough: a start signal */
+	_Atomic int done;   /* consumers finished (see bench_wait_consumers) */
+	_Atomic int failed; /* consumers that failed: producers must not wait */
 	int consumers;
 	struct bench_tp_report rep[BENCH_MAX_PROCS];
 	uint64_t rtt[]; /* latency cases: one per round trip */
@@ -45,11 +46,31 @@ void bench_wait_consumers(void)
 		nanosleep(&ts, NULL);
 }
 
-static void wait_ready(int n)
+#define READY_LIMIT_NS 60000000000ull /* a consumer that never starts */
+
+/* Until @n consumers are ready: false if one failed first (it will never
+ * be ready, and a producer waiting for it would hang its case) or none
+ * was ready in time. */
+static bool wait_ready(int n)
 {
+	uint64_t t0 = bench_now_ns();
 	/* acquire: pairs with bench_ready() */
-	while (atomic_load_explicit(&cur->ready, memory_order_acquire) < n)
+	while (atomic_load_explicit(&cur->ready, memory_order_acquire) < n) {
+		/* relaxed: a flag; the consumer's report is read after waitpid */
+		if (atomic_load_explicit(&cur->failed, memory_order_relaxed) ||
+		    bench_now_ns() - t0 > READY_LIMIT_NS)
+			return false;
 		sched_yield();
+	}
+	return true;
+}
+
+/* A consumer (or pong side) ends with @rc. */
+static _Noreturn void consumer_exit(int rc)
+{
+	if (rc) /* relaxed: see wait_ready() */
+		atomic_fetch_add_explicit(&cur->failed, 1, memory_order_relaxed);
+	_exit(rc ? 1 : 0);
 }
 
 void bench_run_throughput(const struct bench_tp_case *c, void *ctx, bench_produce_fn produce,
@@ -67,16 +88,14 @@ void bench_run_throughput(const struct bench_tp_case *c, void *ctx, bench_produc
 			int rc = consume(ctx, i, c, &cur->rep[i]);
 			/* release: as for ready */
 			atomic_fetch_add_explicit(&cur->done, 1, memory_order_release);
-			_exit(rc ? 1 : 0);
+			consumer_exit(rc);
 		}
 		pids[n++] = p;
 	}
 	for (int i = 0; i < c->writers; i++) {
 		pid_t p = fork();
-		if (p == 0) {
-			wait_ready(c->readers);
-			_exit(produce(ctx, i, c) ? 1 : 0);
-		}
+		if (p == 0)
+			_exit(!wait_ready(c->readers) || produce(ctx, i, c) ? 1 : 0);
 		pids[n++] = p;
 	}
 	bool ok = bench_wait_all(pids, n, out->why, sizeof(out->why));
@@ -108,12 +127,10 @@ void bench_run_latency(const struct bench_lat_case *c, void *ctx, bench_ping_fn 
 	pid_t pids[2] = { 0 };
 	pids[0] = fork();
 	if (pids[0] == 0)
-		_exit(pong(ctx, c) ? 1 : 0);
+		consumer_exit(pong(ctx, c));
 	pids[1] = fork();
-	if (pids[1] == 0) {
-		wait_ready(1);
-		_exit(ping(ctx, c, cur->rtt) ? 1 : 0);
-	}
+	if (pids[1] == 0)
+		_exit(!wait_ready(1) || ping(ctx, c, cur->rtt) ? 1 : 0);
 	/* the ping side ends first; the pong side sees the end of input */
 	if (bench_wait_all(pids, 2, out->why, sizeof(out->why)))
 		bench_lat_stats(cur->rtt, c->iters, out);
