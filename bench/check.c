@@ -5,6 +5,7 @@
  */
 #define _GNU_SOURCE 1
 
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -93,23 +94,60 @@ void bench_shared_free(void *p, size_t size)
 	munmap(p, size);
 }
 
+#define CASE_LIMIT_S 600 /* far longer than any case runs: one still running hangs */
+
+static void kill_and_reap(pid_t *pids, int n)
+{
+	bench_kill_all(pids, n);
+	for (int i = 0; i < n; i++)
+		if (pids[i] > 0) {
+			waitpid(pids[i], NULL, 0);
+			pids[i] = 0;
+		}
+}
+
+/* Every child's end, looked for every 50 ms (a parent that woke more
+ * often would take CPU time from the case it measures), and the case
+ * killed if it is still running after CASE_LIMIT_S. */
 bool bench_wait_all(pid_t *pids, int n, char *why, size_t whylen)
 {
 	bool ok = true;
-	for (int i = 0; i < n; i++) {
-		int st;
-		if (pids[i] <= 0)
-			continue;
-		if (waitpid(pids[i], &st, 0) != pids[i] || !WIFEXITED(st) || WEXITSTATUS(st)) {
-			if (ok)
-				snprintf(why, whylen, "process %d of the case %s %d", i,
-					 WIFSIGNALED(st) ? "was killed by signal" : "exited with",
-					 WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st));
-			ok = false;
+	const struct timespec tick = { 0, 50000000 };
+	uint64_t t0 = bench_now_ns();
+	for (;;) {
+		int left = 0;
+		for (int i = 0; i < n; i++) {
+			int st;
+			if (pids[i] <= 0)
+				continue;
+			pid_t r = waitpid(pids[i], &st, WNOHANG);
+			if (r == 0) {
+				left++;
+				continue;
+			}
+			if (r != pids[i] || !WIFEXITED(st) || WEXITSTATUS(st)) {
+				if (ok)
+					snprintf(why, whylen, "process %d of the case %s %d", i,
+						 r != pids[i]      ? "could not be waited for:"
+						 : WIFSIGNALED(st) ? "was killed by signal"
+								   : "exited with",
+						 r != pids[i]      ? errno
+						 : WIFSIGNALED(st) ? WTERMSIG(st)
+								   : WEXITSTATUS(st));
+				ok = false;
+			}
+			pids[i] = 0;
 		}
-		pids[i] = 0;
+		if (!left)
+			return ok;
+		if (bench_now_ns() - t0 > (uint64_t)CASE_LIMIT_S * 1000000000u) {
+			snprintf(why, whylen, "the case ran past %d s: its processes were killed",
+				 CASE_LIMIT_S);
+			kill_and_reap(pids, n);
+			return false;
+		}
+		nanosleep(&tick, NULL);
 	}
-	return ok;
 }
 
 void bench_kill_all(pid_t *pids, int n)
