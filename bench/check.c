@@ -106,6 +106,19 @@ static void kill_and_reap(pid_t *pids, int n)
 		}
 }
 
+/* Why child @i of a case failed, from waitpid()'s @r and @st. */
+static void child_failed(char *why, size_t whylen, int i, pid_t r, int st)
+{
+	if (r < 0)
+		snprintf(why, whylen, "process %d of the case could not be waited for: %s", i,
+			 strerror(errno));
+	else if (WIFSIGNALED(st))
+		snprintf(why, whylen, "process %d of the case was killed by signal %d", i,
+			 WTERMSIG(st));
+	else
+		snprintf(why, whylen, "process %d of the case exited with %d", i, WEXITSTATUS(st));
+}
+
 /* Every child's end, looked for every 50 ms (a parent that woke more
  * often would take CPU time from the case it measures), and the case
  * killed if it is still running after CASE_LIMIT_S. */
@@ -125,15 +138,9 @@ bool bench_wait_all(pid_t *pids, int n, char *why, size_t whylen)
 				left++;
 				continue;
 			}
-			if (r != pids[i] || !WIFEXITED(st) || WEXITSTATUS(st)) {
+			if (r < 0 || !WIFEXITED(st) || WEXITSTATUS(st)) {
 				if (ok)
-					snprintf(why, whylen, "process %d of the case %s %d", i,
-						 r != pids[i]      ? "could not be waited for:"
-						 : WIFSIGNALED(st) ? "was killed by signal"
-								   : "exited with",
-						 r != pids[i]      ? errno
-						 : WIFSIGNALED(st) ? WTERMSIG(st)
-								   : WEXITSTATUS(st));
+					child_failed(why, whylen, i, r, st);
 				ok = false;
 			}
 			pids[i] = 0;

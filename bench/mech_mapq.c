@@ -50,6 +50,14 @@ static int produce(void *ctx, int w, const struct bench_tp_case *c)
 
 static int next(mapq_reader *r, mapq_msg *m, bool poll);
 
+/* Is @m message @seq of @size bytes, every byte as sent? */
+static bool is_message(const mapq_msg *m, size_t size, uint64_t seq)
+{
+	unsigned w;
+	uint64_t got;
+	return m->len == size && !bench_pay_check(m->data, m->len, &w, &got) && got == seq;
+}
+
 /* The consumer busy-polls, as the raw ring's does, when every process of
  * the case has a CPU of its own: then the comparison with the ceiling is
  * one of protocols, not of sleeping and waking. With more processes than
@@ -183,10 +191,7 @@ static int ping(void *ctx, const struct bench_lat_case *c, uint64_t *rtt)
 		mapq_msg m;
 		if (!rc && (rc = next(r, &m, p->poll)) == 0) {
 			uint64_t t1 = bench_now_ns();
-			unsigned w;
-			uint64_t seq;
-			if (m.len != c->size || bench_pay_check(m.data, m.len, &w, &seq) ||
-			    seq != i)
+			if (!is_message(&m, c->size, i))
 				rc = -EPROTO;
 			int rel = mapq_release(r);
 			rc = rc ? rc : rel;
@@ -235,9 +240,7 @@ int bench_mapq_pairs(const char *dir, size_t size, uint64_t n)
 		bench_pay_fill(buf, size, 0, i);
 		if ((rc = mapq_send(q, buf, size, 0)) != 0 || (rc = mapq_read(r, &m, 0)) != 0)
 			break;
-		unsigned w;
-		uint64_t seq;
-		if (m.len != size || bench_pay_check(m.data, m.len, &w, &seq) || seq != i)
+		if (!is_message(&m, size, i))
 			rc = -EPROTO;
 		int rel = mapq_release(r);
 		rc = rc ? rc : rel;
