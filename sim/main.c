@@ -543,6 +543,17 @@ static void write_json(const struct campaign *c, uint64_t done, uint64_t steps, 
 static void keep_schedule(const struct campaign *c, uint64_t seed, const struct sim_tape *from,
 			  const struct sim_result *res);
 
+/* How long the run that just ended was: the line scripts and tests read. */
+static void print_run_size(FILE *out)
+{
+	fprintf(out,
+		"  %llu steps, %.3f ms of virtual time, %u deaths, %u stalls, %u crashes, %u power "
+		"cuts\n",
+		(unsigned long long)sim_w.steps, (double)(sim_w.vt - 1000000000ull) / 1e6,
+		sim_w.done[EV_DEATH], sim_w.done[EV_STALL], sim_w.done[EV_CRASH],
+		sim_w.done[EV_POWER]);
+}
+
 /* The horizon: how long a schedule of this workload is, without deaths. */
 static uint64_t measure_horizon(struct campaign *c)
 {
@@ -562,6 +573,7 @@ static uint64_t measure_horizon(struct campaign *c)
 				"mapq-sim: the workload fails even without deaths or stalls (seed "
 				"%llu, random): %s\n  (what failed: %s)\n",
 				(unsigned long long)sim_seed_of(0, i), res.why, res.kind);
+			print_run_size(stderr);
 			sim_print_trace(stderr, last_steps);
 			struct campaign as_run = *c; /* the settings it ran with */
 			as_run.cfg = g;
@@ -583,12 +595,7 @@ static void report_failure(const struct campaign *c, uint64_t seed, uint64_t i,
 		(unsigned long long)i, (unsigned long long)seed,
 		sim_strategy_name(c->cfg.strategy));
 	fprintf(stderr, "  %s\n  (what failed: %s)\n", res->why, res->kind);
-	fprintf(stderr,
-		"  %llu steps, %.3f ms of virtual time, %u deaths, %u stalls, %u crashes, %u power "
-		"cuts\n",
-		(unsigned long long)sim_w.steps, (double)(sim_w.vt - 1000000000ull) / 1e6,
-		sim_w.done[EV_DEATH], sim_w.done[EV_STALL], sim_w.done[EV_CRASH],
-		sim_w.done[EV_POWER]);
+	print_run_size(stderr);
 	fprintf(stderr, "  the processes at the end:\n");
 	sim_print_procs(stderr);
 	fprintf(stderr, "  the last steps:\n");
