@@ -50,16 +50,20 @@ static void print_frame(const mapq_frame_info *f, bool json, bool raw, uint64_t 
 {
 	const char *type = f->kind == MAPQ_FRAME_PADDING ? "padding" : "data";
 	const char *crc = f->crc_ok < 0 ? "-" : f->crc_ok ? "ok" : "bad";
+	char writer[16] = "-";
+	if (f->writer != MAPQ_NO_WRITER)
+		snprintf(writer, sizeof(writer), "%u", f->writer);
 	if (json) {
 		printf("{\"pos\":%llu,\"offset\":%llu,\"size\":%llu,\"len\":%u,\"type\":\"%s\","
-		       "\"state\":\"%s\",\"crc\":\"%s\",\"writer\":%u}\n",
+		       "\"state\":\"%s\",\"crc\":\"%s\",\"writer\":%s}\n",
 		       (unsigned long long)f->pos, (unsigned long long)f->offset,
-		       (unsigned long long)f->size, f->len, type, state_of(f), crc, f->writer);
+		       (unsigned long long)f->size, f->len, type, state_of(f), crc,
+		       f->writer != MAPQ_NO_WRITER ? writer : "null");
 		return;
 	}
-	printf("%14llu %12llu %8llu %8u  %-8s %-10s %-4s %6u\n", (unsigned long long)f->pos,
+	printf("%14llu %12llu %8llu %8u  %-8s %-10s %-4s %6s\n", (unsigned long long)f->pos,
 	       (unsigned long long)f->offset, (unsigned long long)f->size, f->len, type,
-	       state_of(f), crc, f->writer);
+	       state_of(f), crc, writer);
 	if (raw && bytes)
 		hexdump(bytes, nbytes, f->offset);
 }
@@ -133,7 +137,7 @@ int cmd_dump(int argc, char **argv)
 				printf("%14llu %12llu %8llu %8s  %-8s %s\n",
 				       (unsigned long long)pos, (unsigned long long)f.offset,
 				       (unsigned long long)(to - pos), "-", "gap",
-				       "no frame here (reserved, unclaimed or damaged)");
+				       "no frame here (reserved, not published yet, or damaged)");
 			pos = to;
 			continue;
 		}

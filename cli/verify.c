@@ -188,17 +188,21 @@ static void check_frames(struct check *c, const mapq *q, const mapq_geometry *g,
 					(unsigned long long)pos, f.len, f.writer);
 			break;
 		case MAPQ_FRAME_CLAIMED:
-			if (f.writer >= g->writer_slots) {
-				finding(c, CORRUPT,
-					"the frame at %llu names writer slot %u, which does not "
-					"exist",
-					(unsigned long long)pos, f.writer);
+			if (f.writer == MAPQ_NO_WRITER) {
+				finding(c, REPAIRABLE,
+					"the frame at %llu was forsaken and no writer's record names "
+					"it any more; recovery aborts it",
+					(unsigned long long)pos);
 			} else if (mapq_writer_slot(q, f.writer, &s) == 0 &&
 				   s.state == MAPQ_SLOT_ALIVE) {
 				finding(c, OK,
-					"the frame at %llu is being written by writer slot %u%s",
-					(unsigned long long)pos, f.writer,
-					f.forsaken ? " (stalled: readers skip it)" : "");
+					f.forsaken
+						? "the frame at %llu belongs to writer slot %u, "
+						  "which stalled: readers skip it, and the writer "
+						  "aborts it when it runs again"
+						: "the frame at %llu is claimed by writer slot %u, "
+						  "which is alive",
+					(unsigned long long)pos, f.writer);
 			} else {
 				finding(c, REPAIRABLE,
 					"the frame at %llu was claimed by writer slot %u, whose process is "

@@ -123,7 +123,7 @@ enum mapq_start {
 #define MAPQ_FRAME_HEADER 32
 
 /** The on-disk format version this library reads and writes. */
-#define MAPQ_FORMAT_VERSION 1
+#define MAPQ_FORMAT_VERSION 2
 
 /**
  * Reserved fields end every struct the caller allocates, so that fields
@@ -269,25 +269,29 @@ typedef struct mapq_slot_info {
 /** What is at a position of the ring (mapq_frame()). */
 enum mapq_frame_kind {
 	MAPQ_FRAME_NONE = 0,      /**< nothing published at this position yet */
-	MAPQ_FRAME_CLAIMED = 1,   /**< a writer is filling it */
+	MAPQ_FRAME_CLAIMED = 1,   /**< forsaken: its writer stalled, readers skip it */
 	MAPQ_FRAME_COMMITTED = 2, /**< a message */
 	MAPQ_FRAME_ABORTED = 3,   /**< skipped by readers (aborted or repaired) */
 	MAPQ_FRAME_PADDING = 4,   /**< fills the ring's end before a wrap */
 	MAPQ_FRAME_INVALID = 5,   /**< published, but its header is impossible */
 };
 
+/** mapq_frame_info.writer when no writer slot is known for the frame. */
+#define MAPQ_NO_WRITER UINT32_MAX
+
 /** One frame, decoded without trusting it (mapq_frame()). */
 typedef struct mapq_frame_info {
-	uint64_t pos;                     /**< stream position */
-	uint64_t offset;                  /**< byte offset of the frame in the file */
-	uint64_t size;                    /**< frame bytes, header and alignment included */
-	uint64_t next;                    /**< position of the following frame (pos + size) */
-	uint32_t kind;                    /**< enum mapq_frame_kind */
-	uint32_t forsaken;                /**< claimed frame readers gave up waiting on */
-	uint32_t len;                     /**< payload bytes (committed frames) */
-	uint32_t writer;                  /**< writer slot that claimed it */
-	int32_t crc_ok;                   /**< committed: 1 CRC matches, 0 it does not; else -1 */
-	uint32_t crc;                     /**< the CRC stored in the header */
+	uint64_t pos;      /**< stream position */
+	uint64_t offset;   /**< byte offset of the frame in the file */
+	uint64_t size;     /**< frame bytes, header and alignment included */
+	uint64_t next;     /**< position of the following frame (pos + size) */
+	uint32_t kind;     /**< enum mapq_frame_kind */
+	uint32_t forsaken; /**< claimed frame readers gave up waiting on */
+	uint32_t len;      /**< payload bytes (committed frames) */
+	uint32_t
+		writer; /**< committed: the writer slot that made it; claimed: the one whose record names it; else MAPQ_NO_WRITER */
+	int32_t crc_ok; /**< committed: 1 CRC matches, 0 it does not; else -1 */
+	uint32_t crc;   /**< the CRC stored in the header */
 	const void *data;                 /**< payload (committed), inside the mapping */
 	const void *frame;                /**< the frame's first byte, inside the mapping: 32
 	                        header bytes, then the rest of size bytes */

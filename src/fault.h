@@ -27,12 +27,11 @@
 	XX(RESERVE_AFTER_CONFIRM, "reserve.after_confirm") \
 	XX(PAD_BEFORE_WORD, "pad.before_word")             \
 	XX(PAD_BEFORE_POS, "pad.before_pos")               \
-	XX(CLAIM_BEFORE_WORD, "claim.before_word")         \
-	XX(CLAIM_BEFORE_POS, "claim.before_pos")           \
-	XX(CLAIM_AFTER_POS, "claim.after_pos")             \
 	XX(COPY_MIDWAY, "copy.midway")                     \
 	XX(COMMIT_BEFORE_CRC, "commit.before_crc")         \
 	XX(COMMIT_BEFORE_STORE, "commit.before_store")     \
+	XX(COMMIT_AFTER_RECORD, "commit.after_record")     \
+	XX(COMMIT_BEFORE_POS, "commit.before_pos")         \
 	XX(COMMIT_AFTER_STORE, "commit.after_store")       \
 	XX(COMMIT_AFTER_CLEAR, "commit.after_clear")       \
 	XX(ABORT_BEFORE_STORE, "abort.before_store")       \
@@ -46,6 +45,7 @@
 	XX(RSLOT_ATTACH_BUSY, "rslot.attach_busy")         \
 	XX(RSLOT_ATTACH_ACTIVE, "rslot.attach_active")     \
 	XX(RSLOT_DETACH, "rslot.detach")                   \
+	XX(REPAIR_BEFORE_MARK, "repair.before_mark")       \
 	XX(REPAIR_BEFORE_CAS, "repair.before_cas")         \
 	XX(REPAIR_BEFORE_POS, "repair.before_pos")         \
 	XX(RECOVER_START, "recover.start")                 \

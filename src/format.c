@@ -128,21 +128,25 @@ int mapq__super_check_rest(const unsigned char *page)
 /* The CRC covers every header field but the commit word (whose state
  * changes after the CRC is written) and the frame's own CRC: pos, then
  * len, writer and flags as one little-endian word. */
-static uint64_t crc_rest(const struct fmt_frame *f, uint32_t len)
+static uint64_t crc_rest(uint32_t len, uint16_t writer, uint16_t flags)
 {
-	return (uint64_t)len | (uint64_t)f->writer << 32 | (uint64_t)f->flags << 48;
+	return (uint64_t)len | (uint64_t)writer << 32 | (uint64_t)flags << 48;
 }
 
-uint32_t mapq__frame_crc(const struct fmt_frame *f, const void *payload, uint32_t len)
+uint32_t mapq__frame_crc(const struct fmt_frame *f, uint64_t pos, const void *payload, uint32_t len)
 {
-	uint64_t pos = mapq__load(&f->pos, memory_order_relaxed);
-	return mapq__crc32c_hdr(pos, crc_rest(f, len), payload, len);
+	return mapq__crc32c_hdr(pos, crc_rest(len, f->writer, f->flags), payload, len);
 }
 
-uint32_t mapq__frame_crc_copy(const struct fmt_frame *f, uint32_t len, const void *src, uint32_t n)
+uint32_t mapq__frame_crc_new(uint64_t pos, uint32_t len, uint16_t writer, const void *payload)
 {
-	uint64_t pos = mapq__load(&f->pos, memory_order_relaxed);
-	return mapq__crc32c_hdr_copy(pos, crc_rest(f, len), (uint8_t *)f + FRAME_HDR, src, n);
+	return mapq__crc32c_hdr(pos, crc_rest(len, writer, 0), payload, len);
+}
+
+uint32_t mapq__frame_crc_copy(void *dst, uint64_t pos, uint32_t len, uint16_t writer,
+			      const void *src, uint32_t n)
+{
+	return mapq__crc32c_hdr_copy(pos, crc_rest(len, writer, 0), dst, src, n);
 }
 
 /* Is commit word @w believable for a frame at @pos of this queue? Every

@@ -20,7 +20,7 @@
 #endif
 
 #define FMT_MAGIC "\x89MAPQ\r\n\x1a" /* 8 bytes; catches text-mode mangling */
-#define FMT_VERSION 1u
+#define FMT_VERSION 2u
 #define FMT_PAGE 4096u
 #define FMT_LINE 128u /* two cache lines: defeats adjacent-line prefetch */
 
@@ -97,15 +97,22 @@ struct fmt_ckpt {
  *
  * The reservation record (resv_pos, resv_size) lets anyone finish a dead
  * writer's business. It is written BEFORE the writer's CAS on tail, marked
- * RESV_TENTATIVE, and confirmed (the bit cleared) right after the CAS
- * succeeds, so every reserved byte of the ring is always described by some
- * slot's record until its frame is claimed (doc/format.md, "Recovery").
+ * RESV_TENTATIVE, and confirmed (the bit cleared by CAS) right after the
+ * CAS succeeds, so every reserved byte of the ring is always described by
+ * some slot's record until its frame is published. It is also where a
+ * writer and a repairer settle who finishes the frame: the writer by a
+ * CAS to RESV_PUBLISHING before it stores the frame's word and pos, a
+ * repairer forsaking a live writer by a CAS to RESV_FORSAKEN first
+ * (doc/format.md, "Reserve" and "Commit").
  */
 enum {
 	WSLOT_FREE = 0,
 	WSLOT_ACTIVE = 1
 };
 #define RESV_TENTATIVE (1ull << 63)
+#define RESV_FORSAKEN (1ull << 62)
+#define RESV_PUBLISHING (1ull << 61)
+#define RESV_FLAGS (RESV_TENTATIVE | RESV_FORSAKEN | RESV_PUBLISHING)
 struct fmt_wslot {
 	_Atomic uint32_t state;
 	_Atomic uint32_t pid;       /* for display only: never used for liveness */
@@ -163,16 +170,20 @@ enum {
 struct fmt_frame {
 	_Atomic uint64_t commit;
 	_Atomic uint64_t pos; /* full stream position; atomic: polled before it is written */
-	uint32_t len;         /* payload bytes */
-	uint32_t crc;         /* CRC32C over pos, len, writer, flags and payload */
-	uint16_t writer;      /* writer slot */
-	uint16_t flags;       /* 0 */
+	/* Written by the frame's writer alone, after it settled its record
+	 * (repairers write no header: repair.c, publish_word()). */
+	uint32_t len;    /* payload bytes */
+	uint32_t crc;    /* CRC32C over pos, len, writer, flags and payload */
+	uint16_t writer; /* writer slot */
+	uint16_t flags;  /* 0 */
 	uint32_t reserved0;
 };
 #define FRAME_HDR 32u
 #define FRAME_ALIGN 16u /* so padding always holds commit word and pos */
 #define FRAME_UNIT 8u   /* commit word size unit */
 #define LAP_BITS 28u
+/* Set only by repairers, on a claimed frame: forsaken (readers skip it,
+ * head waits for its writer, which aborts it). */
 #define CW_FORSAKEN (1ull << 35)
 /* A pos field that no frame can have: recovery stores it over frames it
  * discards, so they can never pass for published (positions stay < 2^63). */

@@ -103,7 +103,7 @@ int mapq_writer_slot(const mapq *q, uint32_t i, mapq_slot_info *out)
 	uint64_t size = mapq__load(&w->resv_size, memory_order_relaxed);
 	out->resv_pos = mapq__load(&w->resv_pos, memory_order_relaxed);
 	out->resv_tentative = (size & RESV_TENTATIVE) != 0;
-	out->resv_size = size & ~RESV_TENTATIVE;
+	out->resv_size = size & ~RESV_FLAGS;
 	return 0;
 }
 
@@ -182,12 +182,18 @@ int mapq_frame(const mapq *q, uint64_t pos, mapq_frame_info *out)
 		out->kind = MAPQ_FRAME_PADDING;
 		return 0;
 	}
-	out->writer = f->writer;
+	/* Only a committed frame's header is its writer's; a claimed one
+	 * belongs to the writer whose record names it (repair.c) */
+	out->writer = MAPQ_NO_WRITER;
 	switch (cw_state(w)) {
-	case FRAME_CLAIMED:
+	case FRAME_CLAIMED: {
+		int owner = mapq__frame_owner(q, pos);
 		out->kind = MAPQ_FRAME_CLAIMED;
 		out->forsaken = (uint32_t)cw_forsaken(w);
+		if (owner >= 0)
+			out->writer = (uint32_t)owner;
 		return 0;
+	}
 	case FRAME_ABORTED:
 		out->kind = MAPQ_FRAME_ABORTED;
 		return 0;
@@ -201,10 +207,11 @@ int mapq_frame(const mapq *q, uint64_t pos, mapq_frame_info *out)
 		return 0;
 	}
 	out->kind = MAPQ_FRAME_COMMITTED;
+	out->writer = f->writer;
 	out->len = len;
 	out->crc = f->crc;
 	out->data = (const uint8_t *)f + FRAME_HDR;
-	out->crc_ok = mapq__frame_crc(f, out->data, len) == f->crc;
+	out->crc_ok = mapq__frame_crc(f, pos, out->data, len) == f->crc;
 	return 0;
 }
 

@@ -60,6 +60,7 @@ struct mapq {
 	int wslot;          /* -1: none attached yet */
 	uint64_t resv_pos;  /* frame position of the open reservation */
 	uint64_t resv_size; /* its frame size; 0 when none is open */
+	uint64_t resv_rec;  /* its confirmed record's resv_size (padding included) */
 	uint32_t resv_len;
 	/* Readers attached through this handle. */
 	struct mapq_reader *readers;
@@ -75,7 +76,7 @@ struct mapq_reader {
 	uint64_t held_pos, held_next; /* its position and the next one */
 	uint64_t lost;
 	uint64_t tail_seen;  /* tail when last looked at: see peek() */
-	unsigned idle_looks; /* looks at an unclaimed position: see peek() */
+	unsigned idle_looks; /* looks at an unpublished position: see peek() */
 	unsigned backoff;    /* pauses after finding a frame being filled */
 	/* The unfinished frame this reader waits on, and since when. */
 	uint64_t stall_pos, stall_since, stall_check;
@@ -106,11 +107,20 @@ int mapq__super_check(const struct fmt_super *sb, uint64_t real_size);
 uint32_t mapq__super_crc(const struct fmt_super *sb);
 /* The superblock page past the CRC: the reserved word and the rest are zero. */
 int mapq__super_check_rest(const unsigned char *page);
-uint32_t mapq__frame_crc(const struct fmt_frame *f, const void *payload, uint32_t len);
+/* The CRC of the frame at position @pos (the value its pos field has, or
+ * will have once the writer publishes it). */
+uint32_t mapq__frame_crc(const struct fmt_frame *f, uint64_t pos, const void *payload,
+			 uint32_t len);
 bool mapq__frame_valid(const struct mapq *q, uint64_t pos, uint64_t w);
-/* The frame CRC for a payload of @len bytes, as its first @n bytes are
- * copied from @src into the frame (continue with mapq__crc32c_copy). */
-uint32_t mapq__frame_crc_copy(const struct fmt_frame *f, uint32_t len, const void *src, uint32_t n);
+/* The CRC of a frame a writer is making at @pos, with @len payload bytes,
+ * writer slot @writer and flags 0, from those values rather than its
+ * header (which it writes only once the frame is its to publish):
+ * mapq__frame_crc_new of the payload at @payload, or mapq__frame_crc_copy
+ * as the first @n bytes are copied from @src to @dst (continue with
+ * mapq__crc32c_copy). */
+uint32_t mapq__frame_crc_new(uint64_t pos, uint32_t len, uint16_t writer, const void *payload);
+uint32_t mapq__frame_crc_copy(void *dst, uint64_t pos, uint32_t len, uint16_t writer,
+			      const void *src, uint32_t n);
 uint32_t mapq__ckpt_crc(const struct fmt_ckpt *k);
 /* The newest believable mapq_sync() checkpoint, or NULL. */
 const struct fmt_ckpt *mapq__newest_ckpt(const struct mapq *q);
@@ -158,8 +168,8 @@ static inline void cpu_relax(void)
  */
 struct mapq__spin {
 	unsigned empty;        /* between looks at an empty queue: ~120 ns */
-	unsigned claimed_min;  /* first pause at a half-written frame: ~60 ns */
-	unsigned claimed_max;  /* ... doubling up to ~1.25 us while a stream lasts */
+	unsigned filling_min;  /* first pause at a frame being filled: ~60 ns */
+	unsigned filling_max;  /* ... doubling up to ~1.25 us while a stream lasts */
 	unsigned blocked_max;  /* a writer between looks at a blocking reader: ~0.6 us */
 	unsigned ps_per_relax; /* what one pause takes, in picoseconds (at least 1000) */
 };
@@ -256,6 +266,9 @@ enum {
 };
 int mapq__unblock(struct mapq *q, uint64_t c, bool force);
 int mapq__repair_record(struct mapq *q, uint32_t slot);
+void mapq__abandon(struct mapq *q, uint64_t pos, uint64_t size);
+/* The writer slot whose reservation record names the frame at @c, or -1. */
+int mapq__frame_owner(const struct mapq *q, uint64_t c);
 /* Does some writer's reservation record start a frame at @c? */
 bool mapq__reserved_at(const struct mapq *q, uint64_t c);
 #define MAPQ__DEFAULT_UNBLOCK_MS 1000

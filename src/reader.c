@@ -22,8 +22,8 @@ enum {
 	NOT_READY = 1,
 	SKIP = 2,
 	EMPTY = 3,     /* NOT_READY, and (as far as we know) nothing is reserved there */
-	UNCLAIMED = 4, /* look(): no claim at the position yet */
-	CLAIMED = 5,   /* look(): a writer is filling the frame */
+	UNCLAIMED = 4, /* look(): no frame published at the position yet */
+	FILLING = 5,   /* NOT_READY, and a writer has reserved the position */
 };
 
 /* How long a reader spins before it sleeps: a writer that is producing
@@ -178,7 +178,7 @@ int mapq_reader_open(mapq *q, mapq_reader **rp, const char *name, int start)
 		;
 	r->q = q;
 	r->stall_pos = UINT64_MAX;
-	r->backoff = mapq__spin.claimed_min;
+	r->backoff = mapq__spin.filling_min;
 	r->slot = i;
 	r->durable = name != NULL;
 	r->next = q->readers;
@@ -313,7 +313,7 @@ static bool unblock(struct mapq_reader *r, uint64_t c, uint64_t now)
 
 /*
  * Judge the frame at position @c once. Returns 0 with *msg filled (data
- * frame, CRC good), SKIP (padding or aborted frame), UNCLAIMED, CLAIMED,
+ * frame, CRC good), SKIP (padding or aborted frame), UNCLAIMED,
  * NOT_READY (anything else unfinished), or
  * -MAPQ_ECORRUPT / -MAPQ_EFRAMECRC; *next is the frame's end when known.
  * It only reads: the caller decides whether the verdict can be trusted.
@@ -321,7 +321,7 @@ static bool unblock(struct mapq_reader *r, uint64_t c, uint64_t now)
 static int look(const struct mapq *q, uint64_t c, mapq_msg *msg, uint64_t *next)
 {
 	struct fmt_frame *f = frame_at(q, c);
-	/* pos first (acquire): if it is not ours, the claim is not written
+	/* pos first (acquire): if it is not ours, the frame is not published
 	 * yet and the word holds stale bytes of earlier laps (format.md) */
 	if (frame_pos_at(q, c) != c)
 		return UNCLAIMED;
@@ -331,8 +331,10 @@ static int look(const struct mapq *q, uint64_t c, mapq_msg *msg, uint64_t *next)
 	unsigned st = cw_state(w);
 	if (cw_lap(w) != lap_of(q, c) || st == FRAME_NONE)
 		return NOT_READY;
+	/* A claim nobody forsook: no writer publishes one (a damaged file
+	 * can hold one); unfinished, for unblock() to judge */
 	if (st == FRAME_CLAIMED && !cw_forsaken(w))
-		return CLAIMED;
+		return NOT_READY;
 	if (!mapq__frame_valid(q, c, w))
 		return -MAPQ_ECORRUPT;
 	*next = c + cw_size(w);
@@ -344,7 +346,7 @@ static int look(const struct mapq *q, uint64_t c, mapq_msg *msg, uint64_t *next)
 	if (len > cw_size(w) - FRAME_HDR || len > q->max_msg)
 		return -MAPQ_ECORRUPT;
 	const uint8_t *payload = (const uint8_t *)f + FRAME_HDR;
-	if (mapq__frame_crc(f, payload, len) != f->crc)
+	if (mapq__frame_crc(f, c, payload, len) != f->crc)
 		return -MAPQ_EFRAMECRC;
 	msg->data = payload;
 	msg->len = len;
@@ -366,7 +368,7 @@ __attribute__((noinline)) static int look_overwritable(const struct mapq *q, uin
 }
 
 /*
- * The frame at our cursor: 0 with *msg filled, NOT_READY, CLAIMED, EMPTY,
+ * The frame at our cursor: 0 with *msg filled, NOT_READY, FILLING, EMPTY,
  * or an error. Skips padding and aborted frames, and reports a lap first.
  *
  * A caught-up reader polls the frame at its cursor, a line that only the
@@ -416,16 +418,25 @@ static int peek(struct mapq_reader *r, mapq_msg *msg, uint64_t *cur, bool hint)
 		if (mapq__load(&s->cursor, memory_order_relaxed) != c)
 			continue;
 		if (rc == UNCLAIMED) {
-			if (!hint || c < r->tail_seen)
+			if (!hint)
 				return NOT_READY;
+			/* The writer's hint (writer.c, try_reserve), on the line
+			 * we just read: relaxed, only a hint (stale bytes that
+			 * look like one cost a pause, nothing more). */
+			uint64_t hw = mapq__load(commit_at(q, c), memory_order_relaxed);
+			if ((cw_lap(hw) == lap_of(q, c) && cw_state(hw) == FRAME_CLAIMED &&
+			     !cw_forsaken(hw)) ||
+			    c < r->tail_seen)
+				return FILLING;
 			if ((++r->idle_looks & (TAIL_SAMPLE - 1)) == 0) {
 				/* relaxed: only says whether to start the stall
-				 * clock; the frame's own acquire loads decide what
-				 * is read. tail only grows while we are attached
-				 * (exclusive recovery needs us gone). */
+				 * clock and how long to pause; the frame's own
+				 * acquire loads decide what is read. tail only
+				 * grows while we are attached (exclusive recovery
+				 * needs us gone). */
 				r->tail_seen = mapq__load(&q->ctl->tail, memory_order_relaxed);
 				if (c < r->tail_seen)
-					return NOT_READY;
+					return FILLING;
 			}
 			return EMPTY;
 		}
@@ -458,26 +469,26 @@ int mapq_read(mapq_reader *r, mapq_msg *msg, int timeout_ms)
 		uint64_t cur;
 		rc = peek(r, msg, &cur, !blocked_before || w.set == NULL);
 		unsigned paused = 0;
-		if (rc == CLAIMED) {
+		if (rc == FILLING) {
 			/* A writer is filling our frame, and every look pulls the
-			 * frame's line away from it and stalls its commit. Look
-			 * again only after a pause that doubles while we keep
-			 * finding frames half written (a stream: then each look
-			 * finds several finished frames in a row) and shrinks
-			 * back when the queue runs dry (a lone message, whose
-			 * latency is what counts). A caller that cannot wait gets
-			 * one pause and one more look. */
+			 * frame's first line (and the lines it prefetched for its
+			 * next frame) away from it. Look again only after a pause
+			 * that doubles while we keep finding frames being filled
+			 * (a stream: then each look finds several finished frames
+			 * in a row) and shrinks back when the queue runs dry (a
+			 * lone message, whose latency is what counts). A caller
+			 * that cannot wait gets one pause and one more look. */
 			rc = NOT_READY;
 			paused = r->backoff;
-			r->backoff = 2 * paused < mapq__spin.claimed_max ? 2 * paused
-									 : mapq__spin.claimed_max;
+			r->backoff = 2 * paused < mapq__spin.filling_max ? 2 * paused
+									 : mapq__spin.filling_max;
 			relax_n(paused);
 			if (timeout_ms == 0 && !looked_again) {
 				looked_again = true;
 				continue;
 			}
 		} else if (rc == EMPTY) {
-			r->backoff = mapq__spin.claimed_min;
+			r->backoff = mapq__spin.filling_min;
 			paused = pause_empty();
 			if (timeout_ms == 0) {
 				/* No writer on our frame: nobody to unblock, and a

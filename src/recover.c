@@ -158,9 +158,10 @@ static const char *frame_fault(const struct mapq *q, uint64_t c, uint64_t *wp)
 	if (cw_state(w) != FRAME_COMMITTED || cw_pad(w))
 		return NULL;
 	const struct fmt_frame *f = frame_at(q, c);
-	if (f->len > cw_size(w) - FRAME_HDR || f->len > q->max_msg)
+	uint32_t len = f->len;
+	if (len > cw_size(w) - FRAME_HDR || len > q->max_msg)
 		return "frame length exceeds its frame";
-	if (mapq__frame_crc(f, (const uint8_t *)f + FRAME_HDR, f->len) != f->crc)
+	if (mapq__frame_crc(f, c, (const uint8_t *)f + FRAME_HDR, len) != f->crc)
 		return "frame CRC mismatch (torn write)";
 	return NULL;
 }

@@ -8,15 +8,19 @@
  * mapq_recover) calls mapq__unblock(), which decides from the kernel's
  * slot locks and the writers' reservation records:
  *
- *  - claimed frame, writer dead: CAS the commit word to ABORTED.
- *  - unclaimed space, owner (found by its record) dead: CAS the word to
- *    an ABORTED frame of the reservation's size, then publish its pos.
- *  - writer alive but stalled past the unblock timeout (@force): mark the
- *    frame FORSAKEN; readers skip it, head waits for the writer, whose
- *    commit then fails with -MAPQ_ESTALLED.
+ *  - unpublished space, owner (found by its record) dead: CAS the word
+ *    to an ABORTED frame of the reservation's size, then publish its pos.
+ *  - writer alive but stalled past the unblock timeout (@force): first
+ *    mark its record FORSAKEN (a CAS: the writer's own CAS to confirm or
+ *    to publish then fails, and it aborts the frame itself), then publish
+ *    the frame claimed and FORSAKEN; readers skip it, head waits for the
+ *    writer. A record the writer has already marked PUBLISHING is not
+ *    forsaken: its two stores are coming.
+ *  - forsaken frame, writer dead: CAS the commit word to ABORTED.
  *
- * Every change is a CAS from the value we looked at, so two repairers, or
- * a repairer and a writer that turns out to be alive, never both win.
+ * Every change of a frame is a CAS from the value we looked at, so two
+ * repairers never both win; a writer and a repairer settle on the
+ * writer's record, and only the winner writes the frame.
  */
 #include "config.h"
 
@@ -25,33 +29,59 @@
 /* One writer slot's reservation record, read seqlock style. */
 struct record {
 	uint64_t pos, size;
+	uint64_t raw; /* resv_size as read, flags included: what a CAS expects */
 	bool tentative;
 };
 
-static bool load_record(const struct mapq *q, uint32_t i, struct record *r)
+/* One slot's record: RECORD_OK with *r filled; RECORD_NONE (no record,
+ * or one not believable); RECORD_BUSY: changing as we read it, its owner
+ * alive and at work (never space to fill as unknown). */
+enum {
+	RECORD_BUSY = -1,
+	RECORD_NONE = 0,
+	RECORD_OK = 1
+};
+
+static int load_record(const struct mapq *q, uint32_t i, struct record *r)
 {
 	struct fmt_wslot *s = &q->wslots[i];
-	/* acquire: pairs with the writer's release of resv_size, stored after
-	 * resv_pos, so the pos we read next is at least that new */
-	uint64_t a = mapq__load(&s->resv_size, memory_order_acquire);
-	if (!a)
-		return false;
-	uint64_t p = mapq__load(&s->resv_pos, memory_order_relaxed);
-	/* acquire fence: the pos load stays before the re-check */
-	mapq__fence(memory_order_acquire);
-	if (mapq__load(&s->resv_size, memory_order_relaxed) != a)
-		return false; /* changing under us: its owner is alive and busy */
+	uint64_t a, p;
+	for (int look = 0;; look++) {
+		/* acquire: pairs with the writer's release of resv_size, stored
+		 * after resv_pos, so the pos we read next is at least that new */
+		a = mapq__load(&s->resv_size, memory_order_acquire);
+		if (!a)
+			return RECORD_NONE;
+		p = mapq__load(&s->resv_pos, memory_order_relaxed);
+		/* acquire fence: the pos load stays before the re-check */
+		mapq__fence(memory_order_acquire);
+		uint64_t b = mapq__load(&s->resv_size, memory_order_relaxed);
+		if (b == a)
+			break;
+		/* Changing under us: its owner is alive and busy, unless all
+		 * that changed is a repairer's forsaken mark (the owner may be
+		 * dead then: a successor taking its slot must not take the
+		 * record for one being rewritten, and leave the frame it names
+		 * forsaken for good). The mark comes once: look once more. */
+		if (b != (a | RESV_FORSAKEN) || look > 0)
+			return RECORD_BUSY;
+	}
 	r->pos = p;
-	r->size = a & ~RESV_TENTATIVE;
+	r->raw = a;
+	r->size = a & ~RESV_FLAGS;
 	r->tentative = (a & RESV_TENTATIVE) != 0;
 	/* From the file: never trusted beyond what is checked here. A
 	 * repair writes a whole header into the frame part, so it must hold
 	 * one, and lie inside the ring (it starts at the ring's start when
-	 * padding comes first), and be no larger than a frame can be. */
-	if (r->size > q->cap / 2 || (p | r->size) % FRAME_ALIGN || p >= FMT_POS_LIMIT)
-		return false;
+	 * padding comes first), and be no larger than a frame can be. The
+	 * whole record, padding included, may be more than half the ring
+	 * (its frame part is not): taken for damage, a live writer's record
+	 * was ignored and its space filled as unknown under it (found by
+	 * mapq-sim with 1 KiB messages in a 4 KiB ring). */
+	if (r->size >= q->cap || (p | r->size) % FRAME_ALIGN || p >= FMT_POS_LIMIT)
+		return RECORD_NONE;
 	uint64_t frame = r->size - resv_pad(q, p, r->size);
-	return frame >= FRAME_HDR && frame <= q->abort_max;
+	return frame >= FRAME_HDR && frame <= q->abort_max ? RECORD_OK : RECORD_NONE;
 }
 
 /* Does reservation @r cover the frame starting at @c? */
@@ -64,9 +94,29 @@ bool mapq__reserved_at(const struct mapq *q, uint64_t c)
 {
 	struct record r;
 	for (uint32_t i = 0; i < q->nw; i++)
-		if (load_record(q, i, &r) && record_covers(q, &r, c))
+		if (load_record(q, i, &r) == RECORD_OK && record_covers(q, &r, c))
 			return true;
 	return false;
+}
+
+/* The writer slot whose record names the frame at @c (confirmed, or
+ * tentative and forsaken), with the record in *r; -1 if none does. A
+ * forsaken frame's owner is found so, not from its header, which no
+ * repairer writes (publish_word()). */
+static int frame_owner(const struct mapq *q, uint64_t c, struct record *r)
+{
+	for (uint32_t i = 0; i < q->nw; i++)
+		if (load_record(q, i, r) == RECORD_OK &&
+		    (!r->tentative || (r->raw & RESV_FORSAKEN)) &&
+		    r->pos + resv_pad(q, r->pos, r->size) == c)
+			return (int)i;
+	return -1;
+}
+
+int mapq__frame_owner(const struct mapq *q, uint64_t c)
+{
+	struct record r;
+	return frame_owner(q, c, &r);
 }
 
 /* A writer slot whose owner is gone. Our own slot is alive by definition
@@ -78,7 +128,7 @@ static bool slot_dead(const struct mapq *q, uint32_t i)
 
 /* Is @b where some frame or reservation starts (or the tail)? It probes
  * bytes that may be a live frame's middle: a racy read by design, named
- * for tests/tsan.supp, like published() and header_writer() below. */
+ * for tests/tsan.supp, like published() below. */
 __attribute__((noinline)) static bool visible_boundary(const struct mapq *q, uint64_t b,
 						       uint64_t tail)
 {
@@ -90,7 +140,7 @@ __attribute__((noinline)) static bool visible_boundary(const struct mapq *q, uin
 		return true;
 	struct record r;
 	for (uint32_t i = 0; i < q->nw; i++)
-		if (load_record(q, i, &r) && r.pos == b)
+		if (load_record(q, i, &r) == RECORD_OK && r.pos == b)
 			return true;
 	return false;
 }
@@ -129,11 +179,16 @@ static bool own_word(const struct mapq *q, uint64_t c, uint64_t w, uint64_t nw)
  * may have been preempted for a whole lap since it looked, so each step
  * is guarded: head must not have passed @c (then the space is done with
  * and may hold a later lap's frame); the word goes in by CAS from what we
- * saw; the header is written only by the one whose CAS changed the word,
- * before publication; and pos goes in by CAS from what we saw, so a late
- * store can never land on a later frame. False if nothing was ours to do.
+ * saw; and pos goes in by CAS from what we saw, so a late store can never
+ * land on a later frame. No header: a plain store has no such guard, and
+ * another repairer may publish the frame while we are preempted between
+ * two steps (then head passes it and a later lap may take the space; a
+ * late header of ours corrupted a message there: mapq-sim, overwrite).
+ * Nothing reads the header of an aborted or forsaken frame; a forsaken
+ * frame's owner is the writer whose record names it (frame_owner()).
+ * False if nothing was ours to do.
  */
-static bool publish_word(struct mapq *q, uint64_t c, struct seen sn, uint64_t nw, uint16_t slot)
+static bool publish_word(struct mapq *q, uint64_t c, struct seen sn, uint64_t nw)
 {
 	struct fmt_frame *f = frame_at(q, c);
 	/* acquire, after our loads of the frame (the acquire loads in
@@ -148,13 +203,8 @@ static bool publish_word(struct mapq *q, uint64_t c, struct seen sn, uint64_t nw
 		 * again, ours would undo a finished frame (a commit, even,
 		 * when the pos we read is older than the word), and leave it
 		 * claimed by a writer that will never settle it. Help its pos
-		 * in instead (whoever put it there may be dead), with the
-		 * header a repairer writes, and let the caller look again. */
-		if (!cw_pad(sn.w) && (cw_state(sn.w) == FRAME_ABORTED || (sn.w & CW_FORSAKEN))) {
-			f->len = 0;
-			f->writer = slot;
-			f->flags = 0;
-		}
+		 * in instead (whoever put it there may be dead), and let the
+		 * caller look again. */
 		uint64_t p = sn.pos;
 		(void)MAPQ_FAULT(REPAIR_BEFORE_POS); /* the word in, pos not: as below */
 		/* seq_cst: as below */
@@ -166,12 +216,6 @@ static bool publish_word(struct mapq *q, uint64_t c, struct seen sn, uint64_t nw
 	/* relaxed: the CAS on pos below publishes it */
 	if (!mapq__cas(commit_at(q, c), &w, nw, memory_order_relaxed, memory_order_relaxed))
 		return false;
-	if (sn.w != nw && !cw_pad(nw)) {
-		/* The owner, if alive and forsaken, stores the same values. */
-		f->len = 0;
-		f->writer = slot;
-		f->flags = 0;
-	}
 	(void)MAPQ_FAULT(REPAIR_BEFORE_POS);
 	/* seq_cst: release publishes the word (see frame_pos_at), and the
 	 * sleeper-flag load in wake must not pass it */
@@ -187,19 +231,41 @@ static void counted_wake(struct mapq *q)
 	mapq__wake_data(q);
 }
 
+/* How finish() finishes a reservation. */
+enum finish_how {
+	FORSAKE,   /* its owner is alive: forsaken */
+	ABORT,     /* its owner is dead: aborted */
+	ABORT_OWN, /* our own, forsaken: aborted, and not counted as a repair */
+};
+
 /*
  * Finish reservation @r, whose frame part starts at @c (with padding
- * before it when the reservation wraps). @dead: its owner is gone, so the
- * frame becomes ABORTED; otherwise it is forsaken. @slot: the owner.
+ * before it when the reservation wraps), as @how says. @slot: the owner.
  */
-static int finish(struct mapq *q, const struct record *r, bool dead, uint16_t slot)
+static int finish(struct mapq *q, const struct record *r, enum finish_how how, uint16_t slot)
 {
+	bool dead = how != FORSAKE;
 	uint64_t pad = resv_pad(q, r->pos, r->size);
 	struct seen sn;
+	if (!dead && r->raw && !(r->raw & RESV_FORSAKEN)) {
+		/* A live writer: take the frame from it on its record first.
+		 * Publishing: it won, and its two stores come. A failed CAS:
+		 * it moved on (confirmed, published): look again. acq_rel:
+		 * acquire pairs with the writer's release CAS on the record
+		 * (what it wrote before); release, with its failed CAS's
+		 * look at our mark in mapq__abandon(). */
+		if (r->raw & RESV_PUBLISHING)
+			return REPAIR_NONE;
+		uint64_t a = r->raw;
+		(void)MAPQ_FAULT(REPAIR_BEFORE_MARK);
+		if (!mapq__cas(&q->wslots[slot].resv_size, &a, a | RESV_FORSAKEN,
+			       memory_order_acq_rel, memory_order_relaxed))
+			return REPAIR_DONE;
+	}
 	if (pad && !published(q, r->pos, &sn))
 		/* Padding is the same whoever writes it. */
 		(void)publish_word(q, r->pos, sn,
-				   cw_make(pad, FRAME_COMMITTED, 1, lap_of(q, r->pos)), slot);
+				   cw_make(pad, FRAME_COMMITTED, 1, lap_of(q, r->pos)));
 	uint64_t c = r->pos + pad, size = r->size - pad;
 	/* Twice at most: a hole whose own word is already there (its
 	 * owner's claim, say, from a writer that died before its pos) is
@@ -218,13 +284,19 @@ static int finish(struct mapq *q, const struct record *r, bool dead, uint16_t sl
 			if (!mapq__cas(commit_at(q, c), &w, nw, memory_order_seq_cst,
 				       memory_order_relaxed))
 				return REPAIR_DONE; /* someone else moved it on: look again */
-			counted_wake(q);
+			if (how == ABORT_OWN)
+				mapq__wake_data(q);
+			else
+				counted_wake(q);
 			return dead ? REPAIR_CLAIM : REPAIR_FORSAKE;
 		}
 		uint64_t nw = dead ? cw_make(size, FRAME_ABORTED, 0, lap_of(q, c))
 				   : cw_make(size, FRAME_CLAIMED, 0, lap_of(q, c)) | CW_FORSAKEN;
-		if (publish_word(q, c, sn, nw, slot)) {
-			counted_wake(q);
+		if (publish_word(q, c, sn, nw)) {
+			if (how == ABORT_OWN)
+				mapq__wake_data(q);
+			else
+				counted_wake(q);
 			return dead ? REPAIR_HOLE : REPAIR_FORSAKE;
 		}
 	}
@@ -263,7 +335,7 @@ static int fill_unknown(struct mapq *q, uint64_t c, uint64_t tail)
 		struct seen sn;
 		if (!size)
 			break; /* no frame is this small: not a hole after all */
-		if (published(q, c, &sn) || !publish_word(q, c, sn, nw, UINT16_MAX))
+		if (published(q, c, &sn) || !publish_word(q, c, sn, nw))
 			break;
 		did = REPAIR_HOLE;
 		c += size;
@@ -271,6 +343,33 @@ static int fill_unknown(struct mapq *q, uint64_t c, uint64_t tail)
 	if (did)
 		counted_wake(q);
 	return did;
+}
+
+/*
+ * Before forsaking space that only tentative records describe: mark every
+ * live candidate for its owner forsaken, not only the one @best names.
+ * Writers that raced for the same space with the same size cannot be told
+ * apart (the winner confirms only after its CAS on tail); marking one, a
+ * repairer let the winner confirm and publish over the forsaken frame
+ * (mapq-sim: a message lost). A loser marked loses nothing: it rewrites
+ * its record for its next try. False: a record changed under us (the
+ * winner confirmed, say): look again.
+ */
+static bool mark_tentatives(struct mapq *q, const struct record *best)
+{
+	struct record r;
+	for (uint32_t i = 0; i < q->nw; i++) {
+		if (load_record(q, i, &r) != RECORD_OK || !r.tentative || r.pos != best->pos ||
+		    r.size != best->size || (r.raw & RESV_FORSAKEN))
+			continue;
+		uint64_t a = r.raw;
+		(void)MAPQ_FAULT(REPAIR_BEFORE_MARK);
+		/* acq_rel: as finish()'s mark */
+		if (!mapq__cas(&q->wslots[i].resv_size, &a, a | RESV_FORSAKEN, memory_order_acq_rel,
+			       memory_order_relaxed))
+			return false;
+	}
+	return true;
 }
 
 /* Space at @c that tail has passed but no frame claims yet.
@@ -284,11 +383,13 @@ static int unblock_hole(struct mapq *q, uint64_t c, bool force)
 	uint64_t tail = mapq__load(&q->ctl->tail, memory_order_acquire);
 	if (c >= tail)
 		return REPAIR_NONE;
-	struct record r, best = { 0, 0, false };
+	struct record r, best = { 0, 0, 0, false };
 	int owner = -1;
-	bool live = false, found = false;
+	bool live = false, found = false, busy = false;
 	for (uint32_t i = 0; i < q->nw; i++) {
-		if (!load_record(q, i, &r) || !record_covers(q, &r, c))
+		int got = load_record(q, i, &r);
+		busy |= got == RECORD_BUSY;
+		if (got != RECORD_OK || !record_covers(q, &r, c))
 			continue;
 		if (!r.tentative) { /* only the CAS winner confirms: the owner */
 			best = r;
@@ -311,23 +412,23 @@ static int unblock_hole(struct mapq *q, uint64_t c, bool force)
 		bool dead = slot_dead(q, (uint32_t)owner);
 		if (!dead && !force)
 			return REPAIR_NONE;
-		return finish(q, &best, dead, (uint16_t)owner);
+		return finish(q, &best, dead ? ABORT : FORSAKE, (uint16_t)owner);
 	}
-	if (found) {
+	if (found || busy) {
 		/* A live tentative owner confirms or moves on within
-		 * nanoseconds, unless it is stopped: wait for it. */
+		 * nanoseconds, unless it is stopped: wait for it. So for a
+		 * record that changed as we read it: it may be this space's
+		 * owner at work, whose stores must not land on a fill of ours. */
 		if ((live && !force) || owner < 0)
 			return REPAIR_UNSETTLED;
-		return finish(q, &best, !live, (uint16_t)owner);
+		if (live) {
+			if (!mark_tentatives(q, &best))
+				return REPAIR_DONE;
+			best.raw |= RESV_FORSAKEN; /* finish() has nothing to mark */
+		}
+		return finish(q, &best, live ? FORSAKE : ABORT, (uint16_t)owner);
 	}
 	return force ? fill_unknown(q, c, tail) : REPAIR_NONE;
-}
-
-/* The claimer's slot from a frame header that a later lap may be
- * overwriting as we read (then the CAS in finish() fails). */
-__attribute__((noinline)) static uint16_t header_writer(const struct mapq *q, uint64_t c)
-{
-	return frame_at(q, c)->writer;
 }
 
 int mapq__unblock(struct mapq *q, uint64_t c, bool force)
@@ -343,13 +444,20 @@ int mapq__unblock(struct mapq *q, uint64_t c, bool force)
 	if (cw_state(w) != FRAME_CLAIMED)
 		return REPAIR_DONE; /* finished meanwhile: look again */
 	if (!mapq__frame_valid(q, c, w))
-		return REPAIR_NONE;          /* the reader reports the corruption */
-	uint16_t slot = header_writer(q, c); /* stored before the claim */
-	bool dead = slot < q->nw ? slot_dead(q, slot) : force;
+		return REPAIR_NONE; /* the reader reports the corruption */
+	/* A published claim: only repairers publish one, forsaken (its
+	 * writer then aborts it: nothing to do unless it is dead), or a
+	 * damaged file. Its owner is the writer whose record names it; with
+	 * none, nobody will finish it: abort it (a claim nobody forsook
+	 * only after the timeout, as damage). */
+	struct record r;
+	int owner = frame_owner(q, c, &r);
+	bool dead = owner >= 0 ? slot_dead(q, (uint32_t)owner) : cw_forsaken(w) || force;
 	if (!dead && !force)
 		return REPAIR_NONE;
-	struct record r = { c, cw_size(w), false };
-	return finish(q, &r, dead, slot);
+	if (owner < 0 || cw_size(w) != r.size - resv_pad(q, r.pos, r.size))
+		r = (struct record){ c, cw_size(w), 0, false }; /* no record to win */
+	return finish(q, &r, dead ? ABORT : FORSAKE, owner >= 0 ? (uint16_t)owner : UINT16_MAX);
 }
 
 /*
@@ -361,8 +469,11 @@ int mapq__unblock(struct mapq *q, uint64_t c, bool force)
 int mapq__repair_record(struct mapq *q, uint32_t slot)
 {
 	struct record r;
-	if (!load_record(q, slot, &r))
-		return REPAIR_NONE;
+	int got = load_record(q, slot, &r);
+	if (got != RECORD_OK)
+		/* busy: a repairer's mark and then another change, which only
+		 * another repairer makes: look again */
+		return got == RECORD_BUSY ? REPAIR_DONE : REPAIR_NONE;
 	/* acquire: frames behind head are finished and may be reused */
 	uint64_t head = mapq__load(&q->ctl->head, memory_order_acquire);
 	uint64_t tail = mapq__load(&q->ctl->tail, memory_order_acquire);
@@ -376,14 +487,35 @@ int mapq__repair_record(struct mapq *q, uint32_t slot)
 		return REPAIR_NONE;
 	struct seen sn;
 	if (published(q, c, &sn)) {
-		/* Claimed: by its owner if the header says so. */
-		if (cw_state(sn.w) != FRAME_CLAIMED || header_writer(q, c) != slot)
+		/* Claimed (forsaken): this record's frame, the position being
+		 * this reservation's alone */
+		if (cw_state(sn.w) != FRAME_CLAIMED)
 			return REPAIR_NONE;
-		return finish(q, &r, true, (uint16_t)slot);
+		return finish(q, &r, ABORT, (uint16_t)slot);
 	}
 	if (!r.tentative)
-		return finish(q, &r, true, (uint16_t)slot);
+		return finish(q, &r, ABORT, (uint16_t)slot);
 	/* Tentative: it may have lost the race for r.pos, to a confirmed
 	 * owner (then this record is moot) or to a writer still settling. */
 	return unblock_hole(q, r.pos, false);
+}
+
+/*
+ * Our own reservation (@pos, @size: the record) was forsaken by a
+ * repairer while we were on it (our CAS to confirm or to publish found
+ * its mark): finish it as aborted with the repairers' own steps, which
+ * are CASes guarded against every other repairer, then clear the record.
+ */
+void mapq__abandon(struct mapq *q, uint64_t pos, uint64_t size)
+{
+	struct record r = { pos, size, 0, false };
+	uint64_t c = pos + resv_pad(q, pos, size);
+	struct seen sn;
+	/* (We wrote no header: its writer is whoever publishes the word.)
+	 * A few rounds at most: each either finishes the frame or sees
+	 * another repairer's step land (then the next round finishes it). */
+	for (int i = 0; i < 4 && !(published(q, c, &sn) && cw_state(sn.w) != FRAME_CLAIMED); i++)
+		(void)finish(q, &r, ABORT_OWN, (uint16_t)q->wslot);
+	/* release: whoever sees no record sees our last step */
+	mapq__store(&q->wslots[q->wslot].resv_size, 0, memory_order_release);
 }

@@ -35,8 +35,8 @@ uint64_t mapq__now_ns(void)
  * pauses, they carry over to cores whose pause is several times longer or
  * shorter. */
 #define EMPTY_NS 120u
-#define CLAIMED_MIN_NS 60u
-#define CLAIMED_MAX_NS 1250u
+#define FILLING_MIN_NS 60u
+#define FILLING_MAX_NS 1250u
 #define BLOCKED_MAX_NS 620u
 #define CALIBRATE_RELAXES 128u
 
@@ -74,8 +74,8 @@ __attribute__((constructor)) static void spin_calibrate(void)
 	if (ps < 1000)
 		ps = 1000;
 	mapq__spin.empty = relaxes_for(EMPTY_NS, ps);
-	mapq__spin.claimed_min = relaxes_for(CLAIMED_MIN_NS, ps);
-	mapq__spin.claimed_max = relaxes_for(CLAIMED_MAX_NS, ps);
+	mapq__spin.filling_min = relaxes_for(FILLING_MIN_NS, ps);
+	mapq__spin.filling_max = relaxes_for(FILLING_MAX_NS, ps);
 	mapq__spin.blocked_max = relaxes_for(BLOCKED_MAX_NS, ps);
 	mapq__spin.ps_per_relax = (unsigned)(ps < UINT32_MAX ? ps : UINT32_MAX);
 }
@@ -83,8 +83,8 @@ __attribute__((constructor)) static void spin_calibrate(void)
 #ifdef MAPQ_SIM
 void mapq__sim_spin_scale(unsigned ps_per_relax)
 {
-	mapq__spin.empty = mapq__spin.claimed_min = 1;
-	mapq__spin.claimed_max = mapq__spin.blocked_max = 2;
+	mapq__spin.empty = mapq__spin.filling_min = 1;
+	mapq__spin.filling_max = mapq__spin.blocked_max = 2;
 	mapq__spin.ps_per_relax = ps_per_relax;
 }
 #endif

@@ -4,8 +4,11 @@
  *
  * A reservation is one CAS on tail, made only after head is known to be
  * at least a lap behind the reservation's end; no lock is taken on this
- * path. The frame is then claimed (size known to recovery and to head
- * movers), filled, checksummed, and committed with one store.
+ * path. The frame is then filled and checksummed, and published with
+ * plain stores of its commit word and pos, once a CAS of our own
+ * reservation record has settled that no repairer forsook it: no locked
+ * instruction touches the frame's line, which a caught-up reader polls
+ * (doc/performance.md, "What each locked instruction costs").
  */
 #include "config.h"
 
@@ -110,9 +113,28 @@ static int try_reserve(struct mapq *q, uint64_t size, uint64_t *pos, uint64_t *p
 		if (mapq__cas_weak(&q->ctl->tail, &t, end, memory_order_release,
 				   memory_order_relaxed)) {
 			(void)MAPQ_FAULT(RESERVE_AFTER_CAS);
-			/* release: confirming says the pos stored above is ours */
-			mapq__store(&ws->resv_size, p + sz, memory_order_release);
+			/* release: confirming says the pos stored above is ours.
+			 * A CAS, not a store: a repairer may have forsaken the
+			 * tentative record meanwhile (repair.c), and a store
+			 * would erase its mark. */
+			uint64_t tent = (p + sz) | RESV_TENTATIVE;
+			if (!mapq__cas(&ws->resv_size, &tent, p + sz, memory_order_release,
+				       memory_order_relaxed)) {
+				mapq__abandon(q, t, p + sz);
+				return -MAPQ_ESTALLED;
+			}
 			(void)MAPQ_FAULT(RESERVE_AFTER_CONFIRM);
+			/* A hint for readers: a claimed word in the frame, its pos
+			 * not stored (so nothing is published), tells a reader
+			 * polling the position that a writer is filling it, and to
+			 * space its looks out (reader.c, FILLING). relaxed: only a
+			 * hint, read as one. Not a claim to the space: a repairer
+			 * that forsakes us publishes over it by CAS, and a late
+			 * store of it can only land before our own settle(), which
+			 * alone (or our death) lets head pass the frame. */
+			mapq__store(commit_at(q, t + p),
+				    cw_make(sz, FRAME_CLAIMED, 0, lap_of(q, t + p)),
+				    memory_order_relaxed);
 			*pos = t;
 			*pad = p;
 			*fsize = sz;
@@ -200,58 +222,73 @@ static int reserve_wait(struct mapq *q, uint64_t size, uint64_t *pos, uint64_t *
 }
 
 /*
- * Claim the frame at @pos: header, then the commit word by CAS from the
- * stale bytes we saw (a reader that gave up on us may have forsaken the
- * space meanwhile), then pos, stored last. False: forsaken.
+ * Publish the frame at @pos (whose header and payload are written) in
+ * final state @state, unless a repairer forsook our reservation: then it
+ * is aborted by the repairers' own steps and the result is false. Either
+ * way the record is cleared.
+ *
+ * The CAS of our record to RESV_PUBLISHING is where a repairer and we
+ * settle who finishes the frame (format.md, "Commit"): after it nobody
+ * else writes the frame's header, word or pos, so ours are plain stores,
+ * which wait in the store buffer for the line a reader polls instead of
+ * stalling us for it as a CAS on that line would. The header too waits
+ * until then: a repairer that forsook us writes its own there.
+ * @len, @crc: the header's.
  */
-static bool claim(struct mapq *q, uint64_t pos, uint64_t size)
+static bool settle(struct mapq *q, uint64_t pos, uint64_t size, unsigned state, uint32_t len,
+		   uint32_t crc)
 {
+	struct fmt_wslot *ws = &q->wslots[q->wslot];
+	uint64_t rec = q->resv_rec;
+	/* release: a repairer that acquires the record (and finds it
+	 * publishing) knows the frame was ours to finish; relaxed on
+	 * failure: the mark is all we need, and abandoning reloads it */
+	if (!mapq__cas(&ws->resv_size, &rec, rec | RESV_PUBLISHING, memory_order_release,
+		       memory_order_relaxed)) {
+		mapq__abandon(q, mapq__load(&ws->resv_pos, memory_order_relaxed), q->resv_rec);
+		return false;
+	}
+	(void)MAPQ_FAULT(COMMIT_AFTER_RECORD);
+	uint64_t pad = rec - size;
+	if (pad) {
+		/* Padding first, at the reservation's start, as a frame of its
+		 * own. Only now, with the record ours: a repairer that forsook
+		 * us publishes the same padding, and head may then pass it and
+		 * a later lap take the space before a late store of ours
+		 * (mapq-sim, 1 KiB messages in a 4 KiB ring). */
+		uint64_t at = pos - pad;
+		(void)MAPQ_FAULT(PAD_BEFORE_WORD);
+		/* relaxed: the release store of pos below publishes it */
+		mapq__store(commit_at(q, at), cw_make(pad, FRAME_COMMITTED, 1, lap_of(q, at)),
+			    memory_order_relaxed);
+		(void)MAPQ_FAULT(PAD_BEFORE_POS);
+		/* release, and last (format.md, publication) */
+		mapq__store(&frame_at(q, at)->pos, at, memory_order_release);
+	}
 	struct fmt_frame *f = frame_at(q, pos);
-	(void)MAPQ_FAULT(CLAIM_BEFORE_WORD);
-	f->len = 0;
+	/* plain: the release store of pos below publishes them */
+	f->len = len;
+	f->crc = crc;
 	f->writer = (uint16_t)q->wslot;
 	f->flags = 0;
 	f->reserved0 = 0;
-	/* relaxed: only compared. The word holds stale bytes, unless a
-	 * repairer forsook the space: then it is exactly one of the two words
-	 * repair.c publishes for a reservation of our size. Stale bytes can
-	 * share a lap tag's high bits, but not all 64 bits of these words. */
-	uint64_t w = mapq__load(&f->commit, memory_order_relaxed);
-	uint64_t forsaken = cw_make(size, FRAME_CLAIMED, 0, lap_of(q, pos)) | CW_FORSAKEN;
-	bool ok = w != forsaken && w != cw_make(size, FRAME_ABORTED, 0, lap_of(q, pos)) &&
-		  /* release: recovery that sees the claim sees the header */
-		  mapq__cas(&f->commit, &w, cw_make(size, FRAME_CLAIMED, 0, lap_of(q, pos)),
-			    memory_order_release, memory_order_relaxed);
-	(void)MAPQ_FAULT(CLAIM_BEFORE_POS);
-	/* release, and last: a reader that acquires pos == this position then
-	 * reads this claim (or the commit after it), never stale bytes. If we
-	 * were forsaken the repairer stores the same value. */
+	/* relaxed: the release store of pos below publishes it */
+	mapq__store(commit_at(q, pos), cw_make(size, state, 0, lap_of(q, pos)),
+		    memory_order_relaxed);
+	(void)MAPQ_FAULT(COMMIT_BEFORE_POS);
+	/* release, and last: a reader that acquires pos == this position
+	 * reads this word, header and payload, never stale bytes */
 	mapq__store(&f->pos, pos, memory_order_release);
-	(void)MAPQ_FAULT(CLAIM_AFTER_POS);
-	return ok;
-}
-
-/* Store the final state of our frame, unless readers forsook it: then it
- * becomes aborted and the result is false. Clears the record. */
-static bool settle(struct mapq *q, uint64_t pos, uint64_t size, unsigned state)
-{
-	struct fmt_wslot *ws = &q->wslots[q->wslot];
-	uint64_t w = cw_make(size, FRAME_CLAIMED, 0, lap_of(q, pos));
-	/* seq_cst: release publishes header and payload to readers, and the
-	 * sleeper-flag load in mapq__wake_data must not pass this CAS */
-	bool ok = mapq__cas(commit_at(q, pos), &w, cw_make(size, state, 0, lap_of(q, pos)),
-			    memory_order_seq_cst, memory_order_relaxed);
-	if (!ok && w == (cw_make(size, FRAME_CLAIMED, 0, lap_of(q, pos)) | CW_FORSAKEN))
-		/* seq_cst: as above; now head may pass it */
-		mapq__store(commit_at(q, pos), cw_make(size, FRAME_ABORTED, 0, lap_of(q, pos)),
-			    memory_order_seq_cst);
 	(void)MAPQ_FAULT(COMMIT_AFTER_STORE);
-	/* relaxed: only repairers read it, and a stale non-zero size is
-	 * harmless (they find the frame already finished) */
+	/* relaxed: only repairers read it, and they judge the frame by its
+	 * published words, which are final now */
 	mapq__store(&ws->resv_size, 0, memory_order_relaxed);
 	(void)MAPQ_FAULT(COMMIT_AFTER_CLEAR);
+	/* seq_cst fence: the store of pos above must not pass the
+	 * sleeper-flag load in mapq__wake_data (format.md, "Waiting") */
+	mapq__fence(memory_order_seq_cst);
 	mapq__wake_data(q);
-	return ok;
+	return true;
 }
 
 /*
@@ -289,25 +326,13 @@ int mapq__reserve_frame(struct mapq *q, uint64_t size, uint64_t *fpos, uint64_t 
 {
 	uint64_t pos = 0, pad = 0;
 	int r = reserve_wait(q, size, &pos, &pad, fsize, timeout_ms);
+	if (r == -MAPQ_ESTALLED)
+		count(&q->wslots[q->wslot].aborted, 1); /* forsaken before we confirmed */
 	if (r || !*fsize)
 		return r;
-	if (pad) {
-		(void)MAPQ_FAULT(PAD_BEFORE_WORD);
-		/* relaxed: the release store of pos below publishes it */
-		mapq__store(commit_at(q, pos), cw_make(pad, FRAME_COMMITTED, 1, lap_of(q, pos)),
-			    memory_order_relaxed);
-		(void)MAPQ_FAULT(PAD_BEFORE_POS);
-		/* release, and last: whoever acquires pos == this position sees
-		 * this frame's word, never stale bytes (format.md, publication) */
-		mapq__store(&frame_at(q, pos)->pos, pos, memory_order_release);
-	}
-	pos += pad;
-	if (!claim(q, pos, *fsize)) {
-		count(&q->wslots[q->wslot].aborted, 1);
-		(void)settle(q, pos, *fsize, FRAME_ABORTED);
-		return -MAPQ_ESTALLED;
-	}
-	*fpos = pos;
+	/* The padding, if any, is published with the frame (settle()) */
+	q->resv_rec = pad + *fsize;
+	*fpos = pos + pad;
 	return 0;
 }
 
@@ -420,18 +445,18 @@ int mapq_reserve(mapq *q, size_t len, void **buf, int timeout_ms)
  * the caller computed it while copying (mapq_send), else NULL. */
 static int commit_frame(mapq *q, size_t len, const uint32_t *crc)
 {
-	struct fmt_frame *f = frame_at(q, q->resv_pos);
 	struct fmt_wslot *ws = &q->wslots[q->wslot];
 	int err = MAPQ_FAULT(COMMIT_BEFORE_CRC);
 	if (err)
 		return err;
-	f->len = (uint32_t)len;
-	f->crc = crc ? *crc : mapq__frame_crc(f, (uint8_t *)f + FRAME_HDR, (uint32_t)len);
+	uint32_t c = crc ? *crc
+			 : mapq__frame_crc_new(q->resv_pos, (uint32_t)len, (uint16_t)q->wslot,
+					       (uint8_t *)frame_at(q, q->resv_pos) + FRAME_HDR);
 	if ((err = MAPQ_FAULT(COMMIT_BEFORE_STORE)))
 		return err;
 	uint64_t size = q->resv_size;
 	q->resv_size = 0;
-	if (!settle(q, q->resv_pos, size, FRAME_COMMITTED)) {
+	if (!settle(q, q->resv_pos, size, FRAME_COMMITTED, (uint32_t)len, c)) {
 		count(&ws->aborted, 1);
 		return -MAPQ_ESTALLED;
 	}
@@ -466,7 +491,7 @@ int mapq_abort(mapq *q)
 	count(&q->wslots[q->wslot].aborted, 1);
 	uint64_t size = q->resv_size;
 	q->resv_size = 0;
-	(void)settle(q, q->resv_pos, size, FRAME_ABORTED);
+	(void)settle(q, q->resv_pos, size, FRAME_ABORTED, 0, 0);
 	return 0;
 }
 
@@ -474,9 +499,9 @@ int mapq_abort(mapq *q)
  * copy.midway can die (or fail) with half a payload in the frame. */
 static int send_in_halves(mapq *q, void *buf, const void *data, size_t len)
 {
-	const struct fmt_frame *f = frame_at(q, q->resv_pos);
 	size_t half = len / 2;
-	uint32_t crc = mapq__frame_crc_copy(f, (uint32_t)len, data, (uint32_t)half);
+	uint32_t crc = mapq__frame_crc_copy(buf, q->resv_pos, (uint32_t)len, (uint16_t)q->wslot,
+					    data, (uint32_t)half);
 	int r = MAPQ_FAULT(COPY_MIDWAY);
 	if (r) {
 		(void)mapq_abort(q);
@@ -508,7 +533,7 @@ int mapq_send(mapq *q, const void *data, size_t len, int timeout_ms)
 	}
 	/* The CRC is computed as the payload is copied in (one pass over
 	 * it, not two), and is of the bytes in the frame. */
-	uint32_t crc = mapq__frame_crc_copy(frame_at(q, q->resv_pos), (uint32_t)len, data,
-					    (uint32_t)len);
+	uint32_t crc = mapq__frame_crc_copy(buf, q->resv_pos, (uint32_t)len, (uint16_t)q->wslot,
+					    data, (uint32_t)len);
 	return commit_frame(q, len, &crc);
 }

@@ -136,20 +136,21 @@ expect 0 "info" -- "$M" info q
 has "$out" "geometry   capacity 64.0 KiB, max message 1000 B, 4 writer slots, 4 reader slots" "info"
 has "$out" "messages   6 committed" "info counters"
 expect 0 "info --json" -- "$M" info --json q
-has "$out" '"version":1,' "info --json"
+has "$out" '"version":2,' "info --json"
 has "$out" '"messages":6,' "info --json counters"
 
 # ---- a writer killed mid-write ----
-expect 137 "a writer dies with a claimed frame" -- "$DIE" q
+expect 137 "a writer dies with its frame half written" -- "$DIE" q
 expect 0 "info sees the dead writer" -- "$M" info q
 has "$out" "  0     dead " "info: dead writer"
-expect 0 "dump shows the claimed frame" -- "$M" dump q
-has "$out" "data     claimed" "dump: claimed"
+has "$out" "96 bytes at 320" "info: its reservation"
+expect 0 "dump shows the unpublished frame" -- "$M" dump q
+has "$out" "gap      no frame here (reserved, not published yet, or damaged)" "dump: gap"
 expect 1 "verify: repairable" -- "$M" verify q
-has "$out" "claimed by writer slot 0, whose process is gone; recovery aborts it" "verify: dead claim"
+has "$out" "96 bytes at 320 were reserved by writer slot 0, whose process is gone; recovery turns them into an aborted frame" "verify: dead reservation"
 has "$out" "q: repairable" "verify verdict"
 expect 0 "recover" -- "$M" recover q
-has "$out" "1 claimed frames aborted" "recover report"
+has "$out" "1 claimed frames aborted, 0 reservations filled" "recover report"
 has "$out" "1 slots freed" "recover frees the slot"
 expect 0 "info counts the repair" -- "$M" info q
 has "$out" "0 aborted, 1 repaired" "info: repaired"
@@ -172,7 +173,7 @@ has "$out" '"status":"corrupt"' "verify --json"
 cp "$D/q" "$D/v3"
 printf '\003' | dd of="$D/v3" bs=1 seek=8 conv=notrunc status=none
 expect 1 "info on a newer format" -- "$M" info v3
-has "$err" "mapq: v3: cannot open: queue file is from format version 3, this mapq reads version 1" "version"
+has "$err" "mapq: v3: cannot open: queue file is from format version 3, this mapq reads version 2" "version"
 expect 2 "verify on a newer format" -- "$M" verify v3
 printf 'not a queue' > "$D/junk"
 expect 2 "verify: not a queue" -- "$M" verify junk

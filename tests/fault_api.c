@@ -136,20 +136,20 @@ int main(int argc, char **argv)
 	CHECK_RC(mapq_recv(r, buf, sizeof(buf), 0), -EAGAIN);
 
 	/* stall: the step waits, then goes on. */
-	CHECK_OK(mapq_fault_arm("claim.after_pos:1:stall=40"));
+	CHECK_OK(mapq_fault_arm("commit.after_record:1:stall=40"));
 	uint64_t t0 = t_now_ms();
 	CHECK_OK(mapq_send(q, "slow", 4, 0));
 	CHECK(t_now_ms() - t0 >= 39);
 	CHECK_EQ(mapq_recv(r, buf, sizeof(buf), 0), 4);
 	mapq_fault_disarm();
-	CHECK_EQ(mapq_fault_hits("claim.after_pos"), 0);
+	CHECK_EQ(mapq_fault_hits("commit.after_record"), 0);
 
 	/* stop and kill, in children. */
 	pid_t pid = fork();
 	if (pid == 0) {
 		mapq *cq; /* its own handle: the parent's is not usable here */
 		if (mapq_open(&cq, t_path("q"), 0, NULL) ||
-		    mapq_fault_arm("claim.after_pos:1:stop"))
+		    mapq_fault_arm("commit.after_record:1:stop"))
 			t_exit(2);
 		t_exit(mapq_send(cq, "stopped", 7, 0) ? 3 : 0);
 	}

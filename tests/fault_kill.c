@@ -34,6 +34,7 @@ enum scen {
 	S_READER,
 	S_DURABLE,
 	S_REPAIR,
+	S_FORSAKE,
 	S_RECOVER
 };
 
@@ -70,6 +71,7 @@ static enum scen scenario(const char *p)
 		{ "read.", S_READER },
 		{ "rslot.attach_busy", S_DURABLE },
 		{ "rslot.", S_READER },
+		{ "repair.before_mark", S_FORSAKE },
 		{ "repair.", S_REPAIR },
 		{ "recover.", S_RECOVER },
 	};
@@ -187,6 +189,11 @@ static int read_all(mapq_reader *r, bool lossy, int out)
 			return 5;
 		}
 		rep.got[w] = s + 1;
+		/* Lossy: fall behind now and then, so that writers lap us
+		 * for certain (head.after_push), not only when the machine
+		 * happens to make us slow. */
+		if (lossy && s % 64 == 63)
+			usleep(2000);
 	}
 	return write(out, &rep, sizeof(rep)) == sizeof(rep) ? 0 : 6;
 }
@@ -356,7 +363,7 @@ static void repair_case(const char *point, unsigned nth, struct stats *st)
 	pid_t vp = fork();
 	if (vp == 0) {
 		close(ack[0]);
-		t_exit(writer(path, ID_VICTIM, 100, "claim.before_pos", 1 + nth % 50, S_WRITER,
+		t_exit(writer(path, ID_VICTIM, 100, "commit.before_store", 1 + nth % 50, S_WRITER,
 			      ack[1]));
 	}
 	close(ack[1]);
@@ -431,10 +438,82 @@ static unsigned default_nth(const char *point)
 	return sc == S_ATTACH || sc == S_DETACH || sc == S_DURABLE ? 1 : 3;
 }
 
+/*
+ * A reader dies as it forsakes a stalled writer (repair.before_mark:
+ * it has decided to, and not yet marked the writer's record). The
+ * writer, when its stall ends, is then not forsaken: its commit
+ * succeeds, and every message is read, the stalled one too.
+ */
+static void forsake_case(const char *point, struct stats *st)
+{
+	const char *path = t_path("forsake");
+	mapq_options o;
+	mapq_options_init(&o);
+	o.capacity = 65536;
+	o.unblock_ms = 100;
+	mapq *q;
+	mapq_reader *r;
+	CHECK_OK(mapq_open(&q, path, MAPQ_CREATE | MAPQ_EXCL, &o));
+	CHECK_OK(mapq_reader_open(q, &r, NULL, MAPQ_START_OLDEST));
+	uint64_t tail0 = atomic_load(&q->ctl->tail);
+	pid_t wp = fork();
+	if (wp == 0) {
+		mapq *w;
+		if (mapq_open(&w, path, 0, NULL) || send_seq(w, ID_VICTIM, 0, size_of(0)))
+			t_exit(2);
+		/* stalls with its second frame reserved and filled, long past
+		 * the readers' unblock timeout */
+		if (mapq_fault_arm("commit.before_store:1:stall=800"))
+			t_exit(3);
+		int rc = send_seq(w, ID_VICTIM, 1, size_of(1));
+		t_exit(rc == 0 ? 0 : rc == -MAPQ_ESTALLED ? 20 : 4);
+	}
+	/* Its second reservation made: tail past two frames. */
+	uint64_t two = tail0 + frame_size(size_of(0)) + frame_size(size_of(1));
+	uint64_t t0 = t_now_ms();
+	while (atomic_load(&q->ctl->tail) < two && t_now_ms() - t0 < 10000)
+		usleep(1000);
+	CHECK(atomic_load(&q->ctl->tail) >= two);
+	pid_t kp = fork();
+	if (kp == 0) {
+		mapq *k;
+		mapq_reader *kr;
+		char in[600];
+		/* the unblock timeout is each handle's own */
+		if (mapq_open(&k, path, 0, &o) || mapq_reader_open(k, &kr, NULL, MAPQ_START_OLDEST))
+			t_exit(2);
+		arm(point, 1);
+		while (mapq_recv(kr, in, sizeof(in), 3000) >= 0)
+			;
+		t_exit(10);
+	}
+	int ks = t_wait_child(kp);
+	if (ks != 128 + SIGKILL)
+		t_fail(__FILE__, __LINE__, "%s: the forsaking reader exited with %d", point, ks);
+	/* not forsaken after all: its commit went through */
+	CHECK_EQ(t_wait_child(wp), 0);
+	for (uint64_t s = 0; s < 2; s++) {
+		char in[600];
+		uint32_t id;
+		uint64_t seq;
+		ssize_t n = mapq_recv(r, in, sizeof(in), 5000);
+		CHECK_EQ(n, (ssize_t)size_of(s));
+		CHECK_OK(t_check_payload(in, (size_t)n, &id, &seq));
+		CHECK_EQ(id, ID_VICTIM);
+		CHECK_EQ(seq, s);
+	}
+	st->kills++;
+	st->acked += 2;
+	mapq_close(q);
+	unlink(path);
+}
+
 static void one(const char *point, unsigned nth, struct stats *st)
 {
 	enum scen sc = scenario(point);
-	if (sc == S_REPAIR || sc == S_RECOVER)
+	if (sc == S_FORSAKE)
+		forsake_case(point, st);
+	else if (sc == S_REPAIR || sc == S_RECOVER)
 		repair_case(point, nth, st);
 	else
 		live_case(point, nth, st);

@@ -153,8 +153,18 @@ static void slots_and_frames(void)
 	CHECK_RC(mapq_reader_slot(q, 16, &s), -ERANGE);
 	mapq_frame_info f;
 	uint64_t second = frame_size(5);
+	/* its writer died before publishing anything: no frame yet */
+	CHECK_OK(mapq_frame(q, second, &f));
+	CHECK_EQ(f.kind, MAPQ_FRAME_NONE);
+	/* a repairer forsaking it (repair.c) publishes a claim */
+	struct fmt_frame *cf = frame_at(q, second);
+	cf->writer = 1;
+	atomic_store(&cf->commit,
+		     cw_make(frame_size(100), FRAME_CLAIMED, 0, lap_of(q, second)) | CW_FORSAKEN);
+	atomic_store(&cf->pos, second);
 	CHECK_OK(mapq_frame(q, second, &f));
 	CHECK_EQ(f.kind, MAPQ_FRAME_CLAIMED);
+	CHECK_EQ(f.forsaken, 1);
 	CHECK_EQ(f.writer, 1);
 	CHECK_EQ(f.next, second + frame_size(100));
 	CHECK_OK(mapq_frame(q, f.next, &f));

@@ -39,7 +39,13 @@ static int try_open(const char *path)
  * CRC afterwards, and names the code that open must return. */
 static void sb_version(struct fmt_super *s)
 {
-	s->version = 2;
+	s->version = FMT_VERSION + 1;
+}
+/* Version 1 (claims published by a CAS of the frame's word) cannot share a
+ * file with this library's writers. */
+static void sb_old_version(struct fmt_super *s)
+{
+	s->version = FMT_VERSION - 1;
 }
 static void sb_magic(struct fmt_super *s)
 {
@@ -82,6 +88,7 @@ static const struct {
 } cases[] = {
 	{ "bad magic", sb_magic, 0, -MAPQ_EBADMAGIC },
 	{ "future version", sb_version, 1, -MAPQ_EVERSION },
+	{ "older version", sb_old_version, 1, -MAPQ_EVERSION },
 	{ "capacity edited, CRC stale", sb_capacity_pow2, 0, -MAPQ_ESBCRC },
 	{ "capacity not a power of two", sb_capacity_pow2, 1, -MAPQ_EGEOMETRY },
 	{ "capacity below minimum", sb_capacity_small, 1, -MAPQ_EGEOMETRY },
@@ -290,7 +297,7 @@ int main(void)
 	CHECK_EQ(g.writer_slots, 16);
 	CHECK_EQ(g.reader_slots, 16);
 	CHECK_EQ(g.policy, MAPQ_BLOCK);
-	CHECK_EQ(g.version, 1);
+	CHECK_EQ(g.version, MAPQ_FORMAT_VERSION);
 	struct stat st;
 	CHECK_EQ(stat(p, &st), 0);
 	CHECK_EQ(st.st_mode & 0777, 0600);
@@ -346,7 +353,7 @@ int main(void)
 	CHECK_EQ(version, MAPQ_FORMAT_VERSION);
 	edit_super(p, sb_version, 1);
 	CHECK_OK(mapq_file_version(p, &version));
-	CHECK_EQ(version, 2);
+	CHECK_EQ(version, FMT_VERSION + 1);
 	edit_super(p, sb_magic, 1);
 	CHECK_RC(mapq_file_version(p, &version), -MAPQ_ECORRUPT);
 	CHECK_RC(mapq_file_version(t_path("no-such"), &version), -ENOENT);

@@ -65,7 +65,8 @@ static void live_recover(void)
 	close(ready[1]);
 	CHECK_EQ(read(ready[0], &c, 1), 1);
 	close(ready[0]);
-	/* A writer that dies with a claimed frame, and two readers. */
+	/* A writer that dies with a frame reserved, half written and not
+	 * published, and two readers. */
 	pid_t pid = fork();
 	if (pid == 0) {
 		mapq *w;
@@ -75,14 +76,17 @@ static void live_recover(void)
 		    mapq_reader_open(w, &a, NULL, MAPQ_START_OLDEST) ||
 		    mapq_reader_open(w, &b, "dur", MAPQ_START_OLDEST) || mapq_reserve(w, 60, &p, 0))
 			t_exit(2);
+		memset(p, 'x', 30);
 		t_die();
 	}
 	CHECK_EQ(t_wait_child(pid), 128 + SIGKILL);
-	msg(q, 1, 1); /* behind the dead claim */
+	msg(q, 1, 1); /* behind the dead writer's frame */
 	mapq_recovery rep;
 	CHECK_OK(mapq_recover(q, &rep));
 	CHECK_EQ(rep.exclusive, 0);
+	/* its claim hint (writer.c) is helped in, then aborted as a claim */
 	CHECK_EQ(rep.claims_aborted, 1);
+	CHECK_EQ(rep.holes_filled, 0);
 	CHECK_EQ(rep.writers_freed, 1);
 	CHECK_EQ(rep.readers_freed, 1);
 	CHECK_EQ(rep.readers_detached, 1);
@@ -96,7 +100,7 @@ static void live_recover(void)
 	CHECK_OK(mapq_reader_drop(q, "dur"));
 	/* Nothing left to do the second time. */
 	CHECK_OK(mapq_recover(q, &rep));
-	CHECK_EQ(rep.claims_aborted + rep.writers_freed + rep.readers_freed, 0);
+	CHECK_EQ(rep.holes_filled + rep.claims_aborted + rep.writers_freed + rep.readers_freed, 0);
 	close(hold[1]);
 	CHECK_EQ(t_wait_child(keeper), 0);
 	/* Alone now: exclusive, and the log is whole. */
@@ -207,9 +211,9 @@ static void unknown_space(const char *name, uint64_t before, uint64_t size, uint
 			t_fail(__FILE__, __LINE__, "%s: a frame of kind %u at %llu, want %u", name,
 			       fi.kind, (unsigned long long)p, kind);
 		CHECK(fi.size >= FRAME_ALIGN && n < 1000);
-		/* an aborted frame's header says who filled it: nobody's slot */
+		/* an aborted frame has no writer, and no message */
 		if (kind == MAPQ_FRAME_ABORTED)
-			CHECK(fi.writer == UINT16_MAX && fi.len == 0);
+			CHECK(fi.writer == MAPQ_NO_WRITER && fi.len == 0);
 		p += fi.size;
 		CHECK(p <= c + size);
 	}
@@ -217,10 +221,11 @@ static void unknown_space(const char *name, uint64_t before, uint64_t size, uint
 	mapq_close(q);
 }
 
-/* A claimed frame whose header names a slot past the writer table
- * (damage) has no owner to ask about: it is waited for like a live
- * writer's, up to the unblock timeout, not aborted at once; its writer,
- * alive after all, commits it within the timeout, and it is read. */
+/* A published claim nobody forsook (damage: no writer of format version 2
+ * publishes one) whose header names a slot past the writer table: its
+ * owner is the live writer whose record names the frame, not the header,
+ * so it is waited for, up to the unblock timeout, not aborted at once; the
+ * writer commits within the timeout, and it is read. */
 static void no_such_writer(void)
 {
 	mapq_options o;
@@ -235,7 +240,11 @@ static void no_such_writer(void)
 	uint64_t c = atomic_load(&q->ctl->tail);
 	CHECK_OK(mapq_reserve(q, 60, &p, 0));
 	memset(p, 'n', 60);
-	frame_at(q, c)->writer = (uint16_t)q->nw;
+	/* published claimed, as no writer of this version does: damage */
+	struct fmt_frame *f = frame_at(q, c);
+	f->writer = (uint16_t)q->nw;
+	atomic_store(&f->commit, cw_make(frame_size(60), FRAME_CLAIMED, 0, lap_of(q, c)));
+	atomic_store(&f->pos, c);
 	char in[100];
 	CHECK_RC(mapq_recv(r, in, sizeof(in), 20), -ETIMEDOUT);
 	CHECK_OK(mapq_commit(q, 60));
@@ -244,8 +253,9 @@ static void no_such_writer(void)
 	mapq_close(q);
 }
 
-/* Two dead writers' claimed frames fill the ring's last two slots (16
- * frames of 256 bytes: tail is a whole ring ahead of head). */
+/* Two dead writers' claimed frames (forsaken by readers before they
+ * died) fill the ring's last two slots (16 frames of 256 bytes: tail is a
+ * whole ring ahead of head), and their records are gone. */
 static void record_gone(void)
 {
 	enum {
@@ -274,10 +284,18 @@ static void record_gone(void)
 			if (mapq_open(&cq, t_path("gone"), 0, NULL) ||
 			    mapq_reserve(cq, TILE, &p, 0))
 				t_exit(1);
-			pause(); /* its frame claimed, never committed */
+			/* forsaken, as a repairer does it (repair.c) */
+			struct fmt_frame *cf = frame_at(cq, cq->resv_pos);
+			atomic_fetch_or(&cq->wslots[cq->wslot].resv_size, RESV_FORSAKEN);
+			cf->writer = (uint16_t)cq->wslot;
+			atomic_store(&cf->commit, cw_make(cq->resv_size, FRAME_CLAIMED, 0,
+							  lap_of(cq, cq->resv_pos)) |
+							  CW_FORSAKEN);
+			atomic_store(&cf->pos, cq->resv_pos);
+			pause(); /* never committed */
 			t_exit(1);
 		}
-		/* claimed: its pos published (the last step of a claim) */
+		/* its claim published */
 		uint64_t t0 = t_now_ms();
 		while (frame_pos_at(q, tail) != tail && t_now_ms() - t0 < 10000)
 			usleep(1000);

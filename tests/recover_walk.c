@@ -359,8 +359,8 @@ static void later_lap_at_head(void)
 }
 
 /* Writers that died in the log: one after taking tail and confirming
- * its record, with nothing in the ring yet (a hole), and one after
- * claiming its frame. The walk fills the hole and aborts the claim,
+ * its record, with nothing in the ring yet (a hole), and one whose frame
+ * readers had forsaken (a claim, published by them). The walk fills the hole and aborts the claim,
  * counts each once, walks both as frames, and the log goes on past them
  * to the three messages after. */
 static void dead_writers_in_the_walk(void)
@@ -391,6 +391,16 @@ static void dead_writers_in_the_walk(void)
 		    mapq_open(&u, p, 0, NULL))
 			_exit(3);
 		memset(buf, 'X', MSG / 2);
+		/* forsaken, as a repairer does it (repair.c): the record
+		 * marked, then the frame published claimed and forsaken */
+		struct fmt_wslot *vs = &v->wslots[v->wslot];
+		struct fmt_frame *vf = frame_at(v, v->resv_pos);
+		atomic_fetch_or(&vs->resv_size, RESV_FORSAKEN);
+		vf->writer = (uint16_t)v->wslot;
+		atomic_store(&vf->commit,
+			     cw_make(v->resv_size, FRAME_CLAIMED, 0, lap_of(v, v->resv_pos)) |
+				     CW_FORSAKEN);
+		atomic_store(&vf->pos, v->resv_pos);
 		send_seqs(u, 2, 5);
 		t_die(); /* the process dies with all three */
 	}

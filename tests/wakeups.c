@@ -341,7 +341,7 @@ int main(void)
 	t0 = now_us();
 	mapq_recovery rep;
 	CHECK_OK(mapq_recover(q, &rep));
-	CHECK(rep.claims_aborted >= 1);
+	CHECK(rep.claims_aborted >= 1); /* its claim hint, helped in and aborted */
 	woken(&s, t0);
 	mapq_close(q);
 
