@@ -23,6 +23,7 @@ enum {
 	SKIP = 2,
 	EMPTY = 3,     /* NOT_READY, and (as far as we know) nothing is reserved there */
 	UNCLAIMED = 4, /* look(): no frame published at the position yet */
+	HINTED = 6,    /* UNCLAIMED, with a writer's claim hint (writer.c) */
 	FILLING = 5,   /* NOT_READY, and a writer has reserved the position */
 };
 
@@ -313,7 +314,7 @@ static bool unblock(struct mapq_reader *r, uint64_t c, uint64_t now)
 
 /*
  * Judge the frame at position @c once. Returns 0 with *msg filled (data
- * frame, CRC good), SKIP (padding or aborted frame), UNCLAIMED,
+ * frame, CRC good), SKIP (padding or aborted frame), UNCLAIMED, HINTED,
  * NOT_READY (anything else unfinished), or
  * -MAPQ_ECORRUPT / -MAPQ_EFRAMECRC; *next is the frame's end when known.
  * It only reads: the caller decides whether the verdict can be trusted.
@@ -323,8 +324,16 @@ static int look(const struct mapq *q, uint64_t c, mapq_msg *msg, uint64_t *next)
 	struct fmt_frame *f = frame_at(q, c);
 	/* pos first (acquire): if it is not ours, the frame is not published
 	 * yet and the word holds stale bytes of earlier laps (format.md) */
-	if (frame_pos_at(q, c) != c)
-		return UNCLAIMED;
+	if (frame_pos_at(q, c) != c) {
+		/* The writer's claim hint (writer.c, try_reserve), on the
+		 * line just read: relaxed, only a hint (stale bytes that look
+		 * like one cost a pause, nothing more) */
+		uint64_t hw = mapq__load(commit_at(q, c), memory_order_relaxed);
+		return cw_lap(hw) == lap_of(q, c) && cw_state(hw) == FRAME_CLAIMED &&
+				       !cw_forsaken(hw)
+			       ? HINTED
+			       : UNCLAIMED;
+	}
 	/* acquire: pairs with the writer's commit store; header and payload
 	 * are visible once we see the committed word */
 	uint64_t w = mapq__load(commit_at(q, c), memory_order_acquire);
@@ -417,16 +426,10 @@ static int peek(struct mapq_reader *r, mapq_msg *msg, uint64_t *cur, bool hint)
 		mapq__fence(memory_order_acquire);
 		if (mapq__load(&s->cursor, memory_order_relaxed) != c)
 			continue;
-		if (rc == UNCLAIMED) {
+		if (rc == UNCLAIMED || rc == HINTED) {
 			if (!hint)
 				return NOT_READY;
-			/* The writer's hint (writer.c, try_reserve), on the line
-			 * we just read: relaxed, only a hint (stale bytes that
-			 * look like one cost a pause, nothing more). */
-			uint64_t hw = mapq__load(commit_at(q, c), memory_order_relaxed);
-			if ((cw_lap(hw) == lap_of(q, c) && cw_state(hw) == FRAME_CLAIMED &&
-			     !cw_forsaken(hw)) ||
-			    c < r->tail_seen)
+			if (rc == HINTED || c < r->tail_seen)
 				return FILLING;
 			if ((++r->idle_looks & (TAIL_SAMPLE - 1)) == 0) {
 				/* relaxed: only says whether to start the stall
