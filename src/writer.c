@@ -245,7 +245,9 @@ static bool settle(struct mapq *q, uint64_t pos, uint64_t size, unsigned state, 
 	 * failure: the mark is all we need, and abandoning reloads it */
 	if (!mapq__cas(&ws->resv_size, &rec, rec | RESV_PUBLISHING, memory_order_release,
 		       memory_order_relaxed)) {
-		mapq__abandon(q, mapq__load(&ws->resv_pos, memory_order_relaxed), q->resv_rec);
+		/* our own copy of where the reservation starts: the record's
+		 * pos is in the file, where anyone may have scribbled */
+		mapq__abandon(q, pos - (q->resv_rec - size), q->resv_rec);
 		return false;
 	}
 	(void)MAPQ_FAULT(COMMIT_AFTER_RECORD);
