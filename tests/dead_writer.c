@@ -373,9 +373,15 @@ static void stalled_before_claim(void)
 	close(ready[0]);
 	CHECK_OK(mapq_fault_arm("reserve.after_confirm:1:stall=500"));
 	t_fill(out, 60, DEAD_ID, 0);
+	uint64_t at = atomic_load(&q->ctl->tail);
 	int rc = mapq_send(q, out, 60, 0);
 	mapq_fault_disarm();
 	CHECK_RC(rc, -MAPQ_ESTALLED);
+	/* The forsaken writer finished its own frame before saying so: it
+	 * is aborted now, not left claimed for the next repairer. */
+	mapq_frame_info fi;
+	CHECK_OK(mapq_frame(q, at, &fi));
+	CHECK_EQ(fi.kind, MAPQ_FRAME_ABORTED);
 	mapq_slot_info si;
 	CHECK_OK(mapq_writer_slot(q, 0, &si));
 	CHECK_EQ(si.aborted, 1);

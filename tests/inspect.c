@@ -156,9 +156,9 @@ static void slots_and_frames(void)
 	/* its writer died before publishing anything: no frame yet */
 	CHECK_OK(mapq_frame(q, second, &f));
 	CHECK_EQ(f.kind, MAPQ_FRAME_NONE);
-	/* a repairer forsaking it (repair.c) publishes a claim */
+	/* a repairer forsaking it (repair.c) publishes a claim; the
+	 * header stays unwritten, and the owner comes from its record */
 	struct fmt_frame *cf = frame_at(q, second);
-	cf->writer = 1;
 	atomic_store(&cf->commit,
 		     cw_make(frame_size(100), FRAME_CLAIMED, 0, lap_of(q, second)) | CW_FORSAKEN);
 	atomic_store(&cf->pos, second);

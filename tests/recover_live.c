@@ -284,10 +284,10 @@ static void record_gone(void)
 			if (mapq_open(&cq, t_path("gone"), 0, NULL) ||
 			    mapq_reserve(cq, TILE, &p, 0))
 				t_exit(1);
-			/* forsaken, as a repairer does it (repair.c) */
+			/* forsaken, as a repairer does it (repair.c): the
+			 * record marked, then the word published; no header */
 			struct fmt_frame *cf = frame_at(cq, cq->resv_pos);
 			atomic_fetch_or(&cq->wslots[cq->wslot].resv_size, RESV_FORSAKEN);
-			cf->writer = (uint16_t)cq->wslot;
 			atomic_store(&cf->commit, cw_make(cq->resv_size, FRAME_CLAIMED, 0,
 							  lap_of(cq, cq->resv_pos)) |
 							  CW_FORSAKEN);

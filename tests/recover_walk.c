@@ -392,11 +392,11 @@ static void dead_writers_in_the_walk(void)
 			_exit(3);
 		memset(buf, 'X', MSG / 2);
 		/* forsaken, as a repairer does it (repair.c): the record
-		 * marked, then the frame published claimed and forsaken */
+		 * marked, then the frame published claimed and forsaken,
+		 * with no header */
 		struct fmt_wslot *vs = &v->wslots[v->wslot];
 		struct fmt_frame *vf = frame_at(v, v->resv_pos);
 		atomic_fetch_or(&vs->resv_size, RESV_FORSAKEN);
-		vf->writer = (uint16_t)v->wslot;
 		atomic_store(&vf->commit,
 			     cw_make(v->resv_size, FRAME_CLAIMED, 0, lap_of(v, v->resv_pos)) |
 				     CW_FORSAKEN);
