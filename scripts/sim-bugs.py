@@ -59,6 +59,10 @@ SIM_WORKLOADS = [
     ("crashes", ["-w", "2", "-r", "2", "-k", "1", "--stalls", "1", "--crashes", "2"]),
     ("power", ["-w", "2", "-r", "2", "-k", "1", "--stalls", "1", "--power-cuts", "2",
                "--capacity", "16384", "-m", "24"]),
+    # power cuts over a ring that laps: checkpoints and control pages on
+    # disk laps behind the ring
+    ("power-laps", ["-w", "2", "-r", "2", "-k", "1", "--power-cuts", "2", "--capacity", "16384",
+                    "-m", "100"]),
     ("short-unblock", ["-w", "3", "-r", "2", "-k", "1", "--stalls", "2", "--unblock-ms", "1"]),
     ("weak", ["--memory", "weak", "-k", "0"]),
     ("weak-deaths", ["--memory", "weak", "-w", "3", "-r", "2", "-k", "2", "--stalls", "1"]),

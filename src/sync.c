@@ -124,6 +124,20 @@ int mapq_sync(mapq *q)
 	if ((err = mapq__registry_lock(q->fd, sync_off(q))) != 0)
 		return err;
 	const struct fmt_ckpt *old = mapq__newest_ckpt(q);
+	/* Never move the checkpoint back. A sync whose wait was long can end
+	 * before the newest checkpoint, written since by a sync that began
+	 * later and flushed more. Its seq being higher, ours would become
+	 * what recovery starts from after a power cut: a log that ends laps
+	 * before what was synced (the simulator found every synced message
+	 * after it lost: doc/simulation.md). The newer one stands for ours:
+	 * its sync flushed all we did. Unless it names positions past the
+	 * tail (a recovery cut the log after it was written): then ours.
+	 * acquire: as the head below. */
+	if (old && old->tail >= end &&
+	    old->tail <= mapq__load(&q->ctl->tail, memory_order_acquire)) {
+		mapq__slot_unlock(q->fd, sync_off(q));
+		return 0;
+	}
 	uint64_t seq = old ? old->seq + 1 : 1;
 	struct fmt_ckpt *k = ckpt_at(q, (unsigned)(seq % FMT_CKPT_PAGES));
 	/* acquire: a head at least as new as the frames we synced */
