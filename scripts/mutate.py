@@ -286,6 +286,8 @@ SIM_CHECKS = [
                       "--stalls", "1", "-n", "2000"]),
     ("sim-power", ["-w", "2", "-r", "2", "-k", "1", "--stalls", "1", "--power-cuts", "2",
                    "--capacity", "16384", "-m", "24", "-n", "800"]),
+    ("sim-power-laps", ["-w", "2", "-r", "2", "-k", "1", "--power-cuts", "2",
+                        "--capacity", "16384", "-m", "100", "-n", "1000"]),
     # loads that read older stores: overwrite-mode readers' seqlocks
     ("sim-c11-overwrite", ["--memory", "c11", "-w", "2", "-r", "2", "-k", "2", "--stalls", "1",
                            "--max-size", "1024", "-m", "24", "--overwrite", "-n", "3000"]),
@@ -295,6 +297,10 @@ SIM_CHECKS = [
 SIM_TIMEOUT = 120
 # Tests of the repository's own files, not of the library's behaviour.
 NOT_CHECKS = {"tests/bug_patches.sh"}
+# Tests that sanitizer builds skip (they run the library under qemu-user,
+# which cannot map a sanitizer's shadow memory): run in the -O2 build of
+# SameCode, the library as users build it, on a mutant the others missed.
+PLAIN_CHECKS = ["tests/no_sse42.sh"]
 
 
 class Suite:
@@ -852,6 +858,21 @@ def main():
         same = SameCode(scratch, log)
         for f in sorted({m["file"] for m in pool}):
             same.digest[f] = same.hash(f)
+        plain = None
+        if args.checks != "tsan":
+            plain = Suite(scratch, same.bld, log, env)
+            plain.tests = [t for t in PLAIN_CHECKS if t in plain.tests]
+            if not plain.build():
+                sys.exit("mutate: the -O2 build does not build; see %s" % log)
+            for t in list(plain.tests):
+                rc, secs = plain.run_test(t, 900)
+                if rc == 77:
+                    say("%s skips in the -O2 build (see %s): left out" % (t, log))
+                    plain.tests.remove(t)
+                elif rc != 0:
+                    sys.exit("mutate: %s fails on the unchanged tree's -O2 build (exit %s): "
+                             "fix that first; see %s" % (t, rc, log))
+                plain.seconds[t] = secs
         reach = None
         if args.select == "reach" and args.checks != "tsan":
             say("a coverage build: which tests run which lines")
@@ -898,6 +919,15 @@ def main():
                         k2, f2 = tsan.hunt(TSAN_TESTS)
                         flaky += ["tsan:" + x for x in f2]
                         killer = "tsan:" + k2 if k2 else None
+                ptests = [t for t in plain.tests if reached is None or t in reached] \
+                    if plain else []
+                if not killer and ptests:
+                    if not plain.build():
+                        killer = "-O2 build"
+                    else:
+                        k3, f3 = plain.hunt(ptests)
+                        flaky += ["-O2:" + x for x in f3]
+                        killer = "-O2:" + k3 if k3 else None
                 if not killer and sim:
                     killer = sim.hunt() if sim.build() else "sim build"
                 result = "killed" if killer else "survived"
