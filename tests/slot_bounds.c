@@ -8,11 +8,18 @@
  * no call may count them, find the reader by its name, free or detach
  * them, or write there. A free reader slot whose flags and name say
  * "durable" (the same kind of damage) is free all the same. And a full
- * table refuses the next reader and the next writer. */
+ * table refuses the next reader and the next writer.
+ *
+ * A writer's record planted just past the writer table is believed by
+ * nothing: not by recovery (a hole it names is the log's end, a head it
+ * names is garbled), not by a reader filling space no record describes,
+ * not as a forsaken frame's owner, and a reader marking tentative records
+ * writes nothing there. */
 #include "config.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stddef.h>
 #include <string.h>
 #include <unistd.h>
@@ -85,8 +92,187 @@ static void check_recovery_idle(mapq *q)
 	CHECK_EQ(rep.readers_detached, 0);
 }
 
+/* The writer slot just past the table, where a damaged or hostile file
+ * may hold what looks like a record: space for one is checked. */
+static struct fmt_wslot *ghost_slot(mapq *q)
+{
+	CHECK(q->sb.wslot_off + (q->nw + 1) * sizeof(struct fmt_wslot) <= q->sb.rslot_off);
+	return &q->wslots[q->nw];
+}
+
+/* A dead writer's confirmed record planted past the writer table names a
+ * reservation at the log's end, as if it had moved tail and died: recovery
+ * must not believe it, neither to fill the hole (the log ends where the
+ * frames end) nor, with head there too, to take head for the log's start
+ * (a head that names no frame and no record in the table is garbled: the
+ * checkpoint is used). */
+static void ghost_record_recovery(bool at_head)
+{
+	const char *p = t_path(at_head ? "ghost-head" : "ghost-hole");
+	mapq_options o;
+	mapq_options_init(&o);
+	o.capacity = 8192;
+	o.writer_slots = NW;
+	o.reader_slots = NR;
+	mapq *q;
+	CHECK_OK(mapq_open(&q, p, MAPQ_CREATE | MAPQ_EXCL, &o));
+	for (int i = 0; i < 3; i++)
+		CHECK_OK(mapq_send(q, "m", 1, 0));
+	CHECK_OK(mapq_sync(q)); /* a checkpoint to fall back on */
+	uint64_t t = atomic_load(&q->ctl->tail);
+	struct fmt_wslot *g = ghost_slot(q);
+	atomic_store(&g->state, WSLOT_ACTIVE);
+	atomic_store(&g->resv_pos, t);
+	atomic_store(&g->resv_size, 64);
+	if (at_head)
+		atomic_store(&q->ctl->head, t);
+	atomic_store(&q->ctl->tail, t + 64);
+	mapq_close(q);
+	CHECK_OK(mapq_open(&q, p, MAPQ_NORECOVER, NULL));
+	mapq_recovery rep;
+	CHECK_OK(mapq_recover(q, &rep));
+	CHECK_EQ(rep.holes_filled, 0);
+	CHECK_EQ(rep.claims_aborted, 0);
+	CHECK_EQ(rep.tail_after, t);
+	CHECK_EQ(rep.used_checkpoint, at_head ? 1 : 0);
+	mapq_close(q);
+}
+
+/* A live queue: tail moved past space no record in the table describes
+ * (lost records), and a record planted past the table starting inside
+ * it. A reader forsakes the space after the unblock timeout and fills it
+ * to the next boundary it can see, which is the tail: one aborted frame,
+ * not one cut at the planted record's start. */
+static void ghost_record_fill(void)
+{
+	mapq_options o;
+	mapq_options_init(&o);
+	o.capacity = 8192;
+	o.writer_slots = NW;
+	o.reader_slots = NR;
+	o.unblock_ms = 20;
+	mapq *q;
+	mapq_reader *r;
+	char buf[64];
+	CHECK_OK(mapq_open(&q, t_path("ghost-fill"), MAPQ_CREATE | MAPQ_EXCL, &o));
+	CHECK_OK(mapq_reader_open(q, &r, NULL, MAPQ_START_OLDEST));
+	CHECK_OK(mapq_send(q, "m", 1, 0));
+	CHECK_EQ(mapq_recv(r, buf, sizeof(buf), 0), 1);
+	uint64_t t = atomic_load(&q->ctl->tail);
+	struct fmt_wslot *g = ghost_slot(q);
+	atomic_store(&g->state, WSLOT_ACTIVE);
+	atomic_store(&g->resv_pos, t + 64);
+	atomic_store(&g->resv_size, 64);
+	atomic_store(&q->ctl->tail, t + 256);
+	/* the fill, then nothing more to read */
+	CHECK_RC(mapq_recv(r, buf, sizeof(buf), 300), -ETIMEDOUT);
+	mapq_frame_info f;
+	CHECK_OK(mapq_frame(q, t, &f));
+	CHECK_EQ(f.kind, MAPQ_FRAME_ABORTED);
+	CHECK_EQ(f.next, t + 256);
+	mapq_reader_close(r);
+	mapq_close(q);
+}
+
+/* A claimed frame published forsaken, whose only record is one planted
+ * past the table: it has no owner. */
+static void ghost_owner(void)
+{
+	mapq_options o;
+	mapq_options_init(&o);
+	o.capacity = 8192;
+	o.writer_slots = NW;
+	o.reader_slots = NR;
+	mapq *q;
+	CHECK_OK(mapq_open(&q, t_path("ghost-owner"), MAPQ_CREATE | MAPQ_EXCL, &o));
+	CHECK_OK(mapq_send(q, "m", 1, 0));
+	uint64_t t = atomic_load(&q->ctl->tail);
+	struct fmt_wslot *g = ghost_slot(q);
+	atomic_store(&g->state, WSLOT_ACTIVE);
+	atomic_store(&g->resv_pos, t);
+	atomic_store(&g->resv_size, 64);
+	atomic_store(&q->ctl->tail, t + 64);
+	struct fmt_frame *f = frame_at(q, t);
+	atomic_store(&f->commit, cw_make(64, FRAME_CLAIMED, 0, lap_of(q, t)) | CW_FORSAKEN);
+	atomic_store(&f->pos, t);
+	mapq_frame_info fi;
+	CHECK_OK(mapq_frame(q, t, &fi));
+	CHECK_EQ(fi.kind, MAPQ_FRAME_CLAIMED);
+	CHECK_EQ(fi.writer, MAPQ_NO_WRITER);
+	mapq_close(q);
+}
+
+struct stalled {
+	mapq *w;
+	int rc;
+};
+
+static void *send_stalled(void *arg)
+{
+	struct stalled *st = arg;
+	st->rc = mapq_send(st->w, "s", 1, 0);
+	return NULL;
+}
+
+/* A writer stopped with its record still tentative, and a copy of that
+ * record planted past the table: a reader forsaking the space marks every
+ * candidate record in the table, and writes nothing past it.
+ * (Fault injection.) */
+static void ghost_tentative(void)
+{
+	if (!mapq_fault_enabled())
+		return;
+	mapq_options o;
+	mapq_options_init(&o);
+	o.capacity = 8192;
+	o.writer_slots = NW;
+	o.reader_slots = NR;
+	o.unblock_ms = 20;
+	mapq *q;
+	mapq_reader *r;
+	struct stalled st = { NULL, 0 };
+	char buf[8];
+	CHECK_OK(mapq_open(&q, t_path("ghost-tentative"), MAPQ_CREATE | MAPQ_EXCL, &o));
+	CHECK_OK(mapq_reader_open(q, &r, NULL, MAPQ_START_OLDEST));
+	CHECK_OK(mapq_dup(q, &st.w));
+	uint64_t t = atomic_load(&q->ctl->tail);
+	CHECK_OK(mapq_fault_arm("reserve.after_cas:1:stall=400"));
+	pthread_t th;
+	CHECK_EQ(pthread_create(&th, NULL, send_stalled, &st), 0);
+	uint64_t t0 = t_now_ms();
+	while (atomic_load(&q->ctl->tail) == t && t_now_ms() - t0 < 10000)
+		usleep(1000);
+	CHECK(atomic_load(&q->ctl->tail) > t);
+	/* the writer's record, tentative, copied past the table */
+	int ws = -1;
+	for (uint32_t i = 0; i < q->nw; i++)
+		if (atomic_load(&q->wslots[i].resv_size) & RESV_TENTATIVE)
+			ws = (int)i;
+	CHECK(ws >= 0);
+	uint64_t rec = atomic_load(&q->wslots[ws].resv_size);
+	struct fmt_wslot *g = ghost_slot(q);
+	atomic_store(&g->state, WSLOT_ACTIVE);
+	atomic_store(&g->resv_pos, t);
+	atomic_store(&g->resv_size, rec);
+	/* forsaken after the unblock timeout: skipped, nothing to read */
+	CHECK_RC(mapq_recv(r, buf, sizeof(buf), 200), -ETIMEDOUT);
+	CHECK(atomic_load(&q->wslots[ws].resv_size) & RESV_FORSAKEN);
+	CHECK_EQ(atomic_load(&g->resv_size), rec);
+	CHECK_EQ(pthread_join(th, NULL), 0);
+	mapq_fault_disarm();
+	CHECK_RC(st.rc, -MAPQ_ESTALLED);
+	mapq_reader_close(r);
+	mapq_close(st.w);
+	mapq_close(q);
+}
+
 int main(void)
 {
+	ghost_tentative();
+	ghost_owner();
+	ghost_record_recovery(false);
+	ghost_record_recovery(true);
+	ghost_record_fill();
 	const char *p = t_path("q");
 	mapq *q;
 	mapq_options o;
