@@ -69,6 +69,7 @@ import json
 import os
 import random
 import re
+import shlex
 import shutil
 import signal
 import subprocess
@@ -399,15 +400,28 @@ class Sim:
         finally:
             shutil.rmtree(d, ignore_errors=True)
 
+    def checks(self):
+        """The regression seeds first (one schedule each, milliseconds: a
+        mutant that puts back a bug the simulator once found fails its
+        seed), then the campaigns."""
+        seeds = []
+        with open(os.path.join(TOP, "sim", "regress.txt")) as f:
+            for line in f:
+                if line.startswith("#") or ":" not in line:
+                    continue
+                name, args = line.split(":", 1)
+                seeds.append(("sim-regress:" + name.strip(), shlex.split(args)))
+        return seeds + SIM_CHECKS
+
     def baseline(self):
-        for name, extra in SIM_CHECKS:
+        for name, extra in self.checks():
             rc = self.check(name, extra)
             if rc != 0:
-                sys.exit("mutate: the simulator's %s campaign fails on the unchanged tree "
+                sys.exit("mutate: the simulator's %s fails on the unchanged tree "
                          "(exit %s): fix that first; see %s" % (name, rc, self.log))
 
     def hunt(self):
-        for name, extra in SIM_CHECKS:
+        for name, extra in self.checks():
             if self.check(name, extra) != 0:
                 return name
         return None
