@@ -96,8 +96,11 @@ static int take_free_slot(struct mapq *q)
 static void raise_hwm(struct mapq *q, uint32_t n)
 {
 	uint32_t h = mapq__load(&q->ctl->reader_hwm, memory_order_relaxed);
-	/* release: a scanner that sees the new hwm sees the slot's fields */
-	while (h < n && !mapq__cas_weak(&q->ctl->reader_hwm, &h, n, memory_order_release,
+	/* relaxed: only a bound on the scan. A scanner reads a slot's state
+	 * seq_cst and its cursor acquire, atomics published by the slot's own
+	 * seq_cst store of its state; that store, not this one, is the half
+	 * of the join's pair with head movers (ring.c, scan_readers) */
+	while (h < n && !mapq__cas_weak(&q->ctl->reader_hwm, &h, n, memory_order_relaxed,
 					memory_order_relaxed))
 		;
 }
@@ -145,7 +148,9 @@ int mapq_reader_open(mapq *q, mapq_reader **rp, const char *name, int start)
 		 * the join below settles any race with a head mover. */
 		if (!resume) {
 			mapq__store(&s->lost, 0, memory_order_relaxed);
-			mapq__store(&s->cursor, mapq__load(from, memory_order_acquire),
+			/* relaxed load: a position only; every frame read from it
+			 * is judged by look()'s own acquire loads */
+			mapq__store(&s->cursor, mapq__load(from, memory_order_relaxed),
 				    memory_order_seq_cst);
 		}
 	} else {
@@ -162,7 +167,8 @@ int mapq_reader_open(mapq *q, mapq_reader **rp, const char *name, int start)
 		mapq__store(&s->flags, name ? RSLOT_DURABLE : 0, memory_order_relaxed);
 		mapq__store(&s->lost, 0, memory_order_relaxed);
 		mapq__store(&s->delivered, 0, memory_order_relaxed);
-		mapq__store(&s->cursor, mapq__load(from, memory_order_acquire),
+		/* relaxed load: a position only, as above */
+		mapq__store(&s->cursor, mapq__load(from, memory_order_relaxed),
 			    memory_order_relaxed);
 	}
 	mapq__store(&s->pid, mapq__os_pid(), memory_order_relaxed);
@@ -297,8 +303,10 @@ static bool unblock(struct mapq_reader *r, uint64_t c, uint64_t now)
 	bool was = r->on_writer && !fresh;
 	r->stall_pos = c;
 	r->stall_check = now;
-	/* acquire: as in repair.c, records of reservations below tail */
-	r->on_writer = c < mapq__load(&q->ctl->tail, memory_order_acquire);
+	/* relaxed: only whether the stall clock runs; the records of the
+	 * reservations below tail are read by mapq__unblock(), after its own
+	 * acquire of tail */
+	r->on_writer = c < mapq__load(&q->ctl->tail, memory_order_relaxed);
 	/* The clock runs from the first look that finds a writer on @c: not
 	 * from our arrival, nor from the last look at an empty queue, which
 	 * can be a poll before the writer reserved (then it was skipped as

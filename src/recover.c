@@ -115,17 +115,23 @@ static uint32_t sanitize_readers(struct mapq *q)
 /* Every unfinished frame in [head, tail) whose writer is dead. */
 static void repair_frames(struct mapq *q, mapq_recovery *rep)
 {
-	/* acquire: frames behind head are done with */
-	uint64_t c = mapq__load(&q->ctl->head, memory_order_acquire);
-	uint64_t tail = mapq__load(&q->ctl->tail, memory_order_acquire);
+	/* relaxed: numbers only. Each frame is judged by its own pos and
+	 * word, a stale head only makes us look at more of them, and the
+	 * records of reservations below tail are read by mapq__unblock(),
+	 * after its own acquire of tail. */
+	uint64_t c = mapq__load(&q->ctl->head, memory_order_relaxed);
+	uint64_t tail = mapq__load(&q->ctl->tail, memory_order_relaxed);
 	if (tail < c || tail - c > q->cap || c % FRAME_ALIGN)
 		return; /* not believable: exclusive recovery deals with it */
 	/* A repair that says "look again" (REPAIR_DONE: someone moved the
 	 * frame on) is believed a few times per frame, no more: in a damaged
 	 * file it can say so for ever. */
 	for (unsigned again = 0; c < tail && again < 8;) {
+		/* relaxed: after pos's acquire, which is what publishes the
+		 * word (a stale word is a later lap's, which fails the tag
+		 * check); nothing plain of the frame is read here */
 		uint64_t w, pos = frame_pos_at(q, c);
-		w = mapq__load(commit_at(q, c), memory_order_acquire);
+		w = mapq__load(commit_at(q, c), memory_order_relaxed);
 		if (pos != c || cw_lap(w) != lap_of(q, c) || cw_state(w) == FRAME_CLAIMED) {
 			int did = mapq__unblock(q, c, false);
 			tally(rep, did);
@@ -149,8 +155,10 @@ static const char *frame_fault(const struct mapq *q, uint64_t c, uint64_t *wp)
 {
 	if (frame_pos_at(q, c) != c)
 		return "no frame published where the next one should start";
-	/* acquire: the frame's header and payload were written before it */
-	uint64_t w = *wp = mapq__load(commit_at(q, c), memory_order_acquire);
+	/* relaxed: exclusive (recover_exclusive(), the walk): no other
+	 * process has the queue open, and the open lock orders what the
+	 * last ones wrote before our reads of header and payload */
+	uint64_t w = *wp = mapq__load(commit_at(q, c), memory_order_relaxed);
 	if (cw_lap(w) != lap_of(q, c) || cw_state(w) == FRAME_NONE)
 		return "frame header is from another lap or never written";
 	if (!mapq__frame_valid(q, c, w))

@@ -191,11 +191,12 @@ static bool own_word(const struct mapq *q, uint64_t c, uint64_t w, uint64_t nw)
 static bool publish_word(struct mapq *q, uint64_t c, struct seen sn, uint64_t nw)
 {
 	struct fmt_frame *f = frame_at(q, c);
-	/* acquire, after our loads of the frame (the acquire loads in
-	 * published() keep them before it): head has not passed c, so c is
-	 * unpublished space of this lap, and stays so until someone CASes
-	 * the word we saw */
-	if (mapq__load(&q->ctl->head, memory_order_acquire) > c)
+	/* After our loads of the frame (the acquire loads in published()
+	 * keep them before it): head has not passed c, so c is unpublished
+	 * space of this lap, and stays so until someone CASes the word we
+	 * saw. relaxed: what follows is that seq_cst CAS, whose release half
+	 * keeps this load before it, and own_word()'s look at atomics */
+	if (mapq__load(&q->ctl->head, memory_order_relaxed) > c)
 		return false;
 	if (own_word(q, c, sn.w, nw)) {
 		/* This frame's own word, whose pos has not landed yet: its
@@ -474,9 +475,12 @@ int mapq__repair_record(struct mapq *q, uint32_t slot)
 		/* busy: a repairer's mark and then another change, which only
 		 * another repairer makes: look again */
 		return got == RECORD_BUSY ? REPAIR_DONE : REPAIR_NONE;
-	/* acquire: frames behind head are finished and may be reused */
-	uint64_t head = mapq__load(&q->ctl->head, memory_order_acquire);
-	uint64_t tail = mapq__load(&q->ctl->tail, memory_order_acquire);
+	/* relaxed: numbers that say whether the record is stale. A stale
+	 * head lets a stale record through to finish(), whose publish_word()
+	 * checks head again before it writes; the frame is judged by
+	 * published()'s acquire loads. */
+	uint64_t head = mapq__load(&q->ctl->head, memory_order_relaxed);
+	uint64_t tail = mapq__load(&q->ctl->tail, memory_order_relaxed);
 	uint64_t c = r.pos + resv_pad(q, r.pos, r.size);
 	/* Stale if its frame is behind head, or if its CAS on tail never
 	 * happened. The frame, not the record's start: a record that wraps

@@ -57,8 +57,9 @@ static bool reap_dead_reader(struct mapq *q, int i)
 
 static uint32_t reader_hwm(const struct mapq *q)
 {
-	/* acquire: a slot below hwm was initialised before hwm was raised */
-	uint32_t hwm = mapq__load(&q->ctl->reader_hwm, memory_order_acquire);
+	/* relaxed: a bound only; each slot's fields are read after its
+	 * state's seq_cst load, which publishes them (raise_hwm()) */
+	uint32_t hwm = mapq__load(&q->ctl->reader_hwm, memory_order_relaxed);
 	return hwm > q->nr ? q->nr : hwm; /* from the file: never trusted */
 }
 
@@ -147,8 +148,11 @@ void mapq__lift_readers(struct mapq *q, uint64_t head)
 
 	for (struct reader_scan it = scan_readers(q); next_holder(q, &it, &rd);) {
 		uint64_t c = rd.cursor;
-		while (c < head && !mapq__cas_weak(&rd.slot->cursor, &c, head, memory_order_acq_rel,
-						   memory_order_acquire))
+		/* relaxed: a cursor is a position; the reader judges the frames
+		 * it reads from it by look()'s own acquire loads, and no count
+		 * is stored with a lift for it to publish */
+		while (c < head && !mapq__cas_weak(&rd.slot->cursor, &c, head, memory_order_relaxed,
+						   memory_order_relaxed))
 			;
 	}
 }

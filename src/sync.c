@@ -38,8 +38,10 @@ static int wait_finished(struct mapq *q, uint64_t end)
 	uint64_t start = mapq__now_ns(), c = 0, at = UINT64_MAX, since = 0;
 	uint64_t limit = sync_limit_ns(q);
 	for (;;) {
-		/* acquire: frames behind head are finished */
-		uint64_t h = mapq__load(&q->ctl->head, memory_order_acquire);
+		/* relaxed: only where to look from (frames behind head are
+		 * finished); every frame looked at is judged by its own pos
+		 * and word, and head is checked again after them */
+		uint64_t h = mapq__load(&q->ctl->head, memory_order_relaxed);
 		if (c < h)
 			c = h;
 		if (c >= end)
@@ -51,9 +53,11 @@ static int wait_finished(struct mapq *q, uint64_t end)
 		/* We hold nothing back: if head passed c while we looked, the
 		 * next lap may have half overwritten what we read (a stale lap
 		 * tag, with a torn size: the simulator found it taken for
-		 * corruption). Look again from head. acquire: the reads above
-		 * come first; a head not yet past c means no writer had c. */
-		if (mapq__load(&q->ctl->head, memory_order_acquire) > c)
+		 * corruption). Look again from head. The word's acquire keeps
+		 * this load after the reads above; a head not yet past c means
+		 * no writer had c. relaxed: nothing read after it depends on
+		 * it but the word already read. */
+		if (mapq__load(&q->ctl->head, memory_order_relaxed) > c)
 			continue;
 		/* A forsaken frame counts as finished: it will never be
 		 * delivered, and recovery after a crash aborts it. */
@@ -113,8 +117,9 @@ int mapq_sync(mapq *q)
 			(void)mapq_abort(q);
 		}
 	}
-	/* acquire: the reservations below it have records (repair.c) */
-	uint64_t end = mapq__load(&q->ctl->tail, memory_order_acquire);
+	/* relaxed: only a bound. The records of the reservations below it
+	 * are read by mapq__unblock(), after its own acquire of tail. */
+	uint64_t end = mapq__load(&q->ctl->tail, memory_order_relaxed);
 	if ((err = wait_finished(q, end)) != 0)
 		return err;
 	(void)MAPQ_FAULT(SYNC_BEFORE_MSYNC);
@@ -132,16 +137,18 @@ int mapq_sync(mapq *q)
 	 * after it lost: doc/simulation.md). The newer one stands for ours:
 	 * its sync flushed all we did. Unless it names positions past the
 	 * tail (a recovery cut the log after it was written): then ours.
-	 * acquire: as the head below. */
+	 * relaxed: a number; tail only grows while we have the queue open. */
 	if (old && old->tail >= end &&
-	    old->tail <= mapq__load(&q->ctl->tail, memory_order_acquire)) {
+	    old->tail <= mapq__load(&q->ctl->tail, memory_order_relaxed)) {
 		mapq__slot_unlock(q->fd, sync_off(q));
 		return 0;
 	}
 	uint64_t seq = old ? old->seq + 1 : 1;
 	struct fmt_ckpt *k = ckpt_at(q, (unsigned)(seq % FMT_CKPT_PAGES));
-	/* acquire: a head at least as new as the frames we synced */
-	uint64_t h = mapq__load(&q->ctl->head, memory_order_acquire);
+	/* relaxed: a number written into the checkpoint, no newer than the
+	 * frames we synced need (an older head only starts recovery's walk
+	 * earlier, at frames it skips if reused) */
+	uint64_t h = mapq__load(&q->ctl->head, memory_order_relaxed);
 	k->seq = seq;
 	k->head = h < end ? h : end;
 	k->tail = end;

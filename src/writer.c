@@ -181,8 +181,10 @@ static int reserve_wait(struct mapq *q, uint64_t size, uint64_t *pos, uint64_t *
 		const struct mapq__blocker *b = &blk;
 		uint64_t now = 0;
 		if (!by_reader && !mapq__waiter_spinning(&w, b)) {
-			/* acquire: as in advance_head, the frame at head */
-			uint64_t h = mapq__load(&c->head, memory_order_acquire);
+			/* relaxed: only which frame's stall clock runs; the frame
+			 * is judged by mapq__unblock()'s own acquire loads, and
+			 * the space is taken by try_reserve(), after its own */
+			uint64_t h = mapq__load(&c->head, memory_order_relaxed);
 			now = mapq__now_ns();
 			if (h != stall_pos) {
 				stall_pos = h;
