@@ -124,6 +124,15 @@ static void ghost_record_recovery(bool at_head)
 	atomic_store(&g->state, WSLOT_ACTIVE);
 	atomic_store(&g->resv_pos, t);
 	atomic_store(&g->resv_size, 64);
+	/* and records in the table that name the same hole but cannot be
+	 * believed, of dead writers (slots nobody holds): a size off the
+	 * frame grid, and one of a whole lap */
+	atomic_store(&q->wslots[1].state, WSLOT_ACTIVE);
+	atomic_store(&q->wslots[1].resv_pos, t);
+	atomic_store(&q->wslots[1].resv_size, 65);
+	atomic_store(&q->wslots[2].state, WSLOT_ACTIVE);
+	atomic_store(&q->wslots[2].resv_pos, t);
+	atomic_store(&q->wslots[2].resv_size, q->cap);
 	if (at_head)
 		atomic_store(&q->ctl->head, t);
 	atomic_store(&q->ctl->tail, t + 64);
@@ -199,6 +208,13 @@ static void ghost_owner(void)
 	CHECK_OK(mapq_frame(q, t, &fi));
 	CHECK_EQ(fi.kind, MAPQ_FRAME_CLAIMED);
 	CHECK_EQ(fi.writer, MAPQ_NO_WRITER);
+	/* the same record in the table's first slot (ours, idle): its owner */
+	CHECK_EQ(q->wslot, 0);
+	atomic_store(&q->wslots[0].resv_pos, t);
+	atomic_store(&q->wslots[0].resv_size, 64);
+	CHECK_OK(mapq_frame(q, t, &fi));
+	CHECK_EQ(fi.writer, 0);
+	atomic_store(&q->wslots[0].resv_size, 0);
 	mapq_close(q);
 }
 
