@@ -277,6 +277,12 @@ static void ghost_tentative(void)
 	CHECK_EQ(pthread_join(th, NULL), 0);
 	mapq_fault_disarm();
 	CHECK_RC(st.rc, -MAPQ_ESTALLED);
+	/* the writer aborted its frame itself before saying so, and left no
+	 * record behind */
+	mapq_frame_info f;
+	CHECK_OK(mapq_frame(q, t, &f));
+	CHECK_EQ(f.kind, MAPQ_FRAME_ABORTED);
+	CHECK_EQ(atomic_load(&q->wslots[ws].resv_size), 0);
 	mapq_reader_close(r);
 	mapq_close(st.w);
 	mapq_close(q);
