@@ -392,8 +392,69 @@ static void stalled_before_claim(void)
 	mapq_close(q);
 }
 
+/* A writer whose frame a reader forsook (published claimed and forsaken)
+ * dies before it can abort the frame itself. The writer that takes its
+ * slot next finishes that business first: the frame is aborted when its
+ * first send returns, not left for whoever meets it later. */
+static void successor_aborts_forsaken(void)
+{
+	mapq_options o;
+	mapq_options_init(&o);
+	o.capacity = 4096;
+	o.writer_slots = 2;
+	mapq *q, *w2;
+	CHECK_OK(mapq_open(&q, t_path("q-successor"), MAPQ_CREATE | MAPQ_EXCL, &o));
+	CHECK_OK(mapq_send(q, "first", 5, 0)); /* slot 0 is ours */
+	int ready[2], cmd[2];
+	CHECK(pipe(ready) == 0 && pipe(cmd) == 0);
+	pid_t pid = fork();
+	CHECK(pid >= 0);
+	if (pid == 0) {
+		alarm(30);
+		close(ready[0]);
+		close(cmd[1]);
+		mapq *cq;
+		void *p;
+		uint64_t at;
+		if (mapq_open(&cq, t_path("q-successor"), 0, NULL) || mapq_reserve(cq, 40, &p, 0))
+			t_exit(1);
+		at = cq->resv_pos;
+		put(ready[1], &at, sizeof(at));
+		char c;
+		get(cmd[0], &c, 1);
+		t_die(); /* never commits */
+	}
+	close(ready[1]);
+	close(cmd[0]);
+	uint64_t at;
+	get(ready[0], &at, sizeof(at));
+	/* forsaken, as a repairer does it (repair.c): its record (slot 1)
+	 * marked, then the frame published claimed and forsaken */
+	atomic_fetch_or(&q->wslots[1].resv_size, RESV_FORSAKEN);
+	atomic_store(commit_at(q, at), cw_make(frame_size(40), FRAME_CLAIMED, 0, lap_of(q, at)) |
+					       CW_FORSAKEN);
+	atomic_store(&frame_at(q, at)->pos, at);
+	CHECK_EQ(write(cmd[1], "d", 1), 1);
+	CHECK_EQ(t_wait_child(pid), 128 + SIGKILL);
+	close(ready[0]);
+	close(cmd[1]);
+	mapq_frame_info f;
+	CHECK_OK(mapq_frame(q, at, &f));
+	CHECK_EQ(f.kind, MAPQ_FRAME_CLAIMED); /* nobody has met it yet */
+	/* a second writer: the only slot left is the dead one's */
+	CHECK_OK(mapq_open(&w2, t_path("q-successor"), 0, NULL));
+	CHECK_OK(mapq_send(w2, "second", 6, 0));
+	CHECK_EQ(w2->wslot, 1);
+	CHECK_OK(mapq_frame(q, at, &f));
+	CHECK_EQ(f.kind, MAPQ_FRAME_ABORTED);
+	mapq_close(w2);
+	mapq_close(q);
+}
+
 int main(int argc, char **argv)
 {
+	if (argc == 1)
+		successor_aborts_forsaken();
 	if (argc == 1 && mapq_fault_enabled()) {
 		killed_reserving("reserve.after_cas");
 		killed_reserving("reserve.after_confirm");

@@ -179,6 +179,23 @@ static void ghost_record_fill(void)
 	CHECK_OK(mapq_frame(q, t, &f));
 	CHECK_EQ(f.kind, MAPQ_FRAME_ABORTED);
 	CHECK_EQ(f.next, t + 256);
+	/* Again, with a dead writer's record in the table's last slot
+	 * starting inside the space: the fill ends there, and that writer's
+	 * frame is aborted after it. */
+	t = atomic_load(&q->ctl->tail);
+	struct fmt_wslot *last = &q->wslots[q->nw - 1];
+	CHECK(q->wslot != (int)q->nw - 1);
+	atomic_store(&last->state, WSLOT_ACTIVE);
+	atomic_store(&last->resv_pos, t + 64);
+	atomic_store(&last->resv_size, 64);
+	atomic_store(&q->ctl->tail, t + 256);
+	CHECK_RC(mapq_recv(r, buf, sizeof(buf), 300), -ETIMEDOUT);
+	CHECK_OK(mapq_frame(q, t, &f));
+	CHECK_EQ(f.kind, MAPQ_FRAME_ABORTED);
+	CHECK_EQ(f.next, t + 64);
+	CHECK_OK(mapq_frame(q, t + 64, &f));
+	CHECK_EQ(f.kind, MAPQ_FRAME_ABORTED);
+	CHECK_EQ(f.next, t + 128);
 	mapq_reader_close(r);
 	mapq_close(q);
 }

@@ -155,10 +155,14 @@ static void checkpoint_not_back(void)
 	CHECK_OK(y.rc);
 	CHECK_EQ(mapq_fault_hits("sync.before_msync"), 2); /* the first stalled */
 	mapq_fault_disarm();
-	/* the stalled one is done: the newest checkpoint is still the later sync's */
+	/* the stalled one is done: the newest checkpoint is still the later
+	 * sync's, and the sync lock is free again (the stalled sync left
+	 * without writing one) */
 	k = mapq__newest_ckpt(q);
 	CHECK(k != NULL);
 	CHECK_EQ(k->tail, end);
+	CHECK_OK(mapq__slot_trylock(q->fd, sync_off(q)));
+	mapq__slot_unlock(q->fd, sync_off(q));
 	mapq_close(y.q);
 	mapq_close(q);
 }

@@ -11,7 +11,8 @@
  * per wake path:
  *   - a commit wakes a reader at an empty queue, a reader at a frame
  *     still being written, and a writer waiting for that frame at head;
- *   - an abort wakes a reader at the aborted frame;
+ *   - an abort wakes a reader at the aborted frame, and a forsaken
+ *     writer's abort of its own frame a writer waiting for it at head;
  *   - a release, a reader's close, the drop of a detached durable reader,
  *     and the recovery of a dead reader, by mapq_recover() or by another
  *     writer that finds it dead, wake a writer held back;
@@ -267,6 +268,47 @@ int main(void)
 	asleep(&s, &q->ctl->data_sleepers);
 	t0 = now_us();
 	CHECK_OK(mapq_abort(q));
+	woken(&s, t0);
+	mapq_close(q2);
+	mapq_close(q);
+
+	q = queue("abandon");
+	CHECK_OK(mapq_open(&q2, t_path("abandon"), 0, NULL));
+	CHECK_OK(mapq_reserve(q, LEN, &p, 0)); /* at head, no reader */
+	uint64_t at = q->resv_pos;
+	CHECK_OK(mapq_send(q2, m, sizeof(m), 0));
+	CHECK_OK(mapq_send(q2, m, sizeof(m), 0));
+	s = sleep_in("a forsaken writer's own abort wakes a writer at head", SEND, "abandon");
+	asleep(&s, &q->ctl->data_sleepers);
+	/* forsaken, as a repairer does it (repair.c): the record marked,
+	 * then the frame published claimed and forsaken; nobody wakes */
+	atomic_fetch_or(&q->wslots[q->wslot].resv_size, RESV_FORSAKEN);
+	atomic_store(commit_at(q, at),
+		     cw_make(frame_size(LEN), FRAME_CLAIMED, 0, lap_of(q, at)) | CW_FORSAKEN);
+	atomic_store(&frame_at(q, at)->pos, at);
+	usleep(50000);
+	if (returned(&s, 0))
+		t_fail(__FILE__, __LINE__, "the writer went on before the frame was aborted");
+	t0 = now_us();
+	CHECK_RC(mapq_commit(q, LEN), -MAPQ_ESTALLED); /* it aborts the frame itself */
+	woken(&s, t0);
+	mapq_close(q2);
+	mapq_close(q);
+
+	q = queue("abandon-hole");
+	CHECK_OK(mapq_open(&q2, t_path("abandon-hole"), 0, NULL));
+	CHECK_OK(mapq_reserve(q, LEN, &p, 0));
+	at = q->resv_pos;
+	CHECK_OK(mapq_send(q2, m, sizeof(m), 0));
+	CHECK_OK(mapq_send(q2, m, sizeof(m), 0));
+	s = sleep_in("... and so does its abort of a frame nobody published", SEND, "abandon-hole");
+	asleep(&s, &q->ctl->data_sleepers);
+	/* the record marked by a repairer that has not published yet, and
+	 * no word of this frame there (stale bytes where the hint was) */
+	atomic_fetch_or(&q->wslots[q->wslot].resv_size, RESV_FORSAKEN);
+	atomic_store(commit_at(q, at), 0);
+	t0 = now_us();
+	CHECK_RC(mapq_commit(q, LEN), -MAPQ_ESTALLED);
 	woken(&s, t0);
 	mapq_close(q2);
 	mapq_close(q);
