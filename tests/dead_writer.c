@@ -431,8 +431,8 @@ static void successor_aborts_forsaken(void)
 	/* forsaken, as a repairer does it (repair.c): its record (slot 1)
 	 * marked, then the frame published claimed and forsaken */
 	atomic_fetch_or(&q->wslots[1].resv_size, RESV_FORSAKEN);
-	atomic_store(commit_at(q, at), cw_make(frame_size(40), FRAME_CLAIMED, 0, lap_of(q, at)) |
-					       CW_FORSAKEN);
+	atomic_store(commit_at(q, at),
+		     cw_make(frame_size(40), FRAME_CLAIMED, 0, lap_of(q, at)) | CW_FORSAKEN);
 	atomic_store(&frame_at(q, at)->pos, at);
 	CHECK_EQ(write(cmd[1], "d", 1), 1);
 	CHECK_EQ(t_wait_child(pid), 128 + SIGKILL);

@@ -34,9 +34,9 @@ TEST_LDADD = tests/libtestutil.la libmapq_core.la $(PTHREAD_LIBS)
 LDADD = $(TEST_LDADD)
 
 TESTS = $(TEST_PROGS) tests/exports.sh tests/examples.sh tests/torture.sh tests/cli.sh tests/readme.sh tests/bug_patches.sh \
-	tests/sim.sh tests/no_sse42.sh
+	tests/sim.sh tests/no_sse42.sh tests/model_labels.sh
 EXTRA_DIST += tests/exports.sh tests/examples.sh tests/torture.sh tests/cli.sh tests/readme.sh tests/bug_patches.sh tests/valgrind.supp tests/tsan.supp \
-	tests/sim.sh tests/no_sse42.sh
+	tests/sim.sh tests/no_sse42.sh tests/model_labels.sh
 # Shell tests run under the shell even when LOG_COMPILER wraps the
 # programs in Valgrind (which would otherwise trace sh, grep, nm ...).
 TEST_EXTENSIONS = .sh

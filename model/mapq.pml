@@ -1,0 +1,472 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * model/mapq.pml - the protocol of doc/format.md (format version 2), for
+ * spin: writers, a reader that is also the repairer, over a ring of a few
+ * frames, in every interleaving, with any writer dying at any step.
+ *
+ * What is modelled, and how (the names are the C code's and
+ * doc/format.md's; each labelled step is one atomic access there):
+ *
+ *   - every frame is one slot long (no padding, no wrap in the middle of
+ *     a frame), so position p lives in slot p % NSLOT, and its lap tag is
+ *     p / NSLOT;
+ *   - a slot holds the frame's `pos`, its commit word (state, forsaken
+ *     bit, lap tag) and its payload, written with a plain store of its own
+ *     (a step others can see half done: before or after);
+ *   - a writer's record is resv_pos and resv_size's flags (tentative,
+ *     forsaken, publishing), read whole (load_record()'s seqlock);
+ *   - a stalled writer is a writer the repairer forsakes: the unblock
+ *     timeout is a choice the repairer may make at any time while the
+ *     frame is unpublished, so every stall of any length is covered;
+ *   - a dead writer: `unless` lets the writer stop before any step, and
+ *     its liveness lock is released then (alive[w] false);
+ *   - memory is sequentially consistent: every atomic step is seen by all
+ *     at once. Weaker orders are the simulator's (mapq-sim --memory).
+ *
+ * Checked: a delivered message is committed and carries exactly the
+ * payload its writer wrote for that position (no torn, no stale bytes of
+ * an earlier lap); each writer's acknowledged messages are delivered
+ * once, in order, and none that was not acknowledged as committed; the
+ * reader always reaches the end once every writer is finished or dead (no
+ * frame blocks it for ever: spin's end states); no late store of a
+ * forsaken writer lands in a frame of a later lap.
+ *
+ * Labels named as fault points (src/fault.h, a dot for the first
+ * underscore) are the steps those points stop at; tests/model_labels.sh
+ * checks that each fault point is one, or is listed here:
+ *
+ * not modelled: pad.before_word pad.before_pos commit.before_crc
+ *   commit.after_clear abort.before_store read.after_advance
+ *   head.after_push wslot.attach_locked wslot.attach_repaired wslot.detach
+ *   rslot.attach_busy rslot.attach_active rslot.detach recover.start
+ *   recover.repaired recover.scrubbed recover.tail recover.readers
+ *   sync.before_msync sync.before_checkpoint os.open os.mmap os.msync
+ *   os.calloc os.lock
+ * (no padding, no CRC, no wake-ups, no mapq_abort(), no counters, the
+ * blocking policy only, writers and the reader never attach or detach,
+ * no recovery on open, no sync, no system calls)
+ */
+
+#ifndef NW
+#define NW 2 /* writers */
+#endif
+#ifndef MSGS
+#define MSGS 2 /* messages each writer sends */
+#endif
+#ifndef NSLOT
+#define NSLOT 2 /* frames in the ring */
+#endif
+#define NPOS (NW * MSGS) /* positions ever reserved */
+
+/* frame states (format.h) */
+#define NONE 0
+#define CLAIMED 1
+#define COMMITTED 2
+#define ABORTED 3
+
+/* record flags (resv_size's high bits) */
+#define R_TENT 1
+#define R_FORSAKEN 2
+#define R_PUBLISHING 4
+
+#define NOPOS 255
+
+typedef slot_t {
+	byte pos;   /* the position published here, NOPOS: none yet */
+	byte state; /* the commit word: state ... */
+	bool forsaken;
+	byte lap;     /* ... and lap tag */
+	byte payload; /* writer * 16 + seq + 1; 0: none */
+};
+
+typedef record_t {
+	bool used; /* resv_size != 0 */
+	byte pos;
+	byte flags;
+};
+
+slot_t slot[NSLOT];
+record_t rec[NW];
+byte tail = 0;
+byte head = 0;
+byte cursor = 0; /* the one reader's */
+bool alive[NW];
+bool done[NW];
+
+/* ghosts: what the checks compare against */
+byte wrote[NPOS]; /* the payload the owner of position p wrote, when it settled */
+bool acked[NPOS]; /* the commit at p reported done to its writer */
+bool got[NPOS];   /* the reader delivered the message at p */
+byte last[NW];    /* the last seq delivered of each writer, +1 */
+
+#define SLOT(p) slot[(p) % NSLOT]
+#define LAP(p) ((p) / NSLOT)
+#define PUBLISHED(p) (SLOT(p).pos == (p) && SLOT(p).lap == LAP(p) && SLOT(p).state != NONE)
+#define FINISHED(p) (PUBLISHED(p) && (SLOT(p).state == COMMITTED || SLOT(p).state == ABORTED))
+
+/*
+ * publish_word() and finish() of repair.c, for the frame at position p
+ * whose owner's record was marked (or who is dead): the word made nw (a
+ * forsaken claim, or aborted) by CAS over what was there, then pos by CAS.
+ * A word already ours (the writer's claim hint, or another repairer's
+ * word) has its pos helped in. Each arrow is one atomic step.
+ */
+inline publish(p, nstate, nforsaken)
+{
+	d_step {
+		seen_pos = SLOT(p).pos;
+		seen_state = SLOT(p).state;
+		seen_forsaken = SLOT(p).forsaken;
+		seen_lap = SLOT(p).lap;
+	}
+	if
+	:: seen_pos == p && seen_lap == LAP(p) && seen_state != NONE ->
+		/* published: finish it (a claim only) */
+		atomic {
+			if
+			:: SLOT(p).pos == p && SLOT(p).state == CLAIMED && SLOT(p).lap == LAP(p) &&
+			   SLOT(p).state == seen_state && SLOT(p).forsaken == seen_forsaken &&
+			   !(seen_forsaken && nforsaken && nstate == CLAIMED) ->
+finish_cas_word:	SLOT(p).state = nstate;
+				SLOT(p).forsaken = nforsaken
+			:: else -> skip
+			fi
+		}
+	:: else ->
+		if
+		:: head > p -> skip /* passed: someone finished it */
+		:: else ->
+			if
+			:: seen_lap == LAP(p) && seen_state != NONE ->
+				/* a word of this lap is there (a hint, or another
+				 * repairer's): help its pos in */
+				atomic {
+					if
+					:: SLOT(p).pos == seen_pos ->
+help_pos:				SLOT(p).pos = p
+					:: else -> skip
+					fi
+				}
+			:: else ->
+				atomic {
+					if
+					:: SLOT(p).pos == seen_pos && SLOT(p).state == seen_state &&
+					   SLOT(p).lap == seen_lap && SLOT(p).forsaken == seen_forsaken ->
+repair_before_cas:					SLOT(p).state = nstate;
+						SLOT(p).forsaken = nforsaken;
+						SLOT(p).lap = LAP(p)
+					:: else -> skip
+					fi
+				}
+				atomic {
+					if
+					:: SLOT(p).pos == seen_pos && SLOT(p).lap == LAP(p) &&
+					   SLOT(p).state == nstate ->
+repair_before_pos:					SLOT(p).pos = p
+					:: else -> skip
+					fi
+				}
+			fi
+		fi
+	fi;
+	/* locals back to 0, so that states differing only in them merge */
+	d_step { seen_pos = 0; seen_state = 0; seen_forsaken = false; seen_lap = 0 }
+}
+
+/* The frame at p is not finished: what a reader does after the unblock
+ * timeout (unblock_hole(), finish() and mapq__repair_record()). The
+ * confirmed owner's record wins; without one, every tentative record
+ * naming p is a candidate (writers that raced for p with the same size
+ * cannot be told apart) and each is marked (mark_tentatives()). */
+inline repair(p)
+{
+	/* mapq__unblock(): the frame first (published claimed?), then tail
+	 * (space nobody reserved is no hole), then the records */
+	d_step {
+		pubc = PUBLISHED(p) && SLOT(p).state == CLAIMED;
+		/* load_record() of each slot */
+		owner = NW;
+		tent = 0;
+		live = false;
+		i = 0;
+		do
+		:: i < NW ->
+			if
+			:: rec[i].used && rec[i].pos == p && !(rec[i].flags & R_TENT) -> owner = i
+			:: rec[i].used && rec[i].pos == p && (rec[i].flags & R_TENT) ->
+				tent = tent | (1 << i);
+				live = live || alive[i]
+			:: else -> skip
+			fi;
+			i++
+		:: else -> break
+		od;
+		if
+		:: owner < NW -> rflags = rec[owner].flags
+		:: else -> rflags = 0
+		fi;
+		i = 0
+	}
+	if
+	:: p >= tail -> skip
+	:: p < tail && owner == NW && tent == 0 && pubc ->
+		/* a published claim with no owner's record (frame_owner()):
+		 * its writer is gone, abort it */
+		publish(p, ABORTED, false)
+	:: p < tail && owner == NW && tent == 0 && !pubc ->
+		skip /* no record: its writer has not recorded yet, or finished */
+	:: p < tail && owner == NW && tent != 0 && !live ->
+		publish(p, ABORTED, false)
+	:: p < tail && owner == NW && tent != 0 && live ->
+		/* mark every candidate, each by its own CAS */
+		marked = true;
+		do
+		:: i < NW ->
+			atomic {
+				if
+				:: (tent & (1 << i)) && rec[i].used && rec[i].pos == p &&
+				   (rec[i].flags & R_TENT) && !(rec[i].flags & R_FORSAKEN) ->
+mark_tentative:		rec[i].flags = rec[i].flags | R_FORSAKEN
+				:: (tent & (1 << i)) && !(rec[i].used && rec[i].pos == p &&
+				   (rec[i].flags & R_TENT)) ->
+					marked = false /* changed under us: look again */
+				:: else -> skip
+				fi
+			}
+			i++
+		:: else -> break
+		od;
+		if
+		:: marked -> publish(p, CLAIMED, true)
+		:: else -> skip
+		fi
+	:: p < tail && owner < NW && !alive[owner] ->
+		publish(p, ABORTED, false)
+#ifdef BUG_FORSAKE_PUBLISHING
+	/* bug: a record already publishing is forsaken too */
+	:: p < tail && owner < NW && alive[owner] ->
+#else
+	:: p < tail && owner < NW && alive[owner] && (rflags & R_PUBLISHING) -> skip
+	:: p < tail && owner < NW && alive[owner] && !(rflags & R_PUBLISHING) ->
+#endif
+		/* forsake: mark the record first, by CAS */
+		atomic {
+			if
+			:: rec[owner].used && rec[owner].pos == p && rec[owner].flags == rflags ->
+repair_before_mark:			rec[owner].flags = rflags | R_FORSAKEN;
+				marked = true
+			:: else -> marked = false
+			fi
+		}
+		if
+		:: marked -> publish(p, CLAIMED, true)
+		:: else -> skip
+		fi
+	fi;
+	d_step { owner = 0; rflags = 0; i = 0; marked = false; tent = 0; live = false; pubc = false }
+}
+
+proctype writer(byte w)
+{
+	byte s = 0, t, seen_pos, seen_state, seen_lap, k, i, owner, rflags, tent;
+	bool seen_forsaken, ok, marked, live, pubc;
+	{
+	do
+	:: s == MSGS -> break
+	:: s < MSGS ->
+load_tail:
+		t = tail;
+		if
+		:: t - head >= NSLOT ->
+			/* move head (mapq__advance_head), or wait: blocked by the
+			 * reader, or by an unfinished frame (the writer's own
+			 * unblock is the reader's here) */
+			do
+			:: tail != t || t - head < NSLOT -> break
+			:: atomic {
+				FINISHED(head) && cursor > head ->
+head_before_cas:			head++
+			}
+			/* the frame at head unfinished: this writer's own
+			 * mapq__unblock(), after the timeout if its writer lives */
+			:: !FINISHED(head) -> repair(head)
+			od;
+			goto load_tail
+		:: else -> skip
+		fi;
+reserve_before_record:
+		rec[w].pos = t;
+		d_step { rec[w].flags = R_TENT; rec[w].used = true }
+reserve_before_cas:
+		atomic {
+			if
+			:: tail == t -> tail = t + 1; ok = true
+			:: else -> ok = false
+			fi
+		}
+		if
+		:: !ok -> rec[w].used = false; goto load_tail
+		:: else -> skip
+		fi;
+reserve_after_cas:
+		/* confirm, by CAS */
+		atomic {
+			if
+			:: rec[w].flags == R_TENT -> rec[w].flags = 0; ok = true
+			:: else -> ok = false
+			fi
+		}
+		if
+		:: !ok -> goto abandon
+		:: else -> skip
+		fi;
+reserve_after_confirm:
+		/* the claim hint: a word, no pos, a plain store whatever is
+		 * there (a repairer may have published over the space since
+		 * our confirm) */
+		d_step {
+			SLOT(t).state = CLAIMED;
+			SLOT(t).forsaken = false;
+			SLOT(t).lap = LAP(t)
+		}
+		/* the payload, a plain store */
+copy_midway:
+		assert(head <= t); /* never into a frame head has passed */
+		SLOT(t).payload = w * 16 + s + 1;
+commit_before_store:
+		/* settle: the record to publishing, by CAS */
+		atomic {
+			if
+#ifdef BUG_SETTLE_STORE
+			/* bug: a store, not a CAS: a forsaken writer publishes over
+			 * the repairer's word */
+			:: true -> rec[w].flags = R_PUBLISHING; ok = true
+#else
+			:: rec[w].flags == 0 -> rec[w].flags = R_PUBLISHING; ok = true
+			:: else -> ok = false
+#endif
+			fi
+		}
+		if
+		:: !ok -> goto abandon
+		:: else -> skip
+		fi;
+commit_after_record:
+		wrote[t] = w * 16 + s + 1;
+#ifdef BUG_POS_FIRST
+		/* bug: pos before the word: a reader pairs it with the hint */
+		SLOT(t).pos = t;
+#endif
+		d_step {
+			SLOT(t).state = COMMITTED;
+			SLOT(t).forsaken = false;
+			SLOT(t).lap = LAP(t)
+		}
+commit_before_pos:
+		SLOT(t).pos = t;
+commit_after_store:
+		d_step { rec[w].used = false; ok = false }
+		acked[t] = true;
+		s++;
+		goto next;
+abandon:
+		/* mapq__abandon: finish our own forsaken frame as aborted with
+		 * the repairers' steps, then clear the record */
+		k = 0;
+		do
+		:: k < 4 && !(PUBLISHED(t) && SLOT(t).state != CLAIMED) ->
+			publish(t, ABORTED, false);
+			k++
+		:: else -> break
+		od;
+		assert(PUBLISHED(t) && SLOT(t).state != CLAIMED || head > t);
+		d_step { rec[w].used = false; k = 0; ok = false }
+		s++; /* MAPQ_ESTALLED: not acknowledged, not sent again */
+next:		skip
+	od
+	} unless { !alive[w] };
+	done[w] = true
+}
+
+/* A death can come at any step of any writer, once. */
+proctype killer()
+{
+	byte w;
+	do
+	:: w = 0; do :: w < NW - 1 -> w++ :: break od;
+		alive[w] -> alive[w] = false; break
+	:: break
+	od
+}
+
+proctype reader()
+{
+	byte c, i, owner, rflags, seen_pos, seen_state, seen_lap, pl, wr, sq, tent;
+	bool seen_forsaken, marked, live, pubc;
+	do
+	:: (done[0] && (NW < 2 || done[1]) && cursor == tail) -> break
+	:: else ->
+		c = cursor;
+		if
+		:: PUBLISHED(c) ->
+			if
+			:: SLOT(c).state == COMMITTED ->
+				/* the payload, then the check: it is what the writer
+				 * wrote for this position */
+take_payload:			pl = SLOT(c).payload;
+				assert(pl == wrote[c] && pl != 0);
+				wr = (pl - 1) / 16;
+				sq = (pl - 1) % 16;
+				assert(sq + 1 > last[wr]); /* once, in order */
+				last[wr] = sq + 1;
+				got[c] = true;
+read_before_advance:		d_step { cursor = c + 1; pl = 0; wr = 0; sq = 0 }
+			:: SLOT(c).state == ABORTED -> cursor = c + 1
+			:: SLOT(c).state == CLAIMED && SLOT(c).forsaken -> cursor = c + 1
+			:: SLOT(c).state == CLAIMED && !SLOT(c).forsaken ->
+				/* a helped hint: finish it after the timeout */
+				repair(c)
+			fi
+		:: !PUBLISHED(c) && c < tail ->
+			/* a writer is on it: wait, or give up after the
+			 * unblock timeout (any time: a stall of any length) */
+			if
+			:: repair(c)
+			:: skip
+			fi
+		:: !PUBLISHED(c) && c >= tail ->
+			/* empty: wait for a commit (or the end) */
+			(tail > c || (done[0] && (NW < 2 || done[1])))
+		fi
+	od;
+	/* every acknowledged message delivered */
+	i = 0;
+	do
+	:: i < NPOS -> assert(!acked[i] || got[i]); i++
+	:: else -> break
+	od
+}
+
+init
+{
+	byte i;
+	atomic {
+		i = 0;
+		do
+		:: i < NSLOT -> slot[i].pos = NOPOS; i++
+		:: else -> break
+		od;
+		i = 0;
+		do
+		:: i < NW -> alive[i] = true; i++
+		:: else -> break
+		od;
+		i = 0;
+		do
+		:: i < NW -> run writer(i); i++
+		:: else -> break
+		od;
+		run reader();
+		run killer()
+	}
+}

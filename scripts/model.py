@@ -1,0 +1,194 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""model.py - check model/mapq.pml with spin, in every interleaving.
+
+Each configuration is a size of the model (writers, messages each, frames
+in the ring). spin generates a verifier (pan) for it, which searches every
+state the model can reach, with a writer dying at any step, for an
+assertion that fails or an end state that is not valid (a process stuck
+for ever). The search is exhaustive where the state space fits the memory
+limit; where it does not, the report says so (the states stored are a
+part of them, the configuration is not proven), and --bitstate searches
+more of it with a hash of each state (each state seen at most once; some
+may be missed, as spin's coverage estimate says).
+
+Then each seeded bug (BUG_* in the model: a step of the protocol done the
+way an earlier design or an easy slip would do it) must be found: a model
+that passes with the bug in it checks nothing about that step.
+
+A failure prints the counterexample as a numbered list of the steps of the
+trail: the process, the model's line and step, and what it changed.
+
+Examples:
+  scripts/model.py                      # the quick configurations and the bugs (make check-model)
+  scripts/model.py --config 2x2x2       # one configuration: writers x messages x frames
+  scripts/model.py --config 2x2x2 --bitstate
+  scripts/model.py --no-bugs --mem 6000
+"""
+import argparse
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+TOP = os.path.dirname(HERE)
+MODEL = os.path.join(TOP, "model", "mapq.pml")
+
+# writers x messages x frames. The first is searched whole in CI.
+QUICK = ["2x1x1"]
+BUGS = ["BUG_SETTLE_STORE", "BUG_FORSAKE_PUBLISHING", "BUG_POS_FIRST"]
+
+
+def say(msg):
+    print("model: " + msg, file=sys.stderr, flush=True)
+
+
+def parse_config(text):
+    m = re.fullmatch(r"(\d+)x(\d+)x(\d+)", text)
+    if not m:
+        sys.exit("model: --config: say writers x messages x frames, as 2x1x1 (got '%s')" % text)
+    nw, msgs, nslot = (int(x) for x in m.groups())
+    if not (1 <= nw <= 2 and 1 <= msgs <= 4 and 1 <= nslot <= 4):
+        sys.exit("model: --config %s: the model takes 1-2 writers, 1-4 messages, 1-4 frames"
+                 % text)
+    return ["-DNW=%d" % nw, "-DMSGS=%d" % msgs, "-DNSLOT=%d" % nslot]
+
+
+def build(work, defines, mem, bitstate):
+    """Generate and compile the verifier for @defines in @work."""
+    shutil.copy(MODEL, os.path.join(work, "mapq.pml"))
+    r = subprocess.run(["spin"] + defines + ["-a", "mapq.pml"], cwd=work, capture_output=True,
+                       text=True)
+    if r.returncode:
+        sys.exit("model: spin -a failed:\n" + r.stdout + r.stderr)
+    cflags = ["-O2", "-DSAFETY", "-DMEMLIM=%d" % mem]
+    cflags += ["-DBITSTATE"] if bitstate else ["-DCOLLAPSE"]
+    r = subprocess.run(["cc"] + cflags + ["-o", "pan", "pan.c"], cwd=work, capture_output=True,
+                       text=True)
+    if r.returncode:
+        sys.exit("model: compiling pan failed:\n" + r.stdout + r.stderr)
+
+
+def search(work, timeout, bitstate):
+    """Run pan: (errors, complete, states, seconds, output)."""
+    args = ["./pan", "-m2000000"] + (["-w32", "-k3"] if bitstate else ["-w24"])
+    t0 = time.monotonic()
+    try:
+        r = subprocess.run(args, cwd=work, capture_output=True, text=True, timeout=timeout)
+        out = r.stdout + r.stderr
+    except subprocess.TimeoutExpired as e:
+        out = (e.stdout or b"").decode() if isinstance(e.stdout, bytes) else (e.stdout or "")
+        out += "\n(stopped after %d s)\n" % timeout
+    secs = time.monotonic() - t0
+    m = re.search(r"errors: (\d+)", out)
+    errors = int(m.group(1)) if m else -1
+    m = re.search(r"(\d+) states, stored", out)
+    states = int(m.group(1)) if m else 0
+    complete = "Search not completed" not in out and "stopped after" not in out and m is not None
+    return errors, complete, states, secs, out
+
+
+def step_names():
+    """Line -> the name of the protocol step it is in: the nearest label at
+    or above it (labels are the C code's fault points and steps)."""
+    names, current = {}, "-"
+    with open(MODEL) as f:
+        for n, line in enumerate(f, 1):
+            m = re.match(r"^(\w+):", line)
+            if m:
+                current = m.group(1)
+            elif re.match(r"^(proctype|inline|init)\b", line):
+                current = line.split()[1].split("(")[0] if line.split()[0] != "init" else "init"
+            names[n] = current
+    return names
+
+
+def trail(work, defines):
+    """The counterexample, as numbered steps: who, which step, what changed."""
+    r = subprocess.run(["spin"] + defines + ["-t", "-p", "-g", "mapq.pml"], cwd=work,
+                       capture_output=True, text=True)
+    names = step_names()
+    lines = []
+    for line in r.stdout.splitlines():
+        m = re.match(r"\s*(\d+):\s+proc\s+(\d+) \((\w+):\d+\) mapq\.pml:(\d+) \(state \d+\)\s+\[(.*)\]$",
+                     line)
+        if m:
+            n, pid, name, ln, what = m.groups()
+            if what in ("(1)", "else", ".(goto)", "break") or what.startswith("((") and "=" not in what:
+                continue
+            who = name if name in ("reader", "killer", ":init:") else "%s %s" % (name, pid)
+            lines.append("%4s. %-9s %-24s %s" % (n, who, names.get(int(ln), "-"), what))
+            continue
+        if line.startswith("spin: text of failed assertion") or "invalid end state" in line:
+            lines.append("      " + line.strip())
+    return lines
+
+
+def check(defines, label, args, expect_error):
+    work = tempfile.mkdtemp(prefix="mapq-model.")
+    try:
+        build(work, defines, args.mem, args.bitstate)
+        errors, complete, states, secs, out = search(work, args.timeout, args.bitstate)
+        kind = "bitstate" if args.bitstate else ("exhaustive" if complete else "partial")
+        if errors < 0:
+            say("%s: pan said nothing we understand:\n%s" % (label, out[-2000:]))
+            return False
+        if expect_error:
+            ok = errors > 0
+            say("%s: %s in %.1f s (%d states)" % (
+                label, "found, as it must be" if ok else "NOT FOUND: the model misses this bug",
+                secs, states))
+            return ok
+        if errors:
+            say("%s: FAILED after %d states (%.1f s). The counterexample:" % (label, states, secs))
+            for line in trail(work, defines)[-args.last:]:
+                print(line)
+            return False
+        if not complete and not args.bitstate:
+            say("%s: no error in %d states, but the search did not finish (memory limit %d MB "
+                "or %d s): not proven; --mem, --bitstate" % (label, states, args.mem,
+                                                             args.timeout))
+            return not args.require_complete
+        say("%s: no error, %s search, %d states, %.1f s" % (label, kind, states, secs))
+        return True
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--config", action="append",
+                    help="writers x messages x frames (repeatable; default: %s)" % " ".join(QUICK))
+    ap.add_argument("--no-bugs", action="store_true", help="do not check the seeded bugs")
+    ap.add_argument("--bitstate", action="store_true",
+                    help="hash each state into a bit array: far more states in the same "
+                    "memory, some possibly missed")
+    ap.add_argument("--mem", type=int, default=3000, help="memory limit in MB (3000)")
+    ap.add_argument("--timeout", type=int, default=600, help="seconds per search (600)")
+    ap.add_argument("--require-complete", action="store_true",
+                    help="fail when a search does not finish (CI's configurations do)")
+    ap.add_argument("--last", type=int, default=80,
+                    help="steps of a counterexample printed (80)")
+    args = ap.parse_args()
+    if not shutil.which("spin"):
+        sys.exit("model: spin not found (apt-get install spin)")
+    if not shutil.which("cc"):
+        sys.exit("model: no C compiler (cc) to build spin's verifier")
+    configs = args.config or QUICK
+    ok = True
+    for c in configs:
+        ok &= check(parse_config(c), "config %s" % c, args, False)
+    if not args.no_bugs:
+        for b in BUGS:
+            ok &= check(parse_config(configs[0]) + ["-D" + b], "bug %s (config %s)" % (b, configs[0]),
+                        args, True)
+    sys.exit(0 if ok else 1)
+
+
+if __name__ == "__main__":
+    main()
