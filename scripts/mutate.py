@@ -906,10 +906,20 @@ def main():
             result, killer, flaky = "stillborn", None, []
             reached = reach.tests_for(m) if reach else None
             samecode = same.same(m)
-            if samecode and sim and ordering(m):
+            if samecode and (sim or tsan) and ordering(m):
                 # x86 builds both alike, and no test on it can tell them
-                # apart; the simulator's memory models can
-                killer = sim.hunt() if sim.build() else "sim build"
+                # apart; ThreadSanitizer, which follows each atomic's
+                # order, and the simulator's memory models can
+                killer = None
+                if tsan and m["operator"] == "order":
+                    if not tsan.build():
+                        killer = "tsan build"
+                    else:
+                        k2, f2 = tsan.hunt(TSAN_TESTS)
+                        flaky += ["tsan:" + x for x in f2]
+                        killer = "tsan:" + k2 if k2 else None
+                if not killer and sim:
+                    killer = sim.hunt() if sim.build() else "sim build"
                 result = "killed" if killer else "survived"
                 samecode = not killer
             elif samecode:
