@@ -184,6 +184,7 @@ inline repair(p)
 	 * (space nobody reserved is no hole), then the records */
 	d_step {
 		pubc = PUBLISHED(p) && SLOT(p).state == CLAIMED;
+		seen_tail = tail;
 		/* load_record() of each slot */
 		owner = NW;
 		tent = 0;
@@ -208,16 +209,16 @@ inline repair(p)
 		i = 0
 	}
 	if
-	:: p >= tail -> skip
-	:: p < tail && owner == NW && tent == 0 && pubc ->
+	:: p >= seen_tail -> skip
+	:: p < seen_tail && owner == NW && tent == 0 && pubc ->
 		/* a published claim with no owner's record (frame_owner()):
 		 * its writer is gone, abort it */
 		publish(p, ABORTED, false)
-	:: p < tail && owner == NW && tent == 0 && !pubc ->
+	:: p < seen_tail && owner == NW && tent == 0 && !pubc ->
 		skip /* no record: its writer has not recorded yet, or finished */
-	:: p < tail && owner == NW && tent != 0 && !live ->
+	:: p < seen_tail && owner == NW && tent != 0 && !live ->
 		publish(p, ABORTED, false)
-	:: p < tail && owner == NW && tent != 0 && live ->
+	:: p < seen_tail && owner == NW && tent != 0 && live ->
 		/* mark every candidate, each by its own CAS */
 		marked = true;
 		do
@@ -240,14 +241,14 @@ mark_tentative:		rec[i].flags = rec[i].flags | R_FORSAKEN
 		:: marked -> publish(p, CLAIMED, true)
 		:: else -> skip
 		fi
-	:: p < tail && owner < NW && !alive[owner] ->
+	:: p < seen_tail && owner < NW && !alive[owner] ->
 		publish(p, ABORTED, false)
 #ifdef BUG_FORSAKE_PUBLISHING
 	/* bug: a record already publishing is forsaken too */
-	:: p < tail && owner < NW && alive[owner] ->
+	:: p < seen_tail && owner < NW && alive[owner] ->
 #else
-	:: p < tail && owner < NW && alive[owner] && (rflags & R_PUBLISHING) -> skip
-	:: p < tail && owner < NW && alive[owner] && !(rflags & R_PUBLISHING) ->
+	:: p < seen_tail && owner < NW && alive[owner] && (rflags & R_PUBLISHING) -> skip
+	:: p < seen_tail && owner < NW && alive[owner] && !(rflags & R_PUBLISHING) ->
 #endif
 		/* forsake: mark the record first, by CAS */
 		atomic {
@@ -263,12 +264,12 @@ repair_before_mark:			rec[owner].flags = rflags | R_FORSAKEN;
 		:: else -> skip
 		fi
 	fi;
-	d_step { owner = 0; rflags = 0; i = 0; marked = false; tent = 0; live = false; pubc = false }
+	d_step { owner = 0; rflags = 0; i = 0; marked = false; tent = 0; live = false; pubc = false; seen_tail = 0 }
 }
 
 proctype writer(byte w)
 {
-	byte s = 0, t, seen_pos, seen_state, seen_lap, k, i, owner, rflags, tent;
+	byte s = 0, t, seen_pos, seen_state, seen_lap, k, i, owner, rflags, tent, seen_tail, hp;
 	bool seen_forsaken, ok, marked, live, pubc;
 	{
 	do
@@ -289,7 +290,12 @@ head_before_cas:			head++
 			}
 			/* the frame at head unfinished: this writer's own
 			 * mapq__unblock(), after the timeout if its writer lives */
-			:: !FINISHED(head) -> repair(head)
+			:: !FINISHED(head) ->
+				/* the position is a value, as in C (an inline's
+				 * argument is text: head would be read at each use) */
+				hp = head;
+				repair(hp);
+				hp = 0
 			od;
 			goto load_tail
 		:: else -> skip
@@ -401,7 +407,7 @@ proctype killer()
 
 proctype reader()
 {
-	byte c, i, owner, rflags, seen_pos, seen_state, seen_lap, pl, wr, sq, tent;
+	byte c, i, owner, rflags, seen_pos, seen_state, seen_lap, pl, wr, sq, tent, seen_tail;
 	bool seen_forsaken, marked, live, pubc;
 	do
 	:: (done[0] && (NW < 2 || done[1]) && cursor == tail) -> break

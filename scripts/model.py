@@ -147,6 +147,11 @@ def check(defines, label, args, expect_error):
             say("%s: FAILED after %d states (%.1f s). The counterexample:" % (label, states, secs))
             for line in trail(work, defines)[-args.last:]:
                 print(line)
+            if args.keep:
+                dst = os.path.join(args.keep, label.replace(" ", "_"))
+                shutil.copytree(work, dst, dirs_exist_ok=True)
+                say("the model, verifier and trail are in %s (spin %s -t -p -g mapq.pml)"
+                    % (dst, " ".join(defines)))
             return False
         if not complete and not args.bitstate:
             say("%s: no error in %d states, but the search did not finish (memory limit %d MB "
@@ -172,6 +177,8 @@ def main():
     ap.add_argument("--timeout", type=int, default=600, help="seconds per search (600)")
     ap.add_argument("--require-complete", action="store_true",
                     help="fail when a search does not finish (CI's configurations do)")
+    ap.add_argument("--keep", metavar="DIR",
+                    help="on a failure, copy the model, verifier and trail into DIR")
     ap.add_argument("--last", type=int, default=80,
                     help="steps of a counterexample printed (80)")
     args = ap.parse_args()
