@@ -89,6 +89,11 @@ def search(work, timeout, bitstate):
     m = re.search(r"(\d+) states, stored", out)
     states = int(m.group(1)) if m else 0
     complete = "Search not completed" not in out and "stopped after" not in out and m is not None
+    if errors < 0 and "stopped after" in out:
+        # stopped by the time limit: pan's last progress line says how far
+        seen = re.findall(r"States=\s*([0-9.e+]+)", out)
+        states = int(float(seen[-1])) if seen else 0
+        errors = 0
     return errors, complete, states, secs, out
 
 
@@ -153,10 +158,10 @@ def check(defines, label, args, expect_error):
                 say("the model, verifier and trail are in %s (spin %s -t -p -g mapq.pml)"
                     % (dst, " ".join(defines)))
             return False
-        if not complete and not args.bitstate:
+        if not complete:
             say("%s: no error in %d states, but the search did not finish (memory limit %d MB "
-                "or %d s): not proven; --mem, --bitstate" % (label, states, args.mem,
-                                                             args.timeout))
+                "or %d s): not proven; --mem, --timeout%s" % (
+                    label, states, args.mem, args.timeout, "" if args.bitstate else ", --bitstate"))
             return not args.require_complete
         say("%s: no error, %s search, %d states, %.1f s" % (label, kind, states, secs))
         return True
