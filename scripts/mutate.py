@@ -364,6 +364,16 @@ class Suite:
                          "see %s" % (t, rc, self.log))
             self.seconds[t] = secs
 
+    def hunt_named(self, tests, prefix, flaky):
+        """Rebuild for the mutant, then hunt(@tests): the killer as
+        "@prefix:test" (or "@prefix build"), None if none; the tests that
+        failed once only are added to @flaky, named so too."""
+        if not self.build():
+            return prefix + " build"
+        killer, once = self.hunt(tests)
+        flaky += [prefix + ":" + x for x in once]
+        return prefix + ":" + killer if killer else None
+
     def hunt(self, tests):
         """Run @tests in order until one fails twice: (killer, flaky)."""
         flaky = []
@@ -912,12 +922,7 @@ def main():
                 # order, and the simulator's memory models can
                 killer = None
                 if tsan and m["operator"] == "order":
-                    if not tsan.build():
-                        killer = "tsan build"
-                    else:
-                        k2, f2 = tsan.hunt(TSAN_TESTS)
-                        flaky += ["tsan:" + x for x in f2]
-                        killer = "tsan:" + k2 if k2 else None
+                    killer = tsan.hunt_named(TSAN_TESTS, "tsan", flaky)
                 if not killer and sim:
                     killer = sim.hunt() if sim.build() else "sim build"
                 result = "killed" if killer else "survived"
@@ -937,21 +942,11 @@ def main():
                            timeout=600, env=env) != 0:
                         killer = "check-faults"
                 if not killer and tsan and m["operator"] == "order":
-                    if not tsan.build():
-                        killer = "tsan build"
-                    else:
-                        k2, f2 = tsan.hunt(TSAN_TESTS)
-                        flaky += ["tsan:" + x for x in f2]
-                        killer = "tsan:" + k2 if k2 else None
+                    killer = tsan.hunt_named(TSAN_TESTS, "tsan", flaky)
                 ptests = [t for t in plain.tests if reached is None or t in reached] \
                     if plain else []
                 if not killer and ptests:
-                    if not plain.build():
-                        killer = "-O2 build"
-                    else:
-                        k3, f3 = plain.hunt(ptests)
-                        flaky += ["-O2:" + x for x in f3]
-                        killer = "-O2:" + k3 if k3 else None
+                    killer = plain.hunt_named(ptests, "-O2", flaky)
                 if not killer and sim:
                     killer = sim.hunt() if sim.build() else "sim build"
                 result = "killed" if killer else "survived"
