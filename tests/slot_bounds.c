@@ -100,6 +100,31 @@ static struct fmt_wslot *ghost_slot(mapq *q)
 	return &q->wslots[q->nw];
 }
 
+/* A new queue with this test's tables (NW writers, NR readers), and the
+ * unblock timeout @unblock_ms (0: the default). */
+static mapq *create(const char *name, int unblock_ms)
+{
+	mapq_options o;
+	mapq_options_init(&o);
+	o.capacity = 8192;
+	o.writer_slots = NW;
+	o.reader_slots = NR;
+	if (unblock_ms)
+		o.unblock_ms = unblock_ms;
+	mapq *q;
+	CHECK_OK(mapq_open(&q, t_path(name), MAPQ_CREATE | MAPQ_EXCL, &o));
+	return q;
+}
+
+/* Plant a record (@size with its flags) of a writer in slot @s, live or
+ * dead as its lock says, as a damaged or hostile file might hold it. */
+static void plant(struct fmt_wslot *s, uint64_t pos, uint64_t size)
+{
+	atomic_store(&s->state, WSLOT_ACTIVE);
+	atomic_store(&s->resv_pos, pos);
+	atomic_store(&s->resv_size, size);
+}
+
 /* A dead writer's confirmed record planted past the writer table names a
  * reservation at the log's end, as if it had moved tail and died: recovery
  * must not believe it, neither to fill the hole (the log ends where the
@@ -108,36 +133,23 @@ static struct fmt_wslot *ghost_slot(mapq *q)
  * checkpoint is used). */
 static void ghost_record_recovery(bool at_head)
 {
-	const char *p = t_path(at_head ? "ghost-head" : "ghost-hole");
-	mapq_options o;
-	mapq_options_init(&o);
-	o.capacity = 8192;
-	o.writer_slots = NW;
-	o.reader_slots = NR;
-	mapq *q;
-	CHECK_OK(mapq_open(&q, p, MAPQ_CREATE | MAPQ_EXCL, &o));
+	const char *name = at_head ? "ghost-head" : "ghost-hole";
+	mapq *q = create(name, 0);
 	for (int i = 0; i < 3; i++)
 		CHECK_OK(mapq_send(q, "m", 1, 0));
 	CHECK_OK(mapq_sync(q)); /* a checkpoint to fall back on */
 	uint64_t t = atomic_load(&q->ctl->tail);
-	struct fmt_wslot *g = ghost_slot(q);
-	atomic_store(&g->state, WSLOT_ACTIVE);
-	atomic_store(&g->resv_pos, t);
-	atomic_store(&g->resv_size, 64);
+	plant(ghost_slot(q), t, 64);
 	/* and records in the table that name the same hole but cannot be
 	 * believed, of dead writers (slots nobody holds): a size off the
 	 * frame grid, and one of a whole lap */
-	atomic_store(&q->wslots[1].state, WSLOT_ACTIVE);
-	atomic_store(&q->wslots[1].resv_pos, t);
-	atomic_store(&q->wslots[1].resv_size, 65);
-	atomic_store(&q->wslots[2].state, WSLOT_ACTIVE);
-	atomic_store(&q->wslots[2].resv_pos, t);
-	atomic_store(&q->wslots[2].resv_size, q->cap);
+	plant(&q->wslots[1], t, 65);
+	plant(&q->wslots[2], t, q->cap);
 	if (at_head)
 		atomic_store(&q->ctl->head, t);
 	atomic_store(&q->ctl->tail, t + 64);
 	mapq_close(q);
-	CHECK_OK(mapq_open(&q, p, MAPQ_NORECOVER, NULL));
+	CHECK_OK(mapq_open(&q, t_path(name), MAPQ_NORECOVER, NULL));
 	mapq_recovery rep;
 	CHECK_OK(mapq_recover(q, &rep));
 	CHECK_EQ(rep.holes_filled, 0);
@@ -154,24 +166,14 @@ static void ghost_record_recovery(bool at_head)
  * not one cut at the planted record's start. */
 static void ghost_record_fill(void)
 {
-	mapq_options o;
-	mapq_options_init(&o);
-	o.capacity = 8192;
-	o.writer_slots = NW;
-	o.reader_slots = NR;
-	o.unblock_ms = 20;
-	mapq *q;
+	mapq *q = create("ghost-fill", 20);
 	mapq_reader *r;
 	char buf[64];
-	CHECK_OK(mapq_open(&q, t_path("ghost-fill"), MAPQ_CREATE | MAPQ_EXCL, &o));
 	CHECK_OK(mapq_reader_open(q, &r, NULL, MAPQ_START_OLDEST));
 	CHECK_OK(mapq_send(q, "m", 1, 0));
 	CHECK_EQ(mapq_recv(r, buf, sizeof(buf), 0), 1);
 	uint64_t t = atomic_load(&q->ctl->tail);
-	struct fmt_wslot *g = ghost_slot(q);
-	atomic_store(&g->state, WSLOT_ACTIVE);
-	atomic_store(&g->resv_pos, t + 64);
-	atomic_store(&g->resv_size, 64);
+	plant(ghost_slot(q), t + 64, 64);
 	atomic_store(&q->ctl->tail, t + 256);
 	/* the fill, then nothing more to read */
 	CHECK_RC(mapq_recv(r, buf, sizeof(buf), 300), -ETIMEDOUT);
@@ -183,11 +185,8 @@ static void ghost_record_fill(void)
 	 * starting inside the space: the fill ends there, and that writer's
 	 * frame is aborted after it. */
 	t = atomic_load(&q->ctl->tail);
-	struct fmt_wslot *last = &q->wslots[q->nw - 1];
 	CHECK(q->wslot != (int)q->nw - 1);
-	atomic_store(&last->state, WSLOT_ACTIVE);
-	atomic_store(&last->resv_pos, t + 64);
-	atomic_store(&last->resv_size, 64);
+	plant(&q->wslots[q->nw - 1], t + 64, 64);
 	atomic_store(&q->ctl->tail, t + 256);
 	CHECK_RC(mapq_recv(r, buf, sizeof(buf), 300), -ETIMEDOUT);
 	CHECK_OK(mapq_frame(q, t, &f));
@@ -204,19 +203,10 @@ static void ghost_record_fill(void)
  * past the table: it has no owner. */
 static void ghost_owner(void)
 {
-	mapq_options o;
-	mapq_options_init(&o);
-	o.capacity = 8192;
-	o.writer_slots = NW;
-	o.reader_slots = NR;
-	mapq *q;
-	CHECK_OK(mapq_open(&q, t_path("ghost-owner"), MAPQ_CREATE | MAPQ_EXCL, &o));
+	mapq *q = create("ghost-owner", 0);
 	CHECK_OK(mapq_send(q, "m", 1, 0));
 	uint64_t t = atomic_load(&q->ctl->tail);
-	struct fmt_wslot *g = ghost_slot(q);
-	atomic_store(&g->state, WSLOT_ACTIVE);
-	atomic_store(&g->resv_pos, t);
-	atomic_store(&g->resv_size, 64);
+	plant(ghost_slot(q), t, 64);
 	atomic_store(&q->ctl->tail, t + 64);
 	struct fmt_frame *f = frame_at(q, t);
 	atomic_store(&f->commit, cw_make(64, FRAME_CLAIMED, 0, lap_of(q, t)) | CW_FORSAKEN);
@@ -227,8 +217,7 @@ static void ghost_owner(void)
 	CHECK_EQ(fi.writer, MAPQ_NO_WRITER);
 	/* the same record in the table's first slot (ours, idle): its owner */
 	CHECK_EQ(q->wslot, 0);
-	atomic_store(&q->wslots[0].resv_pos, t);
-	atomic_store(&q->wslots[0].resv_size, 64);
+	plant(&q->wslots[0], t, 64);
 	CHECK_OK(mapq_frame(q, t, &fi));
 	CHECK_EQ(fi.writer, 0);
 	atomic_store(&q->wslots[0].resv_size, 0);
@@ -255,17 +244,10 @@ static void ghost_tentative(void)
 {
 	if (!mapq_fault_enabled())
 		return;
-	mapq_options o;
-	mapq_options_init(&o);
-	o.capacity = 8192;
-	o.writer_slots = NW;
-	o.reader_slots = NR;
-	o.unblock_ms = 20;
-	mapq *q;
+	mapq *q = create("ghost-tentative", 20);
 	mapq_reader *r;
 	struct stalled st = { NULL, 0 };
 	char buf[8];
-	CHECK_OK(mapq_open(&q, t_path("ghost-tentative"), MAPQ_CREATE | MAPQ_EXCL, &o));
 	CHECK_OK(mapq_reader_open(q, &r, NULL, MAPQ_START_OLDEST));
 	CHECK_OK(mapq_dup(q, &st.w));
 	uint64_t t = atomic_load(&q->ctl->tail);
@@ -284,9 +266,7 @@ static void ghost_tentative(void)
 	CHECK(ws >= 0);
 	uint64_t rec = atomic_load(&q->wslots[ws].resv_size);
 	struct fmt_wslot *g = ghost_slot(q);
-	atomic_store(&g->state, WSLOT_ACTIVE);
-	atomic_store(&g->resv_pos, t);
-	atomic_store(&g->resv_size, rec);
+	plant(g, t, rec);
 	/* forsaken after the unblock timeout: skipped, nothing to read */
 	CHECK_RC(mapq_recv(r, buf, sizeof(buf), 200), -ETIMEDOUT);
 	CHECK(atomic_load(&q->wslots[ws].resv_size) & RESV_FORSAKEN);
@@ -313,13 +293,7 @@ int main(void)
 	ghost_record_recovery(true);
 	ghost_record_fill();
 	const char *p = t_path("q");
-	mapq *q;
-	mapq_options o;
-	mapq_options_init(&o);
-	o.capacity = 8192;
-	o.writer_slots = NW;
-	o.reader_slots = NR;
-	CHECK_OK(mapq_open(&q, p, MAPQ_CREATE | MAPQ_EXCL, &o));
+	mapq *q = create("q", 0);
 	/* As created, the bytes past the reader table are zero, which reads
 	 * as a free slot: the table is full all the same. */
 	mapq_reader *r[NR], *extra = NULL;

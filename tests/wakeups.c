@@ -191,6 +191,44 @@ static void reserve_frame(mapq *q)
 	CHECK_OK(mapq_reserve(q, LEN, &p, 0));
 }
 
+/* A writer waits for the frame at head, whose writer a repairer forsook
+ * (@published: the frame published claimed and forsaken; else only the
+ * record marked, the frame's word stale bytes): that writer's commit
+ * aborts the frame itself, says -MAPQ_ESTALLED, and wakes the waiter. */
+static void abandoned(const char *name, const char *what, bool published)
+{
+	uint8_t m[LEN] = { 0 };
+	void *p;
+	mapq *q = queue(name), *q2;
+	CHECK_OK(mapq_open(&q2, t_path(name), 0, NULL));
+	CHECK_OK(mapq_reserve(q, LEN, &p, 0)); /* at head, no reader */
+	uint64_t at = q->resv_pos;
+	CHECK_OK(mapq_send(q2, m, sizeof(m), 0));
+	CHECK_OK(mapq_send(q2, m, sizeof(m), 0));
+	struct sleeper s = sleep_in(what, SEND, name);
+	asleep(&s, &q->ctl->data_sleepers);
+	/* as a repairer does it (repair.c): the record marked first; nobody
+	 * wakes for either step */
+	atomic_fetch_or(&q->wslots[q->wslot].resv_size, RESV_FORSAKEN);
+	if (published) {
+		atomic_store(commit_at(q, at),
+			     cw_make(frame_size(LEN), FRAME_CLAIMED, 0, lap_of(q, at)) |
+				     CW_FORSAKEN);
+		atomic_store(&frame_at(q, at)->pos, at);
+		usleep(50000);
+		if (returned(&s, 0))
+			t_fail(__FILE__, __LINE__,
+			       "%s: the writer went on before the frame was aborted", what);
+	} else {
+		atomic_store(commit_at(q, at), 0);
+	}
+	uint64_t t0 = now_us();
+	CHECK_RC(mapq_commit(q, LEN), -MAPQ_ESTALLED);
+	woken(&s, t0);
+	mapq_close(q2);
+	mapq_close(q);
+}
+
 /* How many times a reader waiting @ms on the empty queue @name slept
  * (voluntary context switches), in a child with a handle of its own. */
 static long idle_sleeps(const char *name, int ms)
@@ -272,46 +310,8 @@ int main(void)
 	mapq_close(q2);
 	mapq_close(q);
 
-	q = queue("abandon");
-	CHECK_OK(mapq_open(&q2, t_path("abandon"), 0, NULL));
-	CHECK_OK(mapq_reserve(q, LEN, &p, 0)); /* at head, no reader */
-	uint64_t at = q->resv_pos;
-	CHECK_OK(mapq_send(q2, m, sizeof(m), 0));
-	CHECK_OK(mapq_send(q2, m, sizeof(m), 0));
-	s = sleep_in("a forsaken writer's own abort wakes a writer at head", SEND, "abandon");
-	asleep(&s, &q->ctl->data_sleepers);
-	/* forsaken, as a repairer does it (repair.c): the record marked,
-	 * then the frame published claimed and forsaken; nobody wakes */
-	atomic_fetch_or(&q->wslots[q->wslot].resv_size, RESV_FORSAKEN);
-	atomic_store(commit_at(q, at),
-		     cw_make(frame_size(LEN), FRAME_CLAIMED, 0, lap_of(q, at)) | CW_FORSAKEN);
-	atomic_store(&frame_at(q, at)->pos, at);
-	usleep(50000);
-	if (returned(&s, 0))
-		t_fail(__FILE__, __LINE__, "the writer went on before the frame was aborted");
-	t0 = now_us();
-	CHECK_RC(mapq_commit(q, LEN), -MAPQ_ESTALLED); /* it aborts the frame itself */
-	woken(&s, t0);
-	mapq_close(q2);
-	mapq_close(q);
-
-	q = queue("abandon-hole");
-	CHECK_OK(mapq_open(&q2, t_path("abandon-hole"), 0, NULL));
-	CHECK_OK(mapq_reserve(q, LEN, &p, 0));
-	at = q->resv_pos;
-	CHECK_OK(mapq_send(q2, m, sizeof(m), 0));
-	CHECK_OK(mapq_send(q2, m, sizeof(m), 0));
-	s = sleep_in("... and so does its abort of a frame nobody published", SEND, "abandon-hole");
-	asleep(&s, &q->ctl->data_sleepers);
-	/* the record marked by a repairer that has not published yet, and
-	 * no word of this frame there (stale bytes where the hint was) */
-	atomic_fetch_or(&q->wslots[q->wslot].resv_size, RESV_FORSAKEN);
-	atomic_store(commit_at(q, at), 0);
-	t0 = now_us();
-	CHECK_RC(mapq_commit(q, LEN), -MAPQ_ESTALLED);
-	woken(&s, t0);
-	mapq_close(q2);
-	mapq_close(q);
+	abandoned("abandon", "a forsaken writer's own abort wakes a writer at head", true);
+	abandoned("abandon-hole", "... and so does its abort of a frame nobody published", false);
 
 	q = queue("release");
 	CHECK_OK(mapq_reader_open(q, &r, NULL, MAPQ_START_OLDEST));
