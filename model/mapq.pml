@@ -21,7 +21,13 @@
  *   - a dead writer: `unless` lets the writer stop before any step, and
  *     its liveness lock is released then (alive[w] false);
  *   - memory is sequentially consistent: every atomic step is seen by all
- *     at once. Weaker orders are the simulator's (mapq-sim --memory).
+ *     at once. Weaker orders are the simulator's (mapq-sim --memory);
+ *   - with -DWAKEUPS, waits are sleeps (mapq__waiter_block(): the futex
+ *     word read, the sleeper flag raised, a look again, the sleep) and
+ *     commits, repairs and the reader's advance wake (wake()), with no
+ *     deaths and no stalls: every sleep then ends by a wake-up alone,
+ *     where the C code also looks again now and then. Without it, waits
+ *     are busy and anyone may die or stall.
  *
  * Checked: a delivered message is committed and carries exactly the
  * payload its writer wrote for that position (no torn, no stale bytes of
@@ -29,7 +35,8 @@
  * once, in order, and none that was not acknowledged as committed; the
  * reader always reaches the end once every writer is finished or dead (no
  * frame blocks it for ever: spin's end states); no late store of a
- * forsaken writer lands in a frame of a later lap.
+ * forsaken writer lands in a frame of a later lap. With -DWAKEUPS: no
+ * wake-up is lost (a process asleep for ever is an invalid end state).
  *
  * Labels named as fault points (src/fault.h, a dot for the first
  * underscore) are the steps those points stop at; tests/model_labels.sh
@@ -42,9 +49,9 @@
  *   recover.repaired recover.scrubbed recover.tail recover.readers
  *   sync.before_msync sync.before_checkpoint os.open os.mmap os.msync
  *   os.calloc os.lock
- * (no padding, no CRC, no wake-ups, no mapq_abort(), no counters, the
- * blocking policy only, writers and the reader never attach or detach,
- * no recovery on open, no sync, no system calls)
+ * (no padding, no CRC, no mapq_abort(), no counters, the blocking policy
+ * only, writers and the reader never attach or detach, no recovery on
+ * open, no sync, no system calls)
  */
 
 #ifndef NW
@@ -93,6 +100,23 @@ byte cursor = 0; /* the one reader's */
 bool alive[NW];
 bool done[NW];
 
+/* The futex words and their sleeper flags (wait.c): a commit or a repair
+ * bumps data_seq for sleepers on data (the reader), a reader's advance
+ * space_seq for writers held back by it. Only a waker that takes a flag
+ * bumps. A word is 32 bits and never comes back to a value a sleeper read
+ * in the time it sleeps, so what a sleeper compares is whether the word
+ * was bumped since it read it: one bit per sleeper, which keeps the
+ * state space from counting bumps. */
+#ifdef WAKEUPS
+#define PUBD pubd = true /* publish() finished a frame: wake */
+bool data_bumped[NW + 1]; /* each writer's, then the reader's */
+bool space_bumped[NW];    /* each writer's */
+bool data_flag = false;
+bool space_flag = false;
+#else
+#define PUBD skip
+#endif
+
 /* ghosts: what the checks compare against */
 byte wrote[NPOS]; /* the payload the owner of position p wrote, when it settled */
 bool acked[NPOS]; /* the commit at p reported done to its writer */
@@ -103,6 +127,70 @@ byte last[NW];    /* the last seq delivered of each writer, +1 */
 #define LAP(p) ((p) / NSLOT)
 #define PUBLISHED(p) (SLOT(p).pos == (p) && SLOT(p).lap == LAP(p) && SLOT(p).state != NONE)
 #define FINISHED(p) (PUBLISHED(p) && (SLOT(p).state == COMMITTED || SLOT(p).state == ABORTED))
+#define ALLDONE (done[0] && (NW < 2 || done[1]))
+
+/* wake() of wait.c, after the waker's seq_cst change: the flag's load,
+ * its exchange (only the waker that takes it bumps), the bump and the
+ * FUTEX_WAKE (one step: a sleeper's futex compare sees the bump or is
+ * woken by the call). */
+inline wake_data()
+{
+#ifdef WAKEUPS
+	if
+	:: data_flag ->
+		atomic { took = data_flag; data_flag = false }
+		if
+		:: took -> d_step { data_bumped[0] = true; data_bumped[NW - 1] = true; data_bumped[NW] = true }
+		:: else -> skip
+		fi;
+		took = false
+	:: else -> skip
+	fi
+#else
+	skip
+#endif
+}
+
+/* The same for space: every writer asleep on it is woken. */
+inline wake_space()
+{
+#ifdef WAKEUPS
+	if
+	:: space_flag ->
+		atomic { took = space_flag; space_flag = false }
+		if
+		:: took -> d_step { space_bumped[0] = true; space_bumped[NW - 1] = true }
+		:: else -> skip
+		fi;
+		took = false
+	:: else -> skip
+	fi
+#else
+	skip
+#endif
+}
+
+/* mapq__waiter_block(): read the word, raise the flag (seq_cst), look
+ * again at what we wait for (@ready), and only then sleep, while the word
+ * still holds what we read. @more: what else ends the sleep in the model
+ * (a poll that finds a death; the end of the run). */
+inline sleep_on(bumped, flag, ready, more)
+{
+#ifdef BUG_SEEN_AFTER_FLAG
+	/* bug: the word read after the flag (a waker that took the flag
+	 * bumped it already; the next waker finds no flag) */
+	flag = true;
+	bumped = false;
+#else
+	bumped = false; /* the word read */
+	flag = true;    /* mapq__sleeper_set() */
+#endif
+	if
+	:: ready -> skip
+	:: else ->
+futex_wait:	(bumped || more)
+	fi
+}
 
 /*
  * publish_word() and finish() of repair.c, for the frame at position p
@@ -128,7 +216,8 @@ inline publish(p, nstate, nforsaken)
 			   SLOT(p).state == seen_state && SLOT(p).forsaken == seen_forsaken &&
 			   !(seen_forsaken && nforsaken && nstate == CLAIMED) ->
 finish_cas_word:	SLOT(p).state = nstate;
-				SLOT(p).forsaken = nforsaken
+				SLOT(p).forsaken = nforsaken;
+				PUBD
 			:: else -> skip
 			fi
 		}
@@ -154,7 +243,8 @@ help_pos:				SLOT(p).pos = p
 					   SLOT(p).lap == seen_lap && SLOT(p).forsaken == seen_forsaken ->
 repair_before_cas:					SLOT(p).state = nstate;
 						SLOT(p).forsaken = nforsaken;
-						SLOT(p).lap = LAP(p)
+						SLOT(p).lap = LAP(p);
+						PUBD
 					:: else -> skip
 					fi
 				}
@@ -169,8 +259,15 @@ repair_before_pos:					SLOT(p).pos = p
 			fi
 		fi
 	fi;
+#ifdef WAKEUPS
+	/* counted_wake(): whoever waits at the frame */
+	if
+	:: pubd -> wake_data()
+	:: else -> skip
+	fi;
+#endif
 	/* locals back to 0, so that states differing only in them merge */
-	d_step { seen_pos = 0; seen_state = 0; seen_forsaken = false; seen_lap = 0 }
+	d_step { seen_pos = 0; seen_state = 0; seen_forsaken = false; seen_lap = 0; pubd = false }
 }
 
 /* The frame at p is not finished: what a reader does after the unblock
@@ -270,7 +367,7 @@ repair_before_mark:			rec[owner].flags = rflags | R_FORSAKEN;
 proctype writer(byte w)
 {
 	byte s = 0, t, seen_pos, seen_state, seen_lap, k, i, owner, rflags, tent, seen_tail, hp;
-	bool seen_forsaken, ok, marked, live, pubc;
+	bool seen_forsaken, ok, marked, live, pubc, pubd, took;
 	{
 	do
 	:: s == MSGS -> break
@@ -288,6 +385,18 @@ load_tail:
 				FINISHED(head) && cursor > head ->
 head_before_cas:			head++
 			}
+#ifdef WAKEUPS
+			/* held back by the reader at head: sleep until it moves
+			 * on; at a frame still being written, until its commit */
+			:: FINISHED(head) && cursor <= head ->
+				sleep_on(space_bumped[w], space_flag,
+					 tail != t || t - head < NSLOT || cursor > head, false)
+			:: !FINISHED(head) ->
+				hp = head;
+				sleep_on(data_bumped[w], data_flag,
+					 tail != t || t - head < NSLOT || FINISHED(hp), false);
+				hp = 0
+#else
 			/* the frame at head unfinished: this writer's own
 			 * mapq__unblock(), after the timeout if its writer lives */
 			:: !FINISHED(head) ->
@@ -296,6 +405,7 @@ head_before_cas:			head++
 				hp = head;
 				repair(hp);
 				hp = 0
+#endif
 			od;
 			goto load_tail
 		:: else -> skip
@@ -368,11 +478,20 @@ commit_after_record:
 			SLOT(t).forsaken = false;
 			SLOT(t).lap = LAP(t)
 		}
+#ifdef BUG_WAKE_BEFORE_POS
+		/* bug: the wake-up before pos: the sleeper, woken, looks
+		 * before pos is in and sleeps again, with nobody left to wake
+		 * it */
+		wake_data();
+#endif
 commit_before_pos:
 		SLOT(t).pos = t;
 commit_after_store:
 		d_step { rec[w].used = false; ok = false }
 		acked[t] = true;
+#ifndef BUG_WAKE_BEFORE_POS
+		wake_data(); /* after the seq_cst fence */
+#endif
 		s++;
 		goto next;
 abandon:
@@ -408,9 +527,9 @@ proctype killer()
 proctype reader()
 {
 	byte c, i, owner, rflags, seen_pos, seen_state, seen_lap, pl, wr, sq, tent, seen_tail;
-	bool seen_forsaken, marked, live, pubc;
+	bool seen_forsaken, marked, live, pubc, pubd, took;
 	do
-	:: (done[0] && (NW < 2 || done[1]) && cursor == tail) -> break
+	:: ALLDONE && cursor == tail -> break
 	:: else ->
 		c = cursor;
 		if
@@ -433,6 +552,12 @@ read_before_advance:		d_step { cursor = c + 1; pl = 0; wr = 0; sq = 0 }
 				/* a helped hint: finish it after the timeout */
 				repair(c)
 			fi
+#ifdef WAKEUPS
+		:: !PUBLISHED(c) ->
+			/* a writer is on it, or the queue is empty: sleep until
+			 * a commit wakes us (or the end) */
+			sleep_on(data_bumped[NW], data_flag, PUBLISHED(c), ALLDONE && cursor == tail)
+#else
 		:: !PUBLISHED(c) && c < tail ->
 			/* a writer is on it: wait, or give up after the
 			 * unblock timeout (any time: a stall of any length) */
@@ -442,8 +567,16 @@ read_before_advance:		d_step { cursor = c + 1; pl = 0; wr = 0; sq = 0 }
 			fi
 		:: !PUBLISHED(c) && c >= tail ->
 			/* empty: wait for a commit (or the end) */
-			(tail > c || (done[0] && (NW < 2 || done[1])))
+			(tail > c || ALLDONE)
+#endif
+		fi;
+#ifdef WAKEUPS
+		/* advance(): moved on, wake writers held back */
+		if
+		:: cursor != c -> wake_space()
+		:: else -> skip
 		fi
+#endif
 	od;
 	/* every acknowledged message delivered */
 	i = 0;
@@ -473,6 +606,8 @@ init
 		:: else -> break
 		od;
 		run reader();
+#ifndef WAKEUPS
 		run killer()
+#endif
 	}
 }

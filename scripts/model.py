@@ -3,7 +3,10 @@
 """model.py - check model/mapq.pml with spin, in every interleaving.
 
 Each configuration is a size of the model (writers, messages each, frames
-in the ring). spin generates a verifier (pan) for it, which searches every
+in the ring), and with ":wake" the sleeps and wake-ups in place of busy
+waits: the sleeper flags of wait.c, with no deaths and no stalls, so that
+every sleep ends by a wake-up alone and a lost one leaves a process
+asleep for ever (an invalid end state). spin generates a verifier (pan) for it, which searches every
 state the model can reach, with a writer dying at any step, for an
 assertion that fails or an end state that is not valid (a process stuck
 for ever). The search is exhaustive where the state space fits the memory
@@ -22,6 +25,7 @@ trail: the process, the model's line and step, and what it changed.
 Examples:
   scripts/model.py                      # the quick configurations and the bugs (make check-model)
   scripts/model.py --config 2x2x2       # one configuration: writers x messages x frames
+  scripts/model.py --config 2x2x2:wake  # the same with sleeps and wake-ups
   scripts/model.py --config 2x2x2 --bitstate
   scripts/model.py --no-bugs --mem 6000
 """
@@ -38,9 +42,12 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 TOP = os.path.dirname(HERE)
 MODEL = os.path.join(TOP, "model", "mapq.pml")
 
-# writers x messages x frames. The first is searched whole in CI.
-QUICK = ["2x1x1"]
-BUGS = ["BUG_SETTLE_STORE", "BUG_FORSAKE_PUBLISHING", "BUG_POS_FIRST"]
+# writers x messages x frames[:wake]. Searched whole in CI.
+QUICK = ["2x1x1", "2x2x2:wake"]
+# Each seeded bug, and the configuration that must find it.
+BUGS = [("BUG_SETTLE_STORE", "2x1x1"), ("BUG_FORSAKE_PUBLISHING", "2x1x1"),
+        ("BUG_POS_FIRST", "2x1x1"), ("BUG_SEEN_AFTER_FLAG", "2x2x2:wake"),
+        ("BUG_WAKE_BEFORE_POS", "2x2x2:wake")]
 
 
 def say(msg):
@@ -48,14 +55,16 @@ def say(msg):
 
 
 def parse_config(text):
-    m = re.fullmatch(r"(\d+)x(\d+)x(\d+)", text)
+    m = re.fullmatch(r"(\d+)x(\d+)x(\d+)(:wake)?", text)
     if not m:
-        sys.exit("model: --config: say writers x messages x frames, as 2x1x1 (got '%s')" % text)
-    nw, msgs, nslot = (int(x) for x in m.groups())
+        sys.exit("model: --config: say writers x messages x frames, as 2x1x1, and :wake "
+                 "for sleeps and wake-ups, as 2x2x2:wake (got '%s')" % text)
+    nw, msgs, nslot = (int(x) for x in m.groups()[:3])
     if not (1 <= nw <= 2 and 1 <= msgs <= 4 and 1 <= nslot <= 4):
         sys.exit("model: --config %s: the model takes 1-2 writers, 1-4 messages, 1-4 frames"
                  % text)
-    return ["-DNW=%d" % nw, "-DMSGS=%d" % msgs, "-DNSLOT=%d" % nslot]
+    return ["-DNW=%d" % nw, "-DMSGS=%d" % msgs, "-DNSLOT=%d" % nslot] + \
+        (["-DWAKEUPS"] if m.group(4) else [])
 
 
 def build(work, defines, mem, bitstate):
@@ -173,7 +182,8 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--config", action="append",
-                    help="writers x messages x frames (repeatable; default: %s)" % " ".join(QUICK))
+                    help="writers x messages x frames, :wake for sleeps and wake-ups "
+                    "(repeatable; default: %s)" % " ".join(QUICK))
     ap.add_argument("--no-bugs", action="store_true", help="do not check the seeded bugs")
     ap.add_argument("--bitstate", action="store_true",
                     help="hash each state into a bit array: far more states in the same "
@@ -196,9 +206,8 @@ def main():
     for c in configs:
         ok &= check(parse_config(c), "config %s" % c, args, False)
     if not args.no_bugs:
-        for b in BUGS:
-            ok &= check(parse_config(configs[0]) + ["-D" + b], "bug %s (config %s)" % (b, configs[0]),
-                        args, True)
+        for b, c in BUGS:
+            ok &= check(parse_config(c) + ["-D" + b], "bug %s (config %s)" % (b, c), args, True)
     sys.exit(0 if ok else 1)
 
 
