@@ -289,9 +289,19 @@ int main(void)
 
 	/* Create, defaults, reopen. */
 	CHECK_RC(mapq_open(&q, p, 0, NULL), -ENOENT);
+	uint64_t before = mapq__now_ns();
 	CHECK_OK(mapq_open(&q, p, MAPQ_CREATE | MAPQ_EXCL, NULL));
+	uint64_t after = mapq__now_ns();
 	mapq_geometry g;
 	CHECK_OK(mapq_info(q, &g));
+	/* The id is the kernel's random bytes where it has them (here), not
+	 * the fallback made of the clock and the pid, which two containers
+	 * (each its own pid 1) started together could share. The fallback's
+	 * first half is the clock: random bytes land in this window once in
+	 * ~10^10 runs. */
+	uint64_t id_clock;
+	memcpy(&id_clock, g.queue_id, 8);
+	CHECK(id_clock < before || id_clock > after);
 	CHECK_EQ(g.capacity, 1 << 20);
 	CHECK_EQ(g.max_msg, 65536);
 	CHECK_EQ(g.writer_slots, 16);
