@@ -27,7 +27,11 @@ the deterministic simulator (a build configured with --enable-sim):
 seeded mapq-sim campaigns (SIM_CHECKS) that judge lost wake-ups and
 stuck queues, which the tests' polls hide, and, with store buffers
 (--memory tso and weak) and loads that read older stores (--memory c11),
-the weakened orders only atomics depend on (--no-sim leaves them out). --checks full adds `make check-faults'.
+the weakened orders only atomics depend on (--no-sim leaves them out).
+Last, a mutant still alive meets Valgrind's memcheck, as CI's `make
+check-valgrind-memcheck' runs it: the test programs that reach its line,
+in the -O2 build (a read of memory never written, which no sanitizer
+build here sees). --checks full adds `make check-faults'.
 
 Before any test runs, the mutant is built as users build the library
 (-O2): if its object code is the unchanged file's, no test can tell them
@@ -302,13 +306,19 @@ NOT_CHECKS = {"tests/bug_patches.sh"}
 # which cannot map a sanitizer's shadow memory): run in the -O2 build of
 # SameCode, the library as users build it, on a mutant the others missed.
 PLAIN_CHECKS = ["tests/no_sse42.sh"]
+# Valgrind's memcheck as tests/local.mk runs it (check-valgrind-memcheck)
+MEMCHECK = ["-q", "--error-exitcode=1", "--trace-children=yes", "--tool=memcheck",
+            "--leak-check=full", "--errors-for-leak-kinds=definite,indirect",
+            "--show-leak-kinds=definite,indirect"]
+MEMCHECK_TIMEOUT = 600
 
 
 class Suite:
     """The tests of one build directory, run one at a time."""
 
-    def __init__(self, tree, bld, log, env):
+    def __init__(self, tree, bld, log, env, wrap=None):
         self.tree, self.bld, self.log, self.env = tree, bld, log, env
+        self.wrap = wrap or []  # a command the test programs run under
         out = subprocess.run(["make", "-s", "list-tests"], cwd=bld, capture_output=True, text=True)
         # tests/bug_patches.sh checks that sim/bugs/'s patches still apply:
         # any change near their lines fails it, whatever it does
@@ -342,7 +352,8 @@ class Suite:
         path = os.path.join(self.bld, t)
         if not os.path.exists(path):
             path = os.path.join(self.tree, t)
-        cmd = [os.environ.get("SHELL", "/bin/sh"), path] if t.endswith(".sh") else [path]
+        cmd = [os.environ.get("SHELL", "/bin/sh"), path] if t.endswith(".sh") else \
+            self.wrap + [path]
         env = dict(self.env, top_builddir=".", top_srcdir=self.tree,
                    TSAN_OPTIONS="suppressions=%s %s" % (
                        os.path.join(self.tree, "tests", "tsan.supp"),
@@ -897,6 +908,14 @@ def main():
                     sys.exit("mutate: %s fails on the unchanged tree's -O2 build (exit %s): "
                              "fix that first; see %s" % (t, rc, log))
                 plain.seconds[t] = secs
+        memcheck = None
+        valgrind = shutil.which("valgrind")
+        if args.checks != "tsan" and valgrind:
+            memcheck = Suite(scratch, same.bld, log, dict(env, T_SCALE="0.1"), wrap=[
+                valgrind, "--suppressions=" + os.path.join(scratch, "tests", "valgrind.supp")]
+                + MEMCHECK)
+            memcheck.tests = [t for t in memcheck.tests if not t.endswith(".sh")]
+            memcheck.seconds = {t: MEMCHECK_TIMEOUT / 4 for t in memcheck.tests}
         reach = None
         if args.select == "reach" and args.checks != "tsan":
             say("a coverage build: which tests run which lines")
@@ -949,6 +968,10 @@ def main():
                     killer = plain.hunt_named(ptests, "-O2", flaky)
                 if not killer and sim:
                     killer = sim.hunt() if sim.build() else "sim build"
+                vtests = [t for t in memcheck.tests if reached is None or t in reached] \
+                    if memcheck else []
+                if not killer and vtests:
+                    killer = memcheck.hunt_named(vtests, "memcheck", flaky)
                 result = "killed" if killer else "survived"
                 if killer:
                     fk[killer] = fk.get(killer, 0) + 1
