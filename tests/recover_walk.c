@@ -17,7 +17,8 @@
  *   whose CRC does not match.
  * A damaged frame at head (a head that readers had left, at a frame a
  * writer had begun to reuse) is no part of the log: it starts at the
- * next intact frame. */
+ * next intact frame. Positions at or past 2^62, the format's limit, are
+ * believed neither in a writer's record nor in a frame. */
 #include "config.h"
 
 #include <errno.h>
@@ -420,8 +421,75 @@ static void dead_writers_in_the_walk(void)
 	mapq_close(q);
 }
 
+/* A queue whose head and tail are @n frames below @end: stream positions
+ * near the limit of doc/format.md (2^62), which no writer reaches in
+ * years but a crafted file names. */
+static mapq *create_at(const char *p, uint64_t end, unsigned n)
+{
+	mapq *q = create(p);
+	uint64_t at = end - n * frame;
+	atomic_store(&q->ctl->head, at);
+	atomic_store(&q->ctl->tail, at);
+	return q;
+}
+
+/* Positions at or past 2^62 are no frame's: the walk believes no record
+ * that names one, and no frame there. */
+static void at_position_limit(void)
+{
+	const uint64_t L = FMT_POS_LIMIT;
+	mapq_recovery rep;
+	uint64_t seq[8];
+
+	/* A dead writer's confirmed record of a reservation at the limit,
+	 * tail moved past it: the log ends at the limit, no hole filled. */
+	const char *p = t_path("limit-record");
+	mapq *q = create_at(p, L, 2);
+	send_seqs(q, 0, 2);
+	CHECK_EQ(atomic_load(&q->ctl->tail), L);
+	struct fmt_wslot *dead = &q->wslots[(q->wslot + 1) % q->nw];
+	atomic_store(&dead->state, WSLOT_ACTIVE);
+	atomic_store(&dead->resv_pos, L);
+	atomic_store(&dead->resv_size, frame);
+	atomic_store(&q->ctl->tail, L + frame);
+	mapq_close(q);
+	q = recover(p, &rep);
+	CHECK_EQ(rep.holes_filled, 0);
+	CHECK_EQ(rep.messages, 2);
+	CHECK_EQ(rep.tail_after, L);
+	CHECK_EQ(drain(q, seq, 8), 2);
+	mapq_close(q);
+
+	/* A frame damaged at P, a lap below the limit, whose slot holds what
+	 * looks like an intact frame of the next lap, at the limit, two
+	 * frames long: its body covers the next frame, which is intact. A
+	 * later lap's frame is believed to have overwritten what its body
+	 * covers, but not one at the limit: the walk steps on to the intact
+	 * frame after P rather than jumping the body. */
+	p = t_path("limit-frame");
+	const uint64_t P = L - CAP;
+	q = create_at(p, P, 2);
+	send_seqs(q, 0, 5); /* frames at P - 2f, P - f, P, P + f, P + 2f */
+	struct fmt_frame *f = frame_at(q, P);
+	f->len = (uint32_t)(2 * frame - FRAME_HDR);
+	f->writer = 0;
+	f->flags = 0;
+	f->crc = mapq__frame_crc(f, L, (const uint8_t *)f + FRAME_HDR, f->len);
+	atomic_store(&f->commit, cw_make(2 * frame, FRAME_COMMITTED, 0, lap_of(q, L)));
+	atomic_store(&f->pos, L);
+	mapq_close(q);
+	q = recover(p, &rep);
+	CHECK_EQ(rep.frames_skipped, 1);
+	CHECK_EQ(rep.messages, 4);
+	CHECK_EQ(rep.tail_after, P + 3 * frame);
+	CHECK_EQ(drain(q, seq, 8), 4);
+	CHECK(seq[0] == 0 && seq[1] == 1 && seq[2] == 3 && seq[3] == 4);
+	mapq_close(q);
+}
+
 int main(void)
 {
+	at_position_limit();
 	dead_writers_in_the_walk();
 	later_lap_at_head();
 	checkpoints();
