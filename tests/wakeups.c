@@ -18,7 +18,10 @@
  *     writer that finds it dead, wake a writer held back;
  *   - the repair of a dead writer's frame wakes a reader waiting at it.
  * The waker acts only once the sleeper's flag is up and it has had time
- * to fall asleep.
+ * to fall asleep. Each sleeper's timeout ends before its first look, so
+ * its one sleep is its last; it enters with errno ETIMEDOUT, as an
+ * earlier sleep that timed out leaves it: a wake-up that finds errno so
+ * must not be taken for the timeout.
  */
 #include "config.h"
 
@@ -34,8 +37,9 @@
 #include "util.h"
 
 #define CAP 4096u
-#define LEN 1000u /* 1040-byte frames: three fit in the ring */
-#define SLEEP_MS 20000
+#define LEN 1000u             /* 1040-byte frames: three fit in the ring */
+#define LOOK_NS 8000000000ull /* mapq__poll's, for every sleeper here */
+#define SLEEP_MS 7000         /* under LOOK_NS */
 
 static uint64_t bound_ms;
 
@@ -72,6 +76,7 @@ static struct sleeper sleep_in(const char *what, enum op op, const char *name)
 		CHECK_OK(mapq_open(&q, t_path(name), 0, NULL));
 		if (op == RECV)
 			CHECK_OK(mapq_reader_open(q, &r, NULL, MAPQ_START_OLDEST));
+		errno = ETIMEDOUT;
 		ssize_t n = op == RECV ? mapq_recv(r, buf, sizeof(buf), SLEEP_MS)
 				       : mapq_send(q, buf, sizeof(buf), SLEEP_MS);
 		int64_t out[2] = { n < 0 ? n : 0, (int64_t)now_us() };
@@ -107,7 +112,7 @@ static void asleep(const struct sleeper *s, _Atomic uint32_t *flag)
 /* The sleeper must have returned 0 within bound_ms of @t0 (now_us). */
 static void woken(const struct sleeper *s, uint64_t t0)
 {
-	if (!returned(s, 30000))
+	if (!returned(s, SLEEP_MS + 10000))
 		t_fail(__FILE__, __LINE__, "%s: the sleeper never reported", s->what);
 	int64_t in[2];
 	ssize_t n = read(s->fd, in, sizeof(in));
@@ -259,7 +264,7 @@ int main(void)
 {
 	const char *scale = getenv("T_SCALE"); /* set by check-valgrind */
 	bound_ms = scale && strtod(scale, NULL) < 1 ? 3000 : 300;
-	mapq__poll.unblock_ns = mapq__poll.idle_ns = mapq__poll.space_ns = 8000000000ull;
+	mapq__poll.unblock_ns = mapq__poll.idle_ns = mapq__poll.space_ns = LOOK_NS;
 	setvbuf(stdout, NULL, _IONBF, 0);
 	uint8_t m[LEN] = { 0 };
 	void *p;
