@@ -132,26 +132,44 @@ def occurrences(line, needle):
         start = k + 1
 
 
+def functions(lines):
+    """The name of the function (or other top-level definition) each line
+    is in: the last name before a "(" on the last line that starts at the
+    left margin with a name, as this code's definitions do."""
+    names, current = [], "-"
+    for line in lines:
+        if line[:1].isalpha() or line[:1] == "_":
+            calls = [n for n in re.findall(r"(\w+)\s*\(", line) if n != "__attribute__"]
+            if calls:
+                current = calls[-1]
+        names.append(current)
+    return names
+
+
 def mutants_of(path):
-    """Every mutant of one file: dicts with file, line (1-based), operator,
-    the line before and after (or two lines, for a swap)."""
+    """Every mutant of one file: dicts with file, line (1-based), function,
+    operator, the line before and after (or two lines, for a swap)."""
     rel = os.path.relpath(path, TOP)
     with open(path) as f:
         text = f.read()
     lines = text.split("\n")
+    fn = functions(lines)
     out = []
     seen = {}
 
     def add(op, i, new, note, j=None):
         old = lines[i] if j is None else lines[i] + "\n" + lines[j]
-        # The id names the change, not the line number, so that edits
-        # elsewhere in the file leave it (and its triage) alone; the same
-        # change made to identical lines is told apart by its rank.
-        key = "%s:%s:%s:%s" % (rel, op, old.strip(), new.strip())
+        # The id names the change and the function it is in, not the line
+        # number, so that edits elsewhere leave it (and its triage) alone;
+        # the same change made to identical lines of one function is told
+        # apart by its rank there. (Ranked in the whole file, a `break;`
+        # added to one function moved every later function's `break;`
+        # mutant onto another's id, and its triage with it.)
+        key = "%s:%s:%s:%s:%s" % (rel, fn[i], op, old.strip(), new.strip())
         seen[key] = seen.get(key, 0) + 1
         mid = hashlib.sha1(("%s:%d" % (key, seen[key])).encode()).hexdigest()[:10]
-        out.append({"id": mid, "file": rel, "line": i + 1, "operator": op, "old": old,
-                    "new": new, "note": note, "span": 1 if j is None else 2})
+        out.append({"id": mid, "file": rel, "line": i + 1, "function": fn[i], "operator": op,
+                    "old": old, "new": new, "note": note, "span": 1 if j is None else 2})
 
     code = list(code_lines(text))
     for i, line in code:
@@ -201,6 +219,22 @@ def all_mutants(only_files, operators):
     for f in files:
         out += [m for m in mutants_of(f) if m["operator"] in operators]
     return out
+
+
+def check_triage(mutants, eq):
+    """A triage whose reason names a function ("src/x.c f(): ...") must be
+    of a mutant in that function: else it has come to name another mutant
+    (its id moved) and would keep that one from being run. Stop there."""
+    wrong = []
+    for m in mutants:
+        why = eq.get(m["id"], "")
+        named = re.search(r"src/\w+\.c (\w+)\(\)", why)
+        if named and named.group(1) != m["function"]:
+            wrong.append("%s (%s:%d, in %s): %s" % (m["id"], m["file"], m["line"],
+                                                   m["function"], why[:100]))
+    if wrong:
+        sys.exit("mutate: %s: triage of a mutant in another function than its reason "
+                 "names (fix the id or the reason):\n  %s" % (EQUIVALENT, "\n  ".join(wrong)))
 
 
 def load_equivalent():
@@ -806,6 +840,7 @@ def main():
                            time.monotonic() - sum(r.get("seconds", 0) for r in results))
         return 1 if args.fail_on_survivor and untriaged else 0
     mutants = all_mutants(args.only_file, ops)
+    check_triage(mutants, eq)
     if args.list:
         for m in mutants:
             print("%s  %-8s %s:%d  %s%s" % (m["id"], m["operator"], m["file"], m["line"], m["note"],
