@@ -27,7 +27,11 @@
  *     commits, repairs and the reader's advance wake (wake()), with no
  *     deaths and no stalls: every sleep then ends by a wake-up alone,
  *     where the C code also looks again now and then. Without it, waits
- *     are busy and anyone may die or stall.
+ *     are busy and anyone may die or stall;
+ *   - with -DOVERWRITE, the overwrite policy: a writer that needs the
+ *     frame at head pushes a reader still on it past it, counting the
+ *     message it loses (pass_readers()), and the reader moves its cursor
+ *     on by CAS, discarding what it read if it was pushed meanwhile.
  *
  * Checked: a delivered message is committed and carries exactly the
  * payload its writer wrote for that position (no torn, no stale bytes of
@@ -37,6 +41,8 @@
  * frame blocks it for ever: spin's end states); no late store of a
  * forsaken writer lands in a frame of a later lap. With -DWAKEUPS: no
  * wake-up is lost (a process asleep for ever is an invalid end state).
+ * With -DOVERWRITE: every acknowledged message is delivered or counted
+ * lost, never both, and the counts the reader is told add up.
  *
  * Labels named as fault points (src/fault.h, a dot for the first
  * underscore) are the steps those points stop at; tests/model_labels.sh
@@ -44,14 +50,14 @@
  *
  * not modelled: pad.before_word pad.before_pos commit.before_crc
  *   commit.after_clear abort.before_store read.after_advance
- *   head.after_push wslot.attach_locked wslot.attach_repaired wslot.detach
+ *   wslot.attach_locked wslot.attach_repaired wslot.detach
  *   rslot.attach_busy rslot.attach_active rslot.detach recover.start
  *   recover.repaired recover.scrubbed recover.tail recover.readers
  *   sync.before_msync sync.before_checkpoint os.open os.mmap os.msync
  *   os.calloc os.lock
- * (no padding, no CRC, no mapq_abort(), no counters, the blocking policy
- * only, writers and the reader never attach or detach, no recovery on
- * open, no sync, no system calls)
+ * (no padding, no CRC, no mapq_abort(), no counters but the lost ones,
+ * writers and the reader never attach or detach, no recovery on open, no
+ * sync, no system calls)
  */
 
 #ifndef NW
@@ -122,6 +128,14 @@ byte wrote[NPOS]; /* the payload the owner of position p wrote, when it settled 
 bool acked[NPOS]; /* the commit at p reported done to its writer */
 bool got[NPOS];   /* the reader delivered the message at p */
 byte last[NW];    /* the last seq delivered of each writer, +1 */
+
+#ifdef OVERWRITE
+/* The overwrite policy: writers never wait for the reader, they push its
+ * cursor past the frame at head and count the message it loses. */
+byte lost = 0;      /* the reader slot's count, not yet reported */
+byte reported = 0;  /* what the reader was told it lost (-MAPQ_ELAPPED) */
+bool lostset[NPOS]; /* ghost: the message at p was counted lost */
+#endif
 
 #define SLOT(p) slot[(p) % NSLOT]
 #define LAP(p) ((p) / NSLOT)
@@ -367,7 +381,7 @@ repair_before_mark:			rec[owner].flags = rflags | R_FORSAKEN;
 proctype writer(byte w)
 {
 	byte s = 0, t, seen_pos, seen_state, seen_lap, k, i, owner, rflags, tent, seen_tail, hp;
-	bool seen_forsaken, ok, marked, live, pubc, pubd, took;
+	bool seen_forsaken, ok, marked, live, pubc, pubd, took, data;
 	{
 	do
 	:: s == MSGS -> break
@@ -381,10 +395,48 @@ load_tail:
 			 * unblock is the reader's here) */
 			do
 			:: tail != t || t - head < NSLOT -> break
+#ifdef OVERWRITE
+			/* mapq__advance_head(), overwrite: look at the frame
+			 * (its words, then head again: one step in this memory),
+			 * push a reader still on it past it, counting the
+			 * message it loses (pass_readers()), then CAS head */
+			:: FINISHED(head) ->
+				d_step {
+					hp = head;
+					data = FINISHED(hp) && SLOT(hp).state == COMMITTED;
+					ok = FINISHED(hp)
+				}
+				if
+				:: ok ->
+					atomic {
+						if
+						:: cursor <= hp ->
+							if
+#ifndef BUG_LOST_UNCOUNTED
+							:: data && cursor == hp -> lost++; lostset[hp] = true
+#endif
+							:: else -> skip
+							fi;
+							cursor = hp + 1
+						:: else -> skip
+						fi
+					}
+head_after_push:
+					atomic {
+						if
+						:: head == hp -> head++
+						:: else -> skip
+						fi
+					}
+				:: else -> skip
+				fi;
+				d_step { hp = 0; data = false; ok = false }
+#else
 			:: atomic {
 				FINISHED(head) && cursor > head ->
 head_before_cas:			head++
 			}
+#endif
 #ifdef WAKEUPS
 			/* held back by the reader at head: sleep until it moves
 			 * on; at a frame still being written, until its commit */
@@ -524,12 +576,37 @@ proctype killer()
 	od
 }
 
+/* A committed message delivered: exactly what its writer wrote for this
+ * position, once, in its writer's order. */
+inline deliver()
+{
+	assert(pl == wrote[c] && pl != 0);
+	wr = (pl - 1) / 16;
+	sq = (pl - 1) % 16;
+	assert(sq + 1 > last[wr]); /* once, in order */
+	last[wr] = sq + 1;
+	got[c] = true
+}
+
+/* Past an aborted or forsaken frame: a CAS under overwrite (a writer may
+ * have pushed us past it already). */
+#ifdef OVERWRITE
+#define MOVE_ON atomic { if :: cursor == c -> cursor = c + 1 :: else -> skip fi }
+#else
+#define MOVE_ON cursor = c + 1
+#endif
+
 proctype reader()
 {
-	byte c, i, owner, rflags, seen_pos, seen_state, seen_lap, pl, wr, sq, tent, seen_tail;
-	bool seen_forsaken, marked, live, pubc, pubd, took;
+	byte c, i, owner, rflags, seen_pos, seen_state, seen_lap, pl, wr, sq, tent, seen_tail, nl;
+	bool seen_forsaken, marked, live, pubc, pubd, took, ok;
 	do
 	:: ALLDONE && cursor == tail -> break
+#ifdef OVERWRITE
+	/* mapq_read(): a count of lost messages is reported first
+	 * (-MAPQ_ELAPPED), by exchange with 0 */
+	:: lost > 0 -> d_step { reported = reported + lost; lost = 0 }
+#endif
 	:: else ->
 		c = cursor;
 		if
@@ -539,15 +616,33 @@ proctype reader()
 				/* the payload, then the check: it is what the writer
 				 * wrote for this position */
 take_payload:			pl = SLOT(c).payload;
-				assert(pl == wrote[c] && pl != 0);
-				wr = (pl - 1) / 16;
-				sq = (pl - 1) % 16;
-				assert(sq + 1 > last[wr]); /* once, in order */
-				last[wr] = sq + 1;
-				got[c] = true;
+#ifdef OVERWRITE
+				/* the release: CAS the cursor on; if a writer
+				 * pushed it meanwhile, the frame may have been
+				 * overwritten while we read it: -MAPQ_ELAPPED,
+				 * the bytes discarded */
+read_before_advance:		atomic {
+					if
+#ifdef BUG_ADVANCE_STORE
+					/* bug: a store, not a CAS */
+					:: true -> cursor = c + 1; ok = true
+#else
+					:: cursor == c -> cursor = c + 1; ok = true
+					:: else -> ok = false
+#endif
+					fi
+				}
+				if
+				:: ok -> deliver()
+				:: else -> skip
+				fi;
+				d_step { pl = 0; wr = 0; sq = 0; ok = false }
+#else
+				deliver();
 read_before_advance:		d_step { cursor = c + 1; pl = 0; wr = 0; sq = 0 }
-			:: SLOT(c).state == ABORTED -> cursor = c + 1
-			:: SLOT(c).state == CLAIMED && SLOT(c).forsaken -> cursor = c + 1
+#endif
+			:: SLOT(c).state == ABORTED -> MOVE_ON
+			:: SLOT(c).state == CLAIMED && SLOT(c).forsaken -> MOVE_ON
 			:: SLOT(c).state == CLAIMED && !SLOT(c).forsaken ->
 				/* a helped hint: finish it after the timeout */
 				repair(c)
@@ -578,12 +673,27 @@ read_before_advance:		d_step { cursor = c + 1; pl = 0; wr = 0; sq = 0 }
 		fi
 #endif
 	od;
+#ifdef OVERWRITE
+	/* every acknowledged message delivered or counted lost, never both,
+	 * and the counts the reader was told add up to those lost */
+	i = 0;
+	do
+	:: i < NPOS ->
+		assert(!(got[i] && lostset[i]));
+		assert(!acked[i] || got[i] || lostset[i]);
+		nl = nl + lostset[i];
+		i++
+	:: else -> break
+	od;
+	assert(reported + lost == nl)
+#else
 	/* every acknowledged message delivered */
 	i = 0;
 	do
 	:: i < NPOS -> assert(!acked[i] || got[i]); i++
 	:: else -> break
 	od
+#endif
 }
 
 init
