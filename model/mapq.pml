@@ -31,7 +31,12 @@
  *   - with -DOVERWRITE, the overwrite policy: a writer that needs the
  *     frame at head pushes a reader still on it past it, counting the
  *     message it loses (pass_readers()), and the reader moves its cursor
- *     on by CAS, discarding what it read if it was pushed meanwhile.
+ *     on by CAS, discarding what it read if it was pushed meanwhile;
+ *   - with -DCRASH, everyone may die at once at any step; then the next
+ *     to open the queue recovers it alone (recover_exclusive(): the walk,
+ *     claims aborted, dead writers' reservations finished, records
+ *     cleared, tail, the cursor), possibly dying once at any step of that
+ *     too, and the durable reader, restarted at its cursor, reads on.
  *
  * Checked: a delivered message is committed and carries exactly the
  * payload its writer wrote for that position (no torn, no stale bytes of
@@ -42,7 +47,10 @@
  * forsaken writer lands in a frame of a later lap. With -DWAKEUPS: no
  * wake-up is lost (a process asleep for ever is an invalid end state).
  * With -DOVERWRITE: every acknowledged message is delivered or counted
- * lost, never both, and the counts the reader is told add up.
+ * lost, never both, and the counts the reader is told add up. With
+ * -DCRASH: the recovered log holds finished frames only, and every
+ * message acknowledged before the crash is delivered, as written, in
+ * order, the one the reader held when it died perhaps once more.
  *
  * Labels named as fault points (src/fault.h, a dot for the first
  * underscore) are the steps those points stop at; tests/model_labels.sh
@@ -51,13 +59,13 @@
  * not modelled: pad.before_word pad.before_pos commit.before_crc
  *   commit.after_clear abort.before_store read.after_advance
  *   wslot.attach_locked wslot.attach_repaired wslot.detach
- *   rslot.attach_busy rslot.attach_active rslot.detach recover.start
- *   recover.repaired recover.scrubbed recover.tail recover.readers
+ *   rslot.attach_busy rslot.attach_active rslot.detach recover.scrubbed
  *   sync.before_msync sync.before_checkpoint os.open os.mmap os.msync
  *   os.calloc os.lock
  * (no padding, no CRC, no mapq_abort(), no counters but the lost ones,
- * writers and the reader never attach or detach, no recovery on open, no
- * sync, no system calls)
+ * writers and the reader never attach or detach, no power cut: recovery
+ * finds every store made and has nothing to scrub, no sync, no system
+ * calls)
  */
 
 #ifndef NW
@@ -128,6 +136,14 @@ byte wrote[NPOS]; /* the payload the owner of position p wrote, when it settled 
 bool acked[NPOS]; /* the commit at p reported done to its writer */
 bool got[NPOS];   /* the reader delivered the message at p */
 byte last[NW];    /* the last seq delivered of each writer, +1 */
+
+#ifdef CRASH
+/* Everyone dies at once (a machine crash), and the queue is recovered
+ * exclusively by the next process to open it, which may itself die
+ * during the recovery once: the one after it recovers again. */
+bool crashed = false;
+bool recovery_dies = false;
+#endif
 
 #ifdef OVERWRITE
 /* The overwrite policy: writers never wait for the reader, they push its
@@ -572,6 +588,15 @@ proctype killer()
 	do
 	:: w = 0; do :: w < NW - 1 -> w++ :: break od;
 		alive[w] -> alive[w] = false; break
+#ifdef CRASH
+	:: atomic { crashed = true; alive[0] = false; alive[NW - 1] = false };
+		/* and perhaps the recovery that follows, at any of its steps */
+		if
+		:: recovery_dies = true
+		:: skip
+		fi;
+		break
+#endif
 	:: break
 	od
 }
@@ -584,8 +609,7 @@ inline deliver()
 	wr = (pl - 1) / 16;
 	sq = (pl - 1) % 16;
 	assert(sq + 1 > last[wr]); /* once, in order */
-	last[wr] = sq + 1;
-	got[c] = true
+	d_step { last[wr] = sq + 1; got[c] = true } /* handed out: one event */
 }
 
 /* Past an aborted or forsaken frame: a CAS under overwrite (a writer may
@@ -600,6 +624,9 @@ proctype reader()
 {
 	byte c, i, owner, rflags, seen_pos, seen_state, seen_lap, pl, wr, sq, tent, seen_tail, nl;
 	bool seen_forsaken, marked, live, pubc, pubd, took, ok;
+#ifdef CRASH
+	{
+#endif
 	do
 	:: ALLDONE && cursor == tail -> break
 #ifdef OVERWRITE
@@ -637,6 +664,12 @@ read_before_advance:		atomic {
 				:: else -> skip
 				fi;
 				d_step { pl = 0; wr = 0; sq = 0; ok = false }
+#elif defined(BUG_RELEASE_FIRST)
+				/* bug: the cursor moved on before the message is
+				 * handed out: a reader that dies between loses it */
+read_before_advance:		cursor = c + 1;
+				deliver();
+				d_step { pl = 0; wr = 0; sq = 0 }
 #else
 				deliver();
 read_before_advance:		d_step { cursor = c + 1; pl = 0; wr = 0; sq = 0 }
@@ -673,6 +706,9 @@ read_before_advance:		d_step { cursor = c + 1; pl = 0; wr = 0; sq = 0 }
 		fi
 #endif
 	od;
+#ifdef CRASH
+	} unless { crashed -> goto gone };
+#endif
 #ifdef OVERWRITE
 	/* every acknowledged message delivered or counted lost, never both,
 	 * and the counts the reader was told add up to those lost */
@@ -694,7 +730,99 @@ read_before_advance:		d_step { cursor = c + 1; pl = 0; wr = 0; sq = 0 }
 	:: else -> break
 	od
 #endif
+#ifdef CRASH
+gone:	skip
+#endif
 }
+
+#ifdef CRASH
+/* recover_exclusive() after the crash, as the log is left by it (no power
+ * cut: the control page and every store made are there): walk from head,
+ * a lap at most; a published claim is aborted (only ours could be live,
+ * and we hold none); a frame not published is looked at once more after
+ * mapq__unblock(), which finishes a dead writer's reservation its record
+ * describes; the log ends at the first frame still missing. Then the
+ * writers' records are cleared, tail is the end, and the cursor is moved
+ * into the log. */
+inline recover()
+{
+	k = 0;
+recover_start:
+	h = head;
+	c = h;
+	do
+	:: c < h + NSLOT && FINISHED(c) -> d_step { c++; k = 0 }
+#ifndef BUG_RECOVER_KEEP_CLAIM
+	:: c < h + NSLOT && PUBLISHED(c) && SLOT(c).state == CLAIMED ->
+		/* check_frame() */
+		d_step { SLOT(c).state = ABORTED; SLOT(c).forsaken = false }
+#else
+	/* bug: a published claim walked as a frame, left claimed */
+	:: c < h + NSLOT && PUBLISHED(c) && SLOT(c).state == CLAIMED -> d_step { c++; k = 0 }
+#endif
+	:: c < h + NSLOT && !PUBLISHED(c) && k < 2 ->
+		repair(c);
+		k++
+	:: else -> break
+	od;
+recover_repaired:
+	/* free_dead_writers() */
+	atomic { rec[0].used = false; rec[NW - 1].used = false };
+	tail = c;
+recover_tail:
+	if
+	:: cursor < h -> cursor = h
+	:: cursor > c -> cursor = c
+	:: else -> skip
+	fi;
+recover_readers:
+	d_step { h = 0; c = 0; k = 0 }
+}
+
+/* After the crash: recovery (again, if the first dies), then the durable
+ * reader, restarted at its cursor, reads the log to its end. The log
+ * holds only finished frames; every message acknowledged before the crash
+ * is delivered, exactly as written, in each writer's order; the message
+ * the reader was handed and had not yet released when it died may come
+ * once more (at-least-once across a reader's restart). */
+proctype recoverer()
+{
+	byte c, c0, h, i, k, owner, rflags, seen_pos, seen_state, seen_lap, pl, wr, sq, tent,
+		seen_tail;
+	bool seen_forsaken, marked, live, pubc, pubd, took;
+	/* an "end" label: with no crash, waiting here for ever is the end */
+end_no_crash:
+	crashed && ALLDONE;
+	{ recover() } unless { recovery_dies };
+	if
+	:: recovery_dies -> d_step { h = 0; c = 0; k = 0 }; recover()
+	:: else -> skip
+	fi;
+	c0 = cursor;
+	do
+	:: cursor < tail ->
+		c = cursor;
+		assert(FINISHED(c)); /* a log of finished frames only */
+		if
+		:: SLOT(c).state == COMMITTED ->
+			pl = SLOT(c).payload;
+			assert(pl == wrote[c] && pl != 0);
+			wr = (pl - 1) / 16;
+			sq = (pl - 1) % 16;
+			assert(sq + 1 > last[wr] || (c == c0 && got[c]));
+			d_step { last[wr] = sq + 1; got[c] = true }
+		:: else -> skip
+		fi;
+		cursor = c + 1
+	:: else -> break
+	od;
+	i = 0;
+	do
+	:: i < NPOS -> assert(!acked[i] || got[i]); i++
+	:: else -> break
+	od
+}
+#endif
 
 init
 {
@@ -716,6 +844,9 @@ init
 		:: else -> break
 		od;
 		run reader();
+#ifdef CRASH
+		run recoverer();
+#endif
 #ifndef WAKEUPS
 		run killer()
 #endif

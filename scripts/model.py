@@ -8,7 +8,9 @@ waits: the sleeper flags of wait.c, with no deaths and no stalls, so that
 every sleep ends by a wake-up alone and a lost one leaves a process
 asleep for ever (an invalid end state); with ":over" the overwrite
 policy, where writers push a lapped reader past the frames they take
-and count what it loses. spin generates a verifier (pan) for it, which searches every
+and count what it loses; with ":crash" a crash of every process at any
+step, then exclusive recovery (which may itself die once, at any step,
+and is run again) and the durable reader restarted. spin generates a verifier (pan) for it, which searches every
 state the model can reach, with a writer dying at any step, for an
 assertion that fails or an end state that is not valid (a process stuck
 for ever). The search is exhaustive where the state space fits the memory
@@ -29,6 +31,7 @@ Examples:
   scripts/model.py --config 2x2x2       # one configuration: writers x messages x frames
   scripts/model.py --config 2x2x2:wake  # the same with sleeps and wake-ups
   scripts/model.py --config 2x1x1:over  # the overwrite policy
+  scripts/model.py --config 1x3x2:crash # a crash, recovery, the reader restarted
   scripts/model.py --config 2x2x2 --bitstate
   scripts/model.py --no-bugs --mem 6000
 """
@@ -46,12 +49,13 @@ TOP = os.path.dirname(HERE)
 MODEL = os.path.join(TOP, "model", "mapq.pml")
 
 # writers x messages x frames[:wake]. Searched whole in CI.
-QUICK = ["2x1x1", "2x2x2:wake", "1x4x2:over"]
+QUICK = ["2x1x1", "2x2x2:wake", "1x4x2:over", "1x3x2:crash"]
 # Each seeded bug, and the configuration that must find it.
 BUGS = [("BUG_SETTLE_STORE", "2x1x1"), ("BUG_FORSAKE_PUBLISHING", "2x1x1"),
         ("BUG_POS_FIRST", "2x1x1"), ("BUG_SEEN_AFTER_FLAG", "2x2x2:wake"),
         ("BUG_WAKE_BEFORE_POS", "2x2x2:wake"), ("BUG_ADVANCE_STORE", "1x4x2:over"),
-        ("BUG_LOST_UNCOUNTED", "1x4x2:over")]
+        ("BUG_LOST_UNCOUNTED", "1x4x2:over"), ("BUG_RELEASE_FIRST", "1x3x2:crash"),
+        ("BUG_RECOVER_KEEP_CLAIM", "1x3x2:crash")]
 
 
 def say(msg):
@@ -59,17 +63,19 @@ def say(msg):
 
 
 def parse_config(text):
-    m = re.fullmatch(r"(\d+)x(\d+)x(\d+)(:wake|:over)?", text)
+    m = re.fullmatch(r"(\d+)x(\d+)x(\d+)(:wake|:over|:crash)?", text)
     if not m:
         sys.exit("model: --config: say writers x messages x frames, as 2x1x1, then :wake "
-                 "for sleeps and wake-ups or :over for the overwrite policy, as 2x2x2:wake "
+                 "for sleeps and wake-ups, :over for the overwrite policy or :crash for a "
+                 "crash and recovery, as 2x2x2:wake "
                  "(got '%s')" % text)
     nw, msgs, nslot = (int(x) for x in m.groups()[:3])
     if not (1 <= nw <= 2 and 1 <= msgs <= 4 and 1 <= nslot <= 4):
         sys.exit("model: --config %s: the model takes 1-2 writers, 1-4 messages, 1-4 frames"
                  % text)
     return ["-DNW=%d" % nw, "-DMSGS=%d" % msgs, "-DNSLOT=%d" % nslot] + \
-        {None: [], ":wake": ["-DWAKEUPS"], ":over": ["-DOVERWRITE"]}[m.group(4)]
+        {None: [], ":wake": ["-DWAKEUPS"], ":over": ["-DOVERWRITE"],
+         ":crash": ["-DCRASH"]}[m.group(4)]
 
 
 def build(work, defines, mem, bitstate):
@@ -187,8 +193,9 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--config", action="append",
-                    help="writers x messages x frames, then :wake for sleeps and wake-ups "
-                    "or :over for the overwrite policy (repeatable; default: %s)"
+                    help="writers x messages x frames, then :wake for sleeps and wake-ups, "
+                    ":over for the overwrite policy or :crash for a crash and recovery "
+                    "(repeatable; default: %s)"
                     % " ".join(QUICK))
     ap.add_argument("--no-bugs", action="store_true", help="do not check the seeded bugs")
     ap.add_argument("--bitstate", action="store_true",
