@@ -9,25 +9,59 @@
  * was taken. Eight names taken in a row (create.c's TEMP_TRIES) make it
  * give up with -EAGAIN; either way nothing is left behind.
  *
- * This program's own mkostemp() plays the sweeper: it stands in for the
- * C library's for the library code linked in, which is otherwise the
- * code users get, and unlinks the name it made right after making it,
- * as many times in a row as asked. */
+ * And the unnamed way's race: another creator links its queue at the
+ * name first, and it is gone again before we open it. Each lost race
+ * means another process succeeded, so mapq_open() tries again, and gives
+ * up after eight in a row (queue.c's CREATE_TRIES) with -ENOENT, leaving
+ * no descriptor behind.
+ *
+ * This program's own mkostemp() plays the sweeper, and its own linkat()
+ * the other creator: they stand in for the C library's for the library
+ * code linked in, which is otherwise the code users get. mkostemp()
+ * unlinks the name it made right after making it, and linkat() fails
+ * with EEXIST without linking, as many times in a row as asked. */
 #include "config.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "internal.h"
 #include "util.h"
 
-#define TEMP_TRIES 8 /* create.c's */
+#define TEMP_TRIES 8   /* create.c's */
+#define CREATE_TRIES 8 /* queue.c's */
 
 static unsigned steals; /* names still to take */
 static unsigned made;   /* names made */
+static unsigned races;  /* links still to lose */
+static unsigned links;  /* links tried */
+
+int linkat(int from_dir, const char *from, int to_dir, const char *to, int flags)
+{
+	links++;
+	if (races) {
+		races--;
+		errno = EEXIST;
+		return -1;
+	}
+	return (int)syscall(SYS_linkat, from_dir, from, to_dir, to, flags);
+}
+
+static int count_fds(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	CHECK(d);
+	int n = 0;
+	while (readdir(d))
+		n++;
+	closedir(d);
+	return n;
+}
 
 int mkostemp(char *tmpl, int flags)
 {
@@ -109,5 +143,25 @@ int main(void)
 	CHECK_RC(create("none", TEMP_TRIES), -EAGAIN);
 	CHECK_EQ(made, TEMP_TRIES);
 	CHECK(access(t_path("none"), F_OK) != 0 && errno == ENOENT);
+
+	/* The unnamed way: one race lost, and the next try makes the queue;
+	 * every race lost, CREATE_TRIES in a row, and it gives up. */
+	mapq_options o;
+	mapq_options_init(&o);
+	o.capacity = 1 << 16;
+	int fds = count_fds();
+	races = 1;
+	links = 0;
+	CHECK_OK(mapq_open(&q, t_path("raced"), MAPQ_CREATE, &o));
+	CHECK_EQ(links, 2);
+	mapq_close(q);
+	races = 1000;
+	links = 0;
+	CHECK_RC(mapq_open(&q, t_path("lost"), MAPQ_CREATE, &o), -ENOENT);
+	CHECK_EQ(links, CREATE_TRIES);
+	races = 0;
+	CHECK(access(t_path("lost"), F_OK) != 0 && errno == ENOENT);
+	CHECK_EQ(count_fds(), fds);
+	CHECK_EQ(t_temp_files(), 0);
 	return 0;
 }
