@@ -116,8 +116,9 @@ def search(work, timeout, bitstate):
     secs = time.monotonic() - t0
     m = re.search(r"errors: (\d+)", out)
     errors = int(m.group(1)) if m else -1
-    m = re.search(r"(\d+) states, stored", out)
-    states = int(m.group(1)) if m else 0
+    # pan writes counts of 10^8 and more as 2.4030947e+08
+    m = re.search(r"([0-9.]+(?:e\+\d+)?) states, stored", out)
+    states = int(float(m.group(1))) if m else 0
     complete = "Search not completed" not in out and "stopped after" not in out and m is not None
     if errors < 0 and "stopped after" in out:
         # stopped by the time limit: pan's last progress line says how far
