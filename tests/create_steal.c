@@ -22,7 +22,6 @@
  * with EEXIST without linking, as many times in a row as asked. */
 #include "config.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
@@ -50,17 +49,6 @@ int linkat(int from_dir, const char *from, int to_dir, const char *to, int flags
 		return -1;
 	}
 	return (int)syscall(SYS_linkat, from_dir, from, to_dir, to, flags);
-}
-
-static int count_fds(void)
-{
-	DIR *d = opendir("/proc/self/fd");
-	CHECK(d);
-	int n = 0;
-	while (readdir(d))
-		n++;
-	closedir(d);
-	return n;
 }
 
 int mkostemp(char *tmpl, int flags)
@@ -149,7 +137,7 @@ int main(void)
 	mapq_options o;
 	mapq_options_init(&o);
 	o.capacity = 1 << 16;
-	int fds = count_fds();
+	int fds = t_count_fds();
 	races = 1;
 	links = 0;
 	CHECK_OK(mapq_open(&q, t_path("raced"), MAPQ_CREATE, &o));
@@ -161,7 +149,7 @@ int main(void)
 	CHECK_EQ(links, CREATE_TRIES);
 	races = 0;
 	CHECK(access(t_path("lost"), F_OK) != 0 && errno == ENOENT);
-	CHECK_EQ(count_fds(), fds);
+	CHECK_EQ(t_count_fds(), fds);
 	CHECK_EQ(t_temp_files(), 0);
 	return 0;
 }

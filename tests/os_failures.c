@@ -9,7 +9,6 @@
  * no temporary file; and the queue works on afterwards. */
 #include "config.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,17 +28,6 @@ static int q_made; /* queues created by op_create, each a new name */
  * (closing a reader takes the registry lock too, and cannot fail). */
 static mapq_reader *opened; /* close it */
 static int drop_d;          /* drop the durable reader "d" */
-
-static int count_fds(void)
-{
-	DIR *d = opendir("/proc/self/fd");
-	CHECK(d);
-	int n = 0;
-	while (readdir(d))
-		n++;
-	closedir(d);
-	return n;
-}
 
 /* Mappings of the test directory's files, and the bytes reserved without
  * access right beside them: each queue's guard pages (queue.c). A
@@ -248,7 +236,7 @@ int main(void)
 			for (nth = 1; nth <= MAX_NTH; nth++) {
 				snprintf(what, sizeof(what), "%s, %s failing at call %u",
 					 ops[o].name, points[p].point, nth);
-				int fds = count_fds(), files;
+				int fds = t_count_fds(), files;
 				unsigned long guard;
 				mappings(&files, &guard);
 				snprintf(spec, sizeof(spec), "%s:%u:error", points[p].point, nth);
@@ -279,11 +267,11 @@ int main(void)
 				int files2;
 				unsigned long guard2;
 				mappings(&files2, &guard2);
-				if (count_fds() != fds || files2 != files || guard2 != guard)
+				if (t_count_fds() != fds || files2 != files || guard2 != guard)
 					t_fail(__FILE__, __LINE__,
 					       "%s: left descriptors %d -> %d, file mappings %d -> "
 					       "%d, guard bytes %lu -> %lu",
-					       what, fds, count_fds(), files, files2, guard,
+					       what, fds, t_count_fds(), files, files2, guard,
 					       guard2);
 				check_slots(what);
 				CHECK_EQ(t_temp_files(), 0);

@@ -244,6 +244,17 @@ int t_temp_files(void)
 	return n;
 }
 
+int t_count_fds(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	CHECK(d);
+	int n = 0;
+	while (readdir(d))
+		n++;
+	closedir(d);
+	return n;
+}
+
 pid_t t_fork_reporting(unsigned alarm_s, int *fd)
 {
 	int p[2];

@@ -90,6 +90,8 @@ int t_send_until_full(mapq *q, const void *buf, size_t len);
 /* How many of the library's temporary files (".mapq-tmp.*") are in the
  * test directory; each one is named on stderr. */
 int t_temp_files(void);
+/* Descriptors this process has open (a leak check's count). */
+int t_count_fds(void);
 
 /* fork() a child that reports to us through a pipe. In the child
  * (returns 0) *fd is the pipe's write end and alarm(@alarm_s) is armed, so
