@@ -1,14 +1,41 @@
 /* SPDX-License-Identifier: MIT */
 /* dup: mapq_dup() gives a handle that shares the mapping, owns its own
  * writer slot and readers, and keeps the mapping alive after the original
- * handle is closed. */
+ * handle is closed.
+ *
+ * A dup opens the handle's file again through /proc/self/fd, and must
+ * not trust what that gives: a /proc that is not the kernel's (a
+ * container's stand-in) may hand back another file. Then the dup fails
+ * with -EIO and keeps no descriptor. This program's own open() plays
+ * that /proc when asked to; it stands in for the C library's for the
+ * library code linked in, which is otherwise the code users get. */
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
 #include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "internal.h"
 #include "util.h"
+
+static const char *lying_proc; /* open this for /proc/self/fd/N, if set */
+
+int open(const char *path, int flags, ...)
+{
+	mode_t mode = 0;
+	if (flags & (O_CREAT | O_TMPFILE)) {
+		va_list ap;
+		va_start(ap, flags);
+		mode = (mode_t)va_arg(ap, int);
+		va_end(ap);
+	}
+	if (lying_proc && strncmp(path, "/proc/self/fd/", 14) == 0)
+		path = lying_proc;
+	return (int)syscall(SYS_openat, AT_FDCWD, path, flags, mode);
+}
 
 int main(void)
 {
@@ -47,6 +74,20 @@ int main(void)
 	CHECK(memcmp(in, "still here", 10) == 0);
 	/* The durable reader's slot was freed with its handle's lock. */
 	CHECK_OK(mapq_reader_open(d2, &dr2, "durable", MAPQ_START_RESUME));
+
+	/* /proc gives another file (another queue's): no dup, no descriptor. */
+	mapq *other = t_create("other", 1 << 16, MAPQ_BLOCK);
+	lying_proc = t_path("other");
+	int fds = t_count_fds();
+	mapq *d3 = d;
+	CHECK_RC(mapq_dup(d2, &d3), -EIO);
+	CHECK(d3 == NULL);
+	CHECK_EQ(t_count_fds(), fds);
+	lying_proc = NULL;
+	CHECK_OK(mapq_dup(d2, &d3));
+	CHECK_EQ(t_count_fds(), fds + 1);
+	mapq_close(d3);
+	mapq_close(other);
 	mapq_close(d);
 	mapq_close(d2);
 	return 0;
