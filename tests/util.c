@@ -196,6 +196,21 @@ void __gcov_dump(void);
 #define leaks_found() 0
 #endif
 
+#ifdef T_LSAN
+/* the sanitizer runtime's (sanitizer/allocator_interface.h, which gcc
+ * does not install) */
+size_t __sanitizer_get_current_allocated_bytes(void);
+#endif
+
+long long t_heap_bytes(void)
+{
+#ifdef T_LSAN
+	return (long long)__sanitizer_get_current_allocated_bytes();
+#else
+	return -1;
+#endif
+}
+
 void t_die(void)
 {
 	flush_coverage();

@@ -92,6 +92,10 @@ int t_send_until_full(mapq *q, const void *buf, size_t len);
 int t_temp_files(void);
 /* Descriptors this process has open (a leak check's count). */
 int t_count_fds(void);
+/* The bytes the process has allocated and not freed, exactly, where the
+ * allocator tells (AddressSanitizer's builds); -1 elsewhere. For memory
+ * LeakSanitizer cannot call leaked, because something still points to it. */
+long long t_heap_bytes(void);
 
 /* fork() a child that reports to us through a pipe. In the child
  * (returns 0) *fd is the pipe's write end and alarm(@alarm_s) is armed, so
