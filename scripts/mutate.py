@@ -206,14 +206,17 @@ def mutants_of(path):
 def all_mutants(only_files, operators):
     src = os.path.join(TOP, "src")
     # not sim.c and fault.c: the simulator's hooks and the fault points,
-    # built only into test builds
+    # built only into test builds. The headers too: their static inline
+    # functions are code of every file that includes them.
     files = sorted(os.path.join(src, f) for f in os.listdir(src)
-                   if f.endswith(".c") and f not in ("sim.c", "fault.c"))
+                   if f.endswith((".c", ".h")) and
+                   f not in ("sim.c", "fault.c", "sim.h", "fault.h"))
     if only_files:
         want = {os.path.normpath(os.path.join(TOP, f)) for f in only_files}
         missing = [f for f in only_files if os.path.normpath(os.path.join(TOP, f)) not in files]
         if missing:
-            sys.exit("mutate: --only-file: not a C file of src/: %s" % ", ".join(missing))
+            sys.exit("mutate: --only-file: not a C file or header of src/: %s" %
+                     ", ".join(missing))
         files = [f for f in files if f in want]
     out = []
     for f in files:
@@ -501,13 +504,17 @@ class SameCode:
         self.digest = {}
 
     def objects(self, rel):
+        if rel.endswith(".h"):  # in every object of the library that includes it
+            objs = os.path.join(self.bld, "src", ".libs")
+            return sorted(os.path.join(objs, f) for f in os.listdir(objs) if f.endswith(".o"))
         stem = os.path.splitext(os.path.basename(rel))[0]
         return [p for p in (os.path.join(self.bld, "src", ".libs", stem + ".o"),
                             os.path.join(self.bld, "src", stem + ".o")) if os.path.exists(p)]
 
     def hash(self, rel):
         stem = os.path.splitext(os.path.basename(rel))[0]
-        if run(["make", "src/%s.lo" % stem], self.bld, self.log) != 0:
+        target = "libmapq.la" if rel.endswith(".h") else "src/%s.lo" % stem
+        if run(["make", target], self.bld, self.log) != 0:
             return None
         h = hashlib.sha1()
         for p in self.objects(rel):
