@@ -125,49 +125,6 @@ int mapq__super_check_rest(const unsigned char *page)
 	return 0;
 }
 
-/* The CRC covers every header field but the commit word (whose state
- * changes after the CRC is written) and the frame's own CRC: pos, then
- * len, writer and flags as one little-endian word. */
-static uint64_t crc_rest(uint32_t len, uint16_t writer, uint16_t flags)
-{
-	return (uint64_t)len | (uint64_t)writer << 32 | (uint64_t)flags << 48;
-}
-
-uint32_t mapq__frame_crc(const struct fmt_frame *f, uint64_t pos, const void *payload, uint32_t len)
-{
-	return mapq__crc32c_hdr(pos, crc_rest(len, f->writer, f->flags), payload, len);
-}
-
-uint32_t mapq__frame_crc_new(uint64_t pos, uint32_t len, uint16_t writer, const void *payload)
-{
-	return mapq__crc32c_hdr(pos, crc_rest(len, writer, 0), payload, len);
-}
-
-uint32_t mapq__frame_crc_copy(void *dst, uint64_t pos, uint32_t len, uint16_t writer,
-			      const void *src, uint32_t n)
-{
-	return mapq__crc32c_hdr_copy(pos, crc_rest(len, writer, 0), dst, src, n);
-}
-
-/* Is commit word @w believable for a frame at @pos of this queue? Every
- * field comes from the file, so size, padding and state are checked
- * against the geometry before anyone uses them. */
-bool mapq__frame_valid(const struct mapq *q, uint64_t pos, uint64_t w)
-{
-	uint64_t size = cw_size(w), off = pos & q->mask;
-
-	if (size % FRAME_ALIGN)
-		return false;
-	if (cw_pad(w))
-		return size >= FRAME_ALIGN && off + size == q->cap &&
-		       cw_state(w) == FRAME_COMMITTED;
-	/* Aborted (and still claimed) frames may be larger than any message:
-	 * mapq_sync() pads to a page boundary with one, and repairs may fill
-	 * a dead writer's whole reservation. */
-	uint64_t max = cw_state(w) == FRAME_COMMITTED ? frame_size(q->max_msg) : q->abort_max;
-	return size >= FRAME_HDR && off + size <= q->cap && size <= max;
-}
-
 uint32_t mapq__ckpt_crc(const struct fmt_ckpt *k)
 {
 	return mapq__crc32c(0, k, offsetof(struct fmt_ckpt, crc));

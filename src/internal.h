@@ -48,6 +48,7 @@ struct mapq {
 	uint32_t nw, nr;
 	bool overwrite;
 	bool rdonly;         /* MAPQ_RDONLY: mapped PROT_READ, no locks */
+	uint64_t commit_max; /* largest committed frame: frame_size(max_msg) */
 	uint64_t abort_max;  /* largest aborted frame: see mapq__frame_valid */
 	int64_t unblock_ns;  /* stall before readers skip a frame; <0: never */
 	uint64_t reap_check; /* when we last asked if blocking readers live */
@@ -107,20 +108,41 @@ int mapq__super_check(const struct fmt_super *sb, uint64_t real_size);
 uint32_t mapq__super_crc(const struct fmt_super *sb);
 /* The superblock page past the CRC: the reserved word and the rest are zero. */
 int mapq__super_check_rest(const unsigned char *page);
+
+/* A frame's CRC covers every header field but the commit word (whose
+ * state changes after the CRC is written) and the frame's own CRC: pos,
+ * then len, writer and flags as one little-endian word. (Inline, as the
+ * other helpers on every send's and read's path.) */
+static inline uint64_t frame_crc_rest(uint32_t len, uint16_t writer, uint16_t flags)
+{
+	return (uint64_t)len | (uint64_t)writer << 32 | (uint64_t)flags << 48;
+}
+
 /* The CRC of the frame at position @pos (the value its pos field has, or
  * will have once the writer publishes it). */
-uint32_t mapq__frame_crc(const struct fmt_frame *f, uint64_t pos, const void *payload,
-			 uint32_t len);
-bool mapq__frame_valid(const struct mapq *q, uint64_t pos, uint64_t w);
+static inline uint32_t mapq__frame_crc(const struct fmt_frame *f, uint64_t pos, const void *payload,
+				       uint32_t len)
+{
+	return mapq__crc32c_hdr(pos, frame_crc_rest(len, f->writer, f->flags), payload, len);
+}
+
 /* The CRC of a frame a writer is making at @pos, with @len payload bytes,
  * writer slot @writer and flags 0, from those values rather than its
  * header (which it writes only once the frame is its to publish):
  * mapq__frame_crc_new of the payload at @payload, or mapq__frame_crc_copy
  * as the first @n bytes are copied from @src to @dst (continue with
  * mapq__crc32c_copy). */
-uint32_t mapq__frame_crc_new(uint64_t pos, uint32_t len, uint16_t writer, const void *payload);
-uint32_t mapq__frame_crc_copy(void *dst, uint64_t pos, uint32_t len, uint16_t writer,
-			      const void *src, uint32_t n);
+static inline uint32_t mapq__frame_crc_new(uint64_t pos, uint32_t len, uint16_t writer,
+					   const void *payload)
+{
+	return mapq__crc32c_hdr(pos, frame_crc_rest(len, writer, 0), payload, len);
+}
+
+static inline uint32_t mapq__frame_crc_copy(void *dst, uint64_t pos, uint32_t len, uint16_t writer,
+					    const void *src, uint32_t n)
+{
+	return mapq__crc32c_hdr_copy(pos, frame_crc_rest(len, writer, 0), dst, src, n);
+}
 uint32_t mapq__ckpt_crc(const struct fmt_ckpt *k);
 /* The newest believable mapq_sync() checkpoint, or NULL. */
 const struct fmt_ckpt *mapq__newest_ckpt(const struct mapq *q);
@@ -354,6 +376,26 @@ static inline _Atomic uint64_t *commit_at(const struct mapq *q, uint64_t pos)
 {
 	return (_Atomic uint64_t *)(q->ring + (pos & q->mask));
 }
+/* Is commit word @w believable for a frame at @pos of this queue? Every
+ * field comes from the file, so size, padding and state are checked
+ * against the geometry before anyone uses them. (Inline: head's walk
+ * and every read judge a frame with it.) */
+static inline bool mapq__frame_valid(const struct mapq *q, uint64_t pos, uint64_t w)
+{
+	uint64_t size = cw_size(w), off = pos & q->mask;
+
+	if (size % FRAME_ALIGN)
+		return false;
+	if (cw_pad(w))
+		return size >= FRAME_ALIGN && off + size == q->cap &&
+		       cw_state(w) == FRAME_COMMITTED;
+	/* Aborted (and still claimed) frames may be larger than any message:
+	 * mapq_sync() pads to a page boundary with one, and repairs may fill
+	 * a dead writer's whole reservation. */
+	uint64_t max = cw_state(w) == FRAME_COMMITTED ? q->commit_max : q->abort_max;
+	return size >= FRAME_HDR && off + size <= q->cap && size <= max;
+}
+
 static inline uint64_t lap_of(const struct mapq *q, uint64_t pos)
 {
 	return ((pos >> q->cap_shift) + q->lap_key) & LAP_MASK;

@@ -79,8 +79,9 @@ static void set_views(struct mapq *q)
 	q->ring = q->base + q->sb.data_off;
 	/* Aborted frames may be as large as a page plus a header (mapq_sync)
 	 * or a message, but never more than half the ring (writer.c). */
-	uint64_t am = frame_size(q->max_msg) > FMT_PAGE + 2 * FRAME_HDR ? frame_size(q->max_msg)
-									: FMT_PAGE + 2 * FRAME_HDR;
+	q->commit_max = frame_size(q->max_msg);
+	uint64_t am = q->commit_max > FMT_PAGE + 2 * FRAME_HDR ? q->commit_max
+							       : FMT_PAGE + 2 * FRAME_HDR;
 	q->abort_max = am < q->cap / 2 ? am : q->cap / 2;
 }
 
