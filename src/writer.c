@@ -63,8 +63,9 @@ static uint64_t fill_size(const struct mapq *q, uint64_t t)
 /* Try once to reserve @size frame bytes (plus any padding; @size 0 means
  * fill_size()). Returns 0 with *pos set, a MAPQ__BLOCKED_* reason, or a
  * negative error. */
-static int try_reserve(struct mapq *q, uint64_t size, uint64_t *pos, uint64_t *pad, uint64_t *fsize,
-		       bool eager)
+static inline __attribute__((always_inline)) int try_reserve(struct mapq *q, uint64_t size,
+							     uint64_t *pos, uint64_t *pad,
+							     uint64_t *fsize, bool eager)
 {
 	struct fmt_wslot *ws = &q->wslots[q->wslot];
 	/* relaxed: the CAS below re-validates the value; the space check uses
@@ -144,34 +145,27 @@ static int try_reserve(struct mapq *q, uint64_t size, uint64_t *pos, uint64_t *p
 }
 
 /*
- * Reserve with waiting (mapq__waiter_block, wait.c): blocked by a reader,
- * on space_seq, which releases bump; blocked by a writer's unfinished
- * frame at head, on data_seq, which commits bump. Dead readers and writers
- * bump nothing, so the sleeps are short enough to look for them (ring.c
- * frees a dead reader's slot as it scans; an unfinished frame's writer
- * is checked here, once a millisecond).
+ * Reserve with waiting (mapq__waiter_block, wait.c), after a first try
+ * found the ring full for reason @r: blocked by a reader, on space_seq,
+ * which releases bump; blocked by a writer's unfinished frame at head, on
+ * data_seq, which commits bump. Dead readers and writers bump nothing, so
+ * the sleeps are short enough to look for them (ring.c frees a dead
+ * reader's slot as it scans; an unfinished frame's writer is checked
+ * here, once a millisecond). Out of line: a send that finds room builds
+ * none of this state (what that saves: doc/performance.md).
  */
-static int reserve_wait(struct mapq *q, uint64_t size, uint64_t *pos, uint64_t *pad,
-			uint64_t *fsize, int timeout_ms)
+__attribute__((noinline)) static int reserve_wait(struct mapq *q, uint64_t size, uint64_t *pos,
+						  uint64_t *pad, uint64_t *fsize, int timeout_ms,
+						  int r)
 {
 	struct fmt_ctl *c = q->ctl;
 	struct mapq__waiter w;
 	uint64_t stall_pos = UINT64_MAX, stall_since = 0, stall_check = 0;
-	bool blocked_before = false;
 
-	for (;;) {
-		/* a caller that cannot wait gets its answer about blocking
-		 * readers' liveness at once; retries are rate-limited (ring.c) */
-		int r = try_reserve(q, size, pos, pad, fsize, timeout_ms == 0);
+	mapq__waiter_init(&w, timeout_ms);
+	for (;; r = try_reserve(q, size, pos, pad, fsize, false)) {
 		if (r <= 0)
 			return r;
-		if (timeout_ms == 0)
-			return -EAGAIN;
-		if (!blocked_before)
-			mapq__waiter_init(&w, timeout_ms); /* the first time blocked */
-		blocked_before = true;
-		/* (Built here, not on entry: a send that is not blocked pays
-		 * nothing for it.) */
 		bool by_reader = r == MAPQ__BLOCKED_BY_READER;
 		const struct mapq__blocker blk =
 			by_reader ? (struct mapq__blocker){ &c->space_seq, &c->space_sleepers,
@@ -237,8 +231,9 @@ static int reserve_wait(struct mapq *q, uint64_t size, uint64_t *pos, uint64_t *
  * until then: a repairer that forsook us writes its own there.
  * @len, @crc: the header's.
  */
-static bool settle(struct mapq *q, uint64_t pos, uint64_t size, unsigned state, uint32_t len,
-		   uint32_t crc)
+static inline __attribute__((always_inline)) bool settle(struct mapq *q, uint64_t pos,
+							 uint64_t size, unsigned state,
+							 uint32_t len, uint32_t crc)
 {
 	struct fmt_wslot *ws = &q->wslots[q->wslot];
 	uint64_t rec = q->resv_rec;
@@ -325,11 +320,17 @@ static void count(_Atomic uint64_t *ctr, uint64_t n)
 	mapq__store(ctr, mapq__load(ctr, memory_order_relaxed) + n, memory_order_relaxed);
 }
 
-int mapq__reserve_frame(struct mapq *q, uint64_t size, uint64_t *fpos, uint64_t *fsize,
-			int timeout_ms)
+static inline __attribute__((always_inline)) int reserve_frame(struct mapq *q, uint64_t size,
+							       uint64_t *fpos, uint64_t *fsize,
+							       int timeout_ms)
 {
 	uint64_t pos = 0, pad = 0;
-	int r = reserve_wait(q, size, &pos, &pad, fsize, timeout_ms);
+	/* A caller that cannot wait gets its answer about blocking readers'
+	 * liveness at once (@eager); retries are rate-limited (ring.c). */
+	int r = try_reserve(q, size, &pos, &pad, fsize, timeout_ms == 0);
+	if (r > 0)
+		r = timeout_ms == 0 ? -EAGAIN
+				    : reserve_wait(q, size, &pos, &pad, fsize, timeout_ms, r);
 	if (r == -MAPQ_ESTALLED)
 		count(&q->wslots[q->wslot].aborted, 1); /* forsaken before we confirmed */
 	if (r || !*fsize)
@@ -338,6 +339,12 @@ int mapq__reserve_frame(struct mapq *q, uint64_t size, uint64_t *fpos, uint64_t 
 	q->resv_rec = pad + *fsize;
 	*fpos = pos + pad;
 	return 0;
+}
+
+int mapq__reserve_frame(struct mapq *q, uint64_t size, uint64_t *fpos, uint64_t *fsize,
+			int timeout_ms)
+{
+	return reserve_frame(q, size, fpos, fsize, timeout_ms);
 }
 
 /*
@@ -419,7 +426,10 @@ void mapq__wslot_detach(struct mapq *q)
 	q->wslot = -1;
 }
 
-int mapq_reserve(mapq *q, size_t len, void **buf, int timeout_ms)
+/* mapq_reserve(), and mapq_send()'s first step: a call within this file,
+ * not through the library's exported symbol (which a call from another
+ * exported function would take, through the PLT). */
+static inline int reserve(mapq *q, size_t len, void **buf, int timeout_ms)
 {
 	if (!q || !buf || !timeout_ok(timeout_ms))
 		return -EINVAL;
@@ -435,7 +445,7 @@ int mapq_reserve(mapq *q, size_t len, void **buf, int timeout_ms)
 			return err;
 	}
 	uint64_t pos = 0, size = 0;
-	int r = mapq__reserve_frame(q, frame_size(len), &pos, &size, timeout_ms);
+	int r = reserve_frame(q, frame_size(len), &pos, &size, timeout_ms);
 	if (r)
 		return r;
 	q->resv_pos = pos;
@@ -445,9 +455,15 @@ int mapq_reserve(mapq *q, size_t len, void **buf, int timeout_ms)
 	return 0;
 }
 
+int mapq_reserve(mapq *q, size_t len, void **buf, int timeout_ms)
+{
+	return reserve(q, len, buf, timeout_ms);
+}
+
 /* Publish the reserved frame with @len payload bytes. @crc: its CRC when
  * the caller computed it while copying (mapq_send), else NULL. */
-static int commit_frame(mapq *q, size_t len, const uint32_t *crc)
+static inline __attribute__((always_inline)) int commit_frame(mapq *q, size_t len,
+							      const uint32_t *crc)
 {
 	struct fmt_wslot *ws = &q->wslots[q->wslot];
 	int err = MAPQ_FAULT(COMMIT_BEFORE_CRC);
@@ -522,22 +538,24 @@ int mapq_send(mapq *q, const void *data, size_t len, int timeout_ms)
 
 	if (len && !data)
 		return -EINVAL;
-	int r = mapq_reserve(q, len, &buf, timeout_ms);
+	int r = reserve(q, len, &buf, timeout_ms);
 	if (r)
 		return r;
-	/* memcpy's pointers must be valid even for 0 bytes, and data may
-	 * be NULL then */
-	if (!len)
-		return commit_frame(q, 0, NULL);
-	if (MAPQ_FAULT_ARMED())
+	if (len && MAPQ_FAULT_ARMED())
 		return send_in_halves(q, buf, data, len);
+	uint32_t crc;
 	if (len < MAPQ__COPY_CRC_MIN) {
-		memcpy(buf, data, len); /* inline, and the CRC then reads L1 */
-		return commit_frame(q, len, NULL);
+		/* memcpy's pointers must be valid even for 0 bytes, and data
+		 * may be NULL then */
+		if (len)
+			memcpy(buf, data, len); /* and the CRC then reads L1 */
+		crc = mapq__frame_crc_new(q->resv_pos, (uint32_t)len, (uint16_t)q->wslot, buf);
+	} else {
+		/* The CRC is computed as the payload is copied in (one pass
+		 * over it, not two), and is of the bytes in the frame. */
+		crc = mapq__frame_crc_copy(buf, q->resv_pos, (uint32_t)len, (uint16_t)q->wslot,
+					   data, (uint32_t)len);
 	}
-	/* The CRC is computed as the payload is copied in (one pass over
-	 * it, not two), and is of the bytes in the frame. */
-	uint32_t crc = mapq__frame_crc_copy(buf, q->resv_pos, (uint32_t)len, (uint16_t)q->wslot,
-					    data, (uint32_t)len);
+	/* one call of commit_frame(), which is inlined: one copy of it */
 	return commit_frame(q, len, &crc);
 }
