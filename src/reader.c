@@ -327,7 +327,8 @@ static bool unblock(struct mapq_reader *r, uint64_t c, uint64_t now)
  * -MAPQ_ECORRUPT / -MAPQ_EFRAMECRC; *next is the frame's end when known.
  * It only reads: the caller decides whether the verdict can be trusted.
  */
-static int look(const struct mapq *q, uint64_t c, mapq_msg *msg, uint64_t *next)
+static inline __attribute__((always_inline)) int look(const struct mapq *q, uint64_t c,
+						      mapq_msg *msg, uint64_t *next)
 {
 	struct fmt_frame *f = frame_at(q, c);
 	/* pos first (acquire): if it is not ours, the frame is not published
