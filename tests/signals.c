@@ -7,7 +7,9 @@
  * waiting through a signal every few milliseconds, and end as they would
  * have without them: with the message, the send, the reader. And a read
  * whose timeout is shorter than the reader's poll, interrupted, still
- * times out no sooner than its timeout. */
+ * times out no sooner than its timeout. In a build with fault points, a
+ * step stalled by one (stall=MS, the library's own sleep) sleeps its
+ * whole time through them, neither cut short nor made endless. */
 #include "config.h"
 
 #include <errno.h>
@@ -25,10 +27,18 @@
 
 static volatile sig_atomic_t ticks;
 
+/* Ticks after which a wait has gone on far too long (about 20 s of them):
+ * the test fails there rather than hang. */
+#define STUCK_TICKS 10000
+
 static void on_tick(int sig)
 {
 	(void)sig;
-	ticks++;
+	if (++ticks == STUCK_TICKS) {
+		static const char msg[] = "FAIL signals: a wait goes on through 10000 signals\n";
+		(void)!write(2, msg, sizeof(msg) - 1);
+		_exit(1);
+	}
 }
 
 /* SIGALRM every 2 ms from now on (fork() does not pass it on). */
@@ -227,9 +237,37 @@ static void timed_out_read(mapq *q)
 	mapq_reader_close(r);
 }
 
+/* A fault point's stall (fault builds only): the library's sleep, which a
+ * signal interrupts and which must go on for what is left, and stop once
+ * the time is up (errno still says EINTR from the interruptions then). */
+static void stalled_step(mapq *q)
+{
+	int rc = mapq_fault_arm("commit.after_record:1:stall=100");
+	if (rc == -ENOTSUP)
+		return; /* no fault points in this build */
+	CHECK_OK(rc);
+	start_ticks();
+	uint64_t t0 = t_now_ms();
+	CHECK_OK(mapq_send(q, "stalled", 7, 0));
+	uint64_t took = t_now_ms() - t0;
+	int n = stop_ticks();
+	mapq_fault_disarm();
+	if (took < 99)
+		t_fail(__FILE__, __LINE__,
+		       "a stall of 100 ms ended after %llu ms, cut short by %d signals",
+		       (unsigned long long)took, n);
+	CHECK(n >= min_ticks());
+	mapq_reader *r;
+	char buf[16];
+	CHECK_OK(mapq_reader_open(q, &r, NULL, MAPQ_START_OLDEST));
+	CHECK_EQ(mapq_recv(r, buf, sizeof(buf), 0), 7);
+	mapq_reader_close(r);
+}
+
 int main(void)
 {
 	mapq *q = t_create("q", 4096, MAPQ_BLOCK);
+	stalled_step(q);
 	blocked_read(q);
 	blocked_send(q);
 	blocked_attach(q);
