@@ -32,6 +32,9 @@
  *     frame at head pushes a reader still on it past it, counting the
  *     message it loses (pass_readers()), and the reader moves its cursor
  *     on by CAS, discarding what it read if it was pushed meanwhile;
+ *   - with -DABORTS, a writer may take any message back (mapq_abort()):
+ *     the same settle as a commit, publishing the frame aborted, and
+ *     nothing acknowledged;
  *   - with -DCRASH, everyone may die at once at any step; then the next
  *     to open the queue recovers it alone (recover_exclusive(): the walk,
  *     claims aborted, dead writers' reservations finished, records
@@ -56,16 +59,14 @@
  * underscore) are the steps those points stop at; tests/model_labels.sh
  * checks that each fault point is one, or is listed here:
  *
- * not modelled: pad.before_word pad.before_pos commit.before_crc
- *   commit.after_clear abort.before_store read.after_advance
+ * not modelled: pad.before_word pad.before_pos
  *   wslot.attach_locked wslot.attach_repaired wslot.detach
  *   rslot.attach_busy rslot.attach_active rslot.detach recover.scrubbed
  *   sync.before_msync sync.before_checkpoint os.open os.mmap os.msync
  *   os.calloc os.lock
- * (no padding, no CRC, no mapq_abort(), no counters but the lost ones,
- * writers and the reader never attach or detach, no power cut: recovery
- * finds every store made and has nothing to scrub, no sync, no system
- * calls)
+ * (no padding, no counters but the lost ones, writers and the reader
+ * never attach or detach, no power cut: recovery finds every store made
+ * and has nothing to scrub, no sync, no system calls)
  */
 
 #ifndef NW
@@ -397,6 +398,7 @@ repair_before_mark:			rec[owner].flags = rflags | R_FORSAKEN;
 proctype writer(byte w)
 {
 	byte s = 0, t, seen_pos, seen_state, seen_lap, k, i, owner, rflags, tent, seen_tail, hp;
+	byte fin = COMMITTED; /* the state the settle publishes: mapq_abort()'s is ABORTED */
 	bool seen_forsaken, ok, marked, live, pubc, pubd, took, data;
 	{
 	do
@@ -517,6 +519,18 @@ reserve_after_confirm:
 copy_midway:
 		assert(head <= t); /* never into a frame head has passed */
 		SLOT(t).payload = w * 16 + s + 1;
+#ifdef ABORTS
+		/* mapq_abort() instead of the commit, of any message: the same
+		 * settle, publishing the word aborted, and nothing acknowledged */
+		if
+		:: skip
+		:: true ->
+abort_before_store:	fin = ABORTED
+		fi;
+#endif
+		/* the CRC is the writer's own arithmetic: a death before it is
+		 * a death before the record's CAS */
+commit_before_crc:
 commit_before_store:
 		/* settle: the record to publishing, by CAS */
 		atomic {
@@ -536,13 +550,22 @@ commit_before_store:
 		:: else -> skip
 		fi;
 commit_after_record:
-		wrote[t] = w * 16 + s + 1;
+		if
+		:: fin == COMMITTED -> wrote[t] = w * 16 + s + 1
+		:: else -> skip
+		fi;
 #ifdef BUG_POS_FIRST
 		/* bug: pos before the word: a reader pairs it with the hint */
 		SLOT(t).pos = t;
 #endif
 		d_step {
+#ifdef BUG_ABORT_COMMITTED
+			/* bug: mapq_abort() publishes its frame committed: a
+			 * message its writer took back is delivered */
 			SLOT(t).state = COMMITTED;
+#else
+			SLOT(t).state = fin;
+#endif
 			SLOT(t).forsaken = false;
 			SLOT(t).lap = LAP(t)
 		}
@@ -556,11 +579,12 @@ commit_before_pos:
 		SLOT(t).pos = t;
 commit_after_store:
 		d_step { rec[w].used = false; ok = false }
-		acked[t] = true;
+commit_after_clear:
+		acked[t] = fin == COMMITTED;
 #ifndef BUG_WAKE_BEFORE_POS
 		wake_data(); /* after the seq_cst fence */
 #endif
-		s++;
+		d_step { s++; fin = COMMITTED }
 		goto next;
 abandon:
 		/* mapq__abandon: finish our own forsaken frame as aborted with
@@ -674,6 +698,7 @@ read_before_advance:		cursor = c + 1;
 				deliver();
 read_before_advance:		d_step { cursor = c + 1; pl = 0; wr = 0; sq = 0 }
 #endif
+read_after_advance:		skip
 			:: SLOT(c).state == ABORTED -> MOVE_ON
 			:: SLOT(c).state == CLAIMED && SLOT(c).forsaken -> MOVE_ON
 			:: SLOT(c).state == CLAIMED && !SLOT(c).forsaken ->
