@@ -429,8 +429,7 @@ void mapq__wslot_detach(struct mapq *q)
 /* mapq_reserve(), and mapq_send()'s first step: a call within this file,
  * not through the library's exported symbol (which a call from another
  * exported function would take, through the PLT). */
-static inline __attribute__((always_inline)) int reserve(mapq *q, size_t len, void **buf,
-							 int timeout_ms)
+static inline int reserve(mapq *q, size_t len, void **buf, int timeout_ms)
 {
 	if (!q || !buf || !timeout_ok(timeout_ms))
 		return -EINVAL;
