@@ -177,11 +177,16 @@ int mapq_reader_open(mapq *q, mapq_reader **rp, const char *name, int start)
 	/* seq_cst: pairs with head movers' seq_cst CAS and scan (ring.c) */
 	mapq__store(&s->state, RSLOT_ACTIVE, memory_order_seq_cst);
 	uint64_t h = mapq__load(&q->ctl->head, memory_order_seq_cst);
-	uint64_t c = mapq__load(&s->cursor, memory_order_acquire);
 	/* A cursor behind head (a stale resume point, or head moved while we
-	 * joined) starts from the oldest frame still retained. */
+	 * joined) starts from the oldest frame still retained. relaxed, load
+	 * and CAS: a position, compared and raised, with nothing read on its
+	 * strength (each read loads the cursor again, and judges the frame
+	 * there by its own acquires) and nothing written before it for a
+	 * writer to see (we have read no frame); a writer that pushed or
+	 * lifted it meanwhile fails our CAS, which reloads. */
+	uint64_t c = mapq__load(&s->cursor, memory_order_relaxed);
 	while (c < h &&
-	       !mapq__cas_weak(&s->cursor, &c, h, memory_order_acq_rel, memory_order_acquire))
+	       !mapq__cas_weak(&s->cursor, &c, h, memory_order_relaxed, memory_order_relaxed))
 		;
 	r->q = q;
 	r->stall_pos = UINT64_MAX;
@@ -413,8 +418,12 @@ static int peek(struct mapq_reader *r, mapq_msg *msg, uint64_t *cur, bool hint)
 			mapq__fetch_add(&q->ctl->lapped, 1, memory_order_relaxed);
 			return -MAPQ_ELAPPED;
 		}
-		/* acquire: a writer's push is ordered after its count of lost */
-		uint64_t c = mapq__load(&s->cursor, memory_order_acquire);
+		/* relaxed: the cursor only says where to look. The frame there
+		 * is judged by look()'s own acquires of its pos and commit
+		 * word, and lap tags tell an older value from ours; a writer
+		 * counts the loss after its push (ring.c), so no acquire
+		 * here could order that count before the push it reads. */
+		uint64_t c = mapq__load(&s->cursor, memory_order_relaxed);
 		*cur = c;
 		if (c % FRAME_ALIGN)
 			return -MAPQ_ECORRUPT; /* from the file: off the frame grid */

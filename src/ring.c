@@ -121,7 +121,12 @@ static void pass_readers(struct mapq *q, uint64_t h, uint64_t next, bool data)
 		if (c > h)
 			continue;
 		while (c <= h) {
-			/* acq_rel: orders our count before the reader sees the push */
+			/* acq_rel. Acquire, as the scan's load of the cursor:
+			 * the reader's release of the frames before c comes
+			 * before we overwrite them. Release: the lost counts of
+			 * our earlier pushes come before this push. This one's
+			 * count follows it, so a reader can see the push before
+			 * the count (doc/format.md, "Read"). */
 			if (mapq__cas_weak(&s->cursor, &c, next, memory_order_acq_rel,
 					   memory_order_acquire)) {
 				if (data && c == h) {
