@@ -48,3 +48,21 @@ void tt_record(const struct tt_state *st, uint32_t reader, uint32_t epoch, bool 
 	p->epoch = epoch;
 	*first_after_restart = false;
 }
+
+/* After the end marker, under MAPQ_OVERWRITE: a writer counts a lapped
+ * reader's loss just after it pushes the reader's cursor (doc/format.md,
+ * "Read"), so the reader can meet the end marker before it is told of
+ * the last messages it lost. The end marker's sender counted its own
+ * pushes before its commit, and every other writer had stopped: one more
+ * read collects what is left. */
+void tt_last_losses(mapq_reader *r, struct tt_rstats *rs)
+{
+	mapq_msg m;
+	int rc = mapq_read(r, &m, 0);
+	if (rc == 0 && mapq_release(r) == 0)
+		return; /* nothing is sent after the end marker: nothing to add */
+	if (rc == -MAPQ_ELAPPED) {
+		rs->lapped++;
+		rs->lapped_lost += mapq_reader_lost(r);
+	}
+}

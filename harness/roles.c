@@ -215,6 +215,8 @@ int tt_reader(const struct tt_role_args *a)
 		if (rs->done)
 			break;
 	}
+	if (overwrite)
+		tt_last_losses(r, rs);
 	free(copy);
 	mapq_close(q);
 	return 0;

@@ -138,6 +138,9 @@ uint64_t tt_frame_end(const mapq_msg *m);
  * the last one it received before); cleared here. */
 void tt_record(const struct tt_state *st, uint32_t reader, uint32_t epoch, bool durable,
 	       const struct tt_stamp *s, bool *first_after_restart);
+/* After the end marker, under MAPQ_OVERWRITE: collect a loss report
+ * still pending (account.c says why there can be one). */
+void tt_last_losses(mapq_reader *r, struct tt_rstats *rs);
 
 /* verdict.c: the judgement of a finished run */
 struct tt_run {
@@ -164,6 +167,12 @@ struct tt_verdict {
 	uint64_t acked, delivered, corrupt, duplicated, redelivered, reordered, lost, inflight;
 	uint64_t lapped, lapped_lost, gaps, bytes;
 	uint32_t readers_checked;
+	/* overwrite policy: readers never restarted whose reported losses do
+	 * not add up to the acknowledged messages they missed (verdict.c,
+	 * count_losses(): within one per writer killed) */
+	uint32_t miscounted, readers_counted;
+	uint64_t missed_lo, missed_hi; /* the first miscounted reader's bounds */
+	uint64_t reported;             /* and what it was told */
 	uint64_t max_stall_ns, stall_bound_ns;
 	/* --hostile */
 	uint64_t scribbles, calls, hangs, max_over_ns, errors, reopens;

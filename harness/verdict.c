@@ -33,6 +33,43 @@ static void judge_hostile(const struct tt_state *st, const struct tt_run *run, s
 		   v->scribbles > 0;
 }
 
+/*
+ * Under MAPQ_OVERWRITE a lapped reader is told how many messages it lost
+ * (-MAPQ_ELAPPED, mapq_reader_lost()): for a reader that was never
+ * restarted, those reports must add up to what it missed. Every
+ * acknowledged message it did not receive was lost to it, so the reports
+ * are at least that, less one per writer killed (a writer counts the loss
+ * just after it pushes the cursor, and one killed in between never does:
+ * doc/format.md, "Move head"); a writer killed after its commit and
+ * before its acknowledgement adds one message nobody acknowledged, so
+ * they are at most one more per writer incarnation.
+ */
+static void count_losses(const struct tt_state *st, const struct tt_run *run, uint32_t r,
+			 struct tt_verdict *v)
+{
+	uint64_t lo = 0, hi = 0, killed = 0;
+	for (uint32_t w = 0; w < st->writers; w++)
+		for (uint32_t i = 0; i < run->incarnations[w]; i++) {
+			killed += i > 0;
+			/* acquire: the writer's count, stored before it exited */
+			uint64_t acked = atomic_load_explicit(&st->acks[(size_t)w * TT_MAX_INC + i],
+							      memory_order_acquire);
+			uint64_t got = tt_pair(st, r, w, i)->got;
+			lo += acked > got ? acked - got : 0;
+			hi += acked + 1 > got ? acked + 1 - got : 0;
+		}
+	lo = lo > killed ? lo - killed : 0;
+	uint64_t told = tt_rstats(st, r)->lapped_lost;
+	v->readers_counted++;
+	if (told >= lo && told <= hi)
+		return;
+	if (!v->miscounted++) {
+		v->missed_lo = lo;
+		v->missed_hi = hi;
+		v->reported = told;
+	}
+}
+
 void tt_judge(const struct tt_state *st, const struct tt_run *run, struct tt_verdict *v)
 {
 	memset(v, 0, sizeof(*v));
@@ -62,6 +99,8 @@ void tt_judge(const struct tt_state *st, const struct tt_run *run, struct tt_ver
 		if (!run->overwrite && rs->max_stall_ns > v->max_stall_ns)
 			v->max_stall_ns = rs->max_stall_ns;
 		done = done && rs->done;
+		if (run->overwrite && rs->epoch == 0)
+			count_losses(st, run, r, v);
 		/* Loss is judged for readers that never missed anything by
 		 * design: no lap, and no restart without a durable cursor. */
 		if (rs->lossy || run->overwrite)
@@ -81,7 +120,7 @@ void tt_judge(const struct tt_state *st, const struct tt_run *run, struct tt_ver
 	}
 	v->bytes = v->delivered * (run->min_size + run->max_size) / 2;
 	v->clean = !run->failure[0] && done && !v->corrupt && !v->duplicated && !v->reordered &&
-		   !v->lost && v->max_stall_ns <= v->stall_bound_ns;
+		   !v->lost && !v->miscounted && v->max_stall_ns <= v->stall_bound_ns;
 }
 
 static const char *verdict_word(const struct tt_verdict *v)
@@ -139,12 +178,22 @@ void tt_print(FILE *f, const struct tt_state *st, const struct tt_run *run,
 		"duplicated", (unsigned long long)v->duplicated,
 		(unsigned long long)v->redelivered);
 	fprintf(f, "  %-28s %llu\n", "reordered", (unsigned long long)v->reordered);
-	if (run->overwrite)
+	if (run->overwrite) {
 		fprintf(f,
 			"  %-28s not judged (overwrite policy: %llu laps, %llu messages lapped)\n",
 			"lost after acknowledgement", (unsigned long long)v->lapped,
 			(unsigned long long)v->lapped_lost);
-	else
+		if (v->miscounted)
+			fprintf(f,
+				"  %-28s %u of %u readers; the first was told of %llu, but missed "
+				"%llu to %llu\n",
+				"losses miscounted", v->miscounted, v->readers_counted,
+				(unsigned long long)v->reported, (unsigned long long)v->missed_lo,
+				(unsigned long long)v->missed_hi);
+		else
+			fprintf(f, "  %-28s 0 (readers never restarted, checked: %u of %u)\n",
+				"losses miscounted", v->readers_counted, run->readers);
+	} else
 		fprintf(f, "  %-28s %llu (readers checked: %u of %u)\n",
 			"lost after acknowledgement", (unsigned long long)v->lost,
 			v->readers_checked, run->readers);
@@ -199,11 +248,13 @@ int tt_write_json(const char *path, const struct tt_state *st, const struct tt_r
 	fprintf(f,
 		"  \"corrupt\": %llu,\n  \"duplicated\": %llu,\n  \"redelivered\": %llu,\n"
 		"  \"reordered\": %llu,\n  \"lost\": %llu,\n  \"readers_checked_for_loss\": %u,\n"
-		"  \"inflight_delivered\": %llu,\n  \"lapped\": %llu,\n  \"lapped_messages\": %llu,\n",
+		"  \"inflight_delivered\": %llu,\n  \"lapped\": %llu,\n  \"lapped_messages\": %llu,\n"
+		"  \"losses_miscounted\": %u,\n  \"readers_checked_for_loss_counts\": %u,\n",
 		(unsigned long long)v->corrupt, (unsigned long long)v->duplicated,
 		(unsigned long long)v->redelivered, (unsigned long long)v->reordered,
 		(unsigned long long)v->lost, v->readers_checked, (unsigned long long)v->inflight,
-		(unsigned long long)v->lapped, (unsigned long long)v->lapped_lost);
+		(unsigned long long)v->lapped, (unsigned long long)v->lapped_lost, v->miscounted,
+		v->readers_counted);
 	if (run->hostile > 0) {
 		fprintf(f,
 			"  \"hostile\": {\"rate\": %.3f, \"scribbles\": %llu, \"crashes\": %llu, "

@@ -235,7 +235,8 @@ def summarize(results):
 
 
 def totals(results):
-    keys = ("corrupt", "duplicated", "reordered", "lost", "acknowledged", "delivered")
+    keys = ("corrupt", "duplicated", "reordered", "lost", "losses_miscounted", "acknowledged",
+            "delivered")
     out = {k: sum((r["report"] or {}).get(k, 0) for r in results) for k in keys}
     out["runs"] = len(results)
     out["failures"] = sum(1 for r in results if r["status"] != 0)
@@ -263,9 +264,11 @@ def write_reports(outdir, results, args, elapsed):
              "%d runs in %.0f s, seed %d: %d failed." % (tot["runs"], elapsed, args.seed,
                                                           tot["failures"]),
              "", "Totals: %d messages acknowledged, %d delivered, %d kills; corrupt %d, "
-             "duplicated %d, reordered %d, lost after acknowledgement %d." % (
+             "duplicated %d, reordered %d, lost after acknowledgement %d; readers whose "
+             "loss reports did not add up (overwrite policy) %d." % (
                  tot["acknowledged"], tot["delivered"], tot["kills"], tot["corrupt"],
-                 tot["duplicated"], tot["reordered"], tot["lost"]), "",
+                 tot["duplicated"], tot["reordered"], tot["lost"],
+                 tot["losses_miscounted"]), "",
              "Hostile peer: %d runs, %d scribbles; crashes %d, hangs %d (most over a "
              "timeout: %.1f ms), %d errors returned (all named), fresh opens that failed "
              "(with a named code) %d." % (
@@ -385,10 +388,10 @@ def main():
         return 1 if tot["failures"] else 0
     tot = write_reports(outdir, results, args, time.time() - t0)
     print("stress.py: %d runs, %d failed; %d acknowledged, corrupt %d, duplicated %d, "
-          "reordered %d, lost %d; %d kills. Summary: %s" % (
+          "reordered %d, lost %d, losses miscounted %d; %d kills. Summary: %s" % (
               tot["runs"], tot["failures"], tot["acknowledged"], tot["corrupt"],
-              tot["duplicated"], tot["reordered"], tot["lost"], tot["kills"],
-              os.path.join(outdir, "summary.md")))
+              tot["duplicated"], tot["reordered"], tot["lost"], tot["losses_miscounted"],
+              tot["kills"], os.path.join(outdir, "summary.md")))
     if tot["hostile_runs"]:
         print("stress.py: hostile peer: %d runs, %d scribbles, %d crashes, %d hangs" % (
             tot["hostile_runs"], tot["scribbles"], tot["crashes"], tot["hangs"]))

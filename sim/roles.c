@@ -283,8 +283,11 @@ static void reader(struct sim_proc *p)
 		}
 		if (cfg->breakage == BREAK_CRASH && p->id == 0)
 			crash();
-		if (rs->done)
+		if (rs->done) {
+			if (cfg->overwrite)
+				tt_last_losses(r, rs);
 			break;
+		}
 		/* --reattach: now and then the reader closes, cleanly, and a
 		 * new incarnation comes back later (a durable one resumes, one
 		 * without a name starts at the newest message): the close

@@ -49,10 +49,11 @@ static void kind_of(struct sim_result *res)
 		}
 		return;
 	}
-	snprintf(k, cap, "verdict:%s%s%s%s%s%s", v->corrupt ? " corrupt" : "",
+	snprintf(k, cap, "verdict:%s%s%s%s%s%s%s", v->corrupt ? " corrupt" : "",
 		 v->duplicated ? " duplicated" : "", v->reordered ? " reordered" : "",
-		 v->lost ? " lost" : "", v->max_stall_ns > v->stall_bound_ns ? " stalled" : "",
-		 !v->corrupt && !v->duplicated && !v->reordered && !v->lost &&
+		 v->lost ? " lost" : "", v->miscounted ? " losses miscounted" : "",
+		 v->max_stall_ns > v->stall_bound_ns ? " stalled" : "",
+		 !v->corrupt && !v->duplicated && !v->reordered && !v->lost && !v->miscounted &&
 				 v->max_stall_ns <= v->stall_bound_ns
 			 ? " unfinished"
 			 : "");
@@ -85,6 +86,13 @@ void sim_judge(struct sim_result *res)
 		done += tt_rstats(&sim_w.st, r)->done != 0;
 	if (sim_w.failure[0])
 		snprintf(res->why, sizeof(res->why), "%s", sim_w.failure);
+	else if (!res->pass && v->miscounted)
+		snprintf(res->why, sizeof(res->why),
+			 "verdict: losses miscounted: %u of %u readers never restarted were told "
+			 "of lost messages that do not add up to those they missed; the first was "
+			 "told of %llu, but missed %llu to %llu",
+			 v->miscounted, v->readers_counted, (unsigned long long)v->reported,
+			 (unsigned long long)v->missed_lo, (unsigned long long)v->missed_hi);
 	else if (!res->pass)
 		snprintf(res->why, sizeof(res->why),
 			 "verdict: %llu acknowledged, %llu delivered; corrupt %llu, duplicated "
