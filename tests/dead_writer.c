@@ -19,6 +19,7 @@
 #include <errno.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -451,11 +452,122 @@ static void successor_aborts_forsaken(void)
 	mapq_close(q);
 }
 
+/* A writer that loses the race for tail and then finds the ring full
+ * waits with no reservation recorded. A tentative record it left behind
+ * would name the position it lost, now the winner's: if the winner dies
+ * there, repairers take the waiting loser for a live rival (repair.c,
+ * unblock_hole) and leave the hole until the unblock timeout, while the
+ * loser waits for the space that hole holds back. The loser stops before
+ * its CAS on tail (reserve.before_cas:stop), the winner dies between
+ * taking tail and confirming its record (reserve.after_cas:kill), then
+ * the loser goes on. (Fault injection.) */
+static void loser_blocked(void)
+{
+	enum {
+		LEN = 96,
+		FRAME = 128,
+		CAP = 4096
+	};
+	mapq_options o;
+	mapq_options_init(&o);
+	o.capacity = CAP; /* 32 frames of LEN bytes, no padding */
+	o.writer_slots = 4;
+	o.unblock_ms = 10000;
+	mapq *q;
+	mapq_reader *r;
+	char out[LEN], in[200];
+	const char *path = t_path("q-blocked-loser");
+	CHECK_OK(mapq_open(&q, path, MAPQ_CREATE | MAPQ_EXCL, &o));
+	CHECK_OK(mapq_reader_open(q, &r, NULL, MAPQ_START_OLDEST));
+	for (uint64_t i = 0; i < CAP / FRAME; i++) {
+		t_fill(out, LEN, MARK_ID, i);
+		CHECK_OK(mapq_send(q, out, LEN, 0)); /* slot 0 */
+	}
+	CHECK_EQ(mapq_recv(r, in, sizeof(in), 0), LEN); /* one frame free */
+	pid_t loser = fork();
+	CHECK(loser >= 0);
+	if (loser == 0) {
+		alarm(30);
+		mapq *cq;
+		t_fill(out, LEN, DEAD_ID + 1, 0);
+		if (mapq_open(&cq, path, 0, NULL) || mapq_fault_arm("reserve.before_cas:1:stop"))
+			t_exit(1);
+		t_exit(mapq_send(cq, out, LEN, 20000) ? 2 : 0); /* slot 1 */
+	}
+	/* Nothing fails between the stop and the SIGCONT: a stopped child
+	 * would outlive the test (its alarm waits for it to run). */
+	int st = 0, died = -1;
+	mapq_slot_info si = { 0 };
+	uint64_t tail = 0;
+	bool stopped = waitpid(loser, &st, WUNTRACED) == loser && WIFSTOPPED(st);
+	int rc = stopped ? mapq_writer_slot(q, 1, &si) : 0;
+	bool recorded = !rc && si.resv_size && si.resv_tentative && si.resv_pos == CAP;
+	pid_t winner = recorded ? fork() : -1;
+	if (winner == 0) {
+		alarm(30);
+		mapq *cq;
+		t_fill(out, LEN, DEAD_ID, 0);
+		if (mapq_open(&cq, path, 0, NULL) || mapq_fault_arm("reserve.after_cas:1:kill"))
+			t_exit(1);
+		t_exit(mapq_send(cq, out, LEN, 0) ? 3 : 2); /* slot 2; killed first */
+	}
+	if (winner > 0) {
+		died = t_wait_child(winner);
+		tail = atomic_load(&q->ctl->tail);
+	}
+	if (stopped)
+		kill(loser, died == 128 + SIGKILL ? SIGCONT : SIGKILL);
+	if (!stopped)
+		t_fail(__FILE__, __LINE__, "the loser did not stop at reserve.before_cas (%#x)",
+		       st);
+	CHECK_OK(rc);
+	CHECK(recorded);
+	CHECK(winner > 0);
+	CHECK_EQ(died, 128 + SIGKILL);
+	/* The loser's CAS now fails, and the ring is full: head cannot pass
+	 * the reader's cursor. It must wait with its record cleared. */
+	bool cleared = false;
+	for (uint64_t t0 = t_now_ms(); !cleared && t_now_ms() - t0 < 5000;) {
+		CHECK_OK(mapq_writer_slot(q, 1, &si));
+		cleared = si.resv_size == 0;
+		if (!cleared)
+			usleep(1000);
+	}
+	if (!cleared)
+		kill(loser, SIGKILL);
+	CHECK_EQ(tail, CAP + FRAME); /* the winner's, not the loser's */
+	if (!cleared)
+		fprintf(stderr, "the blocked loser still records %s %llu + %llu\n",
+			si.resv_tentative ? "a tentative reservation at" : "a reservation at",
+			(unsigned long long)si.resv_pos, (unsigned long long)si.resv_size);
+	CHECK(cleared);
+	/* The reader drains the ring, and the dead winner's hole is filled
+	 * at once: the loser's message comes long before the unblock
+	 * timeout. */
+	uint64_t t0 = t_now_ms();
+	uint32_t w;
+	uint64_t s;
+	for (uint64_t i = 1; i < CAP / FRAME; i++) {
+		CHECK_EQ(mapq_recv(r, in, sizeof(in), 5000), LEN);
+		CHECK(t_check_payload(in, LEN, &w, &s) == 0 && w == MARK_ID && s == i);
+	}
+	CHECK_EQ(mapq_recv(r, in, sizeof(in), 5000), LEN);
+	CHECK(t_check_payload(in, LEN, &w, &s) == 0 && w == DEAD_ID + 1);
+	uint64_t ms = t_now_ms() - t0;
+	printf("%-28s the ring drained past a dead winner's hole in %llu ms\n", "loser blocked",
+	       (unsigned long long)ms);
+	CHECK(ms < 3000);
+	CHECK_EQ(t_wait_child(loser), 0);
+	mapq_reader_close(r);
+	mapq_close(q);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc == 1)
 		successor_aborts_forsaken();
 	if (argc == 1 && mapq_fault_enabled()) {
+		loser_blocked();
 		killed_reserving("reserve.after_cas");
 		killed_reserving("reserve.after_confirm");
 		stalled_before_claim();
