@@ -6,7 +6,7 @@
  * - mapq_sync() waits for a stopped writer only up to the unblock
  *   timeout, then its frame is forsaken and its commit fails;
  * - space that no record describes (damage) is filled after the timeout
- *   so readers go on;
+ *   so readers go on, once, when two readers fill it at the same time;
  * - dead writers' claimed frames that their slots' records no longer
  *   describe (damage) are aborted by mapq_recover() all the same, in a
  *   full ring too: it walks the frames from head, not only the records. */
@@ -170,6 +170,75 @@ static void unknown_hole(void)
 	uint64_t t0 = t_now_ms();
 	expect(r, 1, 1); /* after the timeout, the space is filled */
 	CHECK(t_now_ms() - t0 >= 25);
+	mapq_close(q);
+}
+
+/* Two repairers of one unknown hole: a reader in another process stops
+ * just before its CAS of the hole's word (repair.before_cas:stop) while
+ * ours fills the hole. When the other goes on, its CAS fails: it must
+ * count nothing and step over nothing, and read on. The hole is one
+ * repair. (Fault injection.) */
+static void unknown_hole_raced(void)
+{
+	mapq_options o;
+	mapq_options_init(&o);
+	o.capacity = 4096;
+	o.unblock_ms = 30;
+	mapq *q;
+	mapq_reader *r;
+	CHECK_OK(mapq_open(&q, t_path("hole-raced"), MAPQ_CREATE | MAPQ_EXCL, &o));
+	CHECK_OK(mapq_reader_open(q, &r, NULL, MAPQ_START_OLDEST));
+	msg(q, 1, 0);
+	atomic_fetch_add(&q->ctl->tail, 96); /* damage: no record describes it */
+	msg(q, 1, 1);
+	pid_t pid = fork();
+	CHECK(pid >= 0);
+	if (pid == 0) {
+		alarm(30);
+		mapq *cq;
+		mapq_reader *cr;
+		char in[100];
+		uint32_t w;
+		uint64_t s;
+		if (mapq_open(&cq, t_path("hole-raced"), 0, NULL) ||
+		    mapq_reader_open(cq, &cr, NULL, MAPQ_START_OLDEST) ||
+		    mapq_fault_arm("repair.before_cas:1:stop"))
+			t_exit(1);
+		for (uint64_t i = 0; i < 2; i++)
+			if (mapq_recv(cr, in, sizeof(in), 2000) != 60 ||
+			    t_check_payload(in, 60, &w, &s) || w != 1 || s != i)
+				t_exit(2 + (int)i);
+		t_exit(mapq_fault_hits("repair.before_cas") == 1 ? 0 : 4);
+	}
+	/* Nothing fails between the stop and the SIGCONT: a stopped child
+	 * would outlive the test. */
+	int st = 0;
+	bool stopped = waitpid(pid, &st, WUNTRACED) == pid && WIFSTOPPED(st);
+	char in[100];
+	ssize_t n0 = stopped ? mapq_recv(r, in, sizeof(in), 2000) : -1;
+	ssize_t n1 = stopped ? mapq_recv(r, in, sizeof(in), 2000) : -1;
+	mapq_counters c1, c2;
+	int rc1 = mapq_stats(q, &c1);
+	if (stopped)
+		kill(pid, SIGCONT);
+	if (!stopped)
+		t_fail(__FILE__, __LINE__,
+		       "the other reader did not stop at repair.before_cas (%#x)", st);
+	CHECK_EQ(n0, 60);
+	CHECK_EQ(n1, 60);
+	uint32_t w;
+	uint64_t seq;
+	CHECK(t_check_payload(in, 60, &w, &seq) == 0 && w == 1 && seq == 1);
+	CHECK_OK(rc1);
+	CHECK_EQ(c1.repaired, 1); /* ours */
+	CHECK_EQ(t_wait_child(pid), 0);
+	CHECK_OK(mapq_stats(q, &c2));
+	CHECK_EQ(c2.repaired, 1); /* and none of the other's */
+	mapq_frame_info fi;
+	CHECK_OK(mapq_frame(q, FRAME_ALIGN * 6, &fi)); /* 60 bytes: a 96-byte frame */
+	CHECK_EQ(fi.kind, MAPQ_FRAME_ABORTED);
+	CHECK_EQ(fi.size, 96);
+	mapq_reader_close(r);
 	mapq_close(q);
 }
 
@@ -338,6 +407,8 @@ int main(void)
 	live_recover();
 	sync_stalled();
 	unknown_hole();
+	if (mapq_fault_enabled())
+		unknown_hole_raced();
 	no_such_writer();
 	unknown_space("hole-min", 1, FRAME_HDR, MAPQ_FRAME_ABORTED, 1, 1);
 	unknown_space("hole-max", 1, 2048, MAPQ_FRAME_ABORTED, 1, 1);
