@@ -236,6 +236,7 @@ int mapq__advance_head(struct mapq *q, uint64_t need, bool eager)
 	/* acquire: pairs with the release CAS that moved head, so the frames
 	 * behind it are free for us to overwrite */
 	uint64_t h = mapq__load(&q->ctl->head, memory_order_acquire);
+	bool moved = false;
 
 	while (h < need) {
 		if (h % FRAME_ALIGN)
@@ -282,7 +283,17 @@ int mapq__advance_head(struct mapq *q, uint64_t need, bool eager)
 		if (mapq__cas(&q->ctl->head, &h, end, memory_order_seq_cst, memory_order_acquire)) {
 			mapq__lift_readers(q, end);
 			h = end;
+			moved = true;
 		}
 	}
+	/* release fence: our pushes and head move come before every store we
+	 * make after it, in particular into the frames we just passed, which
+	 * a reader or head mover may still be reading; it trusts what it read
+	 * only if the cursor or head it re-reads after its acquire fence has
+	 * not moved (the seqlock of "Torn frames"). A release CAS orders only
+	 * the stores before it, and ARM may let a later plain store be seen
+	 * before it; x86 keeps stores in order, where this costs nothing. */
+	if (moved)
+		mapq__fence(memory_order_release);
 	return 0;
 }
