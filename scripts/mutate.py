@@ -696,6 +696,20 @@ def recorded(previous, ran, eq):
     return out
 
 
+def triaged_rows(results, eq):
+    """For a report of every mutant: the triaged ones that @results do not
+    hold (a campaign does not run them), as the survivors they are, so
+    that the ratio counts those triaged real but unseen. None unless
+    @results hold every mutant not triaged (a full campaign)."""
+    have = {r["id"] for r in results}
+    every = all_mutants(None, OPERATORS)
+    if any(m["id"] not in eq and m["id"] not in have for m in every):
+        return []
+    return [dict(m, result="survived", killer=None, flaky=[], seconds=0, equivalent=eq[m["id"]],
+                 reached=None, triaged_only=True)
+            for m in every if m["id"] in eq and m["id"] not in have]
+
+
 def write_kills(path, results):
     with open(path, "w") as f:
         f.write("# mutation/kills.tsv - mutants of src/ killed in mutate.py campaigns, and\n"
@@ -780,7 +794,7 @@ def report(args, results, t0):
     with open(os.path.join(args.out, "mutants.json"), "w") as f:
         json.dump(results, f, indent=2)
     write_kills(os.path.join(args.out, "kills.tsv"), results)
-    print("mutate: %d run: %d killed, %d survived (%d not triaged), %d stillborn; kill ratio "
+    print("mutate: %d mutants: %d killed, %d survived (%d not triaged), %d stillborn; kill ratio "
           "%.1f %%; report in %s" % (len(results), killed, len(survivors), len(untriaged),
                                      len(results) - len(counted), ratio,
                                      os.path.join(args.out, "summary.md")))
@@ -850,6 +864,7 @@ def main():
         except (OSError, ValueError) as e:
             sys.exit("mutate: --report-only: no report to write again in %s (%s)" % (args.out, e))
         results = recorded(previous, set(), eq)
+        results += triaged_rows(results, eq)
         untriaged = report(args, results,
                            time.monotonic() - sum(r.get("seconds", 0) for r in results))
         return 1 if args.fail_on_survivor and untriaged else 0
@@ -1059,6 +1074,8 @@ def main():
     # recorded for mutants that still exist, unchanged.
     if args.resume:
         results += recorded(previous, {r["id"] for r in results}, eq)
+    if args.full and not interrupted:
+        results += triaged_rows(results, eq)
     untriaged = report(args, results, t0)
     if interrupted:
         return 130
