@@ -512,6 +512,10 @@ int mapq_reader_drop(mapq *q, const char *name);
  * continues from the oldest retained message), -MAPQ_EFRAMECRC (a bad
  * frame was skipped and counted), -MAPQ_ECORRUPT (the ring cannot be
  * walked further).
+ *
+ * Under MAPQ_OVERWRITE a writer counts a lapped reader's loss just after
+ * it moves the reader on, so the report can come after the first message
+ * past the gap; and a writer that dies between the two never counts it.
  */
 MAPQ_WUR int mapq_read(mapq_reader *r, mapq_msg *msg, int timeout_ms);
 
