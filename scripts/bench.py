@@ -298,7 +298,7 @@ def callgrind(bench, pairs, out_dir, tag):
     # children traced: in a build tree mapq-bench is libtool's wrapper
     # script, which runs the real program; each process has its own file
     stem = os.path.join(out_dir, "callgrind-%s-%d" % (tag, pairs))
-    cmd = ["valgrind", "--tool=callgrind", "--trace-children=yes",
+    cmd = ["valgrind", "--tool=callgrind", "--trace-children=yes", "--vgdb=no",
            "--callgrind-out-file=%s.%%p.out" % stem, bench,
            "--pairs", str(pairs), "--sizes", "64", "--dir", out_dir]
     p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)

@@ -351,7 +351,7 @@ NOT_CHECKS = {"tests/bug_patches.sh"}
 # SameCode, the library as users build it, on a mutant the others missed.
 PLAIN_CHECKS = ["tests/no_sse42.sh"]
 # Valgrind's memcheck as tests/local.mk runs it (check-valgrind-memcheck)
-MEMCHECK = ["-q", "--error-exitcode=1", "--trace-children=yes", "--tool=memcheck",
+MEMCHECK = ["-q", "--error-exitcode=1", "--trace-children=yes", "--vgdb=no", "--tool=memcheck",
             "--leak-check=full", "--errors-for-leak-kinds=definite,indirect",
             "--show-leak-kinds=definite,indirect"]
 MEMCHECK_TIMEOUT = 600

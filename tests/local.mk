@@ -80,7 +80,9 @@ check-faults: tests/fault_kill
 # Helgrind do not model C11 atomics, so their threads map the queue
 # separately (T_SEPARATE_MAPPINGS, see tests/threads.c) and they judge
 # the library's process-local memory only.
-VALGRIND_COMMON = -q --error-exitcode=1 --trace-children=yes \
+# --vgdb=no: Valgrind's gdbserver makes three FIFOs in $TMPDIR per process,
+# and a process the tests kill (SIGKILL) leaves them there.
+VALGRIND_COMMON = -q --error-exitcode=1 --trace-children=yes --vgdb=no \
 	--suppressions=$(abs_top_srcdir)/tests/valgrind.supp
 VALGRIND_memcheck = --tool=memcheck --leak-check=full \
 	--errors-for-leak-kinds=definite,indirect --show-leak-kinds=definite,indirect
