@@ -153,8 +153,7 @@ int main(int argc, char **argv)
 			t_exit(2);
 		t_exit(mapq_send(cq, "stopped", 7, 0) ? 3 : 0);
 	}
-	int st;
-	CHECK(waitpid(pid, &st, WUNTRACED) == pid && WIFSTOPPED(st));
+	CHECK(t_wait_stopped(pid));
 	CHECK(kill(pid, SIGCONT) == 0);
 	CHECK_EQ(t_wait_child(pid), 0);
 	CHECK_EQ(mapq_recv(r, buf, sizeof(buf), 1000), 7);

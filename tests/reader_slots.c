@@ -110,8 +110,7 @@ static void attach_over_dead_reader(void)
 		mapq_close(cq);
 		t_exit(0);
 	}
-	int st;
-	CHECK(waitpid(pid, &st, WUNTRACED) == pid && WIFSTOPPED(st));
+	CHECK(t_wait_stopped(pid));
 	send_n(q, 100); /* laps the ring about six times */
 	CHECK(kill(pid, SIGCONT) == 0);
 	CHECK_EQ(t_wait_child(pid), 0);

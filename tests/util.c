@@ -50,11 +50,26 @@ static int rm_one(const char *path, const struct stat *st, int type, struct FTW 
 	return 0; /* go on whatever failed: remove all that can be */
 }
 
+/* Children stopped at a fault point (t_wait_stopped) and not waited for
+ * since: a test that fails before it lets them go must not leave them
+ * stopped, where their alarm never fires. */
+static pid_t stopped[8];
+
+static void kill_stopped(void)
+{
+	for (size_t i = 0; i < sizeof(stopped) / sizeof(stopped[0]); i++)
+		if (stopped[i] > 0) {
+			(void)kill(stopped[i], SIGKILL); /* not reaped yet: still ours */
+			stopped[i] = 0;
+		}
+}
+
 /* Remove the test's directory and everything in it, subdirectories too. */
 static void rm_dir(void)
 {
 	if (!dir[0] || getpid() != dir_owner)
 		return; /* children leave the parent's directory alone */
+	kill_stopped();
 	const char *keep = getenv("T_KEEP");
 	if (keep && *keep == '1') {
 		fprintf(stderr, "kept %s\n", dir);
@@ -292,9 +307,28 @@ void t_report(int fd, const void *buf, size_t len)
 	t_exit(write(fd, buf, len) == (ssize_t)len ? 0 : T_ERROR);
 }
 
+bool t_wait_stopped(pid_t pid)
+{
+	int st;
+	pid_t got;
+	while ((got = waitpid(pid, &st, WUNTRACED)) < 0 && errno == EINTR)
+		;
+	if (got != pid || !WIFSTOPPED(st))
+		return false;
+	for (size_t i = 0; i < sizeof(stopped) / sizeof(stopped[0]); i++)
+		if (stopped[i] <= 0) {
+			stopped[i] = pid;
+			break;
+		}
+	return true;
+}
+
 int t_wait_child(int pid)
 {
 	int st;
+	for (size_t i = 0; i < sizeof(stopped) / sizeof(stopped[0]); i++)
+		if (stopped[i] == pid)
+			stopped[i] = 0; /* reaped below: its pid may be reused after */
 	while (waitpid(pid, &st, 0) < 0)
 		if (errno != EINTR)
 			return T_ERROR;

@@ -9,6 +9,7 @@
 #define MAPQ_TEST_UTIL_H
 
 #include <inttypes.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -108,6 +109,10 @@ pid_t t_fork_reporting(unsigned alarm_s, int *fd);
 __attribute__((noreturn)) void t_report(int fd, const void *buf, size_t len);
 /* Wait for a child and return its exit status (or 128 + signal). */
 int t_wait_child(int pid);
+/* Wait until child @pid stops (a fault point's `stop', SIGSTOP): true if
+ * it did, false if it ended instead. Until t_wait_child() reaps it, a
+ * test that ends, failing or not, kills it: none is left stopped. */
+bool t_wait_stopped(pid_t pid);
 
 uint64_t t_now_ms(void);
 
