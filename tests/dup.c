@@ -8,11 +8,18 @@
  * container's stand-in) may hand back another file. Then the dup fails
  * with -EIO and keeps no descriptor. This program's own open() plays
  * that /proc when asked to; it stands in for the C library's for the
- * library code linked in, which is otherwise the code users get. */
+ * library code linked in, which is otherwise the code users get.
+ *
+ * And handles of one mapping closed at once by the threads that used
+ * them: the last close unmaps and frees what the others used, so each
+ * close must see every other's use done (its acq_rel count). Under
+ * ThreadSanitizer a weaker count is a race between one thread's close and
+ * the other's free, whichever comes last. */
 #include "config.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <string.h>
 #include <sys/syscall.h>
@@ -35,6 +42,64 @@ int open(const char *path, int flags, ...)
 	if (lying_proc && strncmp(path, "/proc/self/fd/", 14) == 0)
 		path = lying_proc;
 	return (int)syscall(SYS_openat, AT_FDCWD, path, flags, mode);
+}
+
+enum {
+	CLOSERS = 2
+};
+
+struct closer {
+	mapq *h;
+	pthread_barrier_t *all_sent;
+	int rc;
+};
+
+/* Send through our own handle, wait until every closer has sent (so the
+ * closes below race each other, and nothing but the count orders them),
+ * then close it. */
+static void *send_and_close(void *arg)
+{
+	struct closer *c = arg;
+	c->rc = mapq_send(c->h, "closer", 6, 0);
+	(void)pthread_barrier_wait(c->all_sent);
+	mapq_close(c->h);
+	return NULL;
+}
+
+/* The original closed first; the dups close last, concurrently, each in
+ * its own thread. The messages they sent are all there afterwards. */
+static void closed_by_threads(void)
+{
+	mapq *q = t_create("closers", 1 << 16, MAPQ_BLOCK);
+	struct closer c[CLOSERS];
+	pthread_t t[CLOSERS];
+	pthread_barrier_t b;
+	CHECK(pthread_barrier_init(&b, NULL, CLOSERS) == 0);
+	for (int i = 0; i < CLOSERS; i++) {
+		c[i] = (struct closer){ NULL, &b, -1 };
+		CHECK_OK(mapq_dup(q, &c[i].h));
+	}
+	for (int i = 0; i < T_MAX_QUEUES; i++)
+		if (t_queues[i] == q)
+			t_queues[i] = NULL; /* closed: no longer ours to keep reachable */
+	mapq_close(q);
+	for (int i = 0; i < CLOSERS; i++)
+		CHECK(pthread_create(&t[i], NULL, send_and_close, &c[i]) == 0);
+	for (int i = 0; i < CLOSERS; i++) {
+		CHECK(pthread_join(t[i], NULL) == 0);
+		CHECK_OK(c[i].rc);
+	}
+	CHECK(pthread_barrier_destroy(&b) == 0);
+	CHECK_OK(mapq_open(&q, t_path("closers"), 0, NULL));
+	mapq_reader *r;
+	char in[16];
+	CHECK_OK(mapq_reader_open(q, &r, NULL, MAPQ_START_OLDEST));
+	for (int i = 0; i < CLOSERS; i++) {
+		CHECK_EQ(mapq_recv(r, in, sizeof(in), 0), 6);
+		CHECK(memcmp(in, "closer", 6) == 0);
+	}
+	CHECK_RC(mapq_recv(r, in, sizeof(in), 0), -EAGAIN);
+	mapq_close(q);
 }
 
 int main(void)
@@ -90,5 +155,7 @@ int main(void)
 	mapq_close(other);
 	mapq_close(d);
 	mapq_close(d2);
+
+	closed_by_threads();
 	return 0;
 }
