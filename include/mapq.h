@@ -102,7 +102,8 @@ enum mapq_open_flags {
 /** Where a new reader starts (mapq_reader_open()). */
 enum mapq_start {
 	MAPQ_START_RESUME = 0, /**< durable reader: its saved cursor; else oldest */
-	MAPQ_START_OLDEST = 1, /**< oldest message still in the ring */
+	MAPQ_START_OLDEST = 1, /**< oldest message still in the ring (or a few
+				    after it, if a writer is freeing those) */
 	MAPQ_START_LATEST = 2, /**< only messages committed from now on */
 };
 
@@ -493,11 +494,7 @@ int mapq_reader_drop(mapq *q, const char *name);
  *              unchanged until mapq_release() under MAPQ_BLOCK. Under
  *              MAPQ_OVERWRITE writers may overwrite it meanwhile: then
  *              mapq_release() returns -MAPQ_ELAPPED and the data must
- *              be discarded. So too under MAPQ_BLOCK for a reader that
- *              has just joined at the oldest message (MAPQ_START_OLDEST,
- *              or a durable reader new to the queue): a writer that
- *              looked at the readers before it joined may free what it
- *              reads, once per such writer at most.
+ *              be discarded.
  * @timeout_ms: 0, a time in milliseconds, or MAPQ_FOREVER.
  *
  * The frame's CRC32C is checked before it is returned. With timeout 0 the
@@ -521,9 +518,9 @@ MAPQ_WUR int mapq_read(mapq_reader *r, mapq_msg *msg, int timeout_ms);
 
 /**
  * mapq_release - consume the message returned by mapq_read().
- * Return: 0, or -MAPQ_ESTATE (nothing to release), -MAPQ_ELAPPED (the
- * message was overwritten while held, or freed under a reader that had
- * just joined (mapq_read); discard what was read).
+ * Return: 0, or -MAPQ_ESTATE (nothing to release), -MAPQ_ELAPPED (under
+ * MAPQ_OVERWRITE: the message was overwritten while held; discard what was
+ * read).
  */
 MAPQ_WUR int mapq_release(mapq_reader *r);
 

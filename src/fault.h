@@ -37,6 +37,7 @@
 	XX(ABORT_BEFORE_STORE, "abort.before_store")       \
 	XX(READ_BEFORE_ADVANCE, "read.before_advance")     \
 	XX(READ_AFTER_ADVANCE, "read.after_advance")       \
+	XX(HEAD_BEFORE_INTENT, "head.before_intent")       \
 	XX(HEAD_BEFORE_CAS, "head.before_cas")             \
 	XX(HEAD_AFTER_PUSH, "head.after_push")             \
 	XX(WSLOT_ATTACH_LOCKED, "wslot.attach_locked")     \

@@ -63,8 +63,11 @@ struct fmt_super {
  * FMT_LINE so writers reserving do not slow readers polling, and so on.
  */
 struct fmt_ctl {
-	_Alignas(FMT_LINE) _Atomic uint64_t tail;      /* next position to reserve */
-	_Alignas(FMT_LINE) _Atomic uint64_t head;      /* oldest retained frame */
+	_Alignas(FMT_LINE) _Atomic uint64_t tail; /* next position to reserve */
+	_Alignas(FMT_LINE) _Atomic uint64_t head; /* oldest retained frame */
+	_Atomic uint64_t head_intent;             /* the furthest a head mover set out to move head:
+					 where a reader joining under MAPQ_BLOCK may start
+					 (ring.c, reader.c); 0 in files made before it */
 	_Alignas(FMT_LINE) _Atomic uint32_t data_seq;  /* futex: a frame was committed */
 	_Atomic uint32_t data_sleepers;                /* non-zero: someone may sleep on data_seq */
 	_Alignas(FMT_LINE) _Atomic uint32_t space_seq; /* futex: a reader moved on */

@@ -105,6 +105,28 @@ static void raise_hwm(struct mapq *q, uint32_t n)
 		;
 }
 
+/*
+ * After a joining reader's seq_cst store of its state (or of its reset
+ * cursor): the first position it may read (doc/format.md, Join). Under
+ * MAPQ_BLOCK a head mover whose scan missed us may still move head, but
+ * only to where it said it would first (head_intent; ring.c, intend()),
+ * so we start there if that is past head. Under MAPQ_OVERWRITE such a
+ * mover lifts us after its move (mapq__lift_readers()).
+ */
+static uint64_t join_floor(const struct mapq *q)
+{
+	/* seq_cst, both: the joiner's half of the pairs with a head mover's
+	 * seq_cst intent and second scan, and with its CAS and lift scan */
+	uint64_t i = mapq__load(&q->ctl->head_intent, memory_order_seq_cst);
+	uint64_t h = mapq__load(&q->ctl->head, memory_order_seq_cst);
+	if (q->overwrite || i <= h || i % FRAME_ALIGN)
+		return h;
+	/* relaxed: a mover intends only frames it saw finished, so a real
+	 * intent is at most the tail we read after acquiring it; one past
+	 * tail is damage, and would park us beyond every frame */
+	return i <= mapq__load(&q->ctl->tail, memory_order_relaxed) ? i : h;
+}
+
 int mapq_reader_open(mapq *q, mapq_reader **rp, const char *name, int start)
 {
 	if (!q || !rp || (name && !reader_name_ok(name)) || start < MAPQ_START_RESUME ||
@@ -174,10 +196,10 @@ int mapq_reader_open(mapq *q, mapq_reader **rp, const char *name, int start)
 	mapq__store(&s->pid, mapq__os_pid(), memory_order_relaxed);
 	raise_hwm(q, (uint32_t)i + 1);
 	(void)MAPQ_FAULT(RSLOT_ATTACH_ACTIVE);
-	/* seq_cst: pairs with head movers' seq_cst CAS and scan (ring.c) */
+	/* seq_cst: pairs with head movers' seq_cst scans (ring.c) */
 	mapq__store(&s->state, RSLOT_ACTIVE, memory_order_seq_cst);
-	uint64_t h = mapq__load(&q->ctl->head, memory_order_seq_cst);
-	/* A cursor behind head (a stale resume point, or head moved while we
+	uint64_t h = join_floor(q);
+	/* A cursor behind that (a stale resume point, or head moved while we
 	 * joined) starts from the oldest frame still retained. relaxed, load
 	 * and CAS: a position, compared and raised, with nothing read on its
 	 * strength (each read loads the cursor again, and judges the frame

@@ -482,6 +482,10 @@ static int recover_exclusive(struct mapq *q, mapq_recovery *rep)
 	if ((err = MAPQ_FAULT(RECOVER_SCRUBBED)))
 		return err;
 	mapq__store(&ctl->tail, end, memory_order_relaxed);
+	/* No head mover is in flight: an intent left (a garbled control page
+	 * may hold any) would only make joiners skip frames once tail passed
+	 * it. */
+	mapq__store(&ctl->head_intent, 0, memory_order_relaxed);
 	/* Sleeper flags that dead processes left set would make the next
 	 * commit pay for a futex wake no one needs. */
 	mapq__store(&ctl->data_sleepers, 0, memory_order_relaxed);

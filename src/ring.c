@@ -142,10 +142,12 @@ static void pass_readers(struct mapq *q, uint64_t h, uint64_t next, bool data)
 }
 
 /*
- * A reader that joined while we moved head may have set its cursor to the
- * old head without our scan seeing it. Either its re-check of head sees our
- * move, or this scan (after our seq_cst CAS) sees its seq_cst state store:
- * whoever notices moves the cursor up to the new head.
+ * MAPQ_OVERWRITE: a reader that joined while we moved head may have set its
+ * cursor to the old head without our scan seeing it. Either its re-check of
+ * head sees our move, or this scan (after our seq_cst CAS) sees its seq_cst
+ * state store: whoever notices moves the cursor up to the new head. (It may
+ * have looked at a frame we passed meanwhile: an overwrite reader's
+ * seqlock finds its cursor moved. MAPQ_BLOCK needs more, intend() below.)
  */
 void mapq__lift_readers(struct mapq *q, uint64_t head)
 {
@@ -218,6 +220,32 @@ static uint64_t finished_end(const struct mapq *q, uint64_t h, unsigned *state, 
 }
 
 /*
+ * MAPQ_BLOCK: before moving head from @h to @end, say so, then look at the
+ * readers again. A reader joining at the oldest frame (reader.c, Join)
+ * stores its state, then reads head_intent and head, and starts at the
+ * furthest of them. Our first scan may have missed it; this second scan
+ * comes after the intent (both seq_cst), so either it sees the joiner,
+ * whose cursor then bounds @end, or the joiner's load of head_intent comes
+ * after our store and it starts at or past @end: a reader never holds a
+ * frame head passes, whenever our CAS lands. False: a reader joined below
+ * @end; look again.
+ */
+static bool intend(struct mapq *q, uint64_t h, uint64_t end)
+{
+	_Atomic uint64_t *in = &q->ctl->head_intent;
+	/* seq_cst, load and CAS alike: whichever of them leaves head_intent
+	 * at or past @end must come before the scan below in the single
+	 * order of seq_cst operations, so that a joiner's seq_cst load of it,
+	 * after its state store that the scan missed, reads @end or more.
+	 * A max: a plain store could replace another mover's larger intent
+	 * that a joiner still needs. */
+	uint64_t i = mapq__load(in, memory_order_seq_cst);
+	while (i < end && !mapq__cas_weak(in, &i, end, memory_order_seq_cst, memory_order_seq_cst))
+		;
+	return readers_floor(q, h, false) >= end;
+}
+
+/*
  * Move head to at least @need. Returns 0, MAPQ__BLOCKED_BY_READER,
  * MAPQ__BLOCKED_BY_WRITER (the frame at head is not finished) or -MAPQ_ECORRUPT.
  * @eager: a caller that cannot wait: ask at once whether blocking readers
@@ -273,15 +301,23 @@ int mapq__advance_head(struct mapq *q, uint64_t need, bool eager)
 		}
 		if (end == h)
 			return err ? err : MAPQ__BLOCKED_BY_WRITER;
-		if (q->overwrite)
+		int r;
+		if (q->overwrite) {
 			pass_readers(q, h, end, st == FRAME_COMMITTED);
-		int r = MAPQ_FAULT(HEAD_BEFORE_CAS);
-		if (r)
+		} else {
+			if ((r = MAPQ_FAULT(HEAD_BEFORE_INTENT)) != 0)
+				return r;
+			if (!intend(q, h, end))
+				continue; /* a reader joined below end: look again */
+		}
+		if ((r = MAPQ_FAULT(HEAD_BEFORE_CAS)) != 0)
 			return r;
-		/* seq_cst: the late-joiner scan below must not be ordered before
-		 * this; failure reloads h (acquire) and we look again */
+		/* seq_cst: under MAPQ_OVERWRITE the late-joiner scan below must
+		 * not be ordered before this; failure reloads h (acquire) and we
+		 * look again */
 		if (mapq__cas(&q->ctl->head, &h, end, memory_order_seq_cst, memory_order_acquire)) {
-			mapq__lift_readers(q, end);
+			if (q->overwrite)
+				mapq__lift_readers(q, end);
 			h = end;
 			moved = true;
 		}

@@ -11,7 +11,8 @@ TEST_PROGS = \
 	tests/counters tests/multiproc tests/threads tests/durable_churn tests/overwrite_multiproc tests/dead_writer_slot tests/dead_writer tests/fault_kill tests/recover_files tests/power_loss tests/fault_api tests/recover_live tests/dup tests/inspect tests/timeouts tests/ring_end tests/create_kill tests/damaged_ctl \
 	tests/superblock tests/overwrite_resume tests/wakeups tests/forked tests/fd_zero \
 	tests/create_nolink tests/os_failures tests/reader_slots tests/sync_wait tests/slot_bounds \
-	tests/recover_walk tests/signals tests/create_steal tests/slot_race tests/lock_bytes
+	tests/recover_walk tests/signals tests/create_steal tests/slot_race tests/lock_bytes \
+	tests/join_head
 check_PROGRAMS = $(TEST_PROGS) tests/cli_die
 tests_cli_die_LDADD = libmapq.la
 # The README's API program, cut out of README.md as it stands, built with
