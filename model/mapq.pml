@@ -36,6 +36,13 @@
  *   - with -DABORTS, a writer may take any message back (mapq_abort()):
  *     the same settle as a commit, publishing the frame aborted, and
  *     nothing acknowledged;
+ *   - with -DJOIN, a second reader joins at the oldest frame while the
+ *     writers go on (reader.c, Join: its cursor from head, its state
+ *     stored, head_intent and head loaded, the cursor raised to the
+ *     furthest), and a head mover under the blocking policy takes the
+ *     steps of ring.c for it: the scan and walk, the intent (a max), the
+ *     second scan, the CAS. The joiner takes a message, releases it by
+ *     CAS, and must find what it held as written until then;
  *   - with -DCRASH, everyone may die at once at any step; then the next
  *     to open the queue recovers it alone (recover_exclusive(): the walk,
  *     claims aborted, dead writers' reservations finished, records
@@ -50,6 +57,10 @@
  * frame blocks it for ever: spin's end states); no late store of a
  * forsaken writer lands in a frame of a later lap. With -DWAKEUPS: no
  * wake-up is lost (a process asleep for ever is an invalid end state).
+ * With -DJOIN: the joiner's release always succeeds, what it held is
+ * intact until then (no writer overwrites a frame a reader holds, nor
+ * does head pass it), and it delivers every acknowledged message from
+ * where it started, once, in order.
  * With -DOVERWRITE: every acknowledged message is delivered or counted
  * lost, never both, but for one whose pusher died between its push and
  * its count (a gap the model shows, not fixed), and the counts the
@@ -64,12 +75,12 @@
  *
  * not modelled: pad.before_word pad.before_pos
  *   wslot.attach_locked wslot.attach_repaired wslot.detach
- *   rslot.attach_busy rslot.attach_active rslot.detach recover.scrubbed
+ *   rslot.detach recover.scrubbed
  *   sync.before_msync sync.before_checkpoint os.open os.mmap os.msync
  *   os.calloc os.lock
- * (no padding, no counters but the lost ones, writers and the reader
- * never attach or detach, no power cut: recovery finds every store made
- * and has nothing to scrub, no sync, no system calls)
+ * (no padding, no counters but the lost ones, writers never attach or
+ * detach and readers only join (JOIN), no power cut: recovery finds
+ * every store made and has nothing to scrub, no sync, no system calls)
  */
 
 #ifndef NW
@@ -140,6 +151,20 @@ byte wrote[NPOS]; /* the payload the owner of position p wrote, when it settled 
 bool acked[NPOS]; /* the commit at p reported done to its writer */
 bool got[NPOS];   /* the reader delivered the message at p */
 byte last[NW];    /* the last seq delivered of each writer, +1 */
+
+#ifdef JOIN
+#if defined(OVERWRITE) || defined(WAKEUPS) || defined(CRASH) || defined(ABORTS)
+#error "JOIN is a configuration of its own"
+#endif
+/* The joiner's slot (state, cursor) and the control page's head_intent;
+ * ghosts: where it started, what it delivered. */
+bool active2 = false;
+byte cursor2 = 0;
+byte intent = 0;
+byte start2 = NOPOS;
+bool got2[NPOS];
+byte last2[NW];
+#endif
 
 #ifdef CRASH
 /* Everyone dies at once (a machine crash), and the queue is recovered
@@ -471,7 +496,58 @@ head_after_push:
 				:: else -> skip
 				fi;
 				d_step { hp = 0; data = false; ok = false }
+#elif defined(JOIN)
+			/* mapq__advance_head(), blocking: the scan of the readers
+			 * and the walk (one step in this memory), then the intent
+			 * (a max), the second scan, the CAS */
+			:: FINISHED(head) && cursor > head && (!active2 || cursor2 > head) ->
+				d_step {
+					hp = head;
+					ok = FINISHED(hp) && cursor > hp && (!active2 || cursor2 > hp)
+				}
+				if
+				:: ok ->
+#ifndef BUG_JOIN_NO_INTENT
+head_before_intent:
+					atomic {
+						if
+						:: intent < hp + 1 -> intent = hp + 1
+						:: else -> skip
+						fi
+					}
+#ifndef BUG_JOIN_NO_RESCAN
+					/* bug (if left out): the intent alone, said after
+					 * the joiner looked for it */
+					ok = cursor > hp && (!active2 || cursor2 > hp);
+#endif
+#endif
+					if
+					:: ok ->
+head_before_cas:				atomic {
+							if
+							:: head == hp -> head++
+							:: else -> skip
+							fi
+						}
+#ifdef BUG_JOIN_NO_INTENT
+						/* bug: the protocol before the intent: the
+						 * lift of a late joiner, after the CAS */
+						;
+						atomic {
+							if
+							:: active2 && cursor2 < head -> cursor2 = head
+							:: else -> skip
+							fi
+						}
+#endif
+					:: else -> skip
+					fi
+				:: else -> skip
+				fi;
+				d_step { hp = 0; ok = false }
 #else
+			/* with one reader, always attached, the scan, intent and
+			 * second scan of JOIN come to this one step */
 			:: atomic {
 				FINISHED(head) && cursor > head ->
 head_before_cas:			head++
@@ -784,6 +860,79 @@ gone:	skip
 #endif
 }
 
+#ifdef JOIN
+/* A reader joining at the oldest frame (mapq_reader_open(),
+ * MAPQ_START_OLDEST), at any moment, then reading to the end, and
+ * repairing where it waits as the first reader does. */
+proctype joiner()
+{
+	byte c, i, h, pl, wr, sq, owner, rflags, seen_pos, seen_state, seen_lap, tent, seen_tail;
+	bool ok, seen_forsaken, marked, live, pubc, pubd, took;
+rslot_attach_busy:
+	c = head; /* where it starts: head, loaded relaxed */
+	cursor2 = c;
+rslot_attach_active:
+	active2 = true; /* seq_cst */
+	i = intent;     /* seq_cst */
+	h = head;       /* seq_cst */
+#ifdef BUG_JOIN_NO_INTENT
+	i = 0;
+#endif
+	atomic {
+		if
+		:: i > h && cursor2 < i -> cursor2 = i
+		:: i <= h && cursor2 < h -> cursor2 = h
+		:: else -> skip
+		fi
+	}
+	d_step { start2 = cursor2; c = 0; i = 0; h = 0 }
+	do
+	:: ALLDONE && cursor2 == tail -> break
+	:: else ->
+		c = cursor2;
+		if
+		:: FINISHED(c) && SLOT(c).state == COMMITTED ->
+			pl = SLOT(c).payload; /* held, as mapq_read() returns it */
+			/* mapq_release(): still as written, then the cursor on by
+			 * CAS, which a late joiner's lift alone could fail */
+			atomic {
+				assert(SLOT(c).pos == c && SLOT(c).lap == LAP(c) && SLOT(c).payload == pl);
+				ok = cursor2 == c;
+				if
+				:: ok -> cursor2 = c + 1
+				:: else -> skip
+				fi
+			}
+			assert(ok); /* never -MAPQ_ELAPPED under the blocking policy */
+			assert(pl == wrote[c] && pl != 0);
+			wr = (pl - 1) / 16;
+			sq = (pl - 1) % 16;
+			assert(sq + 1 > last2[wr]); /* once, in order */
+			d_step { last2[wr] = sq + 1; got2[c] = true; pl = 0; wr = 0; sq = 0; ok = false }
+		:: FINISHED(c) && SLOT(c).state == ABORTED ->
+			atomic { if :: cursor2 == c -> cursor2 = c + 1 :: else -> skip fi }
+		:: PUBLISHED(c) && SLOT(c).state == CLAIMED && SLOT(c).forsaken ->
+			atomic { if :: cursor2 == c -> cursor2 = c + 1 :: else -> skip fi }
+		:: PUBLISHED(c) && SLOT(c).state == CLAIMED && !SLOT(c).forsaken ->
+			repair(c) /* a helped hint, as the first reader */
+		:: !PUBLISHED(c) && c < tail ->
+			if
+			:: repair(c)
+			:: skip
+			fi
+		:: !PUBLISHED(c) && c >= tail ->
+			(tail > c || ALLDONE)
+		fi
+	od;
+	/* every acknowledged message from where it started, delivered */
+	i = 0;
+	do
+	:: i < NPOS -> assert(!acked[i] || i < start2 || got2[i]); i++
+	:: else -> break
+	od
+}
+#endif
+
 #ifdef CRASH
 /* recover_exclusive() after the crash, as the log is left by it (no power
  * cut: the control page and every store made are there): walk from head,
@@ -893,6 +1042,9 @@ init
 		:: else -> break
 		od;
 		run reader();
+#ifdef JOIN
+		run joiner();
+#endif
 #ifdef CRASH
 		run recoverer();
 #endif
