@@ -63,6 +63,8 @@ static const char usage[] =
 	"                       readers, who are told how many messages they lost\n"
 	"      --reattach       readers close now and then, cleanly, and come back\n"
 	"                       20 ms later: closes and joins during the traffic\n"
+	"      --rejoin-oldest  with --ephemeral: a restarted reader starts at the\n"
+	"                       oldest message, joining while writers move head\n"
 	"  -m, --messages N     messages per writer (16: more than the ring holds)\n"
 	"      --capacity B     ring bytes, a power of two >= 4096 (4096)\n"
 	"      --min-size B     smallest payload, >= %u (%u)\n"
@@ -126,7 +128,8 @@ enum {
 	O_POWER,
 	O_TEAR,
 	O_MEMORY,
-	O_REATTACH
+	O_REATTACH,
+	O_REJOIN
 };
 
 static const struct option longopts[] = {
@@ -165,6 +168,7 @@ static const struct option longopts[] = {
 	{ "tear", required_argument, NULL, O_TEAR },
 	{ "memory", required_argument, NULL, O_MEMORY },
 	{ "reattach", no_argument, NULL, O_REATTACH },
+	{ "rejoin-oldest", no_argument, NULL, O_REJOIN },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
@@ -308,6 +312,8 @@ static void print_command(FILE *f, const struct campaign *c, uint64_t seed, bool
 		fprintf(f, " --memory %s", sim_memory_name(g->memory));
 	if (g->reattach)
 		fprintf(f, " --reattach");
+	if (g->rejoin_oldest)
+		fprintf(f, " --rejoin-oldest");
 	if (expect)
 		fprintf(f, " --expect %#llx", (unsigned long long)sim_w.fingerprint);
 	fputc('\n', f);
@@ -465,6 +471,9 @@ static void parse(int argc, char **argv, struct campaign *c)
 		case O_REATTACH:
 			g->reattach = true;
 			break;
+		case O_REJOIN:
+			g->rejoin_oldest = true;
+			break;
 		case O_MEMORY:
 			if (!sim_memory_parse(optarg, &g->memory))
 				bad("--memory: unknown memory '%s' (sc, tso, weak or c11)", optarg);
@@ -510,6 +519,9 @@ static void parse(int argc, char **argv, struct campaign *c)
 		bad("--trace needs --replay or --schedule");
 	if (c->expect_given && !c->replay)
 		bad("--expect needs --replay (a schedule file holds its fingerprint)");
+	if (g->rejoin_oldest && g->durable)
+		bad("--rejoin-oldest: for readers without a name (--ephemeral); a durable one "
+		    "resumes at its cursor");
 	if (c->shrink && g->breakage == BREAK_CRASH)
 		bad("--shrink: a crash ends the simulator; it cannot shrink one");
 	if (g->events[EV_POWER] && (g->overwrite || !g->durable))

@@ -188,9 +188,9 @@ static void reader(struct sim_proc *p)
 	mapq_reader *r;
 	char name[16];
 	snprintf(name, sizeof(name), "r%u", p->id);
-	int start = cfg->durable ? MAPQ_START_RESUME
-		    : p->inc     ? MAPQ_START_LATEST
-				 : MAPQ_START_OLDEST;
+	int start = cfg->durable                   ? MAPQ_START_RESUME
+		    : p->inc && !cfg->rejoin_oldest ? MAPQ_START_LATEST
+						    : MAPQ_START_OLDEST;
 	int rc = mapq_reader_open(q, &r, cfg->durable ? name : NULL, start);
 	if (rc)
 		fail_rc(p, "reader_open", rc);
@@ -200,7 +200,7 @@ static void reader(struct sim_proc *p)
 	 * way starts at the newest message, which may be past the end
 	 * marker: it is done when its read times out after the marker went
 	 * (mapq-torture stops its kills before the marker instead). */
-	bool may_miss_end = p->inc > 0 && !cfg->durable && sim_w.closer_started;
+	bool may_miss_end = start == MAPQ_START_LATEST && p->inc > 0 && sim_w.closer_started;
 	if (!sim_w.reader_ready[p->id]) {
 		sim_w.reader_ready[p->id] = true;
 		if (++sim_w.readers_ready == cfg->readers)
@@ -210,11 +210,6 @@ static void reader(struct sim_proc *p)
 	 * (power.c judges durability): judged as a cursor without a name */
 	bool durable = cfg->durable && !sim_w.power_cut;
 	bool first_after_restart = p->inc > 0 && durable;
-	/* A reader that joins at the oldest message, without a cursor of its
-	 * own, can have a writer that looked at the readers before it joined
-	 * free what it reads: a release says -MAPQ_ELAPPED (include/mapq.h,
-	 * mapq_release), once per such writer at most. */
-	unsigned taken_back = durable ? cfg->writers : 0;
 	uint64_t prev_end = UINT64_MAX;
 	uint8_t copy[1024];
 	for (;;) {
@@ -275,12 +270,25 @@ static void reader(struct sim_proc *p)
 			rs->corrupt++;
 		else
 			tt_record(&sim_w.st, p->id, p->inc, durable, &s, &first_after_restart);
-		if (!cfg->overwrite && (rc = mapq_release(r)) != 0) {
-			if (rc != -MAPQ_ELAPPED || taken_back++ >= cfg->writers)
-				fail_rc(p, "release", rc);
-			rs->lapped++;
-			rs->lossy = 1;
+		/* Under MAPQ_BLOCK what a reader holds is its own until it
+		 * lets go, a reader that just joined at the oldest message
+		 * too (ring.c, intend()): any error of the release is a
+		 * failure. With --rejoin-oldest a reader now and then holds
+		 * on a while (looking at its frame: steps where others run),
+		 * and the bytes must not have changed. (Only there: a choice
+		 * drawn in every workload would change what every saved seed
+		 * replays.) */
+		if (!cfg->overwrite && cfg->rejoin_oldest && sim_choose(4) == 1) {
+			memcpy(copy, m.data, m.len);
+			mapq_frame_info fi;
+			(void)mapq_frame(q, m.pos, &fi);
+			if (memcmp(copy, m.data, m.len) != 0)
+				sim_fail("held frame overwritten: reader %u.%u: the message at %llu "
+					 "changed while it held it (MAPQ_BLOCK)",
+					 p->id, p->inc, (unsigned long long)m.pos);
 		}
+		if (!cfg->overwrite && (rc = mapq_release(r)) != 0)
+			fail_rc(p, "release", rc);
 		if (cfg->breakage == BREAK_CRASH && p->id == 0)
 			crash();
 		if (rs->done) {

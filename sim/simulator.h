@@ -106,6 +106,7 @@ struct sim_config {
 	bool durable;   /* readers resume by name after a restart */
 	bool overwrite; /* MAPQ_OVERWRITE: writers lap slow readers */
 	bool reattach;  /* readers close now and then and come back (roles.c) */
+	bool rejoin_oldest; /* a restarted reader without a name starts at the oldest */
 	enum sim_strategy strategy;
 	unsigned depth;            /* PCT: bugs of this depth have a guaranteed chance */
 	unsigned events[EV_KINDS]; /* deaths, stalls, crashes, cuts per schedule, at most */

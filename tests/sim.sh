@@ -220,6 +220,11 @@ expect campaign-reattach 0 'PASS: [0-9]+ schedules' -q -n "$((N / 5))" --time-li
 	-w 2 -r 2 -k 0 --reattach --ephemeral --memory weak --seed 14
 expect campaign-reattach-durable 0 'PASS: [0-9]+ schedules' -q -n "$((N / 5))" --time-limit 60 \
 	-w 3 -r 2 -k 2 --stalls 1 --reattach --seed 15
+# ... at the oldest message, joining while writers move head: what a
+# reader holds stays as it was until its release, which never fails
+expect campaign-rejoin-oldest 0 'PASS: [0-9]+ schedules' -q -n "$((N / 5))" --time-limit 60 \
+	-w 2 -r 2 -k 1 --stalls 1 --reattach --ephemeral --rejoin-oldest -m 32 --max-size 1024 \
+	--seed 20
 expect campaign-one-writer-stalls 0 'PASS: [0-9]+ schedules' -q -n "$((N / 5))" --time-limit 60 \
 	-w 1 -r 1 --max-size 1024 -k 2 --stalls 1 --seed 5
 # several writers stalled and killed at once, frames wrapping: a stalled
