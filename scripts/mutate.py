@@ -333,6 +333,9 @@ SIM_CHECKS = [
                            "--stalls", "3", "-k", "0", "-n", "3000"]),
     ("sim-reattach", ["--reattach", "--memory", "weak", "-w", "3", "-r", "2", "-k", "2",
                       "--stalls", "1", "-n", "2000"]),
+    # readers joining at the oldest message while writers move head
+    ("sim-rejoin-weak", ["--ephemeral", "--rejoin-oldest", "--reattach", "--memory", "weak",
+                         "-w", "3", "-r", "2", "-k", "1", "-m", "32", "-n", "1500"]),
     ("sim-power", ["-w", "2", "-r", "2", "-k", "1", "--stalls", "1", "--power-cuts", "2",
                    "--capacity", "16384", "-m", "24", "-n", "800"]),
     ("sim-power-laps", ["-w", "2", "-r", "2", "-k", "1", "--power-cuts", "2",
