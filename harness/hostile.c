@@ -4,10 +4,10 @@
  *
  * The peer maps the queue file read-write, as any process that can open
  * it may, and scribbles into it on a seeded schedule: at random bytes,
- * and at the fields the protocol trusts most (head, tail, reservation
- * records, reader cursors and states, commit words carrying this lap's
- * tag beside a matching pos, frame lengths, checkpoints with a valid
- * CRC). It knows the layout only from doc/format.md, as an outside
+ * and at the fields the protocol trusts most (head, tail, head_intent,
+ * reservation records, reader cursors and states, commit words carrying
+ * this lap's tag beside a matching pos, frame lengths, checkpoints with a
+ * valid CRC). It knows the layout only from doc/format.md, as an outside
  * program would. It leaves the superblock alone: that page is immutable,
  * every opener checks its CRC, and tests/open_errors covers its damage.
  *
@@ -43,6 +43,7 @@
 #define SB_QUEUE_ID 88
 #define CTL_TAIL 0
 #define CTL_HEAD 128
+#define CTL_HEAD_INTENT 136
 #define CKPT_PAGES 2
 #define WSLOT_SIZE 128
 #define RSLOT_SIZE 256
@@ -212,9 +213,11 @@ static void scribble(struct peer *p)
 	case 0: /* tail */
 		for_a_moment(p, p->ctl + CTL_TAIL, odd_value(p, ld64(p, p->ctl + CTL_TAIL)));
 		break;
-	case 1: /* head */
-		for_a_moment(p, p->ctl + CTL_HEAD, odd_value(p, ld64(p, p->ctl + CTL_HEAD)));
+	case 1: { /* head, or how far a head mover said it would move it */
+		uint64_t at = p->ctl + (rnd(p) & 1 ? CTL_HEAD : CTL_HEAD_INTENT);
+		for_a_moment(p, at, odd_value(p, ld64(p, at)));
 		break;
+	}
 	case 2: { /* a reservation record: small frames, past the ring's end */
 		uint64_t pos = rnd(p) & 1 ? near_pos(p)
 					  : (near_pos(p) | (p->cap - 16)) - 16 * (rnd(p) % 4);
