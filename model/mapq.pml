@@ -42,7 +42,10 @@
  *     furthest), and a head mover under the blocking policy takes the
  *     steps of ring.c for it: the scan and walk, the intent (a max), the
  *     second scan, the CAS. The joiner takes a message, releases it by
- *     CAS, and must find what it held as written until then;
+ *     CAS, and must find what it held as written until then. With
+ *     -DOVERWRITE too, the head mover pushes the joiner as it does the
+ *     first reader (its losses are not counted) and after its CAS lifts
+ *     a joiner its push missed (mapq__lift_readers());
  *   - with -DCRASH, everyone may die at once at any step; then the next
  *     to open the queue recovers it alone (recover_exclusive(): the walk,
  *     claims aborted, dead writers' reservations finished, records
@@ -60,7 +63,10 @@
  * With -DJOIN: the joiner's release always succeeds, what it held is
  * intact until then (no writer overwrites a frame a reader holds, nor
  * does head pass it), and it delivers every acknowledged message from
- * where it started, once, in order.
+ * where it started, once, in order. With -DJOIN and -DOVERWRITE: what it
+ * delivers (a release that succeeded) is as written, once, in order, and
+ * it is never left behind head with nobody to move it on (an invalid end
+ * state).
  * With -DOVERWRITE: every acknowledged message is delivered or counted
  * lost, never both, but for one whose pusher died between its push and
  * its count (a gap the model shows, not fixed), and the counts the
@@ -153,8 +159,8 @@ bool got[NPOS];   /* the reader delivered the message at p */
 byte last[NW];    /* the last seq delivered of each writer, +1 */
 
 #ifdef JOIN
-#if defined(OVERWRITE) || defined(WAKEUPS) || defined(CRASH) || defined(ABORTS)
-#error "JOIN is a configuration of its own"
+#if defined(WAKEUPS) || defined(CRASH) || defined(ABORTS)
+#error "JOIN goes with the blocking policy or OVERWRITE only"
 #endif
 /* The joiner's slot (state, cursor) and the control page's head_intent;
  * ghosts: where it started, what it delivered. */
@@ -486,6 +492,16 @@ load_tail:
 #endif
 					:: else -> skip
 					fi;
+#ifdef JOIN
+					/* the joiner too, if the scan sees it (its
+					 * losses are not counted here) */
+					atomic {
+						if
+						:: active2 && cursor2 <= hp -> cursor2 = hp + 1
+						:: else -> skip
+						fi
+					};
+#endif
 head_after_push:
 					atomic {
 						if
@@ -493,6 +509,18 @@ head_after_push:
 						:: else -> skip
 						fi
 					}
+#if defined(JOIN) && !defined(BUG_NO_LIFT)
+					/* mapq__lift_readers(): a reader that joined
+					 * after our scan, below the new head, is lifted
+					 * to it (or it saw the new head itself) */
+					;
+					atomic {
+						if
+						:: active2 && cursor2 < head -> cursor2 = head
+						:: else -> skip
+						fi
+					}
+#endif
 				:: else -> skip
 				fi;
 				d_step { hp = 0; data = false; ok = false }
@@ -875,8 +903,8 @@ rslot_attach_active:
 	active2 = true; /* seq_cst */
 	i = intent;     /* seq_cst */
 	h = head;       /* seq_cst */
-#ifdef BUG_JOIN_NO_INTENT
-	i = 0;
+#if defined(BUG_JOIN_NO_INTENT) || defined(OVERWRITE)
+	i = 0; /* no intent under the overwrite policy: lifts instead */
 #endif
 	atomic {
 		if
@@ -896,26 +924,47 @@ rslot_attach_active:
 			/* mapq_release(): still as written, then the cursor on by
 			 * CAS, which a late joiner's lift alone could fail */
 			atomic {
+#ifndef OVERWRITE
 				assert(SLOT(c).pos == c && SLOT(c).lap == LAP(c) && SLOT(c).payload == pl);
+#endif
 				ok = cursor2 == c;
 				if
 				:: ok -> cursor2 = c + 1
 				:: else -> skip
 				fi
 			}
+#ifndef OVERWRITE
 			assert(ok); /* never -MAPQ_ELAPPED under the blocking policy */
-			assert(pl == wrote[c] && pl != 0);
-			wr = (pl - 1) / 16;
-			sq = (pl - 1) % 16;
-			assert(sq + 1 > last2[wr]); /* once, in order */
-			d_step { last2[wr] = sq + 1; got2[c] = true; pl = 0; wr = 0; sq = 0; ok = false }
+#endif
+			/* under the overwrite policy a failed release says the
+			 * frame may have been overwritten: what was read is
+			 * dropped; a release that succeeds proves it intact */
+			if
+			:: ok ->
+				assert(pl == wrote[c] && pl != 0);
+				wr = (pl - 1) / 16;
+				sq = (pl - 1) % 16;
+				assert(sq + 1 > last2[wr]); /* once, in order */
+				d_step { last2[wr] = sq + 1; got2[c] = true }
+			:: else -> skip
+			fi;
+			d_step { pl = 0; wr = 0; sq = 0; ok = false }
 		:: FINISHED(c) && SLOT(c).state == ABORTED ->
 			atomic { if :: cursor2 == c -> cursor2 = c + 1 :: else -> skip fi }
 		:: PUBLISHED(c) && SLOT(c).state == CLAIMED && SLOT(c).forsaken ->
 			atomic { if :: cursor2 == c -> cursor2 = c + 1 :: else -> skip fi }
 		:: PUBLISHED(c) && SLOT(c).state == CLAIMED && !SLOT(c).forsaken ->
 			repair(c) /* a helped hint, as the first reader */
+#ifdef OVERWRITE
+		:: !PUBLISHED(c) && c < head ->
+			/* behind head, the space taken by a later lap: only a
+			 * push or a lift moves it on. If nobody does, it waits
+			 * here for ever: an invalid end state. */
+			(cursor2 != c)
+		:: !PUBLISHED(c) && c >= head && c < tail ->
+#else
 		:: !PUBLISHED(c) && c < tail ->
+#endif
 			if
 			:: repair(c)
 			:: skip
@@ -924,12 +973,14 @@ rslot_attach_active:
 			(tail > c || ALLDONE)
 		fi
 	od;
+#ifndef OVERWRITE
 	/* every acknowledged message from where it started, delivered */
 	i = 0;
 	do
 	:: i < NPOS -> assert(!acked[i] || i < start2 || got2[i]); i++
 	:: else -> break
 	od
+#endif
 }
 #endif
 

@@ -13,7 +13,9 @@ step, then exclusive recovery (which may itself die once, at any step,
 and is run again) and the durable reader restarted; with ":abort" a
 writer that may take any message back (mapq_abort()); with ":join" a
 second reader that joins at the oldest frame while the writers move head
-(the head mover's intent and second look at the readers). spin
+(the head mover's intent and second look at the readers), and with
+":overjoin" the same under the overwrite policy (the pushes, and the lift
+of a joiner the pushes missed). spin
 generates a verifier (pan) for it, which searches every
 state the model can reach, with a writer dying at any step, for an
 assertion that fails or an end state that is not valid (a process stuck
@@ -62,7 +64,8 @@ TOP = os.path.dirname(HERE)
 MODEL = os.path.join(TOP, "model", "mapq.pml")
 
 # writers x messages x frames[:mode]. Searched whole in CI.
-QUICK = ["2x1x1", "2x2x2:wake", "1x4x2:over", "1x3x2:crash", "2x1x2:abort", "1x2x1:join"]
+QUICK = ["2x1x1", "2x2x2:wake", "1x4x2:over", "1x3x2:crash", "2x1x2:abort", "1x2x1:join",
+         "1x2x1:overjoin"]
 # Bigger configurations, for --campaign: each took more than CI's minutes
 # or more than 3 GB here (doc/model.md has the figures).
 CAMPAIGN = ["2x2x2", "2x1x1:crash", "2x2x1:over", "2x3x2:wake", "1x4x3:crash", "2x2x2:over",
@@ -73,7 +76,8 @@ BUGS = [("BUG_SETTLE_STORE", "2x1x1"), ("BUG_FORSAKE_PUBLISHING", "2x1x1"),
         ("BUG_WAKE_BEFORE_POS", "2x2x2:wake"), ("BUG_ADVANCE_STORE", "1x4x2:over"),
         ("BUG_LOST_UNCOUNTED", "1x4x2:over"), ("BUG_RELEASE_FIRST", "1x3x2:crash"),
         ("BUG_RECOVER_KEEP_CLAIM", "1x3x2:crash"), ("BUG_ABORT_COMMITTED", "1x3x2:abort"),
-        ("BUG_JOIN_NO_INTENT", "1x2x1:join"), ("BUG_JOIN_NO_RESCAN", "1x2x1:join")]
+        ("BUG_JOIN_NO_INTENT", "1x2x1:join"), ("BUG_JOIN_NO_RESCAN", "1x2x1:join"),
+        ("BUG_NO_LIFT", "1x2x1:overjoin")]
 
 
 def say(msg):
@@ -81,12 +85,13 @@ def say(msg):
 
 
 def parse_config(text):
-    m = re.fullmatch(r"(\d+)x(\d+)x(\d+)(:wake|:over|:crash|:abort|:join)?", text)
+    m = re.fullmatch(r"(\d+)x(\d+)x(\d+)(:wake|:over|:crash|:abort|:join|:overjoin)?", text)
     if not m:
         sys.exit("model: --config: say writers x messages x frames, as 2x1x1, then :wake "
                  "for sleeps and wake-ups, :over for the overwrite policy, :crash for a "
-                 "crash and recovery, :abort for mapq_abort() or :join for a reader "
-                 "joining, as 2x2x2:wake "
+                 "crash and recovery, :abort for mapq_abort(), :join for a reader "
+                 "joining or :overjoin for one joining under the overwrite policy, as "
+                 "2x2x2:wake "
                  "(got '%s')" % text)
     nw, msgs, nslot = (int(x) for x in m.groups()[:3])
     if not (1 <= nw <= 2 and 1 <= msgs <= 4 and 1 <= nslot <= 4):
@@ -94,7 +99,8 @@ def parse_config(text):
                  % text)
     return ["-DNW=%d" % nw, "-DMSGS=%d" % msgs, "-DNSLOT=%d" % nslot] + \
         {None: [], ":wake": ["-DWAKEUPS"], ":over": ["-DOVERWRITE"],
-         ":crash": ["-DCRASH"], ":abort": ["-DABORTS"], ":join": ["-DJOIN"]}[m.group(4)]
+         ":crash": ["-DCRASH"], ":abort": ["-DABORTS"], ":join": ["-DJOIN"],
+         ":overjoin": ["-DOVERWRITE", "-DJOIN"]}[m.group(4)]
 
 
 def build(work, defines, mem, bitstate):
@@ -236,7 +242,8 @@ def main():
     ap.add_argument("--config", action="append",
                     help="writers x messages x frames, then :wake for sleeps and wake-ups, "
                     ":over for the overwrite policy, :crash for a crash and recovery, "
-                    ":abort for mapq_abort() or :join for a reader joining "
+                    ":abort for mapq_abort(), :join for a reader joining or :overjoin "
+                    "for one joining under the overwrite policy "
                     "(repeatable; default: %s)"
                     % " ".join(QUICK))
     ap.add_argument("--no-bugs", action="store_true", help="do not check the seeded bugs")
