@@ -188,7 +188,7 @@ static void reader(struct sim_proc *p)
 	mapq_reader *r;
 	char name[16];
 	snprintf(name, sizeof(name), "r%u", p->id);
-	int start = cfg->durable                   ? MAPQ_START_RESUME
+	int start = cfg->durable                    ? MAPQ_START_RESUME
 		    : p->inc && !cfg->rejoin_oldest ? MAPQ_START_LATEST
 						    : MAPQ_START_OLDEST;
 	int rc = mapq_reader_open(q, &r, cfg->durable ? name : NULL, start);
@@ -283,9 +283,10 @@ static void reader(struct sim_proc *p)
 			mapq_frame_info fi;
 			(void)mapq_frame(q, m.pos, &fi);
 			if (memcmp(copy, m.data, m.len) != 0)
-				sim_fail("held frame overwritten: reader %u.%u: the message at %llu "
-					 "changed while it held it (MAPQ_BLOCK)",
-					 p->id, p->inc, (unsigned long long)m.pos);
+				sim_fail(
+					"held frame overwritten: reader %u.%u: the message at %llu "
+					"changed while it held it (MAPQ_BLOCK)",
+					p->id, p->inc, (unsigned long long)m.pos);
 		}
 		if (!cfg->overwrite && (rc = mapq_release(r)) != 0)
 			fail_rc(p, "release", rc);

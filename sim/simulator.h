@@ -103,9 +103,9 @@ struct sim_config {
 	unsigned messages; /* per writer, acknowledged, over its incarnations */
 	unsigned min_size, max_size;
 	uint64_t capacity;
-	bool durable;   /* readers resume by name after a restart */
-	bool overwrite; /* MAPQ_OVERWRITE: writers lap slow readers */
-	bool reattach;  /* readers close now and then and come back (roles.c) */
+	bool durable;       /* readers resume by name after a restart */
+	bool overwrite;     /* MAPQ_OVERWRITE: writers lap slow readers */
+	bool reattach;      /* readers close now and then and come back (roles.c) */
 	bool rejoin_oldest; /* a restarted reader without a name starts at the oldest */
 	enum sim_strategy strategy;
 	unsigned depth;            /* PCT: bugs of this depth have a guaranteed chance */
