@@ -402,7 +402,7 @@ class Suite:
         cmd = [os.environ.get("SHELL", "/bin/sh"), path] if t.endswith(".sh") else \
             self.wrap + [path]
         env = dict(self.env, top_builddir=".", top_srcdir=self.tree,
-                   TSAN_OPTIONS="suppressions=%s %s" % (
+                   TSAN_OPTIONS="suppressions=%s history_size=7 %s" % (
                        os.path.join(self.tree, "tests", "tsan.supp"),
                        self.env.get("TSAN_OPTIONS", "")),
                    UBSAN_OPTIONS="print_stacktrace=1")
