@@ -99,31 +99,50 @@ bool mapq__reserved_at(const struct mapq *q, uint64_t c)
 	return false;
 }
 
-/* The writer slot whose record names the frame at @c (confirmed, or
- * tentative and forsaken), with the record in *r; -1 if none does. A
- * forsaken frame's owner is found so, not from its header, which no
- * repairer writes (publish_word()). */
+/* A writer slot whose owner is gone. Our own slot is alive by definition
+ * (our own OFD lock never shows up as a conflict). */
+static bool slot_dead(const struct mapq *q, uint32_t i)
+{
+	return (int)i != q->wslot && !mapq__slot_is_live(q->fd, wslot_lock_off(q, (int)i));
+}
+
+/*
+ * The writer slot whose record names the frame at @c, with the record in
+ * *r; -1 if none does. A forsaken frame's owner is found so, not from its
+ * header, which no repairer writes (publish_word()). A confirmed record
+ * is the owner's, wherever it is: only the CAS winner confirms. Without
+ * one, a tentative record marked forsaken: the winner's, stalled before
+ * it confirmed, or a loser's that mark_tentatives() marked with it (and
+ * that stays so if the loser died before its next try). Either may be
+ * taken: a tentative winner marked forsaken never writes into the frame
+ * (its confirming CAS fails). Taking the first record in slot order,
+ * a dead loser's before the confirmed winner's, aborted a live winner's
+ * frame: head passed it, and the winner's late claim word and payload
+ * landed in the next lap's frame there (tests/repair_race).
+ */
 static int frame_owner(const struct mapq *q, uint64_t c, struct record *r)
 {
-	for (uint32_t i = 0; i < q->nw; i++)
-		if (load_record(q, i, r) == RECORD_OK &&
-		    (!r->tentative || (r->raw & RESV_FORSAKEN)) &&
-		    r->pos + resv_pad(q, r->pos, r->size) == c)
+	struct record t;
+	int owner = -1;
+	for (uint32_t i = 0; i < q->nw; i++) {
+		if (load_record(q, i, &t) != RECORD_OK || t.pos + resv_pad(q, t.pos, t.size) != c)
+			continue;
+		if (!t.tentative) {
+			*r = t;
 			return (int)i;
-	return -1;
+		}
+		if ((t.raw & RESV_FORSAKEN) && owner < 0) {
+			*r = t;
+			owner = (int)i;
+		}
+	}
+	return owner;
 }
 
 int mapq__frame_owner(const struct mapq *q, uint64_t c)
 {
 	struct record r;
 	return frame_owner(q, c, &r);
-}
-
-/* A writer slot whose owner is gone. Our own slot is alive by definition
- * (our own OFD lock never shows up as a conflict). */
-static bool slot_dead(const struct mapq *q, uint32_t i)
-{
-	return (int)i != q->wslot && !mapq__slot_is_live(q->fd, wslot_lock_off(q, (int)i));
 }
 
 /* Is @b where some frame or reservation starts (or the tail)? It probes
@@ -360,8 +379,17 @@ static bool mark_tentatives(struct mapq *q, const struct record *best)
 {
 	struct record r;
 	for (uint32_t i = 0; i < q->nw; i++) {
-		if (load_record(q, i, &r) != RECORD_OK || !r.tentative || r.pos != best->pos ||
-		    r.size != best->size || (r.raw & RESV_FORSAKEN))
+		if (load_record(q, i, &r) != RECORD_OK || r.pos != best->pos ||
+		    r.size != best->size)
+			continue;
+		/* Confirmed since our look at the records: the owner, to be
+		 * forsaken on its confirmed record. Passed over, it stayed
+		 * unmarked under the forsaken word we then published, and its
+		 * commit landed over that word after readers had skipped it:
+		 * a message acknowledged and not delivered (tests/repair_race). */
+		if (!r.tentative)
+			return false;
+		if (r.raw & RESV_FORSAKEN)
 			continue;
 		uint64_t a = r.raw;
 		(void)MAPQ_FAULT(REPAIR_BEFORE_MARK);
@@ -491,10 +519,20 @@ int mapq__repair_record(struct mapq *q, uint32_t slot)
 		return REPAIR_NONE;
 	struct seen sn;
 	if (published(q, c, &sn)) {
-		/* Claimed (forsaken): this record's frame, the position being
-		 * this reservation's alone */
 		if (cw_state(sn.w) != FRAME_CLAIMED)
 			return REPAIR_NONE;
+		/* Claimed (forsaken). A confirmed record's frame is its alone.
+		 * A tentative one may be a loser's that names the winner's
+		 * frame: abort it only if its owner (frame_owner(), which
+		 * sees our own slot as dead while we take it) is dead too.
+		 * Aborting it on the loser's record let head pass a live
+		 * winner's frame (model/mapq.pml's :takeover found it). */
+		if (r.tentative) {
+			struct record o;
+			int owner = frame_owner(q, c, &o);
+			if (owner >= 0 && owner != (int)slot && !slot_dead(q, (uint32_t)owner))
+				return REPAIR_NONE;
+		}
 		return finish(q, &r, ABORT, (uint16_t)slot);
 	}
 	if (!r.tentative)

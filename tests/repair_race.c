@@ -1,0 +1,272 @@
+/* SPDX-License-Identifier: MIT */
+/* repair_race: repairs that meet two writers' records for one frame.
+ *
+ * Two writers that race for the same space write the same tentative record
+ * (position and size) before their CAS on tail; only the winner confirms.
+ * A loser that dies before its CAS leaves its record for good, and a
+ * repairer cannot tell it from the winner's until the winner confirms.
+ * The model (model/mapq.pml, ":takeover") found what follows; each case
+ * stops the processes at fault points to make it happen every time.
+ *
+ * mark: a reader forsaking the frame (the winner stalled past the unblock
+ * timeout) marks every tentative candidate; the winner confirms between
+ * the reader's look at the records and its mark. The reader must not
+ * then publish the frame forsaken with the winner's record unmarked: the
+ * winner would commit over the forsaken word, its message acknowledged
+ * and skipped by the reader. After it, a writer blocked at the forsaken
+ * frame must not take the dead loser's marked record for the owner's and
+ * abort the frame under the live winner: head would pass it, and the
+ * winner's late stores (its claim word, its payload) land in the next
+ * lap's frame there.
+ *
+ * takeover: the same frame, forsaken (the winner confirmed and stalled),
+ * and a new writer taking over the dead loser's slot. Finishing the dead
+ * owner's reservation (mapq__repair_record()) must not abort a frame that
+ * the loser's tentative record names but the live winner owns. */
+#include "config.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "internal.h"
+#include "util.h"
+
+enum {
+	CAP = 4096,
+	LEN = 96, /* frames of 128 bytes: 32 in the ring */
+	NFRAME = CAP / (LEN + FRAME_HDR),
+	LATE_ID = 1, /* the winner's message */
+	NEW_ID = 2   /* the messages sent while it is stopped */
+};
+
+/* A child that opens the queue, arms @spec and sends one message of
+ * writer @id, stopped at the spec's first point when this returns. Exit
+ * status: 0 sent, 3 -MAPQ_ESTALLED, 1 or 4 another failure. */
+static pid_t stopped_writer(const char *path, const char *spec, uint32_t id)
+{
+	pid_t w = fork();
+	CHECK(w >= 0);
+	if (w == 0) {
+		alarm(30);
+		mapq *cq;
+		char out[LEN];
+		t_fill(out, LEN, id, 0);
+		if (mapq_open(&cq, path, 0, NULL) || mapq_fault_arm(spec))
+			t_exit(1);
+		int rc = mapq_send(cq, out, LEN, 5000);
+		t_exit(rc == 0 ? 0 : rc == -MAPQ_ESTALLED ? 3 : 4);
+	}
+	CHECK(t_wait_stopped(w));
+	return w;
+}
+
+static mapq_frame_info frame0(mapq *q)
+{
+	mapq_frame_info fi;
+	CHECK_OK(mapq_frame(q, 0, &fi));
+	return fi;
+}
+
+/* Wait (bounded) until the frame at 0 is published forsaken. */
+static void wait_forsaken(mapq *q)
+{
+	uint64_t t0 = t_now_ms();
+	mapq_frame_info fi = frame0(q);
+	while (!(fi.kind == MAPQ_FRAME_CLAIMED && fi.forsaken) && t_now_ms() - t0 < 3000) {
+		usleep(1000);
+		fi = frame0(q);
+	}
+	CHECK_EQ(fi.kind, MAPQ_FRAME_CLAIMED);
+	CHECK(fi.forsaken);
+}
+
+/* With the winner stopped on its forsaken frame at 0 and the loser dead:
+ * a new writer (its own handle, taking the first free slot: the loser's)
+ * sends until the ring is full. The frame must stay the winner's until
+ * it finishes it itself; then every message of the new writer arrives
+ * intact, and so does the winner's if its send said it was sent. */
+static void lap_and_resume(const char *name, mapq *q, mapq_reader *r, pid_t w)
+{
+	mapq *q2;
+	mapq_options o;
+	mapq_options_init(&o);
+	o.unblock_ms = 20;
+	CHECK_OK(mapq_open(&q2, t_path(name), 0, &o));
+	char out[LEN], in[LEN + 1];
+	uint64_t sent = 0;
+	uint32_t id;
+	uint64_t seq;
+	/* one lap at most: frame 0 can only be passed if something wrongly
+	 * finished it */
+	for (int i = 0; i < NFRAME + 2; i++) {
+		t_fill(out, LEN, NEW_ID, sent);
+		int rc = mapq_send(q2, out, LEN, 50);
+		if (rc == -ETIMEDOUT || rc == -EAGAIN)
+			break;
+		CHECK_OK(rc);
+		sent++;
+		mapq_frame_info fi = frame0(q);
+		if (fi.kind != MAPQ_FRAME_CLAIMED) {
+			fprintf(stderr,
+				"%s: after the new writer's message %llu the stopped writer's frame "
+				"at 0 is %s, no longer its forsaken claim\n",
+				name, (unsigned long long)sent - 1,
+				fi.kind == MAPQ_FRAME_ABORTED ? "aborted" : "something else");
+			CHECK(!"a live writer's frame is finished by its owner alone");
+		}
+		/* the reader keeps up, so only frame 0 can hold head back */
+		CHECK_EQ(mapq_recv(r, in, sizeof(in), 1000), LEN);
+		CHECK(t_check_payload(in, LEN, &id, &seq) == 0 && id == NEW_ID && seq == sent - 1);
+	}
+	CHECK_EQ(sent, NFRAME - 1); /* every frame but the stopped one's */
+
+	/* The winner goes on: it finds its record forsaken and aborts its
+	 * frame (-MAPQ_ESTALLED), which lets the new writer on. */
+	CHECK_EQ(kill(w, SIGCONT), 0);
+	CHECK_EQ(t_wait_child(w), 3);
+	t_fill(out, LEN, NEW_ID, sent);
+	CHECK_OK(mapq_send(q2, out, LEN, 2000));
+	CHECK_EQ(mapq_recv(r, in, sizeof(in), 1000), LEN);
+	CHECK(t_check_payload(in, LEN, &id, &seq) == 0 && id == NEW_ID && seq == sent);
+	CHECK_RC(mapq_recv(r, in, sizeof(in), 0), -EAGAIN);
+	mapq_close(q2);
+}
+
+/* The reader that forsakes the frame, in a child: it stops at its first
+ * mark (the loser's record), then reads until it finds nothing 20 times
+ * running (50 ms each) and reports how many of the winner's messages it
+ * got (one byte). */
+static pid_t marking_reader(const char *path, int *fd)
+{
+	pid_t r = t_fork_reporting(30, fd);
+	CHECK(r >= 0);
+	if (r == 0) {
+		mapq *cq;
+		mapq_reader *cr;
+		mapq_options o;
+		mapq_options_init(&o);
+		o.unblock_ms = 20;
+		if (mapq_open(&cq, path, 0, &o) ||
+		    mapq_reader_open(cq, &cr, NULL, MAPQ_START_OLDEST) ||
+		    mapq_fault_arm("repair.before_mark:1:stop"))
+			t_exit(1);
+		unsigned char late = 0;
+		char in[LEN + 1];
+		for (int empty = 0; empty < 20;) {
+			ssize_t n = mapq_recv(cr, in, sizeof(in), 50);
+			uint32_t id;
+			uint64_t seq;
+			if (n == -ETIMEDOUT) {
+				empty++;
+				continue;
+			}
+			if (n != LEN || t_check_payload(in, LEN, &id, &seq) != 0)
+				t_exit(2);
+			late += id == LATE_ID;
+		}
+		t_report(*fd, &late, 1);
+	}
+	return r;
+}
+
+static void mark(void)
+{
+	const char *path = t_path("mark");
+	mapq *q = t_create("mark", CAP, MAPQ_BLOCK);
+	/* The loser (slot 0): its record written, stopped before its CAS.
+	 * The winner (slot 1): its CAS made, stopped before it confirms. */
+	pid_t l = stopped_writer(path, "reserve.before_cas:1:stop", 3);
+	pid_t w = stopped_writer(path, "reserve.after_cas:1:stop,reserve.after_confirm:1:stop",
+				 LATE_ID);
+	CHECK_EQ(atomic_load(&q->ctl->tail), LEN + FRAME_HDR);
+	/* The reader waits past its unblock timeout at the frame, sees two
+	 * tentative records, and stops before its first mark. */
+	int fd;
+	pid_t r = marking_reader(path, &fd);
+	CHECK(t_wait_stopped(r));
+	/* The winner confirms, and stops again before its claim. */
+	CHECK_EQ(kill(w, SIGCONT), 0);
+	CHECK(t_wait_stopped(w));
+	/* The reader marks, publishes the frame forsaken, reads on. */
+	CHECK_EQ(kill(r, SIGCONT), 0);
+	wait_forsaken(q);
+	mapq_frame_info fi = frame0(q);
+	CHECK_EQ(fi.kind, MAPQ_FRAME_CLAIMED);
+
+	/* Did the reader mark the winner's record? If not, the winner's
+	 * commit lands over the forsaken word: its message acknowledged,
+	 * and the reader gone past it. */
+	bool marked = (atomic_load(&q->wslots[1].resv_size) & RESV_FORSAKEN) != 0;
+	/* The loser dies: its record stays, tentative and marked. */
+	CHECK_EQ(kill(l, SIGKILL), 0);
+	CHECK_EQ(t_wait_child(l), 128 + SIGKILL);
+
+	mapq_reader *rd;
+	CHECK_OK(mapq_reader_open(q, &rd, NULL, MAPQ_START_LATEST));
+	if (marked) {
+		lap_and_resume("mark", q, rd, w);
+	} else {
+		/* the winner goes on and commits */
+		CHECK_EQ(kill(w, SIGCONT), 0);
+		CHECK_EQ(t_wait_child(w), 0);
+	}
+	unsigned char late = 0;
+	ssize_t got = read(fd, &late, 1);
+	CHECK_EQ(t_wait_child(r), 0);
+	CHECK_EQ(got, 1);
+	if (!marked) {
+		fprintf(stderr,
+			"mark: the reader forsook the frame without marking the winner's "
+			"record (it confirmed meanwhile); the winner then committed over it, its "
+			"message acknowledged, and the reader got %u of it\n",
+			late);
+		CHECK(!"the winner's record is marked before its frame is forsaken");
+	}
+	CHECK_EQ(late, 0); /* its send said -MAPQ_ESTALLED */
+	close(fd);
+	printf("%-10s the winner that confirmed during the mark was marked, its frame "
+	       "kept until it aborted it\n",
+	       "mark");
+	mapq_reader_close(rd);
+	mapq_close(q);
+}
+
+static void takeover(void)
+{
+	const char *path = t_path("takeover");
+	mapq *q = t_create("takeover", CAP, MAPQ_BLOCK);
+	pid_t l = stopped_writer(path, "reserve.before_cas:1:stop", 3);
+	pid_t w = stopped_writer(path, "reserve.after_confirm:1:stop", LATE_ID);
+	CHECK_EQ(kill(l, SIGKILL), 0);
+	CHECK_EQ(t_wait_child(l), 128 + SIGKILL);
+	/* A reader gives up on the stopped winner: its frame forsaken. */
+	mapq *qr;
+	mapq_options o;
+	mapq_options_init(&o);
+	o.unblock_ms = 20;
+	CHECK_OK(mapq_open(&qr, path, 0, &o));
+	mapq_reader *r;
+	CHECK_OK(mapq_reader_open(qr, &r, NULL, MAPQ_START_OLDEST));
+	char in[LEN + 1];
+	CHECK_RC(mapq_recv(r, in, sizeof(in), 200), -ETIMEDOUT);
+	wait_forsaken(q);
+	CHECK(atomic_load(&q->wslots[1].resv_size) & RESV_FORSAKEN);
+	/* A new writer takes the dead loser's slot, and must leave the
+	 * winner's frame to the winner. */
+	lap_and_resume("takeover", q, r, w);
+	printf("%-10s the dead loser's successor left the live winner's frame alone\n", "takeover");
+	mapq_reader_close(r);
+	mapq_close(qr);
+	mapq_close(q);
+}
+
+int main(void)
+{
+	if (!mapq_fault_enabled())
+		t_skip("fault points are not built in (--enable-fault-injection)");
+	mark();
+	takeover();
+	return 0;
+}
