@@ -46,6 +46,13 @@
  *     -DOVERWRITE too, the head mover pushes the joiner as it does the
  *     first reader (its losses are not counted) and after its CAS lifts
  *     a joiner its push missed (mapq__lift_readers());
+ *   - with -DTAKEOVER, a writer that dies is succeeded: a new writer
+ *     takes its slot's lock (free once the owner died), settles the dead
+ *     owner's reservation (mapq__repair_record(), looked at again while
+ *     its frame moves, the slot left and taken again while a live rival's
+ *     tentative record for the same space is unsettled), clears the
+ *     record, sends a message of its own after the dead owner's, and
+ *     detaches (its lock released); a writer that finishes detaches too;
  *   - with -DCRASH, everyone may die at once at any step; then the next
  *     to open the queue recovers it alone (recover_exclusive(): the walk,
  *     claims aborted, dead writers' reservations finished, records
@@ -67,6 +74,11 @@
  * delivers (a release that succeeded) is as written, once, in order, and
  * it is never left behind head with nobody to move it on (an invalid end
  * state).
+ * With -DTAKEOVER: the same for the successor's messages, and no late
+ * store of the live writer whose frame a successor settled lands in a
+ * later lap (the successor aborted a live winner's forsaken frame on
+ * the strength of a dead loser's tentative record, before
+ * mapq__repair_record() asked for the frame's owner: BUG_TAKEOVER_ABORT).
  * With -DOVERWRITE: every acknowledged message is delivered or counted
  * lost, never both, but for one whose pusher died between its push and
  * its count (a gap the model shows, not fixed), and the counts the
@@ -80,13 +92,12 @@
  * checks that each fault point is one, or is listed here:
  *
  * not modelled: pad.before_word pad.before_pos
- *   wslot.attach_locked wslot.attach_repaired wslot.detach
  *   rslot.detach recover.scrubbed
  *   sync.before_msync sync.before_checkpoint os.open os.mmap os.msync
  *   os.calloc os.lock
- * (no padding, no counters but the lost ones, writers never attach or
- * detach and readers only join (JOIN), no power cut: recovery finds
- * every store made and has nothing to scrub, no sync, no system calls)
+ * (no padding, no counters but the lost ones, readers only join (JOIN),
+ * no power cut: recovery finds every store made and has nothing to
+ * scrub, no sync, no system calls)
  */
 
 #ifndef NW
@@ -98,7 +109,7 @@
 #ifndef NSLOT
 #define NSLOT 2 /* frames in the ring */
 #endif
-#define NPOS (NW * MSGS) /* positions ever reserved */
+#define NPOS (NW * MSGS + SMSGS) /* positions ever reserved */
 
 /* frame states (format.h) */
 #define NONE 0
@@ -112,6 +123,12 @@
 #define R_PUBLISHING 4
 
 #define NOPOS 255
+
+#ifdef TAKEOVER
+#define SMSGS 1 /* messages a dead writer's successor sends */
+#else
+#define SMSGS 0
+#endif
 
 typedef slot_t {
 	byte pos;   /* the position published here, NOPOS: none yet */
@@ -134,6 +151,12 @@ byte head = 0;
 byte cursor = 0; /* the one reader's */
 bool alive[NW];
 bool done[NW];
+bool unsettled = false; /* repair(): REPAIR_UNSETTLED, for the successor */
+#ifdef TAKEOVER
+/* The slot's first owner was killed: a dead process never comes back,
+ * though its slot's lock (alive[w]) is taken again by a successor. */
+bool gone[NW];
+#endif
 
 /* The futex words and their sleeper flags (wait.c): a commit or a repair
  * bumps data_seq for sleepers on data (the reader), a reader's advance
@@ -345,8 +368,14 @@ repair_before_pos:					SLOT(p).pos = p
  * timeout (unblock_hole(), finish() and mapq__repair_record()). The
  * confirmed owner's record wins; without one, every tentative record
  * naming p is a candidate (writers that raced for p with the same size
- * cannot be told apart) and each is marked (mark_tentatives()). */
-inline repair(p)
+ * cannot be told apart) and each is marked (mark_tentatives()).
+ * @me: a writer slot whose lock the repairer holds itself (a successor
+ * taking the slot over: its own lock never shows as a conflict, so the
+ * slot looks dead to it, alive to everyone else), NW for none. @force:
+ * the unblock timeout has passed; without it a live owner is left alone
+ * and a live tentative one makes the repair unsettled (the global
+ * `unsettled', which only the successor reads). */
+inline repair(p, me, force)
 {
 	/* mapq__unblock(): the frame first (published claimed?), then tail
 	 * (space nobody reserved is no hole), then the records */
@@ -364,7 +393,7 @@ inline repair(p)
 			:: rec[i].used && rec[i].pos == p && !(rec[i].flags & R_TENT) -> owner = i
 			:: rec[i].used && rec[i].pos == p && (rec[i].flags & R_TENT) ->
 				tent = tent | (1 << i);
-				live = live || alive[i]
+				live = live || (alive[i] && i != me)
 			:: else -> skip
 			fi;
 			i++
@@ -386,7 +415,11 @@ inline repair(p)
 		skip /* no record: its writer has not recorded yet, or finished */
 	:: p < seen_tail && owner == NW && tent != 0 && !live ->
 		publish(p, ABORTED, false)
-	:: p < seen_tail && owner == NW && tent != 0 && live ->
+	:: p < seen_tail && owner == NW && tent != 0 && live && !force ->
+		/* a live tentative owner settles within nanoseconds unless
+		 * stopped: not before the timeout (REPAIR_UNSETTLED) */
+		unsettled = true
+	:: p < seen_tail && owner == NW && tent != 0 && live && force ->
 		/* mark every candidate, each by its own CAS */
 		marked = true;
 		do
@@ -409,14 +442,17 @@ mark_tentative:		rec[i].flags = rec[i].flags | R_FORSAKEN
 		:: marked -> publish(p, CLAIMED, true)
 		:: else -> skip
 		fi
-	:: p < seen_tail && owner < NW && !alive[owner] ->
+	:: p < seen_tail && owner < NW && !(alive[owner] && owner != me) ->
 		publish(p, ABORTED, false)
+	:: p < seen_tail && owner < NW && alive[owner] && owner != me && !force -> skip
 #ifdef BUG_FORSAKE_PUBLISHING
 	/* bug: a record already publishing is forsaken too */
-	:: p < seen_tail && owner < NW && alive[owner] ->
+	:: p < seen_tail && owner < NW && alive[owner] && owner != me && force ->
 #else
-	:: p < seen_tail && owner < NW && alive[owner] && (rflags & R_PUBLISHING) -> skip
-	:: p < seen_tail && owner < NW && alive[owner] && !(rflags & R_PUBLISHING) ->
+	:: p < seen_tail && owner < NW && alive[owner] && owner != me && force &&
+	   (rflags & R_PUBLISHING) -> skip
+	:: p < seen_tail && owner < NW && alive[owner] && owner != me && force &&
+	   !(rflags & R_PUBLISHING) ->
 #endif
 		/* forsake: mark the record first, by CAS */
 		atomic {
@@ -435,15 +471,15 @@ repair_before_mark:			rec[owner].flags = rflags | R_FORSAKEN;
 	d_step { owner = 0; rflags = 0; i = 0; marked = false; tent = 0; live = false; pubc = false; seen_tail = 0 }
 }
 
-proctype writer(byte w)
+proctype writer(byte w; byte s; byte s_end)
 {
-	byte s = 0, t, seen_pos, seen_state, seen_lap, k, i, owner, rflags, tent, seen_tail, hp;
+	byte t, seen_pos, seen_state, seen_lap, k, i, owner, rflags, tent, seen_tail, hp;
 	byte fin = COMMITTED; /* the state the settle publishes: mapq_abort()'s is ABORTED */
 	bool seen_forsaken, ok, marked, live, pubc, pubd, took, data, pushed;
 	{
 	do
-	:: s == MSGS -> break
-	:: s < MSGS ->
+	:: s == s_end -> break
+	:: s < s_end ->
 load_tail:
 		t = tail;
 		if
@@ -599,7 +635,7 @@ head_before_cas:			head++
 				/* the position is a value, as in C (an inline's
 				 * argument is text: head would be read at each use) */
 				hp = head;
-				repair(hp);
+				repair(hp, NW, true);
 				hp = 0
 #endif
 			od;
@@ -727,8 +763,17 @@ abandon:
 		s++; /* MAPQ_ESTALLED: not acknowledged, not sent again */
 next:		skip
 	od
+#ifdef TAKEOVER
+	;
+	/* mapq__wslot_detach(): the slot free, its lock released */
+wslot_detach:
+	atomic { done[w] = true; alive[w] = false }
+	} unless { gone[w] && s_end == MSGS }
+	/* a death leaves done[w] to the successor (successor()) */
+#else
 	} unless { !alive[w] };
 	done[w] = true
+#endif
 }
 
 /* A death can come at any step of any writer, once. */
@@ -736,8 +781,14 @@ proctype killer()
 {
 	byte w;
 	do
+#ifdef TAKEOVER
+	/* a writer that detached has no lock to lose */
+	:: atomic { alive[0] -> alive[0] = false; gone[0] = true }; break
+	:: atomic { NW > 1 && alive[NW - 1] -> alive[NW - 1] = false; gone[NW - 1] = true }; break
+#else
 	:: w = 0; do :: w < NW - 1 -> w++ :: break od;
 		alive[w] -> alive[w] = false; break
+#endif
 #ifdef CRASH
 	:: atomic { crashed = true; alive[0] = false; alive[NW - 1] = false };
 		/* and perhaps the recovery that follows, at any of its steps */
@@ -829,7 +880,7 @@ read_after_advance:		skip
 			:: SLOT(c).state == CLAIMED && SLOT(c).forsaken -> MOVE_ON
 			:: SLOT(c).state == CLAIMED && !SLOT(c).forsaken ->
 				/* a helped hint: finish it after the timeout */
-				repair(c)
+				repair(c, NW, true)
 			fi
 #ifdef WAKEUPS
 		:: !PUBLISHED(c) ->
@@ -841,7 +892,7 @@ read_after_advance:		skip
 			/* a writer is on it: wait, or give up after the
 			 * unblock timeout (any time: a stall of any length) */
 			if
-			:: repair(c)
+			:: repair(c, NW, true)
 			:: skip
 			fi
 		:: !PUBLISHED(c) && c >= tail ->
@@ -954,7 +1005,7 @@ rslot_attach_active:
 		:: PUBLISHED(c) && SLOT(c).state == CLAIMED && SLOT(c).forsaken ->
 			atomic { if :: cursor2 == c -> cursor2 = c + 1 :: else -> skip fi }
 		:: PUBLISHED(c) && SLOT(c).state == CLAIMED && !SLOT(c).forsaken ->
-			repair(c) /* a helped hint, as the first reader */
+			repair(c, NW, true) /* a helped hint, as the first reader */
 #ifdef OVERWRITE
 		:: !PUBLISHED(c) && c < head ->
 			/* behind head, the space taken by a later lap: only a
@@ -966,7 +1017,7 @@ rslot_attach_active:
 		:: !PUBLISHED(c) && c < tail ->
 #endif
 			if
-			:: repair(c)
+			:: repair(c, NW, true)
 			:: skip
 			fi
 		:: !PUBLISHED(c) && c >= tail ->
@@ -1010,7 +1061,7 @@ recover_start:
 	:: c < h + NSLOT && PUBLISHED(c) && SLOT(c).state == CLAIMED -> d_step { c++; k = 0 }
 #endif
 	:: c < h + NSLOT && !PUBLISHED(c) && k < 2 ->
-		repair(c);
+		repair(c, NW, true);
 		k++
 	:: else -> break
 	od;
@@ -1073,6 +1124,124 @@ end_no_crash:
 }
 #endif
 
+#ifdef TAKEOVER
+#if defined(WAKEUPS) || defined(CRASH) || defined(OVERWRITE) || defined(JOIN)
+#error "TAKEOVER goes with the blocking policy alone"
+#endif
+/* mapq__repair_record() of slot w, whose lock we hold: the dead owner's
+ * record (load_record()), then head and tail (is it stale?), then its
+ * frame: a published claim is aborted (finish()), so is a confirmed
+ * reservation's hole; a tentative one is a hole of unblock_hole(),
+ * without the timeout (force false), where a live rival for the space
+ * leaves it unsettled. */
+inline repair_record(w)
+{
+	d_step {
+		ok = rec[w].used;
+		p = rec[w].pos;
+		tentw = (rec[w].flags & R_TENT) != 0
+	}
+	if
+	:: ok ->
+		h = head;
+		if
+		:: p < h || p >= tail -> skip /* stale */
+		:: else ->
+			if
+			:: PUBLISHED(p) && SLOT(p).state != CLAIMED -> skip
+			:: PUBLISHED(p) && SLOT(p).state == CLAIMED && !tentw ->
+				/* a confirmed record's frame is its alone */
+				publish(p, ABORTED, false)
+			:: PUBLISHED(p) && SLOT(p).state == CLAIMED && tentw ->
+#ifdef BUG_TAKEOVER_ABORT
+				/* bug: aborted on the strength of a tentative record,
+				 * which may be a dead loser's naming the frame of a
+				 * live winner */
+				publish(p, ABORTED, false)
+#else
+				/* a loser's record may name the winner's frame: abort
+				 * it only if its owner (frame_owner(): a confirmed
+				 * record, else the first tentative one marked
+				 * forsaken) is dead, or us */
+				d_step {
+					owner = NW;
+					i = 0;
+					do
+					:: i < NW ->
+						if
+						:: rec[i].used && rec[i].pos == p && !(rec[i].flags & R_TENT) ->
+							owner = i;
+							break
+						:: rec[i].used && rec[i].pos == p && (rec[i].flags & R_TENT) &&
+						   (rec[i].flags & R_FORSAKEN) && owner == NW ->
+							owner = i
+						:: else -> skip
+						fi;
+						i++
+					:: else -> break
+					od;
+					i = 0
+				}
+				if
+				:: owner < NW && owner != w && alive[owner] -> skip
+				:: else -> publish(p, ABORTED, false)
+				fi;
+				owner = 0
+#endif
+			:: !PUBLISHED(p) && !tentw -> publish(p, ABORTED, false)
+			:: !PUBLISHED(p) && tentw -> repair(p, w, false)
+			fi
+		fi
+	:: else -> skip
+	fi;
+	d_step { ok = false; tentw = false; h = 0 }
+}
+
+/* Whoever attaches next takes over a dead writer's slot
+ * (mapq__wslot_attach()): its lock, free once the owner died; the
+ * owner's reservation settled (take_over(): mapq__repair_record() again
+ * while the frame moves, TRIES times here, eight in C); a reservation it
+ * cannot settle yet (a live rival for the space) makes it leave the slot
+ * and come back; then the record cleared (claim_slot()), and the slot
+ * is a writer's again, which sends SMSGS messages, the dead owner's
+ * successors in its order, and detaches. */
+#define TRIES 2
+proctype successor()
+{
+	byte w, p, h, k, i, owner, rflags, seen_pos, seen_state, seen_lap, tent, seen_tail;
+	bool ok, tentw, seen_forsaken, marked, live, pubc, pubd, took;
+	/* an "end" label: with no death, waiting here for ever is the end */
+end_no_death:
+	if
+	:: atomic { !alive[0] && !done[0] -> w = 0; alive[0] = true }
+	:: atomic { NW > 1 && !alive[NW - 1] && !done[NW - 1] -> w = NW - 1; alive[w] = true }
+	fi;
+wslot_attach_locked:
+	k = 0;
+	do
+	:: k < TRIES ->
+		repair_record(w);
+		if
+		:: unsettled -> break
+		:: !rec[w].used || rec[w].pos < head || rec[w].pos >= tail ||
+		   (PUBLISHED(rec[w].pos) && SLOT(rec[w].pos).state != CLAIMED) -> break
+		:: else -> k++ /* REPAIR_DONE: the frame moved, look again */
+		fi
+	:: else -> break
+	od;
+	if
+	:: unsettled ->
+		/* -EAGAIN: leave the slot for a moment, its lock released */
+		d_step { unsettled = false; k = 0; alive[w] = false };
+		goto end_no_death
+	:: else -> skip
+	fi;
+wslot_attach_repaired:
+	d_step { rec[w].used = false; k = 0 } /* claim_slot() */
+	run writer(w, MSGS, MSGS + SMSGS)
+}
+#endif
+
 init
 {
 	byte i;
@@ -1089,9 +1258,12 @@ init
 		od;
 		i = 0;
 		do
-		:: i < NW -> run writer(i); i++
+		:: i < NW -> run writer(i, 0, MSGS); i++
 		:: else -> break
 		od;
+#ifdef TAKEOVER
+		run successor();
+#endif
 		run reader();
 #ifdef JOIN
 		run joiner();

@@ -15,7 +15,9 @@ writer that may take any message back (mapq_abort()); with ":join" a
 second reader that joins at the oldest frame while the writers move head
 (the head mover's intent and second look at the readers), and with
 ":overjoin" the same under the overwrite policy (the pushes, and the lift
-of a joiner the pushes missed). spin
+of a joiner the pushes missed); with ":takeover" a new writer that takes
+a dead writer's slot, settles what the dead one left, and sends after
+it. spin
 generates a verifier (pan) for it, which searches every
 state the model can reach, with a writer dying at any step, for an
 assertion that fails or an end state that is not valid (a process stuck
@@ -40,6 +42,7 @@ Examples:
   scripts/model.py --config 1x3x2:crash # a crash, recovery, the reader restarted
   scripts/model.py --config 2x1x1:abort # writers that take messages back
   scripts/model.py --config 1x2x1:join  # a reader joining while head moves
+  scripts/model.py --config 2x1x1:takeover  # a dead writer's slot taken over
   scripts/model.py --config 2x2x2 --bitstate
   scripts/model.py --no-bugs --mem 6000
   scripts/model.py --campaign --mem 16000 --timeout 3600   # the bigger ones (hours)
@@ -65,11 +68,11 @@ MODEL = os.path.join(TOP, "model", "mapq.pml")
 
 # writers x messages x frames[:mode]. Searched whole in CI.
 QUICK = ["2x1x1", "2x2x2:wake", "1x4x2:over", "1x3x2:crash", "2x1x2:abort", "1x2x1:join",
-         "1x2x1:overjoin"]
+         "1x2x1:overjoin", "1x2x2:takeover"]
 # Bigger configurations, for --campaign: each took more than CI's minutes
 # or more than 3 GB here (doc/model.md has the figures).
 CAMPAIGN = ["2x2x2", "2x1x1:crash", "2x2x1:over", "2x3x2:wake", "1x4x3:crash", "2x2x2:over",
-            "2x1x1:abort", "1x3x1:join"]
+            "2x1x1:abort", "1x3x1:join", "2x1x1:takeover"]
 # Each seeded bug, and the configuration that must find it.
 BUGS = [("BUG_SETTLE_STORE", "2x1x1"), ("BUG_FORSAKE_PUBLISHING", "2x1x1"),
         ("BUG_POS_FIRST", "2x1x1"), ("BUG_SEEN_AFTER_FLAG", "2x2x2:wake"),
@@ -77,7 +80,7 @@ BUGS = [("BUG_SETTLE_STORE", "2x1x1"), ("BUG_FORSAKE_PUBLISHING", "2x1x1"),
         ("BUG_LOST_UNCOUNTED", "1x4x2:over"), ("BUG_RELEASE_FIRST", "1x3x2:crash"),
         ("BUG_RECOVER_KEEP_CLAIM", "1x3x2:crash"), ("BUG_ABORT_COMMITTED", "1x3x2:abort"),
         ("BUG_JOIN_NO_INTENT", "1x2x1:join"), ("BUG_JOIN_NO_RESCAN", "1x2x1:join"),
-        ("BUG_NO_LIFT", "1x2x1:overjoin")]
+        ("BUG_NO_LIFT", "1x2x1:overjoin"), ("BUG_TAKEOVER_ABORT", "2x1x1:takeover")]
 
 
 def say(msg):
@@ -85,13 +88,13 @@ def say(msg):
 
 
 def parse_config(text):
-    m = re.fullmatch(r"(\d+)x(\d+)x(\d+)(:wake|:over|:crash|:abort|:join|:overjoin)?", text)
+    m = re.fullmatch(r"(\d+)x(\d+)x(\d+)(:wake|:over|:crash|:abort|:join|:overjoin|:takeover)?", text)
     if not m:
         sys.exit("model: --config: say writers x messages x frames, as 2x1x1, then :wake "
                  "for sleeps and wake-ups, :over for the overwrite policy, :crash for a "
                  "crash and recovery, :abort for mapq_abort(), :join for a reader "
                  "joining or :overjoin for one joining under the overwrite policy, as "
-                 "2x2x2:wake "
+                 "2x2x2:wake, or :takeover for a dead writer's slot taken over "
                  "(got '%s')" % text)
     nw, msgs, nslot = (int(x) for x in m.groups()[:3])
     if not (1 <= nw <= 2 and 1 <= msgs <= 4 and 1 <= nslot <= 4):
@@ -100,7 +103,7 @@ def parse_config(text):
     return ["-DNW=%d" % nw, "-DMSGS=%d" % msgs, "-DNSLOT=%d" % nslot] + \
         {None: [], ":wake": ["-DWAKEUPS"], ":over": ["-DOVERWRITE"],
          ":crash": ["-DCRASH"], ":abort": ["-DABORTS"], ":join": ["-DJOIN"],
-         ":overjoin": ["-DOVERWRITE", "-DJOIN"]}[m.group(4)]
+         ":overjoin": ["-DOVERWRITE", "-DJOIN"], ":takeover": ["-DTAKEOVER"]}[m.group(4)]
 
 
 def build(work, defines, mem, bitstate):
@@ -242,8 +245,9 @@ def main():
     ap.add_argument("--config", action="append",
                     help="writers x messages x frames, then :wake for sleeps and wake-ups, "
                     ":over for the overwrite policy, :crash for a crash and recovery, "
-                    ":abort for mapq_abort(), :join for a reader joining or :overjoin "
-                    "for one joining under the overwrite policy "
+                    ":abort for mapq_abort(), :join for a reader joining, :overjoin "
+                    "for one joining under the overwrite policy or :takeover for a dead "
+                    "writer's slot taken over "
                     "(repeatable; default: %s)"
                     % " ".join(QUICK))
     ap.add_argument("--no-bugs", action="store_true", help="do not check the seeded bugs")
