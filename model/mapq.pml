@@ -53,6 +53,9 @@
  *     tentative record for the same space is unsettled), clears the
  *     record, sends a message of its own after the dead owner's, and
  *     detaches (its lock released); a writer that finishes detaches too;
+ *   - with -DLEAVE, the reader may close between any two reads (an
+ *     ephemeral reader's mapq_reader_close(): its slot made free, then
+ *     the writers it held back woken) and read no more;
  *   - with -DCRASH, everyone may die at once at any step; then the next
  *     to open the queue recovers it alone (recover_exclusive(): the walk,
  *     claims aborted, dead writers' reservations finished, records
@@ -74,6 +77,8 @@
  * delivers (a release that succeeded) is as written, once, in order, and
  * it is never left behind head with nobody to move it on (an invalid end
  * state).
+ * With -DLEAVE and -DWAKEUPS: a writer held back by the reader when it
+ * closed is woken (none asleep for ever), and the writers finish.
  * With -DTAKEOVER: the same for the successor's messages, and no late
  * store of the live writer whose frame a successor settled lands in a
  * later lap (the successor aborted a live winner's forsaken frame on
@@ -92,12 +97,12 @@
  * checks that each fault point is one, or is listed here:
  *
  * not modelled: pad.before_word pad.before_pos
- *   rslot.detach recover.scrubbed
+ *   recover.scrubbed
  *   sync.before_msync sync.before_checkpoint os.open os.mmap os.msync
  *   os.calloc os.lock
- * (no padding, no counters but the lost ones, readers only join (JOIN),
- * no power cut: recovery finds every store made and has nothing to
- * scrub, no sync, no system calls)
+ * (no padding, no counters but the lost ones, no power cut: recovery
+ * finds every store made and has nothing to scrub, no sync, no system
+ * calls)
  */
 
 #ifndef NW
@@ -193,6 +198,17 @@ byte intent = 0;
 byte start2 = NOPOS;
 bool got2[NPOS];
 byte last2[NW];
+#endif
+
+#ifdef LEAVE
+#if defined(CRASH) || defined(OVERWRITE) || defined(JOIN) || defined(TAKEOVER)
+#error "LEAVE goes with the blocking policy, with or without WAKEUPS"
+#endif
+/* The reader (ephemeral) closed: its slot is free and holds nobody back. */
+bool left = false;
+#define PASSED(h) (left || cursor > (h))
+#else
+#define PASSED(h) (cursor > (h))
 #endif
 
 #ifdef CRASH
@@ -613,16 +629,16 @@ head_before_cas:				atomic {
 			/* with one reader, always attached, the scan, intent and
 			 * second scan of JOIN come to this one step */
 			:: atomic {
-				FINISHED(head) && cursor > head ->
+				FINISHED(head) && PASSED(head) ->
 head_before_cas:			head++
 			}
 #endif
 #ifdef WAKEUPS
 			/* held back by the reader at head: sleep until it moves
 			 * on; at a frame still being written, until its commit */
-			:: FINISHED(head) && cursor <= head ->
+			:: FINISHED(head) && !PASSED(head) ->
 				sleep_on(space_bumped[w], space_flag,
-					 tail != t || t - head < NSLOT || cursor > head, false)
+					 tail != t || t - head < NSLOT || PASSED(head), false)
 			:: !FINISHED(head) ->
 				hp = head;
 				sleep_on(data_bumped[w], data_flag,
@@ -830,6 +846,23 @@ proctype reader()
 #endif
 	do
 	:: ALLDONE && cursor == tail -> break
+#ifdef LEAVE
+	/* mapq_reader_close() between two reads: the slot made free
+	 * (seq_cst), then the writers it held back woken */
+	:: true ->
+#ifdef BUG_LEAVE_WAKE_FIRST
+		/* bug: the wake-up before the slot is free: a writer that
+		 * raises its flag after the waker's look, and then looks at a
+		 * reader still there, sleeps with nobody left to wake it */
+		wake_space();
+#endif
+rslot_detach:
+		left = true;
+#if !defined(BUG_LEAVE_NO_WAKE) && !defined(BUG_LEAVE_WAKE_FIRST)
+		wake_space();
+#endif
+		goto left_queue
+#endif
 #ifdef OVERWRITE
 	/* mapq_read(): a count of lost messages is reported first
 	 * (-MAPQ_ELAPPED), by exchange with 0 */
@@ -936,6 +969,11 @@ read_after_advance:		skip
 #endif
 #ifdef CRASH
 gone:	skip
+#endif
+#ifdef LEAVE
+	;
+left_queue:
+	skip
 #endif
 }
 

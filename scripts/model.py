@@ -17,7 +17,8 @@ second reader that joins at the oldest frame while the writers move head
 ":overjoin" the same under the overwrite policy (the pushes, and the lift
 of a joiner the pushes missed); with ":takeover" a new writer that takes
 a dead writer's slot, settles what the dead one left, and sends after
-it. spin
+it; with ":leave" sleeps and wake-ups with a reader that may close
+between any two reads (the writers it held back must be woken). spin
 generates a verifier (pan) for it, which searches every
 state the model can reach, with a writer dying at any step, for an
 assertion that fails or an end state that is not valid (a process stuck
@@ -68,7 +69,7 @@ MODEL = os.path.join(TOP, "model", "mapq.pml")
 
 # writers x messages x frames[:mode]. Searched whole in CI.
 QUICK = ["2x1x1", "2x2x2:wake", "1x4x2:over", "1x3x2:crash", "2x1x2:abort", "1x2x1:join",
-         "1x2x1:overjoin", "1x2x2:takeover"]
+         "1x2x1:overjoin", "1x2x2:takeover", "2x2x2:leave"]
 # Bigger configurations, for --campaign: each took more than CI's minutes
 # or more than 3 GB here (doc/model.md has the figures).
 CAMPAIGN = ["2x2x2", "2x1x1:crash", "2x2x1:over", "2x3x2:wake", "1x4x3:crash", "2x2x2:over",
@@ -80,7 +81,8 @@ BUGS = [("BUG_SETTLE_STORE", "2x1x1"), ("BUG_FORSAKE_PUBLISHING", "2x1x1"),
         ("BUG_LOST_UNCOUNTED", "1x4x2:over"), ("BUG_RELEASE_FIRST", "1x3x2:crash"),
         ("BUG_RECOVER_KEEP_CLAIM", "1x3x2:crash"), ("BUG_ABORT_COMMITTED", "1x3x2:abort"),
         ("BUG_JOIN_NO_INTENT", "1x2x1:join"), ("BUG_JOIN_NO_RESCAN", "1x2x1:join"),
-        ("BUG_NO_LIFT", "1x2x1:overjoin"), ("BUG_TAKEOVER_ABORT", "2x1x1:takeover")]
+        ("BUG_NO_LIFT", "1x2x1:overjoin"), ("BUG_TAKEOVER_ABORT", "2x1x1:takeover"),
+        ("BUG_LEAVE_NO_WAKE", "2x2x2:leave"), ("BUG_LEAVE_WAKE_FIRST", "2x2x2:leave")]
 
 
 def say(msg):
@@ -88,14 +90,14 @@ def say(msg):
 
 
 def parse_config(text):
-    m = re.fullmatch(r"(\d+)x(\d+)x(\d+)(:wake|:over|:crash|:abort|:join|:overjoin|:takeover)?", text)
+    m = re.fullmatch(r"(\d+)x(\d+)x(\d+)(:wake|:over|:crash|:abort|:join|:overjoin|:takeover|:leave)?", text)
     if not m:
-        sys.exit("model: --config: say writers x messages x frames, as 2x1x1, then :wake "
-                 "for sleeps and wake-ups, :over for the overwrite policy, :crash for a "
-                 "crash and recovery, :abort for mapq_abort(), :join for a reader "
-                 "joining or :overjoin for one joining under the overwrite policy, as "
-                 "2x2x2:wake, or :takeover for a dead writer's slot taken over "
-                 "(got '%s')" % text)
+        sys.exit("model: --config: say writers x messages x frames, as 2x1x1, optionally "
+                 "followed by :wake for sleeps and wake-ups, :over for the overwrite policy, "
+                 ":crash for a crash and recovery, :abort for mapq_abort(), :join for a "
+                 "reader joining, :overjoin for one joining under the overwrite policy, "
+                 ":takeover for a dead writer's slot taken over or :leave for wake-ups with "
+                 "a reader that closes, as 2x2x2:wake (got '%s')" % text)
     nw, msgs, nslot = (int(x) for x in m.groups()[:3])
     if not (1 <= nw <= 2 and 1 <= msgs <= 4 and 1 <= nslot <= 4):
         sys.exit("model: --config %s: the model takes 1-2 writers, 1-4 messages, 1-4 frames"
@@ -103,7 +105,8 @@ def parse_config(text):
     return ["-DNW=%d" % nw, "-DMSGS=%d" % msgs, "-DNSLOT=%d" % nslot] + \
         {None: [], ":wake": ["-DWAKEUPS"], ":over": ["-DOVERWRITE"],
          ":crash": ["-DCRASH"], ":abort": ["-DABORTS"], ":join": ["-DJOIN"],
-         ":overjoin": ["-DOVERWRITE", "-DJOIN"], ":takeover": ["-DTAKEOVER"]}[m.group(4)]
+         ":overjoin": ["-DOVERWRITE", "-DJOIN"], ":takeover": ["-DTAKEOVER"],
+         ":leave": ["-DWAKEUPS", "-DLEAVE"]}[m.group(4)]
 
 
 def build(work, defines, mem, bitstate):
@@ -246,8 +249,9 @@ def main():
                     help="writers x messages x frames, then :wake for sleeps and wake-ups, "
                     ":over for the overwrite policy, :crash for a crash and recovery, "
                     ":abort for mapq_abort(), :join for a reader joining, :overjoin "
-                    "for one joining under the overwrite policy or :takeover for a dead "
-                    "writer's slot taken over "
+                    "for one joining under the overwrite policy, :takeover for a dead "
+                    "writer's slot taken over or :leave for wake-ups with a reader that "
+                    "closes "
                     "(repeatable; default: %s)"
                     % " ".join(QUICK))
     ap.add_argument("--no-bugs", action="store_true", help="do not check the seeded bugs")
