@@ -113,17 +113,19 @@ static bool slot_dead(const struct mapq *q, uint32_t i)
  * is the owner's, wherever it is: only the CAS winner confirms. Without
  * one, a tentative record marked forsaken: the winner's, stalled before
  * it confirmed, or a loser's that mark_tentatives() marked with it (and
- * that stays so if the loser died before its next try). Either may be
- * taken: a tentative winner marked forsaken never writes into the frame
- * (its confirming CAS fails). Taking the first record in slot order,
- * a dead loser's before the confirmed winner's, aborted a live winner's
- * frame: head passed it, and the winner's late claim word and payload
- * landed in the next lap's frame there (tests/repair_race).
+ * that stays so if the loser died before its next try). They cannot be
+ * told apart, so a live one is taken before a dead one: the frame is
+ * then aborted only once all of them are dead, as model/mapq.pml's
+ * repairs do. Taking the first record in slot order, a dead loser's
+ * before the confirmed winner's, aborted a live winner's frame: head
+ * passed it, and the winner's late claim word and payload landed in the
+ * next lap's frame there (tests/repair_race).
  */
 static int frame_owner(const struct mapq *q, uint64_t c, struct record *r)
 {
 	struct record t;
 	int owner = -1;
+	bool owner_live = false;
 	for (uint32_t i = 0; i < q->nw; i++) {
 		if (load_record(q, i, &t) != RECORD_OK || t.pos + resv_pad(q, t.pos, t.size) != c)
 			continue;
@@ -131,9 +133,13 @@ static int frame_owner(const struct mapq *q, uint64_t c, struct record *r)
 			*r = t;
 			return (int)i;
 		}
-		if ((t.raw & RESV_FORSAKEN) && owner < 0) {
+		if (!(t.raw & RESV_FORSAKEN) || owner_live)
+			continue;
+		bool live = !slot_dead(q, i);
+		if (owner < 0 || live) {
 			*r = t;
 			owner = (int)i;
+			owner_live = live;
 		}
 	}
 	return owner;

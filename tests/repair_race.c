@@ -22,7 +22,13 @@
  * takeover: the same frame, forsaken (the winner confirmed and stalled),
  * and a new writer taking over the dead loser's slot. Finishing the dead
  * owner's reservation (mapq__repair_record()) must not abort a frame that
- * the loser's tentative record names but the live winner owns. */
+ * the loser's tentative record names but the live winner owns.
+ *
+ * tentatives: the winner stalled before it confirmed, so the reader
+ * marked both tentative records; the loser dies. Which of the two is the
+ * winner's cannot be told, and the frame is aborted only once both
+ * owners are dead (doc/format.md, "Recovery"; the model's rule): the
+ * new writer in the loser's slot leaves it to the winner. */
 #include "config.h"
 
 #include <errno.h>
@@ -262,11 +268,40 @@ static void takeover(void)
 	mapq_close(q);
 }
 
+static void tentatives(void)
+{
+	const char *path = t_path("tentatives");
+	mapq *q = t_create("tentatives", CAP, MAPQ_BLOCK);
+	pid_t l = stopped_writer(path, "reserve.before_cas:1:stop", 3);
+	pid_t w = stopped_writer(path, "reserve.after_cas:1:stop", LATE_ID);
+	mapq *qr;
+	mapq_options o;
+	mapq_options_init(&o);
+	o.unblock_ms = 20;
+	CHECK_OK(mapq_open(&qr, path, 0, &o));
+	mapq_reader *r;
+	CHECK_OK(mapq_reader_open(qr, &r, NULL, MAPQ_START_OLDEST));
+	char in[LEN + 1];
+	CHECK_RC(mapq_recv(r, in, sizeof(in), 200), -ETIMEDOUT);
+	wait_forsaken(q);
+	CHECK(atomic_load(&q->wslots[0].resv_size) & RESV_FORSAKEN);
+	CHECK(atomic_load(&q->wslots[1].resv_size) & RESV_FORSAKEN);
+	CHECK_EQ(kill(l, SIGKILL), 0);
+	CHECK_EQ(t_wait_child(l), 128 + SIGKILL);
+	lap_and_resume("tentatives", q, r, w);
+	printf("%-10s with two tentative owners, the frame waited for the live one\n",
+	       "tentatives");
+	mapq_reader_close(r);
+	mapq_close(qr);
+	mapq_close(q);
+}
+
 int main(void)
 {
 	if (!mapq_fault_enabled())
 		t_skip("fault points are not built in (--enable-fault-injection)");
 	mark();
 	takeover();
+	tentatives();
 	return 0;
 }
