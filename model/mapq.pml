@@ -1199,8 +1199,8 @@ inline repair_record(w)
 #else
 				/* a loser's record may name the winner's frame: abort
 				 * it only if its owner (frame_owner(): a confirmed
-				 * record, else the first tentative one marked
-				 * forsaken) is dead, or us */
+				 * record, else a tentative one marked forsaken, a live
+				 * one before a dead one) is dead, or us */
 				d_step {
 					owner = NW;
 					i = 0;
@@ -1211,7 +1211,9 @@ inline repair_record(w)
 							owner = i;
 							break
 						:: rec[i].used && rec[i].pos == p && (rec[i].flags & R_TENT) &&
-						   (rec[i].flags & R_FORSAKEN) && owner == NW ->
+						   (rec[i].flags & R_FORSAKEN) &&
+						   (owner == NW || (!(alive[owner] && owner != w) &&
+						    alive[i] && i != w)) ->
 							owner = i
 						:: else -> skip
 						fi;
