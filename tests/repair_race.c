@@ -22,7 +22,8 @@
  * takeover: the same frame, forsaken (the winner confirmed and stalled),
  * and a new writer taking over the dead loser's slot. Finishing the dead
  * owner's reservation (mapq__repair_record()) must not abort a frame that
- * the loser's tentative record names but the live winner owns.
+ * the loser's tentative record names but the live winner owns; with the
+ * winner in the first slot or the second.
  *
  * tentatives: the winner stalled before it confirmed, so the reader
  * marked both tentative records; the loser dies. Which of the two is the
@@ -239,12 +240,24 @@ static void mark(void)
 	mapq_close(q);
 }
 
-static void takeover(void)
+/* @winner_first: the winner takes slot 0 (it attaches, and stops before
+ * its record until the loser has written its own), else the loser does. */
+static void takeover(const char *name, bool winner_first)
 {
-	const char *path = t_path("takeover");
-	mapq *q = t_create("takeover", CAP, MAPQ_BLOCK);
-	pid_t l = stopped_writer(path, "reserve.before_cas:1:stop", 3);
-	pid_t w = stopped_writer(path, "reserve.after_confirm:1:stop", LATE_ID);
+	const char *path = t_path(name);
+	mapq *q = t_create(name, CAP, MAPQ_BLOCK);
+	pid_t l, w;
+	if (winner_first) {
+		w = stopped_writer(
+			path, "reserve.before_record:1:stop,reserve.after_confirm:1:stop", LATE_ID);
+		l = stopped_writer(path, "reserve.before_cas:1:stop", 3);
+		CHECK_EQ(kill(w, SIGCONT), 0);
+		CHECK(t_wait_stopped(w));
+	} else {
+		l = stopped_writer(path, "reserve.before_cas:1:stop", 3);
+		w = stopped_writer(path, "reserve.after_confirm:1:stop", LATE_ID);
+	}
+	CHECK_EQ(atomic_load(&q->wslots[winner_first ? 0 : 1].resv_size), LEN + FRAME_HDR);
 	CHECK_EQ(kill(l, SIGKILL), 0);
 	CHECK_EQ(t_wait_child(l), 128 + SIGKILL);
 	/* A reader gives up on the stopped winner: its frame forsaken. */
@@ -258,11 +271,12 @@ static void takeover(void)
 	char in[LEN + 1];
 	CHECK_RC(mapq_recv(r, in, sizeof(in), 200), -ETIMEDOUT);
 	wait_forsaken(q);
-	CHECK(atomic_load(&q->wslots[1].resv_size) & RESV_FORSAKEN);
+	CHECK(atomic_load(&q->wslots[winner_first ? 0 : 1].resv_size) & RESV_FORSAKEN);
 	/* A new writer takes the dead loser's slot, and must leave the
 	 * winner's frame to the winner. */
-	lap_and_resume("takeover", q, r, w);
-	printf("%-10s the dead loser's successor left the live winner's frame alone\n", "takeover");
+	lap_and_resume(name, q, r, w);
+	printf("%-10s the dead loser's successor (slot %d) left the live winner's frame alone\n",
+	       name, winner_first ? 1 : 0);
 	mapq_reader_close(r);
 	mapq_close(qr);
 	mapq_close(q);
@@ -301,7 +315,8 @@ int main(void)
 	if (!mapq_fault_enabled())
 		t_skip("fault points are not built in (--enable-fault-injection)");
 	mark();
-	takeover();
+	takeover("takeover", false);
+	takeover("takeover-2", true);
 	tentatives();
 	return 0;
 }
