@@ -89,6 +89,31 @@ static void wait_forsaken(mapq *q)
 	CHECK(fi.forsaken);
 }
 
+/* A handle whose readers and writers give up on a stalled writer after
+ * 20 ms (its unblock timeout). */
+static mapq *open_impatient(const char *path)
+{
+	mapq *h;
+	mapq_options o;
+	mapq_options_init(&o);
+	o.unblock_ms = 20;
+	CHECK_OK(mapq_open(&h, path, 0, &o));
+	return h;
+}
+
+/* A reader at the oldest frame, on its own handle *qr, that waits past
+ * its unblock timeout at the stopped writer's frame 0 and forsakes it. */
+static mapq_reader *forsaking_reader(mapq *q, const char *path, mapq **qr)
+{
+	*qr = open_impatient(path);
+	mapq_reader *r;
+	CHECK_OK(mapq_reader_open(*qr, &r, NULL, MAPQ_START_OLDEST));
+	char in[LEN + 1];
+	CHECK_RC(mapq_recv(r, in, sizeof(in), 200), -ETIMEDOUT);
+	wait_forsaken(q);
+	return r;
+}
+
 /* With the winner stopped on its forsaken frame at 0 and the loser dead:
  * a new writer (its own handle, taking the first free slot: the loser's)
  * sends until the ring is full. The frame must stay the winner's until
@@ -96,11 +121,7 @@ static void wait_forsaken(mapq *q)
  * intact, and so does the winner's if its send said it was sent. */
 static void lap_and_resume(const char *name, mapq *q, mapq_reader *r, pid_t w)
 {
-	mapq *q2;
-	mapq_options o;
-	mapq_options_init(&o);
-	o.unblock_ms = 20;
-	CHECK_OK(mapq_open(&q2, t_path(name), 0, &o));
+	mapq *q2 = open_impatient(t_path(name));
 	char out[LEN], in[LEN + 1];
 	uint64_t sent = 0;
 	uint32_t id;
@@ -262,15 +283,7 @@ static void takeover(const char *name, bool winner_first)
 	CHECK_EQ(t_wait_child(l), 128 + SIGKILL);
 	/* A reader gives up on the stopped winner: its frame forsaken. */
 	mapq *qr;
-	mapq_options o;
-	mapq_options_init(&o);
-	o.unblock_ms = 20;
-	CHECK_OK(mapq_open(&qr, path, 0, &o));
-	mapq_reader *r;
-	CHECK_OK(mapq_reader_open(qr, &r, NULL, MAPQ_START_OLDEST));
-	char in[LEN + 1];
-	CHECK_RC(mapq_recv(r, in, sizeof(in), 200), -ETIMEDOUT);
-	wait_forsaken(q);
+	mapq_reader *r = forsaking_reader(q, path, &qr);
 	CHECK(atomic_load(&q->wslots[winner_first ? 0 : 1].resv_size) & RESV_FORSAKEN);
 	/* A new writer takes the dead loser's slot, and must leave the
 	 * winner's frame to the winner. */
@@ -289,15 +302,7 @@ static void tentatives(void)
 	pid_t l = stopped_writer(path, "reserve.before_cas:1:stop", 3);
 	pid_t w = stopped_writer(path, "reserve.after_cas:1:stop", LATE_ID);
 	mapq *qr;
-	mapq_options o;
-	mapq_options_init(&o);
-	o.unblock_ms = 20;
-	CHECK_OK(mapq_open(&qr, path, 0, &o));
-	mapq_reader *r;
-	CHECK_OK(mapq_reader_open(qr, &r, NULL, MAPQ_START_OLDEST));
-	char in[LEN + 1];
-	CHECK_RC(mapq_recv(r, in, sizeof(in), 200), -ETIMEDOUT);
-	wait_forsaken(q);
+	mapq_reader *r = forsaking_reader(q, path, &qr);
 	CHECK(atomic_load(&q->wslots[0].resv_size) & RESV_FORSAKEN);
 	CHECK(atomic_load(&q->wslots[1].resv_size) & RESV_FORSAKEN);
 	CHECK_EQ(kill(l, SIGKILL), 0);
