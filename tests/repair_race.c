@@ -29,7 +29,13 @@
  * marked both tentative records; the loser dies. Which of the two is the
  * winner's cannot be told, and the frame is aborted only once both
  * owners are dead (doc/format.md, "Recovery"; the model's rule): the
- * new writer in the loser's slot leaves it to the winner. */
+ * new writer in the loser's slot leaves it to the winner.
+ *
+ * stale: as tentatives, and a third writer that read tail before the
+ * race stores the same tentative record after the marks, and stops
+ * before its CAS (which will fail). Its unmarked record is no owner's:
+ * once both marked owners are dead, the frame is aborted at once, and
+ * head passes it without waiting for that writer to come back. */
 #include "config.h"
 
 #include <errno.h>
@@ -315,6 +321,64 @@ static void tentatives(void)
 	mapq_close(q);
 }
 
+static void stale(void)
+{
+	const char *path = t_path("stale");
+	mapq *q = t_create("stale", CAP, MAPQ_BLOCK);
+	/* The late one (slot 0) reads tail (0) and stops before its record. */
+	pid_t x = stopped_writer(path, "reserve.before_record:1:stop,reserve.before_cas:1:stop",
+				 LATE_ID);
+	pid_t l = stopped_writer(path, "reserve.before_cas:1:stop", 3);
+	pid_t w = stopped_writer(path, "reserve.after_cas:1:stop", 4);
+	mapq *qr;
+	mapq_reader *r = forsaking_reader(q, path, &qr);
+	CHECK(atomic_load(&q->wslots[1].resv_size) & RESV_FORSAKEN);
+	CHECK(atomic_load(&q->wslots[2].resv_size) & RESV_FORSAKEN);
+	/* The late one writes its record for 0, unmarked, and stops again
+	 * (the reader has gone past the forsaken frame). */
+	CHECK_EQ(kill(x, SIGCONT), 0);
+	CHECK(t_wait_stopped(x));
+	uint64_t rec = atomic_load(&q->wslots[0].resv_size);
+	CHECK_EQ(atomic_load(&q->wslots[0].resv_pos), 0);
+	CHECK_EQ(rec, (uint64_t)(LEN + FRAME_HDR) | RESV_TENTATIVE);
+	CHECK_EQ(kill(l, SIGKILL), 0);
+	CHECK_EQ(t_wait_child(l), 128 + SIGKILL);
+	CHECK_EQ(kill(w, SIGKILL), 0);
+	CHECK_EQ(t_wait_child(w), 128 + SIGKILL);
+
+	/* Both owners dead, the frame is aborted: no reader or writer
+	 * waits for the stopped late writer. The new writer (this handle)
+	 * sends more than a lap, so head must pass the frame. */
+	char out[LEN], in[LEN + 1];
+	uint32_t id;
+	uint64_t seq;
+	for (uint64_t i = 0; i < NFRAME + 2; i++) {
+		t_fill(out, LEN, NEW_ID, i);
+		int rc = mapq_send(q, out, LEN, 1000);
+		if (rc != 0) {
+			fprintf(stderr,
+				"stale: message %llu of the new writer: %s; the dead owners' frame "
+				"at 0 is %s\n",
+				(unsigned long long)i, mapq_strerror(rc),
+				frame0(q).kind == MAPQ_FRAME_ABORTED ? "aborted" : "not aborted");
+			CHECK(!"a record no repairer marked is not a forsaken frame's owner");
+		}
+		CHECK_EQ(mapq_recv(r, in, sizeof(in), 1000), LEN);
+		CHECK(t_check_payload(in, LEN, &id, &seq) == 0 && id == NEW_ID && seq == i);
+	}
+	/* The late one's CAS fails; it reserves anew and sends. */
+	CHECK_EQ(kill(x, SIGCONT), 0);
+	CHECK_EQ(t_wait_child(x), 0);
+	CHECK_EQ(mapq_recv(r, in, sizeof(in), 1000), LEN);
+	CHECK(t_check_payload(in, LEN, &id, &seq) == 0 && id == LATE_ID && seq == 0);
+	CHECK_RC(mapq_recv(r, in, sizeof(in), 0), -EAGAIN);
+	printf("%-10s a stopped late writer's unmarked record for it held nobody up\n",
+	       "stale");
+	mapq_reader_close(r);
+	mapq_close(qr);
+	mapq_close(q);
+}
+
 int main(void)
 {
 	if (!mapq_fault_enabled())
@@ -323,5 +387,6 @@ int main(void)
 	takeover("takeover", false);
 	takeover("takeover-2", true);
 	tentatives();
+	stale();
 	return 0;
 }
