@@ -98,7 +98,7 @@
  *
  * not modelled: pad.before_word pad.before_pos
  *   recover.scrubbed
- *   sync.before_msync sync.before_checkpoint os.open os.mmap os.msync
+ *   sync.before_look sync.before_msync sync.before_checkpoint os.open os.mmap os.msync
  *   os.calloc os.lock
  * (no padding, no counters but the lost ones, no power cut: recovery
  * finds every store made and has nothing to scrub, no sync, no system

@@ -54,6 +54,7 @@
 	XX(RECOVER_SCRUBBED, "recover.scrubbed")           \
 	XX(RECOVER_TAIL, "recover.tail")                   \
 	XX(RECOVER_READERS, "recover.readers")             \
+	XX(SYNC_BEFORE_LOOK, "sync.before_look")           \
 	XX(SYNC_BEFORE_MSYNC, "sync.before_msync")         \
 	XX(SYNC_BEFORE_CKPT, "sync.before_checkpoint")     \
 	XX(OS_OPEN, "os.open")                             \

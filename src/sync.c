@@ -48,6 +48,9 @@ static int wait_finished(struct mapq *q, uint64_t end)
 			return 0;
 		if (c % FRAME_ALIGN)
 			return -MAPQ_ECORRUPT; /* from the file: off the frame grid */
+		int err = MAPQ_FAULT(SYNC_BEFORE_LOOK);
+		if (err)
+			return err;
 		uint64_t w, pos = frame_pos_at(q, c);
 		w = mapq__load(commit_at(q, c), memory_order_acquire);
 		/* We hold nothing back: if head passed c while we looked, the

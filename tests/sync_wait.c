@@ -9,7 +9,12 @@
  * -MAPQ_ESTALLED.)
  * And after a sync the next frame starts on a fresh page, whatever the
  * largest message: writes after the sync never touch a page that holds
- * synced frames. */
+ * synced frames.
+ * And a sync that looks at a frame a lap late (it stopped before the
+ * look, and head passed the frame meanwhile) looks again from head: the
+ * bytes it read are then another frame's payload, whatever they say.
+ * Judged as a frame, a payload that holds what looks like a damaged
+ * frame of the old lap failed the sync with -MAPQ_ECORRUPT. */
 #include "config.h"
 
 #include <errno.h>
@@ -167,8 +172,83 @@ static void checkpoint_not_back(void)
 	mapq_close(q);
 }
 
+enum { SMALL = 96, BIG = 224 }; /* frames of 128 and 256 bytes */
+
+static void lapped_look(void)
+{
+	if (!mapq_fault_enabled()) {
+		printf("lapped look: skipped (fault points are not built in)\n");
+		return;
+	}
+	const char *path = t_path("lapped");
+	mapq *q = t_create("lapped", 4096, MAPQ_BLOCK);
+	mapq_reader *r;
+	CHECK_OK(mapq_reader_open(q, &r, NULL, MAPQ_START_OLDEST));
+	char out[BIG], in[BIG + 1];
+	for (uint64_t i = 0; i < 2; i++) { /* frames at 0 and 128 */
+		t_fill(out, SMALL, 1, i);
+		CHECK_OK(mapq_send(q, out, SMALL, 0));
+	}
+	/* The sync judges the frame at 0 finished, and stops before it looks
+	 * at the one at 128. Exit status: 0 synced, 3 -MAPQ_ECORRUPT, 4
+	 * another failure, 1 no start. */
+	pid_t s = fork();
+	CHECK(s >= 0);
+	if (s == 0) {
+		alarm(30);
+		mapq *cq;
+		if (mapq_open(&cq, path, 0, NULL) || mapq_fault_arm("sync.before_look:2:stop"))
+			t_exit(1);
+		int rc = mapq_sync(cq);
+		if (rc)
+			fprintf(stderr, "lapped look: mapq_sync: %s\n", mapq_strerror(rc));
+		t_exit(rc == 0 ? 0 : rc == -MAPQ_ECORRUPT ? 3 : 4);
+	}
+	CHECK(t_wait_stopped(s));
+	/* Both read; the rest of the lap filled; the next lap's first frame
+	 * (256 bytes at 0) moves head past 128, its payload over 128 the
+	 * commit word and pos of a frame there of the old lap, with a size no
+	 * frame has. */
+	for (uint64_t i = 0; i < 2; i++)
+		CHECK_EQ(mapq_recv(r, in, sizeof(in), 0), SMALL);
+	for (uint64_t i = 2; i < 32; i++) {
+		t_fill(out, SMALL, 1, i);
+		CHECK_OK(mapq_send(q, out, SMALL, 0));
+	}
+	CHECK_EQ(atomic_load(&q->ctl->tail), 4096);
+	t_fill(out, BIG, 1, 32);
+	uint64_t fake[2] = { cw_make(FRAME_UNIT, FRAME_COMMITTED, 0, lap_of(q, 128)), 128 };
+	memcpy(out + 128 - FRAME_HDR, fake, sizeof(fake));
+	CHECK_OK(mapq_send(q, out, BIG, 0));
+	CHECK(atomic_load(&q->ctl->head) > 128);
+	CHECK_EQ(atomic_load(&commit_at(q, 128)[0]), fake[0]);
+
+	CHECK_EQ(kill(s, SIGCONT), 0);
+	int st = t_wait_child(s);
+	if (st == 3)
+		CHECK(!"a sync that looked a lap late judges what it read as a frame");
+	CHECK_EQ(st, 0);
+	for (uint64_t i = 2; i < 33; i++) {
+		uint32_t id;
+		uint64_t seq;
+		ssize_t n = mapq_recv(r, in, sizeof(in), 0);
+		if (i == 32) { /* the one with the look-alike in it */
+			CHECK_EQ(n, BIG);
+			CHECK(memcmp(in, out, BIG) == 0);
+			break;
+		}
+		CHECK_EQ(n, SMALL);
+		CHECK(t_check_payload(in, SMALL, &id, &seq) == 0 && id == 1 && seq == i);
+	}
+	CHECK_RC(mapq_recv(r, in, sizeof(in), 0), -EAGAIN);
+	printf("lapped look: a sync that looked a lap late looked again from head\n");
+	mapq_reader_close(r);
+	mapq_close(q);
+}
+
 int main(void)
 {
+	lapped_look();
 	checkpoint_not_back();
 	smallest_filler();
 	fresh_page(0);
