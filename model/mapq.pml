@@ -660,6 +660,7 @@ head_before_cas:			head++
 		fi;
 reserve_before_record:
 		rec[w].pos = t;
+reserve_after_pos:
 		d_step { rec[w].flags = R_TENT; rec[w].used = true }
 reserve_before_cas:
 		atomic {

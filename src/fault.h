@@ -22,6 +22,7 @@
 
 #define MAPQ_FAULT_POINTS(XX)                              \
 	XX(RESERVE_BEFORE_RECORD, "reserve.before_record") \
+	XX(RESERVE_AFTER_POS, "reserve.after_pos")         \
 	XX(RESERVE_BEFORE_CAS, "reserve.before_cas")       \
 	XX(RESERVE_AFTER_CAS, "reserve.after_cas")         \
 	XX(RESERVE_AFTER_CONFIRM, "reserve.after_confirm") \

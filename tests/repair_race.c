@@ -35,7 +35,16 @@
  * race stores the same tentative record after the marks, and stops
  * before its CAS (which will fail). Its unmarked record is no owner's:
  * once both marked owners are dead, the frame is aborted at once, and
- * head passes it without waiting for that writer to come back. */
+ * head passes it without waiting for that writer to come back.
+ *
+ * half: a writer takes over a dead writer's slot (whose confirmed
+ * record it finishes) and dies between the two stores of its first
+ * record, the position and the size. What the slot holds then must be
+ * no record: the new position with the dead owner's confirmed size
+ * would name the space that a live writer reserves there next. A reader
+ * would abort that frame as a dead owner's, and the live writer, its
+ * own record unmarked, commit over the aborted word: acknowledged, and
+ * never delivered. */
 #include "config.h"
 
 #include <errno.h>
@@ -379,6 +388,58 @@ static void stale(void)
 	mapq_close(q);
 }
 
+static void half(void)
+{
+	const char *path = t_path("half");
+	mapq *q = t_create("half", CAP, MAPQ_BLOCK);
+	/* The dead owner (slot 0): its frame at 0 confirmed, never
+	 * committed. This handle (slot 1) sends the frame at 128. */
+	pid_t a = stopped_writer(path, "commit.before_crc:1:stop", 3);
+	char out[LEN], in[LEN + 1];
+	uint32_t id;
+	uint64_t seq;
+	t_fill(out, LEN, NEW_ID, 0);
+	CHECK_OK(mapq_send(q, out, LEN, 0));
+	CHECK_EQ(kill(a, SIGKILL), 0);
+	CHECK_EQ(t_wait_child(a), 128 + SIGKILL);
+	/* Its successor in slot 0 aborts the frame at 0, and dies with only
+	 * the position of its own record stored (256). */
+	pid_t b = stopped_writer(path, "reserve.after_pos:1:stop", 4);
+	CHECK_EQ(atomic_load(&q->wslots[0].resv_pos), 2 * (LEN + FRAME_HDR));
+	CHECK_EQ(frame0(q).kind, MAPQ_FRAME_ABORTED);
+	CHECK_EQ(kill(b, SIGKILL), 0);
+	CHECK_EQ(t_wait_child(b), 128 + SIGKILL);
+
+	/* This handle reserves the frame at 256 and holds it, while a
+	 * reader reads what is before it and waits at it: a reader that
+	 * never forsakes a live writer's frame, only repairs a dead one's. */
+	void *p;
+	CHECK_OK(mapq_reserve(q, LEN, &p, 0));
+	mapq *qr;
+	mapq_options o;
+	mapq_options_init(&o);
+	o.unblock_ms = -1;
+	CHECK_OK(mapq_open(&qr, path, 0, &o));
+	mapq_reader *r;
+	CHECK_OK(mapq_reader_open(qr, &r, NULL, MAPQ_START_OLDEST));
+	CHECK_EQ(mapq_recv(r, in, sizeof(in), 0), LEN);
+	CHECK(t_check_payload(in, LEN, &id, &seq) == 0 && id == NEW_ID && seq == 0);
+	CHECK_RC(mapq_recv(r, in, sizeof(in), 100), -ETIMEDOUT);
+	t_fill(p, LEN, NEW_ID, 1);
+	int rc = mapq_commit(q, LEN);
+	ssize_t n = mapq_recv(r, in, sizeof(in), 1000);
+	if (rc != 0 || n != LEN) {
+		fprintf(stderr, "half: the live writer's commit: %s; the reader then: %s\n",
+			mapq_strerror(rc), n < 0 ? mapq_strerror((int)n) : "a message");
+		CHECK(!"a dead writer's half-written record names no reservation");
+	}
+	CHECK(t_check_payload(in, LEN, &id, &seq) == 0 && id == NEW_ID && seq == 1);
+	printf("%-10s a successor that died halfway through its record left none\n", "half");
+	mapq_reader_close(r);
+	mapq_close(qr);
+	mapq_close(q);
+}
+
 int main(void)
 {
 	if (!mapq_fault_enabled())
@@ -388,5 +449,6 @@ int main(void)
 	takeover("takeover-2", true);
 	tentatives();
 	stale();
+	half();
 	return 0;
 }
