@@ -410,7 +410,11 @@ static int recover_exclusive(struct mapq *q, mapq_recovery *rep)
 	if (start != h) {
 		h = start;
 		mapq__store(&ctl->head, h, memory_order_relaxed);
-		if (t < h) /* the walk finds the end */
+		/* A tail at or behind the walk's start is as stale as the
+		 * head was: the walk finds the end. Left at the start, it
+		 * made a dead writer's hole after it space past the end, and
+		 * the log ended there (tests/recover_walk). */
+		if (t <= h)
 			mapq__store(&ctl->tail, h + q->cap, memory_order_relaxed);
 	}
 	/* Every other process is gone: a slot scan may take any of them. */

@@ -359,15 +359,13 @@ static void later_lap_at_head(void)
 	mapq_close(q);
 }
 
-/* Writers that died in the log: one after taking tail and confirming
- * its record, with nothing in the ring yet (a hole), and one whose frame
- * readers had forsaken (a claim, published by them). The walk fills the hole and aborts the claim,
- * counts each once, walks both as frames, and the log goes on past them
- * to the three messages after. */
-static void dead_writers_in_the_walk(void)
+/* Writers that died in the log, after @before messages: one after
+ * taking tail and confirming its record, with nothing in the ring yet (a
+ * hole), and one whose frame readers had forsaken (a claim, published by
+ * them); then three messages. Seqs 0 to @before + 3, the hole and the
+ * claim in between. */
+static void dead_writers_file(const char *p, uint64_t before)
 {
-	const char *p = t_path("dead");
-	mapq_recovery rep;
 	mapq *q = create(p);
 	mapq_close(q);
 	pid_t c = fork();
@@ -376,7 +374,7 @@ static void dead_writers_in_the_walk(void)
 		void *buf;
 		if (mapq_open(&w, p, 0, NULL))
 			_exit(2);
-		send_seqs(w, 0, 2); /* which also gives the handle its writer slot */
+		send_seqs(w, 0, before); /* which also gives the handle its writer slot */
 		/* the next reservation as writer.c makes it, up to its
 		 * confirmation */
 		struct fmt_wslot *ws = &w->wslots[w->wslot];
@@ -402,23 +400,77 @@ static void dead_writers_in_the_walk(void)
 			     cw_make(v->resv_size, FRAME_CLAIMED, 0, lap_of(v, v->resv_pos)) |
 				     CW_FORSAKEN);
 		atomic_store(&vf->pos, v->resv_pos);
-		send_seqs(u, 2, 5);
+		send_seqs(u, before, before + 3);
 		t_die(); /* the process dies with all three */
 	}
 	CHECK_EQ(t_wait_child(c), 128 + SIGKILL);
-	q = recover(p, &rep);
+}
+
+/* Recovery of a dead_writers_file(): the walk fills the hole and aborts
+ * the claim, counts each once, walks both as frames, and the log goes on
+ * past them to the three messages after. @first: the seq the log starts
+ * with; @why: the end reason. */
+static void recover_dead_writers(const char *p, uint64_t before, uint64_t first, const char *why)
+{
+	mapq_recovery rep;
+	mapq *q = recover(p, &rep);
 	CHECK_EQ(rep.holes_filled, 1);
 	CHECK_EQ(rep.claims_aborted, 1);
 	CHECK_EQ(rep.writers_freed, 3);
-	CHECK_EQ(rep.frames_scanned, 7); /* two messages, hole, claim, three */
-	CHECK_EQ(rep.messages, 5);
-	CHECK_EQ(rep.tail_after, 7 * frame);
-	CHECK_STR(rep.end_reason, "end of the log");
+	CHECK_EQ(rep.head, first * frame);
+	CHECK_EQ(rep.frames_scanned, before - first + 5);
+	CHECK_EQ(rep.messages, before - first + 3);
+	CHECK_EQ(rep.tail_after, (before + 5) * frame);
+	CHECK_STR(rep.end_reason, why);
 	uint64_t seq[8];
-	CHECK_EQ(drain(q, seq, 8), 5);
-	for (int i = 0; i < 5; i++)
-		CHECK_EQ(seq[i], i);
+	CHECK_EQ(drain(q, seq, 8), (int)(before - first + 3));
+	for (uint64_t i = first; i < before + 3; i++)
+		CHECK_EQ(seq[i - first], i);
 	mapq_close(q);
+}
+
+static void dead_writers_in_the_walk(void)
+{
+	const char *p = t_path("dead");
+	dead_writers_file(p, 2);
+	recover_dead_writers(p, 2, 0, "end of the log");
+}
+
+/* The same, when the control page is garbled (a system crash while it
+ * was written) with no checkpoint: the walk starts at 0, and goes on
+ * past the hole and the claim although the tail on the page is 0. A
+ * repair takes no reservation at or past tail for one: with that tail
+ * left on the page during the walk, the log ended at the hole, and the
+ * messages after it were lost. */
+static void dead_writers_garbled(void)
+{
+	const char *p = t_path("dead-garbled");
+	dead_writers_file(p, 2);
+	uint64_t ht[2] = { 0, 0 };
+	peek(p, sb.ctl_off + offsetof(struct fmt_ctl, head), &ht[0], sizeof(ht[0]));
+	ht[0] = frame; /* past tail */
+	poke(p, sb.ctl_off + offsetof(struct fmt_ctl, head), &ht[0], sizeof(ht[0]));
+	poke(p, sb.ctl_off + offsetof(struct fmt_ctl, tail), &ht[1], sizeof(ht[1]));
+	/* no tail to end at: where the next frame should start */
+	recover_dead_writers(p, 2, 0, "no frame published where the next one should start");
+}
+
+/* The same, after a power cut that left an old control page (head 0,
+ * tail @t) and the first two frames damaged (a writer of the next lap
+ * had begun to reuse them): the walk starts at the first intact frame,
+ * at or past that tail, and must treat the hole and the claim after it
+ * as the log's, not as space past its end. With the start just at the
+ * tail, the hole ended the log, and the messages after it were lost. */
+static void dead_writers_stale(const char *name, uint64_t t)
+{
+	const char *p = t_path(name);
+	dead_writers_file(p, 3);
+	uint64_t h = 0;
+	poke(p, sb.ctl_off + offsetof(struct fmt_ctl, head), &h, sizeof(h));
+	poke(p, sb.ctl_off + offsetof(struct fmt_ctl, tail), &t, sizeof(t));
+	damage_frame(p, 0);
+	damage_frame(p, 1);
+	recover_dead_writers(p, 3, 2, "no frame published where the next one should start");
 }
 
 /* A queue whose head and tail are @n frames below @end: stream positions
@@ -491,6 +543,9 @@ int main(void)
 {
 	at_position_limit();
 	dead_writers_in_the_walk();
+	dead_writers_garbled();
+	dead_writers_stale("dead-stale", frame);
+	dead_writers_stale("dead-stale-2", 2 * frame);
 	later_lap_at_head();
 	checkpoints();
 	end_at_tail();
