@@ -312,8 +312,12 @@ void sim_memory_start(void)
 		return;
 	}
 	/* drawn once, not per step: the sc schedules' seeds keep meaning what
-	 * they meant */
-	uint64_t r = sim_rand();
+	 * they meant. A choice, so that a schedule written down replays with
+	 * the same odds (a draw of the generator's was another on replay,
+	 * where nothing is planned first, and the choices of when stores
+	 * leave then meant others): 31 bits, the same as the draw's low bits
+	 * it used, so seeds keep meaning what they meant here too. */
+	uint64_t r = sim_choose(1u << 31);
 	sc_load_fences = r & 1;
 	leave_odds = odds[(r >> 1) % 4];
 	mapq__sim.store = store;

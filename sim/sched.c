@@ -560,13 +560,15 @@ int sim_run(const struct sim_config *cfg, uint64_t seed, struct sim_tape *tape,
 	if (make_queue(cfg) || sim_power_start())
 		return -1;
 	plan(cfg);
-	sim_memory_start(); /* after plan(): an sc schedule's seed means what it meant */
 	if (rec) {
 		sim_tape_clear(rec);
 		rec->seed = seed;
 		memcpy(rec->events, cfg->events, sizeof(rec->events));
 		memcpy(rec->ev_at, sim_w.ev_at, sizeof(rec->ev_at));
 	}
+	/* after plan(): an sc schedule's seed means what it meant; after the
+	 * tape is cleared: its odds are the tape's first choice */
+	sim_memory_start();
 	/* the writers start once every reader is attached (roles.c) */
 	for (unsigned i = 0; i < cfg->readers; i++)
 		(void)sim_spawn(R_READER, i, 0, 0);

@@ -325,7 +325,7 @@ void sim_views_start(void)
 	used = 0;
 	stamps = 0;
 	memset(&sc_view, 0, sizeof(sc_view));
-	stale_odds = odds[sim_rand() % 4];
+	stale_odds = odds[sim_choose(4)]; /* a choice: as memory.c's odds */
 	mapq__sim.store = store;
 	mapq__sim.load = load;
 	mapq__sim.order = order;
