@@ -84,6 +84,10 @@
  * later lap (the successor aborted a live winner's forsaken frame on
  * the strength of a dead loser's tentative record, before
  * mapq__repair_record() asked for the frame's owner: BUG_TAKEOVER_ABORT).
+ * A repairer's marking reads each record in load_record()'s three steps,
+ * and looks again at one that changed between them; passing it over
+ * (BUG_MARK_SKIPS_BUSY, the C code until the simulator found it) left
+ * the owner unmarked under the forsaken frame, and its commit was lost.
  * With -DOVERWRITE: every acknowledged message is delivered or counted
  * lost, never both, but for one whose pusher died between its push and
  * its count (a gap the model shows, not fixed), and the counts the
@@ -151,6 +155,10 @@ typedef record_t {
 
 slot_t slot[NSLOT];
 record_t rec[NW];
+/* A record as one word, as resv_size is: its flags, and R_USED if it is
+ * one (resv_size not 0). */
+#define R_USED 8
+#define RECORD(i) (rec[i].used -> (rec[i].flags | R_USED) : 0)
 byte tail = 0;
 byte head = 0;
 byte cursor = 0; /* the one reader's */
@@ -439,18 +447,34 @@ inline repair(p, me, force)
 		/* mark every candidate, each by its own CAS */
 		marked = true;
 		do
-		:: i < NW ->
-			atomic {
-				if
-				:: (tent & (1 << i)) && rec[i].used && rec[i].pos == p &&
-				   (rec[i].flags & R_TENT) && !(rec[i].flags & R_FORSAKEN) ->
-mark_tentative:		rec[i].flags = rec[i].flags | R_FORSAKEN
-				:: (tent & (1 << i)) && !(rec[i].used && rec[i].pos == p &&
-				   (rec[i].flags & R_TENT)) ->
-					marked = false /* changed under us: look again */
-				:: else -> skip
-				fi
-			}
+		:: i < NW && !(tent & (1 << i)) -> i++
+		:: i < NW && (tent & (1 << i)) ->
+			/* load_record(): the size, the pos, the size again (a
+			 * seqlock), each a step of its own */
+			ra = RECORD(i);
+			rp = rec[i].pos;
+			if
+			:: RECORD(i) != ra ->
+#ifdef BUG_MARK_SKIPS_BUSY
+				skip /* bug: a record changing under us passed over */
+#else
+				marked = false /* its owner at work (confirming): look again */
+#endif
+			:: RECORD(i) == ra && (!(ra & R_USED) || rp != p || (ra & R_FORSAKEN)) ->
+				skip /* none, another position (a loser's next try), marked */
+			:: RECORD(i) == ra && (ra & R_USED) && rp == p && !(ra & R_TENT) ->
+				marked = false /* confirmed since our look: look again */
+			:: RECORD(i) == ra && (ra & R_USED) && rp == p && (ra & R_TENT) &&
+			   !(ra & R_FORSAKEN) ->
+				/* the mark, by CAS on the size */
+				atomic {
+					if
+					:: RECORD(i) == ra ->
+mark_tentative:				rec[i].flags = rec[i].flags | R_FORSAKEN
+					:: else -> marked = false
+					fi
+				}
+			fi;
 			i++
 		:: else -> break
 		od;
@@ -484,12 +508,12 @@ repair_before_mark:			rec[owner].flags = rflags | R_FORSAKEN;
 		:: else -> skip
 		fi
 	fi;
-	d_step { owner = 0; rflags = 0; i = 0; marked = false; tent = 0; live = false; pubc = false; seen_tail = 0 }
+	d_step { owner = 0; rflags = 0; i = 0; marked = false; tent = 0; live = false; pubc = false; seen_tail = 0; ra = 0; rp = 0 }
 }
 
 proctype writer(byte w; byte s; byte s_end)
 {
-	byte t, seen_pos, seen_state, seen_lap, k, i, owner, rflags, tent, seen_tail, hp;
+	byte t, seen_pos, seen_state, seen_lap, k, i, owner, rflags, tent, seen_tail, hp, ra, rp;
 	byte fin = COMMITTED; /* the state the settle publishes: mapq_abort()'s is ABORTED */
 	bool seen_forsaken, ok, marked, live, pubc, pubd, took, data, pushed;
 	{
@@ -840,7 +864,7 @@ inline deliver()
 
 proctype reader()
 {
-	byte c, i, owner, rflags, seen_pos, seen_state, seen_lap, pl, wr, sq, tent, seen_tail, nl;
+	byte c, i, owner, rflags, seen_pos, seen_state, seen_lap, pl, wr, sq, tent, seen_tail, nl, ra, rp;
 	bool seen_forsaken, marked, live, pubc, pubd, took, ok;
 #ifdef CRASH
 	{
@@ -984,7 +1008,7 @@ left_queue:
  * repairing where it waits as the first reader does. */
 proctype joiner()
 {
-	byte c, i, h, pl, wr, sq, owner, rflags, seen_pos, seen_state, seen_lap, tent, seen_tail;
+	byte c, i, h, pl, wr, sq, owner, rflags, seen_pos, seen_state, seen_lap, tent, seen_tail, ra, rp;
 	bool ok, seen_forsaken, marked, live, pubc, pubd, took;
 rslot_attach_busy:
 	c = head; /* where it starts: head, loaded relaxed */
@@ -1127,7 +1151,7 @@ recover_readers:
 proctype recoverer()
 {
 	byte c, c0, h, i, k, owner, rflags, seen_pos, seen_state, seen_lap, pl, wr, sq, tent,
-		seen_tail;
+		seen_tail, ra, rp;
 	bool seen_forsaken, marked, live, pubc, pubd, took;
 	/* an "end" label: with no crash, waiting here for ever is the end */
 end_no_crash:
@@ -1249,7 +1273,7 @@ inline repair_record(w)
 #define TRIES 2
 proctype successor()
 {
-	byte w, p, h, k, i, owner, rflags, seen_pos, seen_state, seen_lap, tent, seen_tail;
+	byte w, p, h, k, i, owner, rflags, seen_pos, seen_state, seen_lap, tent, seen_tail, ra, rp;
 	bool ok, tentw, seen_forsaken, marked, live, pubc, pubd, took;
 	/* an "end" label: with no death, waiting here for ever is the end */
 end_no_death:
