@@ -440,6 +440,37 @@ static void half(void)
 	mapq_close(q);
 }
 
+static void stray(void)
+{
+	const char *path = t_path("stray");
+	mapq *q = t_create("stray", CAP, MAPQ_BLOCK);
+	pid_t w = stopped_writer(path, "commit.before_crc:1:stop", LATE_ID);
+	mapq_frame_info fi = frame0(q);
+	CHECK(fi.kind != MAPQ_FRAME_CLAIMED); /* the hint alone publishes nothing */
+	atomic_store(&frame_at(q, 0)->pos, 0);
+	CHECK_EQ(frame0(q).kind, MAPQ_FRAME_CLAIMED);
+	mapq *qr;
+	mapq_reader *r = forsaking_reader(q, path, &qr);
+	CHECK_EQ(kill(w, SIGCONT), 0);
+	int st = t_wait_child(w);
+	if (st == 0) {
+		char in[LEN + 1];
+		fprintf(stderr, "stray: the writer's send said sent, after a reader forsook its "
+				"frame; the reader then got %s\n",
+			mapq_recv(r, in, sizeof(in), 500) == LEN ? "it" : "nothing");
+		CHECK(!"a live owner's record is marked before its published claim is forsaken");
+	}
+	CHECK_EQ(st, 3); /* -MAPQ_ESTALLED */
+	CHECK(atomic_load(&q->wslots[0].resv_size) == 0); /* it aborted its frame, and left */
+	CHECK_EQ(frame0(q).kind, MAPQ_FRAME_ABORTED);
+	printf("%-10s a claim published by a stray pos was forsaken on the live writer's "
+	       "record\n",
+	       "stray");
+	mapq_reader_close(r);
+	mapq_close(qr);
+	mapq_close(q);
+}
+
 int main(void)
 {
 	if (!mapq_fault_enabled())
@@ -450,5 +481,6 @@ int main(void)
 	tentatives();
 	stale();
 	half();
+	stray();
 	return 0;
 }
