@@ -381,8 +381,7 @@ static void stale(void)
 	CHECK_EQ(mapq_recv(r, in, sizeof(in), 1000), LEN);
 	CHECK(t_check_payload(in, LEN, &id, &seq) == 0 && id == LATE_ID && seq == 0);
 	CHECK_RC(mapq_recv(r, in, sizeof(in), 0), -EAGAIN);
-	printf("%-10s a stopped late writer's unmarked record for it held nobody up\n",
-	       "stale");
+	printf("%-10s a stopped late writer's unmarked record for it held nobody up\n", "stale");
 	mapq_reader_close(r);
 	mapq_close(qr);
 	mapq_close(q);
@@ -455,12 +454,13 @@ static void stray(void)
 	int st = t_wait_child(w);
 	if (st == 0) {
 		char in[LEN + 1];
-		fprintf(stderr, "stray: the writer's send said sent, after a reader forsook its "
-				"frame; the reader then got %s\n",
+		fprintf(stderr,
+			"stray: the writer's send said sent, after a reader forsook its "
+			"frame; the reader then got %s\n",
 			mapq_recv(r, in, sizeof(in), 500) == LEN ? "it" : "nothing");
 		CHECK(!"a live owner's record is marked before its published claim is forsaken");
 	}
-	CHECK_EQ(st, 3); /* -MAPQ_ESTALLED */
+	CHECK_EQ(st, 3);                                  /* -MAPQ_ESTALLED */
 	CHECK(atomic_load(&q->wslots[0].resv_size) == 0); /* it aborted its frame, and left */
 	CHECK_EQ(frame0(q).kind, MAPQ_FRAME_ABORTED);
 	printf("%-10s a claim published by a stray pos was forsaken on the live writer's "

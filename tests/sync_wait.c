@@ -172,7 +172,10 @@ static void checkpoint_not_back(void)
 	mapq_close(q);
 }
 
-enum { SMALL = 96, BIG = 224 }; /* frames of 128 and 256 bytes */
+enum {
+	SMALL = 96,
+	BIG = 224
+}; /* frames of 128 and 256 bytes */
 
 static void lapped_look(void)
 {
