@@ -198,10 +198,10 @@ def check(defines, label, args, expect_error, rows=None, bitstate=False):
         kind = "bitstate" if bitstate else ("exhaustive" if complete else "partial")
         if rows is not None:
             m = re.search(r"hash factor: ([0-9.e+]+)", out)
-            rows.append({"config": label, "search": kind if complete or args.bitstate else
+            rows.append({"config": label, "search": kind if complete or bitstate else
                          "stopped (memory or time limit): not proven", "states": states,
                          "seconds": secs, "errors": errors,
-                         "hash factor": m.group(1) if m and args.bitstate else ""})
+                         "hash factor": m.group(1) if m and bitstate else ""})
         if errors < 0:
             say("%s: pan said nothing we understand:\n%s" % (label, out[-2000:]))
             return False

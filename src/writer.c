@@ -105,10 +105,14 @@ static inline __attribute__((always_inline)) int try_reserve(struct mapq *q, uin
 		 * never without one (repair.c). relaxed pos: the release CAS
 		 * below publishes both to whoever acquires the new tail. */
 		mapq__store(&ws->resv_pos, t, memory_order_relaxed);
-		if ((err = MAPQ_FAULT(RESERVE_AFTER_POS)))
-			return err;
-		mapq__store(&ws->resv_size, (p + sz) | RESV_TENTATIVE, memory_order_relaxed);
-		if ((err = MAPQ_FAULT(RESERVE_BEFORE_CAS))) {
+		/* An injected failure leaves no record: a size left from an
+		 * earlier try would name the position just stored. */
+		if (!(err = MAPQ_FAULT(RESERVE_AFTER_POS))) {
+			mapq__store(&ws->resv_size, (p + sz) | RESV_TENTATIVE,
+				    memory_order_relaxed);
+			err = MAPQ_FAULT(RESERVE_BEFORE_CAS);
+		}
+		if (err) {
 			mapq__store(&ws->resv_size, 0, memory_order_relaxed);
 			return err;
 		}
