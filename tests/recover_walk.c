@@ -446,11 +446,9 @@ static void dead_writers_garbled(void)
 {
 	const char *p = t_path("dead-garbled");
 	dead_writers_file(p, 2);
-	uint64_t ht[2] = { 0, 0 };
-	peek(p, sb.ctl_off + offsetof(struct fmt_ctl, head), &ht[0], sizeof(ht[0]));
-	ht[0] = frame; /* past tail */
-	poke(p, sb.ctl_off + offsetof(struct fmt_ctl, head), &ht[0], sizeof(ht[0]));
-	poke(p, sb.ctl_off + offsetof(struct fmt_ctl, tail), &ht[1], sizeof(ht[1]));
+	uint64_t h = frame, t = 0; /* head past tail */
+	poke(p, sb.ctl_off + offsetof(struct fmt_ctl, head), &h, sizeof(h));
+	poke(p, sb.ctl_off + offsetof(struct fmt_ctl, tail), &t, sizeof(t));
 	/* no tail to end at: where the next frame should start */
 	recover_dead_writers(p, 2, 0, "no frame published where the next one should start");
 }

@@ -91,6 +91,29 @@ static mapq_frame_info frame0(mapq *q)
 	return fi;
 }
 
+/* SIGKILL a child (stopped or not) and reap it. */
+static void kill_child(pid_t p)
+{
+	CHECK_EQ(kill(p, SIGKILL), 0);
+	CHECK_EQ(t_wait_child(p), 128 + SIGKILL);
+}
+
+/* The message in @in is writer @id's number @seq, intact. */
+static void check_msg(const char *in, uint32_t id, uint64_t seq)
+{
+	uint32_t got_id;
+	uint64_t got_seq;
+	CHECK(t_check_payload(in, LEN, &got_id, &got_seq) == 0 && got_id == id && got_seq == seq);
+}
+
+/* A case's end: its reader, the reader's handle, the queue. */
+static void close_all(mapq_reader *r, mapq *qr, mapq *q)
+{
+	mapq_reader_close(r);
+	mapq_close(qr);
+	mapq_close(q);
+}
+
 /* Wait (bounded) until the frame at 0 is published forsaken. */
 static void wait_forsaken(mapq *q)
 {
@@ -139,8 +162,6 @@ static void lap_and_resume(const char *name, mapq *q, mapq_reader *r, pid_t w)
 	mapq *q2 = open_impatient(t_path(name));
 	char out[LEN], in[LEN + 1];
 	uint64_t sent = 0;
-	uint32_t id;
-	uint64_t seq;
 	/* one lap at most: frame 0 can only be passed if something wrongly
 	 * finished it */
 	for (int i = 0; i < NFRAME + 2; i++) {
@@ -161,7 +182,7 @@ static void lap_and_resume(const char *name, mapq *q, mapq_reader *r, pid_t w)
 		}
 		/* the reader keeps up, so only frame 0 can hold head back */
 		CHECK_EQ(mapq_recv(r, in, sizeof(in), 1000), LEN);
-		CHECK(t_check_payload(in, LEN, &id, &seq) == 0 && id == NEW_ID && seq == sent - 1);
+		check_msg(in, NEW_ID, sent - 1);
 	}
 	CHECK_EQ(sent, NFRAME - 1); /* every frame but the stopped one's */
 
@@ -172,7 +193,7 @@ static void lap_and_resume(const char *name, mapq *q, mapq_reader *r, pid_t w)
 	t_fill(out, LEN, NEW_ID, sent);
 	CHECK_OK(mapq_send(q2, out, LEN, 2000));
 	CHECK_EQ(mapq_recv(r, in, sizeof(in), 1000), LEN);
-	CHECK(t_check_payload(in, LEN, &id, &seq) == 0 && id == NEW_ID && seq == sent);
+	check_msg(in, NEW_ID, sent);
 	CHECK_RC(mapq_recv(r, in, sizeof(in), 0), -EAGAIN);
 	mapq_close(q2);
 }
@@ -243,8 +264,7 @@ static void mark(void)
 	 * and the reader gone past it. */
 	bool marked = (atomic_load(&q->wslots[1].resv_size) & RESV_FORSAKEN) != 0;
 	/* The loser dies: its record stays, tentative and marked. */
-	CHECK_EQ(kill(l, SIGKILL), 0);
-	CHECK_EQ(t_wait_child(l), 128 + SIGKILL);
+	kill_child(l);
 
 	mapq_reader *rd;
 	CHECK_OK(mapq_reader_open(q, &rd, NULL, MAPQ_START_LATEST));
@@ -294,8 +314,7 @@ static void takeover(const char *name, bool winner_first)
 		w = stopped_writer(path, "reserve.after_confirm:1:stop", LATE_ID);
 	}
 	CHECK_EQ(atomic_load(&q->wslots[winner_first ? 0 : 1].resv_size), LEN + FRAME_HDR);
-	CHECK_EQ(kill(l, SIGKILL), 0);
-	CHECK_EQ(t_wait_child(l), 128 + SIGKILL);
+	kill_child(l);
 	/* A reader gives up on the stopped winner: its frame forsaken. */
 	mapq *qr;
 	mapq_reader *r = forsaking_reader(q, path, &qr);
@@ -305,9 +324,7 @@ static void takeover(const char *name, bool winner_first)
 	lap_and_resume(name, q, r, w);
 	printf("%-10s the dead loser's successor (slot %d) left the live winner's frame alone\n",
 	       name, winner_first ? 1 : 0);
-	mapq_reader_close(r);
-	mapq_close(qr);
-	mapq_close(q);
+	close_all(r, qr, q);
 }
 
 static void tentatives(void)
@@ -320,14 +337,11 @@ static void tentatives(void)
 	mapq_reader *r = forsaking_reader(q, path, &qr);
 	CHECK(atomic_load(&q->wslots[0].resv_size) & RESV_FORSAKEN);
 	CHECK(atomic_load(&q->wslots[1].resv_size) & RESV_FORSAKEN);
-	CHECK_EQ(kill(l, SIGKILL), 0);
-	CHECK_EQ(t_wait_child(l), 128 + SIGKILL);
+	kill_child(l);
 	lap_and_resume("tentatives", q, r, w);
 	printf("%-10s with two tentative owners, the frame waited for the live one\n",
 	       "tentatives");
-	mapq_reader_close(r);
-	mapq_close(qr);
-	mapq_close(q);
+	close_all(r, qr, q);
 }
 
 static void stale(void)
@@ -350,17 +364,13 @@ static void stale(void)
 	uint64_t rec = atomic_load(&q->wslots[0].resv_size);
 	CHECK_EQ(atomic_load(&q->wslots[0].resv_pos), 0);
 	CHECK_EQ(rec, (uint64_t)(LEN + FRAME_HDR) | RESV_TENTATIVE);
-	CHECK_EQ(kill(l, SIGKILL), 0);
-	CHECK_EQ(t_wait_child(l), 128 + SIGKILL);
-	CHECK_EQ(kill(w, SIGKILL), 0);
-	CHECK_EQ(t_wait_child(w), 128 + SIGKILL);
+	kill_child(l);
+	kill_child(w);
 
 	/* Both owners dead, the frame is aborted: no reader or writer
 	 * waits for the stopped late writer. The new writer (this handle)
 	 * sends more than a lap, so head must pass the frame. */
 	char out[LEN], in[LEN + 1];
-	uint32_t id;
-	uint64_t seq;
 	for (uint64_t i = 0; i < NFRAME + 2; i++) {
 		t_fill(out, LEN, NEW_ID, i);
 		int rc = mapq_send(q, out, LEN, 1000);
@@ -373,18 +383,16 @@ static void stale(void)
 			CHECK(!"a record no repairer marked is not a forsaken frame's owner");
 		}
 		CHECK_EQ(mapq_recv(r, in, sizeof(in), 1000), LEN);
-		CHECK(t_check_payload(in, LEN, &id, &seq) == 0 && id == NEW_ID && seq == i);
+		check_msg(in, NEW_ID, i);
 	}
 	/* The late one's CAS fails; it reserves anew and sends. */
 	CHECK_EQ(kill(x, SIGCONT), 0);
 	CHECK_EQ(t_wait_child(x), 0);
 	CHECK_EQ(mapq_recv(r, in, sizeof(in), 1000), LEN);
-	CHECK(t_check_payload(in, LEN, &id, &seq) == 0 && id == LATE_ID && seq == 0);
+	check_msg(in, LATE_ID, 0);
 	CHECK_RC(mapq_recv(r, in, sizeof(in), 0), -EAGAIN);
 	printf("%-10s a stopped late writer's unmarked record for it held nobody up\n", "stale");
-	mapq_reader_close(r);
-	mapq_close(qr);
-	mapq_close(q);
+	close_all(r, qr, q);
 }
 
 static void half(void)
@@ -395,19 +403,15 @@ static void half(void)
 	 * committed. This handle (slot 1) sends the frame at 128. */
 	pid_t a = stopped_writer(path, "commit.before_crc:1:stop", 3);
 	char out[LEN], in[LEN + 1];
-	uint32_t id;
-	uint64_t seq;
 	t_fill(out, LEN, NEW_ID, 0);
 	CHECK_OK(mapq_send(q, out, LEN, 0));
-	CHECK_EQ(kill(a, SIGKILL), 0);
-	CHECK_EQ(t_wait_child(a), 128 + SIGKILL);
+	kill_child(a);
 	/* Its successor in slot 0 aborts the frame at 0, and dies with only
 	 * the position of its own record stored (256). */
 	pid_t b = stopped_writer(path, "reserve.after_pos:1:stop", 4);
 	CHECK_EQ(atomic_load(&q->wslots[0].resv_pos), 2 * (LEN + FRAME_HDR));
 	CHECK_EQ(frame0(q).kind, MAPQ_FRAME_ABORTED);
-	CHECK_EQ(kill(b, SIGKILL), 0);
-	CHECK_EQ(t_wait_child(b), 128 + SIGKILL);
+	kill_child(b);
 
 	/* This handle reserves the frame at 256 and holds it, while a
 	 * reader reads what is before it and waits at it: a reader that
@@ -422,7 +426,7 @@ static void half(void)
 	mapq_reader *r;
 	CHECK_OK(mapq_reader_open(qr, &r, NULL, MAPQ_START_OLDEST));
 	CHECK_EQ(mapq_recv(r, in, sizeof(in), 0), LEN);
-	CHECK(t_check_payload(in, LEN, &id, &seq) == 0 && id == NEW_ID && seq == 0);
+	check_msg(in, NEW_ID, 0);
 	CHECK_RC(mapq_recv(r, in, sizeof(in), 100), -ETIMEDOUT);
 	t_fill(p, LEN, NEW_ID, 1);
 	int rc = mapq_commit(q, LEN);
@@ -432,11 +436,9 @@ static void half(void)
 			mapq_strerror(rc), n < 0 ? mapq_strerror((int)n) : "a message");
 		CHECK(!"a dead writer's half-written record names no reservation");
 	}
-	CHECK(t_check_payload(in, LEN, &id, &seq) == 0 && id == NEW_ID && seq == 1);
+	check_msg(in, NEW_ID, 1);
 	printf("%-10s a successor that died halfway through its record left none\n", "half");
-	mapq_reader_close(r);
-	mapq_close(qr);
-	mapq_close(q);
+	close_all(r, qr, q);
 }
 
 static void stray(void)
@@ -466,9 +468,7 @@ static void stray(void)
 	printf("%-10s a claim published by a stray pos was forsaken on the live writer's "
 	       "record\n",
 	       "stray");
-	mapq_reader_close(r);
-	mapq_close(qr);
-	mapq_close(q);
+	close_all(r, qr, q);
 }
 
 int main(void)
