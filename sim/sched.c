@@ -321,8 +321,6 @@ static void step(enum mapq_sim_op op, const void *addr, uint64_t arg, const char
 		to_main(p);
 		abort(); /* never resumed */
 	}
-	if (op == MAPQ_SIM_LOCK)
-		sim_memory_drain(p); /* fcntl(): a system call */
 	sim_memory_tick();
 	const char *note = NULL;
 	if (due(EV_STALL, killable(p))) {
@@ -336,6 +334,13 @@ static void step(enum mapq_sim_op op, const void *addr, uint64_t arg, const char
 	}
 	/* The operation runs now, before anyone else: the trace is in the
 	 * order operations run, not the order processes reached them. */
+	if (op == MAPQ_SIM_LOCK)
+		/* fcntl(): a system call, a full barrier when it runs. Taken
+		 * when the process reached the step, before a stall or others'
+		 * steps, it let a recovery that got the lock after a stall read
+		 * a head older than one moved meanwhile: tail past head by more
+		 * than the ring, a garbled control page, every message lost. */
+		sim_memory_drain(p);
 	struct sim_step *s = trace_add(p, op, off, arg, file, line, note);
 	p->last_step = s->n;
 	if (sim_w.tracing && op != MAPQ_SIM_LOAD && op != MAPQ_SIM_XCHG && op != MAPQ_SIM_ADD &&
