@@ -285,9 +285,13 @@ static inline __attribute__((always_inline)) bool settle(struct mapq *q, uint64_
 	 * reads this word, header and payload, never stale bytes */
 	mapq__store(&f->pos, pos, memory_order_release);
 	(void)MAPQ_FAULT(COMMIT_AFTER_STORE);
-	/* relaxed: only repairers read it, and they judge the frame by its
-	 * published words, which are final now */
-	mapq__store(&ws->resv_size, 0, memory_order_relaxed);
+	/* release: a repairer that acquires the record cleared must see the
+	 * frame published. Relaxed, the clear could land before pos (ARM
+	 * keeps a later store behind a release store only when it is a
+	 * release too): a reader past the unblock timeout then saw a
+	 * committed word, no pos and no record, and filled the frame as
+	 * unknown space (mapq-sim --memory weak, a message lost). */
+	mapq__store(&ws->resv_size, 0, memory_order_release);
 	(void)MAPQ_FAULT(COMMIT_AFTER_CLEAR);
 	/* seq_cst fence: the store of pos above must not pass the
 	 * sleeper-flag load in mapq__wake_data (format.md, "Waiting") */
