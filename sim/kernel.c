@@ -72,9 +72,19 @@ static void futex_wake(_Atomic uint32_t *word)
 		return; /* the self-test's lost wake-ups */
 	for (unsigned i = 0; i < SIM_MAX_PROCS; i++) {
 		struct sim_proc *p = &sim_w.procs[i];
-		if (p->state == P_WAIT && p->key == key && key != UINT64_MAX) {
+		if (p->key != key || key == UINT64_MAX)
+			continue;
+		if (p->state == P_WAIT) {
 			p->state = P_RUN;
 			p->woken = true;
+		} else if (p->state == P_RUN) {
+			/* Woken by its timer, and looking again: a wake for it
+			 * came all the same, so what it finds now is not a lost
+			 * wake-up's (roles.c). Judged so, a reader whose poll
+			 * timer ran out as a reattaching reader's sleep did
+			 * failed for a message a writer freed by that reader
+			 * committed, and woke it for, while it looked. */
+			p->quiet_timer = false;
 		}
 	}
 }
