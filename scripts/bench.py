@@ -359,7 +359,7 @@ def instructions(args, benches):
     return "\n".join(lines), rows
 
 
-def main():
+def parse_args(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter,
                                  epilog=__doc__.split("\n\n", 2)[2])
@@ -378,16 +378,21 @@ def main():
                     help="--instructions: exit 1 if a build's send + read + release is above N "
                          "(a gate against regressions; counts depend on the compiler)")
     ap.add_argument("extra", nargs="*", help="more mapq-bench arguments, after --")
-    args = ap.parse_args()
+    args = ap.parse_args(argv)
     if args.runs < 1:
         ap.error("--runs must be at least 1")
     if args.pairs < 12000:
         ap.error("--pairs must be at least 12000: the smaller count must wrap the ring (1 MiB, "
                  "about 10,900 frames of 64 bytes), or it misses what moving head costs")
-    bench = find_bench(args.bench)
-    os.makedirs(args.out, exist_ok=True)
     if args.vs and not (os.path.isfile(args.vs) and os.access(args.vs, os.X_OK)):
         ap.error("--vs %s: not an executable file" % args.vs)
+    return args
+
+
+def main():
+    args = parse_args()
+    bench = find_bench(args.bench)
+    os.makedirs(args.out, exist_ok=True)
     if args.instructions:
         benches = [("A" if args.vs else "mapq-bench", bench)]
         if args.vs:

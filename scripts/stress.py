@@ -62,12 +62,13 @@ def parse_duration(text):
     """'90', '90s', '30m', '2h' -> seconds."""
     units = {"s": 1, "m": 60, "h": 3600}
     try:
-        if text[-1] in units:
-            return float(text[:-1]) * units[text[-1]]
-        return float(text)
+        secs = float(text[:-1]) * units[text[-1]] if text[-1] in units else float(text)
     except (ValueError, IndexError):
+        secs = -1
+    if not secs > 0:  # a negative or zero budget ran nothing, and said it passed
         raise argparse.ArgumentTypeError(
-            "a duration is a number of seconds, or ends in s, m or h: %r" % text)
+            "a duration is a positive number of seconds, or ends in s, m or h: %r" % text)
+    return secs
 
 
 def find_torture(given):
@@ -309,7 +310,17 @@ def write_reports(outdir, results, args, elapsed):
     return tot
 
 
-def main():
+def plan(matrix, rng):
+    """The order a campaign runs its cells in: shuffled by the campaign's
+    generator (random.Random(seed), which then draws the runs' seeds), so
+    that a short budget does not always run the same first ones, and the
+    same seed runs them in the same order."""
+    matrix = list(matrix)
+    rng.shuffle(matrix)
+    return matrix
+
+
+def parse_args(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter,
                                  epilog=__doc__.split("\n\n", 2)[2])
@@ -330,7 +341,11 @@ def main():
     ap.add_argument("--out", help="results directory (default: stress-results/<time>)")
     ap.add_argument("--sim", nargs="?", const="auto", metavar="PATH",
                     help="run the deterministic simulator instead (sim/mapq-sim, or PATH)")
-    args = ap.parse_args()
+    return ap.parse_args(argv)
+
+
+def main():
+    args = parse_args()
     budget = 30 if args.quick else args.soak if args.soak else args.budget
     run_secs = 1.5 if args.quick else 4 if not args.soak else 10
     if args.sim:
@@ -347,7 +362,7 @@ def main():
     outdir = args.out or os.path.join("stress-results", time.strftime("%Y%m%d-%H%M%S"))
     os.makedirs(outdir, exist_ok=True)
     rng = random.Random(args.seed)
-    rng.shuffle(matrix)
+    matrix = plan(matrix, rng)
     print("stress.py: %d cells, budget %.0f s, runs of %g s, seed %d, results in %s" % (
         len(matrix), budget, run_secs, args.seed, outdir))
     if not faults:

@@ -35,9 +35,11 @@ TEST_LDADD = tests/libtestutil.la libmapq_core.la $(PTHREAD_LIBS)
 LDADD = $(TEST_LDADD)
 
 TESTS = $(TEST_PROGS) tests/exports.sh tests/examples.sh tests/torture.sh tests/cli.sh tests/readme.sh tests/bug_patches.sh \
-	tests/sim.sh tests/no_sse42.sh tests/model_labels.sh
+	tests/sim.sh tests/no_sse42.sh tests/model_labels.sh tests/scripts.sh
 EXTRA_DIST += tests/exports.sh tests/examples.sh tests/torture.sh tests/cli.sh tests/readme.sh tests/bug_patches.sh tests/valgrind.supp tests/tsan.supp \
-	tests/sim.sh tests/no_sse42.sh tests/model_labels.sh
+	tests/sim.sh tests/no_sse42.sh tests/model_labels.sh tests/scripts.sh tests/scripts_test.py \
+	tests/data/torture-pass.json tests/data/torture-fail.json tests/data/torture-hostile.json \
+	tests/data/sim-pass.json tests/data/sim-fail.json tests/data/bench-quick.json
 # Shell tests run under the shell even when LOG_COMPILER wraps the
 # programs in Valgrind (which would otherwise trace sh, grep, nm ...).
 TEST_EXTENSIONS = .sh
@@ -47,10 +49,10 @@ SH_LOG_COMPILER = $(SHELL)
 # with its default history (128K accesses a thread) a writer blocked for a
 # while had lost it, the race was reported, and printing the report kept
 # the writing thread, its reservation open, past the unblock timeout.
-AM_TESTS_ENVIRONMENT = top_builddir='$(top_builddir)'; top_srcdir='$(top_srcdir)'; \
+AM_TESTS_ENVIRONMENT = top_builddir='$(top_builddir)'; top_srcdir='$(top_srcdir)'; PYTHON='$(PYTHON)'; \
 	TSAN_OPTIONS="suppressions=$(abs_top_srcdir)/tests/tsan.supp history_size=7 $${TSAN_OPTIONS:-}"; \
 	UBSAN_OPTIONS="print_stacktrace=1 $${UBSAN_OPTIONS:-}"; \
-	export top_builddir top_srcdir TSAN_OPTIONS UBSAN_OPTIONS;
+	export top_builddir top_srcdir PYTHON TSAN_OPTIONS UBSAN_OPTIONS;
 
 if HAVE_CXX
 check_PROGRAMS += tests/header_cxx

@@ -1,0 +1,323 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""scripts_test.py - unit tests of the campaign scripts (scripts/*.py), run by
+tests/scripts.sh in `make check'.
+
+What the scripts do with what the programs they drive report: the reports
+in tests/data/ were recorded from real runs (mapq-torture --json,
+mapq-sim --json, mapq-bench --quick --json). The tests run none of those
+programs, write only into a temporary directory, and leave no bytecode in
+the source tree.
+"""
+
+import contextlib
+import importlib.util
+import io
+import json
+import os
+import random
+import sys
+import tempfile
+import unittest
+
+sys.dont_write_bytecode = True
+HERE = os.path.dirname(os.path.abspath(__file__))
+TOP = os.path.dirname(HERE)
+DATA = os.path.join(HERE, "data")
+
+
+def load(name):
+    """scripts/NAME.py as a module (its main() not run)."""
+    path = os.path.join(TOP, "scripts", name + ".py")
+    spec = importlib.util.spec_from_file_location("mapq_script_" + name.replace("-", "_"), path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def recorded(name):
+    with open(os.path.join(DATA, name)) as f:
+        return json.load(f)
+
+
+def have_matplotlib():
+    try:
+        import matplotlib  # noqa: F401
+        return True
+    except ImportError:
+        return False
+
+
+@contextlib.contextmanager
+def without_matplotlib():
+    """Imports of matplotlib fail inside, as on a machine without it."""
+    saved = {k: v for k, v in sys.modules.items() if k == "matplotlib" or
+             k.startswith("matplotlib.")}
+    for k in saved:
+        del sys.modules[k]
+    sys.modules["matplotlib"] = None  # import raises ImportError
+    sys.modules["matplotlib.pyplot"] = None
+    try:
+        yield
+    finally:
+        del sys.modules["matplotlib"]
+        del sys.modules["matplotlib.pyplot"]
+        sys.modules.update(saved)
+
+
+@contextlib.contextmanager
+def usage_error():
+    """argparse's way out: exit status 2, the reason on stderr."""
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err):
+        with unittest.TestCase().assertRaises(SystemExit) as cm:
+            yield err
+    if cm.exception.code != 2:
+        raise AssertionError("exit status %r, not 2" % cm.exception.code)
+
+
+class StressArgs(unittest.TestCase):
+    def setUp(self):
+        self.s = load("stress")
+
+    def test_durations(self):
+        self.assertEqual(self.s.parse_duration("90"), 90)
+        self.assertEqual(self.s.parse_duration("30m"), 1800)
+        self.assertEqual(self.s.parse_duration("2h"), 7200)
+        self.assertEqual(self.s.parse_duration("45s"), 45)
+        for bad in ("", "m", "-5", "0", "0m", "1d", "ten", "nan"):
+            with self.subTest(bad=bad), usage_error() as err:
+                self.s.parse_args(["--budget", bad])
+            self.assertIn("--budget", err.getvalue())
+
+    def test_defaults(self):
+        a = self.s.parse_args([])
+        self.assertEqual((a.writers, a.readers), ([1, 4], [1, 3]))
+        self.assertEqual(a.modes, list(self.s.MODES))
+        self.assertEqual(a.budget, 180)
+        self.assertFalse(a.collect or a.quick)
+        a = self.s.parse_args(["--soak", "30m", "--seed", "5", "--writers", "2", "8",
+                               "--modes", "kills", "hostile"])
+        self.assertEqual((a.soak, a.seed, a.writers, a.modes), (1800, 5, [2, 8],
+                                                                 ["kills", "hostile"]))
+
+    def test_bad_arguments(self):
+        for argv in (["--quick", "--soak", "1h"], ["--modes", "nonsense"], ["--writers"],
+                     ["--seed", "x"], ["--no-such-option"]):
+            with self.subTest(argv=argv), usage_error():
+                self.s.parse_args(argv)
+
+
+class StressMatrix(unittest.TestCase):
+    def setUp(self):
+        self.s = load("stress")
+        self.args = self.s.parse_args(["--seed", "1"])
+
+    def test_cells(self):
+        cells = list(self.s.cells(self.args, True))
+        names = {self.s.cell_name(c) for c in cells}
+        self.assertEqual(len(names), len(cells), "a cell twice")
+        self.assertIn("4w x 3r mixed block fault-points", names)
+        self.assertIn("1w x 1r small overwrite hostile", names)
+        # durable cursors and repair are judged under block only
+        self.assertFalse([c for c in cells if c[3] == "overwrite" and
+                          c[4] in ("durable-kills", "fault-points")])
+        # a build without fault injection gets no fault-point cells
+        no_faults = list(self.s.cells(self.args, False))
+        self.assertFalse([c for c in no_faults if c[4] == "fault-points"])
+        self.assertEqual(len(cells) - len(no_faults),
+                         len([c for c in cells if c[4] == "fault-points"]))
+
+    def test_order_follows_the_seed(self):
+        cells = list(self.s.cells(self.args, True))
+        a = self.s.plan(cells, random.Random(7))
+        self.assertEqual(a, self.s.plan(cells, random.Random(7)))
+        self.assertNotEqual(a, self.s.plan(cells, random.Random(8)))
+        self.assertEqual(sorted(a), sorted(cells), "the plan must run every cell")
+        # the same generator then draws the runs' seeds: the same ones again
+        r1, r2 = random.Random(7), random.Random(7)
+        self.s.plan(cells, r1)
+        self.s.plan(cells, r2)
+        self.assertEqual([r1.randrange(1, 2**62) for _ in range(3)],
+                         [r2.randrange(1, 2**62) for _ in range(3)])
+
+    def test_sim_cells(self):
+        a = self.s.parse_args(["--writers", "12", "--readers", "9"])
+        for c in self.s.sim_cells(a):
+            self.assertLessEqual(c[0], 8)
+            self.assertLessEqual(c[1], 4)
+
+
+class StressReports(unittest.TestCase):
+    """summary.md and summary.json from recorded mapq-torture reports."""
+
+    def setUp(self):
+        self.s = load("stress")
+        self.tmp = tempfile.TemporaryDirectory(prefix="mapq-scripts-test.")
+        self.out = self.tmp.name
+        self.args = self.s.parse_args(["--seed", "42"])
+        cell_a = (2, 1, "small", "block", "kills")
+        cell_b = (1, 1, "small", "block", "hostile")
+        fail = recorded("torture-fail.json")
+        self.results = [
+            {"cell": cell_a, "cmd": "mapq-torture --seed 7", "status": 0, "seed": 7,
+             "json": "run-00000.json", "report": recorded("torture-pass.json")},
+            {"cell": cell_a, "cmd": fail["command"], "status": 1, "seed": 11,
+             "json": "run-00001.json", "report": fail},
+            {"cell": cell_b, "cmd": "mapq-torture --hostile 20", "status": 0, "seed": 9,
+             "json": "run-00002.json", "report": recorded("torture-hostile.json")},
+            # a run that died before writing its report
+            {"cell": cell_b, "cmd": "mapq-torture --seed 3", "status": 3, "seed": 3,
+             "json": "run-00003.json", "report": None},
+        ]
+
+    def tearDown(self):
+        self.tmp.cleanup()
+
+    def write(self):
+        with contextlib.redirect_stdout(io.StringIO()):
+            return self.s.write_reports(self.out, self.results, self.args, 12.0)
+
+    def test_totals(self):
+        tot = self.write()
+        reps = [r["report"] for r in self.results if r["report"]]
+        self.assertEqual(tot["runs"], 4)
+        self.assertEqual(tot["failures"], 2)
+        self.assertEqual(tot["acknowledged"], sum(r["acknowledged"] for r in reps))
+        self.assertEqual(tot["duplicated"], 1)
+        self.assertEqual(tot["kills"], sum(sum(r["kills"].values()) for r in reps))
+        self.assertEqual(tot["hostile_runs"], 1)
+        self.assertEqual(tot["scribbles"], recorded("torture-hostile.json")["hostile"]["scribbles"])
+        with open(os.path.join(self.out, "summary.json")) as f:
+            js = json.load(f)
+        self.assertEqual(js["totals"], tot)
+        self.assertEqual(js["seed"], 42)
+        self.assertEqual([f["seed"] for f in js["failures"]], [11, 3])
+        cell = js["cells"]["2w x 1r small block kills"]
+        self.assertEqual((cell["runs"], cell["failures"]), (2, 1))
+        self.assertEqual(cell["median_msgs_per_s"],
+                         max(r["msgs_per_s"] for r in reps[:2]))
+
+    def test_summary_names_each_failure_and_its_command(self):
+        self.write()
+        with open(os.path.join(self.out, "summary.md")) as f:
+            md = f.read()
+        self.assertIn("4 runs in 12 s, seed 42: 2 failed.", md)
+        self.assertIn("## Failures", md)
+        self.assertIn("reproduce with `%s`" % self.results[1]["cmd"], md)
+        self.assertIn("2w x 1r small block kills: exit 1", md)
+        self.assertIn("1w x 1r small block hostile: exit 3", md)
+        self.assertIn("| 1w x 1r small block hostile | 2 | 1 |", md)
+
+    def test_without_matplotlib(self):
+        with without_matplotlib():
+            self.write()
+        with open(os.path.join(self.out, "summary.md")) as f:
+            md = f.read()
+        self.assertIn("No plots: matplotlib is not installed", md)
+        self.assertFalse(os.path.exists(os.path.join(self.out, "plots.png")))
+
+    @unittest.skipUnless(have_matplotlib(), "matplotlib is not installed")
+    def test_with_matplotlib(self):
+        self.write()
+        with open(os.path.join(self.out, "summary.md")) as f:
+            self.assertIn("Plots: plots.png", f.read())
+        with open(os.path.join(self.out, "plots.png"), "rb") as f:
+            self.assertEqual(f.read(8), b"\x89PNG\r\n\x1a\n")
+
+    def test_sim_reports(self):
+        fail = recorded("sim-fail.json")
+        results = [
+            {"cell": (2, 1, "small", "sim", "deaths"), "cmd": "mapq-sim -q", "status": 0,
+             "seed": 5, "json": "sim-00000.json", "report": recorded("sim-pass.json")},
+            {"cell": (2, 1, "small", "sim", "deaths"), "cmd": "mapq-sim -q --break wake",
+             "status": 1, "seed": 5, "json": "sim-00001.json", "report": fail},
+        ]
+        tot = self.s.write_sim_reports(self.out, results, self.args, 3.0)
+        self.assertEqual((tot["runs"], tot["failures"]), (2, 1))
+        self.assertEqual(tot["schedules"], recorded("sim-pass.json")["schedules"] + 1)
+        with open(os.path.join(self.out, "summary.md")) as f:
+            md = f.read()
+        # a failure is given with the command that replays its schedule
+        self.assertIn("replay with `%s`" % fail["failure"]["replay"], md)
+        with open(os.path.join(self.out, "summary.json")) as f:
+            self.assertEqual(json.load(f)["failures"][0]["replay"], fail["failure"]["replay"])
+
+
+class Bench(unittest.TestCase):
+    """bench.py's medians and reports from a recorded mapq-bench --quick run."""
+
+    def setUp(self):
+        self.b = load("bench")
+        self.tmp = tempfile.TemporaryDirectory(prefix="mapq-scripts-test.")
+        self.run = recorded("bench-quick.json")
+
+    def tearDown(self):
+        self.tmp.cleanup()
+
+    def scaled(self, k):
+        run = json.loads(json.dumps(self.run))
+        for r in run["results"]:
+            for f in ("msgs_per_s", "mb_per_s", "p50_ns", "p99_ns", "p999_ns", "max_ns"):
+                if f in r:
+                    r[f] *= k
+        return run
+
+    def test_args(self):
+        a = self.b.parse_args(["--runs", "5", "--out", self.tmp.name, "--", "--sizes", "64"])
+        self.assertEqual((a.runs, a.out, a.extra), (5, self.tmp.name, ["--sizes", "64"]))
+        for argv in (["--runs", "0"], ["--pairs", "100"], ["--vs", "/nonexistent/bench"],
+                     ["--runs", "x"]):
+            with self.subTest(argv=argv), usage_error():
+                self.b.parse_args(argv)
+
+    def test_medians(self):
+        runs = [self.scaled(1), self.scaled(3), self.scaled(2)]
+        med = self.b.medians(runs)
+        k = ("tp", "mapq", 64, 1, 1)
+        self.assertIn(k, med)
+        first = [r for r in self.run["results"] if self.b.key(r) == k][0]
+        self.assertAlmostEqual(med[k][1]["msgs_per_s"], 2 * first["msgs_per_s"])
+        lat = [k for k in med if k[0] == "lat"]
+        self.assertTrue(lat, "no round trips in the recorded run")
+
+    def test_report(self):
+        runs = [self.run, self.scaled(1)]
+        args = self.b.parse_args(["--out", self.tmp.name])
+        text, targets = self.b.report(args, runs, self.b.medians(runs))
+        self.assertIn("# mapq-bench: 2 runs, medians", text)
+        self.assertIn("**--quick** (not for conclusions)", text)
+        self.assertIn("| 64 B |", text)
+        self.assertTrue(targets, "no targets judged")
+        for _, _, verdict in targets:
+            self.assertTrue(verdict, "a target without a verdict")
+
+    def test_ab(self):
+        args = self.b.parse_args(["--runs", "2", "--out", self.tmp.name])
+        text, rows = self.b.report_ab(args, [self.run, self.run],
+                                      [self.scaled(2), self.scaled(2)], "a", "b")
+        tp = [r for r in rows if " B " in r["case"]]
+        self.assertTrue(tp)
+        for r in tp:
+            self.assertAlmostEqual(r["a_over_b"], 0.5)
+        rt = [r for r in rows if "round trip" in r["case"]]
+        self.assertTrue(rt)
+        for r in rt:
+            self.assertAlmostEqual(r["a_over_b"], 0.5)
+
+    def test_plot_without_matplotlib(self):
+        args = self.b.parse_args(["--out", self.tmp.name])
+        with without_matplotlib():
+            note = self.b.plot(args, self.b.medians([self.run]))
+        self.assertIn("matplotlib is not importable", note)
+        self.assertFalse(os.path.exists(os.path.join(self.tmp.name, "plots.png")))
+
+    @unittest.skipUnless(have_matplotlib(), "matplotlib is not installed")
+    def test_plot(self):
+        args = self.b.parse_args(["--out", self.tmp.name])
+        self.assertEqual(self.b.plot(args, self.b.medians([self.run])), "plots.png written")
+        self.assertTrue(os.path.getsize(os.path.join(self.tmp.name, "plots.png")) > 0)
+
+
+if __name__ == "__main__":
+    unittest.main()
