@@ -9,6 +9,13 @@ rm -rf "$work" && mkdir -p "$work" "$OUT"
 cd "$src"
 [ -x configure ] || ./autogen.sh
 cd "$work"
+# The service's undefined-behaviour build reports unsigned wrap-around too
+# (recoverably: a line of output, not a crash). The library counts down
+# and wraps unsigned on purpose (CRC loops, lap arithmetic), so each run
+# would print those lines: not asked for here.
+if [ "${SANITIZER:-}" = undefined ]; then
+	CFLAGS="$CFLAGS -fno-sanitize=unsigned-integer-overflow"
+fi
 "$src/configure" --disable-shared CC="$CC" CFLAGS="$CFLAGS" > configure.log
 make -j"$(nproc)" fuzz/gen-seeds > make.log
 ./fuzz/gen-seeds seeds > /dev/null

@@ -82,21 +82,13 @@ fuzz-afl-smoke: fuzz fuzz/gen-seeds
 	    [ -f "$$c" ] || continue; bad=1; echo "input $$c:"; od -An -tx1 -v "$$c" | head -64; done; \
 	  [ $$bad -eq 0 ] || exit 1; \
 	done
-# The OSS-Fuzz / ClusterFuzzLite build script, run as OSS-Fuzz would
-# (Docker does not run here): clang, ASan, libFuzzer; each binary then
-# runs for a few seconds from its seed corpus.
+# The OSS-Fuzz / ClusterFuzzLite build script, run as the service runs it
+# (Docker does not run here): for each sanitizer of project.yaml, with the
+# variables its build image sets; each binary then runs a few seconds from
+# its seed corpus (.clusterfuzzlite/check.sh).
+OSSFUZZ_SECONDS ?= 3
 ossfuzz-check:
-	rm -rf ossfuzz-out && mkdir -p ossfuzz-out
-	CC=clang CFLAGS="-g -O1 -fsanitize=address,undefined,fuzzer-no-link" \
-	  LIB_FUZZING_ENGINE=-fsanitize=fuzzer OUT=$(abs_builddir)/ossfuzz-out \
-	  WORK=$(abs_builddir) bash $(top_srcdir)/.clusterfuzzlite/build.sh
-	@$(FUZZ_TMP); for t in $(FUZZ_TARGETS); do \
-	  rm -rf ossfuzz-out/corpus-$$t && mkdir ossfuzz-out/corpus-$$t && \
-	  (cd ossfuzz-out/corpus-$$t && $(PYTHON) -c 'import sys, zipfile; zipfile.ZipFile(sys.argv[1]).extractall()' ../mapq_fuzz_$${t}_seed_corpus.zip) && \
-	  ./ossfuzz-out/mapq_fuzz_$$t -max_total_time=5 -dict=ossfuzz-out/mapq_fuzz_$$t.dict \
-	    ossfuzz-out/corpus-$$t > ossfuzz-out/$$t.log 2>&1 || { tail -30 ossfuzz-out/$$t.log; exit 1; }; \
-	  echo "ossfuzz-check: mapq_fuzz_$$t ran 5 s: $$(grep -c . ossfuzz-out/$$t.log) log lines, no crash"; \
-	done
+	bash $(top_srcdir)/.clusterfuzzlite/check.sh $(abs_builddir)/ossfuzz-out $(OSSFUZZ_SECONDS)
 .PHONY: fuzz fuzz-libfuzzer fuzz-smoke fuzz-afl-smoke ossfuzz-check
 CLEANFILES += $(FUZZ_TARGETS:%=fuzz/libfuzzer-%) $(FUZZ_TARGETS:%=fuzz/afl-%) \
 	$(FUZZ_TARGETS:%=fuzz/afl-asan-%) $(FUZZ_TARGETS:%=fuzz/afl-cmplog-%)

@@ -341,6 +341,9 @@ def parse_args(argv=None):
     ap.add_argument("--out", help="results directory (default: stress-results/<time>)")
     ap.add_argument("--sim", nargs="?", const="auto", metavar="PATH",
                     help="run the deterministic simulator instead (sim/mapq-sim, or PATH)")
+    ap.add_argument("--dry-run", action="store_true",
+                    help="print the campaign's plan (its cells in order, the budget, the length "
+                         "of a run) and run nothing")
     return ap.parse_args(argv)
 
 
@@ -348,6 +351,15 @@ def main():
     args = parse_args()
     budget = 30 if args.quick else args.soak if args.soak else args.budget
     run_secs = 1.5 if args.quick else 4 if not args.soak else 10
+    if args.dry_run:
+        # nothing is run, so nothing need be built yet: the plan of a
+        # build with fault points
+        matrix = list(sim_cells(args) if args.sim else cells(args, True))
+        print("stress.py: dry run: %d cells, budget %.0f s, runs of %g s, seed %d; "
+              "cells in the order they would run:" % (len(matrix), budget, run_secs, args.seed))
+        for c in plan(matrix, random.Random(args.seed)):
+            print("  " + cell_name(c))
+        return 0
     if args.sim:
         runner = find_sim(args.sim)
         run = run_one_sim

@@ -141,6 +141,17 @@ class StressMatrix(unittest.TestCase):
         self.assertEqual([r1.randrange(1, 2**62) for _ in range(3)],
                          [r2.randrange(1, 2**62) for _ in range(3)])
 
+    def test_dry_run_prints_the_plan(self):
+        import subprocess
+        p = subprocess.run([sys.executable, "-B", os.path.join(TOP, "scripts", "stress.py"),
+                            "--quick", "--seed", "9", "--dry-run"],
+                           capture_output=True, text=True, cwd=tempfile.gettempdir())
+        self.assertEqual(p.returncode, 0, p.stderr)
+        lines = p.stdout.splitlines()
+        self.assertIn("budget 30 s, runs of 1.5 s, seed 9", lines[0])
+        cells = self.s.plan(self.s.cells(self.s.parse_args([]), True), random.Random(9))
+        self.assertEqual([l.strip() for l in lines[1:]], [self.s.cell_name(c) for c in cells])
+
     def test_sim_cells(self):
         a = self.s.parse_args(["--writers", "12", "--readers", "9"])
         for c in self.s.sim_cells(a):
