@@ -335,6 +335,10 @@ SIM_CHECKS = [
     # message once (sim/regress.txt, mark-skipped-busy-record)
     ("sim-weak-short-unblock", ["--memory", "weak", "--unblock-ms", "5", "-w", "2", "-r", "1",
                                 "-k", "2", "--stalls", "1", "-n", "3000"]),
+    # four writers: a repairer reads records while others reserve (the
+    # tail CAS weakened: a reservation past tail with no record yet)
+    ("sim-weak-four-writers", ["--memory", "weak", "-w", "4", "-r", "1", "-k", "2",
+                               "--stalls", "2", "--unblock-ms", "5", "-n", "4000"]),
     ("sim-reattach", ["--reattach", "--memory", "weak", "-w", "3", "-r", "2", "-k", "2",
                       "--stalls", "1", "-n", "2000"]),
     # readers joining at the oldest message while writers move head
