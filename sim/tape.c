@@ -18,6 +18,8 @@
  *   break wake|sync|fence      the self-test's breakage, if any
  *   tear bytes                 power cuts garble changed bytes, if so
  *   reattach                   readers close and come back, if so
+ *   rejoin-oldest              a restarted reader starts at the oldest
+ *                              message, if so
  *   memory tso|weak            store buffers (memory.c), if so
  *   deaths STEP...             the steps where a process dies
  *   stalls STEP...             the steps where a process stalls
@@ -106,6 +108,8 @@ int sim_tape_save(const char *path, const struct sim_config *cfg, const struct s
 		fprintf(f, "\nmemory %s", sim_memory_name(cfg->memory));
 	if (cfg->reattach)
 		fprintf(f, "\nreattach");
+	if (cfg->rejoin_oldest)
+		fprintf(f, "\nrejoin-oldest");
 	fprintf(f, "\ndeaths");
 	for (unsigned e = 0; e < EV_KINDS; e++) {
 		fprintf(f, "%s", e ? event_keys[e] : "");
@@ -225,6 +229,7 @@ int sim_tape_load(const char *path, struct sim_config *cfg, struct sim_tape *t,
 	cfg->overwrite = false;
 	cfg->memory = MEM_SC;
 	cfg->reattach = false;
+	cfg->rejoin_oldest = false;
 	*fingerprint = 0;
 	if (kind_len)
 		kind[0] = 0;
@@ -300,9 +305,11 @@ int sim_tape_load(const char *path, struct sim_config *cfg, struct sim_tape *t,
 			cfg->overwrite = true;
 		} else if (!strcmp(key, "reattach")) {
 			cfg->reattach = true;
+		} else if (!strcmp(key, "rejoin-oldest")) {
+			cfg->rejoin_oldest = true;
 		} else if (!strcmp(key, "memory")) {
 			if (!sim_memory_parse(rest, &cfg->memory))
-				rc = bad(&l, "memory: '%s' is not a memory (sc, tso or weak)",
+				rc = bad(&l, "memory: '%s' is not a memory (sc, tso, weak or c11)",
 					 rest);
 		} else if (!strcmp(key, "tear")) {
 			if (strcmp(rest, "bytes"))

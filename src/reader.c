@@ -95,13 +95,17 @@ static int take_free_slot(struct mapq *q)
 
 static void raise_hwm(struct mapq *q, uint32_t n)
 {
-	uint32_t h = mapq__load(&q->ctl->reader_hwm, memory_order_relaxed);
-	/* relaxed: only a bound on the scan. A scanner reads a slot's state
-	 * seq_cst and its cursor acquire, atomics published by the slot's own
-	 * seq_cst store of its state; that store, not this one, is the half
-	 * of the join's pair with head movers (ring.c, scan_readers) */
-	while (h < n && !mapq__cas_weak(&q->ctl->reader_hwm, &h, n, memory_order_relaxed,
-					memory_order_relaxed))
+	/* seq_cst, this load and the CAS: the bound of every scan is the
+	 * first step of the join's pair with head movers (ring.c,
+	 * reader_hwm()). Raised by us, or seen raised by another joiner,
+	 * before our state store and our load of head: a mover whose seq_cst
+	 * load of the bound stops short of our slot then came before all of
+	 * them in the single order of seq_cst operations, and our load of
+	 * head sees its move. A failed CAS's load counts as that look too
+	 * (another raised it past us): seq_cst as well. */
+	uint32_t h = mapq__load(&q->ctl->reader_hwm, memory_order_seq_cst);
+	while (h < n && !mapq__cas_weak(&q->ctl->reader_hwm, &h, n, memory_order_seq_cst,
+					memory_order_seq_cst))
 		;
 }
 

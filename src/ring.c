@@ -57,9 +57,15 @@ static bool reap_dead_reader(struct mapq *q, int i)
 
 static uint32_t reader_hwm(const struct mapq *q)
 {
-	/* relaxed: a bound only; each slot's fields are read after its
-	 * state's seq_cst load, which publishes them (raise_hwm()) */
-	uint32_t hwm = mapq__load(&q->ctl->reader_hwm, memory_order_relaxed);
+	/* seq_cst: the bound is part of the join's pair with head movers. A
+	 * mover's CAS of head, then this load, then the slots' seq_cst state
+	 * loads; against a joiner's seq_cst raise of the bound, its state
+	 * store, then its load of head (reader.c, raise_hwm()). A slot past
+	 * the bound is never looked at, so a relaxed bound, read before the
+	 * CAS was seen (ARM), missed a joiner whose load of head missed the
+	 * move: under MAPQ_OVERWRITE it read frames the mover overwrote
+	 * (mapq-sim --memory weak, four writers, readers rejoining). */
+	uint32_t hwm = mapq__load(&q->ctl->reader_hwm, memory_order_seq_cst);
 	return hwm > q->nr ? q->nr : hwm; /* from the file: never trusted */
 }
 
