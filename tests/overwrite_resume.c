@@ -110,8 +110,11 @@ int main(void)
 		if (write(up[1], where, sizeof(where)) != (ssize_t)sizeof(where))
 			t_exit(1);
 		char c;
-		(void)read(go[0], &c, 1);
-		t_exit(1); /* never reached unless the parent failed */
+		/* blocks until the parent kills us: a return, of anything, is
+		 * the parent's failure (its end closed) */
+		if (read(go[0], &c, 1) != 0)
+			t_exit(1);
+		t_exit(1);
 	}
 	close(up[1]);
 	close(go[0]);
