@@ -41,7 +41,8 @@ EXTRA_DIST += tests/exports.sh tests/examples.sh tests/torture.sh tests/cli.sh t
 	tests/sim.sh tests/no_sse42.sh tests/model_labels.sh tests/scripts.sh tests/scripts_test.py \
 	tests/abi.sh tests/version.sh \
 	tests/data/torture-pass.json tests/data/torture-fail.json tests/data/torture-hostile.json \
-	tests/data/sim-pass.json tests/data/sim-fail.json tests/data/bench-quick.json
+	tests/data/sim-pass.json tests/data/sim-fail.json tests/data/bench-quick.json \
+	tests/data/mutants.json
 # Shell tests run under the shell even when LOG_COMPILER wraps the
 # programs in Valgrind (which would otherwise trace sh, grep, nm ...).
 TEST_EXTENSIONS = .sh

@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: MIT
 # scripts: the unit tests of the campaign and report scripts of scripts/
 # (tests/scripts_test.py: arguments, the order of a campaign for a seed, the
-# reports written from recorded runs, and what happens without matplotlib).
+# reports written from recorded runs, and what happens without matplotlib;
+# stress.py, bench.py, mutate.py, fuzz-campaign.py, sim-bugs.py, model.py).
 set -eu
 top=${top_srcdir:-.}
 py=${PYTHON:-python3}

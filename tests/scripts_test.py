@@ -5,11 +5,17 @@ tests/scripts.sh in `make check'.
 
 What the scripts do with what the programs they drive report: the reports
 in tests/data/ were recorded from real runs (mapq-torture --json,
-mapq-sim --json, mapq-bench --quick --json). The tests run none of those
+mapq-sim --json, mapq-bench --quick --json, a mutate.py campaign's
+mutants.json). stress.py and bench.py: arguments, the order of a campaign
+for a seed, the summaries and reports, with and without matplotlib;
+mutate.py: the kill ratio and the report; fuzz-campaign.py: AFL++'s stats
+and sanitizer stacks; sim-bugs.py: its table; model.py: configurations and
+the campaign summary. The tests run none of those
 programs, write only into a temporary directory, and leave no bytecode in
 the source tree.
 """
 
+import argparse
 import contextlib
 import importlib.util
 import io
@@ -328,6 +334,152 @@ class Bench(unittest.TestCase):
         args = self.b.parse_args(["--out", self.tmp.name])
         self.assertEqual(self.b.plot(args, self.b.medians([self.run])), "plots.png written")
         self.assertTrue(os.path.getsize(os.path.join(self.tmp.name, "plots.png")) > 0)
+
+
+class Mutate(unittest.TestCase):
+    """mutate.py's report from recorded results of a real campaign: killed,
+    equivalent by object code, triaged unseen, triaged equivalent, and one
+    that did not build."""
+
+    def setUp(self):
+        self.m = load("mutate")
+        self.tmp = tempfile.TemporaryDirectory(prefix="mapq-scripts-test.")
+        self.rows = recorded("mutants.json")
+
+    def tearDown(self):
+        self.tmp.cleanup()
+
+    def test_equivalence(self):
+        eq = [r["id"] for r in self.rows if self.m.is_equivalent(r)]
+        self.assertEqual(len(eq), 2, "same code and triaged equivalent")
+        self.assertNotIn("de9dcc860c", eq, "an unseen mutant is real: it counts against the ratio")
+
+    def test_table_leaves_out_equivalents_only(self):
+        counted = [r for r in self.rows if r["result"] != "stillborn"]
+        t = self.m.table(counted, "operator")
+        self.assertIn("| compare | 3 | 0 | 2 | 100 % |", t)
+        self.assertIn("| order | 2 | 2 | 0 | 50 % |", t)
+
+    def test_report(self):
+        args = argparse.Namespace(out=self.tmp.name, checks="quick")
+        with contextlib.redirect_stdout(io.StringIO()) as out, without_matplotlib():
+            untriaged = self.m.report(args, self.rows, 0.0)
+        self.assertEqual(untriaged, [])
+        self.assertIn("kill ratio 71.4 %", out.getvalue())
+        with open(os.path.join(self.tmp.name, "summary.md")) as f:
+            md = f.read()
+        self.assertIn("5 killed, 4 survived (2 triaged as equivalent, 2 as real but unseen by "
+                      "any check here, 0 not triaged), 1 stillborn", md)
+        self.assertIn("71.4 % (5 of 7)", md)
+        self.assertIn("| tsan:tests/threads | 2 |", md)
+        self.assertIn("No plot: matplotlib is not installed", md)
+        # every survivor with its diff
+        self.assertEqual(md.count("```diff"), 4)
+        with open(os.path.join(self.tmp.name, "kills.tsv")) as f:
+            kills = [l.split("\t")[0] for l in f if not l.startswith("#")]
+        self.assertEqual(sorted(kills), sorted(r["id"] for r in self.rows
+                                               if r["result"] == "killed"))
+        with open(os.path.join(self.tmp.name, "mutants.json")) as f:
+            self.assertEqual(json.load(f), self.rows)
+
+    def test_untriaged_survivor_is_named(self):
+        rows = [dict(r) for r in self.rows]
+        rows[6]["equivalent"] = ""  # de9dcc860c, as if nobody had triaged it
+        args = argparse.Namespace(out=self.tmp.name, checks="quick")
+        with contextlib.redirect_stdout(io.StringIO()) as out, without_matplotlib():
+            untriaged = self.m.report(args, rows, 0.0)
+        self.assertEqual([r["id"] for r in untriaged], ["de9dcc860c"])
+        self.assertIn("survived: de9dcc860c src/reader.c:", out.getvalue())
+
+
+class FuzzCampaign(unittest.TestCase):
+    """fuzz-campaign.py's reading of AFL++'s fuzzer_stats and of sanitizer
+    reports, in the formats those tools write."""
+
+    def setUp(self):
+        self.f = load("fuzz-campaign")
+        self.tmp = tempfile.TemporaryDirectory(prefix="mapq-scripts-test.")
+
+    def tearDown(self):
+        self.tmp.cleanup()
+
+    def test_stats_and_rate(self):
+        paths = []
+        for i, (done, secs) in enumerate(((120000, 40), (30000, 60))):
+            p = os.path.join(self.tmp.name, "fuzzer_stats.%d" % i)
+            with open(p, "w") as f:
+                f.write("start_time        : 1764550000\nrun_time          : %d\n"
+                        "execs_done        : %d\nexecs_per_sec     : 3000.00\n" % (secs, done))
+            paths.append(p)
+        st = [self.f.stats(p) for p in paths]
+        self.assertEqual(st[0]["execs_done"], "120000")
+        self.assertEqual(self.f.rate(st), 150000 / 60)
+        self.assertEqual(self.f.stats(os.path.join(self.tmp.name, "missing")), {})
+        self.assertEqual(self.f.rate([]), 0.0)
+
+    def test_stack_key(self):
+        report = (
+            "==123==ERROR: AddressSanitizer: heap-buffer-overflow on address 0x6020\n"
+            "    #0 0x4f1a2b in memcpy /build/llvm/asan_interceptors.inc:10\n"
+            "    #1 0x55e0c1 in mapq__frame_valid /work/main/src/internal.h:361:9\n"
+            "    #2 0x55e3f0 in look /work/main/src/reader.c:375:7\n"
+            "    #3 0x55e7aa in mapq_read /work/main/src/reader.c:580:12\n"
+            "    #4 0x560000 in LLVMFuzzerTestOneInput /work/main/fuzz/fuzz_ops.c:88:3\n")
+        self.assertEqual(self.f.stack_key(report), "mapq__frame_valid < look < mapq_read")
+        self.assertEqual(self.f.stack_key("deadly signal\n"), "deadly signal")
+        self.assertEqual(self.f.stack_key(""), "no output")
+
+
+class SimBugs(unittest.TestCase):
+    def test_table(self):
+        b = load("sim-bugs")
+        t = b.table([
+            {"bug": "tail-store", "origin": "new", "shrunk": "12 steps",
+             "sim": {"found": True, "schedules": 1, "seconds": 0.0, "strategy": "random",
+                     "workload": "default", "why": "verdict: corrupt lost"},
+             "torture": {"found": True, "seconds": 3.2, "runs": 2}},
+            {"bug": "sleeper-fence", "origin": "new",
+             "sim": {"found": False, "schedules": 5000, "seconds": 16, "error": "-"},
+             "torture": {"found": False, "seconds": 30}},
+            {"bug": "word-alone", "origin": "old", "sim": {"found": False, "error": "build"},
+             "torture": {}},
+        ])
+        lines = t.splitlines()
+        self.assertEqual(len(lines), 5)
+        self.assertEqual(lines[2], "| tail-store | new | found | 1 | 0.0 | random, default | "
+                         "verdict: corrupt lost | 12 steps | found in 3 s (2 runs) |")
+        self.assertEqual(lines[3], "| sleeper-fence | new | not found | 5000 | 16 | - | - | - "
+                         "| not in 30 s |")
+        self.assertEqual(lines[4], "| word-alone | old | not found | - | - | - | build | - | - |")
+
+
+class Model(unittest.TestCase):
+    def setUp(self):
+        self.m = load("model")
+        self.tmp = tempfile.TemporaryDirectory(prefix="mapq-scripts-test.")
+
+    def tearDown(self):
+        self.tmp.cleanup()
+
+    def test_configurations(self):
+        self.assertEqual(self.m.parse_config("2x1x1"), ["-DNW=2", "-DMSGS=1", "-DNSLOT=1"])
+        self.assertEqual(self.m.parse_config("1x2x3:overjoin"),
+                         ["-DNW=1", "-DMSGS=2", "-DNSLOT=3", "-DOVERWRITE", "-DJOIN"])
+        self.assertEqual(self.m.parse_config("2x2x2:leave")[3:], ["-DWAKEUPS", "-DLEAVE"])
+        for bad in ("2x1", "3x1x1", "2x1x1:nope", "2x0x1", "x"):
+            with self.subTest(bad=bad), self.assertRaises(SystemExit) as cm:
+                self.m.parse_config(bad)
+            self.assertIn("--config", str(cm.exception.code))
+
+    def test_summary(self):
+        args = argparse.Namespace(out=self.tmp.name, mem=2048, timeout=300, bitstate=True)
+        self.m.write_summary(args, [
+            {"config": "config 2x2x2:wake", "search": "bitstate", "states": 54000000,
+             "seconds": 95.2, "errors": 0, "hash factor": "41.2"}])
+        with open(os.path.join(self.tmp.name, "summary.md")) as f:
+            md = f.read()
+        self.assertIn("memory limit 2048 MB, 300 s per search, bitstate.", md)
+        self.assertIn("| 2x2x2:wake | bitstate | 54000000 | 95 | 0 | 41.2 |", md)
 
 
 if __name__ == "__main__":
