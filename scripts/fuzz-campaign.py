@@ -59,7 +59,7 @@ def stack_key(text):
     return " < ".join(ours[:3]) or (text.strip().splitlines() or ["no output"])[-1][:120]
 
 
-def main():
+def parse_args(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter,
                                  epilog=__doc__.split("\n\n", 2)[2])
@@ -69,7 +69,17 @@ def main():
                     help="afl-fuzz instances (one per core by default)")
     ap.add_argument("--build", default=".", help="the configured build directory (.)")
     ap.add_argument("--out", help="campaign directory (fuzz-campaign-TARGET-<time>)")
-    args = ap.parse_args()
+    args = ap.parse_args(argv)
+    # a budget of nothing fuzzed nothing and reported a clean campaign
+    if not args.minutes > 0:
+        ap.error("--minutes must be more than 0, not %g" % args.minutes)
+    if args.jobs < 1:
+        ap.error("--jobs must be at least 1, not %d" % args.jobs)
+    return args
+
+
+def main():
+    args = parse_args()
     b = os.path.abspath(args.build)
     t = args.target
     for tool in ("afl-fuzz", "afl-tmin"):

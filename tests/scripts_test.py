@@ -482,5 +482,45 @@ class Model(unittest.TestCase):
         self.assertIn("| 2x2x2:wake | bitstate | 54000000 | 95 | 0 | 41.2 |", md)
 
 
+class Arguments(unittest.TestCase):
+    """Every campaign script: --help says what it is; a wrong argument is
+    refused with status 2 and a reason, before anything runs."""
+
+    def run_script(self, name, *argv):
+        import subprocess
+        return subprocess.run([sys.executable, "-B", os.path.join(TOP, "scripts", name + ".py")] +
+                              list(argv), capture_output=True, text=True,
+                              cwd=tempfile.gettempdir(), timeout=60)
+
+    def test_help_and_unknown_options(self):
+        for name in ("stress", "bench", "mutate", "sim-bugs", "model", "fuzz-campaign"):
+            with self.subTest(script=name):
+                p = self.run_script(name, "--help")
+                self.assertEqual(p.returncode, 0, p.stderr)
+                self.assertIn("usage: %s.py" % name, p.stdout)
+                self.assertIn("%s.py - " % name, p.stdout, "the first line says what it is")
+                p = self.run_script(name, "--no-such-option")
+                self.assertEqual(p.returncode, 2)
+                self.assertIn("%s.py: error: " % name, p.stderr)
+
+    def test_bad_values(self):
+        cases = [
+            ("mutate", ["--only-file", "src/nope.c", "--list"], 1,
+             "--only-file: not a C file or header of src/: src/nope.c"),
+            ("sim-bugs", ["--only", "nosuch", "--list"], 1, "no such bug: nosuch"),
+            ("model", ["--config", "9x1x1"], 1, "the model takes 1-2 writers"),
+            ("fuzz-campaign", ["--minutes", "-1", "open"], 2, "--minutes must be more than 0"),
+            ("fuzz-campaign", ["--jobs", "0", "open"], 2, "--jobs must be at least 1"),
+            ("fuzz-campaign", ["nosuchtarget"], 2, "invalid choice: 'nosuchtarget'"),
+            ("stress", ["--soak", "0"], 2, "a duration is a positive number"),
+            ("bench", ["--runs", "0"], 2, "--runs must be at least 1"),
+        ]
+        for name, argv, rc, said in cases:
+            with self.subTest(script=name, argv=argv):
+                p = self.run_script(name, *argv)
+                self.assertEqual(p.returncode, rc, p.stdout + p.stderr)
+                self.assertIn(said, p.stdout + p.stderr)
+
+
 if __name__ == "__main__":
     unittest.main()
