@@ -141,18 +141,24 @@ expect fence-schedule-fenced 0 'PASS' --schedule "$dir/fenced.schedule"
 # others, and a weak-memory failure's schedule did not fail again. The
 # whole line, virtual time too: the step count alone can match by chance
 # (the weak one ran 50.262 ms for 50.257 before; the c11 one matched).
+# replays_same WHAT NAME PATTERN SCHEDULE: right after the failure that
+# saved SCHEDULE, replay it: the same failure, and the same summary line
+# (steps, virtual time, deaths ...) as the run that found it.
+replays_same() {
+	from=$(sed -n 's/^  \([0-9]* steps, .*\)/\1/p' "$dir/out")
+	expect "$2" 1 "$3" --schedule "$4"
+	again=$(sed -n 's/^  \([0-9]* steps, .*\)/\1/p' "$dir/out")
+	if [ -n "$from" ] && [ "$from" = "$again" ]; then
+		echo "ok: $1 schedule replays from the file ($from)"
+	else
+		fail "$1 schedule file ran '$again', the failure '$from'"
+	fi
+}
 for mem in weak c11; do
 	expect "$mem-sync-save" 1 'lost after mapq_sync' --break sync --power-cuts 1 \
 		--capacity 16384 --memory "$mem" -k 1 --stalls 1 -n 2000 --seed 9 \
 		--save "$dir/$mem.schedule"
-	from=$(sed -n 's/^  \([0-9]* steps, .*\)/\1/p' "$dir/out")
-	expect "$mem-sync-replay" 1 'lost after mapq_sync' --schedule "$dir/$mem.schedule"
-	again=$(sed -n 's/^  \([0-9]* steps, .*\)/\1/p' "$dir/out")
-	if [ -n "$from" ] && [ "$from" = "$again" ]; then
-		echo "ok: a --memory $mem schedule replays from the file ($from)"
-	else
-		fail "the --memory $mem schedule file ran '$again', the failure '$from'"
-	fi
+	replays_same "a --memory $mem" "$mem-sync-replay" 'lost after mapq_sync' "$dir/$mem.schedule"
 done
 
 # ... and the workload's every option: --rejoin-oldest was not written
@@ -160,16 +166,10 @@ done
 # as another workload and could be neither replayed nor shrunk.
 expect rejoin-save 1 'lost wake-up: (reader|writer)' --break wake -n 200 --horizon 1000 -k 0 \
 	--ephemeral --rejoin-oldest --reattach -w 2 -r 2 --save "$dir/rejoin.schedule"
-from=$(sed -n 's/^  \([0-9]* steps, .*\)/\1/p' "$dir/out")
 grep -qx 'rejoin-oldest' "$dir/rejoin.schedule" ||
 	fail "the schedule file does not say rejoin-oldest"
-expect rejoin-replay 1 'lost wake-up: (reader|writer)' --schedule "$dir/rejoin.schedule"
-again=$(sed -n 's/^  \([0-9]* steps, .*\)/\1/p' "$dir/out")
-if [ -n "$from" ] && [ "$from" = "$again" ]; then
-	echo "ok: a --rejoin-oldest schedule replays from the file ($from)"
-else
-	fail "the --rejoin-oldest schedule file ran '$again', the failure '$from'"
-fi
+replays_same "a --rejoin-oldest" rejoin-replay 'lost wake-up: (reader|writer)' \
+	"$dir/rejoin.schedule"
 
 # A real SIGSEGV in a simulated process is reported with its schedule,
 # and the replay it prints crashes at the same step.
