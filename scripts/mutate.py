@@ -339,6 +339,10 @@ SIM_CHECKS = [
     # tail CAS weakened: a reservation past tail with no record yet)
     ("sim-weak-four-writers", ["--memory", "weak", "-w", "4", "-r", "1", "-k", "2",
                                "--stalls", "2", "--unblock-ms", "5", "-n", "4000"]),
+    # a writer's payload and header wait in the store buffers too: the
+    # release of pos seen publishing them
+    ("sim-weak-plain", ["--memory", "weak", "--plain-stores", "-w", "3", "-r", "2", "-k", "2",
+                        "--stalls", "1", "-n", "1500"]),
     ("sim-reattach", ["--reattach", "--memory", "weak", "-w", "3", "-r", "2", "-k", "2",
                       "--stalls", "1", "-n", "2000"]),
     # readers joining at the oldest message while writers move head

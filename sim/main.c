@@ -51,6 +51,9 @@ static const char usage[] =
 	"                       or c11 (a load may read an older store, as far as\n"
 	"                       coherence and happens-before allow): a weakened\n"
 	"                       memory order of the library shows there\n"
+	"      --plain-stores   with --memory tso or weak: the plain stores of a\n"
+	"                       frame's payload and header wait in the store buffer\n"
+	"                       too (a torn frame a missing release lets through)\n"
 	"      --horizon N      steps over which deaths, stalls and priority changes\n"
 	"                       fall (measured from the workload when not given)\n"
 	"  -t, --time-limit S   stop after S seconds of real time (none)\n"
@@ -95,7 +98,10 @@ static const char usage[] =
 	"                       sync, msync makes nothing durable (with --power-cuts:\n"
 	"                       synced messages lost); fence, the library's fences\n"
 	"                       order nothing (with --memory weak: the lost wake-up\n"
-	"                       the sleeper's fence prevents)\n"
+	"                       the sleeper's fence prevents); release, the\n"
+	"                       library's release stores order nothing before them\n"
+	"                       (with --memory weak --plain-stores: a frame's payload\n"
+	"                       seen after its pos, a torn message)\n"
 	"      --json FILE      write the campaign's result there (scripts/stress.py --sim)\n"
 	"  -q, --quiet          no progress lines\n"
 	"  -h, --help           this text\n"
@@ -129,7 +135,8 @@ enum {
 	O_TEAR,
 	O_MEMORY,
 	O_REATTACH,
-	O_REJOIN
+	O_REJOIN,
+	O_PLAIN
 };
 
 static const struct option longopts[] = {
@@ -169,6 +176,7 @@ static const struct option longopts[] = {
 	{ "memory", required_argument, NULL, O_MEMORY },
 	{ "reattach", no_argument, NULL, O_REATTACH },
 	{ "rejoin-oldest", no_argument, NULL, O_REJOIN },
+	{ "plain-stores", no_argument, NULL, O_PLAIN },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
@@ -306,14 +314,19 @@ static void print_command(FILE *f, const struct campaign *c, uint64_t seed, bool
 	if (g->events[EV_POWER])
 		fprintf(f, " --power-cuts %u%s", g->events[EV_POWER],
 			g->tear_bytes ? " --tear bytes" : "");
-	if (g->breakage == BREAK_SYNC || g->breakage == BREAK_FENCE)
-		fprintf(f, " --break %s", g->breakage == BREAK_SYNC ? "sync" : "fence");
+	if (g->breakage == BREAK_SYNC || g->breakage == BREAK_FENCE || g->breakage == BREAK_RELEASE)
+		fprintf(f, " --break %s",
+			g->breakage == BREAK_SYNC    ? "sync"
+			: g->breakage == BREAK_FENCE ? "fence"
+						     : "release");
 	if (g->memory != MEM_SC)
 		fprintf(f, " --memory %s", sim_memory_name(g->memory));
 	if (g->reattach)
 		fprintf(f, " --reattach");
 	if (g->rejoin_oldest)
 		fprintf(f, " --rejoin-oldest");
+	if (g->plain_stores)
+		fprintf(f, " --plain-stores");
 	if (expect)
 		fprintf(f, " --expect %#llx", (unsigned long long)sim_w.fingerprint);
 	fputc('\n', f);
@@ -474,6 +487,9 @@ static void parse(int argc, char **argv, struct campaign *c)
 		case O_REJOIN:
 			g->rejoin_oldest = true;
 			break;
+		case O_PLAIN:
+			g->plain_stores = true;
+			break;
 		case O_MEMORY:
 			if (!sim_memory_parse(optarg, &g->memory))
 				bad("--memory: unknown memory '%s' (sc, tso, weak or c11)", optarg);
@@ -490,8 +506,11 @@ static void parse(int argc, char **argv, struct campaign *c)
 				g->breakage = BREAK_SYNC;
 			else if (!strcmp(optarg, "fence"))
 				g->breakage = BREAK_FENCE;
+			else if (!strcmp(optarg, "release"))
+				g->breakage = BREAK_RELEASE;
 			else
-				bad("--break: unknown breakage '%s' (crash, wake, sync or fence)",
+				bad("--break: unknown breakage '%s' (crash, wake, sync, fence or "
+				    "release)",
 				    optarg);
 			break;
 		case 'q':
@@ -522,6 +541,9 @@ static void parse(int argc, char **argv, struct campaign *c)
 	if (g->rejoin_oldest && g->durable)
 		bad("--rejoin-oldest: for readers without a name (--ephemeral); a durable one "
 		    "resumes at its cursor");
+	if (g->plain_stores && g->memory != MEM_TSO && g->memory != MEM_WEAK)
+		bad("--plain-stores: needs --memory tso or weak (the store buffers that hold "
+		    "them)");
 	if (c->shrink && g->breakage == BREAK_CRASH)
 		bad("--shrink: a crash ends the simulator; it cannot shrink one");
 	if (g->events[EV_POWER] && (g->overwrite || !g->durable))
@@ -534,6 +556,9 @@ static void parse(int argc, char **argv, struct campaign *c)
 		bad("--power-cuts: needs --capacity 16384 or more: in a smaller ring mapq_sync "
 		    "cannot keep later writes off the pages it synced, and a torn page loses "
 		    "synced messages (include/mapq.h)");
+	if (g->breakage == BREAK_RELEASE && g->memory != MEM_WEAK)
+		bad("--break release: needs --memory weak (the only memory here whose stores "
+		    "a release keeps in order)");
 	if (g->breakage == BREAK_FENCE && g->memory == MEM_SC)
 		bad("--break fence: needs --memory tso, weak or c11 (with every step in memory at "
 		    "once a fence has nothing to order)");

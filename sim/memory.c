@@ -33,6 +33,15 @@
  *         Every store waits only for stores made before it, so the
  *         waits never go round in a circle.
  *
+ * With --plain-stores (tso or weak) the plain stores a writer makes into
+ * a frame, its payload and header, wait in the buffer too, as relaxed
+ * stores of up to SIM_PIECE bytes each: a reader may then see a frame's
+ * new bytes before the atomic stores made ahead of them, where no release
+ * keeps them behind (the frames passed by a head mover, "Torn frames" of
+ * doc/format.md). The library announces them (src/sim.h, plain); they are
+ * made between two steps, so the simulator compares the bytes at the next
+ * step, puts back what memory held and buffers what changed.
+ *
  * Both are correct implementations of C11, so correct code passes both;
  * the library's own tests of the model are weakened orders (mutation/).
  * Loads are not reordered here and never see a value older than
@@ -88,6 +97,21 @@ static void write_word(void *addr, unsigned size, uint64_t v)
 
 static void drain_upto(struct sim_proc *p, unsigned n);
 
+/* Do two buffered stores touch the same bytes? Atomic words are whole
+ * words at their own offsets; plain pieces may start anywhere. */
+static bool same_place(const struct sim_sb_entry *a, const struct sim_sb_entry *b)
+{
+	if (!a->plain && !b->plain)
+		return a->key == b->key;
+	return a->key < b->key + b->size && b->key < a->key + a->size;
+}
+
+/* Does buffered store @e touch the 8-byte word at @key? */
+static bool touches(const struct sim_sb_entry *e, uint64_t key)
+{
+	return e->plain ? e->key < key + 8 && key < e->key + e->size : e->key == key;
+}
+
 /* The first buffered read-modify-write of another process than @p to the
  * word @key made before @seq: a store to the word must wait for it. */
 static bool rmw_before(const struct sim_proc *p, uint64_t key, uint64_t seq, struct sim_proc **o,
@@ -117,7 +141,10 @@ static void take_out(struct sim_proc *p, unsigned i)
 	struct sim_sb_entry e = p->sb[i];
 	memmove(&p->sb[i], &p->sb[i + 1], (p->nsb - i - 1) * sizeof(p->sb[0]));
 	p->nsb--;
-	write_word(e.addr, e.size, e.v);
+	if (e.plain)
+		memcpy(e.addr, e.bytes, e.size);
+	else
+		write_word(e.addr, e.size, e.v);
 }
 
 /* The first @n entries of @p's buffer reach memory, in order. */
@@ -132,13 +159,14 @@ static void drain_key(struct sim_proc *p, uint64_t key)
 {
 	unsigned n = 0;
 	for (unsigned i = 0; i < p->nsb; i++)
-		if (p->sb[i].key == key)
+		if (touches(&p->sb[i], key))
 			n = i + 1;
 	drain_upto(p, n);
 }
 
 void sim_memory_drain(struct sim_proc *p)
 {
+	sim_memory_plain(p);
 	if (sim_w.cfg->memory == MEM_C11)
 		sim_views_barrier(p);
 	else
@@ -168,7 +196,7 @@ static bool may_leave(const struct sim_proc *p, unsigned i)
 	if (sim_w.cfg->memory == MEM_TSO || p->sb[i].ordered)
 		return false;
 	for (unsigned j = 0; j < i; j++)
-		if (p->sb[j].key == p->sb[i].key || p->sb[j].epoch != p->sb[i].epoch)
+		if (same_place(&p->sb[j], &p->sb[i]) || p->sb[j].epoch != p->sb[i].epoch)
 			return false;
 	return true;
 }
@@ -184,7 +212,7 @@ void sim_memory_tick(void)
 		/* 0 (what a shrunk tape holds): the stores wait longer */
 		if (sim_choose(leave_odds) != 1)
 			continue;
-		unsigned can[SIM_SB], n = 0;
+		unsigned can[SIM_SB_PLAIN], n = 0;
 		for (unsigned i = 0; i < p->nsb; i++)
 			if (may_leave(p, i))
 				can[n++] = i;
@@ -193,21 +221,24 @@ void sim_memory_tick(void)
 	}
 }
 
-static void push(struct sim_proc *p, void *addr, uint64_t key, unsigned size, uint64_t v, int mo,
-		 bool rmw)
+static struct sim_sb_entry *push(struct sim_proc *p, void *addr, uint64_t key, unsigned size,
+				 uint64_t v, int mo, bool rmw)
 {
-	if (p->nsb == SIM_SB)
+	if (p->nsb == (sim_w.cfg->plain_stores ? SIM_SB_PLAIN : SIM_SB))
 		take_out(p, 0); /* a full buffer stalls the store until one leaves */
-	p->sb[p->nsb++] = (struct sim_sb_entry){ .addr = addr,
-						 .key = key,
-						 .v = v,
-						 .size = (uint8_t)size,
-						 .ordered = mo != memory_order_relaxed &&
-							    mo != memory_order_acquire,
-						 .sc = mo == memory_order_seq_cst,
-						 .rmw = rmw,
-						 .epoch = p->epoch,
-						 .seq = made++ };
+	struct sim_sb_entry *e = &p->sb[p->nsb++];
+	*e = (struct sim_sb_entry){ .addr = addr,
+				    .key = key,
+				    .v = v,
+				    .size = (uint8_t)size,
+				    .ordered = mo != memory_order_relaxed &&
+					       mo != memory_order_acquire &&
+					       sim_w.cfg->breakage != BREAK_RELEASE,
+				    .sc = mo == memory_order_seq_cst,
+				    .rmw = rmw,
+				    .epoch = p->epoch,
+				    .seq = made++ };
+	return e;
 }
 
 static int store(void *addr, unsigned size, uint64_t v, int mo)
@@ -230,7 +261,7 @@ static int store(void *addr, unsigned size, uint64_t v, int mo)
 static bool forward(const struct sim_proc *p, uint64_t key, uint64_t *v)
 {
 	for (unsigned i = p->nsb; i-- > 0;)
-		if (p->sb[i].key == key) {
+		if (!p->sb[i].plain && p->sb[i].key == key) {
 			*v = p->sb[i].v;
 			return true;
 		}
@@ -295,11 +326,49 @@ static void rmw(void *addr, unsigned size, uint64_t old, uint64_t v, int mo)
 	push(p, addr, key, size, v, mo, true);
 }
 
+/* The library's announcement (src/sim.h): plain stores to [addr, addr +
+ * len) follow before the caller's next step. What it holds now is what
+ * they change. */
+static void plain(void *addr, size_t len)
+{
+	struct sim_proc *p = sim_w.cur;
+	if (!p || !len || sim_key_of(p, addr) == UINT64_MAX)
+		return;
+	sim_memory_plain(p); /* one run at a time */
+	if (len > SIM_PLAIN)
+		len = SIM_PLAIN; /* the rest reaches memory at once, which it may */
+	p->plain_at = addr;
+	p->plain_len = len;
+	memcpy(p->plain_old, addr, len);
+}
+
+void sim_memory_plain(struct sim_proc *p)
+{
+	size_t n = p->plain_len;
+	uint8_t *a = p->plain_at;
+	p->plain_len = 0;
+	for (size_t o = 0, end; o < n; o = end) {
+		/* pieces that do not cross a SIM_PIECE boundary of the file */
+		uint64_t key = sim_key_of(p, a + o);
+		end = o + SIM_PIECE - (size_t)(key % SIM_PIECE);
+		if (end > n)
+			end = n;
+		if (!memcmp(a + o, p->plain_old + o, end - o))
+			continue; /* nothing changed here: nothing to wait */
+		struct sim_sb_entry *e = push(p, a + o, key, (unsigned)(end - o), 0,
+					      memory_order_relaxed, false);
+		e->plain = true;
+		memcpy(e->bytes, a + o, end - o);
+		memcpy(a + o, p->plain_old + o, end - o); /* memory as it was */
+	}
+}
+
 void sim_memory_start(void)
 {
 	static const unsigned odds[] = { 2, 4, 16, 64 };
 	made = 0;
 	mapq__sim.failed = NULL;
+	mapq__sim.plain = NULL;
 	if (sim_w.cfg->memory == MEM_SC) {
 		mapq__sim.store = NULL;
 		mapq__sim.load = NULL;
@@ -324,4 +393,5 @@ void sim_memory_start(void)
 	mapq__sim.load = load;
 	mapq__sim.order = order;
 	mapq__sim.rmw = rmw;
+	mapq__sim.plain = sim_w.cfg->plain_stores ? plain : NULL;
 }

@@ -280,6 +280,7 @@ static void step(enum mapq_sim_op op, const void *addr, uint64_t arg, const char
 	struct sim_proc *p = sim_w.cur;
 	if (!p)
 		return;
+	sim_memory_plain(p); /* the plain stores made since its last step */
 	sim_w.steps++;
 	sim_w.vt += STEP_NS;
 	/* FNV-1a of (process, operation, line) */

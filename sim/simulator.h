@@ -31,8 +31,11 @@
 #define SIM_MAX_MAPS 8
 #define SIM_MAX_ALLOCS 32
 #define SIM_STACK (256 * 1024)
-#define SIM_TRACE 4096 /* steps kept for the trace: the last ones */
-#define SIM_SB 8       /* stores a process's store buffer holds (memory.c) */
+#define SIM_TRACE 4096  /* steps kept for the trace: the last ones */
+#define SIM_SB 8        /* stores a process's store buffer holds (memory.c) */
+#define SIM_SB_PLAIN 32 /* ... with --plain-stores, whose payloads take several */
+#define SIM_PIECE 64    /* plain bytes one buffered store holds, at most */
+#define SIM_PLAIN 1024  /* plain bytes one run of plain stores may buffer */
 
 enum sim_strategy {
 	SIM_RANDOM,
@@ -62,11 +65,13 @@ struct sim_sb_entry {
 	uint64_t key; /* the word's offset in the file */
 	uint64_t v;
 	uint8_t size;
+	bool plain;     /* plain bytes (bytes[]), not an atomic word (v) */
 	bool ordered;   /* release or seq_cst: after every store before it */
 	bool sc;        /* seq_cst: a seq_cst load after it waits for it */
 	bool rmw;       /* the store of a read-modify-write */
 	uint32_t epoch; /* release fences before it */
 	uint64_t seq;   /* stores buffered before it, in the whole simulation */
+	uint8_t bytes[SIM_PIECE];
 };
 
 /* What may befall a schedule's processes at planned steps. */
@@ -107,6 +112,7 @@ struct sim_config {
 	bool overwrite;     /* MAPQ_OVERWRITE: writers lap slow readers */
 	bool reattach;      /* readers close now and then and come back (roles.c) */
 	bool rejoin_oldest; /* a restarted reader without a name starts at the oldest */
+	bool plain_stores;  /* plain stores into frames wait in store buffers too */
 	enum sim_strategy strategy;
 	unsigned depth;            /* PCT: bugs of this depth have a guaranteed chance */
 	unsigned events[EV_KINDS]; /* deaths, stalls, crashes, cuts per schedule, at most */
@@ -120,11 +126,12 @@ struct sim_config {
 	const char *dir;    /* where the queue file lives */
 	enum sim_break {
 		BREAK_NONE,
-		BREAK_CRASH, /* reader 0 faults after its first message */
-		BREAK_WAKE,  /* futex wakes wake nobody: lost wake-ups */
-		BREAK_SYNC,  /* msync makes nothing durable (power.c) */
-		BREAK_FENCE  /* seq_cst fences order nothing (memory.c) */
-	} breakage;          /* self-tests of the simulator (--break) */
+		BREAK_CRASH,  /* reader 0 faults after its first message */
+		BREAK_WAKE,   /* futex wakes wake nobody: lost wake-ups */
+		BREAK_SYNC,   /* msync makes nothing durable (power.c) */
+		BREAK_FENCE,  /* seq_cst fences order nothing (memory.c) */
+		BREAK_RELEASE /* release stores order nothing before them (memory.c) */
+	} breakage;           /* self-tests of the simulator (--break) */
 };
 
 enum sim_pstate {
@@ -158,9 +165,14 @@ struct sim_proc {
 	uint64_t prio;      /* PCT */
 	uint64_t last_step; /* its latest step: where the value read goes */
 	/* stores not yet in memory (memory.c), oldest first */
-	struct sim_sb_entry sb[SIM_SB];
+	struct sim_sb_entry sb[SIM_SB_PLAIN];
 	unsigned nsb;
 	uint32_t epoch;
+	/* --plain-stores: plain stores announced (src/sim.h, plain), made
+	 * since its last step, and what those bytes held before them */
+	uint8_t *plain_at;
+	size_t plain_len;
+	uint8_t plain_old[SIM_PLAIN];
 	/* views.c: what it knows, what it knew at its last release fence,
 	 * and what its relaxed loads read, for its next acquire fence */
 	struct sim_view view, relfence, pending;
@@ -264,6 +276,7 @@ uint64_t sim_key_of(struct sim_proc *p, const void *addr);
 
 /* memory.c */
 void sim_memory_start(void);               /* at a schedule's start: the hooks */
+void sim_memory_plain(struct sim_proc *p); /* at each step: plain stores buffered */
 void sim_memory_tick(void);                /* at each step: stores may leave buffers */
 void sim_memory_drain(struct sim_proc *p); /* a system call or an end: all leave */
 const char *sim_memory_name(enum sim_memory m);

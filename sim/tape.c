@@ -15,12 +15,13 @@
  *   unblock-ms MS, stall-ms MS, max-steps N
  *   ephemeral                  readers without a name, if so
  *   overwrite                  the overwrite policy, if so
- *   break wake|sync|fence      the self-test's breakage, if any
+ *   break wake|sync|fence|release  the self-test's breakage, if any
  *   tear bytes                 power cuts garble changed bytes, if so
  *   reattach                   readers close and come back, if so
  *   rejoin-oldest              a restarted reader starts at the oldest
  *                              message, if so
  *   memory tso|weak            store buffers (memory.c), if so
+ *   plain-stores               plain stores wait in them too, if so
  *   deaths STEP...             the steps where a process dies
  *   stalls STEP...             the steps where a process stalls
  *   crashes STEP...            the steps where every process dies
@@ -99,10 +100,11 @@ int sim_tape_save(const char *path, const struct sim_config *cfg, const struct s
 		cfg->writers, cfg->readers, cfg->messages, cfg->capacity, cfg->min_size,
 		cfg->max_size, cfg->unblock_ms, cfg->stall_ns / 1000000u, cfg->max_steps,
 		cfg->durable ? "" : "\nephemeral", cfg->overwrite ? "\noverwrite" : "",
-		cfg->breakage == BREAK_WAKE    ? "\nbreak wake"
-		: cfg->breakage == BREAK_SYNC  ? "\nbreak sync"
-		: cfg->breakage == BREAK_FENCE ? "\nbreak fence"
-					       : "");
+		cfg->breakage == BREAK_WAKE      ? "\nbreak wake"
+		: cfg->breakage == BREAK_SYNC    ? "\nbreak sync"
+		: cfg->breakage == BREAK_FENCE   ? "\nbreak fence"
+		: cfg->breakage == BREAK_RELEASE ? "\nbreak release"
+						 : "");
 	fprintf(f, "%s", cfg->tear_bytes ? "\ntear bytes" : "");
 	if (cfg->memory != MEM_SC)
 		fprintf(f, "\nmemory %s", sim_memory_name(cfg->memory));
@@ -110,6 +112,8 @@ int sim_tape_save(const char *path, const struct sim_config *cfg, const struct s
 		fprintf(f, "\nreattach");
 	if (cfg->rejoin_oldest)
 		fprintf(f, "\nrejoin-oldest");
+	if (cfg->plain_stores)
+		fprintf(f, "\nplain-stores");
 	fprintf(f, "\ndeaths");
 	for (unsigned e = 0; e < EV_KINDS; e++) {
 		fprintf(f, "%s", e ? event_keys[e] : "");
@@ -230,6 +234,7 @@ int sim_tape_load(const char *path, struct sim_config *cfg, struct sim_tape *t,
 	cfg->memory = MEM_SC;
 	cfg->reattach = false;
 	cfg->rejoin_oldest = false;
+	cfg->plain_stores = false;
 	*fingerprint = 0;
 	if (kind_len)
 		kind[0] = 0;
@@ -307,6 +312,8 @@ int sim_tape_load(const char *path, struct sim_config *cfg, struct sim_tape *t,
 			cfg->reattach = true;
 		} else if (!strcmp(key, "rejoin-oldest")) {
 			cfg->rejoin_oldest = true;
+		} else if (!strcmp(key, "plain-stores")) {
+			cfg->plain_stores = true;
 		} else if (!strcmp(key, "memory")) {
 			if (!sim_memory_parse(rest, &cfg->memory))
 				rc = bad(&l, "memory: '%s' is not a memory (sc, tso, weak or c11)",
@@ -322,6 +329,8 @@ int sim_tape_load(const char *path, struct sim_config *cfg, struct sim_tape *t,
 				cfg->breakage = BREAK_SYNC;
 			else if (!strcmp(rest, "fence"))
 				cfg->breakage = BREAK_FENCE;
+			else if (!strcmp(rest, "release"))
+				cfg->breakage = BREAK_RELEASE;
 			else
 				rc = bad(&l,
 					 "break: '%s' is not a breakage a schedule can have (wake, "

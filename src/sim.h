@@ -83,6 +83,11 @@ struct mapq__sim_hooks {
 	void (*order)(const void *addr, int mo);
 	void (*rmw)(void *addr, unsigned size, uint64_t old, uint64_t v, int mo);
 	void (*failed)(const void *addr, unsigned size, uint64_t seen, int mo);
+	/* plain: before plain (non-atomic) stores to [addr, addr + len) that
+	 * the caller makes before its next step: the simulator may buffer
+	 * them with its atomic stores (--plain-stores), so that another
+	 * process sees them late, in any order the memory model allows. */
+	void (*plain)(void *addr, size_t len);
 };
 
 /* sim.c: all NULL until the simulator sets them */
@@ -126,6 +131,12 @@ static inline void mapq__sim_failed(const void *addr, unsigned size, uint64_t se
 {
 	if (mapq__sim.failed)
 		mapq__sim.failed(addr, size, seen, mo);
+}
+
+static inline void mapq__sim_plain(void *addr, size_t len)
+{
+	if (mapq__sim.plain)
+		mapq__sim.plain(addr, len);
 }
 
 static inline void mapq__sim_value(uint64_t v)

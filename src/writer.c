@@ -13,6 +13,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -272,6 +273,7 @@ static inline __attribute__((always_inline)) bool settle(struct mapq *q, uint64_
 	}
 	struct fmt_frame *f = frame_at(q, pos);
 	/* plain: the release store of pos below publishes them */
+	mapq__plain_stores(&f->len, FRAME_HDR - offsetof(struct fmt_frame, len));
 	f->len = len;
 	f->crc = crc;
 	f->writer = (uint16_t)q->wslot;
@@ -530,6 +532,7 @@ int mapq_abort(mapq *q)
 static int send_in_halves(mapq *q, void *buf, const void *data, size_t len)
 {
 	size_t half = len / 2;
+	mapq__plain_stores(buf, half);
 	uint32_t crc = mapq__frame_crc_copy(buf, q->resv_pos, (uint32_t)len, (uint16_t)q->wslot,
 					    data, (uint32_t)half);
 	int r = MAPQ_FAULT(COPY_MIDWAY);
@@ -537,6 +540,7 @@ static int send_in_halves(mapq *q, void *buf, const void *data, size_t len)
 		(void)mapq_abort(q);
 		return r;
 	}
+	mapq__plain_stores((uint8_t *)buf + half, len - half);
 	crc = mapq__crc32c_copy(crc, (uint8_t *)buf + half, (const uint8_t *)data + half,
 				len - half);
 	return commit_frame(q, len, &crc);
@@ -554,6 +558,7 @@ int mapq_send(mapq *q, const void *data, size_t len, int timeout_ms)
 	if (len && MAPQ_FAULT_ARMED())
 		return send_in_halves(q, buf, data, len);
 	uint32_t crc;
+	mapq__plain_stores(buf, len);
 	if (len < MAPQ__COPY_CRC_MIN) {
 		/* memcpy's pointers must be valid even for 0 bytes, and data
 		 * may be NULL then */

@@ -15,7 +15,9 @@
 #  - store buffers (--memory tso, weak): campaigns pass, and the model
 #    bites (with the library's fences ignored, the lost wake-up the
 #    sleeper's fence prevents is found, saved and replayed, and the same
-#    schedule with the fences passes);
+#    schedule with the fences passes); with the writers' plain stores
+#    buffered too (--plain-stores) campaigns pass, and with the release
+#    stores ordering nothing a torn message is delivered;
 #  - loads that read older stores (--memory c11): campaigns pass, and
 #    the model bites (with the library's fences ignored, an overwrite-mode
 #    reader re-reads an older cursor after reading a frame a later lap
@@ -61,6 +63,8 @@ expect break-sync-alone 2 'break sync: needs --power-cuts' --break sync
 expect bad-tear 2 "unknown way to tear 'sideways'" --tear sideways
 expect bad-memory 2 "unknown memory 'fuzzy'" --memory fuzzy
 expect break-fence-sc 2 'break fence: needs --memory tso, weak or c11' --break fence
+expect break-release-tso 2 'break release: needs --memory weak' --break release --memory tso
+expect plain-stores-sc 2 'plain-stores: needs --memory tso or weak' --plain-stores
 expect no-schedule 2 'nope.schedule: No such file' --schedule "$dir/nope.schedule"
 printf 'hello\n' > "$dir/junk"
 expect junk-schedule 2 'junk:1: not a schedule of mapq-sim' --schedule "$dir/junk"
@@ -238,6 +242,19 @@ expect campaign-weak-deaths 0 'PASS: [0-9]+ schedules' -q -n "$((N / 5))" --time
 	-w 3 -r 2 -k 2 --stalls 1 --memory weak --seed 12
 expect campaign-weak-overwrite 0 'PASS: [0-9]+ schedules' -q -n "$((N / 5))" --time-limit 60 \
 	-w 2 -r 2 -k 2 --stalls 1 --max-size 1024 -m 24 --overwrite --memory weak --seed 13
+# plain stores in the buffers too: a frame's payload and header wait
+# there like relaxed stores; with the release stores ordering nothing,
+# the payload arrives after its pos and a torn message is delivered
+# (without --plain-stores the same breakage passes thousands)
+expect break-release 1 'verdict: corrupt' -q -n 200 -k 0 --memory weak --plain-stores \
+	--break release --seed 23
+expect campaign-weak-plain-stores 0 'PASS: [0-9]+ schedules' -q -n "$((N / 5))" --time-limit 60 \
+	-w 3 -r 2 -k 2 --stalls 1 --memory weak --plain-stores --seed 24
+expect campaign-weak-plain-overwrite 0 'PASS: [0-9]+ schedules' -q -n "$((N / 5))" \
+	--time-limit 60 -w 2 -r 2 -k 2 --stalls 1 --max-size 1024 -m 24 --overwrite --memory weak \
+	--plain-stores --seed 25
+expect campaign-tso-plain-stores 0 'PASS: [0-9]+ schedules' -q -n "$((N / 5))" --time-limit 60 \
+	-w 2 -r 2 -k 0 --memory tso --plain-stores --seed 26
 # loads that read older stores; with the fences ignored, a torn frame
 expect c11-break-fence 1 'MAPQ_ECORRUPT|verdict: corrupt' -q -n 6000 --time-limit 60 -w 2 -r 2 -k 0 \
 	--max-size 1024 -m 24 --overwrite --memory c11 --break fence --seed 6
