@@ -69,6 +69,39 @@ static void slot_attach_fails(void)
 	mapq_close(other);
 }
 
+/* Taking a reader slot fails after marking it attaching
+ * (rslot.attach_busy:error): the open says so, and the slot is let go,
+ * free for another process's reader while ours stays open. In a queue of
+ * one reader slot a slot kept locked leaves the next reader none. */
+static void reader_slot_attach_fails(void)
+{
+	mapq_options o;
+	mapq *q;
+	mapq_reader *r;
+	mapq_options_init(&o);
+	o.capacity = 4096;
+	o.reader_slots = 1;
+	CHECK_OK(mapq_open(&q, t_path("rslots"), MAPQ_CREATE | MAPQ_EXCL, &o));
+	CHECK_OK(mapq_fault_arm("rslot.attach_busy:1:error"));
+	int rc = mapq_reader_open(q, &r, NULL, MAPQ_START_OLDEST);
+	mapq_fault_disarm();
+	CHECK_RC(rc, -MAPQ_EINJECTED);
+	pid_t pid = fork();
+	CHECK(pid >= 0);
+	if (pid == 0) {
+		alarm(30);
+		mapq *cq;
+		mapq_reader *cr;
+		t_exit(mapq_open(&cq, t_path("rslots"), 0, NULL) ||
+		       mapq_reader_open(cq, &cr, NULL, MAPQ_START_OLDEST));
+	}
+	CHECK_EQ(t_wait_child(pid), 0);
+	/* and ours may take it again */
+	CHECK_OK(mapq_reader_open(q, &r, NULL, MAPQ_START_OLDEST));
+	mapq_reader_close(r);
+	mapq_close(q);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc == 3 && strcmp(argv[1], "--child") == 0) {
@@ -173,5 +206,6 @@ int main(int argc, char **argv)
 	}
 	mapq_close(q);
 	slot_attach_fails();
+	reader_slot_attach_fails();
 	return 0;
 }
