@@ -41,7 +41,9 @@
  *     stored, head_intent and head loaded, the cursor raised to the
  *     furthest), and a head mover under the blocking policy takes the
  *     steps of ring.c for it: the scan and walk, the intent (a max), the
- *     second scan, the CAS. The joiner takes a message, releases it by
+ *     second scan, the CAS; every scan loads reader_hwm first, and sees
+ *     the joiner's slot only once the joiner has raised it (before its
+ *     state store). The joiner takes a message, releases it by
  *     CAS, and must find what it held as written until then. With
  *     -DOVERWRITE too, the head mover pushes the joiner as it does the
  *     first reader (its losses are not counted) and after its CAS lifts
@@ -202,6 +204,10 @@ byte last[NW];    /* the last seq delivered of each writer, +1 */
  * ghosts: where it started, what it delivered. */
 bool active2 = false;
 byte cursor2 = 0;
+/* reader_hwm: every scan of the reader slots stops at it (ring.c,
+ * reader_hwm()); the first reader's slot, 0, is below it from the start,
+ * and the joiner's, 1, once the joiner raises it (reader.c, raise_hwm()) */
+byte hwm = 1;
 byte intent = 0;
 byte start2 = NOPOS;
 bool got2[NPOS];
@@ -514,6 +520,9 @@ repair_before_mark:			rec[owner].flags = rflags | R_FORSAKEN;
 proctype writer(byte w; byte s; byte s_end)
 {
 	byte t, seen_pos, seen_state, seen_lap, k, i, owner, rflags, tent, seen_tail, hp, ra, rp;
+#ifdef JOIN
+	byte bnd; /* the bound a scan of the reader slots loaded */
+#endif
 	byte fin = COMMITTED; /* the state the settle publishes: mapq_abort()'s is ABORTED */
 	bool seen_forsaken, ok, marked, live, pubc, pubd, took, data, pushed;
 	{
@@ -542,6 +551,9 @@ load_tail:
 				}
 				if
 				:: ok ->
+#ifdef JOIN
+					bnd = hwm; /* the push scan's bound (seq_cst) */
+#endif
 					/* the push, by CAS */
 					atomic {
 						if
@@ -573,7 +585,7 @@ load_tail:
 					 * losses are not counted here) */
 					atomic {
 						if
-						:: active2 && cursor2 <= hp -> cursor2 = hp + 1
+						:: bnd > 1 && active2 && cursor2 <= hp -> cursor2 = hp + 1
 						:: else -> skip
 						fi
 					};
@@ -588,26 +600,32 @@ head_after_push:
 #if defined(JOIN) && !defined(BUG_NO_LIFT)
 					/* mapq__lift_readers(): a reader that joined
 					 * after our scan, below the new head, is lifted
-					 * to it (or it saw the new head itself) */
-					;
+					 * to it (or it saw the new head itself); its
+					 * scan loads the bound again, after the CAS */
+					bnd = hwm;
 					atomic {
 						if
-						:: active2 && cursor2 < head -> cursor2 = head
+						:: bnd > 1 && active2 && cursor2 < head -> cursor2 = head
 						:: else -> skip
 						fi
 					}
 #endif
 				:: else -> skip
 				fi;
+#ifdef JOIN
+				d_step { hp = 0; data = false; ok = false; bnd = 0 }
+#else
 				d_step { hp = 0; data = false; ok = false }
+#endif
 #elif defined(JOIN)
 			/* mapq__advance_head(), blocking: the scan of the readers
 			 * and the walk (one step in this memory), then the intent
 			 * (a max), the second scan, the CAS */
-			:: FINISHED(head) && cursor > head && (!active2 || cursor2 > head) ->
+			:: FINISHED(head) && cursor > head && (hwm < 2 || !active2 || cursor2 > head) ->
+				bnd = hwm; /* the first scan's bound (seq_cst) */
 				d_step {
 					hp = head;
-					ok = FINISHED(hp) && cursor > hp && (!active2 || cursor2 > hp)
+					ok = FINISHED(hp) && cursor > hp && (bnd < 2 || !active2 || cursor2 > hp)
 				}
 				if
 				:: ok ->
@@ -622,7 +640,8 @@ head_before_intent:
 #ifndef BUG_JOIN_NO_RESCAN
 					/* bug (if left out): the intent alone, said after
 					 * the joiner looked for it */
-					ok = cursor > hp && (!active2 || cursor2 > hp);
+					bnd = hwm; /* the second scan's own */
+					ok = cursor > hp && (bnd < 2 || !active2 || cursor2 > hp);
 #endif
 #endif
 					if
@@ -636,10 +655,10 @@ head_before_cas:				atomic {
 #ifdef BUG_JOIN_NO_INTENT
 						/* bug: the protocol before the intent: the
 						 * lift of a late joiner, after the CAS */
-						;
+						bnd = hwm;
 						atomic {
 							if
-							:: active2 && cursor2 < head -> cursor2 = head
+							:: bnd > 1 && active2 && cursor2 < head -> cursor2 = head
 							:: else -> skip
 							fi
 						}
@@ -648,7 +667,7 @@ head_before_cas:				atomic {
 					fi
 				:: else -> skip
 				fi;
-				d_step { hp = 0; ok = false }
+				d_step { hp = 0; ok = false; bnd = 0 }
 #else
 			/* with one reader, always attached, the scan, intent and
 			 * second scan of JOIN come to this one step */
@@ -1013,10 +1032,18 @@ proctype joiner()
 rslot_attach_busy:
 	c = head; /* where it starts: head, loaded relaxed */
 	cursor2 = c;
+#ifndef BUG_HWM_LATE
+	hwm = 2; /* raise_hwm(): the bound past its slot first (seq_cst) */
+#endif
 rslot_attach_active:
 	active2 = true; /* seq_cst */
 	i = intent;     /* seq_cst */
 	h = head;       /* seq_cst */
+#ifdef BUG_HWM_LATE
+	/* bug: the bound raised after the join's pair: a mover that loaded
+	 * it before never looks at our slot */
+	hwm = 2;
+#endif
 #if defined(BUG_JOIN_NO_INTENT) || defined(OVERWRITE)
 	i = 0; /* no intent under the overwrite policy: lifts instead */
 #endif

@@ -83,7 +83,7 @@ BUGS = [("BUG_SETTLE_STORE", "2x1x1"), ("BUG_FORSAKE_PUBLISHING", "2x1x1"),
         ("BUG_LOST_UNCOUNTED", "1x4x2:over"), ("BUG_RELEASE_FIRST", "1x3x2:crash"),
         ("BUG_RECOVER_KEEP_CLAIM", "1x3x2:crash"), ("BUG_ABORT_COMMITTED", "1x3x2:abort"),
         ("BUG_JOIN_NO_INTENT", "1x2x1:join"), ("BUG_JOIN_NO_RESCAN", "1x2x1:join"),
-        ("BUG_NO_LIFT", "1x2x1:overjoin"),
+        ("BUG_NO_LIFT", "1x2x1:overjoin"), ("BUG_HWM_LATE", "1x2x1:join"),
         ("BUG_TAKEOVER_ABORT", "2x1x1:takeover", "bitstate"),
         ("BUG_LEAVE_NO_WAKE", "2x2x2:leave"), ("BUG_LEAVE_WAKE_FIRST", "2x2x2:leave"),
         ("BUG_MARK_SKIPS_BUSY", "2x1x1")]
