@@ -46,8 +46,10 @@
  *     state store). The joiner takes a message, releases it by
  *     CAS, and must find what it held as written until then. With
  *     -DOVERWRITE too, the head mover pushes the joiner as it does the
- *     first reader (its losses are not counted) and after its CAS lifts
- *     a joiner its push missed (mapq__lift_readers());
+ *     first reader (its losses are counted with -DJOIN_LOSSES: the
+ *     push, then the count, and the joiner reports them before its next
+ *     read) and after its CAS lifts a joiner its push missed
+ *     (mapq__lift_readers());
  *   - with -DTAKEOVER, a writer that dies is succeeded: a new writer
  *     takes its slot's lock (free once the owner died), settles the dead
  *     owner's reservation (mapq__repair_record(), looked at again while
@@ -245,6 +247,16 @@ bool lostset[NPOS]; /* ghost: the message at p was counted lost */
  * between the two never counts it, and the reader is told of one loss
  * fewer than it had (doc/format.md, "Move head"; not fixed). */
 byte uncounted[NPOS];
+#ifdef JOIN_LOSSES
+/* The joiner's, alike; and the ghost of where a lift last moved it to:
+ * what it passed was never the joiner's (it joined after those frames'
+ * push), neither delivered nor counted. */
+byte lost2 = 0;
+byte reported2 = 0;
+bool lostset2[NPOS];
+byte uncounted2[NPOS];
+byte lift2 = 0;
+#endif
 #endif
 
 #define SLOT(p) slot[(p) % NSLOT]
@@ -522,6 +534,9 @@ proctype writer(byte w; byte s; byte s_end)
 	byte t, seen_pos, seen_state, seen_lap, k, i, owner, rflags, tent, seen_tail, hp, ra, rp;
 #ifdef JOIN
 	byte bnd; /* the bound a scan of the reader slots loaded */
+#ifdef JOIN_LOSSES
+	bool pushed2;
+#endif
 #endif
 	byte fin = COMMITTED; /* the state the settle publishes: mapq_abort()'s is ABORTED */
 	bool seen_forsaken, ok, marked, live, pubc, pubd, took, data, pushed;
@@ -581,14 +596,43 @@ load_tail:
 					:: else -> skip
 					fi;
 #ifdef JOIN
+#ifndef JOIN_LOSSES
 					/* the joiner too, if the scan sees it (its
-					 * losses are not counted here) */
+					 * losses are counted with JOIN_LOSSES only) */
 					atomic {
 						if
 						:: bnd > 1 && active2 && cursor2 <= hp -> cursor2 = hp + 1
 						:: else -> skip
 						fi
 					};
+#else
+					/* the joiner too, if the scan sees it, and its
+					 * count, a step of its own as well */
+					atomic {
+						if
+						:: bnd > 1 && active2 && cursor2 <= hp ->
+							pushed2 = data && cursor2 == hp;
+							if
+							:: pushed2 -> uncounted2[hp] = w + 1
+							:: else -> skip
+							fi;
+							cursor2 = hp + 1
+						:: else -> skip
+						fi
+					};
+					if
+#ifndef BUG_JOIN_LOST_UNCOUNTED
+					:: pushed2 ->
+						d_step {
+							lost2++;
+							lostset2[hp] = true;
+							uncounted2[hp] = 0;
+							pushed2 = false
+						}
+#endif
+					:: else -> skip
+					fi;
+#endif
 #endif
 head_after_push:
 					atomic {
@@ -605,7 +649,11 @@ head_after_push:
 					bnd = hwm;
 					atomic {
 						if
-						:: bnd > 1 && active2 && cursor2 < head -> cursor2 = head
+						:: bnd > 1 && active2 && cursor2 < head ->
+#ifdef JOIN_LOSSES
+							lift2 = head;
+#endif
+							cursor2 = head
 						:: else -> skip
 						fi
 					}
@@ -1057,6 +1105,10 @@ rslot_attach_active:
 	d_step { start2 = cursor2; c = 0; i = 0; h = 0 }
 	do
 	:: ALLDONE && cursor2 == tail -> break
+#ifdef JOIN_LOSSES
+	/* its count of lost messages reported first, as the first reader's */
+	:: lost2 > 0 -> d_step { reported2 = reported2 + lost2; lost2 = 0 }
+#endif
 	:: else ->
 		c = cursor2;
 		if
@@ -1121,6 +1173,23 @@ rslot_attach_active:
 	:: i < NPOS -> assert(!acked[i] || i < start2 || got2[i]); i++
 	:: else -> break
 	od
+#endif
+#ifdef JOIN_LOSSES
+	/* from where it started, every acknowledged message delivered or
+	 * counted lost, never both (or passed by a lift, or its pusher died
+	 * before the count), and the counts it was told add up */
+	i = 0;
+	h = 0;
+	do
+	:: i < NPOS ->
+		assert(!(got2[i] && lostset2[i]));
+		assert(!acked[i] || i < start2 || got2[i] || lostset2[i] || i < lift2 ||
+		       (uncounted2[i] && !alive[uncounted2[i] - 1]));
+		h = h + lostset2[i];
+		i++
+	:: else -> break
+	od;
+	assert(reported2 + lost2 == h)
 #endif
 }
 #endif

@@ -15,7 +15,9 @@ writer that may take any message back (mapq_abort()); with ":join" a
 second reader that joins at the oldest frame while the writers move head
 (the head mover's intent and second look at the readers), and with
 ":overjoin" the same under the overwrite policy (the pushes, and the lift
-of a joiner the pushes missed); with ":takeover" a new writer that takes
+of a joiner the pushes missed), and with ":joinloss" the joiner's lost
+counts as well (each told, adding up: a campaign configuration, twice the
+states); with ":takeover" a new writer that takes
 a dead writer's slot, settles what the dead one left, and sends after
 it; with ":leave" sleeps and wake-ups with a reader that may close
 between any two reads (the writers it held back must be woken). spin
@@ -73,7 +75,7 @@ QUICK = ["2x1x1", "2x2x2:wake", "1x4x2:over", "1x3x2:crash", "2x1x2:abort", "1x2
 # Bigger configurations, for --campaign: each took more than CI's minutes
 # or more than 3 GB here (doc/model.md has the figures).
 CAMPAIGN = ["2x2x2", "2x1x1:crash", "2x2x1:over", "2x3x2:wake", "1x4x3:crash", "2x2x2:over",
-            "2x1x1:abort", "1x3x1:join", "2x1x1:takeover"]
+            "2x1x1:abort", "1x3x1:join", "2x1x1:takeover", "1x2x1:joinloss"]
 # Each seeded bug, and the configuration that must find it; "bitstate":
 # by a bitstate search, where the exhaustive one fills its memory limit
 # before it reaches the bug (a trail found either way is a real one).
@@ -84,6 +86,7 @@ BUGS = [("BUG_SETTLE_STORE", "2x1x1"), ("BUG_FORSAKE_PUBLISHING", "2x1x1"),
         ("BUG_RECOVER_KEEP_CLAIM", "1x3x2:crash"), ("BUG_ABORT_COMMITTED", "1x3x2:abort"),
         ("BUG_JOIN_NO_INTENT", "1x2x1:join"), ("BUG_JOIN_NO_RESCAN", "1x2x1:join"),
         ("BUG_NO_LIFT", "1x2x1:overjoin"), ("BUG_HWM_LATE", "1x2x1:join"),
+        ("BUG_JOIN_LOST_UNCOUNTED", "1x2x1:joinloss"),
         ("BUG_TAKEOVER_ABORT", "2x1x1:takeover", "bitstate"),
         ("BUG_LEAVE_NO_WAKE", "2x2x2:leave"), ("BUG_LEAVE_WAKE_FIRST", "2x2x2:leave"),
         ("BUG_MARK_SKIPS_BUSY", "2x1x1")]
@@ -94,12 +97,13 @@ def say(msg):
 
 
 def parse_config(text):
-    m = re.fullmatch(r"(\d+)x(\d+)x(\d+)(:wake|:over|:crash|:abort|:join|:overjoin|:takeover|:leave)?", text)
+    m = re.fullmatch(r"(\d+)x(\d+)x(\d+)(:wake|:over|:crash|:abort|:join|:overjoin|:joinloss|:takeover|:leave)?", text)
     if not m:
         sys.exit("model: --config: say writers x messages x frames, as 2x1x1, optionally "
                  "followed by :wake for sleeps and wake-ups, :over for the overwrite policy, "
                  ":crash for a crash and recovery, :abort for mapq_abort(), :join for a "
                  "reader joining, :overjoin for one joining under the overwrite policy, "
+                 ":joinloss for that with the joiner's lost counts, "
                  ":takeover for a dead writer's slot taken over or :leave for wake-ups with "
                  "a reader that closes, as 2x2x2:wake (got '%s')" % text)
     nw, msgs, nslot = (int(x) for x in m.groups()[:3])
@@ -109,7 +113,8 @@ def parse_config(text):
     return ["-DNW=%d" % nw, "-DMSGS=%d" % msgs, "-DNSLOT=%d" % nslot] + \
         {None: [], ":wake": ["-DWAKEUPS"], ":over": ["-DOVERWRITE"],
          ":crash": ["-DCRASH"], ":abort": ["-DABORTS"], ":join": ["-DJOIN"],
-         ":overjoin": ["-DOVERWRITE", "-DJOIN"], ":takeover": ["-DTAKEOVER"],
+         ":overjoin": ["-DOVERWRITE", "-DJOIN"],
+         ":joinloss": ["-DOVERWRITE", "-DJOIN", "-DJOIN_LOSSES"], ":takeover": ["-DTAKEOVER"],
          ":leave": ["-DWAKEUPS", "-DLEAVE"]}[m.group(4)]
 
 
@@ -254,7 +259,8 @@ def main():
                     help="writers x messages x frames, then :wake for sleeps and wake-ups, "
                     ":over for the overwrite policy, :crash for a crash and recovery, "
                     ":abort for mapq_abort(), :join for a reader joining, :overjoin "
-                    "for one joining under the overwrite policy, :takeover for a dead "
+                    "for one joining under the overwrite policy, :joinloss for that with "
+                    "the joiner's lost counts, :takeover for a dead "
                     "writer's slot taken over or :leave for wake-ups with a reader that "
                     "closes "
                     "(repeatable; default: %s)"
