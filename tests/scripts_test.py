@@ -41,6 +41,14 @@ def load(name):
     return mod
 
 
+def temp_dir(case):
+    """A scratch directory for @case, removed when it ends, pass or fail
+    (a cleanup runs even when setUp fails after making it)."""
+    tmp = tempfile.TemporaryDirectory(prefix="mapq-scripts-test.")
+    case.addCleanup(tmp.cleanup)
+    return tmp
+
+
 def recorded(name):
     with open(os.path.join(DATA, name)) as f:
         return json.load(f)
@@ -170,7 +178,7 @@ class StressReports(unittest.TestCase):
 
     def setUp(self):
         self.s = load("stress")
-        self.tmp = tempfile.TemporaryDirectory(prefix="mapq-scripts-test.")
+        self.tmp = temp_dir(self)
         self.out = self.tmp.name
         self.args = self.s.parse_args(["--seed", "42"])
         cell_a = (2, 1, "small", "block", "kills")
@@ -187,9 +195,6 @@ class StressReports(unittest.TestCase):
             {"cell": cell_b, "cmd": "mapq-torture --seed 3", "status": 3, "seed": 3,
              "json": "run-00003.json", "report": None},
         ]
-
-    def tearDown(self):
-        self.tmp.cleanup()
 
     def write(self):
         with contextlib.redirect_stdout(io.StringIO()):
@@ -266,11 +271,8 @@ class Bench(unittest.TestCase):
 
     def setUp(self):
         self.b = load("bench")
-        self.tmp = tempfile.TemporaryDirectory(prefix="mapq-scripts-test.")
+        self.tmp = temp_dir(self)
         self.run = recorded("bench-quick.json")
-
-    def tearDown(self):
-        self.tmp.cleanup()
 
     def scaled(self, k):
         run = json.loads(json.dumps(self.run))
@@ -343,11 +345,8 @@ class Mutate(unittest.TestCase):
 
     def setUp(self):
         self.m = load("mutate")
-        self.tmp = tempfile.TemporaryDirectory(prefix="mapq-scripts-test.")
+        self.tmp = temp_dir(self)
         self.rows = recorded("mutants.json")
-
-    def tearDown(self):
-        self.tmp.cleanup()
 
     def test_equivalence(self):
         eq = [r["id"] for r in self.rows if self.m.is_equivalent(r)]
@@ -398,10 +397,7 @@ class FuzzCampaign(unittest.TestCase):
 
     def setUp(self):
         self.f = load("fuzz-campaign")
-        self.tmp = tempfile.TemporaryDirectory(prefix="mapq-scripts-test.")
-
-    def tearDown(self):
-        self.tmp.cleanup()
+        self.tmp = temp_dir(self)
 
     def test_stats_and_rate(self):
         paths = []
@@ -456,10 +452,7 @@ class SimBugs(unittest.TestCase):
 class Model(unittest.TestCase):
     def setUp(self):
         self.m = load("model")
-        self.tmp = tempfile.TemporaryDirectory(prefix="mapq-scripts-test.")
-
-    def tearDown(self):
-        self.tmp.cleanup()
+        self.tmp = temp_dir(self)
 
     def test_configurations(self):
         self.assertEqual(self.m.parse_config("2x1x1"), ["-DNW=2", "-DMSGS=1", "-DNSLOT=1"])
