@@ -244,10 +244,15 @@ static inline __attribute__((always_inline)) bool settle(struct mapq *q, uint64_
 {
 	struct fmt_wslot *ws = &q->wslots[q->wslot];
 	uint64_t rec = q->resv_rec;
-	/* release: a repairer that acquires the record (and finds it
-	 * publishing) knows the frame was ours to finish; relaxed on
-	 * failure: the mark is all we need, and abandoning reloads it */
-	if (!mapq__cas(&ws->resv_size, &rec, rec | RESV_PUBLISHING, memory_order_release,
+	/* relaxed, both ways. The value alone settles who finishes the
+	 * frame: a repairer that reads the record publishing leaves the
+	 * frame alone and reads nothing we wrote since the confirmation,
+	 * and the pos it reads of the record was published by the
+	 * confirmation's release, whose release sequence this CAS, a
+	 * read-modify-write, continues. A repairer acts on the record of a
+	 * dead writer only after the kernel said it is dead. On failure
+	 * the mark is all we need, and abandoning reloads it. */
+	if (!mapq__cas(&ws->resv_size, &rec, rec | RESV_PUBLISHING, memory_order_relaxed,
 		       memory_order_relaxed)) {
 		/* our own copy of where the reservation starts: the record's
 		 * pos is in the file, where anyone may have scribbled */
