@@ -297,9 +297,12 @@ int mapq__advance_head(struct mapq *q, uint64_t need, bool eager)
 		 * have overwritten part of these frames: a commit word can even
 		 * be torn, its tag from the old frame and its size from new
 		 * payload. So re-read head after the frames (seqlock style) and
-		 * trust what we read only if head is still here. acquire fence:
-		 * our reads of the frames come before the re-read. */
-		mapq__fence(memory_order_acquire);
+		 * trust what we read only if head is still here. No fence: all
+		 * we read of the frames is their pos and commit word, each an
+		 * acquire load, which keeps every later load (this re-read)
+		 * after it; the fence a reader needs is for its plain reads of
+		 * the header and payload (reader.c). acquire: pairs with the
+		 * CAS that moved head, when we go on from the head it reads. */
 		uint64_t now = mapq__load(&q->ctl->head, memory_order_acquire);
 		if (now != h) {
 			h = now;
