@@ -19,7 +19,9 @@
  *     timeout is a choice the repairer may make at any time while the
  *     frame is unpublished, so every stall of any length is covered;
  *   - a dead writer: `unless` lets the writer stop before any step, and
- *     its liveness lock is released then (alive[w] false);
+ *     its liveness lock is released then (alive[w] false); with
+ *     -DNO_DEATHS nobody dies (stalls, the repairs of live writers'
+ *     frames, remain), a smaller space where a lap of stalls fits;
  *   - memory is sequentially consistent: every atomic step is seen by all
  *     at once. Weaker orders are the simulator's (mapq-sim --memory);
  *   - with -DWAKEUPS, waits are sleeps (mapq__waiter_block(): the futex
@@ -373,6 +375,15 @@ help_pos:				SLOT(p).pos = p
 					fi
 				}
 			:: else ->
+#ifdef BUG_REPAIR_HEADER
+				/* bug: the repairer's header, a plain store before
+				 * its CAS (97b5c4f's fix: only the CAS winner wrote
+				 * one; version 2's repairers write none): it lands
+				 * whoever wins, over the owner's header if the owner
+				 * published meanwhile. The payload stands for the
+				 * header here, which the reader's CRC check reads. */
+bug_header:			SLOT(p).payload = 0;
+#endif
 				atomic {
 					if
 					:: SLOT(p).pos == seen_pos && SLOT(p).state == seen_state &&
@@ -1432,7 +1443,7 @@ init
 #ifdef CRASH
 		run recoverer();
 #endif
-#ifndef WAKEUPS
+#if !defined(WAKEUPS) && !defined(NO_DEATHS)
 		run killer()
 #endif
 	}

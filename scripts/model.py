@@ -20,7 +20,8 @@ counts as well (each told, adding up: a campaign configuration, twice the
 states); with ":takeover" a new writer that takes
 a dead writer's slot, settles what the dead one left, and sends after
 it; with ":leave" sleeps and wake-ups with a reader that may close
-between any two reads (the writers it held back must be woken). spin
+between any two reads (the writers it held back must be woken); with
+":nodeaths" nobody dies (writers still stall, and are forsaken). spin
 generates a verifier (pan) for it, which searches every
 state the model can reach, with a writer dying at any step, for an
 assertion that fails or an end state that is not valid (a process stuck
@@ -89,7 +90,7 @@ BUGS = [("BUG_SETTLE_STORE", "2x1x1"), ("BUG_FORSAKE_PUBLISHING", "2x1x1"),
         ("BUG_JOIN_LOST_UNCOUNTED", "1x2x1:joinloss"),
         ("BUG_TAKEOVER_ABORT", "2x1x1:takeover", "bitstate"),
         ("BUG_LEAVE_NO_WAKE", "2x2x2:leave"), ("BUG_LEAVE_WAKE_FIRST", "2x2x2:leave"),
-        ("BUG_MARK_SKIPS_BUSY", "2x1x1")]
+        ("BUG_MARK_SKIPS_BUSY", "2x1x1"), ("BUG_REPAIR_HEADER", "2x2x1:nodeaths")]
 
 
 def say(msg):
@@ -97,15 +98,17 @@ def say(msg):
 
 
 def parse_config(text):
-    m = re.fullmatch(r"(\d+)x(\d+)x(\d+)(:wake|:over|:crash|:abort|:join|:overjoin|:joinloss|:takeover|:leave)?", text)
+    modes = r"(:wake|:over|:crash|:abort|:join|:overjoin|:joinloss|:takeover|:leave|:nodeaths)?"
+    m = re.fullmatch(r"(\d+)x(\d+)x(\d+)" + modes, text)
     if not m:
         sys.exit("model: --config: say writers x messages x frames, as 2x1x1, optionally "
                  "followed by :wake for sleeps and wake-ups, :over for the overwrite policy, "
                  ":crash for a crash and recovery, :abort for mapq_abort(), :join for a "
                  "reader joining, :overjoin for one joining under the overwrite policy, "
                  ":joinloss for that with the joiner's lost counts, "
-                 ":takeover for a dead writer's slot taken over or :leave for wake-ups with "
-                 "a reader that closes, as 2x2x2:wake (got '%s')" % text)
+                 ":takeover for a dead writer's slot taken over, :leave for wake-ups with "
+                 "a reader that closes or :nodeaths for no deaths, as 2x2x2:wake (got '%s')"
+                 % text)
     nw, msgs, nslot = (int(x) for x in m.groups()[:3])
     if not (1 <= nw <= 2 and 1 <= msgs <= 4 and 1 <= nslot <= 4):
         sys.exit("model: --config %s: the model takes 1-2 writers, 1-4 messages, 1-4 frames"
@@ -115,7 +118,7 @@ def parse_config(text):
          ":crash": ["-DCRASH"], ":abort": ["-DABORTS"], ":join": ["-DJOIN"],
          ":overjoin": ["-DOVERWRITE", "-DJOIN"],
          ":joinloss": ["-DOVERWRITE", "-DJOIN", "-DJOIN_LOSSES"], ":takeover": ["-DTAKEOVER"],
-         ":leave": ["-DWAKEUPS", "-DLEAVE"]}[m.group(4)]
+         ":leave": ["-DWAKEUPS", "-DLEAVE"], ":nodeaths": ["-DNO_DEATHS"]}[m.group(4)]
 
 
 def build(work, defines, mem, bitstate):
@@ -261,8 +264,8 @@ def main():
                     ":abort for mapq_abort(), :join for a reader joining, :overjoin "
                     "for one joining under the overwrite policy, :joinloss for that with "
                     "the joiner's lost counts, :takeover for a dead "
-                    "writer's slot taken over or :leave for wake-ups with a reader that "
-                    "closes "
+                    "writer's slot taken over, :leave for wake-ups with a reader that "
+                    "closes or :nodeaths for no deaths "
                     "(repeatable; default: %s)"
                     % " ".join(QUICK))
     ap.add_argument("--no-bugs", action="store_true", help="do not check the seeded bugs")
