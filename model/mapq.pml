@@ -59,6 +59,11 @@
  *     tentative record for the same space is unsettled), clears the
  *     record, sends a message of its own after the dead owner's, and
  *     detaches (its lock released); a writer that finishes detaches too;
+ *   - with -DRESUME, the reader is durable: it may close between two
+ *     reads and come back (MAPQ_START_RESUME) once, its slot DETACHED
+ *     in between (holding writers back) and ACTIVE again, its cursor
+ *     raised to head if behind (which the blocking policy never lets
+ *     happen);
  *   - with -DLEAVE, the reader may close between any two reads (an
  *     ephemeral reader's mapq_reader_close(): its slot made free, then
  *     the writers it held back woken) and read no more;
@@ -218,7 +223,16 @@ bool got2[NPOS];
 byte last2[NW];
 #endif
 
-#ifdef LEAVE
+#ifdef RESUME
+#if defined(CRASH) || defined(OVERWRITE) || defined(JOIN) || defined(TAKEOVER) || defined(LEAVE)
+#error "RESUME goes with the blocking policy alone"
+#endif
+/* The durable reader detached and came back once; rbusy: its slot BUSY
+ * on the way back (the bug only: BUSY is skipped by head movers). */
+bool resumed = false;
+bool rbusy = false;
+#define PASSED(h) (rbusy || cursor > (h))
+#elif defined(LEAVE)
 #if defined(CRASH) || defined(OVERWRITE) || defined(JOIN) || defined(TAKEOVER)
 #error "LEAVE goes with the blocking policy, with or without WAKEUPS"
 #endif
@@ -965,6 +979,34 @@ rslot_detach:
 		wake_space();
 #endif
 		goto left_queue
+#endif
+#ifdef RESUME
+	/* A durable reader's mapq_reader_close() between two reads, and
+	 * later its mapq_reader_open(MAPQ_START_RESUME): in between the slot
+	 * stays DETACHED, which holds writers back as ACTIVE does (ring.c,
+	 * holds_writers()), so nothing a writer does differs from a reader
+	 * that is slow; on the way back the slot goes from DETACHED
+	 * straight to ACTIVE (reader.c) and the join raises a cursor behind
+	 * head to head (join_floor(), then the CAS), which then moves
+	 * nothing. */
+	:: !resumed ->
+rslot_detach:
+		resumed = true;
+#ifdef BUG_RESUME_BUSY
+		/* bug: back through BUSY, a state head movers skip: head may
+		 * pass the cursor, and the join then lifts it over messages
+		 * never delivered */
+rslot_attach_busy:
+		rbusy = true;
+#endif
+rslot_attach_active:
+		rbusy = false;
+		atomic {
+			if
+			:: cursor < head -> cursor = head
+			:: else -> skip
+			fi
+		}
 #endif
 #ifdef OVERWRITE
 	/* mapq_read(): a count of lost messages is reported first

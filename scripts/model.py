@@ -21,7 +21,8 @@ states); with ":takeover" a new writer that takes
 a dead writer's slot, settles what the dead one left, and sends after
 it; with ":leave" sleeps and wake-ups with a reader that may close
 between any two reads (the writers it held back must be woken); with
-":nodeaths" nobody dies (writers still stall, and are forsaken). spin
+":nodeaths" nobody dies (writers still stall, and are forsaken); with
+":resume" the reader is durable, and may close and come back once. spin
 generates a verifier (pan) for it, which searches every
 state the model can reach, with a writer dying at any step, for an
 assertion that fails or an end state that is not valid (a process stuck
@@ -72,7 +73,7 @@ MODEL = os.path.join(TOP, "model", "mapq.pml")
 
 # writers x messages x frames[:mode]. Searched whole in CI.
 QUICK = ["2x1x1", "2x2x2:wake", "1x4x2:over", "1x3x2:crash", "2x1x2:abort", "1x2x1:join",
-         "1x2x1:overjoin", "1x2x2:takeover", "2x2x2:leave"]
+         "1x2x1:overjoin", "1x2x2:takeover", "2x2x2:leave", "1x3x2:resume"]
 # Bigger configurations, for --campaign: each took more than CI's minutes
 # or more than 3 GB here (doc/model.md has the figures).
 CAMPAIGN = ["2x2x2", "2x1x1:crash", "2x2x1:over", "2x3x2:wake", "1x4x3:crash", "2x2x2:over",
@@ -90,7 +91,8 @@ BUGS = [("BUG_SETTLE_STORE", "2x1x1"), ("BUG_FORSAKE_PUBLISHING", "2x1x1"),
         ("BUG_JOIN_LOST_UNCOUNTED", "1x2x1:joinloss"),
         ("BUG_TAKEOVER_ABORT", "2x1x1:takeover", "bitstate"),
         ("BUG_LEAVE_NO_WAKE", "2x2x2:leave"), ("BUG_LEAVE_WAKE_FIRST", "2x2x2:leave"),
-        ("BUG_MARK_SKIPS_BUSY", "2x1x1"), ("BUG_REPAIR_HEADER", "2x2x1:nodeaths")]
+        ("BUG_MARK_SKIPS_BUSY", "2x1x1"), ("BUG_REPAIR_HEADER", "2x2x1:nodeaths"),
+        ("BUG_RESUME_BUSY", "1x2x1:resume")]
 
 
 def say(msg):
@@ -98,7 +100,7 @@ def say(msg):
 
 
 def parse_config(text):
-    modes = r"(:wake|:over|:crash|:abort|:join|:overjoin|:joinloss|:takeover|:leave|:nodeaths)?"
+    modes = r"(:wake|:over|:crash|:abort|:join|:overjoin|:joinloss|:takeover|:leave|:nodeaths|:resume)?"
     m = re.fullmatch(r"(\d+)x(\d+)x(\d+)" + modes, text)
     if not m:
         sys.exit("model: --config: say writers x messages x frames, as 2x1x1, optionally "
@@ -107,7 +109,8 @@ def parse_config(text):
                  "reader joining, :overjoin for one joining under the overwrite policy, "
                  ":joinloss for that with the joiner's lost counts, "
                  ":takeover for a dead writer's slot taken over, :leave for wake-ups with "
-                 "a reader that closes or :nodeaths for no deaths, as 2x2x2:wake (got '%s')"
+                 "a reader that closes, :nodeaths for no deaths or :resume for a durable reader "
+                 "that closes and comes back, as 2x2x2:wake (got '%s')"
                  % text)
     nw, msgs, nslot = (int(x) for x in m.groups()[:3])
     if not (1 <= nw <= 2 and 1 <= msgs <= 4 and 1 <= nslot <= 4):
@@ -118,7 +121,8 @@ def parse_config(text):
          ":crash": ["-DCRASH"], ":abort": ["-DABORTS"], ":join": ["-DJOIN"],
          ":overjoin": ["-DOVERWRITE", "-DJOIN"],
          ":joinloss": ["-DOVERWRITE", "-DJOIN", "-DJOIN_LOSSES"], ":takeover": ["-DTAKEOVER"],
-         ":leave": ["-DWAKEUPS", "-DLEAVE"], ":nodeaths": ["-DNO_DEATHS"]}[m.group(4)]
+         ":leave": ["-DWAKEUPS", "-DLEAVE"], ":nodeaths": ["-DNO_DEATHS"],
+         ":resume": ["-DRESUME"]}[m.group(4)]
 
 
 def build(work, defines, mem, bitstate):
@@ -265,7 +269,8 @@ def main():
                     "for one joining under the overwrite policy, :joinloss for that with "
                     "the joiner's lost counts, :takeover for a dead "
                     "writer's slot taken over, :leave for wake-ups with a reader that "
-                    "closes or :nodeaths for no deaths "
+                    "closes, :nodeaths for no deaths or :resume for a durable reader that "
+                    "closes and comes back "
                     "(repeatable; default: %s)"
                     % " ".join(QUICK))
     ap.add_argument("--no-bugs", action="store_true", help="do not check the seeded bugs")
