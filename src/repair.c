@@ -53,7 +53,12 @@ static int load_record(const struct mapq *q, uint32_t i, struct record *r)
 		if (!a)
 			return RECORD_NONE;
 		p = mapq__load(&s->resv_pos, memory_order_relaxed);
-		/* acquire fence: the pos load stays before the re-check */
+		/* acquire fence: the pos load stays before the re-check. Its
+		 * partner is the fence after each clear of a reservation's
+		 * resv_size (the seq_cst one that ends a settle, the release
+		 * one that ends mapq__abandon()): a pos of a later
+		 * reservation comes with a changed size (doc/format.md,
+		 * Recovery) */
 		mapq__fence(memory_order_acquire);
 		uint64_t b = mapq__load(&s->resv_size, memory_order_relaxed);
 		if (b == a)
@@ -571,4 +576,12 @@ void mapq__abandon(struct mapq *q, uint64_t pos, uint64_t size)
 		(void)finish(q, &r, ABORT_OWN, (uint16_t)q->wslot);
 	/* release: whoever sees no record sees our last step */
 	mapq__store(&q->wslots[q->wslot].resv_size, 0, memory_order_release);
+	/* release fence: the clear stays ahead of our next reservation's
+	 * relaxed store of resv_pos, which a release store orders nothing
+	 * after. Else a repairer could read that new pos between two loads
+	 * of this forsaken size (load_record()'s seqlock, whose fence pairs
+	 * with this one) and take the pair for a confirmed record naming
+	 * a rival's frame at the new pos, and forsake that frame with its
+	 * owner unmarked. A settle has its seq_cst fence for this. */
+	mapq__fence(memory_order_release);
 }
