@@ -338,9 +338,10 @@ SIM_CHECKS = [
     ("sim-weak-short-unblock", ["--memory", "weak", "--unblock-ms", "5", "-w", "2", "-r", "1",
                                 "-k", "2", "--stalls", "1", "-n", "3000"]),
     # four writers: a repairer reads records while others reserve (the
-    # tail CAS weakened: a reservation past tail with no record yet)
+    # tail CAS weakened, c23d093f2d: a reservation past tail with no
+    # record yet, a message lost at schedule 14 516 of seed 1)
     ("sim-weak-four-writers", ["--memory", "weak", "-w", "4", "-r", "1", "-k", "2",
-                               "--stalls", "2", "--unblock-ms", "5", "-n", "4000"]),
+                               "--stalls", "2", "--unblock-ms", "5", "-n", "16000"]),
     # a writer's payload and header wait in the store buffers too: the
     # release of pos seen publishing them
     ("sim-weak-plain", ["--memory", "weak", "--plain-stores", "-w", "3", "-r", "2", "-k", "2",
