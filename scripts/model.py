@@ -36,6 +36,9 @@ Then each seeded bug (BUG_* in the model: a step of the protocol done the
 way an earlier design or an easy slip would do it) must be found: a model
 that passes with the bug in it checks nothing about that step.
 
+The searches run side by side, one per CPU (--jobs), as far as the
+memory allows each its --mem.
+
 A failure prints the counterexample as a numbered list of the steps of the
 trail: the process, the model's line and step, and what it changed.
 
@@ -59,12 +62,14 @@ memory or time limit (not proven), or bitstate with the hash factor spin
 reports (above 100, few states are likely missed; near 1, many).
 """
 import argparse
+import concurrent.futures
 import os
 import re
 import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -95,8 +100,14 @@ BUGS = [("BUG_SETTLE_STORE", "2x1x1"), ("BUG_FORSAKE_PUBLISHING", "2x1x1"),
         ("BUG_RESUME_BUSY", "1x2x1:resume")]
 
 
+# Searches run in threads (--jobs); each message and counterexample is
+# printed whole under this lock, so that two searches' lines never mix.
+OUTPUT = threading.Lock()
+
+
 def say(msg):
-    print("model: " + msg, file=sys.stderr, flush=True)
+    with OUTPUT:
+        print("model: " + msg, file=sys.stderr, flush=True)
 
 
 def parse_config(text):
@@ -205,7 +216,9 @@ def check(defines, label, args, expect_error, rows=None, bitstate=False):
     bitstate = bitstate or args.bitstate
     work = tempfile.mkdtemp(prefix="mapq-model.")
     try:
+        t0 = time.monotonic()
         build(work, defines, args.mem, bitstate)
+        built = time.monotonic() - t0
         errors, complete, states, secs, out = search(work, args.timeout, bitstate)
         kind = "bitstate" if bitstate else ("exhaustive" if complete else "partial")
         if rows is not None:
@@ -219,14 +232,17 @@ def check(defines, label, args, expect_error, rows=None, bitstate=False):
             return False
         if expect_error:
             ok = errors > 0
-            say("%s: %s in %.1f s (%d states)" % (
+            say("%s: %s in %.1f s (%d states; %.1f s to build the verifier)" % (
                 label, "found, as it must be" if ok else "NOT FOUND: the model misses this bug",
-                secs, states))
+                secs, states, built))
             return ok
         if errors:
-            say("%s: FAILED after %d states (%.1f s). The counterexample:" % (label, states, secs))
-            for line in trail(work, defines)[-args.last:]:
-                print(line)
+            steps = trail(work, defines)[-args.last:]
+            with OUTPUT:
+                print("model: %s: FAILED after %d states (%.1f s). The counterexample:"
+                      % (label, states, secs), file=sys.stderr, flush=True)
+                for line in steps:
+                    print(line, flush=True)
             if args.keep:
                 dst = os.path.join(args.keep, label.replace(" ", "_"))
                 shutil.copytree(work, dst, dirs_exist_ok=True)
@@ -238,7 +254,8 @@ def check(defines, label, args, expect_error, rows=None, bitstate=False):
                 "or %d s): not proven; --mem, --timeout%s" % (
                     label, states, args.mem, args.timeout, "" if args.bitstate else ", --bitstate"))
             return not args.require_complete
-        say("%s: no error, %s search, %d states, %.1f s" % (label, kind, states, secs))
+        say("%s: no error, %s search, %d states, %.1f s (%.1f s to build the verifier)"
+            % (label, kind, states, secs, built))
         return True
     finally:
         shutil.rmtree(work, ignore_errors=True)
@@ -257,6 +274,24 @@ def write_summary(args, rows):
             f.write("| %s | %s | %d | %.0f | %d | %s |\n" % (
                 r["config"].replace("config ", ""), r["search"], r["states"], r["seconds"],
                 r["errors"], r["hash factor"]))
+
+
+def default_jobs(mem):
+    """As many searches at once as there are CPUs, and memory for each to
+    reach its limit (a search that fills the memory stops unfinished)."""
+    avail = None
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    avail = int(line.split()[1]) // 1024
+    except OSError:
+        pass
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    jobs = cpus or 1
+    if avail is not None:
+        jobs = min(jobs, avail // (mem + 512))
+    return max(1, jobs)
 
 
 def main():
@@ -279,6 +314,9 @@ def main():
                     "memory, some possibly missed")
     ap.add_argument("--mem", type=int, default=3000, help="memory limit in MB (3000)")
     ap.add_argument("--timeout", type=int, default=600, help="seconds per search (600)")
+    ap.add_argument("--jobs", "-j", type=int, default=0,
+                    help="searches at once (default: one per CPU, as many as memory "
+                    "allows at --mem each)")
     ap.add_argument("--require-complete", action="store_true",
                     help="fail when a search does not finish (CI's configurations do)")
     ap.add_argument("--keep", metavar="DIR",
@@ -299,17 +337,30 @@ def main():
     for c in configs:
         parse_config(c)  # every one checked before hours are spent on the first
     rows = [] if args.campaign else None
-    ok = True
-    for c in configs:
-        ok &= check(parse_config(c), "config %s" % c, args, False, rows)
+    # Every search is one job: (defines, label, expect_error, bitstate).
+    todo = [(parse_config(c), "config %s" % c, False, False) for c in configs]
+    if not args.campaign and not args.no_bugs:
+        todo += [(parse_config(c) + ["-D" + b], "bug %s (config %s%s)" % (
+            b, c, ", bitstate" if how else ""), True, bool(how)) for b, c, *how in BUGS]
+    # The bitstate searches are the longest: first, so that the others
+    # fill the time beside them instead of one running alone at the end.
+    todo.sort(key=lambda job: not job[3])
+    jobs = args.jobs or default_jobs(args.mem)
+    say("%d searches, %d at a time (memory limit %d MB each)" % (len(todo), jobs, args.mem))
+
+    def one(job):
+        defines, label, expect_error, bitstate = job
+        result = check(defines, label, args, expect_error, rows, bitstate)
         if rows is not None:
-            write_summary(args, rows)
+            with OUTPUT:
+                rows.sort(key=lambda r: [t[1] for t in todo].index(r["config"]))
+                write_summary(args, rows)
+        return result
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=jobs) as pool:
+        ok = all(list(pool.map(one, todo)))
     if args.campaign:
         say("summary: %s" % os.path.join(args.out, "summary.md"))
-    elif not args.no_bugs:
-        for b, c, *how in BUGS:
-            ok &= check(parse_config(c) + ["-D" + b], "bug %s (config %s%s)" % (
-                b, c, ", bitstate" if how else ""), args, True, bitstate=bool(how))
     sys.exit(0 if ok else 1)
 
 
