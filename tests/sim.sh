@@ -9,45 +9,15 @@
 #  - a failing schedule (the self-test's lost wake-ups) is saved, replays
 #    from its file exactly, and shrinks to a smaller one that fails the
 #    same way; a damaged or foreign schedule file is refused;
-#  - campaigns of random and PCT schedules with deaths and stalls pass;
-#  - power cuts: every synced message survives the crash image, and the
-#    judgement bites (with msync making nothing durable, one is lost);
-#  - store buffers (--memory tso, weak): campaigns pass, and the model
-#    bites (with the library's fences ignored, the lost wake-up the
-#    sleeper's fence prevents is found, saved and replayed, and the same
-#    schedule with the fences passes); with the writers' plain stores
-#    buffered too (--plain-stores) campaigns pass, and with the release
-#    stores ordering nothing a torn message is delivered;
-#  - loads that read older stores (--memory c11): campaigns pass, and
-#    the model bites (with the library's fences ignored, an overwrite-mode
-#    reader re-reads an older cursor after reading a frame a later lap
-#    was overwriting, and judges the torn frame);
+#  - the store buffers bite: with the library's fences ignored, the lost
+#    wake-up the sleeper's fence prevents is found, saved and replayed,
+#    and the same schedule with the fences passes; failures under --memory
+#    weak and c11 replay from their files;
+#  - campaigns of random and PCT schedules with deaths and stalls pass
+#    (tests/sim_power.sh has the power cuts' campaigns, and
+#    tests/sim_memory.sh those of the memory models);
 #  - nothing is left in the simulator's directory.
-set -u
-S=${top_builddir:-.}/sim/mapq-sim
-R=${top_srcdir:-.}/sim/regress.txt
-[ -x "$S" ] || { echo "skip: no simulator in this build (./configure --enable-sim)"; exit 77; }
-dir=$(mktemp -d "${TMPDIR:-/tmp}/mapq-sim-test.XXXXXX") || exit 99
-trap 'rm -rf "$dir"' EXIT
-fails=0
-fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
-
-# run name, expected exit status, expected text (grep -E), args...
-expect() {
-	name=$1 want=$2 text=$3
-	shift 3
-	"$S" --dir "$dir" "$@" > "$dir/out" 2>&1
-	rc=$?
-	if [ "$rc" -ne "$want" ]; then
-		fail "$name: exit status $rc, want $want"
-		cat "$dir/out"
-	elif ! grep -Eq -- "$text" "$dir/out"; then
-		fail "$name: no '$text' in what it printed:"
-		cat "$dir/out"
-	else
-		echo "ok: $name"
-	fi
-}
+. "$(dirname "$0")/sim_lib.sh"
 
 expect help 0 'usage: mapq-sim' --help
 expect bad-strategy 2 "unknown strategy 'sideways'" --strategy sideways
@@ -202,8 +172,7 @@ if [ -f "$R" ]; then
 fi
 [ "$n" -gt 0 ] || fail "no regression seeds in $R"
 
-# Campaigns. SIM_SCHEDULES scales them (CI's memcheck run makes it small).
-N=${SIM_SCHEDULES:-10000}
+# Campaigns (tests/sim_power.sh and sim_memory.sh have the others).
 expect campaign 0 'PASS: [0-9]+ schedules' -q -n "$N" --time-limit 60
 # without deaths or stalls every wait is judged for lost wake-ups
 expect campaign-no-deaths 0 'PASS: [0-9]+ schedules' -q -n "$N" --time-limit 60 -k 0 --seed 4
@@ -221,70 +190,10 @@ expect campaign-overwrite 0 'PASS: [0-9]+ schedules' -q -n "$((N / 5))" --time-l
 # every process dies at once: the first to come back recovers the queue
 expect campaign-crashes 0 'PASS: [0-9]+ schedules' -q -n "$((N / 5))" --time-limit 60 \
 	-w 2 -r 2 -k 1 --stalls 1 --crashes 2 --seed 8
-# power cuts: writers sync now and then; the file keeps what reached the
-# disk, page by page, torn by sectors; what was synced must survive
-expect campaign-power 0 'PASS: [0-9]+ schedules' -q -n "$((N / 5))" --time-limit 60 \
-	-w 2 -r 2 -k 1 --stalls 1 --power-cuts 2 --capacity 16384 -m 24 --seed 9
-# the same over a ring that laps many times: the disk's control page and
-# checkpoint fall laps behind the ring
-expect campaign-power-laps 0 'PASS: [0-9]+ schedules' -q -n "$((N / 5))" --time-limit 60 \
-	-w 2 -r 2 -k 1 --power-cuts 2 --capacity 16384 -m 100 --seed 14
-# the judgement bites: with msync making nothing durable, a synced message is lost
-expect power-break-sync 1 'lost after mapq_sync' -q -n 2000 --time-limit 60 \
-	--power-cuts 1 --capacity 16384 --break sync --seed 9
-# store buffers: x86's order, and what C11 allows; without deaths every
-# wait is judged for lost wake-ups
-expect campaign-tso 0 'PASS: [0-9]+ schedules' -q -n "$((N / 5))" --time-limit 60 \
-	-w 2 -r 2 -k 0 --memory tso --seed 10
-expect campaign-weak 0 'PASS: [0-9]+ schedules' -q -n "$((N / 5))" --time-limit 60 \
-	-w 2 -r 1 -k 0 --memory weak --seed 11
-expect campaign-weak-deaths 0 'PASS: [0-9]+ schedules' -q -n "$((N / 5))" --time-limit 60 \
-	-w 3 -r 2 -k 2 --stalls 1 --memory weak --seed 12
-expect campaign-weak-overwrite 0 'PASS: [0-9]+ schedules' -q -n "$((N / 5))" --time-limit 60 \
-	-w 2 -r 2 -k 2 --stalls 1 --max-size 1024 -m 24 --overwrite --memory weak --seed 13
-# plain stores in the buffers too: a frame's payload and header wait
-# there like relaxed stores; with the release stores ordering nothing,
-# the payload arrives after its pos and a torn message is delivered
-# (without --plain-stores the same breakage passes thousands)
-expect break-release 1 'verdict: corrupt' -q -n 200 -k 0 --memory weak --plain-stores \
-	--break release --seed 23
-expect campaign-weak-plain-stores 0 'PASS: [0-9]+ schedules' -q -n "$((N / 5))" --time-limit 60 \
-	-w 3 -r 2 -k 2 --stalls 1 --memory weak --plain-stores --seed 24
-expect campaign-weak-plain-overwrite 0 'PASS: [0-9]+ schedules' -q -n "$((N / 5))" \
-	--time-limit 60 -w 2 -r 2 -k 2 --stalls 1 --max-size 1024 -m 24 --overwrite --memory weak \
-	--plain-stores --seed 25
-expect campaign-tso-plain-stores 0 'PASS: [0-9]+ schedules' -q -n "$((N / 5))" --time-limit 60 \
-	-w 2 -r 2 -k 0 --memory tso --plain-stores --seed 26
-# loads that read older stores; with the fences ignored (the
-# overwrite-mode reader's before it re-reads its cursor), a torn frame:
-# one schedule in a few thousand, at schedule 331 of seed 7
-expect c11-break-fence 1 'MAPQ_ECORRUPT|verdict: corrupt' -q -n 6000 --time-limit 60 -w 2 -r 2 -k 0 \
-	--max-size 1024 -m 24 --overwrite --memory c11 --break fence --seed 7
-expect campaign-c11 0 'PASS: [0-9]+ schedules' -q -n "$((N / 5))" --time-limit 60 \
-	-w 2 -r 2 -k 0 --memory c11 --seed 16
-expect campaign-c11-deaths 0 'PASS: [0-9]+ schedules' -q -n "$((N / 5))" --time-limit 60 \
-	-w 3 -r 2 -k 2 --stalls 1 --reattach --memory c11 --seed 17
-expect campaign-c11-overwrite 0 'PASS: [0-9]+ schedules' -q -n "$((N / 5))" --time-limit 60 \
-	-w 2 -r 2 -k 2 --stalls 1 --max-size 1024 -m 24 --overwrite --memory c11 --seed 18
 # an unblock timeout as short as the readers' poll: no frame is skipped
 # before its writer stalled that long (a false MAPQ_ESTALLED otherwise)
 expect campaign-short-unblock 0 'PASS: [0-9]+ schedules' -q -n "$((N / 5))" --time-limit 60 \
 	-w 3 -r 2 -k 1 --stalls 2 --unblock-ms 1 --seed 1
-# ... with store buffers: a stalled writer's confirmation may still be
-# in its buffer when a reader gives up on it (sim/regress.txt,
-# mark-skipped-busy-record, found once in some 60000 such schedules)
-expect campaign-weak-short-unblock 0 'PASS: [0-9]+ schedules' -q -n "$((N / 5))" --time-limit 60 \
-	-w 2 -r 1 -k 2 --stalls 1 --unblock-ms 5 --memory weak --seed 21
-# four writers: records read by repairers while others reserve. Met a
-# record cleared before its frame's pos (sim/regress.txt,
-# record-cleared-before-pos) and sees the tail CAS weakened to relaxed
-# (a reservation past tail with no record yet), which two or three
-# writers never showed
-expect campaign-weak-four-writers 0 'PASS: [0-9]+ schedules' -q -n "$((N / 5))" --time-limit 60 \
-	-w 4 -r 1 -k 2 --stalls 2 --unblock-ms 5 --memory weak --seed 22
-# readers close now and then and come back: closes and joins during traffic
-expect campaign-reattach 0 'PASS: [0-9]+ schedules' -q -n "$((N / 5))" --time-limit 60 \
-	-w 2 -r 2 -k 0 --reattach --ephemeral --memory weak --seed 14
 expect campaign-reattach-durable 0 'PASS: [0-9]+ schedules' -q -n "$((N / 5))" --time-limit 60 \
 	-w 3 -r 2 -k 2 --stalls 1 --reattach --seed 15
 # ... at the oldest message, joining while writers move head: what a
@@ -299,7 +208,4 @@ expect campaign-one-writer-stalls 0 'PASS: [0-9]+ schedules' -q -n "$((N / 5))" 
 # successor, were found only with these (sim/regress.txt)
 expect campaign-stalls-wrapping 0 'PASS: [0-9]+ schedules' -q -n "$((N / 5))" --time-limit 60 \
 	-w 3 -r 1 -k 2 --stalls 2 --max-size 1024 --seed 19
-
-left=$(ls -A "$dir" | grep -v '^\(out\|a\|b\|t\|junk\|[a-z0-9]*\.schedule\)$')
-[ -z "$left" ] || fail "left in $dir: $left"
-[ "$fails" -eq 0 ] || { echo "$fails failed"; exit 1; }
+finish
