@@ -30,6 +30,7 @@ fuzz-libfuzzer:
 	done
 # A short libFuzzer run of every target from its generated seeds (CI);
 # a crash fails it and leaves the input in fuzz/run-TARGET/, printed in hex.
+# The targets run at the same time, each for FUZZ_SECONDS, sharing the CPUs.
 FUZZ_SECONDS ?= 30
 # Every run makes its queue files in a directory of its own, removed after
 # (FUZZ_TMP): a target killed by its fuzzer cannot clean up after itself.
@@ -41,12 +42,15 @@ fuzz-smoke: fuzz-libfuzzer fuzz/gen-seeds
 	  rm -rf fuzz/run-$$t && mkdir -p fuzz/run-$$t/corpus && cp fuzz/seeds/$$t/* fuzz/run-$$t/corpus/; \
 	  echo "fuzz-smoke: $$t for $(FUZZ_SECONDS) s"; \
 	  (cd fuzz/run-$$t && ../libfuzzer-$$t -max_total_time=$(FUZZ_SECONDS) -timeout=10 \
-	     -max_len=70000 -print_final_stats=1 corpus > log 2>&1); rc=$$?; \
+	     -max_len=70000 -print_final_stats=1 corpus > log 2>&1; echo $$? > rc) & \
+	done; wait; \
+	bad=0; for t in $(FUZZ_TARGETS); do \
+	  echo "fuzz-smoke: $$t"; \
 	  grep -E '^stat::(number_of_executed_units|average_exec_per_sec|new_units_added)' fuzz/run-$$t/log; \
-	  if [ $$rc -ne 0 ]; then tail -30 fuzz/run-$$t/log; \
-	    for c in fuzz/run-$$t/crash-* fuzz/run-$$t/timeout-* fuzz/run-$$t/leak-*; do \
-	      [ -f "$$c" ] && { echo "input $$c:"; od -An -tx1 -v "$$c" | head -64; }; done; exit 1; fi; \
-	done
+	  [ "`cat fuzz/run-$$t/rc 2>/dev/null`" = 0 ] && continue; bad=1; tail -30 fuzz/run-$$t/log; \
+	  for c in fuzz/run-$$t/crash-* fuzz/run-$$t/timeout-* fuzz/run-$$t/leak-*; do \
+	    [ -f "$$c" ] && { echo "input $$c:"; od -An -tx1 -v "$$c" | head -64; }; done; \
+	done; exit $$bad
 # `make fuzz': the AFL++ builds of every target, in three variants:
 # fuzz/afl-T (plain), fuzz/afl-asan-T (ASan+UBSan), fuzz/afl-cmplog-T.
 # (the library's sources as seen from the build directory: $$srcs)
@@ -64,24 +68,28 @@ fuzz:
 	    -o fuzz/afl-cmplog-$$t || exit 1; \
 	done
 # Each target under afl-fuzz (ASan build, with CMPLOG) for AFL_SECONDS
-# (CI: 120); a crash or hang fails it and its input is printed in hex.
+# (CI: 30), all at the same time; a crash or hang fails it and its input is
+# printed in hex.
 AFL_SECONDS ?= 120
 fuzz-afl-smoke: fuzz fuzz/gen-seeds
 	@test -n "$(AFL_FUZZ)" || { echo "$@: afl-fuzz not found (apt-get install afl++)"; exit 1; }
 	@rm -rf fuzz/seeds && ./fuzz/gen-seeds fuzz/seeds > /dev/null
 	@$(FUZZ_TMP); for t in $(FUZZ_TARGETS); do \
-	  rm -rf fuzz/afl-run-$$t; \
+	  rm -rf fuzz/afl-run-$$t fuzz/afl-$$t.rc; \
 	  echo "fuzz-afl-smoke: $$t for $(AFL_SECONDS) s"; \
-	  AFL_NO_UI=1 AFL_SKIP_CPUFREQ=1 AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES=1 AFL_NO_AFFINITY=1 \
+	  (AFL_NO_UI=1 AFL_SKIP_CPUFREQ=1 AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES=1 AFL_NO_AFFINITY=1 \
 	    $(AFL_FUZZ) -i fuzz/seeds/$$t -o fuzz/afl-run-$$t -V $(AFL_SECONDS) -m none -t 5000 \
-	      -c ./fuzz/afl-cmplog-$$t -- ./fuzz/afl-asan-$$t > fuzz/afl-$$t.log 2>&1 || \
-	    { tail -30 fuzz/afl-$$t.log; exit 1; }; \
+	      -c ./fuzz/afl-cmplog-$$t -- ./fuzz/afl-asan-$$t > fuzz/afl-$$t.log 2>&1; \
+	    echo $$? > fuzz/afl-$$t.rc) & \
+	done; wait; \
+	bad=0; for t in $(FUZZ_TARGETS); do \
+	  echo "fuzz-afl-smoke: $$t"; \
+	  [ "`cat fuzz/afl-$$t.rc 2>/dev/null`" = 0 ] || { tail -30 fuzz/afl-$$t.log; bad=1; continue; }; \
 	  grep -E '^(execs_done|execs_per_sec|corpus_count|saved_crashes|saved_hangs) ' \
 	    fuzz/afl-run-$$t/default/fuzzer_stats; \
-	  bad=0; for c in fuzz/afl-run-$$t/default/crashes/id* fuzz/afl-run-$$t/default/hangs/id*; do \
+	  for c in fuzz/afl-run-$$t/default/crashes/id* fuzz/afl-run-$$t/default/hangs/id*; do \
 	    [ -f "$$c" ] || continue; bad=1; echo "input $$c:"; od -An -tx1 -v "$$c" | head -64; done; \
-	  [ $$bad -eq 0 ] || exit 1; \
-	done
+	done; exit $$bad
 # The OSS-Fuzz / ClusterFuzzLite build script, run as the service runs it
 # (Docker does not run here): for each sanitizer of project.yaml, with the
 # variables its build image sets; each binary then runs a few seconds from
