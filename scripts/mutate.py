@@ -466,10 +466,16 @@ class Sim:
     """The simulator of a build configured with --enable-sim, over SIM_CHECKS."""
 
     def __init__(self, scratch, log, env, tmp):
-        self.bld = configure(scratch, "_sim", ["--enable-sim", "CFLAGS=-g -O2"], log)
+        self.scratch, self.bld = scratch, None
         self.log, self.env, self.tmp = log, env, tmp
 
     def build(self):
+        """Configured at the first build: a sample whose mutants the
+        tests all kill never needs it."""
+        if self.bld is None:
+            say("a simulation build: mapq-sim's campaigns for what the tests miss")
+            self.bld = configure(self.scratch, "_sim", ["--enable-sim", "CFLAGS=-g -O2"],
+                                 self.log)
         return run(["make", "-j2", "sim/mapq-sim"], self.bld, self.log) == 0
 
     def check(self, name, extra):
@@ -696,6 +702,21 @@ def load_previous(out):
                 if mid in current:
                     out[mid] = dict(current[mid], result="killed", killer=killer, flaky=[],
                                     seconds=0.0, reached=None)
+    except OSError:
+        pass
+    return out
+
+
+def recorded_killers():
+    """Mutant id -> the test of make check that killed it, as
+    mutation/kills.tsv records."""
+    out = {}
+    try:
+        with open(CAMPAIGN) as f:
+            for line in f:
+                if not line.startswith("#") and line.strip():
+                    mid, killer = line.rstrip("\n").split("\t")[:2]
+                    out[mid] = killer
     except OSError:
         pass
     return out
@@ -934,6 +955,9 @@ def main():
     signal.signal(signal.SIGTERM, on_sigterm)
     kills = {}  # file -> {test: kills}, to try first what killed its neighbours
     gkills = {}
+    # the test that killed each mutant in the recorded campaign: tried
+    # first (it must still kill it: only the order of the tests changes)
+    first = recorded_killers()
     try:
         say("copying the tree to %s and building it (log: %s)" % (scratch, log))
         copy_tree(scratch)
@@ -955,11 +979,10 @@ def main():
                 sys.exit("mutate: the TSan tests do not build; see %s" % log)
         sim = None
         if args.checks != "tsan" and not args.no_sim:
-            say("a simulation build: mapq-sim's campaigns for what the tests miss")
             sim = Sim(scratch, log, env, tmp)
-            if not sim.build():
-                sys.exit("mutate: the simulator does not build; see %s" % log)
             if not args.no_baseline:
+                if not sim.build():
+                    sys.exit("mutate: the simulator does not build; see %s" % log)
                 sim.baseline()
         if not args.no_baseline:
             say("the tests on the unchanged tree (they must pass; their times set the timeouts)")
@@ -1038,7 +1061,8 @@ def main():
                 # what killed this file's mutants, then any, then programs
                 # before scripts (which need everything built), fast first
                 order = sorted(suite.tests if reached is None else reached,
-                               key=lambda x: (-fk.get(x, 0), -gkills.get(x, 0),
+                               key=lambda x: (x != first.get(m["id"]), -fk.get(x, 0),
+                                              -gkills.get(x, 0),
                                               x.endswith(".sh"), suite.seconds.get(x, 30.0)))
                 killer, flaky = suite.hunt(order) if args.checks != "tsan" else (None, [])
                 if not killer and args.checks == "full":
