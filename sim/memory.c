@@ -48,11 +48,11 @@
  * memory's: a weakened acquire is for --memory c11 (views.c), which
  * delays what loads see instead of stores.
  *
- * A system call (a futex, a sleep, msync, a lock, close, munmap) and a
- * process's end empty its buffer, as the kernel's own barriers do; for
- * an fcntl() lock that is x86's behaviour, where ARM's kernel locks are
- * only acquire and release, so a store-before-load pair with a lock call
- * between them is outside this model's reach.
+ * A system call (a futex, a sleep, msync, close, munmap) and a process's
+ * end empty its buffer, as the kernel's own barriers do. An fcntl() lock
+ * does under tso; under weak it is what ARM's kernel locks are, acquire
+ * and release (sim_memory_lock()), so that a store-before-load pair with
+ * an unlock between them is judged by its own orders.
  */
 #include "config.h"
 
@@ -171,6 +171,40 @@ void sim_memory_drain(struct sim_proc *p)
 		sim_views_barrier(p);
 	else
 		drain_upto(p, p->nsb);
+}
+
+/*
+ * An OFD lock's fcntl() (slots.c), taken, tested or dropped. On x86 (tso)
+ * a system call with locked instructions in it: a full barrier. ARM's
+ * kernel takes and drops its lock records with acquire and release alone
+ * (weak): the stores made before an unlock reach memory before anyone's
+ * next lock sees the lock free (the kernel's lock word, released after
+ * them), but the caller's later loads may pass them, and its later stores
+ * too; a store-before-load pair with an unlock between needs its own
+ * seq_cst. A lock or a test empties the caller's own buffer, as a system
+ * call does here (stronger than ARM's acquire, which needs only that the
+ * unlocks before it are seen).
+ */
+void sim_memory_lock(struct sim_proc *p, bool unlock)
+{
+	if (sim_w.cfg->memory != MEM_WEAK) {
+		sim_memory_drain(p);
+		return;
+	}
+	sim_memory_plain(p);
+	if (unlock) {
+		p->unlocked_below = made;
+		return;
+	}
+	for (unsigned k = 0; k < SIM_MAX_PROCS; k++) {
+		struct sim_proc *o = &sim_w.procs[k];
+		unsigned n = 0;
+		for (unsigned i = 0; i < o->nsb; i++)
+			if (o->sb[i].seq < o->unlocked_below)
+				n = i + 1;
+		drain_upto(o, n);
+	}
+	drain_upto(p, p->nsb);
 }
 
 /* weak: the entries up to the last seq_cst one, which a seq_cst load waits

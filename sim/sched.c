@@ -335,13 +335,13 @@ static void step(enum mapq_sim_op op, const void *addr, uint64_t arg, const char
 	}
 	/* The operation runs now, before anyone else: the trace is in the
 	 * order operations run, not the order processes reached them. */
-	if (op == MAPQ_SIM_LOCK)
-		/* fcntl(): a system call, a full barrier when it runs. Taken
-		 * when the process reached the step, before a stall or others'
-		 * steps, it let a recovery that got the lock after a stall read
-		 * a head older than one moved meanwhile: tail past head by more
-		 * than the ring, a garbled control page, every message lost. */
-		sim_memory_drain(p);
+	if (op == MAPQ_SIM_LOCK || op == MAPQ_SIM_UNLOCK)
+		/* fcntl(): a system call, run now. Taken when the process
+		 * reached the step, before a stall or others' steps, it let a
+		 * recovery that got the lock after a stall read a head older
+		 * than one moved meanwhile: tail past head by more than the
+		 * ring, a garbled control page, every message lost. */
+		sim_memory_lock(p, op == MAPQ_SIM_UNLOCK);
 	struct sim_step *s = trace_add(p, op, off, arg, file, line, note);
 	p->last_step = s->n;
 	if (sim_w.tracing && op != MAPQ_SIM_LOAD && op != MAPQ_SIM_XCHG && op != MAPQ_SIM_ADD &&
@@ -363,7 +363,8 @@ static void value(uint64_t v)
 }
 
 static const char *const op_names[MAPQ_SIM_OPS] = {
-	"load", "store", "xchg", "fetch_add", "fetch_sub", "cas", "fence", "fault point", "lock",
+	"load", "store", "xchg",        "fetch_add", "fetch_sub",
+	"cas",  "fence", "fault point", "lock",      "unlock",
 };
 
 static void print_step(FILE *f, const struct sim_step *s)
@@ -374,7 +375,7 @@ static void print_step(FILE *f, const struct sim_step *s)
 	file = file ? file + 1 : s->file ? s->file : "?";
 	if (s->op == MAPQ_SIM_FAULT)
 		snprintf(where, sizeof(where), "%s", mapq_fault_point((unsigned)s->arg));
-	else if (s->op == MAPQ_SIM_LOCK)
+	else if (s->op == MAPQ_SIM_LOCK || s->op == MAPQ_SIM_UNLOCK)
 		snprintf(where, sizeof(where), "lock byte %llu", (unsigned long long)s->arg);
 	else if (s->off != UINT64_MAX)
 		mapq__sim_name(sim_w.sb, s->off, where, sizeof(where));
@@ -390,7 +391,8 @@ static void print_step(FILE *f, const struct sim_step *s)
 		snprintf(what + n, sizeof(what) - n, "-> %#llx", (unsigned long long)s->value);
 	/* a commit word's meaning: the value stored, else the value read */
 	vname[0] = 0;
-	if (s->off != UINT64_MAX && s->op != MAPQ_SIM_FAULT && s->op != MAPQ_SIM_LOCK)
+	if (s->off != UINT64_MAX && s->op != MAPQ_SIM_FAULT && s->op != MAPQ_SIM_LOCK &&
+	    s->op != MAPQ_SIM_UNLOCK)
 		mapq__sim_value_name(sim_w.sb, s->off, s->op == MAPQ_SIM_LOAD ? s->value : s->arg,
 				     vname, sizeof(vname));
 	fprintf(f, "%7llu %10.3f us  %c%u.%u  %-11s %-24s %-28s %s:%d%s%s%s%s%s\n",

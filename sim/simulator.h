@@ -168,6 +168,9 @@ struct sim_proc {
 	struct sim_sb_entry sb[SIM_SB_PLAIN];
 	unsigned nsb;
 	uint32_t epoch;
+	/* weak: stores made before its last unlock (seq below this) reach
+	 * memory before anyone's next lock */
+	uint64_t unlocked_below;
 	/* --plain-stores: plain stores announced (src/sim.h, plain), made
 	 * since its last step, and what those bytes held before them */
 	uint8_t *plain_at;
@@ -275,10 +278,11 @@ bool sim_kernel_advance(void);
 uint64_t sim_key_of(struct sim_proc *p, const void *addr);
 
 /* memory.c */
-void sim_memory_start(void);               /* at a schedule's start: the hooks */
-void sim_memory_plain(struct sim_proc *p); /* at each step: plain stores buffered */
-void sim_memory_tick(void);                /* at each step: stores may leave buffers */
-void sim_memory_drain(struct sim_proc *p); /* a system call or an end: all leave */
+void sim_memory_start(void);                           /* at a schedule's start: the hooks */
+void sim_memory_plain(struct sim_proc *p);             /* at each step: plain stores buffered */
+void sim_memory_tick(void);                            /* at each step: stores may leave buffers */
+void sim_memory_drain(struct sim_proc *p);             /* a system call or an end: all leave */
+void sim_memory_lock(struct sim_proc *p, bool unlock); /* an OFD lock's fcntl() */
 const char *sim_memory_name(enum sim_memory m);
 bool sim_memory_parse(const char *name, enum sim_memory *m); /* false: no such */
 /* views.c */

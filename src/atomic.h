@@ -35,6 +35,7 @@
 #define mapq__fence(mo) atomic_thread_fence(mo)
 /* A liveness lock taken, dropped or tested at byte @off (slots.c). */
 #define mapq__lock_step(off) ((void)0)
+#define mapq__unlock_step(off) ((void)0)
 /* Plain stores to the file's [p, p + n) follow, before the next step. */
 #define mapq__plain_stores(p, n) ((void)0)
 
@@ -110,6 +111,7 @@
 		atomic_thread_fence(mo);         \
 	} while (0)
 #define mapq__lock_step(off) MAPQ__SIM_STEP(LOCK, NULL, off)
+#define mapq__unlock_step(off) MAPQ__SIM_STEP(UNLOCK, NULL, off)
 /* Not a step: the simulator may hold the plain stores the caller makes
  * to [p, p + n) before its next step in its store buffer (sim.h). */
 #define mapq__plain_stores(p, n) mapq__sim_plain((void *)(p), (n))

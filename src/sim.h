@@ -29,8 +29,9 @@ enum mapq_sim_op {
 	MAPQ_SIM_SUB,
 	MAPQ_SIM_CAS,
 	MAPQ_SIM_FENCE,
-	MAPQ_SIM_FAULT, /* arg: the fault point's id (fault.h) */
-	MAPQ_SIM_LOCK,  /* an OFD lock taken, dropped or tested; arg: offset */
+	MAPQ_SIM_FAULT,  /* arg: the fault point's id (fault.h) */
+	MAPQ_SIM_LOCK,   /* an OFD lock taken or tested; arg: offset */
+	MAPQ_SIM_UNLOCK, /* an OFD lock dropped; arg: offset */
 	MAPQ_SIM_OPS
 };
 

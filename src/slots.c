@@ -31,7 +31,10 @@ static int ofd_lock(int fd, uint64_t off, short type, int cmd)
 		.l_len = 1,
 	};
 	/* a liveness lock's change is a step of the protocol (doc/format.md) */
-	mapq__lock_step(off);
+	if (type == F_UNLCK)
+		mapq__unlock_step(off);
+	else
+		mapq__lock_step(off);
 	bool sim_wait = false;
 #ifdef MAPQ_SIM
 	if (cmd == F_OFD_SETLKW && mapq__sim_active()) {
