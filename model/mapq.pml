@@ -60,7 +60,8 @@
  *     record, sends a message of its own after the dead owner's, and
  *     detaches (its lock released); a writer that finishes detaches too;
  *   - with -DRESUME, the reader is durable: it may close between two
- *     reads and come back (MAPQ_START_RESUME) once, its slot DETACHED
+ *     reads and come back (MAPQ_START_RESUME) once (-DRESUMES=N: up to
+ *     N times), its slot DETACHED
  *     in between (holding writers back) and ACTIVE again, its cursor
  *     raised to head if behind (which the blocking policy never lets
  *     happen);
@@ -227,9 +228,13 @@ byte last2[NW];
 #if defined(CRASH) || defined(OVERWRITE) || defined(JOIN) || defined(TAKEOVER) || defined(LEAVE)
 #error "RESUME goes with the blocking policy alone"
 #endif
-/* The durable reader detached and came back once; rbusy: its slot BUSY
- * on the way back (the bug only: BUSY is skipped by head movers). */
-bool resumed = false;
+/* How often the durable reader detached and came back, at most RESUMES
+ * times (1 unless -DRESUMES=N); rbusy: its slot BUSY on the way back (the
+ * bug only: BUSY is skipped by head movers). */
+#ifndef RESUMES
+#define RESUMES 1
+#endif
+byte resumed = 0;
 bool rbusy = false;
 #define PASSED(h) (rbusy || cursor > (h))
 #elif defined(LEAVE)
@@ -989,9 +994,9 @@ rslot_detach:
 	 * straight to ACTIVE (reader.c) and the join raises a cursor behind
 	 * head to head (join_floor(), then the CAS), which then moves
 	 * nothing. */
-	:: !resumed ->
+	:: resumed < RESUMES ->
 rslot_detach:
-		resumed = true;
+		resumed++;
 #ifdef BUG_RESUME_BUSY
 		/* bug: back through BUSY, a state head movers skip: head may
 		 * pass the cursor, and the join then lifts it over messages

@@ -22,7 +22,8 @@ a dead writer's slot, settles what the dead one left, and sends after
 it; with ":leave" sleeps and wake-ups with a reader that may close
 between any two reads (the writers it held back must be woken); with
 ":nodeaths" nobody dies (writers still stall, and are forsaken); with
-":resume" the reader is durable, and may close and come back once. spin
+":resume" the reader is durable, and may close and come back once
+(":resume2" to ":resume4": as many times). spin
 generates a verifier (pan) for it, which searches every
 state the model can reach, with a writer dying at any step, for an
 assertion that fails or an end state that is not valid (a process stuck
@@ -78,11 +79,12 @@ MODEL = os.path.join(TOP, "model", "mapq.pml")
 
 # writers x messages x frames[:mode]. Searched whole in CI.
 QUICK = ["2x1x1", "2x2x2:wake", "1x4x2:over", "1x3x2:crash", "2x1x2:abort", "1x2x1:join",
-         "1x2x1:overjoin", "1x2x2:takeover", "2x2x2:leave", "1x3x2:resume"]
+         "1x2x1:overjoin", "1x2x2:takeover", "2x2x2:leave", "1x3x2:resume",
+         "1x4x2:resume4"]
 # Bigger configurations, for --campaign: each took more than CI's minutes
 # or more than 3 GB here (doc/model.md has the figures).
 CAMPAIGN = ["2x2x2", "2x1x1:crash", "2x2x1:over", "2x3x2:wake", "1x4x3:crash", "2x2x2:over",
-            "2x1x1:abort", "1x3x1:join", "2x1x1:takeover", "1x2x1:joinloss"]
+            "2x1x1:abort", "1x3x1:join", "2x1x1:takeover", "1x2x1:joinloss", "2x1x1:resume2"]
 # Each seeded bug, and the configuration that must find it; "bitstate":
 # by a bitstate search, where the exhaustive one fills its memory limit
 # before it reaches the bug (a trail found either way is a real one).
@@ -111,7 +113,8 @@ def say(msg):
 
 
 def parse_config(text):
-    modes = r"(:wake|:over|:crash|:abort|:join|:overjoin|:joinloss|:takeover|:leave|:nodeaths|:resume)?"
+    modes = r"(:wake|:over|:crash|:abort|:join|:overjoin|:joinloss|:takeover|:leave|:nodeaths|" \
+        r":resume[2-4]?)?"
     m = re.fullmatch(r"(\d+)x(\d+)x(\d+)" + modes, text)
     if not m:
         sys.exit("model: --config: say writers x messages x frames, as 2x1x1, optionally "
@@ -121,9 +124,14 @@ def parse_config(text):
                  ":joinloss for that with the joiner's lost counts, "
                  ":takeover for a dead writer's slot taken over, :leave for wake-ups with "
                  "a reader that closes, :nodeaths for no deaths or :resume for a durable reader "
-                 "that closes and comes back, as 2x2x2:wake (got '%s')"
+                 "that closes and comes back (:resume2 to :resume4: as many times), as "
+                 "2x2x2:wake (got '%s')"
                  % text)
     nw, msgs, nslot = (int(x) for x in m.groups()[:3])
+    mode = m.group(4)
+    if mode and mode.startswith(":resume") and mode != ":resume":
+        return ["-DNW=%d" % nw, "-DMSGS=%d" % msgs, "-DNSLOT=%d" % nslot, "-DRESUME",
+                "-DRESUMES=%s" % mode[len(":resume"):]]
     if not (1 <= nw <= 2 and 1 <= msgs <= 4 and 1 <= nslot <= 4):
         sys.exit("model: --config %s: the model takes 1-2 writers, 1-4 messages, 1-4 frames"
                  % text)
@@ -305,7 +313,7 @@ def main():
                     "the joiner's lost counts, :takeover for a dead "
                     "writer's slot taken over, :leave for wake-ups with a reader that "
                     "closes, :nodeaths for no deaths or :resume for a durable reader that "
-                    "closes and comes back "
+                    "closes and comes back (:resume2 to :resume4: as many times) "
                     "(repeatable; default: %s)"
                     % " ".join(QUICK))
     ap.add_argument("--no-bugs", action="store_true", help="do not check the seeded bugs")
