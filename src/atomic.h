@@ -33,9 +33,8 @@
 #define mapq__cas(p, e, d, s, f) atomic_compare_exchange_strong_explicit(p, e, d, s, f)
 #define mapq__cas_weak(p, e, d, s, f) atomic_compare_exchange_weak_explicit(p, e, d, s, f)
 #define mapq__fence(mo) atomic_thread_fence(mo)
-/* A liveness lock taken, dropped or tested at byte @off (slots.c). */
-#define mapq__lock_step(off) ((void)0)
-#define mapq__unlock_step(off) ((void)0)
+/* A liveness lock taken, dropped (@unlock) or tested at byte @off (slots.c). */
+#define mapq__lock_step(off, unlock) ((void)0)
 /* Plain stores to the file's [p, p + n) follow, before the next step. */
 #define mapq__plain_stores(p, n) ((void)0)
 
@@ -110,8 +109,9 @@
 		mapq__sim_order(NULL, mo);       \
 		atomic_thread_fence(mo);         \
 	} while (0)
-#define mapq__lock_step(off) MAPQ__SIM_STEP(LOCK, NULL, off)
-#define mapq__unlock_step(off) MAPQ__SIM_STEP(UNLOCK, NULL, off)
+#define mapq__lock_step(off, unlock)                                                      \
+	mapq__sim_step((unlock) ? MAPQ_SIM_UNLOCK : MAPQ_SIM_LOCK, NULL, (uint64_t)(off), \
+		       __FILE__, __LINE__)
 /* Not a step: the simulator may hold the plain stores the caller makes
  * to [p, p + n) before its next step in its store buffer (sim.h). */
 #define mapq__plain_stores(p, n) mapq__sim_plain((void *)(p), (n))

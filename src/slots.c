@@ -31,10 +31,7 @@ static int ofd_lock(int fd, uint64_t off, short type, int cmd)
 		.l_len = 1,
 	};
 	/* a liveness lock's change is a step of the protocol (doc/format.md) */
-	if (type == F_UNLCK)
-		mapq__unlock_step(off);
-	else
-		mapq__lock_step(off);
+	mapq__lock_step(off, type == F_UNLCK);
 	bool sim_wait = false;
 #ifdef MAPQ_SIM
 	if (cmd == F_OFD_SETLKW && mapq__sim_active()) {
@@ -93,7 +90,7 @@ int mapq__slot_is_live(int fd, uint64_t off)
 		.l_start = (off_t)off,
 		.l_len = 1,
 	};
-	mapq__lock_step(off);
+	mapq__lock_step(off, false);
 	if (fcntl(fd, F_OFD_GETLK, &fl) < 0)
 		return 1; /* cannot tell: assume alive, never free a live slot */
 	return fl.l_type != F_UNLCK;
