@@ -128,10 +128,6 @@ def parse_config(text):
                  "2x2x2:wake (got '%s')"
                  % text)
     nw, msgs, nslot = (int(x) for x in m.groups()[:3])
-    mode = m.group(4)
-    if mode and mode.startswith(":resume") and mode != ":resume":
-        return ["-DNW=%d" % nw, "-DMSGS=%d" % msgs, "-DNSLOT=%d" % nslot, "-DRESUME",
-                "-DRESUMES=%s" % mode[len(":resume"):]]
     if not (1 <= nw <= 2 and 1 <= msgs <= 4 and 1 <= nslot <= 4):
         sys.exit("model: --config %s: the model takes 1-2 writers, 1-4 messages, 1-4 frames"
                  % text)
@@ -141,7 +137,9 @@ def parse_config(text):
          ":overjoin": ["-DOVERWRITE", "-DJOIN"],
          ":joinloss": ["-DOVERWRITE", "-DJOIN", "-DJOIN_LOSSES"], ":takeover": ["-DTAKEOVER"],
          ":leave": ["-DWAKEUPS", "-DLEAVE"], ":nodeaths": ["-DNO_DEATHS"],
-         ":resume": ["-DRESUME"]}[m.group(4)]
+         ":resume": ["-DRESUME"], ":resume2": ["-DRESUME", "-DRESUMES=2"],
+         ":resume3": ["-DRESUME", "-DRESUMES=3"],
+         ":resume4": ["-DRESUME", "-DRESUMES=4"]}[m.group(4)]
 
 
 def build(work, defines, mem, bitstate):
@@ -356,12 +354,14 @@ def main():
     jobs = args.jobs or default_jobs(args.mem)
     say("%d searches, %d at a time (memory limit %d MB each)" % (len(todo), jobs, args.mem))
 
+    place = {job[1]: i for i, job in enumerate(todo)}  # the summary's rows in this order
+
     def one(job):
         defines, label, expect_error, bitstate = job
         result = check(defines, label, args, expect_error, rows, bitstate)
         if rows is not None:
             with OUTPUT:
-                rows.sort(key=lambda r: [t[1] for t in todo].index(r["config"]))
+                rows.sort(key=lambda r: place[r["config"]])
                 write_summary(args, rows)
         return result
 

@@ -692,24 +692,14 @@ def load_previous(out):
     except (OSError, ValueError):
         pass
     current = {m["id"]: m for m in all_mutants(None, OPERATORS)}
-    out = {}
-    try:
-        with open(CAMPAIGN) as f:
-            for line in f:
-                if line.startswith("#") or not line.strip():
-                    continue
-                mid, killer = line.rstrip("\n").split("\t")[:2]
-                if mid in current:
-                    out[mid] = dict(current[mid], result="killed", killer=killer, flaky=[],
-                                    seconds=0.0, reached=None)
-    except OSError:
-        pass
-    return out
+    return {mid: dict(current[mid], result="killed", killer=killer, flaky=[], seconds=0.0,
+                      reached=None)
+            for mid, killer in recorded_killers().items() if mid in current}
 
 
 def recorded_killers():
-    """Mutant id -> the test of make check that killed it, as
-    mutation/kills.tsv records."""
+    """Mutant id -> the check that killed it, as mutation/kills.tsv
+    records."""
     out = {}
     try:
         with open(CAMPAIGN) as f:
