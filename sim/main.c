@@ -101,7 +101,9 @@ static const char usage[] =
 	"                       the sleeper's fence prevents); release, the\n"
 	"                       library's release stores order nothing before them\n"
 	"                       (with --memory weak --plain-stores: a frame's payload\n"
-	"                       seen after its pos, a torn message)\n"
+	"                       seen after its pos, a torn message; with --memory c11:\n"
+	"                       a writer's payload stored over bytes a reader read,\n"
+	"                       a data race)\n"
 	"      --json FILE      write the campaign's result there (scripts/stress.py --sim)\n"
 	"  -q, --quiet          no progress lines\n"
 	"  -h, --help           this text\n"
@@ -556,9 +558,9 @@ static void parse(int argc, char **argv, struct campaign *c)
 		bad("--power-cuts: needs --capacity 16384 or more: in a smaller ring mapq_sync "
 		    "cannot keep later writes off the pages it synced, and a torn page loses "
 		    "synced messages (include/mapq.h)");
-	if (g->breakage == BREAK_RELEASE && g->memory != MEM_WEAK)
-		bad("--break release: needs --memory weak (the only memory here whose stores "
-		    "a release keeps in order)");
+	if (g->breakage == BREAK_RELEASE && g->memory != MEM_WEAK && g->memory != MEM_C11)
+		bad("--break release: needs --memory weak or c11 (the memories here where a "
+		    "release orders anything the others do not already)");
 	if (g->breakage == BREAK_FENCE && g->memory == MEM_SC)
 		bad("--break fence: needs --memory tso, weak or c11 (with every step in memory at "
 		    "once a fence has nothing to order)");

@@ -403,6 +403,8 @@ void sim_memory_start(void)
 	made = 0;
 	mapq__sim.failed = NULL;
 	mapq__sim.plain = NULL;
+	mapq__sim.reads = NULL;
+	mapq__sim.released = NULL;
 	if (sim_w.cfg->memory == MEM_SC) {
 		mapq__sim.store = NULL;
 		mapq__sim.load = NULL;

@@ -489,6 +489,7 @@ static bool all_done(void)
 static void reap(struct sim_proc *p)
 {
 	sim_kernel_release(p);
+	sim_views_end(p);
 	if (p->state == P_DONE && !p->again) {
 		p->state = P_FREE;
 		return;

@@ -130,7 +130,7 @@ struct sim_config {
 		BREAK_WAKE,   /* futex wakes wake nobody: lost wake-ups */
 		BREAK_SYNC,   /* msync makes nothing durable (power.c) */
 		BREAK_FENCE,  /* seq_cst fences order nothing (memory.c) */
-		BREAK_RELEASE /* release stores order nothing before them (memory.c) */
+		BREAK_RELEASE /* release stores order nothing before them (memory.c, views.c) */
 	} breakage;           /* self-tests of the simulator (--break) */
 };
 
@@ -289,6 +289,7 @@ bool sim_memory_parse(const char *name, enum sim_memory *m); /* false: no such *
 void sim_views_start(void);                 /* at a schedule's start, for --memory c11 */
 void sim_views_begin(struct sim_proc *p);   /* a process starts: it sees memory */
 void sim_views_barrier(struct sim_proc *p); /* a full barrier: it sees memory */
+void sim_views_end(struct sim_proc *p);     /* a process ends: its reads go */
 
 /* Virtual time before a dead process comes back. */
 #define RESTART_NS 200000u

@@ -19,16 +19,22 @@
  *     one per process slot, carried by every release store, a relaxed
  *     store after a release fence, and a read-modify-write that reads
  *     one: the release sequence);
- *   - a seq_cst operation that came before the load (they are totally
- *     ordered, here in the order they run) knew it;
+ *   - the load is seq_cst and the newer store is a seq_cst store (or
+ *     read-modify-write) to the word: seq_cst operations are totally
+ *     ordered, here in the order they run, and a seq_cst load comes
+ *     before every store after the one it reads (coherence, C11
+ *     7.17.3). Nothing more: the total order synchronizes nothing, so a
+ *     seq_cst load may read older than a relaxed store that nothing
+ *     orders before it, and knows no more than an acquire load would;
  *   - it was in memory when the reader, or a process whose release the
  *     reader acquired, last passed a full barrier (a fence, a system
  *     call, its start): ARMv8 and x86 are multi-copy atomic, so a store
  *     in memory is seen by every load after such a barrier. C11 promises
  *     less; taking more only removes choices.
  *
- * A read-modify-write, a failed compare-exchange and a seq_cst load read
- * the newest value. An acquire fence counts as a full barrier for a
+ * A read-modify-write and a failed compare-exchange read the newest
+ * value; a failed one is a load with its failure order alone. An
+ * acquire fence counts as a full barrier for a
  * reason of the model's own: the plain bytes read before it (a seqlock's
  * look at a frame a later lap may be overwriting) are not versioned and
  * always the newest, so the atomics read after it must be too, as on
@@ -36,7 +42,10 @@
  * ones.
  *
  * Plain (non-atomic) bytes are not versioned: a weakened acquire that
- * guards them is ThreadSanitizer's to see. A word changed without an
+ * guards them is ThreadSanitizer's to see, but for a frame's bytes,
+ * which a reader announces it read and a writer that it is about to
+ * store: each such store must happen after every read of those bytes a
+ * reader released (see plain() below). A word changed without an
  * atomic (a later lap's payload over an old frame's word, a new file, a
  * power cut's image) starts a new history the first time it is met, from
  * the value in memory, and an acquire that reads it learns every store
@@ -66,6 +75,7 @@ struct version {
 	uint64_t stamp; /* order of making, over all words */
 	uint64_t v;
 	unsigned proc;       /* the slot of the process that stored it */
+	bool sc;             /* a seq_cst store or read-modify-write */
 	struct sim_view rel; /* what an acquire reading it learns */
 };
 
@@ -77,11 +87,22 @@ struct word {
 					 process read or wrote */
 };
 
+/* A frame's bytes a process read, and its own newest stamp when it read
+ * them: a store that happens after the read knows a newer one of its. */
+struct read {
+	uint64_t lo, hi, stamp;
+};
+
+#define READS 16 /* released reads of each process still checked */
+
 static struct word *words;
 static size_t nwords, used;
-static uint64_t stamps;         /* stores made so far */
-static unsigned stale_odds;     /* a load reads an older store with 1/stale_odds */
-static struct sim_view sc_view; /* what every seq_cst operation so far knew */
+static uint64_t stamps;     /* stores made so far */
+static unsigned stale_odds; /* a load reads an older store with 1/stale_odds */
+/* reads held (the frame a process holds) and released (its cursor passed
+ * them), per process slot */
+static struct read held[SIM_MAX_PROCS], released[SIM_MAX_PROCS][READS];
+static unsigned nreleased[SIM_MAX_PROCS];
 
 static uint64_t mask_of(unsigned size)
 {
@@ -117,7 +138,7 @@ static bool acquires(int mo)
 static bool releases(int mo)
 {
 	return mo != memory_order_relaxed && mo != memory_order_acquire &&
-	       mo != memory_order_consume;
+	       mo != memory_order_consume && sim_w.cfg->breakage != BREAK_RELEASE;
 }
 
 static struct word *slot_of(struct word *tab, size_t n, uint64_t key)
@@ -164,7 +185,9 @@ static struct word *word_at(uint64_t key, uint64_t now)
 		/* a plain write: an acquire of it learns every store so far
 		 * (see above) */
 		w->n = 1;
-		w->h[0] = (struct version){ .stamp = ++stamps, .v = now, .proc = SIM_MAX_PROCS };
+		w->h[0] = (struct version){
+			.stamp = ++stamps, .v = now, .proc = SIM_MAX_PROCS, .sc = true
+		};
 		w->h[0].rel.g = stamps;
 	}
 	return w;
@@ -176,11 +199,16 @@ static bool known(const struct sim_proc *p, const struct version *s)
 	       (s->proc < SIM_MAX_PROCS && s->stamp <= p->view.vc[s->proc]);
 }
 
-/* The oldest version of @w that @p may read. */
-static unsigned oldest_readable(const struct sim_proc *p, const struct word *w)
+/* The oldest version of @w that @p may read with order @mo: none older
+ * than one it knows of, and for a seq_cst load none older than the last
+ * seq_cst store (seq_cst operations are totally ordered, here in the
+ * order they run, and a seq_cst load is coherence-ordered before every
+ * store after what it reads: C11 7.17.3). */
+static unsigned oldest_readable(const struct sim_proc *p, const struct word *w, int mo)
 {
 	for (unsigned i = w->n; i-- > 0;)
-		if (known(p, &w->h[i]) || w->h[i].stamp <= w->seen[p->idx])
+		if (known(p, &w->h[i]) || w->h[i].stamp <= w->seen[p->idx] ||
+		    (mo == memory_order_seq_cst && w->h[i].sc))
 			return i;
 	return 0; /* older ones it knew of have left the history */
 }
@@ -188,7 +216,7 @@ static unsigned oldest_readable(const struct sim_proc *p, const struct word *w)
 /* A version of @w read by @p with order @mo. */
 static const struct version *read_one(struct sim_proc *p, struct word *w, int mo, bool newest)
 {
-	unsigned at = w->n - 1, lo = oldest_readable(p, w);
+	unsigned at = w->n - 1, lo = oldest_readable(p, w, mo);
 	/* 0 (what a shrunk tape holds): the newest */
 	if (!newest && at > lo && sim_choose(stale_odds) == 1)
 		at = lo + (unsigned)sim_choose(at - lo);
@@ -198,7 +226,10 @@ static const struct version *read_one(struct sim_proc *p, struct word *w, int mo
 	return s;
 }
 
-static void add(struct word *w, struct sim_proc *p, uint64_t v, const struct sim_view *rel)
+/* A store of @v by @p, whose acquirers learn @rel, and with @own (a
+ * release) every store of @p's up to this one; @sc: a seq_cst one. */
+static void add(struct word *w, struct sim_proc *p, uint64_t v, const struct sim_view *rel,
+		bool own, bool sc)
 {
 	if (w->n == HISTORY) {
 		memmove(&w->h[0], &w->h[1], (HISTORY - 1) * sizeof(w->h[0]));
@@ -208,8 +239,11 @@ static void add(struct word *w, struct sim_proc *p, uint64_t v, const struct sim
 	s->stamp = ++stamps;
 	s->v = v;
 	s->proc = p->idx;
+	s->sc = sc;
 	p->view.vc[p->idx] = s->stamp;
 	s->rel = *rel;
+	if (own)
+		s->rel.vc[p->idx] = s->stamp;
 	w->seen[p->idx] = s->stamp;
 }
 
@@ -220,8 +254,19 @@ void sim_views_barrier(struct sim_proc *p)
 	p->relfence = p->view;
 }
 
+/* A process ended: what it read is no longer checked. Whoever learns of
+ * its death does so through the kernel (its lock released), which orders
+ * everything it did before whatever the learner does next, and which the
+ * vector clocks do not follow. */
+void sim_views_end(struct sim_proc *p)
+{
+	held[p->idx].hi = 0;
+	nreleased[p->idx] = 0;
+}
+
 void sim_views_begin(struct sim_proc *p)
 {
+	sim_views_end(p);
 	memset(&p->view, 0, sizeof(p->view));
 	memset(&p->pending, 0, sizeof(p->pending));
 	sim_views_barrier(p); /* a new process sees what memory holds */
@@ -244,18 +289,9 @@ static int store(void *addr, unsigned size, uint64_t v, int mo)
 	struct sim_proc *p = shared(addr, &key);
 	struct word *w = p ? word_at(key, in_memory(addr, size)) : NULL;
 	if (w)
-		add(w, p, v & mask_of(size), releases(mo) ? &p->view : &p->relfence);
+		add(w, p, v & mask_of(size), releases(mo) ? &p->view : &p->relfence, releases(mo),
+		    mo == memory_order_seq_cst);
 	return 0; /* memory holds the newest: the macro stores it */
-}
-
-/* A seq_cst load or read-modify-write: seq_cst operations are totally
- * ordered, here in the order they run, and each sees what those before
- * it knew (as an acquire of every earlier one would) and tells those
- * after it what it knows (as a release would). */
-static void seq_cst(struct sim_proc *p)
-{
-	join(&p->view, &sc_view);
-	join(&sc_view, &p->view);
 }
 
 static int load(const void *addr, unsigned size, uint64_t *v, int mo)
@@ -264,12 +300,10 @@ static int load(const void *addr, unsigned size, uint64_t *v, int mo)
 	struct sim_proc *p = shared(addr, &key);
 	if (!p)
 		return 0;
-	if (mo == memory_order_seq_cst)
-		seq_cst(p); /* and it reads the newest (see above) */
 	struct word *w = word_at(key, in_memory(addr, size));
 	if (!w)
 		return 0;
-	*v = read_one(p, w, mo, mo == memory_order_seq_cst)->v;
+	*v = read_one(p, w, mo, false)->v;
 	return 1;
 }
 
@@ -278,11 +312,8 @@ static void order(const void *addr, int mo)
 	struct sim_proc *p = sim_w.cur;
 	if (!p)
 		return;
-	if (addr) { /* before a read-modify-write */
-		if (mo == memory_order_seq_cst)
-			seq_cst(p);
-		return;
-	}
+	if (addr)
+		return; /* before a read-modify-write: rmw() or failed() */
 	if (sim_w.cfg->breakage == BREAK_FENCE)
 		return;     /* the self-test: fences order nothing */
 	if (acquires(mo)) { /* a full barrier (see above) */
@@ -304,10 +335,12 @@ static void rmw(void *addr, unsigned size, uint64_t old, uint64_t v, int mo)
 		return;
 	struct sim_view rel = read_one(p, w, mo, true)->rel;
 	join(&rel, releases(mo) ? &p->view : &p->relfence);
-	add(w, p, v & mask_of(size), &rel);
+	add(w, p, v & mask_of(size), &rel, releases(mo), mo == memory_order_seq_cst);
 }
 
-/* After a compare-exchange that failed: a load of the newest value. */
+/* After a compare-exchange that failed: a load of the newest value, with
+ * the failure order alone (a seq_cst success order does not make a
+ * failed compare-exchange part of the seq_cst order). */
 static void failed(const void *addr, unsigned size, uint64_t seen, int mo)
 {
 	uint64_t key;
@@ -317,6 +350,90 @@ static void failed(const void *addr, unsigned size, uint64_t seen, int mo)
 		read_one(p, w, mo, true);
 }
 
+static const char *role_of(const struct sim_proc *p)
+{
+	return p->role == R_WRITER ? "writer" : p->role == R_READER ? "reader" : "closer";
+}
+
+/* The caller read [addr, addr + len) of a frame it now holds. */
+static void reads(const void *addr, size_t len)
+{
+	uint64_t key;
+	struct sim_proc *p = shared(addr, &key);
+	if (p)
+		held[p->idx] = (struct read){ key, key + len, p->view.vc[p->idx] };
+}
+
+/* The caller's cursor passed the frame whose reads begin at @addr: the
+ * reads it holds if they are that frame's (not a frame it read and was
+ * pushed past, then a padding frame it passed unread). */
+static void release_held(const void *addr)
+{
+	uint64_t key;
+	struct sim_proc *p = shared(addr, &key);
+	if (!p || !held[p->idx].hi)
+		return;
+	if (held[p->idx].lo != key) {
+		held[p->idx].hi = 0;
+		return;
+	}
+	unsigned *n = &nreleased[p->idx];
+	if (*n == READS) /* the oldest goes unchecked */
+		memmove(&released[p->idx][0], &released[p->idx][1],
+			(READS - 1) * sizeof(released[0][0]));
+	else
+		(*n)++;
+	released[p->idx][*n - 1] = held[p->idx];
+	held[p->idx].hi = 0;
+}
+
+/*
+ * Plain stores to [addr, addr + len) follow: each read of those bytes
+ * that another process released must happen before them. The reader's
+ * release of its cursor, after the read, carries a stamp newer than the
+ * one it had when it read; a store that happens after the read knows
+ * that stamp or a later one (the vector clock, which follows
+ * happens-before alone; a barrier's view of memory, g, orders the stores
+ * it saw before our loads, not another process's loads before our
+ * stores). Otherwise the
+ * reader's loads may take the new bytes on ARM or POWER, which may let a
+ * load be satisfied after a later store (load buffering).
+ */
+static void plain(void *addr, size_t len)
+{
+	uint64_t key;
+	struct sim_proc *p = shared(addr, &key);
+	if (!p)
+		return;
+	for (unsigned q = 0; q < SIM_MAX_PROCS; q++) {
+		if (q == p->idx)
+			continue;
+		for (unsigned i = 0; i < nreleased[q];) {
+			struct read *r = &released[q][i];
+			if (r->hi <= key || key + len <= r->lo) {
+				i++;
+				continue;
+			}
+			if (p->view.vc[q] <= r->stamp) {
+				char at[48];
+				mapq__sim_name(sim_w.sb, key, at, sizeof(at));
+				/* plain bytes: where, not which word of a frame */
+				if (!strncmp(at, "ring+", 5) && strchr(at, '.'))
+					*strchr(at, '.') = 0;
+				sim_fail("data race: after step %llu, %s %u.%u stores %zu bytes "
+					 "at %s, which %s %u.%u read and released with no "
+					 "happens-before from its read to this store",
+					 (unsigned long long)sim_w.steps, role_of(p), p->id, p->inc,
+					 len, at, role_of(&sim_w.procs[q]), sim_w.procs[q].id,
+					 sim_w.procs[q].inc);
+				return;
+			}
+			/* this store happens after the read: checked once */
+			memmove(r, r + 1, (--nreleased[q] - i) * sizeof(*r));
+		}
+	}
+}
+
 void sim_views_start(void)
 {
 	static const unsigned odds[] = { 2, 4, 16, 64 };
@@ -324,11 +441,15 @@ void sim_views_start(void)
 		words[i].key = UINT64_MAX;
 	used = 0;
 	stamps = 0;
-	memset(&sc_view, 0, sizeof(sc_view));
 	stale_odds = odds[sim_choose(4)]; /* a choice: as memory.c's odds */
 	mapq__sim.store = store;
 	mapq__sim.load = load;
 	mapq__sim.order = order;
 	mapq__sim.rmw = rmw;
 	mapq__sim.failed = failed;
+	mapq__sim.plain = plain;
+	mapq__sim.reads = reads;
+	mapq__sim.released = release_held;
+	memset(nreleased, 0, sizeof(nreleased));
+	memset(held, 0, sizeof(held));
 }

@@ -37,6 +37,10 @@
 #define mapq__lock_step(off, unlock) ((void)0)
 /* Plain stores to the file's [p, p + n) follow, before the next step. */
 #define mapq__plain_stores(p, n) ((void)0)
+/* The file's [p, p + n) was read with plain loads; then our cursor passed
+ * the frame whose reads began at p. */
+#define mapq__plain_reads(p, n) ((void)0)
+#define mapq__reads_released(p) ((void)0)
 
 #else /* MAPQ_SIM */
 
@@ -115,6 +119,11 @@
 /* Not a step: the simulator may hold the plain stores the caller makes
  * to [p, p + n) before its next step in its store buffer (sim.h). */
 #define mapq__plain_stores(p, n) mapq__sim_plain((void *)(p), (n))
+/* Not steps: the caller read [p, p + n) with plain loads (a frame it
+ * holds); later its cursor passed the frame whose reads began at p
+ * (sim.h, reads). */
+#define mapq__plain_reads(p, n) mapq__sim_reads((p), (n))
+#define mapq__reads_released(p) mapq__sim_released(p)
 
 #endif /* MAPQ_SIM */
 

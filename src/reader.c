@@ -301,6 +301,7 @@ static bool advance(struct mapq_reader *r, uint64_t from, uint64_t to)
 	 * wake_space must not move before it */
 	if (!mapq__cas(&s->cursor, &from, to, memory_order_seq_cst, memory_order_relaxed))
 		return false;
+	mapq__reads_released(&frame_at(q, from)->len);
 	if (!q->overwrite)
 		mapq__wake_space(q);
 	return true;
@@ -457,6 +458,9 @@ static int peek(struct mapq_reader *r, mapq_msg *msg, uint64_t *cur, bool hint)
 				      : look(q, c, msg, &r->held_next);
 		if (rc == 0) {
 			r->held_pos = c;
+			/* the header fields and payload look() read */
+			mapq__plain_reads(&frame_at(q, c)->len,
+					  FRAME_HDR - offsetof(struct fmt_frame, len) + msg->len);
 			return 0;
 		}
 		/*

@@ -89,6 +89,16 @@ struct mapq__sim_hooks {
 	 * them with its atomic stores (--plain-stores), so that another
 	 * process sees them late, in any order the memory model allows. */
 	void (*plain)(void *addr, size_t len);
+	/* reads: the caller has just read [addr, addr + len) with plain
+	 * loads, a frame it now holds. released: its cursor has passed a
+	 * frame, whose reads (if it announced any) began at @addr: writers
+	 * may now overwrite those bytes.
+	 * --memory c11 checks that each plain store into bytes so released
+	 * happens after their reads (sim/views.c): the load buffering no
+	 * model here can show, judged as ThreadSanitizer would judge it,
+	 * but across processes. */
+	void (*reads)(const void *addr, size_t len);
+	void (*released)(const void *addr);
 };
 
 /* sim.c: all NULL until the simulator sets them */
@@ -138,6 +148,18 @@ static inline void mapq__sim_plain(void *addr, size_t len)
 {
 	if (mapq__sim.plain)
 		mapq__sim.plain(addr, len);
+}
+
+static inline void mapq__sim_reads(const void *addr, size_t len)
+{
+	if (mapq__sim.reads)
+		mapq__sim.reads(addr, len);
+}
+
+static inline void mapq__sim_released(const void *addr)
+{
+	if (mapq__sim.released)
+		mapq__sim.released(addr);
 }
 
 static inline void mapq__sim_value(uint64_t v)
