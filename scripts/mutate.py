@@ -360,6 +360,13 @@ SIM_CHECKS = [
                            "--max-size", "1024", "-m", "24", "--overwrite", "-n", "3000"]),
     ("sim-c11-lapped", ["--memory", "c11", "-w", "1", "-r", "2", "-k", "0", "--max-size", "1024",
                         "-m", "24", "--overwrite", "-n", "12000"]),
+    # a lapped reader back from a stall advances while four writers push
+    # it and race to move head: the happens-before check of the frames'
+    # bytes sees a writer's failed CAS (of a cursor, of head) or re-read
+    # of head that did not acquire the reader's release (load buffering)
+    ("sim-c11-lapped-stalls", ["--memory", "c11", "--strategy", "random", "-w", "4", "-r", "1",
+                               "-k", "0", "--stalls", "4", "--stall-ms", "1", "--max-size",
+                               "1024", "-m", "24", "--overwrite", "-n", "6000"]),
 ]
 SIM_TIMEOUT = 120
 # Tests of the repository's own files, not of the library's behaviour.
