@@ -110,8 +110,8 @@ static void raise_hwm(struct mapq *q, uint32_t n)
 }
 
 /*
- * After a joining reader's seq_cst store of its state (or of its reset
- * cursor): the first position it may read (doc/format.md, Join). Under
+ * After a joining reader's seq_cst store of its state: the first position
+ * it may read (doc/format.md, Join). Under
  * MAPQ_BLOCK a head mover whose scan missed us may still move head, but
  * only to where it said it would first (head_intent; ring.c, intend()),
  * so we start there if that is past head. Under MAPQ_OVERWRITE such a
@@ -175,9 +175,18 @@ int mapq_reader_open(mapq *q, mapq_reader **rp, const char *name, int start)
 		if (!resume) {
 			mapq__store(&s->lost, 0, memory_order_relaxed);
 			/* relaxed load: a position only; every frame read from it
-			 * is judged by look()'s own acquire loads */
+			 * is judged by look()'s own acquire loads. relaxed store:
+			 * the seq_cst store of ACTIVE below releases it, as it
+			 * does a new slot's fields. A mover's seq_cst load of the
+			 * state that reads our store of ACTIVE acquires it, so
+			 * its acquire load of the cursor sees the reset; one that
+			 * reads an earlier state (DETACHED, or a dead owner's
+			 * ACTIVE: a holder at the old cursor) comes before our
+			 * store in the single order of seq_cst operations, after
+			 * its intent or its CAS of head, which our loads of them
+			 * after that store then see (join_floor()). */
 			mapq__store(&s->cursor, mapq__load(from, memory_order_relaxed),
-				    memory_order_seq_cst);
+				    memory_order_relaxed);
 		}
 	} else {
 		/* relaxed: no scanner looks at a BUSY slot's fields; the seq_cst
