@@ -183,10 +183,15 @@ void sim_memory_drain(struct sim_proc *p)
  * too; a store-before-load pair with an unlock between needs its own
  * seq_cst. A lock or a test empties the caller's own buffer, as a system
  * call does here (stronger than ARM's acquire, which needs only that the
- * unlocks before it are seen).
+ * unlocks before it are seen). Under c11, an acquire and a release of
+ * the kernel's one lock of the file's lock records (views.c).
  */
 void sim_memory_lock(struct sim_proc *p, bool unlock)
 {
+	if (sim_w.cfg->memory == MEM_C11) {
+		sim_views_lock(p);
+		return;
+	}
 	if (sim_w.cfg->memory != MEM_WEAK) {
 		sim_memory_drain(p);
 		return;

@@ -290,6 +290,7 @@ void sim_views_start(void);                 /* at a schedule's start, for --memo
 void sim_views_begin(struct sim_proc *p);   /* a process starts: it sees memory */
 void sim_views_barrier(struct sim_proc *p); /* a full barrier: it sees memory */
 void sim_views_end(struct sim_proc *p);     /* a process ends: its reads go */
+void sim_views_lock(struct sim_proc *p);    /* an OFD lock's fcntl() */
 
 /* Virtual time before a dead process comes back. */
 #define RESTART_NS 200000u

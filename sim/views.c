@@ -28,9 +28,11 @@
  *     orders before it, and knows no more than an acquire load would;
  *   - it was in memory when the reader, or a process whose release the
  *     reader acquired, last passed a full barrier (a fence, a system
- *     call, its start): ARMv8 and x86 are multi-copy atomic, so a store
- *     in memory is seen by every load after such a barrier. C11 promises
- *     less; taking more only removes choices.
+ *     call but a lock's, its start): ARMv8 and x86 are multi-copy
+ *     atomic, so a store in memory is seen by every load after such a
+ *     barrier. C11 promises less; taking more only removes choices. A
+ *     lock call is an acquire and release of the kernel's lock of the
+ *     file's lock records (sim_views_lock()).
  *
  * A read-modify-write and a failed compare-exchange read the newest
  * value; a failed one is a load with its failure order alone. An
@@ -97,8 +99,9 @@ struct read {
 
 static struct word *words;
 static size_t nwords, used;
-static uint64_t stamps;     /* stores made so far */
-static unsigned stale_odds; /* a load reads an older store with 1/stale_odds */
+static uint64_t stamps;           /* stores made so far */
+static unsigned stale_odds;       /* a load reads an older store with 1/stale_odds */
+static struct sim_view lock_view; /* what every fcntl() lock call so far knew */
 /* reads held (the frame a process holds) and released (its cursor passed
  * them), per process slot */
 static struct read held[SIM_MAX_PROCS], released[SIM_MAX_PROCS][READS];
@@ -260,8 +263,24 @@ void sim_views_barrier(struct sim_proc *p)
  * vector clocks do not follow. */
 void sim_views_end(struct sim_proc *p)
 {
+	/* the kernel drops its locks: a lock call's release */
+	join(&lock_view, &p->view);
 	held[p->idx].hi = 0;
 	nreleased[p->idx] = 0;
+}
+
+/*
+ * An OFD lock's fcntl(), taken, tested or dropped. The kernel keeps a
+ * file's lock records under one spinlock, which each call takes and
+ * drops: an acquire of what every earlier call on the file released,
+ * and a release of what the caller knows. Not a full barrier: ARM's
+ * kernel makes none there, so a load after the call may still read what
+ * no lock call ordered before it.
+ */
+void sim_views_lock(struct sim_proc *p)
+{
+	join(&p->view, &lock_view);
+	join(&lock_view, &p->view);
 }
 
 void sim_views_begin(struct sim_proc *p)
@@ -451,5 +470,6 @@ void sim_views_start(void)
 	mapq__sim.reads = reads;
 	mapq__sim.released = release_held;
 	memset(nreleased, 0, sizeof(nreleased));
+	memset(&lock_view, 0, sizeof(lock_view));
 	memset(held, 0, sizeof(held));
 }
