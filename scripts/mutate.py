@@ -355,6 +355,12 @@ SIM_CHECKS = [
                    "--capacity", "16384", "-m", "24", "-n", "800"]),
     ("sim-power-laps", ["-w", "2", "-r", "2", "-k", "1", "--power-cuts", "2",
                         "--capacity", "16384", "-m", "100", "-n", "1000"]),
+    # stale loads after power cuts: every process comes back knowing only
+    # what it reads and locks, so a joiner's loads may miss a head mover's
+    # intent that nothing ordered before them (0ef558d36e, at schedule
+    # 4220: a data race on the frame it then read)
+    ("sim-c11-power", ["--memory", "c11", "-w", "2", "-r", "2", "-k", "1", "--stalls", "1",
+                       "--power-cuts", "2", "--capacity", "16384", "-m", "24", "-n", "6000"]),
     # loads that read older stores: overwrite-mode readers' seqlocks
     ("sim-c11-overwrite", ["--memory", "c11", "-w", "2", "-r", "2", "-k", "2", "--stalls", "1",
                            "--max-size", "1024", "-m", "24", "--overwrite", "-n", "3000"]),
