@@ -21,14 +21,14 @@
  * writer's attach, which may repair a dead owner's frame first. */
 #define LATE_NS 2000000ull
 
-static const char *role_name(const struct sim_proc *p)
+const char *sim_role_name(const struct sim_proc *p)
 {
 	return p->role == R_WRITER ? "writer" : p->role == R_READER ? "reader" : "closer";
 }
 
 static void fail_rc(const struct sim_proc *p, const char *what, int rc)
 {
-	sim_fail("%s %u.%u: %s: %s (%s)", role_name(p), p->id, p->inc, what, mapq_strerror(rc),
+	sim_fail("%s %u.%u: %s: %s (%s)", sim_role_name(p), p->id, p->inc, what, mapq_strerror(rc),
 		 mapq_err_name(rc));
 	sim_exit();
 }
@@ -54,17 +54,19 @@ static void judge_wait(struct sim_proc *p, const char *what, int timeout_ms, uin
 		sim_fail("lost wake-up: %s %u.%u: %s succeeded only when its own timer ran out "
 			 "(%.3f ms in), with every other process asleep and nothing dead or "
 			 "stalled: whoever made it possible did not wake it",
-			 role_name(p), p->id, p->inc, what, (double)took / 1e6);
+			 sim_role_name(p), p->id, p->inc, what, (double)took / 1e6);
 	if (rc == -ETIMEDOUT && timeout_ms > 0) {
 		uint64_t t = (uint64_t)timeout_ms * 1000000u;
 		if (took < t)
 			sim_fail("timeout error: %s %u.%u: %s with a %d ms timeout gave up after "
 				 "%.3f ms",
-				 role_name(p), p->id, p->inc, what, timeout_ms, (double)took / 1e6);
+				 sim_role_name(p), p->id, p->inc, what, timeout_ms,
+				 (double)took / 1e6);
 		else if (took > t + LATE_NS && !sim_w.disturbed)
 			sim_fail("timeout error: %s %u.%u: %s with a %d ms timeout returned after "
 				 "%.3f ms",
-				 role_name(p), p->id, p->inc, what, timeout_ms, (double)took / 1e6);
+				 sim_role_name(p), p->id, p->inc, what, timeout_ms,
+				 (double)took / 1e6);
 	}
 	p->quiet_timer = false;
 }

@@ -308,6 +308,7 @@ void sim_power_cut(void); /* every process is dead: the crash image, judged */
 
 /* roles.c */
 void sim_role_main(void);
+const char *sim_role_name(const struct sim_proc *p); /* writer, reader or closer */
 
 /* verdict.c */
 struct sim_result {

@@ -257,16 +257,20 @@ void sim_views_barrier(struct sim_proc *p)
 	p->relfence = p->view;
 }
 
-/* A process ended: what it read is no longer checked. Whoever learns of
- * its death does so through the kernel (its lock released), which orders
- * everything it did before whatever the learner does next, and which the
- * vector clocks do not follow. */
-void sim_views_end(struct sim_proc *p)
+static void forget_reads(const struct sim_proc *p)
 {
-	/* the kernel drops its locks: a lock call's release */
-	join(&lock_view, &p->view);
 	held[p->idx].hi = 0;
 	nreleased[p->idx] = 0;
+}
+
+/* A process ended. The kernel drops its locks: a lock call's release.
+ * What it read is no longer checked: whoever learns of its end does so
+ * through the kernel (its lock released), which orders everything it did
+ * before whatever the learner does next. */
+void sim_views_end(struct sim_proc *p)
+{
+	join(&lock_view, &p->view);
+	forget_reads(p);
 }
 
 /*
@@ -285,7 +289,7 @@ void sim_views_lock(struct sim_proc *p)
 
 void sim_views_begin(struct sim_proc *p)
 {
-	sim_views_end(p);
+	forget_reads(p);
 	memset(&p->view, 0, sizeof(p->view));
 	memset(&p->pending, 0, sizeof(p->pending));
 	sim_views_barrier(p); /* a new process sees what memory holds */
@@ -369,11 +373,6 @@ static void failed(const void *addr, unsigned size, uint64_t seen, int mo)
 		read_one(p, w, mo, true);
 }
 
-static const char *role_of(const struct sim_proc *p)
-{
-	return p->role == R_WRITER ? "writer" : p->role == R_READER ? "reader" : "closer";
-}
-
 /* The caller read [addr, addr + len) of a frame it now holds. */
 static void reads(const void *addr, size_t len)
 {
@@ -414,9 +413,9 @@ static void release_held(const void *addr)
  * that stamp or a later one (the vector clock, which follows
  * happens-before alone; a barrier's view of memory, g, orders the stores
  * it saw before our loads, not another process's loads before our
- * stores). Otherwise the
- * reader's loads may take the new bytes on ARM or POWER, which may let a
- * load be satisfied after a later store (load buffering).
+ * stores). Otherwise the reader's loads may take the new bytes on ARM or
+ * POWER, which may let a load be satisfied after a later store (load
+ * buffering).
  */
 static void plain(void *addr, size_t len)
 {
@@ -442,9 +441,9 @@ static void plain(void *addr, size_t len)
 				sim_fail("data race: after step %llu, %s %u.%u stores %zu bytes "
 					 "at %s, which %s %u.%u read and released with no "
 					 "happens-before from its read to this store",
-					 (unsigned long long)sim_w.steps, role_of(p), p->id, p->inc,
-					 len, at, role_of(&sim_w.procs[q]), sim_w.procs[q].id,
-					 sim_w.procs[q].inc);
+					 (unsigned long long)sim_w.steps, sim_role_name(p), p->id,
+					 p->inc, len, at, sim_role_name(&sim_w.procs[q]),
+					 sim_w.procs[q].id, sim_w.procs[q].inc);
 				return;
 			}
 			/* this store happens after the read: checked once */
