@@ -44,7 +44,8 @@ TOP = os.path.dirname(HERE)
 # for lost wake-ups), deaths with stalls, frames up to a quarter of the
 # ring, one writer with deaths and stalls, readers without a name, the
 # overwrite policy, crashes of every process (recovery on open), power
-# cuts (writers sync; the file keeps what reached the disk), and store
+# cuts (writers sync; the file keeps what reached the disk), readers that
+# drop their names as they close, a short unblock timeout, and store
 # buffers (--memory: a memory weaker than sequential consistency, where a
 # missing fence or a weakened order shows), without deaths and with them.
 SIM_WORKLOADS = [
@@ -63,6 +64,9 @@ SIM_WORKLOADS = [
     # disk laps behind the ring
     ("power-laps", ["-w", "2", "-r", "2", "-k", "1", "--power-cuts", "2", "--capacity", "16384",
                     "-m", "100"]),
+    # durable readers that close, drop their names now and then and come
+    # back under them anew: deaths inside mapq_reader_drop()
+    ("drop", ["-w", "1", "-r", "1", "-k", "1", "-m", "40", "--reattach", "--drop"]),
     ("short-unblock", ["-w", "3", "-r", "2", "-k", "1", "--stalls", "2", "--unblock-ms", "1"]),
     ("weak", ["--memory", "weak", "-k", "0"]),
     ("weak-deaths", ["--memory", "weak", "-w", "3", "-r", "2", "-k", "2", "--stalls", "1"]),

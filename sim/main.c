@@ -68,6 +68,10 @@ static const char usage[] =
 	"                       20 ms later: closes and joins during the traffic\n"
 	"      --rejoin-oldest  with --ephemeral: a restarted reader starts at the\n"
 	"                       oldest message, joining while writers move head\n"
+	"      --drop           with --reattach: a reader that closes drops its name\n"
+	"                       (mapq_reader_drop) now and then, and comes back under\n"
+	"                       it anew, at the oldest message: what it missed is not\n"
+	"                       a loss\n"
 	"  -m, --messages N     messages per writer (16: more than the ring holds)\n"
 	"      --capacity B     ring bytes, a power of two >= 4096 (4096)\n"
 	"      --min-size B     smallest payload, >= %u (%u)\n"
@@ -137,6 +141,7 @@ enum {
 	O_TEAR,
 	O_MEMORY,
 	O_REATTACH,
+	O_DROP,
 	O_REJOIN,
 	O_PLAIN
 };
@@ -177,6 +182,7 @@ static const struct option longopts[] = {
 	{ "tear", required_argument, NULL, O_TEAR },
 	{ "memory", required_argument, NULL, O_MEMORY },
 	{ "reattach", no_argument, NULL, O_REATTACH },
+	{ "drop", no_argument, NULL, O_DROP },
 	{ "rejoin-oldest", no_argument, NULL, O_REJOIN },
 	{ "plain-stores", no_argument, NULL, O_PLAIN },
 	{ "quiet", no_argument, NULL, 'q' },
@@ -325,6 +331,8 @@ static void print_command(FILE *f, const struct campaign *c, uint64_t seed, bool
 		fprintf(f, " --memory %s", sim_memory_name(g->memory));
 	if (g->reattach)
 		fprintf(f, " --reattach");
+	if (g->drop)
+		fprintf(f, " --drop");
 	if (g->rejoin_oldest)
 		fprintf(f, " --rejoin-oldest");
 	if (g->plain_stores)
@@ -486,6 +494,9 @@ static void parse(int argc, char **argv, struct campaign *c)
 		case O_REATTACH:
 			g->reattach = true;
 			break;
+		case O_DROP:
+			g->drop = true;
+			break;
 		case O_REJOIN:
 			g->rejoin_oldest = true;
 			break;
@@ -540,6 +551,9 @@ static void parse(int argc, char **argv, struct campaign *c)
 		bad("--trace needs --replay or --schedule");
 	if (c->expect_given && !c->replay)
 		bad("--expect needs --replay (a schedule file holds its fingerprint)");
+	if (g->drop && (!g->reattach || !g->durable))
+		bad("--drop: needs --reattach (readers that close) and durable readers (not "
+		    "--ephemeral: a name to drop)");
 	if (g->rejoin_oldest && g->durable)
 		bad("--rejoin-oldest: for readers without a name (--ephemeral); a durable one "
 		    "resumes at its cursor");

@@ -198,6 +198,22 @@ static void reader(struct sim_proc *p)
 		fail_rc(p, "reader_open", rc);
 	if (p->inc > 0 && !cfg->durable)
 		rs->lossy = 1;
+	/* --drop: the last incarnation dropped the name as it closed; this
+	 * one takes it anew, at the oldest message (MAPQ_START_RESUME of a
+	 * name nobody holds), and what came meanwhile is no loss */
+	bool anew = sim_w.dropped[p->id];
+	sim_w.dropped[p->id] = false;
+	if (anew) {
+		rs->lossy = 1;
+		/* It reads again what it read before the drop, and later
+		 * incarnations resume from there: each writer's stream
+		 * starts afresh, whatever it is taken up at. */
+		for (unsigned w = 0; w < cfg->writers; w++)
+			for (unsigned i = 0; i < TT_MAX_INC; i++) {
+				struct tt_pair *tp = tt_pair(&sim_w.st, p->id, w, i);
+				tp->next = tp->gap_lo = tp->gap_hi = 0;
+			}
+	}
 	/* A reader without a name that comes back once the closer is on its
 	 * way starts at the newest message, which may be past the end
 	 * marker: it is done when its read times out after the marker went
@@ -210,7 +226,7 @@ static void reader(struct sim_proc *p)
 	}
 	/* after a power cut a durable cursor may have gone back or forward
 	 * (power.c judges durability): judged as a cursor without a name */
-	bool durable = cfg->durable && !sim_w.power_cut;
+	bool durable = cfg->durable && !sim_w.power_cut && !anew;
 	bool first_after_restart = p->inc > 0 && durable;
 	uint64_t prev_end = UINT64_MAX;
 	uint8_t copy[1024];
@@ -306,6 +322,21 @@ static void reader(struct sim_proc *p)
 		 * writers move head */
 		if (cfg->reattach && p->inc + 1 < TT_MAX_INC && sim_choose(8) == 1) {
 			mapq_reader_close(r);
+			/* --drop: now and then the name goes too, dropped by
+			 * its owner once closed: writers that then find the
+			 * slot free pass its cursor, and must happen after the
+			 * reads it released (the drop's store of FREE). Said
+			 * before the call: a death inside it may have dropped
+			 * the name, and the next incarnation must not count on
+			 * it. */
+			if (cfg->drop && sim_choose(2) == 1) {
+				sim_w.dropped[p->id] = true;
+				rc = mapq_reader_drop(q, name);
+				if (rc == -EBUSY) /* its slot locked by a look at it */
+					sim_w.dropped[p->id] = false;
+				else if (rc)
+					fail_rc(p, "reader_drop", rc);
+			}
 			mapq_close(q);
 			p->again = true;
 			sim_exit();

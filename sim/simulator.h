@@ -112,6 +112,7 @@ struct sim_config {
 	bool overwrite;     /* MAPQ_OVERWRITE: writers lap slow readers */
 	bool reattach;      /* readers close now and then and come back (roles.c) */
 	bool rejoin_oldest; /* a restarted reader without a name starts at the oldest */
+	bool drop;          /* a durable reader that closes drops its name now and then */
 	bool plain_stores;  /* plain stores into frames wait in store buffers too */
 	enum sim_strategy strategy;
 	unsigned depth;            /* PCT: bugs of this depth have a guaranteed chance */
@@ -237,6 +238,7 @@ struct sim_world {
 	uint64_t progress_vt; /* when a message last went through */
 	uint64_t quiet_ns;    /* longer than this without one: stuck */
 	bool reader_ready[TT_MAX_READERS];
+	bool dropped[TT_MAX_READERS]; /* --drop: its name is gone; it comes back anew */
 	bool closer_started, end_sent;
 	char failure[512];
 	/* the trace: the last SIM_TRACE steps */

@@ -20,6 +20,8 @@
  *   reattach                   readers close and come back, if so
  *   rejoin-oldest              a restarted reader starts at the oldest
  *                              message, if so
+ *   drop                       a reader that closes drops its name now
+ *                              and then, if so
  *   memory tso|weak            store buffers (memory.c), if so
  *   plain-stores               plain stores wait in them too, if so
  *   deaths STEP...             the steps where a process dies
@@ -112,6 +114,8 @@ int sim_tape_save(const char *path, const struct sim_config *cfg, const struct s
 		fprintf(f, "\nreattach");
 	if (cfg->rejoin_oldest)
 		fprintf(f, "\nrejoin-oldest");
+	if (cfg->drop)
+		fprintf(f, "\ndrop");
 	if (cfg->plain_stores)
 		fprintf(f, "\nplain-stores");
 	fprintf(f, "\ndeaths");
@@ -234,6 +238,7 @@ int sim_tape_load(const char *path, struct sim_config *cfg, struct sim_tape *t,
 	cfg->memory = MEM_SC;
 	cfg->reattach = false;
 	cfg->rejoin_oldest = false;
+	cfg->drop = false;
 	cfg->plain_stores = false;
 	*fingerprint = 0;
 	if (kind_len)
@@ -312,6 +317,8 @@ int sim_tape_load(const char *path, struct sim_config *cfg, struct sim_tape *t,
 			cfg->reattach = true;
 		} else if (!strcmp(key, "rejoin-oldest")) {
 			cfg->rejoin_oldest = true;
+		} else if (!strcmp(key, "drop")) {
+			cfg->drop = true;
 		} else if (!strcmp(key, "plain-stores")) {
 			cfg->plain_stores = true;
 		} else if (!strcmp(key, "memory")) {

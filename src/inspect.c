@@ -139,7 +139,10 @@ int mapq_reader_slot(const mapq *q, uint32_t i, mapq_slot_info *out)
 		break;
 	}
 	out->pid = mapq__load(&r->pid, memory_order_relaxed);
-	out->durable = (flags & RSLOT_DURABLE) != 0;
+	/* a free slot has no reader, whatever its flags still say: a drop
+	 * frees a slot with one store and leaves the flags to its next
+	 * owner (reader.c) */
+	out->durable = st != RSLOT_FREE && (flags & RSLOT_DURABLE) != 0;
 	if (out->durable) {
 		/* the file's copy may lack its NUL: never read past it */
 		memcpy(out->name, r->name, MAPQ_NAME_MAX);

@@ -288,8 +288,16 @@ int mapq_reader_drop(mapq *q, const char *name)
 			err = -EBUSY;
 		if (!err) {
 			struct fmt_rslot *s = &q->rslots[i];
-			mapq__store(&s->flags, 0, memory_order_relaxed);
-			/* seq_cst: before the sleeper-flag load in wake_space */
+			/* One store drops the name: FREE hides a slot's flags
+			 * and name from every reader of them, and the next
+			 * owner writes both. Clearing the durable flag first
+			 * left, if we died in between, a detached slot nobody
+			 * could resume or drop, holding head back until no
+			 * process had the queue open (mapq-sim --drop).
+			 * seq_cst: a release, so that a writer that finds the
+			 * slot free and passes its cursor comes after what its
+			 * reader read (mapq_reader_close()); and ordered before
+			 * the sleeper-flag load in wake_space */
 			mapq__store(&s->state, RSLOT_FREE, memory_order_seq_cst);
 			mapq__slot_unlock(q->fd, rslot_lock_off(q, i));
 		}
