@@ -373,6 +373,15 @@ SIM_CHECKS = [
     ("sim-c11-lapped-stalls", ["--memory", "c11", "--strategy", "random", "-w", "4", "-r", "1",
                                "-k", "0", "--stalls", "4", "--stall-ms", "1", "--max-size",
                                "1024", "-m", "24", "--overwrite", "-n", "6000"]),
+    # readers that close and come back: a writer that finds a closed
+    # reader's slot free must happen after the reads it released (the
+    # close's store of FREE weakened, bf8aa82b6a: a data race at
+    # schedule 272); and durable ones that drop their names as they
+    # close (the drop's store, 8088e9bac3: at schedule 1241)
+    ("sim-c11-reattach", ["--memory", "c11", "--strategy", "pct", "--ephemeral", "--reattach",
+                          "-w", "1", "-r", "2", "-k", "0", "-m", "40", "-n", "4000"]),
+    ("sim-c11-drop", ["--memory", "c11", "--strategy", "pct", "--reattach", "--drop", "-w", "1",
+                      "-r", "1", "-k", "0", "-m", "40", "-n", "6000"]),
 ]
 SIM_TIMEOUT = 120
 # Tests of the repository's own files, not of the library's behaviour.

@@ -257,8 +257,11 @@ void mapq_reader_close(mapq_reader *r)
 	}
 	int locked = mapq__registry_lock(q->fd, registry_off(q));
 	(void)MAPQ_FAULT(RSLOT_DETACH);
-	/* seq_cst: ordered before the sleeper-flag load in wake_space, so a
-	 * writer blocked by this reader is woken */
+	/* seq_cst: a release, so that a writer that finds the slot free and
+	 * passes our cursor stores over the frames we read only after our
+	 * reads of them (mapq-sim --memory c11 --reattach: a data race
+	 * otherwise); and ordered before the sleeper-flag load in
+	 * wake_space, so a writer blocked by this reader is woken */
 	mapq__store(&s->state, r->durable ? RSLOT_DETACHED : RSLOT_FREE, memory_order_seq_cst);
 	mapq__slot_unlock(q->fd, rslot_lock_off(q, r->slot));
 	if (locked == 0)

@@ -71,6 +71,15 @@ expect campaign-weak-short-unblock 0 'PASS: [0-9]+ schedules' -q -n "$((N / 5))"
 # writers never showed
 expect campaign-weak-four-writers 0 'PASS: [0-9]+ schedules' -q -n "$((N / 5))" --time-limit 60 \
 	-w 4 -r 1 -k 2 --stalls 2 --unblock-ms 5 --memory weak --seed 22
+# readers without a name close and come back (PCT): a writer that finds
+# a closed reader's slot free must happen after what it read, so the
+# store of FREE is a release (mutation/: a data race when relaxed)
+expect campaign-c11-reattach 0 'PASS: [0-9]+ schedules' -q -n "$((N / 5))" --time-limit 60 \
+	--strategy pct -w 1 -r 2 -k 0 -m 40 --reattach --ephemeral --memory c11 --seed 29
+# ... and durable ones drop their names as they close: the same for the
+# drop's store of FREE
+expect campaign-c11-drop 0 'PASS: [0-9]+ schedules' -q -n "$((N / 5))" --time-limit 60 \
+	--strategy pct -w 1 -r 1 -k 0 -m 40 --reattach --drop --memory c11 --seed 30
 # readers close now and then and come back: closes and joins during traffic
 expect campaign-reattach 0 'PASS: [0-9]+ schedules' -q -n "$((N / 5))" --time-limit 60 \
 	-w 2 -r 2 -k 0 --reattach --ephemeral --memory weak --seed 14
