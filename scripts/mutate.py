@@ -382,6 +382,18 @@ SIM_CHECKS = [
                           "-w", "1", "-r", "2", "-k", "0", "-m", "40", "-n", "4000"]),
     ("sim-c11-drop", ["--memory", "c11", "--strategy", "pct", "--reattach", "--drop", "-w", "1",
                       "-r", "1", "-k", "0", "-m", "40", "-n", "6000"]),
+    # a repairer, or a mapq_sync(), looks at a frame while the ring laps
+    # it: head must be read after the frame's word, or a later lap's word
+    # or bytes pass for this lap's hole or a corrupt frame (the word's
+    # acquire weakened: published(), cbdfa2794b, a message lost at
+    # schedule 61 of writers abandoning forsaken frames; wait_finished(),
+    # c542320b0c, mapq_sync's MAPQ_ECORRUPT at schedule 970)
+    ("sim-c11-abandon-laps", ["--memory", "c11", "--strategy", "pct", "-w", "3", "-r", "1", "-k",
+                              "0", "--stalls", "6", "--stall-ms", "2", "--unblock-ms", "1",
+                              "--max-size", "1024", "-m", "32", "-n", "2000"]),
+    ("sim-c11-sync-stalls", ["--memory", "c11", "-w", "3", "-r", "1", "-k", "0", "--stalls", "3",
+                             "--stall-ms", "5", "--unblock-ms", "1", "--power-cuts", "1",
+                             "--capacity", "16384", "-m", "100", "-n", "2000"]),
 ]
 SIM_TIMEOUT = 120
 # Tests of the repository's own files, not of the library's behaviour.

@@ -184,7 +184,11 @@ struct seen {
 __attribute__((noinline)) static bool published(const struct mapq *q, uint64_t c, struct seen *sn)
 {
 	sn->pos = frame_pos_at(q, c);
-	/* acquire: the word and the header fields stored before it */
+	/* acquire: what is loaded after it (head, in publish_word()) is no
+	 * older than the word. A later lap's word or payload here, read
+	 * with a head from before that lap, passes for a hole of this lap,
+	 * and the CAS from it aborts a later message (mapq-sim --memory
+	 * c11, writers abandoning forsaken frames while the ring laps) */
 	sn->w = mapq__load(commit_at(q, c), memory_order_acquire);
 	/* State NONE is no frame, whatever pos and tag say: no writer or
 	 * repairer ever publishes it. A fresh file's position 0 has pos 0

@@ -57,9 +57,11 @@ static int wait_finished(struct mapq *q, uint64_t end)
 		 * next lap may have half overwritten what we read (a stale lap
 		 * tag, with a torn size: the simulator found it taken for
 		 * corruption). Look again from head. The word's acquire keeps
-		 * this load after the reads above; a head not yet past c means
-		 * no writer had c. relaxed: nothing read after it depends on
-		 * it but the word already read. */
+		 * this load after the reads above (without it, mapq-sim
+		 * --memory c11 met a stale head beside such a word: a false
+		 * MAPQ_ECORRUPT); a head not yet past c means no writer had c.
+		 * relaxed: nothing read after it depends on it but the word
+		 * already read. */
 		if (mapq__load(&q->ctl->head, memory_order_relaxed) > c)
 			continue;
 		/* A forsaken frame counts as finished: it will never be

@@ -59,6 +59,13 @@ expect campaign-c11-overwrite 0 'PASS: [0-9]+ schedules' -q -n "$((N / 5))" --ti
 expect campaign-c11-lapped-stalls 0 'PASS: [0-9]+ schedules' -q -n "$((N / 5))" --time-limit 60 \
 	--strategy random -w 4 -r 1 -k 0 --stalls 4 --stall-ms 1 --max-size 1024 -m 24 \
 	--overwrite --memory c11 --seed 28
+# stalled writers whose frames were forsaken abandon them while the ring
+# laps (PCT): the repairer's look at a frame must read head after the
+# frame's word (mutation/: its acquire weakened, a later lap's frame was
+# aborted as a hole of this one, and its message lost)
+expect campaign-c11-abandon-laps 0 'PASS: [0-9]+ schedules' -q -n "$((N / 5))" --time-limit 60 \
+	--strategy pct -w 3 -r 1 -k 0 --stalls 6 --stall-ms 2 --unblock-ms 1 --max-size 1024 -m 32 \
+	--memory c11 --seed 3
 # ... with store buffers: a stalled writer's confirmation may still be
 # in its buffer when a reader gives up on it (sim/regress.txt,
 # mark-skipped-busy-record, found once in some 60000 such schedules)

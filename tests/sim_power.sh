@@ -20,6 +20,13 @@ expect campaign-power-laps 0 'PASS: [0-9]+ schedules' -q -n "$((N / 5))" --time-
 # mover's intent CAS weakened to relaxed, mutation/)
 expect campaign-power-c11 0 'PASS: [0-9]+ schedules' -q -n "$((N / 5))" --time-limit 60 \
 	-w 2 -r 2 -k 1 --stalls 1 --power-cuts 2 --capacity 16384 -m 24 --memory c11 --seed 15
+# ... with stalled writers over a ring that laps: a mapq_sync() that
+# looks at a frame while head passes it must read head after the frame's
+# word (mutation/: its acquire weakened, a later lap's bytes were taken
+# for a corrupt frame)
+expect campaign-power-c11-sync-stalls 0 'PASS: [0-9]+ schedules' -q -n "$((N / 5))" --time-limit 60 \
+	-w 3 -r 1 -k 0 --stalls 3 --stall-ms 5 --unblock-ms 1 --power-cuts 1 --capacity 16384 \
+	-m 100 --memory c11 --seed 1
 # the judgement bites: with msync making nothing durable, a synced message is lost
 expect power-break-sync 1 'lost after mapq_sync' -q -n 2000 --time-limit 60 \
 	--power-cuts 1 --capacity 16384 --break sync --seed 9
