@@ -393,7 +393,7 @@ SIM_CHECKS = [
                               "--max-size", "1024", "-m", "32", "-n", "2000"]),
     ("sim-c11-sync-stalls", ["--memory", "c11", "-w", "3", "-r", "1", "-k", "0", "--stalls", "3",
                              "--stall-ms", "5", "--unblock-ms", "1", "--power-cuts", "1",
-                             "--capacity", "16384", "-m", "100", "-n", "2000"]),
+                             "--capacity", "16384", "-m", "100", "-n", "1200"]),
 ]
 SIM_TIMEOUT = 120
 # Tests of the repository's own files, not of the library's behaviour.

@@ -24,7 +24,7 @@ expect campaign-power-c11 0 'PASS: [0-9]+ schedules' -q -n "$((N / 5))" --time-l
 # looks at a frame while head passes it must read head after the frame's
 # word (mutation/: its acquire weakened, a later lap's bytes were taken
 # for a corrupt frame)
-expect campaign-power-c11-sync-stalls 0 'PASS: [0-9]+ schedules' -q -n "$((N / 5))" --time-limit 60 \
+expect campaign-power-c11-sync-stalls 0 'PASS: [0-9]+ schedules' -q -n "$((N / 10))" --time-limit 60 \
 	-w 3 -r 1 -k 0 --stalls 3 --stall-ms 5 --unblock-ms 1 --power-cuts 1 --capacity 16384 \
 	-m 100 --memory c11 --seed 1
 # the judgement bites: with msync making nothing durable, a synced message is lost
