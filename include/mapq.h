@@ -143,9 +143,15 @@ enum mapq_start {
  * every non-zero geometry field must match it (else -MAPQ_EMISMATCH).
  */
 typedef struct mapq_options {
-	uint64_t capacity;     /**< ring bytes, power of two, 4 KiB..1 TiB; 1 MiB */
-	uint32_t max_msg;      /**< largest payload; default min(64 KiB, cap/2 - 32) */
-	uint32_t writer_slots; /**< concurrent writer handles, 1..1024; 16 */
+	uint64_t capacity; /**< ring bytes, power of two, 4 KiB..1 TiB; 1 MiB */
+	uint32_t max_msg;  /**< largest payload; default min(64 KiB, cap/2 - 32) */
+	/**
+	 * Concurrent writer handles, 1..1024; 16. With 1 the writer is
+	 * alone: faster (no locked instruction per send), and never skipped
+	 * as stalled, since no frame can be behind its own (doc/format.md,
+	 * "Reserve alone").
+	 */
+	uint32_t writer_slots;
 	uint32_t reader_slots; /**< readers (live + durable), 1..1024; 16 */
 	uint32_t policy;       /**< enum mapq_policy; MAPQ_BLOCK. On open, only
 	                            MAPQ_OVERWRITE is checked (0 is "any") */

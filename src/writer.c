@@ -8,7 +8,9 @@
  * plain stores of its commit word and pos, once a CAS of our own
  * reservation record has settled that no repairer forsook it: no locked
  * instruction touches the frame's line, which a caught-up reader polls
- * (doc/performance.md, "What each locked instruction costs").
+ * (doc/performance.md, "What each locked instruction costs"). In a queue
+ * with one writer slot the writer is alone: tail moves by a store, and
+ * no record is settled by CAS.
  */
 #include "config.h"
 
@@ -61,6 +63,27 @@ static uint64_t fill_size(const struct mapq *q, uint64_t t)
 	return q->cap - off >= FRAME_HDR ? q->cap - off : FMT_PAGE;
 }
 
+/* The reservation [@t, @t + @p + @sz) is ours: leave the claim hint and
+ * report it. */
+static inline __attribute__((always_inline)) int claimed(struct mapq *q, uint64_t t, uint64_t p,
+							 uint64_t sz, uint64_t *pos, uint64_t *pad,
+							 uint64_t *fsize)
+{
+	/* A hint for readers: a claimed word in the frame, its pos not
+	 * stored (so nothing is published), tells a reader polling the
+	 * position that a writer is filling it, and to space its looks out
+	 * (reader.c, FILLING). relaxed: only a hint, read as one. Not a
+	 * claim to the space: a repairer that forsakes us publishes over it
+	 * by CAS, and a late store of it can only land before our own
+	 * settle(), which alone (or our death) lets head pass the frame. */
+	mapq__store(commit_at(q, t + p), cw_make(sz, FRAME_CLAIMED, 0, lap_of(q, t + p)),
+		    memory_order_relaxed);
+	*pos = t;
+	*pad = p;
+	*fsize = sz;
+	return 0;
+}
+
 /* Try once to reserve @size frame bytes (plus any padding; @size 0 means
  * fill_size()). Returns 0 with *pos set, a MAPQ__BLOCKED_* reason, or a
  * negative error. */
@@ -102,6 +125,30 @@ static inline __attribute__((always_inline)) int try_reserve(struct mapq *q, uin
 		}
 		if ((err = MAPQ_FAULT(RESERVE_BEFORE_RECORD)))
 			return err;
+		if (q->nw == 1) {
+			/* Alone (format.md, "Reserve alone"): the slot's lock
+			 * makes us the only writer, so nobody races us for tail,
+			 * and nobody forsakes us (no frame can be reserved behind
+			 * ours): the record is publishing from the start, and
+			 * tail moves by a store. relaxed pos: the release store
+			 * of the size publishes it to whoever acquires that
+			 * (load_record()), as the confirmation does below. */
+			mapq__store(&ws->resv_pos, t, memory_order_relaxed);
+			if ((err = MAPQ_FAULT(RESERVE_AFTER_POS)))
+				return err; /* no size stored: no record */
+			mapq__store(&ws->resv_size, (p + sz) | RESV_PUBLISHING,
+				    memory_order_release);
+			if ((err = MAPQ_FAULT(RESERVE_BEFORE_CAS))) {
+				mapq__store(&ws->resv_size, 0, memory_order_relaxed);
+				return err;
+			}
+			/* release: our record is visible to anyone who sees
+			 * this tail. Only we write tail while we hold the slot
+			 * (exclusive recovery needs us gone). */
+			mapq__store(&q->ctl->tail, end, memory_order_release);
+			(void)MAPQ_FAULT(RESERVE_AFTER_CAS);
+			return claimed(q, t, p, sz, pos, pad, fsize);
+		}
 		/* The tentative record goes first, so that a reservation is
 		 * never without one (repair.c). relaxed pos: the release CAS
 		 * below publishes both to whoever acquires the new tail. */
@@ -132,21 +179,7 @@ static inline __attribute__((always_inline)) int try_reserve(struct mapq *q, uin
 				return -MAPQ_ESTALLED;
 			}
 			(void)MAPQ_FAULT(RESERVE_AFTER_CONFIRM);
-			/* A hint for readers: a claimed word in the frame, its pos
-			 * not stored (so nothing is published), tells a reader
-			 * polling the position that a writer is filling it, and to
-			 * space its looks out (reader.c, FILLING). relaxed: only a
-			 * hint, read as one. Not a claim to the space: a repairer
-			 * that forsakes us publishes over it by CAS, and a late
-			 * store of it can only land before our own settle(), which
-			 * alone (or our death) lets head pass the frame. */
-			mapq__store(commit_at(q, t + p),
-				    cw_make(sz, FRAME_CLAIMED, 0, lap_of(q, t + p)),
-				    memory_order_relaxed);
-			*pos = t;
-			*pad = p;
-			*fsize = sz;
-			return 0;
+			return claimed(q, t, p, sz, pos, pad, fsize);
 		}
 	}
 }
@@ -235,7 +268,11 @@ __attribute__((noinline)) static int reserve_wait(struct mapq *q, uint64_t size,
  * else writes the frame's header, word or pos, so ours are plain stores,
  * which wait in the store buffer for the line a reader polls instead of
  * stalling us for it as a CAS on that line would. The header too waits
- * until then: a repairer that forsook us writes its own there.
+ * until then: a repairer that forsook us writes its own there. A writer
+ * alone in its queue has no CAS to make: its record was publishing from
+ * its reservation on, and a locked instruction there would also make
+ * the payload's stores wait for their lines before the word's could
+ * start (doc/performance.md, "A writer alone").
  * @len, @crc: the header's.
  */
 static inline __attribute__((always_inline)) bool settle(struct mapq *q, uint64_t pos,
@@ -252,7 +289,8 @@ static inline __attribute__((always_inline)) bool settle(struct mapq *q, uint64_
 	 * read-modify-write, continues. A repairer acts on the record of a
 	 * dead writer only after the kernel said it is dead. On failure
 	 * the mark is all we need, and abandoning reloads it. */
-	if (!mapq__cas(&ws->resv_size, &rec, rec | RESV_PUBLISHING, memory_order_relaxed,
+	if (q->nw != 1 && /* alone, the record is publishing already */
+	    !mapq__cas(&ws->resv_size, &rec, rec | RESV_PUBLISHING, memory_order_relaxed,
 		       memory_order_relaxed)) {
 		/* our own copy of where the reservation starts: the record's
 		 * pos is in the file, where anyone may have scribbled */
