@@ -236,15 +236,23 @@ static uint64_t drain_acks(int fd)
 	return n;
 }
 
-/* One kill in a live queue; returns 0, or fails the test. */
-static void live_case(const char *point, unsigned nth, struct stats *st)
+/*
+ * One kill in a live queue; returns 0, or fails the test. @alone: a queue
+ * with one writer slot (format.md, "Reserve alone"), whose only writer is
+ * the victim: nobody else writes until it is dead, and then a new writer
+ * takes its slot and sends everything after the death.
+ */
+static void live_case(const char *point, unsigned nth, struct stats *st, bool alone)
 {
 	enum scen sc = scenario(point);
 	bool lossy = sc == S_OVERWRITE;
+	const char *how = alone ? "alone " : "";
 	mapq_options o;
 	mapq_options_init(&o);
 	o.capacity = CAP;
 	o.policy = lossy ? MAPQ_OVERWRITE : MAPQ_BLOCK;
+	if (alone)
+		o.writer_slots = 1;
 	char name[64];
 	snprintf(name, sizeof(name), "q%u", st->runs);
 	const char *path = t_path(name);
@@ -261,7 +269,8 @@ static void live_case(const char *point, unsigned nth, struct stats *st)
 	/* After the reader's fork: only the victim may hold its write end. */
 	CHECK(pipe(ack) == 0);
 	/* Our own writer slot, attached before anything dies. */
-	CHECK_OK(send_seq(q, ID_PING, 0, 40));
+	if (!alone)
+		CHECK_OK(send_seq(q, ID_PING, 0, 40));
 
 	bool wvictim = sc != S_READER && sc != S_DURABLE;
 	pid_t vp = fork();
@@ -272,8 +281,8 @@ static void live_case(const char *point, unsigned nth, struct stats *st)
 		t_exit(victim_reader(path, point, nth, sc == S_DURABLE));
 	}
 	close(ack[1]);
-	pid_t op = fork();
-	if (op == 0)
+	pid_t op = alone ? 0 : fork();
+	if (op == 0 && !alone)
 		t_exit(writer(path, ID_OTHER, OTHER_MSGS, NULL, 0,
 			      sc == S_OVERWRITE ? sc : S_WRITER, -1));
 	uint64_t acked = wvictim ? drain_acks(ack[0]) : 0;
@@ -282,7 +291,7 @@ static void live_case(const char *point, unsigned nth, struct stats *st)
 	if (vs == 10) {
 		st->unreached++;
 	} else if (vs != 128 + SIGKILL) {
-		t_fail(__FILE__, __LINE__, "%s:%u: victim exited with %d", point, nth, vs);
+		t_fail(__FILE__, __LINE__, "%s%s:%u: victim exited with %d", how, point, nth, vs);
 	} else {
 		st->kills++;
 	}
@@ -294,27 +303,32 @@ static void live_case(const char *point, unsigned nth, struct stats *st)
 		mapq_reader_close(r);
 		CHECK_OK(mapq_reader_drop(q, "victim"));
 	}
-	/* The ping is the first message after the death. */
-	CHECK_OK(send_seq(q, ID_PING, 1, 40));
-	CHECK_EQ(t_wait_child(op), 0); /* not blocked for good by the dead */
-	/* A new writer attaches (maybe to the dead one's slot) and works. */
-	mapq *nq;
+	/* A new writer attaches (to the dead one's slot, if alone) and works;
+	 * the ping is the first message after the death. */
+	mapq *nq, *pinger = q;
 	CHECK_OK(mapq_open(&nq, path, 0, NULL));
+	if (alone) {
+		pinger = nq;
+		CHECK_OK(send_seq(nq, ID_PING, 0, 40));
+	}
+	CHECK_OK(send_seq(pinger, ID_PING, 1, 40));
+	if (!alone)
+		CHECK_EQ(t_wait_child(op), 0); /* not blocked for good by the dead */
 	for (uint64_t s = 0; s < 300; s++)
 		CHECK_OK(send_seq(nq, ID_NEW, s, size_of(s)));
+	CHECK_OK(send_seq(pinger, ID_END, 0, 40));
 	mapq_close(nq);
-	CHECK_OK(send_seq(q, ID_END, 0, 40));
 	struct report got;
 	CHECK(read(rep[0], &got, sizeof(got)) == sizeof(got));
 	int rs = t_wait_child(rp);
 	if (rs)
-		t_fail(__FILE__, __LINE__, "%s:%u: reader exited with %d", point, nth, rs);
+		t_fail(__FILE__, __LINE__, "%s%s:%u: reader exited with %d", how, point, nth, rs);
 	if (!lossy) {
 		if (got.got[ID_VICTIM] < acked || got.got[ID_VICTIM] > acked + 1)
-			t_fail(__FILE__, __LINE__, "%s:%u: victim acked %llu, delivered %llu",
-			       point, nth, (unsigned long long)acked,
+			t_fail(__FILE__, __LINE__, "%s%s:%u: victim acked %llu, delivered %llu",
+			       how, point, nth, (unsigned long long)acked,
 			       (unsigned long long)got.got[ID_VICTIM]);
-		CHECK_EQ(got.got[ID_OTHER], OTHER_MSGS);
+		CHECK_EQ(got.got[ID_OTHER], alone ? 0 : OTHER_MSGS);
 		CHECK_EQ(got.got[ID_NEW], 300);
 		CHECK_EQ(got.got[ID_PING], 2);
 		st->extra += got.got[ID_VICTIM] - acked;
@@ -326,7 +340,8 @@ static void live_case(const char *point, unsigned nth, struct stats *st)
 		 * the 1 s unblock timeout that applies to live writers. */
 		if (ms >= 1000)
 			t_fail(__FILE__, __LINE__,
-			       "%s:%u: the reader waited %.0f ms after the death", point, nth, ms);
+			       "%s%s:%u: the reader waited %.0f ms after the death", how, point,
+			       nth, ms);
 		if (st->nlat < sizeof(st->lat) / sizeof(st->lat[0]))
 			st->lat[st->nlat++] = ms;
 	}
@@ -337,6 +352,16 @@ static void live_case(const char *point, unsigned nth, struct stats *st)
 	close(rep[0]);
 	close(rep[1]);
 	close(ack[0]);
+}
+
+/* Is @point one of a writer alone's steps (live_case(), @alone)? The
+ * confirmation is a step only writers among others have. */
+static bool alone_has(const char *point)
+{
+	enum scen sc = scenario(point);
+	return (sc == S_WRITER || sc == S_ABORTS || sc == S_SYNC || sc == S_ATTACH ||
+		sc == S_DETACH) &&
+	       strcmp(point, "reserve.after_confirm") != 0;
 }
 
 /* A writer dies leaving a frame to repair; a reader dies while repairing
@@ -516,7 +541,7 @@ static void one(const char *point, unsigned nth, struct stats *st)
 	else if (sc == S_REPAIR || sc == S_RECOVER)
 		repair_case(point, nth, st);
 	else
-		live_case(point, nth, st);
+		live_case(point, nth, st, false);
 	st->runs++;
 }
 
@@ -576,11 +601,19 @@ int main(int argc, char **argv)
 				continue;
 			if (!only && i >= nproto)
 				break;
-			unsigned before = st.unreached;
-			one(p, only_nth ? only_nth : default_nth(p), &st);
+			unsigned before = st.unreached, nth = only_nth ? only_nth : default_nth(p);
+			one(p, nth, &st);
 			if (st.unreached != before)
 				t_fail(__FILE__, __LINE__, "fault point %s was never reached", p);
 			printf("%-24s killed; survivors verified\n", p);
+			if (!alone_has(p))
+				continue;
+			live_case(p, nth, &st, true);
+			st.runs++;
+			if (st.unreached != before)
+				t_fail(__FILE__, __LINE__,
+				       "fault point %s was never reached by a writer alone", p);
+			printf("%-24s killed in a writer alone; survivors verified\n", p);
 		}
 	}
 	qsort(st.lat, st.nlat, sizeof(st.lat[0]), cmp_d);
