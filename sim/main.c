@@ -72,6 +72,9 @@ static const char usage[] =
 	"                       (mapq_reader_drop) now and then, and comes back under\n"
 	"                       it anew, at the oldest message: what it missed is not\n"
 	"                       a loss\n"
+	"      --alone          with -w 1: the queue has one writer slot, so its writer\n"
+	"                       is alone (format.md, \"Reserve alone\"): no CAS on tail\n"
+	"                       or on its record, and nobody forsakes it\n"
 	"  -m, --messages N     messages per writer (16: more than the ring holds)\n"
 	"      --capacity B     ring bytes, a power of two >= 4096 (4096)\n"
 	"      --min-size B     smallest payload, >= %u (%u)\n"
@@ -142,6 +145,7 @@ enum {
 	O_MEMORY,
 	O_REATTACH,
 	O_DROP,
+	O_ALONE,
 	O_REJOIN,
 	O_PLAIN
 };
@@ -183,6 +187,7 @@ static const struct option longopts[] = {
 	{ "memory", required_argument, NULL, O_MEMORY },
 	{ "reattach", no_argument, NULL, O_REATTACH },
 	{ "drop", no_argument, NULL, O_DROP },
+	{ "alone", no_argument, NULL, O_ALONE },
 	{ "rejoin-oldest", no_argument, NULL, O_REJOIN },
 	{ "plain-stores", no_argument, NULL, O_PLAIN },
 	{ "quiet", no_argument, NULL, 'q' },
@@ -333,6 +338,8 @@ static void print_command(FILE *f, const struct campaign *c, uint64_t seed, bool
 		fprintf(f, " --reattach");
 	if (g->drop)
 		fprintf(f, " --drop");
+	if (g->alone)
+		fprintf(f, " --alone");
 	if (g->rejoin_oldest)
 		fprintf(f, " --rejoin-oldest");
 	if (g->plain_stores)
@@ -497,6 +504,9 @@ static void parse(int argc, char **argv, struct campaign *c)
 		case O_DROP:
 			g->drop = true;
 			break;
+		case O_ALONE:
+			g->alone = true;
+			break;
 		case O_REJOIN:
 			g->rejoin_oldest = true;
 			break;
@@ -554,6 +564,9 @@ static void parse(int argc, char **argv, struct campaign *c)
 	if (g->drop && (!g->reattach || !g->durable))
 		bad("--drop: needs --reattach (readers that close) and durable readers (not "
 		    "--ephemeral: a name to drop)");
+	if (g->alone && g->writers != 1)
+		bad("--alone: needs -w 1 (a queue with one writer slot has room for one "
+		    "writer)");
 	if (g->rejoin_oldest && g->durable)
 		bad("--rejoin-oldest: for readers without a name (--ephemeral); a durable one "
 		    "resumes at its cursor");

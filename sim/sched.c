@@ -514,7 +514,10 @@ static int make_queue(const struct sim_config *cfg)
 	mapq_options o;
 	mapq_options_init(&o);
 	o.capacity = cfg->capacity;
-	o.writer_slots = cfg->writers + 2;
+	/* Spare slots let a restarted writer attach while its dead former
+	 * incarnation's slot still waits for repair; alone, it takes that
+	 * slot over. */
+	o.writer_slots = cfg->alone ? 1 : cfg->writers + 2;
 	o.reader_slots = cfg->readers + 1;
 	o.unblock_ms = cfg->unblock_ms;
 	o.policy = cfg->overwrite ? MAPQ_OVERWRITE : MAPQ_BLOCK;

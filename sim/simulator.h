@@ -113,6 +113,7 @@ struct sim_config {
 	bool reattach;      /* readers close now and then and come back (roles.c) */
 	bool rejoin_oldest; /* a restarted reader without a name starts at the oldest */
 	bool drop;          /* a durable reader that closes drops its name now and then */
+	bool alone;         /* one writer slot: the writer is alone (writer.c) */
 	bool plain_stores;  /* plain stores into frames wait in store buffers too */
 	enum sim_strategy strategy;
 	unsigned depth;            /* PCT: bugs of this depth have a guaranteed chance */

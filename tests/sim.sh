@@ -36,6 +36,7 @@ expect break-fence-sc 2 'break fence: needs --memory tso, weak or c11' --break f
 expect break-release-tso 2 'break release: needs --memory weak' --break release --memory tso
 expect drop-alone 2 '--drop: needs --reattach' --drop
 expect drop-ephemeral 2 '--drop: needs --reattach .*not --ephemeral' --drop --reattach --ephemeral
+expect alone-two-writers 2 '--alone: needs -w 1' --alone -w 2
 expect plain-stores-sc 2 'plain-stores: needs --memory tso or weak' --plain-stores
 expect no-schedule 2 'nope.schedule: No such file' --schedule "$dir/nope.schedule"
 printf 'hello\n' > "$dir/junk"
@@ -208,6 +209,13 @@ expect campaign-rejoin-oldest 0 'PASS: [0-9]+ schedules' -q -n "$((N / 5))" --ti
 # back for good (sim/regress.txt, drop-flag-first)
 expect campaign-drop 0 'PASS: [0-9]+ schedules' -q -n "$((N / 5))" --time-limit 60 \
 	-w 2 -r 2 -k 2 --stalls 1 --reattach --drop --seed 23
+# a queue with one writer slot: its writer is alone, moves tail by a
+# store and is never forsaken; stalled, it is waited for (a forsaken one
+# published over the readers' skip: messages lost, found by this campaign)
+expect campaign-alone 0 'PASS: [0-9]+ schedules' -q -n "$((N / 5))" --time-limit 60 \
+	-w 1 -r 2 -k 2 --stalls 1 --max-size 1024 --alone --seed 29
+expect campaign-alone-crashes 0 'PASS: [0-9]+ schedules' -q -n "$((N / 5))" --time-limit 60 \
+	-w 1 -r 2 -k 1 --stalls 1 --crashes 2 --alone --seed 30
 expect campaign-one-writer-stalls 0 'PASS: [0-9]+ schedules' -q -n "$((N / 5))" --time-limit 60 \
 	-w 1 -r 1 --max-size 1024 -k 2 --stalls 1 --seed 5
 # several writers stalled and killed at once, frames wrapping: a stalled

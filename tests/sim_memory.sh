@@ -49,6 +49,10 @@ expect c11-break-release 1 'data race: .* writer .* stores [0-9]+ bytes at ring'
 	--memory c11 --break release --seed 27
 expect campaign-c11 0 'PASS: [0-9]+ schedules' -q -n "$((N / 5))" --time-limit 60 \
 	-w 2 -r 2 -k 0 --memory c11 --seed 16
+expect campaign-weak-alone 0 'PASS: [0-9]+ schedules' -q -n "$((N / 5))" --time-limit 60 \
+	-w 1 -r 2 -k 2 --stalls 1 --max-size 1024 --memory weak --plain-stores --alone --seed 31
+expect campaign-c11-alone 0 'PASS: [0-9]+ schedules' -q -n "$((N / 5))" --time-limit 60 \
+	-w 1 -r 2 -k 2 --stalls 1 --reattach --memory c11 --alone --seed 32
 expect campaign-c11-deaths 0 'PASS: [0-9]+ schedules' -q -n "$((N / 5))" --time-limit 60 \
 	-w 3 -r 2 -k 2 --stalls 1 --reattach --memory c11 --seed 17
 expect campaign-c11-overwrite 0 'PASS: [0-9]+ schedules' -q -n "$((N / 5))" --time-limit 60 \
