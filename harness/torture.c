@@ -45,6 +45,8 @@ static const char usage[] =
 	"      --capacity B       ring bytes, a power of two (65536)\n"
 	"      --policy P         block (default) or overwrite\n"
 	"      --durable          durable readers (restarts resume from the cursor)\n"
+	"      --alone            with -w 1: a queue of one writer slot, whose writer\n"
+	"                         is alone (doc/format.md, \"Reserve alone\")\n"
 	"      --dir DIR          where the run directory goes (/dev/shm)\n"
 	"      --seed N           fault schedule seed (default: from the clock)\n"
 	"      --json PATH        write the verdict as JSON\n"
@@ -446,7 +448,9 @@ static int run_torture(void)
 	mapq_options_init(&o);
 	o.capacity = g.run.capacity;
 	o.max_msg = g.run.max_size;
-	o.writer_slots = g.run.writers + 2;
+	/* Spare slots let a restarted writer attach while its dead former
+	 * incarnation's slot waits for repair; alone, it takes that slot. */
+	o.writer_slots = g.run.alone ? 1 : g.run.writers + 2;
 	o.reader_slots = g.run.readers + 2;
 	o.policy = g.run.overwrite ? MAPQ_OVERWRITE : MAPQ_BLOCK;
 	mapq *q;
@@ -562,6 +566,7 @@ int main(int argc, char **argv)
 		O_CAP,
 		O_POLICY,
 		O_DURABLE,
+		O_ALONE,
 		O_DIR,
 		O_SEED,
 		O_JSON,
@@ -593,6 +598,7 @@ int main(int argc, char **argv)
 		{ "capacity", 1, NULL, O_CAP },
 		{ "policy", 1, NULL, O_POLICY },
 		{ "durable", 0, NULL, O_DURABLE },
+		{ "alone", 0, NULL, O_ALONE },
 		{ "dir", 1, NULL, O_DIR },
 		{ "seed", 1, NULL, O_SEED },
 		{ "json", 1, NULL, O_JSON },
@@ -659,6 +665,9 @@ int main(int argc, char **argv)
 			break;
 		case O_DURABLE:
 			g.run.durable = true;
+			break;
+		case O_ALONE:
+			g.run.alone = true;
 			break;
 		case O_DIR:
 			g.dir = optarg;
@@ -745,6 +754,8 @@ int main(int argc, char **argv)
 		die("unexpected argument '%s' (see --help)", argv[optind]);
 	if (g.run.min_size > g.run.max_size)
 		die("--min-size is larger than --max-size");
+	if (g.run.alone && g.run.writers != 1)
+		die("--alone needs -w 1: a queue of one writer slot has room for one writer");
 	if (role) {
 		g.a.writers = g.run.writers;
 		g.a.readers = g.run.readers;

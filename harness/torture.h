@@ -147,7 +147,7 @@ struct tt_run {
 	/* configuration, for the report */
 	uint32_t writers, readers, min_size, max_size, unblock_ms;
 	uint64_t capacity, seed;
-	bool overwrite, durable;
+	bool overwrite, durable, alone;
 	double duration_s, kill_rate, pause_rate, hostile;
 	const char *fault_points, *brk, *command;
 	/* what happened */

@@ -223,13 +223,13 @@ int tt_write_json(const char *path, const struct tt_state *st, const struct tt_r
 	fprintf(f,
 		"  \"config\": {\"writers\": %u, \"readers\": %u, \"capacity\": %llu, "
 		"\"min_size\": %u, \"max_size\": %u, \"policy\": \"%s\", \"durable\": %s, "
-		"\"duration_s\": %.1f, \"kill_rate\": %.3f, \"pause_rate\": %.3f, "
+		"\"alone\": %s, \"duration_s\": %.1f, \"kill_rate\": %.3f, \"pause_rate\": %.3f, "
 		"\"fault_points\": \"%s\", \"break\": \"%s\", \"unblock_ms\": %u},\n",
 		run->writers, run->readers, (unsigned long long)run->capacity, run->min_size,
 		run->max_size, run->overwrite ? "overwrite" : "block",
-		run->durable ? "true" : "false", run->duration_s, run->kill_rate, run->pause_rate,
-		run->fault_points ? run->fault_points : "", run->brk ? run->brk : "none",
-		run->unblock_ms);
+		run->durable ? "true" : "false", run->alone ? "true" : "false", run->duration_s,
+		run->kill_rate, run->pause_rate, run->fault_points ? run->fault_points : "",
+		run->brk ? run->brk : "none", run->unblock_ms);
 	fprintf(f, "  \"elapsed_s\": %.3f,\n  \"acknowledged\": %llu,\n  \"delivered\": %llu,\n",
 		run->elapsed_s, (unsigned long long)v->acked, (unsigned long long)v->delivered);
 	fprintf(f, "  \"delivered_per_reader\": [");

@@ -35,10 +35,12 @@ run plain 0 --duration 2
 run kills 0 --duration 3 --kill-rate 5
 run durable-kills 0 --duration 3 --kill-rate 5 --durable
 run pauses 0 --duration 3 --pause-rate 10 --unblock-ms 200
+run alone-kills 0 --duration 3 --kill-rate 5 -w 1 --alone
 run overwrite 0 --duration 2 --policy overwrite --kill-rate 2 --kill writers
 if "$T" --fault-points all --duration 0.1 -q --dir "$dir" > /dev/null 2>&1 ||
    [ $? -ne 2 ]; then
 	run fault-points 0 --duration 3 --fault-points all
+	run alone-fault-points 0 --duration 2 --fault-points all -w 1 --alone
 else
 	echo "skip: fault-points (built without --enable-fault-injection)"
 fi
