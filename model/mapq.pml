@@ -782,6 +782,23 @@ head_before_cas:			head++
 reserve_before_record:
 		rec[w].pos = t;
 reserve_after_pos:
+#ifdef ALONE
+		/* "Reserve alone": the only writer (one writer slot). Its
+		 * record is publishing from the start, so nobody forsakes it,
+		 * and tail moves by a store. */
+#ifdef BUG_ALONE_CONFIRMED
+		/* bug: a confirmed record, as a writer among others has: a
+		 * repairer forsakes the stalled writer, whose commit, with no
+		 * settle CAS to lose, publishes over the forsaken frame that
+		 * readers have skipped */
+		d_step { rec[w].flags = 0; rec[w].used = true }
+#else
+		d_step { rec[w].flags = R_PUBLISHING; rec[w].used = true }
+#endif
+reserve_before_cas:
+		tail = t + 1;
+reserve_after_cas:
+#else
 		d_step { rec[w].flags = R_TENT; rec[w].used = true }
 reserve_before_cas:
 		atomic {
@@ -807,6 +824,7 @@ reserve_after_cas:
 		:: else -> skip
 		fi;
 reserve_after_confirm:
+#endif
 		/* the claim hint: a word, no pos, a plain store whatever is
 		 * there (a repairer may have published over the space since
 		 * our confirm) */
@@ -832,6 +850,7 @@ abort_before_store:	fin = ABORTED
 		 * a death before the record's CAS */
 commit_before_crc:
 commit_before_store:
+#ifndef ALONE /* alone, the record is publishing already: no settle */
 		/* settle: the record to publishing, by CAS */
 		atomic {
 			if
@@ -849,6 +868,7 @@ commit_before_store:
 		:: !ok -> goto abandon
 		:: else -> skip
 		fi;
+#endif
 commit_after_record:
 		if
 		:: fin == COMMITTED -> wrote[t] = w * 16 + s + 1

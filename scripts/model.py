@@ -80,7 +80,7 @@ MODEL = os.path.join(TOP, "model", "mapq.pml")
 # writers x messages x frames[:mode]. Searched whole in CI.
 QUICK = ["2x1x1", "2x2x2:wake", "1x4x2:over", "1x3x2:crash", "2x1x2:abort", "1x2x1:join",
          "1x2x1:overjoin", "1x2x2:takeover", "2x2x2:leave", "1x3x2:resume",
-         "1x4x2:resume4"]
+         "1x4x2:resume4", "1x3x2:alone"]
 # Bigger configurations, for --campaign: each took more than CI's minutes
 # or more than 3 GB here (doc/model.md has the figures).
 CAMPAIGN = ["2x2x2", "2x1x1:crash", "2x2x1:over", "2x3x2:wake", "1x4x3:crash", "2x2x2:over",
@@ -99,7 +99,7 @@ BUGS = [("BUG_SETTLE_STORE", "2x1x1"), ("BUG_FORSAKE_PUBLISHING", "2x1x1"),
         ("BUG_TAKEOVER_ABORT", "2x1x1:takeover", "bitstate"),
         ("BUG_LEAVE_NO_WAKE", "2x2x2:leave"), ("BUG_LEAVE_WAKE_FIRST", "2x2x2:leave"),
         ("BUG_MARK_SKIPS_BUSY", "2x1x1"), ("BUG_REPAIR_HEADER", "2x2x1:nodeaths"),
-        ("BUG_RESUME_BUSY", "1x2x1:resume")]
+        ("BUG_RESUME_BUSY", "1x2x1:resume"), ("BUG_ALONE_CONFIRMED", "1x2x1:alone")]
 
 
 # Searches run in threads (--jobs); each message and counterexample is
@@ -114,7 +114,7 @@ def say(msg):
 
 def parse_config(text):
     modes = r"(:wake|:over|:crash|:abort|:join|:overjoin|:joinloss|:takeover|:leave|:nodeaths|" \
-        r":resume[2-4]?)?"
+        r":resume[2-4]?|:alone)?"
     m = re.fullmatch(r"(\d+)x(\d+)x(\d+)" + modes, text)
     if not m:
         sys.exit("model: --config: say writers x messages x frames, as 2x1x1, optionally "
@@ -124,10 +124,13 @@ def parse_config(text):
                  ":joinloss for that with the joiner's lost counts, "
                  ":takeover for a dead writer's slot taken over, :leave for wake-ups with "
                  "a reader that closes, :nodeaths for no deaths or :resume for a durable reader "
-                 "that closes and comes back (:resume2 to :resume4: as many times), as "
+                 "that closes and comes back (:resume2 to :resume4: as many times), "
+                 ":alone for a writer alone in a queue of one writer slot (1 writer), as "
                  "2x2x2:wake (got '%s')"
                  % text)
     nw, msgs, nslot = (int(x) for x in m.groups()[:3])
+    if m.group(4) == ":alone" and nw != 1:
+        sys.exit("model: --config %s: :alone is one writer (a queue of one writer slot)" % text)
     if not (1 <= nw <= 2 and 1 <= msgs <= 4 and 1 <= nslot <= 4):
         sys.exit("model: --config %s: the model takes 1-2 writers, 1-4 messages, 1-4 frames"
                  % text)
@@ -139,7 +142,7 @@ def parse_config(text):
          ":leave": ["-DWAKEUPS", "-DLEAVE"], ":nodeaths": ["-DNO_DEATHS"],
          ":resume": ["-DRESUME"], ":resume2": ["-DRESUME", "-DRESUMES=2"],
          ":resume3": ["-DRESUME", "-DRESUMES=3"],
-         ":resume4": ["-DRESUME", "-DRESUMES=4"]}[m.group(4)]
+         ":resume4": ["-DRESUME", "-DRESUMES=4"], ":alone": ["-DALONE"]}[m.group(4)]
 
 
 def build(work, defines, mem, bitstate):
