@@ -66,15 +66,19 @@ struct bench_mech {
 	const char *what;
 	/* writers x readers it supports beyond 1 x 1 */
 	bool multi_writer, broadcast;
+	/* round trips busy-polling and blocking, each a case of its own */
+	bool poll_and_block;
 	void (*throughput)(const struct bench_tp_case *c, struct bench_tp_result *out);
 	void (*latency)(const struct bench_lat_case *c, struct bench_lat_result *out);
 };
 
-extern const struct bench_mech bench_mapq, bench_pipe, bench_unix_stream, bench_unix_seqpacket,
-	bench_posix_mq, bench_raw_ring, bench_batch_ring, bench_cacheline, bench_zeromq, bench_nng;
+extern const struct bench_mech bench_mapq, bench_mapq_alone, bench_pipe, bench_unix_stream,
+	bench_unix_seqpacket, bench_posix_mq, bench_raw_ring, bench_batch_ring, bench_cacheline,
+	bench_zeromq, bench_nng;
 
-/* mech_mapq.c: @n sends, reads and releases in one process (--pairs) */
-int bench_mapq_pairs(const char *dir, size_t size, uint64_t n);
+/* mech_mapq.c: @n sends, reads and releases in one process (--pairs);
+ * @alone: in a queue of one writer slot */
+int bench_mapq_pairs(const char *dir, size_t size, uint64_t n, bool alone);
 
 /* check.c: payloads */
 void bench_pay_fill(void *buf, size_t size, unsigned writer, uint64_t seq);

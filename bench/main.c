@@ -21,7 +21,8 @@ static const char usage[] =
 	"Usage: mapq-bench [OPTIONS]\n"
 	"Measure, each case as separate producer and consumer processes:\n"
 	"  throughput (messages/s, MB/s) for 8 B to 64 KiB messages: mapq 1x1, 2x1\n"
-	"  and 1x2 (broadcast); pipe, AF_UNIX stream and seqpacket, POSIX mq, and\n"
+	"  and 1x2 (broadcast), and 1x1 and 1x2 in a queue of one writer slot\n"
+	"  (mapq-alone, whose writer is alone); pipe, AF_UNIX stream and seqpacket, POSIX mq, and\n"
 	"  ZeroMQ and nng over ipc:// when configure found them; the\n"
 	"  raw shared-memory byte ring (the ceiling) and the same ring publishing\n"
 	"  its indices once per 4 KiB (a higher ceiling);\n"
@@ -29,8 +30,8 @@ static const char usage[] =
 	"  and blocking, each peer, and one cache line bounced between processes.\n"
 	"Every consumer checks every byte of every message.\n\n"
 	"  --quick          a tenth of the messages and 20,000 round trips (smoke)\n"
-	"  --only LIST      mechanisms to run, comma-separated (mapq,raw-ring,\n"
-	"                   batch-ring,pipe,unix-stream,unix-seqpacket,posix-mq,zeromq,\n"
+	"  --only LIST      mechanisms to run, comma-separated (mapq,mapq-alone,\n"
+	"                   raw-ring,batch-ring,pipe,unix-stream,unix-seqpacket,posix-mq,zeromq,\n"
 	"                   nng,cache-line)\n"
 	"  --sizes LIST     message sizes for throughput (8,64,512,4096,65536)\n"
 	"  --iters N        measured round trips per latency case (100000)\n"
@@ -38,14 +39,16 @@ static const char usage[] =
 	"  --dir DIR        where mapq queue files go (/dev/shm)\n"
 	"  --pairs N        instead: N mapq sends, reads and releases of the first\n"
 	"                   --sizes size in this one process (for an instruction\n"
-	"                   count under valgrind --tool=callgrind), nothing else\n"
+	"                   count under valgrind --tool=callgrind), nothing else;\n"
+	"                   with --only mapq-alone, in a queue of one writer slot\n"
 	"  -h, --help       this text\n\n"
 	"Exit status: 0, or 1 if a case of mapq itself or of the limits failed\n"
 	"(a peer that cannot run a case only says why), 2 for bad arguments.\n";
 
 static const struct bench_mech *const mechs[] = {
-	&bench_mapq,           &bench_raw_ring, &bench_batch_ring, &bench_pipe, &bench_unix_stream,
-	&bench_unix_seqpacket, &bench_posix_mq, &bench_zeromq,     &bench_nng,  &bench_cacheline,
+	&bench_mapq,   &bench_mapq_alone,  &bench_raw_ring,       &bench_batch_ring,
+	&bench_pipe,   &bench_unix_stream, &bench_unix_seqpacket, &bench_posix_mq,
+	&bench_zeromq, &bench_nng,         &bench_cacheline,
 };
 #define NMECHS (sizeof(mechs) / sizeof(mechs[0]))
 
@@ -114,8 +117,8 @@ static int own_failures;
 
 static bool own(const struct bench_mech *m)
 {
-	return m == &bench_mapq || m == &bench_raw_ring || m == &bench_batch_ring ||
-	       m == &bench_cacheline;
+	return m == &bench_mapq || m == &bench_mapq_alone || m == &bench_raw_ring ||
+	       m == &bench_batch_ring || m == &bench_cacheline;
 }
 
 static void json_item(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -200,7 +203,10 @@ int main(int argc, char **argv)
 			return fprintf(stderr, "mapq-bench: bad argument '%s'\n%s", a, usage), 2;
 	}
 	if (o.pairs)
-		return bench_mapq_pairs(o.dir, o.sizes[0], o.pairs) ? 1 : 0;
+		return bench_mapq_pairs(o.dir, o.sizes[0], o.pairs,
+					o.only && !strcmp(o.only, "mapq-alone"))
+			       ? 1
+			       : 0;
 	if (o.quick && o.iters == 100000)
 		o.iters = 20000;
 	if (o.json && !(json = fopen(o.json, "w"))) {
@@ -232,7 +238,7 @@ int main(int argc, char **argv)
 	for (size_t m = 0; m < NMECHS; m++) {
 		if (!mechs[m]->latency || !selected(&o, mechs[m]->name))
 			continue;
-		if (mechs[m] == &bench_mapq) {
+		if (mechs[m]->poll_and_block) {
 			lat(&o, mechs[m], "poll");
 			lat(&o, mechs[m], "block");
 		} else {

@@ -3,6 +3,8 @@
  * mech_mapq.c - mapq itself: copy-in sends (mapq_send), zero-copy reads
  * checked in place (mapq_read, mapq_release); round trips over two
  * queues, either busy-polling (timeout 0 in a loop) or blocking (futex).
+ * mapq-alone: the same in queues of one writer slot, whose writer is
+ * alone (doc/format.md, "Reserve alone").
  */
 #define _GNU_SOURCE 1
 
@@ -17,7 +19,9 @@
 
 #define READ_TIMEOUT_MS 20000 /* a stuck case fails instead of hanging */
 
-static int make_queue(char *path, size_t n, const char *dir, const char *tag, size_t size)
+/* @slots: writer slots, 0 for the default */
+static int make_queue(char *path, size_t n, const char *dir, const char *tag, size_t size,
+		      uint32_t slots)
 {
 	snprintf(path, n, "%s/mapq-bench.%d.%s", dir, (int)getpid(), tag);
 	mapq_options o;
@@ -25,6 +29,8 @@ static int make_queue(char *path, size_t n, const char *dir, const char *tag, si
 	/* room for at least 32 messages of the largest size */
 	o.capacity = size >= 16384 ? 4u << 20 : 1u << 20;
 	o.max_msg = (uint32_t)(size < 64 ? 64 : size);
+	if (slots)
+		o.writer_slots = slots;
 	mapq *q;
 	int rc = mapq_open(&q, path, MAPQ_CREATE | MAPQ_EXCL, &o);
 	if (rc)
@@ -106,10 +112,11 @@ static int consume(void *ctx, int id, const struct bench_tp_case *c, struct benc
 	return 0;
 }
 
-static void throughput(const struct bench_tp_case *c, struct bench_tp_result *out)
+static void throughput_in(const struct bench_tp_case *c, struct bench_tp_result *out,
+			  uint32_t slots)
 {
 	char path[4096];
-	int rc = make_queue(path, sizeof(path), c->dir, "tp", c->size);
+	int rc = make_queue(path, sizeof(path), c->dir, "tp", c->size, slots);
 	if (rc) {
 		memset(out, 0, sizeof(*out));
 		snprintf(out->why, sizeof(out->why), "%.80s: %.70s", path, mapq_strerror(rc));
@@ -117,6 +124,16 @@ static void throughput(const struct bench_tp_case *c, struct bench_tp_result *ou
 	}
 	bench_run_throughput(c, path, produce, consume, out);
 	unlink(path);
+}
+
+static void throughput(const struct bench_tp_case *c, struct bench_tp_result *out)
+{
+	throughput_in(c, out, 0);
+}
+
+static void throughput_alone(const struct bench_tp_case *c, struct bench_tp_result *out)
+{
+	throughput_in(c, out, 1);
 }
 
 struct pair {
@@ -204,12 +221,12 @@ static int ping(void *ctx, const struct bench_lat_case *c, uint64_t *rtt)
 	return rc;
 }
 
-static void latency(const struct bench_lat_case *c, struct bench_lat_result *out)
+static void latency_in(const struct bench_lat_case *c, struct bench_lat_result *out, uint32_t slots)
 {
 	struct pair p = { .poll = strcmp(c->mode, "poll") == 0 };
-	int rc = make_queue(p.ping, sizeof(p.ping), c->dir, "ping", c->size);
+	int rc = make_queue(p.ping, sizeof(p.ping), c->dir, "ping", c->size, slots);
 	if (!rc)
-		rc = make_queue(p.pong, sizeof(p.pong), c->dir, "pong", c->size);
+		rc = make_queue(p.pong, sizeof(p.pong), c->dir, "pong", c->size, slots);
 	if (rc) {
 		memset(out, 0, sizeof(*out));
 		snprintf(out->why, sizeof(out->why), "%s", mapq_strerror(rc));
@@ -220,17 +237,28 @@ static void latency(const struct bench_lat_case *c, struct bench_lat_result *out
 	unlink(p.pong);
 }
 
+static void latency(const struct bench_lat_case *c, struct bench_lat_result *out)
+{
+	latency_in(c, out, 0);
+}
+
+static void latency_alone(const struct bench_lat_case *c, struct bench_lat_result *out)
+{
+	latency_in(c, out, 1);
+}
+
 /* @n sends, reads and releases of @size bytes in this one process, an
  * empty poll after every other one, every byte checked: the work of a
  * message without the second CPU, for an instruction count under
- * valgrind --tool=callgrind (scripts/bench.py --instructions). */
-int bench_mapq_pairs(const char *dir, size_t size, uint64_t n)
+ * valgrind --tool=callgrind (scripts/bench.py --instructions). @alone:
+ * in a queue of one writer slot. */
+int bench_mapq_pairs(const char *dir, size_t size, uint64_t n, bool alone)
 {
 	char path[4096];
 	static uint8_t buf[BENCH_MAX_SIZE];
 	mapq *q = NULL;
 	mapq_reader *r = NULL;
-	int rc = make_queue(path, sizeof(path), dir, "pairs", size);
+	int rc = make_queue(path, sizeof(path), dir, "pairs", size, alone ? 1 : 0);
 	if (!rc)
 		rc = mapq_open(&q, path, 0, NULL);
 	if (!rc)
@@ -262,6 +290,16 @@ const struct bench_mech bench_mapq = {
 	.what = "mapq_send, zero-copy mapq_read checked in place",
 	.multi_writer = true,
 	.broadcast = true,
+	.poll_and_block = true,
 	.throughput = throughput,
 	.latency = latency,
+};
+
+const struct bench_mech bench_mapq_alone = {
+	.name = "mapq-alone",
+	.what = "the same in queues of one writer slot: the writer alone",
+	.broadcast = true,
+	.poll_and_block = true,
+	.throughput = throughput_alone,
+	.latency = latency_alone,
 };

@@ -196,6 +196,19 @@ def report(args, runs, med):
         cells = [tp("mapq", s, w, r) for w, r in ((1, 1), (2, 1), (1, 2))]
         lines.append("| %d B | " % s + " | ".join(fmt_rate(c["msgs_per_s"]) if c else "not run"
                                                    for c in cells) + " |")
+    if any(tp("mapq-alone", s) for s in sizes):
+        lines += ["", "## A writer alone: mapq-alone, queues of one writer slot (messages/s)", "",
+                  "No CAS on tail or on the writer's record (doc/format.md, \"Reserve alone\").",
+                  "", "| size | 1x1 | 1 writer x 2 readers | 1x1 / raw ring | 1x1 / mapq 1x1 |",
+                  "|---:|---:|---:|---:|---:|"]
+        for s in sizes:
+            one, two = tp("mapq-alone", s), tp("mapq-alone", s, 1, 2)
+            raw, q = tp("raw-ring", s), tp("mapq", s)
+            lines.append("| %d B | %s | %s | %s | %s |" % (
+                s, fmt_rate(one["msgs_per_s"]) if one else "not run",
+                fmt_rate(two["msgs_per_s"]) if two else "not run",
+                ratio(one and one["msgs_per_s"], raw and raw["msgs_per_s"]),
+                ratio(one and one["msgs_per_s"], q and q["msgs_per_s"])))
     lat = [(k, v) for k, v in med.items() if k[0] == "lat"]
     lines += ["", "## Round trip of a 64-byte message (ns)", "",
               "| mechanism | p50 | p99 | p99.9 | max |", "|---|---:|---:|---:|---:|"]
@@ -256,6 +269,17 @@ def report(args, runs, med):
     target("blocking round trip p50 / pipe round trip p50 <= 1",
            per_run(("lat", "mapq", "block"), ("lat", "pipe", ""), "p50_ns"), 1,
            higher_better=False)
+    target("64 B 1x1, writer alone: mapq-alone / raw ring messages/s >= 1.0 (goal 1.2)",
+           per_run(tpk("mapq-alone", 64), tpk("raw-ring", 64)), 1.0, goal=1.2)
+    target("64 B 1x1, writer alone: mapq-alone / batch ring messages/s",
+           per_run(tpk("mapq-alone", 64), tpk("batch-ring", 64)), None)
+    target("64 B 1 writer alone x 2 readers: mapq-alone / mapq-alone 1x1 >= 0.9",
+           per_run(tpk("mapq-alone", 64, 1, 2), tpk("mapq-alone", 64)), 0.9)
+    target("4 KiB 1x1, writer alone: mapq-alone / raw ring bandwidth >= 0.95",
+           per_run(tpk("mapq-alone", 4096), tpk("raw-ring", 4096), "mb_per_s"), 0.95)
+    target("busy-poll round trip p50, writers alone: / cache-line round trip p50 <= 2",
+           per_run(("lat", "mapq-alone", "poll"), ("lat", "cache-line", ""), "p50_ns"), 2,
+           higher_better=False)
     lines += ["", "## Targets (issues 8 and 17)", "",
               "A ratio is the median over the runs of each run's own ratio.", "",
               "| target | figure | verdict |", "|---|---:|---|"]
@@ -293,14 +317,17 @@ def plot(args, med):
 INSTR_FUNCS = ["mapq_send", "mapq_read", "mapq_release"]
 
 
-def callgrind(bench, pairs, out_dir, tag):
-    """Instructions of the whole run, and inclusive ones of INSTR_FUNCS."""
+def callgrind(bench, pairs, out_dir, tag, alone=False):
+    """Instructions of the whole run, and inclusive ones of INSTR_FUNCS;
+    @alone: in a queue of one writer slot (mapq-bench --only mapq-alone)."""
     # children traced: in a build tree mapq-bench is libtool's wrapper
     # script, which runs the real program; each process has its own file
-    stem = os.path.join(out_dir, "callgrind-%s-%d" % (tag, pairs))
+    stem = os.path.join(out_dir, "callgrind-%s%s-%d" % (tag, "-alone" if alone else "", pairs))
     cmd = ["valgrind", "--tool=callgrind", "--trace-children=yes", "--vgdb=no",
            "--callgrind-out-file=%s.%%p.out" % stem, bench,
            "--pairs", str(pairs), "--sizes", "64", "--dir", out_dir]
+    if alone:
+        cmd += ["--only", "mapq-alone"]
     p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     outs = [os.path.join(out_dir, f) for f in os.listdir(out_dir)
             if f.startswith(os.path.basename(stem) + ".") and f.endswith(".out")]
@@ -339,22 +366,28 @@ def instructions(args, benches):
     n = args.pairs
     lines = ["# Instructions per 64-byte message in one process (callgrind)", "",
              "`mapq-bench --pairs N`: N sends, reads and releases, an empty poll after every "
-             "other one, every byte checked. Each figure is (count at %d pairs - count at %d "
+             "other one, every byte checked; \"writer alone\": in a queue of one writer "
+             "slot (`--only mapq-alone`). Each figure is (count at %d pairs - count at %d "
              "pairs) / %d: per message, without what opening and closing cost. `mapq_read` "
              "includes half an empty poll." % (6 * n, n, 5 * n), "",
              "| build | mapq_send | mapq_read | mapq_release | send + read + release "
              "| whole program |", "|---|---:|---:|---:|---:|---:|"]
     rows = []
     for tag, bench in benches:
-        sys.stdout.write("bench.py: callgrind of %s (%s), %d and %d pairs\n" % (
-            tag, bench, n, 6 * n))
-        sys.stdout.flush()
-        small, big = callgrind(bench, n, args.out, tag), callgrind(bench, 6 * n, args.out, tag)
-        per = {k: (big[k] - small[k]) / (5 * n) for k in big}
-        pair = sum(per[k] for k in INSTR_FUNCS)
-        lines.append("| %s | %.0f | %.0f | %.0f | **%.0f** | %.0f |" % (
-            tag, per["mapq_send"], per["mapq_read"], per["mapq_release"], pair, per["total"]))
-        rows.append({"build": tag, "bench": bench, "per_message": per, "pair": pair})
+        for alone in (False, True):
+            sys.stdout.write("bench.py: callgrind of %s (%s)%s, %d and %d pairs\n" % (
+                tag, bench, ", the writer alone" if alone else "", n, 6 * n))
+            sys.stdout.flush()
+            small = callgrind(bench, n, args.out, tag, alone)
+            big = callgrind(bench, 6 * n, args.out, tag, alone)
+            per = {k: (big[k] - small[k]) / (5 * n) for k in big}
+            pair = sum(per[k] for k in INSTR_FUNCS)
+            name = tag + (", writer alone" if alone else "")
+            lines.append("| %s | %.0f | %.0f | %.0f | **%.0f** | %.0f |" % (
+                name, per["mapq_send"], per["mapq_read"], per["mapq_release"], pair,
+                per["total"]))
+            rows.append({"build": name, "bench": bench, "alone": alone, "per_message": per,
+                         "pair": pair})
     lines += ["", "Target (issue 17): send + read + release <= 300.", ""]
     return "\n".join(lines), rows
 
