@@ -130,14 +130,16 @@ static inline __attribute__((always_inline)) int try_reserve(struct mapq *q, uin
 			 * makes us the only writer, so nobody races us for tail,
 			 * and nobody forsakes us (no frame can be reserved behind
 			 * ours): the record is publishing from the start, and
-			 * tail moves by a store. relaxed pos: the release store
-			 * of the size publishes it to whoever acquires that
-			 * (load_record()), as the confirmation does below. */
+			 * tail moves by a store. relaxed, both: the release store
+			 * of tail publishes them to whoever acquires it, and
+			 * whoever reads them without that acts on them only once
+			 * we are dead, after the kernel's release of our lock (a
+			 * live writer's publishing record is left alone). */
 			mapq__store(&ws->resv_pos, t, memory_order_relaxed);
 			if ((err = MAPQ_FAULT(RESERVE_AFTER_POS)))
 				return err; /* no size stored: no record */
 			mapq__store(&ws->resv_size, (p + sz) | RESV_PUBLISHING,
-				    memory_order_release);
+				    memory_order_relaxed);
 			if ((err = MAPQ_FAULT(RESERVE_BEFORE_CAS))) {
 				mapq__store(&ws->resv_size, 0, memory_order_relaxed);
 				return err;
