@@ -391,6 +391,12 @@ SIM_CHECKS = [
     ("sim-c11-abandon-laps", ["--memory", "c11", "--strategy", "pct", "-w", "3", "-r", "1", "-k",
                               "0", "--stalls", "6", "--stall-ms", "2", "--unblock-ms", "1",
                               "--max-size", "1024", "-m", "32", "-n", "2000"]),
+    # the writer alone (one writer slot) stalled past a short unblock
+    # timeout: its record must be seen with the tail it stores (the
+    # store's release weakened, b0d07931aa: two messages lost at
+    # schedule 40)
+    ("sim-weak-alone", ["--memory", "weak", "--alone", "-w", "1", "-r", "2", "-k", "2",
+                        "--stalls", "2", "--unblock-ms", "1", "-n", "3000"]),
     ("sim-c11-sync-stalls", ["--memory", "c11", "-w", "3", "-r", "1", "-k", "0", "--stalls", "3",
                              "--stall-ms", "5", "--unblock-ms", "1", "--power-cuts", "1",
                              "--capacity", "16384", "-m", "100", "-n", "1200"]),
