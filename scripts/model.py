@@ -80,7 +80,7 @@ MODEL = os.path.join(TOP, "model", "mapq.pml")
 # writers x messages x frames[:mode]. Searched whole in CI.
 QUICK = ["2x1x1", "2x2x2:wake", "1x4x2:over", "1x3x2:crash", "2x1x2:abort", "1x2x1:join",
          "1x2x1:overjoin", "1x2x2:takeover", "2x2x2:leave", "1x3x2:resume",
-         "1x4x2:resume4", "1x3x2:alone"]
+         "1x4x2:resume4", "1x3x2:alone", "1x3x2:alonetakeover"]
 # Bigger configurations, for --campaign: each took more than CI's minutes
 # or more than 3 GB here (doc/model.md has the figures).
 CAMPAIGN = ["2x2x2", "2x1x1:crash", "2x2x1:over", "2x3x2:wake", "1x4x3:crash", "2x2x2:over",
@@ -114,7 +114,7 @@ def say(msg):
 
 def parse_config(text):
     modes = r"(:wake|:over|:crash|:abort|:join|:overjoin|:joinloss|:takeover|:leave|:nodeaths|" \
-        r":resume[2-4]?|:alone)?"
+        r":resume[2-4]?|:alone|:alonetakeover)?"
     m = re.fullmatch(r"(\d+)x(\d+)x(\d+)" + modes, text)
     if not m:
         sys.exit("model: --config: say writers x messages x frames, as 2x1x1, optionally "
@@ -125,11 +125,12 @@ def parse_config(text):
                  ":takeover for a dead writer's slot taken over, :leave for wake-ups with "
                  "a reader that closes, :nodeaths for no deaths or :resume for a durable reader "
                  "that closes and comes back (:resume2 to :resume4: as many times), "
-                 ":alone for a writer alone in a queue of one writer slot (1 writer), as "
+                 ":alone for a writer alone in a queue of one writer slot (1 writer), "
+                 ":alonetakeover for that writer dying and its slot taken over, as "
                  "2x2x2:wake (got '%s')"
                  % text)
     nw, msgs, nslot = (int(x) for x in m.groups()[:3])
-    if m.group(4) == ":alone" and nw != 1:
+    if m.group(4) in (":alone", ":alonetakeover") and nw != 1:
         sys.exit("model: --config %s: :alone is one writer (a queue of one writer slot)" % text)
     if not (1 <= nw <= 2 and 1 <= msgs <= 4 and 1 <= nslot <= 4):
         sys.exit("model: --config %s: the model takes 1-2 writers, 1-4 messages, 1-4 frames"
@@ -142,7 +143,8 @@ def parse_config(text):
          ":leave": ["-DWAKEUPS", "-DLEAVE"], ":nodeaths": ["-DNO_DEATHS"],
          ":resume": ["-DRESUME"], ":resume2": ["-DRESUME", "-DRESUMES=2"],
          ":resume3": ["-DRESUME", "-DRESUMES=3"],
-         ":resume4": ["-DRESUME", "-DRESUMES=4"], ":alone": ["-DALONE"]}[m.group(4)]
+         ":resume4": ["-DRESUME", "-DRESUMES=4"], ":alone": ["-DALONE"],
+         ":alonetakeover": ["-DALONE", "-DTAKEOVER"]}[m.group(4)]
 
 
 def build(work, defines, mem, bitstate):
