@@ -160,9 +160,10 @@ typedef struct mapq_options {
 	 * How long this handle's readers and writers wait on a frame whose
 	 * writer is alive (its slot lock is held) but makes no progress,
 	 * before readers skip the frame (its writer then gets
-	 * -MAPQ_ESTALLED). 0: 1000 ms; negative: wait forever. A dead
-	 * writer's frame is repaired within milliseconds regardless. Not
-	 * stored in the file.
+	 * -MAPQ_ESTALLED); never in a queue of one writer slot, where no
+	 * frame waits behind the writer's. 0: 1000 ms; negative: wait
+	 * forever. A dead writer's frame is repaired within milliseconds
+	 * regardless. Not stored in the file.
 	 */
 	int32_t unblock_ms;
 	uint64_t reserved[MAPQ_RESERVED]; /**< zero */
