@@ -4,7 +4,7 @@
  * rest, and whether every message mapq_sync() made durable survives.
  *
  * The simulator keeps an image of the disk: the file as created, then
- * each range a simulated process flushed with msync() (src/os.h tells).
+ * each range a simulated process flushed with msync() (src/os_posix.c tells).
  * A power cut (--power-cuts) kills every process, and the file becomes a
  * crash image: every page that changed since it last reached the disk is,
  * by the schedule's choice, the disk's, the page cache's, or torn, each

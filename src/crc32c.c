@@ -25,7 +25,6 @@
  */
 #include "config.h"
 
-#include <pthread.h>
 #include <stdbool.h>
 #include <string.h>
 
@@ -33,8 +32,8 @@
 
 #define POLY 0x82f63b78u
 
+/* Built by shift_init() below, when the library loads. */
 static uint32_t table[8][256];
-static pthread_once_t table_once = PTHREAD_ONCE_INIT;
 
 static void table_init(void)
 {
@@ -54,7 +53,6 @@ uint32_t mapq__crc32c_sw(uint32_t crc, const void *buf, size_t len)
 	const uint8_t *p = buf;
 	uint32_t c = ~crc;
 
-	pthread_once(&table_once, table_init);
 	while (len && ((uintptr_t)p & 7)) {
 		c = (c >> 8) ^ table[0][(c ^ *p++) & 0xff];
 		len--;
@@ -145,7 +143,7 @@ static void fold_build(void)
  * About 70,000 table steps. */
 __attribute__((constructor)) static void shift_init(void)
 {
-	pthread_once(&table_once, table_init);
+	table_init();
 	shift_build(shift_long, LONG);
 	shift_build(shift_short, SHORT);
 	fold_build();

@@ -19,7 +19,6 @@
 #include <unistd.h>
 
 #include "internal.h"
-#include "os.h"
 
 static const char *const point_names[] = {
 #define MAPQ_XX_FAULT_NAME(id, name) name,
@@ -112,6 +111,23 @@ void __gcov_dump(void);
 #define flush_coverage() ((void)0)
 #endif
 
+/* A stall's sleep: its own, not the platform layer's (os.h), because that
+ * layer's calls are fault points and so sit above this file; in a
+ * simulation build, the simulator's clock. */
+static void stall(unsigned ms)
+{
+	uint64_t ns = (uint64_t)ms * 1000000u;
+#ifdef MAPQ_SIM
+	if (mapq__sim.sleep_ns && mapq__sim_active()) {
+		mapq__sim.sleep_ns(ns);
+		return;
+	}
+#endif
+	struct timespec ts = { (time_t)(ns / 1000000000u), (long)(ns % 1000000000u) };
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+}
+
 _Atomic int mapq__fault_armed;
 static struct arming armed[MAPQ__F_COUNT];
 /* Hits since arming, per point; atomic because threads share the table. */
@@ -132,10 +148,9 @@ int mapq__fault_hit(enum mapq__fault_id id)
 	case ACT_STOP:
 		(void)raise(SIGSTOP);
 		break;
-	case ACT_STALL: {
-		mapq__os_sleep_ns((uint64_t)a->stall_ms * 1000000u);
+	case ACT_STALL:
+		stall(a->stall_ms);
 		break;
-	}
 	case ACT_ERROR:
 		return -MAPQ_EINJECTED;
 	}

@@ -9,10 +9,8 @@
 #include "config.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "internal.h"
 
@@ -226,17 +224,15 @@ int mapq_file_version(const char *name, uint32_t *version)
 	int err = mapq_resolve(name, path, sizeof(path));
 	if (err)
 		return err;
-	/* O_NONBLOCK: a FIFO planted under the name must not hang us */
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
-	if (fd < 0)
-		return -errno;
-	struct fmt_super sb;
-	ssize_t n = pread(fd, &sb, sizeof(sb), 0);
-	err = n < 0 ? -errno : 0;
-	close(fd);
-	if (err)
+	mapq__file fd;
+	if ((err = mapq__os_open(path, true, &fd)) != 0)
 		return err;
-	if (n < (ssize_t)offsetof(struct fmt_super, sb_size) ||
+	struct fmt_super sb;
+	int64_t n = mapq__os_pread(fd, &sb, sizeof(sb), 0);
+	mapq__os_close(fd);
+	if (n < 0)
+		return (int)n;
+	if (n < (int64_t)offsetof(struct fmt_super, sb_size) ||
 	    memcmp(sb.magic, FMT_MAGIC, sizeof(sb.magic)) != 0)
 		return -MAPQ_ECORRUPT;
 	*version = sb.version;

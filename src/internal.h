@@ -4,8 +4,11 @@
  *
  * The files of src/ call each other in layers, lowest first (a file uses
  * only files on lower layers; `make analyze' checks it from the objects):
- *   crc32c error fault fork name slots version wait < format < create inspect
- *   repair ring < reader recover writer < queue sync
+ *   crc32c error fault version < os_posix < name slots wait < format <
+ *   create inspect repair ring < reader recover writer < queue sync
+ * os_posix.c (os_win32.c on Windows) is the platform layer (os.h): every
+ * call to the system beyond C11 is there, but for fault.c's kill, stop
+ * and stall (test builds) and error.c's errno names (doc/platform.md).
  * (sim.c, in simulation builds only, is on the first layer.)
  *
  * Names: what a file of src/ defines for the others is mapq__name (it
@@ -27,6 +30,7 @@
 #include "format.h"
 #include "fault.h"
 #include "atomic.h"
+#include "os.h"
 
 /* One mapping of the file, shared by handles made with mapq_dup(). */
 struct mapq_map {
@@ -36,7 +40,7 @@ struct mapq_map {
 };
 
 struct mapq {
-	int fd; /* our own open file description: slot locks */
+	mapq__file fd; /* our own open file description: slot locks */
 	struct mapq_map *map;
 	uint8_t *base; /* map->base */
 	/* Geometry copied from the validated superblock: never re-read. */
@@ -65,7 +69,7 @@ struct mapq {
 	uint32_t resv_len;
 	/* Readers attached through this handle. */
 	struct mapq_reader *readers;
-	unsigned fork_gen; /* mapq__fork_gen when opened (fork.c) */
+	unsigned fork_gen; /* mapq__os_fork_gen when opened (os.h) */
 };
 
 struct mapq_reader {
@@ -147,14 +151,14 @@ uint32_t mapq__ckpt_crc(const struct fmt_ckpt *k);
 /* The newest believable mapq_sync() checkpoint, or NULL. */
 const struct fmt_ckpt *mapq__newest_ckpt(const struct mapq *q);
 
-/* slots.c: liveness through open-file-description locks */
-int mapq__slot_trylock(int fd, uint64_t off);
-void mapq__slot_unlock(int fd, uint64_t off);
-int mapq__slot_is_live(int fd, uint64_t off);
-int mapq__registry_lock(int fd, uint64_t off);
-int mapq__lock_shared(int fd, uint64_t off, bool wait);
+/* slots.c: liveness through the platform's byte-range locks (os.h) */
+int mapq__slot_trylock(mapq__file fd, uint64_t off);
+void mapq__slot_unlock(mapq__file fd, uint64_t off);
+int mapq__slot_is_live(mapq__file fd, uint64_t off);
+int mapq__registry_lock(mapq__file fd, uint64_t off);
+int mapq__lock_shared(mapq__file fd, uint64_t off, bool wait);
 
-/* wait.c: futex waits on shared words, deadlines, and how long spinning
+/* wait.c: sleeps on shared words (os.h), deadlines, and how long spinning
  * pauses (with the inline helpers they need) */
 uint64_t mapq__now_ns(void);
 uint64_t mapq__deadline(int timeout_ms);
@@ -164,8 +168,6 @@ static inline bool timeout_ok(int timeout_ms)
 {
 	return timeout_ms >= 0 || timeout_ms == MAPQ_FOREVER;
 }
-int mapq__futex_wait(_Atomic uint32_t *word, uint32_t expect, uint64_t deadline);
-void mapq__futex_wake(_Atomic uint32_t *word);
 /* Say "I am about to sleep on the futex word this flag belongs to". */
 void mapq__sleeper_set(_Atomic uint32_t *flag);
 void mapq__wake_data(struct mapq *q);
@@ -259,11 +261,9 @@ int mapq__waiter_block(struct mapq__waiter *w, const struct mapq__blocker *b, un
 		       uint64_t now);
 
 /* create.c: a new queue file at @path, complete before anyone can open
- * it; @unnamed: try O_TMPFILE first. Returns its descriptor or -errno. */
-int mapq__create_file(const char *path, const mapq_options *opt, bool unnamed);
-/* Remove the temporary files that dead creators left in the directory
- * of queue file @path; how many. */
-unsigned mapq__sweep_temp(const char *path);
+ * it; @unnamed: try to build it unnamed first (mapq__os_create). 0 and
+ * the open file in *@out, or -errno. */
+int mapq__create_file(const char *path, const mapq_options *opt, bool unnamed, mapq__file *out);
 
 /* recover.c: under the join lock, if no other process has the queue open
  * (our open lock turns exclusive: *alone), recover it and sweep @path's
@@ -315,17 +315,12 @@ int mapq__reserve_frame(struct mapq *q, uint64_t size, uint64_t *fpos, uint64_t 
 
 /* What mapq_sync and mapq_recover ask of a handle first: one that may
  * write and holds no reservation. 0, or the error to return. */
-/* fork.c: how many fork()s made this process since the library was
- * first used (bumped in the child), and the call that starts counting
- * and returns the count, for a handle being opened. */
-extern unsigned mapq__fork_gen;
-unsigned mapq__fork_watch(void);
 
 /* Was @q opened by a process this one was forked from? Then it may only
  * be closed (mapq.h). */
 static inline bool inherited(const struct mapq *q)
 {
-	return q->fork_gen != mapq__fork_gen;
+	return q->fork_gen != mapq__os_fork_gen;
 }
 
 /* The checks every call on a handle starts with. */

@@ -9,9 +9,9 @@
 # they can reach internals such as both CRC paths.
 noinst_LTLIBRARIES = libmapq_core.la
 mapq_core_c = \
-	src/crc32c.c src/create.c src/error.c src/fault.c src/fork.c src/format.c src/inspect.c \
-	src/name.c src/queue.c src/reader.c src/recover.c src/repair.c src/ring.c src/slots.c \
-	src/sync.c src/version.c src/wait.c src/writer.c
+	src/crc32c.c src/create.c src/error.c src/fault.c src/format.c src/inspect.c \
+	src/name.c src/os_posix.c src/queue.c src/reader.c src/recover.c src/repair.c src/ring.c \
+	src/slots.c src/sync.c src/version.c src/wait.c src/writer.c
 libmapq_core_la_SOURCES = $(mapq_core_c) src/atomic.h src/fault.h src/format.h src/internal.h \
 	src/os.h src/sim.h
 if SIM

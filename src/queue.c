@@ -5,15 +5,8 @@
 #include "config.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
-#include <time.h>
-#include <unistd.h>
 
 #include "internal.h"
 #include "os.h"
@@ -50,14 +43,6 @@ static int check_options(const struct fmt_super *sb, const mapq_options *opt)
 	    (opt->policy == MAPQ_OVERWRITE && !(sb->flags & FMT_F_OVERWRITE)))
 		return -MAPQ_EMISMATCH;
 	return 0;
-}
-
-static int open_fd(const char *path, bool rdonly)
-{
-	/* O_NONBLOCK: opening a FIFO placed at our path must not hang. */
-	int fd = mapq__os_open(
-		path, (rdonly ? O_RDONLY : O_RDWR) | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0);
-	return fd < 0 ? -errno : fd;
 }
 
 /* Geometry and pointers into the mapping, from the validated superblock. */
@@ -106,64 +91,27 @@ static int join(struct mapq *q, const char *path, bool recover)
 	return mapq__join(q, path, &rep, &alone);
 }
 
-/*
- * The file's mapping sits between two inaccessible pages (an address
- * range reserved PROT_NONE, with the file mapped into its middle), so a
- * write past either end of the queue faults at once rather than landing
- * in whatever the process has mapped next to it. It costs one more mmap
- * at open and nothing after.
- */
-static size_t guard_size(void)
+static void unmap(struct mapq_map *map)
 {
-	long pg = sysconf(_SC_PAGESIZE);
-	return pg > 0 ? (size_t)pg : FMT_PAGE;
-}
-
-static size_t guarded_span(size_t size)
-{
-	size_t g = guard_size();
-	return (size + g - 1) / g * g + 2 * g;
-}
-
-static void *map_guarded(int fd, size_t size, bool rdonly)
-{
-	size_t g = guard_size();
-	uint8_t *r = mapq__os_mmap(NULL, guarded_span(size), PROT_NONE,
-				   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1);
-	if (r == MAP_FAILED)
-		return MAP_FAILED;
-	void *m = mapq__os_mmap(r + g, size, rdonly ? PROT_READ : PROT_READ | PROT_WRITE,
-				MAP_SHARED | MAP_FIXED, fd);
-	if (m == MAP_FAILED) {
-		int err = errno;
-		mapq__os_munmap(r, guarded_span(size));
-		errno = err;
-	}
-	return m;
-}
-
-static void unmap_guarded(struct mapq_map *map)
-{
-	mapq__os_munmap(map->base - guard_size(), guarded_span((size_t)map->size));
+	mapq__os_unmap(map->base, map->size);
 }
 
 static int map_queue(struct mapq *q, const mapq_options *opt)
 {
-	struct stat st;
-	if (fstat(q->fd, &st) < 0)
-		return -errno;
-	if (!S_ISREG(st.st_mode))
-		return -MAPQ_ENOTREG;
-	ssize_t n = pread(q->fd, &q->sb, sizeof(q->sb), 0);
+	uint64_t size;
+	int err = mapq__os_size(q->fd, &size);
+	if (err)
+		return err;
+	int64_t n = mapq__os_pread(q->fd, &q->sb, sizeof(q->sb), 0);
 	if (n < 0)
-		return -errno;
+		return (int)n;
 	if ((size_t)n < sizeof(q->sb)) {
 		/* Too short for a superblock: truncated if it starts like one. */
 		if (n >= 8 && memcmp(q->sb.magic, FMT_MAGIC, 8) == 0)
 			return -MAPQ_ETRUNCATED;
 		return -MAPQ_EBADMAGIC;
 	}
-	int err = mapq__super_check(&q->sb, (uint64_t)st.st_size);
+	err = mapq__super_check(&q->sb, size);
 	if (err)
 		return err;
 	err = check_options(&q->sb, opt);
@@ -174,9 +122,8 @@ static int map_queue(struct mapq *q, const mapq_options *opt)
 	q->map = mapq__os_calloc(1, sizeof(*q->map));
 	if (!q->map)
 		return -ENOMEM;
-	void *m = map_guarded(q->fd, (size_t)q->sb.file_size, q->rdonly);
-	if (m == MAP_FAILED) {
-		err = -errno;
+	uint8_t *m;
+	if ((err = mapq__os_map(q->fd, q->sb.file_size, q->rdonly, &m)) != 0) {
 		mapq__os_free(q->map);
 		q->map = NULL;
 		return err;
@@ -185,7 +132,7 @@ static int map_queue(struct mapq *q, const mapq_options *opt)
 	q->map->size = q->sb.file_size;
 	atomic_init(&q->map->refs, 1);
 	if ((err = mapq__super_check_rest(m)) != 0) {
-		unmap_guarded(q->map);
+		unmap(q->map);
 		mapq__os_free(q->map);
 		q->map = NULL;
 		return err;
@@ -213,23 +160,24 @@ int mapq_open(mapq **qp, const char *name, int flags, const mapq_options *opt)
 	struct mapq *q = mapq__os_calloc(1, sizeof(*q));
 	if (!q)
 		return -ENOMEM;
-	q->fork_gen = mapq__fork_watch();
+	q->fork_gen = mapq__os_fork_watch();
 	q->wslot = -1;
 	q->rdonly = (flags & MAPQ_RDONLY) != 0;
-	int fd = -ENOENT;
+	mapq__file fd = MAPQ__NO_FILE;
+	err = -ENOENT;
 	if (!(flags & MAPQ_EXCL))
-		fd = open_fd(path, q->rdonly);
+		err = mapq__os_open(path, q->rdonly, &fd);
 	/* Loop: a racing creator may link its file between our two tries
 	 * (CREATE_TRIES: each lost race means another process succeeded). */
-	for (int tries = 0; fd == -ENOENT && (flags & MAPQ_CREATE) && tries < CREATE_TRIES;
+	for (int tries = 0; err == -ENOENT && (flags & MAPQ_CREATE) && tries < CREATE_TRIES;
 	     tries++) {
-		fd = mapq__create_file(path, opt, true);
-		if (fd == -EEXIST && !(flags & MAPQ_EXCL))
-			fd = open_fd(path, false);
+		err = mapq__create_file(path, opt, true, &fd);
+		if (err == -EEXIST && !(flags & MAPQ_EXCL))
+			err = mapq__os_open(path, false, &fd);
 	}
-	if (fd < 0) {
+	if (err) {
 		mapq__os_free(q);
-		return fd;
+		return err;
 	}
 	q->fd = fd;
 	q->unblock_ns = unblock_ns(opt);
@@ -237,7 +185,7 @@ int mapq_open(mapq **qp, const char *name, int flags, const mapq_options *opt)
 	/* A read-only handle takes no lock: looking at a queue must not
 	 * count as using it, or it would hold up recovery at others' open. */
 	if (!err && q->map && !q->rdonly && (err = join(q, path, !(flags & MAPQ_NORECOVER))) != 0)
-		unmap_guarded(q->map);
+		unmap(q->map);
 	if (err) {
 		mapq__os_close(fd);
 		mapq__os_free(q->map);
@@ -255,7 +203,8 @@ void mapq_close(mapq *q)
 	while (q->readers)
 		mapq_reader_close(q->readers);
 	/* In a forked child, the reservation and the writer slot are the
-	 * parent's (fork.c): only the child's copy of the handle goes. */
+	 * parent's (os.h, mapq__os_fork_watch): only the child's copy of
+	 * the handle goes. */
 	if (!inherited(q)) {
 		if (q->resv_size)
 			(void)mapq_abort(q);
@@ -264,29 +213,11 @@ void mapq_close(mapq *q)
 	/* acq_rel: the last one to leave sees every other handle's use done
 	 * (process-local: the handles of one process share a mapping) */
 	if (atomic_fetch_sub_explicit(&q->map->refs, 1, memory_order_acq_rel) == 1) {
-		unmap_guarded(q->map);
+		unmap(q->map);
 		mapq__os_free(q->map);
 	}
 	mapq__os_close(q->fd); /* drops every OFD lock this handle held */
 	mapq__os_free(q);
-}
-
-/* A new open file description of the same file: OFD locks are per open
- * file description, so each handle needs its own to own slots. */
-static int reopen(int fd)
-{
-	char p[64];
-	struct stat a, b;
-	(void)snprintf(p, sizeof(p), "/proc/self/fd/%d", fd); /* 64 bytes hold any fd */
-	int nfd = mapq__os_open(p, O_RDWR | O_CLOEXEC | O_NONBLOCK, 0);
-	if (nfd < 0)
-		return errno == ENOENT ? -ENOSYS : -errno; /* no /proc mounted */
-	if (fstat(fd, &a) < 0 || fstat(nfd, &b) < 0 || a.st_dev != b.st_dev ||
-	    a.st_ino != b.st_ino) {
-		mapq__os_close(nfd);
-		return -EIO;
-	}
-	return nfd;
 }
 
 int mapq_dup(const mapq *q, mapq **out)
@@ -303,9 +234,9 @@ int mapq_dup(const mapq *q, mapq **out)
 	if (!d)
 		return -ENOMEM;
 	d->fork_gen = q->fork_gen;
-	d->fd = reopen(q->fd);
-	if (d->fd < 0) {
-		err = d->fd;
+	/* A new open file description of the same file: locks belong to
+	 * one, so each handle needs its own to own slots. */
+	if ((err = mapq__os_reopen(q->fd, &d->fd)) != 0) {
 		mapq__os_free(d);
 		return err;
 	}

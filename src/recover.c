@@ -18,8 +18,6 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <time.h>
 
 #include "internal.h"
 
@@ -525,7 +523,7 @@ int mapq__join(struct mapq *q, const char *path, mapq_recovery *rep, bool *alone
 	if (*alone) {
 		/* creators that died beside the queue left temporary files */
 		if (path)
-			(void)mapq__sweep_temp(path);
+			(void)mapq__os_sweep(path);
 		err = recover_exclusive(q, rep);
 	}
 	int e2 = mapq__lock_shared(q->fd, open_off(q), !*alone);

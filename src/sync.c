@@ -10,7 +10,6 @@
 
 #include <errno.h>
 #include <limits.h>
-#include <time.h>
 
 #include "internal.h"
 #include "os.h"
@@ -128,7 +127,7 @@ int mapq_sync(mapq *q)
 	if ((err = wait_finished(q, end)) != 0)
 		return err;
 	(void)MAPQ_FAULT(SYNC_BEFORE_MSYNC);
-	if ((err = mapq__os_msync(q->base, (size_t)q->sb.file_size)) != 0)
+	if ((err = mapq__os_flush(q->base, (size_t)q->sb.file_size)) != 0)
 		return err;
 	/* The checkpoint: only after the data it points at is durable. */
 	if ((err = mapq__registry_lock(q->fd, sync_off(q))) != 0)
@@ -160,7 +159,7 @@ int mapq_sync(mapq *q)
 	k->crc = mapq__ckpt_crc(k);
 	(void)MAPQ_FAULT(SYNC_BEFORE_CKPT);
 	/* k starts its page: the mapping and the offsets are page aligned */
-	err = mapq__os_msync(k, FMT_PAGE);
+	err = mapq__os_flush(k, FMT_PAGE);
 	mapq__slot_unlock(q->fd, sync_off(q));
 	return err;
 }

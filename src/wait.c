@@ -1,33 +1,19 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * wait.c - sleeping on shared words with futexes, and deadlines.
- *
- * The words live in a MAP_SHARED file mapping, so the futex calls never
- * use FUTEX_PRIVATE_FLAG: the kernel keys them by inode and offset, which
- * is what lets one process wake another.
+ * wait.c - spinning, then sleeping on shared words (the platform's
+ * futexes, os.h) with the sleeper flags; deadlines.
  */
 #include "config.h"
 
 #include <errno.h>
-#include <limits.h>
-#include <linux/futex.h>
 #include <stdint.h>
-#include <sys/syscall.h>
-#include <time.h>
-#include <unistd.h>
 
 #include "internal.h"
+#include "os.h"
 
 uint64_t mapq__now_ns(void)
 {
-#ifdef MAPQ_SIM
-	if (mapq__sim.now_ns && mapq__sim_active())
-		return mapq__sim.now_ns();
-#endif
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+	return mapq__os_mono_ns();
 }
 
 /* The pause times, in ns, tuned with mapq-bench (doc/performance.md has
@@ -97,46 +83,6 @@ uint64_t mapq__deadline(int timeout_ms)
 }
 
 /*
- * Sleep while *word == expect, until woken or @deadline (CLOCK_MONOTONIC
- * ns, UINT64_MAX for none). Returns 0 when the caller should look again
- * (woken, value changed, signal) and -ETIMEDOUT when the deadline passed.
- */
-int mapq__futex_wait(_Atomic uint32_t *word, uint32_t expect, uint64_t deadline)
-{
-	struct timespec ts, *tp = NULL;
-
-#ifdef MAPQ_SIM
-	if (mapq__sim.futex_wait && mapq__sim_active())
-		return mapq__sim.futex_wait(word, expect, deadline);
-#endif
-	if (deadline != UINT64_MAX) {
-		if (mapq__now_ns() >= deadline)
-			return -ETIMEDOUT;
-		ts.tv_sec = (time_t)(deadline / 1000000000ull);
-		ts.tv_nsec = (long)(deadline % 1000000000ull);
-		tp = &ts;
-	}
-	/* FUTEX_WAIT_BITSET takes an absolute CLOCK_MONOTONIC deadline, so a
-	 * wake-up that finds nothing to do costs no recomputation. */
-	long rc = syscall(SYS_futex, (uint32_t *)word, FUTEX_WAIT_BITSET, expect, tp, NULL,
-			  FUTEX_BITSET_MATCH_ANY);
-	if (rc < 0 && errno == ETIMEDOUT)
-		return -ETIMEDOUT;
-	return 0;
-}
-
-void mapq__futex_wake(_Atomic uint32_t *word)
-{
-#ifdef MAPQ_SIM
-	if (mapq__sim.futex_wake && mapq__sim_active()) {
-		mapq__sim.futex_wake(word);
-		return;
-	}
-#endif
-	syscall(SYS_futex, (uint32_t *)word, FUTEX_WAKE, INT_MAX, NULL, NULL, 0);
-}
-
-/*
  * The sleeper flags. A process about to sleep on a futex word reads the
  * word, sets the word's flag (an RMW, seq_cst), looks once more at what
  * it waits for, and only then sleeps, if the word still holds what it
@@ -180,10 +126,11 @@ static void wake(_Atomic uint32_t *seq, _Atomic uint32_t *flag)
 	 * of several wakers pays for the call is all the exchange decides. */
 	if (mapq__xchg(flag, 0, memory_order_acquire) == 0)
 		return;
-	/* relaxed: the futex syscall orders this change against the sleeper's
-	 * compare; the bump only makes a sleeper that has not slept yet skip. */
-	mapq__fetch_add(seq, 1, memory_order_relaxed);
-	mapq__futex_wake(seq);
+	/* relaxed: the wake-up's system call (os.h) orders this change against
+	 * the sleeper's compare; the bump only makes a sleeper that has not
+	 * slept yet skip. */
+	uint32_t was = mapq__fetch_add(seq, 1, memory_order_relaxed);
+	mapq__os_wake(seq, was);
 }
 
 void mapq__wake_data(struct mapq *q)
@@ -244,7 +191,7 @@ int mapq__waiter_block(struct mapq__waiter *w, const struct mapq__blocker *b, un
 		return 0;
 	}
 	uint64_t wake_by = (now ? now : mapq__now_ns()) + b->poll_ns;
-	int r = mapq__futex_wait(b->word, w->seen, wake_by < w->deadline ? wake_by : w->deadline);
+	int r = mapq__os_wait(b->word, w->seen, wake_by < w->deadline ? wake_by : w->deadline);
 	if (r && wake_by >= w->deadline)
 		return r;
 	/* Awake: spin again, and set the flag again only if about to sleep

@@ -68,7 +68,7 @@ static void kill_creators(int n, bool unnamed, long max_us)
 				t_exit(mapq_open(&q, t_path(name), MAPQ_CREATE | MAPQ_EXCL, &opts)
 					       ? 1
 					       : 0);
-			t_exit(mapq__create_file(t_path(name), &opts, false) >= 0 ? 0 : 1);
+			t_exit(t_create_file(t_path(name), &opts, false) >= 0 ? 0 : 1);
 		}
 		close(go[1]);
 		char c;
@@ -86,7 +86,7 @@ static long create_us(bool unnamed)
 {
 	uint64_t t0 = t_now_ms();
 	for (int i = 0; i < 5; i++) {
-		int fd = mapq__create_file(t_path("timing"), &opts, unnamed);
+		int fd = t_create_file(t_path("timing"), &opts, unnamed);
 		CHECK(fd >= 0);
 		close(fd);
 		CHECK_EQ(unlink(t_path("timing")), 0);
@@ -130,7 +130,7 @@ int main(void)
 	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = 0, .l_len = 1 };
 	CHECK_EQ(fcntl(fd, F_OFD_SETLK, &fl), 0);
 	/* ... and which the next create removes. */
-	int q = mapq__create_file(t_path("next"), &opts, false);
+	int q = t_create_file(t_path("next"), &opts, false);
 	CHECK(q >= 0);
 	close(q);
 	CHECK_EQ(t_temp_files(), 1); /* the locked one */

@@ -36,7 +36,7 @@ int main(void)
 	o.capacity = 1 << 16;
 
 	/* Renamed into place: open on the file now at the name. */
-	int fd = mapq__create_file(t_path("q"), &o, false);
+	int fd = t_create_file(t_path("q"), &o, false);
 	CHECK(fd >= 0);
 	CHECK(links_refused >= 1);
 	struct stat a, b;
@@ -53,7 +53,7 @@ int main(void)
 	/* Never over an existing queue: -EEXIST, the queue untouched, and
 	 * the temporary file gone. */
 	CHECK(stat(t_path("q"), &a) == 0);
-	CHECK_RC(mapq__create_file(t_path("q"), &o, false), -EEXIST);
+	CHECK_RC(t_create_file(t_path("q"), &o, false), -EEXIST);
 	CHECK(stat(t_path("q"), &b) == 0 && a.st_ino == b.st_ino);
 	CHECK_EQ(t_temp_files(), 0);
 	return 0;

@@ -6,7 +6,7 @@
  * looks then takes it for a dead creator's and unlinks it. The creator
  * must see that once it holds the lock, and start again with a fresh
  * name: never fill a file nobody can reach, nor fail because one name
- * was taken. Eight names taken in a row (create.c's TEMP_TRIES) make it
+ * was taken. Eight names taken in a row (os_posix.c's TEMP_TRIES) make it
  * give up with -EAGAIN; either way nothing is left behind.
  *
  * And the unnamed way's race: another creator links its queue at the
@@ -32,7 +32,7 @@
 #include "internal.h"
 #include "util.h"
 
-#define TEMP_TRIES 8   /* create.c's */
+#define TEMP_TRIES 8   /* os_posix.c's */
 #define CREATE_TRIES 8 /* queue.c's */
 
 static unsigned steals; /* names still to take */
@@ -92,7 +92,7 @@ static int create(const char *name, unsigned n)
 	o.capacity = 1 << 16;
 	steals = n;
 	made = 0;
-	int fd = mapq__create_file(t_path(name), &o, false);
+	int fd = t_create_file(t_path(name), &o, false);
 	CHECK_EQ(steals, 0);
 	CHECK_EQ(t_temp_files(), 0);
 	return fd;

@@ -73,7 +73,7 @@ int main(void)
 
 	/* Created the named way (file systems without O_TMPFILE), the
 	 * temporary file on descriptor 0. */
-	int fd = mapq__create_file(t_path("named"), &o, false);
+	int fd = t_create_file(t_path("named"), &o, false);
 	CHECK_EQ(fd, 0);
 	CHECK(zero_is_file()); /* still open: the file, not a number */
 	close(fd);

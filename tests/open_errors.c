@@ -160,7 +160,7 @@ static void check_deep_temp_name(void)
 	for (size_t over = 0; over < 2; over++) {
 		const char *dir = deep_dir(PATH_MAX - 1 - tmp_len + over);
 		CHECK(snprintf(path, sizeof(path), "%s/q", dir) < (int)sizeof(path));
-		int fd = mapq__create_file(path, &o, false);
+		int fd = t_create_file(path, &o, false);
 		if (over) {
 			CHECK_RC(fd, -ENAMETOOLONG);
 		} else {
@@ -302,6 +302,8 @@ int main(void)
 	uint64_t id_clock;
 	memcpy(&id_clock, g.queue_id, 8);
 	CHECK(id_clock < before || id_clock > after);
+	static const uint8_t no_id[16];
+	CHECK(memcmp(g.queue_id, no_id, sizeof(no_id)) != 0); /* an id at all */
 	CHECK_EQ(g.capacity, 1 << 20);
 	CHECK_EQ(g.max_msg, 65536);
 	CHECK_EQ(g.writer_slots, 16);
@@ -373,6 +375,10 @@ int main(void)
 	CHECK(sfd >= 0 && write(sfd, "\x89MAPQ", 5) == 5);
 	close(sfd);
 	CHECK_RC(mapq_file_version(t_path("short"), &version), -MAPQ_ECORRUPT);
+	sfd = open(t_path("empty"), O_CREAT | O_WRONLY, 0600); /* nothing to read at all */
+	CHECK(sfd >= 0);
+	close(sfd);
+	CHECK_RC(mapq_file_version(t_path("empty"), &version), -MAPQ_ECORRUPT);
 	/* The magic and the version word are all it needs: one byte less is
 	 * too little, and exactly that much is enough. */
 	make_valid(p);

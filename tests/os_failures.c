@@ -30,7 +30,7 @@ static mapq_reader *opened; /* close it */
 static int drop_d;          /* drop the durable reader "d" */
 
 /* Mappings of the test directory's files, and the bytes reserved without
- * access right beside them: each queue's guard pages (queue.c). A
+ * access right beside them: each queue's guard pages (os_posix.c). A
  * reservation left behind when the file's own mapping failed lands
  * beside the last one made (mmap goes top down) and merges with its
  * guard page. (All such bytes would not do: AddressSanitizer's

@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "internal.h"
 #include "util.h"
 
 static char dir[256];
@@ -257,6 +258,13 @@ int t_send_until_full(mapq *q, const void *buf, size_t len)
 	}
 	t_fail(__FILE__, __LINE__, "the ring never filled: %d messages sent without a wait",
 	       (int)LIMIT);
+}
+
+int t_create_file(const char *path, const mapq_options *opt, bool unnamed)
+{
+	mapq__file f;
+	int err = mapq__create_file(path, opt, unnamed, &f);
+	return err ? err : (int)f;
 }
 
 int t_temp_files(void)

@@ -88,6 +88,9 @@ __attribute__((noreturn)) void t_exit(int code);
  * must not keep a test busy for ever). */
 int t_send_until_full(mapq *q, const void *buf, size_t len);
 
+/* The library's internal create (src/create.c): a new queue file at
+ * @path, its descriptor or -errno. */
+int t_create_file(const char *path, const mapq_options *opt, bool unnamed);
 /* How many of the library's temporary files (".mapq-tmp.*") are in the
  * test directory; each one is named on stderr. */
 int t_temp_files(void);
