@@ -97,9 +97,9 @@ fuzz-afl-smoke: fuzz fuzz/gen-seeds
 OSSFUZZ_SECONDS ?= 3
 ossfuzz-check:
 	bash $(top_srcdir)/.clusterfuzzlite/check.sh $(abs_builddir)/ossfuzz-out $(OSSFUZZ_SECONDS)
-.PHONY: fuzz fuzz-libfuzzer fuzz-smoke fuzz-afl-smoke ossfuzz-check
+PHONY += fuzz fuzz-libfuzzer fuzz-smoke fuzz-afl-smoke ossfuzz-check
 CLEANFILES += $(FUZZ_TARGETS:%=fuzz/libfuzzer-%) $(FUZZ_TARGETS:%=fuzz/afl-%) \
 	$(FUZZ_TARGETS:%=fuzz/afl-asan-%) $(FUZZ_TARGETS:%=fuzz/afl-cmplog-%)
 clean-fuzz-seeds:
 	rm -rf fuzz/seeds
-.PHONY: clean-fuzz-seeds
+PHONY += clean-fuzz-seeds

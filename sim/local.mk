@@ -22,4 +22,4 @@ else
 sim:
 	@echo "make sim: this build has no simulator (./configure --enable-sim)"; exit 1
 endif
-.PHONY: sim
+PHONY += sim

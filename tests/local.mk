@@ -45,10 +45,6 @@ EXTRA_DIST += tests/exports.sh tests/examples.sh tests/torture.sh tests/cli.sh t
 	tests/data/torture-pass.json tests/data/torture-fail.json tests/data/torture-hostile.json \
 	tests/data/sim-pass.json tests/data/sim-fail.json tests/data/bench-quick.json \
 	tests/data/mutants.json
-# Shell tests run under the shell even when LOG_COMPILER wraps the
-# programs in Valgrind (which would otherwise trace sh, grep, nm ...).
-TEST_EXTENSIONS = .sh
-SH_LOG_COMPILER = $(SHELL)
 # history_size=7: tests/tsan.supp excuses a seqlock's read by its stack,
 # which ThreadSanitizer must still have when the write it races with comes;
 # with its default history (128K accesses a thread) a writer blocked for a
@@ -70,7 +66,7 @@ endif
 # (scripts/mutate.py).
 list-tests:
 	@for t in $(TESTS); do echo $$t; done
-.PHONY: list-tests
+PHONY += list-tests
 
 # The multi-process test, many times in a row (CI runs it 20 times).
 MULTIPROC_RUNS ?= 20
@@ -78,13 +74,13 @@ check-multiproc: tests/multiproc
 	@for i in `seq 1 $(MULTIPROC_RUNS)`; do \
 	  ./tests/multiproc > /dev/null || { echo "multiproc failed on run $$i"; exit 1; }; \
 	done; echo "multiproc: $(MULTIPROC_RUNS) runs in a row passed"
-.PHONY: check-multiproc
+PHONY += check-multiproc
 
 # Kills at random fault points (needs --enable-fault-injection).
 FAULT_KILLS ?= 1000
 check-faults: tests/fault_kill
 	@./tests/fault_kill --random $(FAULT_KILLS) $(FAULT_SEED:%=--seed %)
-.PHONY: check-faults
+PHONY += check-faults
 
 # ---- Valgrind ----------------------------------------------------------------
 # check-valgrind: every test program under memcheck (children too: the
@@ -126,7 +122,7 @@ check-valgrind-memcheck check-valgrind-drd check-valgrind-helgrind:
 	T_SCALE=$${T_SCALE:-0.1} T_SEPARATE_MAPPINGS=$$sep $(MAKE) $(AM_MAKEFLAGS) check TESTS="$$tests" \
 	  TEST_SUITE_LOG=test-suite-$$tool.log \
 	  LOG_COMPILER="$(LIBTOOL) --mode=execute $(VALGRIND) $(VALGRIND_COMMON) $$flags"
-.PHONY: check-valgrind check-valgrind-memcheck check-valgrind-drd check-valgrind-helgrind \
+PHONY += check-valgrind check-valgrind-memcheck check-valgrind-drd check-valgrind-helgrind \
 	check-valgrind-fuzz
 
 # ---- Coverage ------------------------------------------------------------------
@@ -154,10 +150,10 @@ if CODE_COVERAGE
 else
 	@echo "coverage: configure with --enable-code-coverage first"; exit 1
 endif
-.PHONY: coverage
+PHONY += coverage
 clean-local: clean-coverage clean-fuzz-seeds
 	-rm -rf analyze-report analyze-clang-tidy.log
 clean-coverage:
 	-rm -rf coverage
 	-find $(top_builddir) -name '*.gcda' -o -name '*.gcno' | xargs rm -f
-.PHONY: clean-coverage
+PHONY += clean-coverage
