@@ -54,7 +54,7 @@ fuzz-smoke: fuzz-libfuzzer fuzz/gen-seeds
 # `make fuzz': the AFL++ builds of every target, in three variants:
 # fuzz/afl-T (plain), fuzz/afl-asan-T (ASan+UBSan), fuzz/afl-cmplog-T.
 # (the library's sources as seen from the build directory: $$srcs)
-FUZZ_SRCS = srcs=; for f in $(mapq_core_c) fuzz/common.c; do srcs="$$srcs $(top_srcdir)/$$f"; done
+FUZZ_SRCS = srcs=; for f in $(mapq_core_c) $(mapq_os_c) fuzz/common.c; do srcs="$$srcs $(top_srcdir)/$$f"; done
 AFL_BUILD = $(AFL_CC) -g -O2 -std=c11 -D_GNU_SOURCE -I$(top_builddir) $(AM_CPPFLAGS) \
 	$(top_srcdir)/fuzz/afl_driver.c $$srcs -lpthread
 fuzz:
