@@ -15,11 +15,15 @@ AM_TESTS_ENVIRONMENT = OBJDUMP='$(OBJDUMP)'; top_srcdir='$(top_srcdir)'; export 
 
 if WIN32_UNDER_WINE
 WINE_PREFIX = $(abs_top_builddir)/wine-prefix
+# Wine makes its server's socket directory in $TMPDIR, and leaves it
+# there: a directory of the build tree instead, removed with the prefix.
+WINE_TMP = $(abs_top_builddir)/wine-tmp
 LOG_COMPILER = $(srcdir)/tests/wine-run.sh
 AM_TESTS_ENVIRONMENT += WINE='$(WINE)'; WINEPREFIX='$(WINE_PREFIX)'; WINEDEBUG=-all; \
-	export WINE WINEPREFIX WINEDEBUG;
+	TMPDIR='$(WINE_TMP)'; mkdir -p "$$TMPDIR"; export WINE WINEPREFIX WINEDEBUG TMPDIR;
 check-local: check-TESTS
-	@-WINEPREFIX='$(WINE_PREFIX)' wineserver -k 2>/dev/null; rm -rf '$(WINE_PREFIX)'
+	@-WINEPREFIX='$(WINE_PREFIX)' TMPDIR='$(WINE_TMP)' wineserver -k 2>/dev/null; \
+	  rm -rf '$(WINE_PREFIX)' '$(WINE_TMP)'
 endif
 # (tests/wine-run.sh and tests/win_exports.sh are in the top EXTRA_DIST:
 # the Linux build's `make dist' ships them too)
