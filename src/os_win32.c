@@ -117,7 +117,6 @@ static int open_w(const wchar_t *w, DWORD access, DWORD disposition, mapq__file 
 		CloseHandle(h);
 		return -ELOOP;
 	}
-	MAPQ__SIM_TELL(opened, 0);
 	*out = (mapq__file)h;
 	return 0;
 }
