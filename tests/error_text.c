@@ -35,6 +35,16 @@ int main(void)
 	CHECK(strcmp(mapq_strerror(0), "success") == 0);
 	CHECK(strcmp(mapq_strerror(-ETIMEDOUT), "Connection timed out") == 0);
 	CHECK(strcmp(mapq_err_name(-ETIMEDOUT), "ETIMEDOUT") == 0);
+	CHECK_STR(mapq_strerror(-ENOENT), "No such file or directory");
+	CHECK_STR(mapq_err_name(-ENOENT), "ENOENT");
+	CHECK_STR(mapq_err_name(-ELOOP), "ELOOP");
+#ifdef __GLIBC__
+	/* The library's own table of system errors (the same words on every
+	 * platform) says what glibc says, for every value glibc knows. */
+	for (int e = 1; e < 134; e++)
+		if (strncmp(strerror(e), "Unknown error", 13) != 0)
+			CHECK_STR(mapq_strerror(-e), strerror(e));
+#endif
 	CHECK(strcmp(mapq_strerror(-99999), "unknown error") == 0);
 	CHECK(strcmp(mapq_strerror(12345), "unknown error") == 0);
 	CHECK(strcmp(mapq_version(), MAPQ_VERSION_STRING) == 0);
