@@ -52,7 +52,7 @@ int mapq_resolve(const char *name, char *buf, size_t size)
 		const char *dir = mapq__os_queue_dir();
 		size_t d = strlen(dir);
 		len = snprintf(buf, size, "%s%s%s", dir,
-			       d && mapq__os_separator(dir[d - 1]) ? "" : "/", name);
+			       d && mapq__os_separator(dir[d - 1]) ? "" : mapq__os_join, name);
 	}
 	if (len < 0 || (size_t)len >= size)
 		return -ENAMETOOLONG;

@@ -148,6 +148,9 @@ extern unsigned mapq__os_fork_gen;
 const char *mapq__os_queue_dir(void);
 /* Does @c separate the parts of a path? */
 bool mapq__os_separator(char c);
+/* The separator a name is joined to the queue directory with: "/" on
+ * Linux, "\\" on Windows (which takes '/' too, but says '\\'). */
+extern const char mapq__os_join[];
 /* May the @n characters at @name (printable ASCII, no separator, not
  * starting with '.') be a file's name in the queue directory? */
 bool mapq__os_name_ok(const char *name, size_t n);

@@ -542,6 +542,8 @@ bool mapq__os_separator(char c)
 	return c == '/';
 }
 
+const char mapq__os_join[] = "/";
+
 bool mapq__os_name_ok(const char *name, size_t n)
 {
 	(void)name;

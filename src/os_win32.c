@@ -496,7 +496,25 @@ int mapq__os_lock(mapq__file f, uint64_t off, enum mapq__lock_kind kind, bool wa
 	 * process from the byte meanwhile. */
 	if (kind == MAPQ__LOCK_SHARED)
 		unlock_byte(h, off);
-	return lock_byte(h, off, flags);
+	int err = lock_byte(h, off, flags);
+	if (err != -EBUSY || kind != MAPQ__LOCK_EXCL || wait)
+		return err;
+	/* Busy, perhaps only with our own shared lock, which Windows does not
+	 * convert either (mapq_recover() on an open queue: is anyone else
+	 * here?). Drop it, which fails if we hold none, and try again; if
+	 * someone else has it too, take ours back. Only mapq__join converts,
+	 * under the join lock: nobody else takes the byte exclusively in the
+	 * meantime, so the shared lock is granted again at once. */
+	OVERLAPPED ov = { 0 };
+	ov.Offset = (DWORD)off;
+	ov.OffsetHigh = (DWORD)(off >> 32);
+	if (!UnlockFileEx(h, 0, 1, 0, &ov))
+		return -EBUSY;
+	err = lock_byte(h, off, flags);
+	if (err != -EBUSY)
+		return err;
+	err = lock_byte(h, off, 0);
+	return err ? err : -EBUSY;
 }
 
 int mapq__os_lock_held(mapq__file f, uint64_t off)
@@ -664,6 +682,8 @@ bool mapq__os_separator(char c)
 {
 	return c == '/' || c == '\\' || c == ':';
 }
+
+const char mapq__os_join[] = "\\";
 
 /* The characters Windows forbids in a file name (beyond the separators),
  * and the names of devices, which stand for the device in any directory

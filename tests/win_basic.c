@@ -3,7 +3,8 @@
  * win_basic: the library on Windows, in one process (doc/platform.md): the
  * demo's queue "ZJ" in the queue directory; two handles, so two writer
  * slots held by two file handles' locks; a queue file opened again (the
- * recovery at open, and a lock turned from exclusive to shared); names
+ * recovery at open, and a lock turned from exclusive to shared, and back
+ * by mapq_recover()); system errors in Linux's words; names
  * Windows forbids; a durable reader resuming; a reader lapped under
  * MAPQ_OVERWRITE told what it lost; a blocked read woken by a send from
  * another thread; mapq_dup(); and the platform layer's sleeps on a word of
@@ -96,7 +97,8 @@ static void demo(void)
 	mapq_reader *r;
 	char path[MAX_PATH * 2], m[64];
 	CHECK_OK(mapq_resolve("ZJ", path, sizeof(path)));
-	CHECK(strncmp(path, dir, strlen(dir)) == 0);
+	snprintf(m, sizeof(m), "\\ZJ"); /* joined with Windows' separator */
+	CHECK(strncmp(path, dir, strlen(dir)) == 0 && strcmp(path + strlen(dir), m) == 0);
 	CHECK_OK(mapq_open(&a, "ZJ", MAPQ_CREATE | MAPQ_EXCL, NULL));
 	CHECK(GetFileAttributesA(path) != INVALID_FILE_ATTRIBUTES);
 	CHECK_RC(mapq_open(&b, "ZJ", MAPQ_CREATE | MAPQ_EXCL, NULL), -EEXIST);
@@ -122,10 +124,26 @@ static void demo(void)
 	mapq_close(a);
 	/* Opened again alone: recovered at open, then shared. */
 	CHECK_OK(mapq_open(&a, "ZJ", 0, NULL));
+	/* Alone, mapq_recover() turns its shared lock exclusive, which
+	 * Windows does not do by itself; with another handle open it cannot,
+	 * and keeps its shared lock: the other's recovery is not alone
+	 * either. */
+	mapq_recovery rep;
+	CHECK_OK(mapq_recover(a, &rep));
+	CHECK(rep.exclusive == 1);
 	CHECK_OK(mapq_open(&b, "ZJ", 0, NULL));
+	CHECK_OK(mapq_recover(a, &rep));
+	CHECK(rep.exclusive == 0);
+	CHECK_OK(mapq_recover(b, &rep));
+	CHECK(rep.exclusive == 0);
 	mapq_close(b);
+	CHECK_OK(mapq_recover(a, &rep));
+	CHECK(rep.exclusive == 1);
 	mapq_close(a);
 	CHECK_RC(mapq_open(&a, "nothing-here", 0, NULL), -ENOENT);
+	/* the system's errors in the same words as on Linux */
+	CHECK(strcmp(mapq_strerror(-ENOENT), "No such file or directory") == 0);
+	CHECK(strcmp(mapq_err_name(-ETIMEDOUT), "ETIMEDOUT") == 0);
 }
 
 static void names(void)
