@@ -14,12 +14,24 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <time.h>
 
 #include "mapq.h"
 
 enum {
 	EXIT_USAGE = 2
 };
+
+/* Where a queue name points, for --help (the library decides: src/os.h). */
+#ifdef _WIN32
+#define CLI_QUEUE_DIR "%MAPQ_DIR% (default %LOCALAPPDATA%\\mapq)"
+#define CLI_SEPARATORS "'\\', '/' or ':'"
+#define CLI_PATH_EXAMPLES ".\\ZJ, C:\\data\\q"
+#else
+#define CLI_QUEUE_DIR "$MAPQ_DIR (default /dev/shm)"
+#define CLI_SEPARATORS "'/'"
+#define CLI_PATH_EXAMPLES "./ZJ, /var/lib/app/q"
+#endif
 
 int cmd_create(int argc, char **argv);
 int cmd_info(int argc, char **argv);
@@ -88,8 +100,20 @@ struct cli_opts {
 };
 int cli_getopt(struct cli_opts *o, int argc, char **argv);
 
-/* Ctrl-C and SIGTERM set cli_stop; loops check it between waits. */
+/* What differs by platform (cli/platform.c). Ctrl-C and SIGTERM set
+ * cli_stop; loops check it between waits. */
 extern volatile sig_atomic_t cli_stop;
 void cli_catch_signals(void);
+/* Standard input, output and error carry bytes as they are (Windows: binary
+ * mode, no "\r\n"); main() calls it first. */
+void cli_binary_stdio(void);
+/* A monotonic clock, in milliseconds. */
+uint64_t cli_now_ms(void);
+/* Seconds since 1970 as UTC: false if the C library cannot say. */
+bool cli_utc(int64_t seconds, struct tm *out);
+/* One line of @f with its '\n' into *@line (grown as needed, as
+ * getline() does): its length, or -1 at the end of input or on error
+ * (ferror() tells which, errno says why). */
+long long cli_getline(char **line, size_t *cap, FILE *f);
 
 #endif /* MAPQ_CLI_H */

@@ -126,9 +126,8 @@ static void print_info(const char *name, const mapq *q, bool json, bool all)
 	(void)mapq_info(q, &g);
 	(void)mapq_stats(q, &c);
 	(void)mapq_resolve(name, path, sizeof(path));
-	time_t t = (time_t)(g.created_ns / 1000000000ull);
 	struct tm tm;
-	if (gmtime_r(&t, &tm))
+	if (cli_utc((int64_t)(g.created_ns / 1000000000ull), &tm))
 		strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S UTC", &tm);
 	char id[33];
 	for (int i = 0; i < 16; i++)

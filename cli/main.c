@@ -33,13 +33,15 @@ static void usage(FILE *f)
 		   "Commands:\n");
 	for (size_t i = 0; i < NCOMMANDS; i++)
 		fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].what);
-	fprintf(f, "\nQUEUE is a name such as ZJ, meaning the file ZJ in $MAPQ_DIR (default\n"
-		   "/dev/shm), or a path containing a '/' (./ZJ, /var/lib/app/q).\n"
-		   "'mapq COMMAND --help' describes a command; man mapq has it all.\n");
+	fputs("\nQUEUE is a name such as ZJ, meaning the file ZJ in " CLI_QUEUE_DIR ",\n"
+	      "or a path containing a " CLI_SEPARATORS " (" CLI_PATH_EXAMPLES ").\n"
+	      "'mapq COMMAND --help' describes a command; man mapq has it all.\n",
+	      f);
 }
 
 int main(int argc, char **argv)
 {
+	cli_binary_stdio();
 	if (argc < 2) {
 		usage(stderr);
 		return EXIT_USAGE;

@@ -84,26 +84,19 @@ static void emit(enum out_fmt fmt, uint64_t pos, uint32_t writer, const void *da
 	}
 }
 
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 /* mapq_read() in slices of 200 ms, so that Ctrl-C is seen while waiting. */
 static int read_next(mapq_reader *r, mapq_msg *m, int timeout)
 {
 	if (timeout == 0)
 		return mapq_read(r, m, 0);
-	uint64_t end = timeout < 0 ? UINT64_MAX : now_ms() + (uint64_t)timeout;
+	uint64_t end = timeout < 0 ? UINT64_MAX : cli_now_ms() + (uint64_t)timeout;
 	for (;;) {
-		uint64_t now = now_ms();
+		uint64_t now = cli_now_ms();
 		int slice = end - now < 200 ? (int)(end - now) : 200;
 		int err = mapq_read(r, m, slice);
 		if (err != -ETIMEDOUT)
 			return err;
-		if (cli_stop || now_ms() >= end)
+		if (cli_stop || cli_now_ms() >= end)
 			return -ETIMEDOUT;
 	}
 }

@@ -74,10 +74,10 @@ static bool send_lines(struct sender *s)
 {
 	char *line = NULL;
 	size_t cap = 0;
-	ssize_t n;
+	long long n;
 	uint64_t no = 0;
 	bool ok = true;
-	while (ok && !cli_stop && (n = getline(&line, &cap, stdin)) >= 0) {
+	while (ok && !cli_stop && (n = cli_getline(&line, &cap, stdin)) >= 0) {
 		no++;
 		if (n > 0 && line[n - 1] == '\n')
 			n--;

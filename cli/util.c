@@ -1,22 +1,17 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * util.c - errors, numbers, escaping and signals for the `mapq` command.
+ * util.c - errors, numbers, escaping and option parsing for the `mapq` command.
  */
 #include "config.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "cli.h"
-
-volatile sig_atomic_t cli_stop;
 
 void cli_fail(const char *queue, const char *op, int err)
 {
@@ -197,21 +192,6 @@ const char *cli_bytes(uint64_t n, char *buf, size_t size)
 	else
 		snprintf(buf, size, "%.1f %s", v, unit[u]);
 	return buf;
-}
-
-static void on_signal(int sig)
-{
-	(void)sig;
-	cli_stop = 1;
-}
-
-void cli_catch_signals(void)
-{
-	struct sigaction sa;
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal; /* no SA_RESTART: cut waits short */
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
 }
 
 const char *cli_plural(uint64_t n, const char *one, const char *many)

@@ -2,11 +2,9 @@
 /* mapq-receiver: prints each request and answers "second data!+i". */
 #include "demo.h"
 
-#include <unistd.h>
-
 static const char usage[] = "usage: mapq-receiver [--dir DIR] [--count N] [--wait SECONDS]\n"
-			    "Opens DIR/" DEMO_REQUEST " and DIR/" DEMO_REPLY
-			    " made by mapq-sender\n"
+			    "Opens the queues " DEMO_REQUEST " and " DEMO_REPLY
+			    " made by mapq-sender (in DIR if given)\n"
 			    "(waiting up to SECONDS for them, default 0), prints each message and\n"
 			    "replies \"second data!+i\". Stops after N messages or on Ctrl-C.\n";
 
@@ -27,7 +25,7 @@ static int open_queue(mapq **q, const char *path, long wait_s)
 
 int main(int argc, char **argv)
 {
-	const char *dir = "/dev/shm";
+	const char *dir = NULL;
 	long count = -1, wait_s = 0;
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--dir") && i + 1 < argc)
@@ -43,8 +41,8 @@ int main(int argc, char **argv)
 	}
 	demo_signals();
 	char req_path[4096], rep_path[4096];
-	demo_path(req_path, sizeof(req_path), dir, DEMO_REQUEST);
-	demo_path(rep_path, sizeof(rep_path), dir, DEMO_REPLY);
+	demo_queue(req_path, sizeof(req_path), dir, DEMO_REQUEST);
+	demo_queue(rep_path, sizeof(rep_path), dir, DEMO_REPLY);
 	mapq *req, *rep;
 	mapq_reader *in;
 	if (open_queue(&req, req_path, wait_s) || open_queue(&rep, rep_path, wait_s))

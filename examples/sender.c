@@ -3,17 +3,25 @@
  * the request queue and prints the receiver's replies. */
 #include "demo.h"
 
-#include <unistd.h>
-
 static const char usage[] =
 	"usage: mapq-sender [--dir DIR] [--count N] [--interval MS]\n"
-	"Creates DIR/" DEMO_REQUEST " and DIR/" DEMO_REPLY " (1 MiB each), then sends\n"
+	"Creates the queues " DEMO_REQUEST " and " DEMO_REPLY " (1 MiB each), then sends\n"
 	"\"hello my first mapping file!+i\" every MS milliseconds (default 1000),\n"
-	"N times (default: until Ctrl-C), printing each reply. DIR: /dev/shm.\n";
+	"N times (default: until Ctrl-C), printing each reply. The queues are in\n"
+	"DIR if given, else in the queue directory (mapq --help says where).\n";
+
+/* Remove the queue file of @queue (a fresh pair each run: stale messages
+ * would confuse the demo). */
+static void remove_queue(const char *queue)
+{
+	char path[4096];
+	if (mapq_resolve(queue, path, sizeof(path)) == 0)
+		(void)remove(path);
+}
 
 int main(int argc, char **argv)
 {
-	const char *dir = "/dev/shm";
+	const char *dir = NULL;
 	long count = -1, interval = 1000;
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--dir") && i + 1 < argc)
@@ -29,11 +37,10 @@ int main(int argc, char **argv)
 	}
 	demo_signals();
 	char req_path[4096], rep_path[4096];
-	demo_path(req_path, sizeof(req_path), dir, DEMO_REQUEST);
-	demo_path(rep_path, sizeof(rep_path), dir, DEMO_REPLY);
-	/* A fresh pair each run: stale messages would confuse the demo. */
-	unlink(req_path);
-	unlink(rep_path);
+	demo_queue(req_path, sizeof(req_path), dir, DEMO_REQUEST);
+	demo_queue(rep_path, sizeof(rep_path), dir, DEMO_REPLY);
+	remove_queue(req_path);
+	remove_queue(rep_path);
 	mapq *req, *rep;
 	mapq_reader *replies;
 	int rc = mapq_open(&req, req_path, MAPQ_CREATE | MAPQ_EXCL, NULL);
@@ -42,8 +49,8 @@ int main(int argc, char **argv)
 	if (!rc)
 		rc = mapq_reader_open(rep, &replies, NULL, MAPQ_START_OLDEST);
 	if (rc) {
-		fprintf(stderr, "mapq-sender: cannot create queues in %s: %s\n", dir,
-			mapq_strerror(rc));
+		fprintf(stderr, "mapq-sender: cannot create the queues %s and %s: %s\n", req_path,
+			rep_path, mapq_strerror(rc));
 		return 1;
 	}
 	for (long i = 1; !demo_stop && (count < 0 || i <= count); i++) {
@@ -72,7 +79,7 @@ int main(int argc, char **argv)
 	}
 	mapq_close(req);
 	mapq_close(rep);
-	unlink(req_path);
-	unlink(rep_path);
+	remove_queue(req_path);
+	remove_queue(rep_path);
 	return rc < 0 ? 1 : 0;
 }

@@ -1,19 +1,35 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
 # cli.sh: every `mapq` subcommand, its output and its error paths, a queue
-# left with a dead writer's frame, a deliberately corrupted copy, and a
-# pipeline of 100,000 lines through send and tail -f.
+# left with a dead writer's frame, a deliberately corrupted copy, queue
+# files made on Linux and on Windows, and a pipeline of 100,000 lines
+# through send and tail -f.
+#
+# With MAPQ_EXE set (tests/win_cli.sh), it tests a Windows build's
+# mapq.exe and cli_die.exe under $WINE instead: the same checks, but for
+# the separator a path is joined with and the file modes Windows has not.
 set -u
 B=${top_builddir:-.}
-M="$B/cli/mapq"
-DIE="$B/tests/cli_die"
 # $TMPDIR, else /dev/shm, else /tmp: as tests/util.c chooses
 base=${TMPDIR:-}
 [ -n "$base" ] || { [ -w /dev/shm ] && base=/dev/shm; } || base=/tmp
 MAPQ_DIR=$(mktemp -d "$base/mapq-cli-test.XXXXXX") || exit 99
+W=$(mktemp -d "$base/mapq-cli-bin.XXXXXX") || { rm -rf "$MAPQ_DIR"; exit 99; }
 export MAPQ_DIR
-trap 'kill $(jobs -p) 2>/dev/null; rm -rf "$MAPQ_DIR"' EXIT
+trap 'kill $(jobs -p) 2>/dev/null; rm -rf "$MAPQ_DIR" "$W"' EXIT
 D=$MAPQ_DIR
+if [ -n "${MAPQ_EXE:-}" ]; then
+	# commands the checks below can run like any other, quoted or not
+	printf '#!/bin/sh\nexec %s "%s" "$@"\n' "$WINE" "$MAPQ_EXE" > "$W/mapq"
+	printf '#!/bin/sh\nexec %s "%s" "$@"\n' "$WINE" "$CLI_DIE_EXE" > "$W/cli_die"
+	chmod +x "$W/mapq" "$W/cli_die"
+	M="$W/mapq" DIE="$W/cli_die"
+	DR="$D\\\\" # the queue directory as mapq.exe joins it to a name, for grep
+	windows=1
+else
+	M="$B/cli/mapq" DIE="$B/tests/cli_die"
+	DR="$D/" windows=0
+fi
 fails=0
 out=$D/out err=$D/err
 
@@ -61,11 +77,11 @@ expect 2 "missing queue" -- "$M" info
 
 # ---- create ----
 expect 0 "create" -- "$M" create q --capacity 64K --max-msg 1000 --writers 4 --readers 4 --mode 0640
-has "$out" "created $D/q: capacity 64.0 KiB, max message 1000 B, 4 writers, 4 readers" "create"
+has "$out" "created ${DR}q: capacity 64.0 KiB, max message 1000 B, 4 writers, 4 readers" "create"
 [ -f "$D/q" ] || fail "create: no file $D/q"
-[ "$(stat -c %a "$D/q")" = 640 ] || fail "create: mode $(stat -c %a "$D/q"), want 640"
+[ $windows = 1 ] || [ "$(stat -c %a "$D/q")" = 640 ] || fail "create: mode $(stat -c %a "$D/q"), want 640"
 expect 1 "create over an existing queue" -- "$M" create q
-has "$err" "mapq: q: cannot create: $D/q already exists" "create twice"
+has "$err" "mapq: q: cannot create: ${DR}q already exists" "create twice"
 expect 2 "create: capacity not a power of two" -- "$M" create r --capacity 5000
 has "$err" "not a power of two" "bad capacity"
 expect 2 "create: bad policy" -- "$M" create r --policy sometimes
@@ -179,10 +195,22 @@ printf 'not a queue' > "$D/junk"
 expect 2 "verify: not a queue" -- "$M" verify junk
 has "$err" "bad magic number" "junk"
 expect 1 "info: missing queue" -- "$M" info nosuch
-has "$err" "mapq: nosuch: cannot open: no such queue (looked for $D/nosuch)" "missing"
+has "$err" "mapq: nosuch: cannot open: no such queue (looked for ${DR}nosuch)" "missing"
 expect 3 "verify: missing queue" -- "$M" verify nosuch
 expect 1 "send: missing queue" -- "$M" send nosuch x
 [ ! -e "$D/nosuch" ] || fail "send created the missing queue"
+
+# ---- queue files made on each platform (tests/data/make-queue-files.sh) ----
+for made in Linux Windows; do
+	f=$(echo "$made" | tr A-Z a-z)
+	gzip -dc "${top_srcdir:-.}/tests/data/queue-$f.q.gz" > "$D/from-$f" ||
+		{ fail "no queue file made on $made"; continue; }
+	expect 0 "verify a queue file made on $made" -- "$M" verify "from-$f"
+	has "$out" "healthy: 3 frames checked, 3 intact messages" "verify: made on $made"
+	expect 0 "its durable reader resumes" -- "$M" recv --name r1 "from-$f"
+	printf 'made on %s +2\nmade on %s +3\n' "$made" "$made" | cmp -s - "$out" ||
+		fail "durable reader of the queue made on $made"
+done
 
 # ---- a pipeline: 100,000 lines through send while tail -f reads ----
 "$M" create pipe --capacity 256K > /dev/null
@@ -194,7 +222,7 @@ until "$M" info --json pipe | grep -q '"readers_attached":1'; do
 	[ $i -lt 100 ] || { fail "tail -f never attached"; break; }
 	sleep 0.05
 done
-expect 0 "seq 1 100000 | mapq send" -- sh -c "seq 1 100000 | '$M' send pipe"
+expect 0 "seq 1 100000 | mapq send" -- sh -c "seq 1 100000 | '$M' send pipe" || kill $tpid
 wait $tpid || fail "tail -f exited with $?: $(cat "$D/tail.err")"
 seq 1 100000 | cmp -s - "$D/piped" && echo "ok: tail -f got 100000 lines in order" ||
 	fail "tail -f output differs: $(wc -l < "$D/piped") lines"

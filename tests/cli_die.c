@@ -3,13 +3,17 @@
  * cli_die: a writer that dies mid-write, for tests/cli.sh (which must not
  * depend on a fault-injection build): `cli_die QUEUE` sends one message,
  * then reserves a second, writes half of it and is killed (SIGKILL), so
- * the queue holds a claimed frame whose writer is dead.
+ * the queue holds a claimed frame whose writer is dead. On Windows, it
+ * ends itself with TerminateProcess(), as Task Manager would.
  */
 #include "config.h"
 
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#ifdef _WIN32
+#include <windows.h>
+#endif
 
 #include "mapq.h"
 
@@ -32,6 +36,12 @@ int main(int argc, char **argv)
 	}
 	memset(p, 'x', 32);
 	fflush(NULL);
+#ifdef _WIN32
+	/* as Windows kills: no handler, no atexit, locks freed by the kernel;
+	 * 137 is the status a shell gives a process killed by SIGKILL */
+	TerminateProcess(GetCurrentProcess(), 137);
+#else
 	raise(SIGKILL);
+#endif
 	return 1;
 }

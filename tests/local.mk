@@ -44,7 +44,8 @@ EXTRA_DIST += tests/exports.sh tests/examples.sh tests/torture.sh tests/cli.sh t
 	tests/abi.sh tests/version.sh \
 	tests/data/torture-pass.json tests/data/torture-fail.json tests/data/torture-hostile.json \
 	tests/data/sim-pass.json tests/data/sim-fail.json tests/data/bench-quick.json \
-	tests/data/mutants.json
+	tests/data/mutants.json tests/data/queue-linux.q.gz tests/data/queue-windows.q.gz \
+	tests/data/make-queue-files.sh
 # history_size=7: tests/tsan.supp excuses a seqlock's read by its stack,
 # which ThreadSanitizer must still have when the write it races with comes;
 # with its default history (128K accesses a thread) a writer blocked for a

@@ -5,13 +5,17 @@
 # prefix of their own in the build tree, made fresh by each `make check'
 # and removed after it.
 
-check_PROGRAMS = tests/win_basic
+check_PROGRAMS = tests/win_basic tests/cli_die
 tests_win_basic_SOURCES = tests/win_basic.c
 tests_win_basic_LDADD = libmapq_core.la $(PLATFORM_LIBS)
-# win_exports.sh runs on the build machine (SH_LOG_COMPILER), the rest
+tests_cli_die_LDADD = libmapq.la
+# The .sh tests run on the build machine (SH_LOG_COMPILER): win_exports.sh
+# reads the DLL; win_cli.sh runs tests/cli.sh against mapq.exe, and
+# examples.sh the demo's two programs, through $(WINE). The programs run
 # on Windows.
-TESTS = $(check_PROGRAMS) tests/win_exports.sh
-AM_TESTS_ENVIRONMENT = OBJDUMP='$(OBJDUMP)'; top_srcdir='$(top_srcdir)'; export OBJDUMP top_srcdir;
+TESTS = tests/win_basic tests/win_exports.sh tests/win_cli.sh tests/examples.sh
+AM_TESTS_ENVIRONMENT = OBJDUMP='$(OBJDUMP)'; top_srcdir='$(top_srcdir)'; top_builddir='$(top_builddir)'; \
+	export OBJDUMP top_srcdir top_builddir;
 
 if WIN32_UNDER_WINE
 WINE_PREFIX = $(abs_top_builddir)/wine-prefix
@@ -25,5 +29,5 @@ check-local: check-TESTS
 	@-WINEPREFIX='$(WINE_PREFIX)' TMPDIR='$(WINE_TMP)' wineserver -k 2>/dev/null; \
 	  rm -rf '$(WINE_PREFIX)' '$(WINE_TMP)'
 endif
-# (tests/wine-run.sh and tests/win_exports.sh are in the top EXTRA_DIST:
+# (tests/wine-run.sh, tests/win_exports.sh and tests/win_cli.sh are in the top EXTRA_DIST:
 # the Linux build's `make dist' ships them too)
