@@ -22,73 +22,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define WIN32_LEAN_AND_MEAN
-#include <windows.h>
-
-#include "mapq.h"
 #include "os.h"
-
-static char dir[MAX_PATH];
-
-/* Remove the test directory and what is in it. */
-static void cleanup(void)
-{
-	char pat[MAX_PATH + 8], f[2 * MAX_PATH];
-	WIN32_FIND_DATAA fd;
-	if (!dir[0])
-		return;
-	snprintf(pat, sizeof(pat), "%s\\*", dir);
-	HANDLE h = FindFirstFileA(pat, &fd);
-	if (h != INVALID_HANDLE_VALUE) {
-		do {
-			if (strcmp(fd.cFileName, ".") && strcmp(fd.cFileName, "..")) {
-				snprintf(f, sizeof(f), "%s\\%s", dir, fd.cFileName);
-				DeleteFileA(f);
-			}
-		} while (FindNextFileA(h, &fd));
-		FindClose(h);
-	}
-	RemoveDirectoryA(dir);
-	dir[0] = 0;
-}
-
-static void fail(int line, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	fprintf(stderr, "win_basic.c:%d: ", line);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
-	va_end(ap);
-	cleanup();
-	exit(1);
-}
-
-#define CHECK(c) ((c) ? (void)0 : fail(__LINE__, "%s", #c))
-#define CHECK_RC(call, want)                                                                       \
-	do {                                                                                       \
-		int rc_ = (int)(call);                                                             \
-		if (rc_ != (want))                                                                 \
-			fail(__LINE__, "%s: %s (%d), not %s (%d)", #call, mapq_strerror(rc_), rc_, \
-			     mapq_strerror(want), (want));                                         \
-	} while (0)
-#define CHECK_OK(call) CHECK_RC(call, 0)
-
-static void send_str(mapq *q, const char *s)
-{
-	CHECK_OK(mapq_send(q, s, strlen(s), 1000));
-}
-
-static void expect_str(mapq_reader *r, const char *want, int timeout_ms)
-{
-	char buf[256];
-	ssize_t n = mapq_recv(r, buf, sizeof(buf) - 1, timeout_ms);
-	if (n < 0)
-		fail(__LINE__, "waiting for \"%s\": %s", want, mapq_strerror((int)n));
-	buf[n] = 0;
-	if (strcmp(buf, want) != 0)
-		fail(__LINE__, "got \"%s\", not \"%s\"", buf, want);
-}
+#include "win_util.h"
 
 /* The demo's name and messages, two handles sending into one reader. */
 static void demo(void)
@@ -98,7 +33,7 @@ static void demo(void)
 	char path[MAX_PATH * 2], m[64];
 	CHECK_OK(mapq_resolve("ZJ", path, sizeof(path)));
 	snprintf(m, sizeof(m), "\\ZJ"); /* joined with Windows' separator */
-	CHECK(strncmp(path, dir, strlen(dir)) == 0 && strcmp(path + strlen(dir), m) == 0);
+	CHECK(strncmp(path, wt_dir, strlen(wt_dir)) == 0 && strcmp(path + strlen(wt_dir), m) == 0);
 	CHECK_OK(mapq_open(&a, "ZJ", MAPQ_CREATE | MAPQ_EXCL, NULL));
 	CHECK(GetFileAttributesA(path) != INVALID_FILE_ATTRIBUTES);
 	CHECK_RC(mapq_open(&b, "ZJ", MAPQ_CREATE | MAPQ_EXCL, NULL), -EEXIST);
@@ -106,11 +41,11 @@ static void demo(void)
 	CHECK_OK(mapq_reader_open(a, &r, NULL, MAPQ_START_LATEST));
 	for (int i = 0; i < 10; i++) {
 		snprintf(m, sizeof(m), "hello ... +%d", i);
-		send_str(i % 2 ? b : a, m);
+		wt_send_str(i % 2 ? b : a, m);
 	}
 	for (int i = 0; i < 10; i++) {
 		snprintf(m, sizeof(m), "hello ... +%d", i);
-		expect_str(r, m, 1000);
+		wt_expect_str(r, m, 1000);
 	}
 	/* Two writer slots taken, one per handle: each its own lock. */
 	mapq_slot_info si;
@@ -154,10 +89,10 @@ static void names(void)
 	char path[MAX_PATH * 2];
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		if (mapq_resolve(bad[i], path, sizeof(path)) != -MAPQ_EBADNAME)
-			fail(__LINE__, "\"%s\" was taken as a queue name", bad[i]);
+			wt_fail(__LINE__, "\"%s\" was taken as a queue name", bad[i]);
 	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
 		if (mapq_resolve(good[i], path, sizeof(path)) != 0)
-			fail(__LINE__, "\"%s\" was refused as a queue name", good[i]);
+			wt_fail(__LINE__, "\"%s\" was refused as a queue name", good[i]);
 	/* A path is used as it is, with either separator. */
 	CHECK_OK(mapq_resolve("C:\\x\\q", path, sizeof(path)));
 	CHECK(strcmp(path, "C:\\x\\q") == 0);
@@ -169,14 +104,14 @@ static void durable(void)
 	mapq_reader *r;
 	CHECK_OK(mapq_open(&q, "durable", MAPQ_CREATE | MAPQ_EXCL, NULL));
 	CHECK_OK(mapq_reader_open(q, &r, "d", MAPQ_START_OLDEST));
-	send_str(q, "one");
-	send_str(q, "two");
-	send_str(q, "three");
-	expect_str(r, "one", 1000);
+	wt_send_str(q, "one");
+	wt_send_str(q, "two");
+	wt_send_str(q, "three");
+	wt_expect_str(r, "one", 1000);
 	mapq_reader_close(r);
 	CHECK_OK(mapq_reader_open(q, &r, "d", MAPQ_START_RESUME));
-	expect_str(r, "two", 1000);
-	expect_str(r, "three", 1000);
+	wt_expect_str(r, "two", 1000);
+	wt_expect_str(r, "three", 1000);
 	mapq_reader_close(r);
 	CHECK_OK(mapq_reader_drop(q, "d"));
 	mapq_close(q);
@@ -205,8 +140,8 @@ static void overwrite(void)
 	while ((n = mapq_recv(r, buf, sizeof(buf), 0)) > 0) {
 		buf[n] = 0;
 		if (atoi(buf) != (int)lost + got)
-			fail(__LINE__, "after %llu lost, message %d is %d",
-			     (unsigned long long)lost, got, atoi(buf));
+			wt_fail(__LINE__, "after %llu lost, message %d is %d",
+				(unsigned long long)lost, got, atoi(buf));
 		got++;
 	}
 	CHECK(lost > 0 && (int)lost + got == sent);
@@ -233,7 +168,7 @@ static void wake(void)
 	HANDLE t = CreateThread(NULL, 0, late_sender, w, 0, NULL);
 	CHECK(t != NULL);
 	ULONGLONG t0 = GetTickCount64();
-	expect_str(r, "late", 5000);
+	wt_expect_str(r, "late", 5000);
 	ULONGLONG took = GetTickCount64() - t0;
 	CHECK(WaitForSingleObject(t, 5000) == WAIT_OBJECT_0);
 	DWORD rc = 1;
@@ -268,7 +203,7 @@ static DWORD WINAPI sleep_on(LPVOID arg)
 static void words(void)
 {
 	char path[MAX_PATH + 16];
-	snprintf(path, sizeof(path), "%s\\words", dir);
+	snprintf(path, sizeof(path), "%s\\words", wt_dir);
 	static const char head[8] = "words";
 	mapq__file f;
 	uint8_t *base;
@@ -286,8 +221,8 @@ static void words(void)
 	CHECK(WaitForSingleObject(t, 10000) == WAIT_OBJECT_0);
 	CloseHandle(t);
 	if (s.rc != 0 || s.took_ms < 150 || s.took_ms > 5000)
-		fail(__LINE__, "a sleeper woken after 200 ms returned %d after %llu ms", s.rc,
-		     (unsigned long long)s.took_ms);
+		wt_fail(__LINE__, "a sleeper woken after 200 ms returned %d after %llu ms", s.rc,
+			(unsigned long long)s.took_ms);
 
 	/* The word moved on: no sleep at all. */
 	uint64_t t0 = mapq__os_mono_ns();
@@ -298,7 +233,7 @@ static void words(void)
 	CHECK_RC(mapq__os_wait(word, 1, mapq__os_mono_ns() + 100000000u), -ETIMEDOUT);
 	uint64_t ms = (mapq__os_mono_ns() - t0) / 1000000u;
 	if (ms < 90 || ms > 5000)
-		fail(__LINE__, "a 100 ms deadline came after %llu ms", (unsigned long long)ms);
+		wt_fail(__LINE__, "a 100 ms deadline came after %llu ms", (unsigned long long)ms);
 	/* A wake-up of another value wakes nobody sleeping on this one. */
 	s = (struct sleeper){ word, 1, mapq__os_mono_ns() + 300000000u, -1, 0 };
 	t = CreateThread(NULL, 0, sleep_on, &s, 0, NULL);
@@ -315,13 +250,7 @@ static void words(void)
 
 int main(void)
 {
-	char tmp[MAX_PATH];
-	DWORD n = GetTempPathA(sizeof(tmp), tmp);
-	CHECK(n > 0 && n < sizeof(tmp));
-	snprintf(dir, sizeof(dir), "%smapq-test.%lu.%llu", tmp,
-		 (unsigned long)GetCurrentProcessId(), (unsigned long long)GetTickCount64());
-	CHECK(CreateDirectoryA(dir, NULL));
-	CHECK(_putenv_s("MAPQ_DIR", dir) == 0);
+	wt_start("win_basic");
 	static const struct {
 		const char *name;
 		void (*run)(void);
@@ -331,7 +260,7 @@ int main(void)
 		fprintf(stderr, "win_basic: %s\n", parts[i].name);
 		parts[i].run();
 	}
-	cleanup();
+	wt_cleanup();
 	printf("win_basic: the demo's queue, names, durable and lapped readers, a wake-up: ok\n");
 	return 0;
 }

@@ -5,15 +5,17 @@
 # prefix of their own in the build tree, made fresh by each `make check'
 # and removed after it.
 
-check_PROGRAMS = tests/win_basic tests/cli_die
-tests_win_basic_SOURCES = tests/win_basic.c
+check_PROGRAMS = tests/win_basic tests/win_procs tests/cli_die
+tests_win_basic_SOURCES = tests/win_basic.c tests/win_util.c tests/win_util.h
 tests_win_basic_LDADD = libmapq_core.la $(PLATFORM_LIBS)
+tests_win_procs_SOURCES = tests/win_procs.c tests/win_util.c tests/win_util.h
+tests_win_procs_LDADD = libmapq_core.la $(PLATFORM_LIBS)
 tests_cli_die_LDADD = libmapq.la
 # The .sh tests run on the build machine (SH_LOG_COMPILER): win_exports.sh
 # reads the DLL; win_cli.sh runs tests/cli.sh against mapq.exe, and
 # examples.sh the demo's two programs, through $(WINE). The programs run
 # on Windows.
-TESTS = tests/win_basic tests/win_exports.sh tests/win_cli.sh tests/examples.sh
+TESTS = tests/win_basic tests/win_procs tests/win_exports.sh tests/win_cli.sh tests/examples.sh
 AM_TESTS_ENVIRONMENT = OBJDUMP='$(OBJDUMP)'; top_srcdir='$(top_srcdir)'; top_builddir='$(top_builddir)'; \
 	export OBJDUMP top_srcdir top_builddir;
 
