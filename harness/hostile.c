@@ -20,14 +20,9 @@
 #include "config.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
-#include <time.h>
-#include <unistd.h>
 
 #include "mapq.h"
 #include "torture.h"
@@ -195,9 +190,7 @@ static void for_a_moment(struct peer *p, uint64_t off, uint64_t v)
 	uint64_t was = __atomic_exchange_n(w, v, __ATOMIC_RELAXED);
 	if (rnd(p) % 4 == 0)
 		return; /* for good */
-	uint64_t ns = 100000 + rnd(p) % 20000000;
-	struct timespec ts = { 0, (long)ns };
-	nanosleep(&ts, NULL);
+	tt_sleep_ns(100000 + rnd(p) % 20000000);
 	__atomic_compare_exchange_n(w, &v, was, false, __ATOMIC_RELAXED, __ATOMIC_RELAXED);
 }
 
@@ -279,19 +272,15 @@ int tt_hostile(const struct tt_role_args *a)
 		fprintf(stderr, "mapq-torture: %s: %s\n", a->state, strerror(-rc));
 		return 2;
 	}
-	int fd = open(a->queue, O_RDWR | O_CLOEXEC);
-	struct stat sb;
-	if (fd < 0 || fstat(fd, &sb) < 0 || sb.st_size < (off_t)(8 * PAGE)) {
-		fprintf(stderr, "mapq-torture: hostile: %s: %s\n", a->queue, strerror(errno));
+	size_t size = 0;
+	struct peer p = { 0 };
+	p.m = tt_map_file(a->queue, false, &size, &rc);
+	if (!p.m || size < 8 * PAGE) {
+		fprintf(stderr, "mapq-torture: hostile: %s: %s\n", a->queue,
+			p.m ? "too short for a queue" : strerror(-rc));
 		return 2;
 	}
-	struct peer p = { .size = (uint64_t)sb.st_size };
-	p.m = mmap(NULL, p.size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	close(fd);
-	if (p.m == MAP_FAILED) {
-		fprintf(stderr, "mapq-torture: hostile: mmap: %s\n", strerror(errno));
-		return 2;
-	}
+	p.size = size;
 	p.cap = ld64(&p, SB_CAPACITY);
 	p.nw = ld32(&p, SB_WSLOTS);
 	p.nr = ld32(&p, SB_RSLOTS);
@@ -316,9 +305,7 @@ int tt_hostile(const struct tt_role_args *a)
 			scribble(&p);
 		/* relaxed: a statistic, read after we are gone */
 		atomic_fetch_add_explicit(&st.hdr->scribbles, burst, memory_order_relaxed);
-		uint64_t ns = gap_ns / 2 + rnd(&p) % (gap_ns + 1);
-		struct timespec ts = { (time_t)(ns / 1000000000u), (long)(ns % 1000000000u) };
-		nanosleep(&ts, NULL);
+		tt_sleep_ns(gap_ns / 2 + rnd(&p) % (gap_ns + 1));
 	}
 	return 0;
 }
@@ -369,8 +356,7 @@ static int open_timed(struct tt_state *st, const struct tt_role_args *a, mapq **
 			return 0;
 		if (clear_error(st, "open", rc) || stopped(st))
 			return 3;
-		struct timespec ts = { 0, 10000000 };
-		nanosleep(&ts, NULL);
+		tt_sleep_ns(10000000);
 	}
 }
 
@@ -417,8 +403,7 @@ int tt_hostile_writer(const struct tt_role_args *a)
 			break;
 		mapq_close(q);
 		atomic_fetch_add_explicit(&st.hdr->reopens, 1, memory_order_relaxed);
-		struct timespec ts = { 0, 1000000 };
-		nanosleep(&ts, NULL);
+		tt_sleep_ns(1000000);
 		err = open_timed(&st, a, &q) ? 3 : 0;
 	}
 	free(buf);
@@ -436,11 +421,8 @@ int tt_hostile_reader(const struct tt_role_args *a)
 		return 2;
 	char name[16];
 	snprintf(name, sizeof(name), "r%u", a->id);
-	if (a->ready_fd >= 0) {
-		if (write(a->ready_fd, "r", 1) != 1)
-			return 2;
-		close(a->ready_fd);
-	}
+	if (tt_ready_signal(a->ready) != 0)
+		return 2;
 	int err = 0, start = a->durable ? MAPQ_START_RESUME : MAPQ_START_OLDEST;
 	while (!err && !stopped(&st)) {
 		int rc;
@@ -449,8 +431,7 @@ int tt_hostile_reader(const struct tt_role_args *a)
 			if (rc) {
 				r = NULL;
 				err = clear_error(&st, "reader open", rc);
-				struct timespec ts = { 0, 10000000 };
-				nanosleep(&ts, NULL);
+				tt_sleep_ns(10000000);
 				continue;
 			}
 		}
@@ -473,8 +454,7 @@ int tt_hostile_reader(const struct tt_role_args *a)
 		r = NULL;
 		start = MAPQ_START_LATEST;
 		atomic_fetch_add_explicit(&st.hdr->reopens, 1, memory_order_relaxed);
-		struct timespec ts = { 0, 1000000 };
-		nanosleep(&ts, NULL);
+		tt_sleep_ns(1000000);
 	}
 	mapq_close(q);
 	return err;

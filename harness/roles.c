@@ -15,7 +15,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "mapq.h"
 #include "torture.h"
@@ -150,11 +149,8 @@ int tt_reader(const struct tt_role_args *a)
 	mapq_geometry g;
 	(void)mapq_info(q, &g);
 	bool overwrite = g.policy == MAPQ_OVERWRITE;
-	if (a->ready_fd >= 0) {
-		if (write(a->ready_fd, "r", 1) != 1)
-			return 2;
-		close(a->ready_fd);
-	}
+	if (tt_ready_signal(a->ready) != 0)
+		return 2;
 	uint8_t *copy = malloc(65536);
 	if (!copy)
 		return 2;

@@ -6,20 +6,9 @@
 #include "config.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <time.h>
-#include <unistd.h>
 
 #include "torture.h"
-
-uint64_t tt_now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
 
 static size_t acks_size(uint32_t writers)
 {
@@ -56,23 +45,19 @@ static void place(struct tt_state *st, void *mem, uint32_t writers, uint32_t rea
 int tt_state_map(struct tt_state *st, const char *path, bool create, uint32_t writers,
 		 uint32_t readers)
 {
-	int fd = open(path, O_RDWR | O_CLOEXEC | (create ? O_CREAT | O_EXCL : 0), 0600);
-	if (fd < 0)
-		return -errno;
-	size_t size = tt_state_size(writers, readers);
-	if (create && ftruncate(fd, (off_t)size) < 0) {
-		int err = -errno;
-		close(fd);
+	size_t size = tt_state_size(writers, readers), got = size;
+	int err;
+	void *m = tt_map_file(path, create, &got, &err);
+	if (!m)
 		return err;
+	if (got < size) {
+		tt_unmap(m, got);
+		return -EINVAL;
 	}
-	void *m = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	close(fd);
-	if (m == MAP_FAILED)
-		return -errno;
 	place(st, m, writers, readers, create);
 	if (!create && (st->hdr->magic != TT_MAGIC || st->hdr->writers != writers ||
 			st->hdr->readers != readers)) {
-		munmap(m, size);
+		tt_unmap(m, got);
 		return -EINVAL;
 	}
 	return 0;

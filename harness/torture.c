@@ -13,21 +13,15 @@
 #include "config.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
-#include <poll.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
-#include <time.h>
-#include <unistd.h>
 
 #include "mapq.h"
+#include "system.h"
 #include "torture.h"
 
 #define TICK_MS 5
@@ -47,14 +41,16 @@ static const char usage[] =
 	"      --durable          durable readers (restarts resume from the cursor)\n"
 	"      --alone            with -w 1: a queue of one writer slot, whose writer\n"
 	"                         is alone (doc/format.md, \"Reserve alone\")\n"
-	"      --dir DIR          where the run directory goes (/dev/shm)\n"
+	"      --dir DIR          where the run directory goes (/dev/shm; Windows: %TEMP%)\n"
 	"      --seed N           fault schedule seed (default: from the clock)\n"
 	"      --json PATH        write the verdict as JSON\n"
-	"      --kill-rate R      SIGKILL about R processes per second, then restart them\n"
+	"      --kill-rate R      SIGKILL (Windows: TerminateProcess) about R processes\n"
+	"                         per second, then restart them\n"
 	"      --kill WHO         writers, readers or both (both)\n"
 	"      --fault-points L   writers die at these fault points in turn: a comma list,\n"
 	"                         or 'all' (needs --enable-fault-injection)\n"
-	"      --pause-rate R     SIGSTOP about R writers per second for 20-300 ms\n"
+	"      --pause-rate R     SIGSTOP (Windows: NtSuspendProcess) about R writers per\n"
+	"                         second for 20-300 ms\n"
 	"      --unblock-ms MS    readers' unblock timeout (1000)\n"
 	"      --break MODE       self-test: flip, skip, dup or reorder one message;\n"
 	"                         the verdict must fail\n"
@@ -67,7 +63,7 @@ static const char usage[] =
 	"Exit status: 0 clean verdict, 1 failed verdict, 2 bad usage or setup.\n";
 
 struct child {
-	pid_t pid;
+	tt_proc pid;
 	bool writer, paused, hostile;
 	uint32_t id;
 	uint64_t resume_at;
@@ -134,8 +130,8 @@ static double real(const char *s, const char *what)
 }
 
 /* Start a child in a role; its argv carries everything it needs. */
-static pid_t spawn(const char *role, uint32_t id, uint32_t inc_or_epoch, int ready_fd,
-		   const char *fault)
+static tt_proc spawn(const char *role, uint32_t id, uint32_t inc_or_epoch, const char *ready,
+		     const char *fault)
 {
 	char a[16][32];
 	snprintf(a[0], 32, "%u", id);
@@ -145,28 +141,47 @@ static pid_t spawn(const char *role, uint32_t id, uint32_t inc_or_epoch, int rea
 	snprintf(a[4], 32, "%u", g.run.min_size);
 	snprintf(a[5], 32, "%u", g.run.max_size);
 	snprintf(a[6], 32, "%llu", (unsigned long long)g.run.seed);
-	snprintf(a[7], 32, "%d", ready_fd);
 	snprintf(a[8], 32, "%d", g.a.brk);
 	snprintf(a[9], 32, "%u", g.run.unblock_ms);
 	snprintf(a[10], 32, "%.6g", g.run.hostile);
-	fflush(NULL);
-	pid_t pid = fork();
-	if (pid < 0)
-		die("fork: %s", strerror(errno));
-	if (pid)
-		return pid;
-	if (fault)
-		setenv("MAPQ_FAULT", fault, 1);
-	else
-		unsetenv("MAPQ_FAULT");
-	execl(g.self, g.self, "--role", role, "--hostile", a[10], "--queue", g.queue, "--state",
-	      g.state, "--id", a[0], "--inc", a[1], "--nw", a[2], "--nr", a[3], "--min-size", a[4],
-	      "--max-size", a[5], "--seed", a[6], "--ready-fd", a[7], "--break-code", a[8],
-	      "--unblock-ms", a[9], g.run.durable ? "--durable" : NULL, (char *)NULL);
-	_exit(127);
+	const char *argv[] = { g.self,
+			       "--role",
+			       role,
+			       "--hostile",
+			       a[10],
+			       "--queue",
+			       g.queue,
+			       "--state",
+			       g.state,
+			       "--id",
+			       a[0],
+			       "--inc",
+			       a[1],
+			       "--nw",
+			       a[2],
+			       "--nr",
+			       a[3],
+			       "--min-size",
+			       a[4],
+			       "--max-size",
+			       a[5],
+			       "--seed",
+			       a[6],
+			       "--ready",
+			       ready ? ready : "-",
+			       "--break-code",
+			       a[8],
+			       "--unblock-ms",
+			       a[9],
+			       g.run.durable ? "--durable" : NULL,
+			       NULL };
+	tt_proc p = tt_spawn(g.self, argv, fault);
+	if (!p)
+		die("cannot start a %s: %s", role, strerror(errno));
+	return p;
 }
 
-static struct child *add_kid(pid_t pid, bool writer, uint32_t id)
+static struct child *add_kid(tt_proc pid, bool writer, uint32_t id)
 {
 	for (unsigned i = 0; i < g.nkids; i++)
 		if (!g.kids[i].pid) {
@@ -189,67 +204,51 @@ static bool start_writer(uint32_t id)
 		fault = spec;
 	}
 	g.run.incarnations[id] = inc + 1;
-	add_kid(spawn("writer", id, inc, -1, fault), true, id);
+	add_kid(spawn("writer", id, inc, NULL, fault), true, id);
 	return true;
 }
 
 static void start_reader(uint32_t id)
 {
-	int p[2];
-	if (pipe(p) < 0)
-		die("pipe: %s", strerror(errno));
-	pid_t pid = spawn("reader", id, g.run.reader_restarts[id], p[1], NULL);
-	close(p[1]);
-	struct pollfd pf = { p[0], POLLIN, 0 };
-	char c;
-	if (poll(&pf, 1, 10000) != 1 || read(p[0], &c, 1) != 1)
+	struct tt_ready rd;
+	int err = tt_ready_open(&rd);
+	if (err)
+		die("cannot make a reader's ready signal: %s", strerror(-err));
+	tt_proc pid = spawn("reader", id, g.run.reader_restarts[id], rd.token, NULL);
+	tt_ready_started(&rd);
+	if (!tt_ready_wait(&rd, 10000))
 		die("reader %u did not start within 10 s", id);
-	close(p[0]);
 	add_kid(pid, false, id);
 }
 
-static struct child *find_kid(pid_t pid)
+static void fail(const char *what, uint32_t id, const struct tt_exit *e)
 {
-	for (unsigned i = 0; i < g.nkids; i++)
-		if (g.kids[i].pid == pid)
-			return &g.kids[i];
-	return NULL;
-}
-
-static void fail(const char *what, uint32_t id, int status)
-{
-	if (g.run.failure[0])
-		return;
-	if (WIFSIGNALED(status))
-		snprintf(g.run.failure, sizeof(g.run.failure), "%s %u killed by signal %d", what,
-			 id, WTERMSIG(status));
-	else
-		snprintf(g.run.failure, sizeof(g.run.failure), "%s %u exited with status %d", what,
-			 id, WEXITSTATUS(status));
+	char how[64];
+	if (!g.run.failure[0])
+		snprintf(g.run.failure, sizeof(g.run.failure), "%s %u %s", what, id,
+			 tt_exit_text(e, how, sizeof(how)));
 }
 
 /* Children that ended on their own: fault-point deaths are restarted. */
 static void reap(bool stopping)
 {
-	int status;
-	pid_t pid;
-	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
-		struct child *k = find_kid(pid);
-		if (!k)
+	struct tt_exit e;
+	for (unsigned i = 0; i < g.nkids; i++) {
+		struct child *k = &g.kids[i];
+		if (!k->pid || !tt_ended(k->pid, &e))
 			continue;
 		k->pid = 0;
-		if (g.run.hostile > 0 && WIFSIGNALED(status) &&
-		    !(k->writer && WTERMSIG(status) == SIGKILL && g.npoints))
+		if (g.run.hostile > 0 && e.killed && !(k->writer && e.sigkill && g.npoints))
 			g.run.crashes++; /* a signal nobody sent it: SIGSEGV, SIGBUS, ... */
-		if (k->writer && WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL && g.npoints) {
+		if (k->writer && e.sigkill && g.npoints) {
 			g.run.fault_kills++;
 			if (!stopping)
 				start_writer(k->id);
-		} else if (!(k->writer && stopping && WIFEXITED(status) && !WEXITSTATUS(status))) {
+		} else if (!(k->writer && stopping && !e.killed && !e.code)) {
 			fail(k->hostile  ? "hostile peer"
 			     : k->writer ? "writer"
 					 : "reader",
-			     k->id, status);
+			     k->id, &e);
 		}
 	}
 }
@@ -267,9 +266,7 @@ static void kill_one(void)
 	if (!n)
 		return;
 	struct child *k = pick[rnd() % n];
-	int status;
-	kill(k->pid, SIGKILL);
-	waitpid(k->pid, &status, 0);
+	tt_kill(k->pid);
 	k->pid = 0;
 	if (k->writer) {
 		g.run.writer_kills++;
@@ -291,7 +288,7 @@ static void pause_one(uint64_t now)
 	if (!n)
 		return;
 	struct child *k = pick[rnd() % n];
-	if (kill(k->pid, SIGSTOP) == 0) {
+	if (tt_stop(k->pid)) {
 		k->paused = true;
 		k->resume_at = now + (20 + rnd() % 281) * 1000000ull;
 		g.run.pauses++;
@@ -302,7 +299,7 @@ static void resume(uint64_t now, bool all)
 {
 	for (unsigned i = 0; i < g.nkids; i++)
 		if (g.kids[i].pid && g.kids[i].paused && (all || now >= g.kids[i].resume_at)) {
-			kill(g.kids[i].pid, SIGCONT);
+			tt_cont(g.kids[i].pid);
 			g.kids[i].paused = false;
 		}
 }
@@ -327,17 +324,16 @@ static void wait_kids(bool writers, int timeout_ms, const char *what)
 			struct child *k = &g.kids[i];
 			if (!k->pid || k->writer != writers)
 				continue;
-			int status;
-			pid_t p = waitpid(k->pid, &status, WNOHANG);
-			if (p == k->pid) {
+			struct tt_exit e;
+			if (tt_ended(k->pid, &e)) {
 				k->pid = 0;
-				if (g.run.hostile > 0 && WIFSIGNALED(status))
+				if (g.run.hostile > 0 && e.killed)
 					g.run.crashes++;
-				if (!WIFEXITED(status) || WEXITSTATUS(status))
+				if (e.killed || e.code)
 					fail(k->hostile ? "hostile peer"
 					     : writers  ? "writer"
 							: "reader",
-					     k->id, status);
+					     k->id, &e);
 			} else {
 				left = true;
 			}
@@ -347,8 +343,7 @@ static void wait_kids(bool writers, int timeout_ms, const char *what)
 		if (tt_now_ns() > end) {
 			for (unsigned i = 0; i < g.nkids; i++)
 				if (g.kids[i].pid && g.kids[i].writer == writers) {
-					kill(g.kids[i].pid, SIGKILL);
-					waitpid(g.kids[i].pid, NULL, 0);
+					tt_kill(g.kids[i].pid);
 					if (!g.run.failure[0])
 						snprintf(g.run.failure, sizeof(g.run.failure),
 							 "%s %u %s", writers ? "writer" : "reader",
@@ -357,8 +352,7 @@ static void wait_kids(bool writers, int timeout_ms, const char *what)
 				}
 			return;
 		}
-		struct timespec ts = { 0, 2000000 };
-		nanosleep(&ts, NULL);
+		tt_sleep_ns(2000000);
 	}
 }
 
@@ -438,10 +432,10 @@ static void parse_points(char *list)
 
 static int run_torture(void)
 {
-	const char *base = g.dir ? g.dir : "/dev/shm";
-	snprintf(g.rundir, sizeof(g.rundir), "%s/mapq-torture.XXXXXX", base);
-	if (!mkdtemp(g.rundir))
-		die("cannot make a run directory in %s", base);
+	const char *base = g.dir ? g.dir : tt_default_dir();
+	int err = tt_make_dir(g.rundir, sizeof(g.rundir), base);
+	if (err)
+		die("cannot make a run directory in %s: %s", base, strerror(-err));
 	snprintf(g.queue, sizeof(g.queue), "%s/queue", g.rundir);
 	snprintf(g.state, sizeof(g.state), "%s/state", g.rundir);
 	mapq_options o;
@@ -470,14 +464,13 @@ static int run_torture(void)
 	for (uint32_t w = 0; w < g.run.writers; w++)
 		start_writer(w);
 	if (g.run.hostile > 0)
-		add_kid(spawn("hostile", 0, 0, -1, NULL), false, 0)->hostile = true;
+		add_kid(spawn("hostile", 0, 0, NULL, NULL), false, 0)->hostile = true;
 
 	uint64_t t0 = tt_now_ns(), last_progress = t0;
-	bool tty = isatty(STDERR_FILENO);
+	bool tty = tt_stderr_is_tty();
 	double tick = TICK_MS / 1000.0;
 	for (;;) {
-		struct timespec ts = { 0, TICK_MS * 1000000L };
-		nanosleep(&ts, NULL);
+		tt_sleep_ns(TICK_MS * 1000000ull);
 		uint64_t now = tt_now_ns();
 		double el = (double)(now - t0) / 1e9;
 		reap(false);
@@ -547,9 +540,9 @@ static int run_torture(void)
 	if (g.json && tt_write_json(g.json, &st, &g.run, &v) != 0)
 		fprintf(stderr, "mapq-torture: cannot write %s: %s\n", g.json, strerror(errno));
 	if (!g.keep && v.clean) {
-		unlink(g.queue);
-		unlink(g.state);
-		rmdir(g.rundir);
+		tt_remove(g.queue);
+		tt_remove(g.state);
+		tt_remove_dir(g.rundir);
 	} else {
 		printf("  run directory kept: %s\n", g.rundir);
 	}
@@ -620,7 +613,7 @@ int main(int argc, char **argv)
 		{ "inc", 1, NULL, O_INC },
 		{ "nw", 1, NULL, O_NW },
 		{ "nr", 1, NULL, O_NR },
-		{ "ready-fd", 1, NULL, O_READY },
+		{ "ready", 1, NULL, O_READY },
 		{ "break-code", 1, NULL, O_BREAKCODE },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -632,8 +625,8 @@ int main(int argc, char **argv)
 				 .capacity = 65536,
 				 .unblock_ms = 1000 };
 	g.kill_who = "both";
-	g.a.ready_fd = -1;
-	g.run.seed = tt_now_ns() ^ (uint64_t)getpid();
+	g.a.ready = "-";
+	g.run.seed = tt_now_ns() ^ (uint64_t)tt_getpid();
 	int c;
 	while ((c = getopt_long(argc, argv, "w:r:d:n:qh", opts, NULL)) != -1) {
 		switch (c) {
@@ -737,10 +730,8 @@ int main(int argc, char **argv)
 		case O_NR:
 			g.run.readers = (uint32_t)num(optarg, "--nr", 1, TT_MAX_READERS);
 			break;
-		case O_READY: /* -1: none (writers) */
-			g.a.ready_fd = strcmp(optarg, "-1")
-					       ? (int)num(optarg, "--ready-fd", 0, INT_MAX)
-					       : -1;
+		case O_READY: /* "-": none (writers) */
+			g.a.ready = optarg;
 			break;
 		case O_BREAKCODE:
 			g.a.brk = (int)num(optarg, "--break-code", 0, 4);
@@ -796,10 +787,9 @@ int main(int argc, char **argv)
 		parse_points(list);
 		g.run.fault_points = points;
 	}
-	ssize_t n = readlink("/proc/self/exe", g.self, sizeof(g.self) - 1);
-	if (n <= 0)
-		die("cannot find this program through /proc/self/exe");
-	g.self[n] = 0;
+	int err = tt_self(g.self, sizeof(g.self));
+	if (err)
+		die("cannot find this program's own path: %s", strerror(-err));
 	/* The command line, to reproduce the run (with its seed). */
 	static char cmd[4096];
 	size_t at = (size_t)snprintf(cmd, sizeof(cmd), "%s", argv[0]);
@@ -814,6 +804,6 @@ int main(int argc, char **argv)
 			 (unsigned long long)g.run.seed);
 	g.run.command = cmd;
 	g.rng = g.run.seed * 0x9E3779B97F4A7C15ull + 1;
-	signal(SIGPIPE, SIG_IGN);
+	tt_ignore_sigpipe();
 	return run_torture();
 }

@@ -19,6 +19,7 @@
 #include <stdio.h>
 
 #include "mapq.h"
+#include "system.h"
 
 #define TT_MAGIC 0x54525455u /* "UTRT" */
 #define TT_MAX_WRITERS 64
@@ -115,7 +116,7 @@ struct tt_role_args {
 	bool durable;
 	double hostile; /* scribbles per second (the hostile role) */
 	int brk;
-	int ready_fd;
+	const char *ready; /* tt_ready_signal()'s token: "-" is none */
 	int unblock_ms;
 };
 int tt_writer(const struct tt_role_args *a);
@@ -125,8 +126,6 @@ int tt_reader(const struct tt_role_args *a);
 int tt_hostile(const struct tt_role_args *a);
 int tt_hostile_writer(const struct tt_role_args *a);
 int tt_hostile_reader(const struct tt_role_args *a);
-
-uint64_t tt_now_ns(void);
 
 /* account.c */
 /* Where the frame of message @m ends: a read that did not start there

@@ -212,7 +212,7 @@ void tt_print(FILE *f, const struct tt_state *st, const struct tt_run *run,
 int tt_write_json(const char *path, const struct tt_state *st, const struct tt_run *run,
 		  const struct tt_verdict *v)
 {
-	FILE *f = fopen(path, "w");
+	FILE *f = fopen(path, "wb"); /* "\n" on every platform */
 	if (!f)
 		return -1;
 	fprintf(f, "{\n  \"verdict\": \"%s\",\n", verdict_word(v));

@@ -3,7 +3,8 @@
 # torture.sh: short runs of harness/mapq-torture, one per fault mode, each
 # of which must end with a clean verdict; then the checker's self-test:
 # each deliberate break must make the verdict fail in its own category.
-# (scripts/stress.py runs the long campaigns.)
+# (scripts/stress.py runs the long campaigns.) With MAPQ_TORTURE_EXE set
+# (tests/win_torture.sh), the same runs of a Windows build under Wine.
 set -u
 T=${top_builddir:-.}/harness/mapq-torture
 # $TMPDIR, else /dev/shm, else /tmp: as tests/util.c chooses
@@ -11,6 +12,12 @@ base=${TMPDIR:-}
 [ -n "$base" ] || { [ -w /dev/shm ] && base=/dev/shm; } || base=/tmp
 dir=$(mktemp -d "$base/mapq-torture-test.XXXXXX") || exit 99
 trap 'rm -rf "$dir"' EXIT
+if [ -n "${MAPQ_TORTURE_EXE:-}" ]; then
+	# tests/win_torture.sh: a Windows build's mapq-torture.exe, under $WINE
+	printf '#!/bin/sh\nexec %s "%s" "$@"\n' "$WINE" "$MAPQ_TORTURE_EXE" > "$dir/mapq-torture"
+	chmod +x "$dir/mapq-torture"
+	T="$dir/mapq-torture"
+fi
 fails=0
 
 run() { # name, expected exit status, args...
