@@ -14,9 +14,11 @@ tests_cli_die_LDADD = libmapq.la
 # The .sh tests run on the build machine (SH_LOG_COMPILER): win_exports.sh
 # reads the DLL; win_cli.sh runs tests/cli.sh against mapq.exe,
 # examples.sh the demo's two programs, and win_torture.sh tests/torture.sh
-# against mapq-torture.exe, through $(WINE). The programs run on Windows.
+# against mapq-torture.exe, through $(WINE); win_skipped.sh lists the
+# Linux tests a Windows build does not run, each with the reason, and
+# reports SKIP. The programs run on Windows.
 TESTS = tests/win_basic tests/win_procs tests/win_exports.sh tests/win_cli.sh tests/examples.sh \
-	tests/win_torture.sh
+	tests/win_torture.sh tests/win_skipped.sh
 AM_TESTS_ENVIRONMENT = OBJDUMP='$(OBJDUMP)'; top_srcdir='$(top_srcdir)'; top_builddir='$(top_builddir)'; \
 	export OBJDUMP top_srcdir top_builddir;
 
@@ -32,5 +34,5 @@ check-local: check-TESTS
 	@-WINEPREFIX='$(WINE_PREFIX)' TMPDIR='$(WINE_TMP)' wineserver -k 2>/dev/null; \
 	  rm -rf '$(WINE_PREFIX)' '$(WINE_TMP)'
 endif
-# (tests/wine-run.sh, win_exports.sh, win_cli.sh and win_torture.sh are in the top EXTRA_DIST:
+# (tests/wine-run.sh and the win_*.sh scripts are in the top EXTRA_DIST:
 # the Linux build's `make dist' ships them too)
