@@ -249,9 +249,35 @@ static void limits(void)
 	CHECK_EQ(g.reader_slots, 1);
 }
 
+/*
+ * The platform layer's own promises, where no public call can reach the
+ * edge: a new file may be given all of its bytes; a read that fails for
+ * a reason other than EINTR is not tried again (it would be for ever:
+ * alarm() ends the test instead).
+ */
+static void layer_edges(void)
+{
+	static const char head[16] = "0123456789abcdef";
+	char back[16];
+	mapq__file f;
+	CHECK_OK(mapq__os_create(t_path("whole"), 0600, sizeof(head), head, sizeof(head), false,
+				 &f));
+	CHECK_EQ(mapq__os_pread(f, back, sizeof(back), 0), sizeof(back));
+	CHECK(memcmp(back, head, sizeof(head)) == 0);
+	mapq__os_close(f);
+	CHECK_RC(mapq__os_create(t_path("more"), 0600, 8, head, sizeof(head), false, &f), -EINVAL);
+	int fd = open(t_path("whole"), O_WRONLY);
+	CHECK(fd >= 0);
+	alarm(10);
+	CHECK_RC(mapq__os_pread((mapq__file)fd, back, sizeof(back), 0), -EBADF);
+	alarm(0);
+	close(fd);
+}
+
 int main(void)
 {
 	const char *p = t_path("q");
+	layer_edges();
 	mapq *q, *q2;
 	mapq_options o;
 
