@@ -4,21 +4,35 @@
  */
 #include "config.h"
 
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#ifdef _WIN32
+#include <direct.h>
+#include <io.h>
+#endif
 
 #include "fuzz.h"
 
 static char dir[256];
-static pid_t owner;
+static long owner;
+
+/* A new directory from the template @t (ending in XXXXXX): 0, or -1. */
+static int make_dir(char *t)
+{
+#ifdef _WIN32
+	/* replay under Wine: no mkdtemp(); _mktemp_s() picks a free name */
+	return _mktemp_s(t, strlen(t) + 1) == 0 && _mkdir(t) == 0 ? 0 : -1;
+#else
+	return mkdtemp(t) ? 0 : -1;
+#endif
+}
 
 static void cleanup(void)
 {
 	static const char *const names[] = { "q", "img", NULL };
-	if (getpid() != owner)
+	if ((long)getpid() != owner)
 		return;
 	for (const char *const *n = names; *n; n++)
 		unlink(fz_path(*n));
@@ -35,9 +49,9 @@ const char *fz_dir(void)
 		if (!base || !*base)
 			base = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : getenv("TMPDIR");
 		snprintf(dir, sizeof(dir), "%s/mapq-fuzz.XXXXXX", base ? base : "/tmp");
-		if (!mkdtemp(dir))
+		if (make_dir(dir) != 0)
 			abort(); /* no place to work: nothing to fuzz */
-		owner = getpid();
+		owner = (long)getpid();
 		atexit(cleanup);
 	}
 	return dir;
@@ -52,18 +66,9 @@ const char *fz_path(const char *name)
 
 int fz_write_file(const char *path, const void *data, size_t size)
 {
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0)
+	FILE *f = fopen(path, "wb"); /* binary: no "\r\n" on Windows */
+	if (!f)
 		return -1;
-	const uint8_t *p = data;
-	while (size) {
-		ssize_t n = write(fd, p, size);
-		if (n <= 0) {
-			close(fd);
-			return -1;
-		}
-		p += n;
-		size -= (size_t)n;
-	}
-	return close(fd);
+	size_t n = fwrite(data, 1, size, f);
+	return fclose(f) == 0 && n == size ? 0 : -1;
 }

@@ -20,6 +20,11 @@
 #include "fuzz.h"
 #include "internal.h"
 
+#ifdef _WIN32
+#include <direct.h>
+#define mkdir(path, mode) _mkdir(path)
+#endif
+
 static const char *out;
 
 static void save(const char *sub, const char *name, const void *p, size_t n)

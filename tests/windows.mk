@@ -6,6 +6,15 @@
 # and removed after it.
 
 check_PROGRAMS = tests/win_basic tests/win_procs tests/cli_die
+# The fuzz targets that parse a file, replayed over their seeds and
+# fuzz/regress/ (fuzz/replay.sh): every bad file met so far, on Windows.
+check_PROGRAMS += fuzz/replay-open fuzz/replay-frames fuzz/gen-seeds
+fuzz_replay_open_SOURCES = fuzz/replay.c fuzz/fuzz_open.c fuzz/common.c fuzz/fuzz.h
+fuzz_replay_frames_SOURCES = fuzz/replay.c fuzz/fuzz_frames.c fuzz/common.c fuzz/fuzz.h
+fuzz_gen_seeds_SOURCES = fuzz/gen_seeds.c fuzz/common.c fuzz/fuzz.h
+fuzz_replay_open_LDADD = libmapq_core.la $(PLATFORM_LIBS)
+fuzz_replay_frames_LDADD = libmapq_core.la $(PLATFORM_LIBS)
+fuzz_gen_seeds_LDADD = libmapq_core.la $(PLATFORM_LIBS)
 tests_win_basic_SOURCES = tests/win_basic.c tests/win_util.c tests/win_util.h
 tests_win_basic_LDADD = libmapq_core.la $(PLATFORM_LIBS)
 tests_win_procs_SOURCES = tests/win_procs.c tests/win_util.c tests/win_util.h
@@ -14,11 +23,12 @@ tests_cli_die_LDADD = libmapq.la
 # The .sh tests run on the build machine (SH_LOG_COMPILER): win_exports.sh
 # reads the DLL; win_cli.sh runs tests/cli.sh against mapq.exe,
 # examples.sh the demo's two programs, and win_torture.sh tests/torture.sh
-# against mapq-torture.exe, through $(WINE); win_skipped.sh lists the
+# against mapq-torture.exe, and fuzz/replay.sh the replays, through
+# $(WINE); win_skipped.sh lists the
 # Linux tests a Windows build does not run, each with the reason, and
 # reports SKIP. The programs run on Windows.
 TESTS = tests/win_basic tests/win_procs tests/win_exports.sh tests/win_cli.sh tests/examples.sh \
-	tests/win_torture.sh tests/win_skipped.sh
+	tests/win_torture.sh fuzz/replay.sh tests/win_skipped.sh
 AM_TESTS_ENVIRONMENT = OBJDUMP='$(OBJDUMP)'; top_srcdir='$(top_srcdir)'; top_builddir='$(top_builddir)'; \
 	export OBJDUMP top_srcdir top_builddir;
 
