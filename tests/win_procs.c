@@ -65,6 +65,15 @@ static mapq *open_q(const char *name)
 	return q;
 }
 
+/* A reader of @queue from its oldest message; the queue through @q. */
+static mapq_reader *open_reader(const char *queue, mapq **q)
+{
+	mapq_reader *r;
+	*q = open_q(queue);
+	CHECK_OK(mapq_reader_open(*q, &r, NULL, MAPQ_START_OLDEST));
+	return r;
+}
+
 /* Wait, at most 20 s, until @q has @n readers attached. */
 static void wait_readers(mapq *q, uint32_t n)
 {
@@ -93,9 +102,8 @@ static int child_writer(const char *queue, unsigned w, unsigned count)
 /* Read @count messages of @writers writers; check order and bytes. */
 static int child_reader(const char *queue, unsigned writers, unsigned count)
 {
-	mapq *q = open_q(queue);
-	mapq_reader *r;
-	CHECK_OK(mapq_reader_open(q, &r, NULL, MAPQ_START_OLDEST));
+	mapq *q;
+	mapq_reader *r = open_reader(queue, &q);
 	unsigned next[16] = { 0 };
 	char m[256];
 	for (unsigned got = 0; got < writers * count; got++) {
@@ -131,9 +139,8 @@ static int child_half_writer(const char *queue)
 /* Attach a reader that reads nothing, say so, and wait to be killed. */
 static int child_idle_reader(const char *queue)
 {
-	mapq *q = open_q(queue);
-	mapq_reader *r;
-	CHECK_OK(mapq_reader_open(q, &r, NULL, MAPQ_START_OLDEST));
+	mapq *q;
+	(void)open_reader(queue, &q); /* held until the kill */
 	SetEvent(wt_event("idle-ready"));
 	Sleep(30000);
 	return 3;
@@ -167,9 +174,8 @@ static int child_durable(const char *queue, unsigned from, unsigned count, int h
 /* Wait for "go", then read what is left: got + lost must be @total. */
 static int child_lapped(const char *queue, unsigned writers, unsigned total)
 {
-	mapq *q = open_q(queue);
-	mapq_reader *r;
-	CHECK_OK(mapq_reader_open(q, &r, NULL, MAPQ_START_OLDEST));
+	mapq *q;
+	mapq_reader *r = open_reader(queue, &q);
 	SetEvent(wt_event("lapped-ready"));
 	CHECK(WaitForSingleObject(wt_event("lapped-go"), 30000) == WAIT_OBJECT_0);
 	unsigned long long got = 0, lost = 0, lapped = 0;
