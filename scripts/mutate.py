@@ -28,6 +28,10 @@ seeded mapq-sim campaigns (SIM_CHECKS) that judge lost wake-ups and
 stuck queues, which the tests' polls hide, and, with store buffers
 (--memory tso and weak) and loads that read older stores (--memory c11),
 the weakened orders only atomics depend on (--no-sim leaves them out).
+A mutant that one of those campaigns killed in the recorded campaign
+(mutation/kills.tsv) meets that campaign first, before the tests, as a
+test that killed a mutant is tried first: a kill is a kill, and CI's
+sample then spends seconds, not minutes, on it.
 Last, a mutant still alive meets Valgrind's memcheck, as CI's `make
 check-valgrind-memcheck' runs it: the test programs that reach its line,
 in the -O2 build (a read of memory never written, which no sanitizer
@@ -551,10 +555,19 @@ class Sim:
                 sys.exit("mutate: the simulator's %s fails on the unchanged tree "
                          "(exit %s): fix that first; see %s" % (name, rc, self.log))
 
-    def hunt(self):
-        for name, extra in self.checks():
+    def hunt(self, first=None):
+        """The first check that fails; @first, the one that killed the
+        mutant in the recorded campaign, is tried before the others."""
+        for name, extra in sorted(self.checks(), key=lambda c: c[0] != first):
             if self.check(name, extra) != 0:
                 return name
+        return None
+
+    def hunt_one(self, name):
+        """Only the check @name: @name if it fails, else None."""
+        for n, extra in self.checks():
+            if n == name:
+                return name if self.check(n, extra) != 0 else None
         return None
 
 
@@ -1073,6 +1086,7 @@ def main():
             result, killer, flaky = "stillborn", None, []
             reached = reach.tests_for(m) if reach else None
             samecode = same.same(m)
+            prior = first.get(m["id"], "")
             if samecode and ordering(m):
                 # x86 builds both alike, and no test on it can tell them
                 # apart; ThreadSanitizer, which follows each atomic's
@@ -1083,7 +1097,7 @@ def main():
                 if tsan and m["operator"] == "order":
                     killer = tsan.hunt_named(TSAN_TESTS, "tsan", flaky)
                 if not killer and sim:
-                    killer = sim.hunt() if sim.build() else "sim build"
+                    killer = sim.hunt(prior) if sim.build() else "sim build"
                 result = "killed" if killer else "survived"
                 samecode = False
             elif samecode:
@@ -1096,7 +1110,15 @@ def main():
                                key=lambda x: (x != first.get(m["id"]), -fk.get(x, 0),
                                               -gkills.get(x, 0),
                                               x.endswith(".sh"), suite.seconds.get(x, 30.0)))
-                killer, flaky = suite.hunt(order) if args.checks != "tsan" else (None, [])
+                killer = None
+                if prior.startswith("sim-") and sim and args.checks != "tsan":
+                    # killed by a simulator campaign in the recorded run,
+                    # after every test had missed it: that campaign first,
+                    # as a test that killed a mutant is tried first (the
+                    # tests run after it if it no longer kills)
+                    killer = sim.hunt_one(prior) if sim.build() else None
+                if not killer:
+                    killer, flaky = suite.hunt(order) if args.checks != "tsan" else (None, [])
                 if not killer and args.checks == "full":
                     if run(["make", "check-faults", "FAULT_KILLS=100"], suite.bld, log,
                            timeout=600, env=env) != 0:
@@ -1111,7 +1133,7 @@ def main():
                 if not killer and ptests:
                     killer = plain.hunt_named(ptests, "-O2", flaky)
                 if not killer and sim:
-                    killer = sim.hunt() if sim.build() else "sim build"
+                    killer = sim.hunt(prior) if sim.build() else "sim build"
                 vtests = [t for t in memcheck.tests if reached is None or t in reached] \
                     if memcheck else []
                 if not killer and vtests:
