@@ -235,12 +235,13 @@ static int lock_byte(HANDLE h, uint64_t off, DWORD flags)
 	return last_err();
 }
 
-static void unlock_byte(HANDLE h, uint64_t off)
+/* false if this handle held no lock on the byte */
+static bool unlock_byte(HANDLE h, uint64_t off)
 {
 	OVERLAPPED ov = { 0 };
 	ov.Offset = (DWORD)off;
 	ov.OffsetHigh = (DWORD)(off >> 32);
-	(void)UnlockFileEx(h, 0, 1, 0, &ov);
+	return UnlockFileEx(h, 0, 1, 0, &ov);
 }
 
 /* Size, first bytes, on disk. */
@@ -320,7 +321,7 @@ int mapq__os_create(const char *path, uint32_t mode, uint64_t size, const void *
 			 * name: Wine keeps the name a handle was opened by, and
 			 * would reopen (mapq_dup) the temporary one. */
 			err = same_file_at(h, w, out);
-			unlock_byte(h, 0);
+			(void)unlock_byte(h, 0);
 			CloseHandle(h);
 		}
 	}
@@ -482,7 +483,7 @@ int mapq__os_lock(mapq__file f, uint64_t off, enum mapq__lock_kind kind, bool wa
 {
 	HANDLE h = h_of(f);
 	if (kind == MAPQ__LOCK_NONE) {
-		unlock_byte(h, off);
+		(void)unlock_byte(h, off);
 		return 0;
 	}
 	DWORD flags = (kind == MAPQ__LOCK_EXCL ? LOCKFILE_EXCLUSIVE_LOCK : 0) |
@@ -495,7 +496,7 @@ int mapq__os_lock(mapq__file f, uint64_t off, enum mapq__lock_kind kind, bool wa
 	 * mapq__join) happens under the join lock, which keeps every other
 	 * process from the byte meanwhile. */
 	if (kind == MAPQ__LOCK_SHARED)
-		unlock_byte(h, off);
+		(void)unlock_byte(h, off);
 	int err = lock_byte(h, off, flags);
 	if (err != -EBUSY || kind != MAPQ__LOCK_EXCL || wait)
 		return err;
@@ -505,10 +506,7 @@ int mapq__os_lock(mapq__file f, uint64_t off, enum mapq__lock_kind kind, bool wa
 	 * someone else has it too, take ours back. Only mapq__join converts,
 	 * under the join lock: nobody else takes the byte exclusively in the
 	 * meantime, so the shared lock is granted again at once. */
-	OVERLAPPED ov = { 0 };
-	ov.Offset = (DWORD)off;
-	ov.OffsetHigh = (DWORD)(off >> 32);
-	if (!UnlockFileEx(h, 0, 1, 0, &ov))
+	if (!unlock_byte(h, off))
 		return -EBUSY;
 	err = lock_byte(h, off, flags);
 	if (err != -EBUSY)
@@ -526,7 +524,7 @@ int mapq__os_lock_held(mapq__file f, uint64_t off)
 		return 1;
 	if (err)
 		return err;
-	unlock_byte(h_of(f), off);
+	(void)unlock_byte(h_of(f), off);
 	return 0;
 }
 
