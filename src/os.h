@@ -121,6 +121,23 @@ int mapq__os_wait(_Atomic uint32_t *word, uint32_t expect, uint64_t deadline);
  * from @was (a platform that keys sleeps by value needs it). */
 void mapq__os_wake(_Atomic uint32_t *word, uint32_t was);
 
+/*
+ * An asymmetric fence, for a Dekker pair whose one side runs for every
+ * message and whose other side runs only before a sleep (format.md,
+ * "Waiting"). mapq__os_light_fence(): may this process's threads keep
+ * their side of such a pair with a compiler barrier alone? Only if the
+ * platform lets another process force a full barrier on them: then a
+ * sleeper calls mapq__os_barrier_all() between its flag and its last
+ * look, and every thread of such a process passes a full barrier in
+ * between (its store before the barrier is seen by the look, or its load
+ * after it sees the flag). The first call registers the process for it.
+ * mapq__os_barrier_all(): 0 when made, or when no process on this system
+ * can be using the light side; -errno when it could not be made (the
+ * caller must not then sleep for long on what a light side publishes).
+ */
+bool mapq__os_light_fence(void);
+int mapq__os_barrier_all(void);
+
 /* --- Clocks, processes, randomness --------------------------------------- */
 
 /* A monotonic clock, in ns. */

@@ -28,6 +28,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <linux/futex.h>
+#include <linux/membarrier.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -462,6 +463,65 @@ void mapq__os_wake(_Atomic uint32_t *word, uint32_t was)
 	}
 #endif
 	syscall(SYS_futex, (uint32_t *)word, FUTEX_WAKE, INT_MAX, NULL, NULL, 0);
+}
+
+/* --- Asymmetric fences ----------------------------------------------------- */
+
+/*
+ * membarrier(2): MEMBARRIER_CMD_GLOBAL_EXPEDITED makes every thread of
+ * every process registered for it pass a full barrier before the call
+ * returns (an interrupt on each CPU running one; a thread not running
+ * passes one when it is next scheduled). The registration belongs to the
+ * address space: a fork() inherits it (checked on Linux 6.18 with
+ * MEMBARRIER_CMD_GET_REGISTRATIONS), and an exec() starts a new one,
+ * with these variables, so one registration per process image is right.
+ *
+ * Written once under pthread_once(), which orders the writes before
+ * every caller's reads: plain variables.
+ */
+static bool barrier_known; /* the kernel has GLOBAL_EXPEDITED */
+static bool light_ok;      /* and this process is registered for it */
+static pthread_once_t barrier_once = PTHREAD_ONCE_INIT;
+
+static void barrier_register(void)
+{
+	long cmds = syscall(SYS_membarrier, MEMBARRIER_CMD_QUERY, 0, 0);
+	if (cmds < 0 || !(cmds & MEMBARRIER_CMD_GLOBAL_EXPEDITED) ||
+	    !(cmds & MEMBARRIER_CMD_REGISTER_GLOBAL_EXPEDITED))
+		return;
+	barrier_known = true;
+	light_ok = syscall(SYS_membarrier, MEMBARRIER_CMD_REGISTER_GLOBAL_EXPEDITED, 0, 0) == 0;
+}
+
+bool mapq__os_light_fence(void)
+{
+#ifdef MAPQ_SIM
+	/* the simulator's barrier reaches every simulated process; without
+	 * it, a platform that has none (mapq-sim --full-fences) */
+	if (mapq__sim_active())
+		return mapq__sim.barrier_all != NULL;
+#endif
+	(void)pthread_once(&barrier_once, barrier_register);
+	return light_ok;
+}
+
+int mapq__os_barrier_all(void)
+{
+#ifdef MAPQ_SIM
+	if (mapq__sim_active()) {
+		if (mapq__sim.barrier_all)
+			mapq__sim.barrier_all();
+		return 0;
+	}
+#endif
+	(void)pthread_once(&barrier_once, barrier_register);
+	/* A kernel without the command registered nobody for it: no process
+	 * here keeps its side of a pair with a compiler barrier alone. */
+	if (!barrier_known)
+		return 0;
+	if (syscall(SYS_membarrier, MEMBARRIER_CMD_GLOBAL_EXPEDITED, 0, 0) == 0)
+		return 0;
+	return -errno;
 }
 
 /* --- Clocks, processes, randomness --------------------------------------- */

@@ -587,6 +587,24 @@ void mapq__os_wake(_Atomic uint32_t *word, uint32_t was)
 	}
 }
 
+/* --- Asymmetric fences ----------------------------------------------------- */
+
+/*
+ * Windows has no barrier one process can force on another:
+ * FlushProcessWriteBuffers() reaches only the caller's own threads. So
+ * every process keeps both sides of the sleeper pairs with full fences,
+ * and a sleeper has nothing more to do.
+ */
+bool mapq__os_light_fence(void)
+{
+	return false;
+}
+
+int mapq__os_barrier_all(void)
+{
+	return 0;
+}
+
 /* --- Clocks, processes, randomness --------------------------------------- */
 
 uint64_t mapq__os_mono_ns(void)

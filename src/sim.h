@@ -49,6 +49,8 @@ struct mapq__sim_hooks {
 	/* 0, or -ETIMEDOUT at @deadline (ns of now_ns(); UINT64_MAX: none) */
 	int (*futex_wait)(_Atomic uint32_t *word, uint32_t expect, uint64_t deadline);
 	void (*futex_wake)(_Atomic uint32_t *word);
+	/* membarrier(2): a full barrier in every simulated process, now */
+	void (*barrier_all)(void);
 	void (*sleep_ns)(uint64_t ns);
 	uint32_t (*pid)(void);
 	/* What the simulated process holds, to release when it dies. */
