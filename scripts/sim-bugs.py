@@ -76,6 +76,7 @@ SIM_WORKLOADS = [
     ("weak", ["--memory", "weak", "-k", "0"]),
     ("weak-deaths", ["--memory", "weak", "-w", "3", "-r", "2", "-k", "2", "--stalls", "1"]),
     ("tso", ["--memory", "tso", "-k", "0"]),
+    ("weak-full-fences", ["--memory", "weak", "-k", "0", "--full-fences"]),
 ]
 # mapq-torture over the same small ring, with kills and pauses; the
 # durable and ephemeral reader kinds alternate between runs.

@@ -89,6 +89,25 @@ static void futex_wake(_Atomic uint32_t *word)
 	}
 }
 
+/*
+ * membarrier(2), MEMBARRIER_CMD_GLOBAL_EXPEDITED: every process passes a
+ * full barrier before the call returns. Here all of them at once, at the
+ * caller's step: each buffered store reaches memory (tso, weak), and each
+ * process's later loads see what memory holds now (c11). A process
+ * waiting or sleeping is in a system call and has emptied its buffer
+ * already; one not running yet has nothing to order.
+ */
+static void barrier_all(void)
+{
+	if (sim_w.cfg->breakage == BREAK_FENCE)
+		return; /* the self-test: fences order nothing */
+	for (unsigned i = 0; i < SIM_MAX_PROCS; i++) {
+		struct sim_proc *p = &sim_w.procs[i];
+		if (p->state >= P_RUN && p->state <= P_SLEEP)
+			sim_memory_drain(p);
+	}
+}
+
 static void sleep_ns(uint64_t ns)
 {
 	struct sim_proc *p = sim_w.cur;
@@ -185,6 +204,9 @@ void sim_kernel_install(void)
 	mapq__sim.now_ns = now_ns;
 	mapq__sim.futex_wait = futex_wait;
 	mapq__sim.futex_wake = futex_wake;
+	/* offered, as Linux offers membarrier, unless the workload is of a
+	 * platform without one */
+	mapq__sim.barrier_all = sim_w.cfg->full_fences ? NULL : barrier_all;
 	mapq__sim.sleep_ns = sleep_ns;
 	mapq__sim.pid = pid;
 	mapq__sim.opened = opened;

@@ -54,6 +54,10 @@ static const char usage[] =
 	"      --plain-stores   with --memory tso or weak: the plain stores of a\n"
 	"                       frame's payload and header wait in the store buffer\n"
 	"                       too (a torn frame a missing release lets through)\n"
+	"      --full-fences    a platform where no process can force a barrier on\n"
+	"                       another (Windows): every commit makes a full fence,\n"
+	"                       as no membarrier is offered (the default offers one,\n"
+	"                       as Linux does, and commits make the light fence)\n"
 	"      --horizon N      steps over which deaths, stalls and priority changes\n"
 	"                       fall (measured from the workload when not given)\n"
 	"  -t, --time-limit S   stop after S seconds of real time (none)\n"
@@ -147,7 +151,8 @@ enum {
 	O_DROP,
 	O_ALONE,
 	O_REJOIN,
-	O_PLAIN
+	O_PLAIN,
+	O_FULL_FENCES
 };
 
 static const struct option longopts[] = {
@@ -190,6 +195,7 @@ static const struct option longopts[] = {
 	{ "alone", no_argument, NULL, O_ALONE },
 	{ "rejoin-oldest", no_argument, NULL, O_REJOIN },
 	{ "plain-stores", no_argument, NULL, O_PLAIN },
+	{ "full-fences", no_argument, NULL, O_FULL_FENCES },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
@@ -344,6 +350,8 @@ static void print_command(FILE *f, const struct campaign *c, uint64_t seed, bool
 		fprintf(f, " --rejoin-oldest");
 	if (g->plain_stores)
 		fprintf(f, " --plain-stores");
+	if (g->full_fences)
+		fprintf(f, " --full-fences");
 	if (expect)
 		fprintf(f, " --expect %#llx", (unsigned long long)sim_w.fingerprint);
 	fputc('\n', f);
@@ -512,6 +520,9 @@ static void parse(int argc, char **argv, struct campaign *c)
 			break;
 		case O_PLAIN:
 			g->plain_stores = true;
+			break;
+		case O_FULL_FENCES:
+			g->full_fences = true;
 			break;
 		case O_MEMORY:
 			if (!sim_memory_parse(optarg, &g->memory))

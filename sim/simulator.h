@@ -115,6 +115,7 @@ struct sim_config {
 	bool drop;          /* a durable reader that closes drops its name now and then */
 	bool alone;         /* one writer slot: the writer is alone (writer.c) */
 	bool plain_stores;  /* plain stores into frames wait in store buffers too */
+	bool full_fences;   /* no membarrier: commits make full fences (kernel.c) */
 	enum sim_strategy strategy;
 	unsigned depth;            /* PCT: bugs of this depth have a guaranteed chance */
 	unsigned events[EV_KINDS]; /* deaths, stalls, crashes, cuts per schedule, at most */

@@ -24,6 +24,7 @@
  *                              and then, if so
  *   memory tso|weak            store buffers (memory.c), if so
  *   plain-stores               plain stores wait in them too, if so
+ *   full-fences                no membarrier: commits fence fully, if so
  *   deaths STEP...             the steps where a process dies
  *   stalls STEP...             the steps where a process stalls
  *   crashes STEP...            the steps where every process dies
@@ -118,6 +119,8 @@ int sim_tape_save(const char *path, const struct sim_config *cfg, const struct s
 		fprintf(f, "\ndrop");
 	if (cfg->plain_stores)
 		fprintf(f, "\nplain-stores");
+	if (cfg->full_fences)
+		fprintf(f, "\nfull-fences");
 	fprintf(f, "\ndeaths");
 	for (unsigned e = 0; e < EV_KINDS; e++) {
 		fprintf(f, "%s", e ? event_keys[e] : "");
@@ -240,6 +243,7 @@ int sim_tape_load(const char *path, struct sim_config *cfg, struct sim_tape *t,
 	cfg->rejoin_oldest = false;
 	cfg->drop = false;
 	cfg->plain_stores = false;
+	cfg->full_fences = false;
 	*fingerprint = 0;
 	if (kind_len)
 		kind[0] = 0;
@@ -321,6 +325,8 @@ int sim_tape_load(const char *path, struct sim_config *cfg, struct sim_tape *t,
 			cfg->drop = true;
 		} else if (!strcmp(key, "plain-stores")) {
 			cfg->plain_stores = true;
+		} else if (!strcmp(key, "full-fences")) {
+			cfg->full_fences = true;
 		} else if (!strcmp(key, "memory")) {
 			if (!sim_memory_parse(rest, &cfg->memory))
 				rc = bad(&l, "memory: '%s' is not a memory (sc, tso, weak or c11)",

@@ -33,6 +33,10 @@
 #define mapq__cas(p, e, d, s, f) atomic_compare_exchange_strong_explicit(p, e, d, s, f)
 #define mapq__cas_weak(p, e, d, s, f) atomic_compare_exchange_weak_explicit(p, e, d, s, f)
 #define mapq__fence(mo) atomic_thread_fence(mo)
+/* The light side of an asymmetric fence (os.h, mapq__os_light_fence):
+ * nothing the CPU sees, only the compiler kept from moving accesses
+ * across it. Its heavy side is a sleeper's mapq__os_barrier_all(). */
+#define mapq__light_fence() atomic_signal_fence(memory_order_seq_cst)
 /* A liveness lock taken, dropped (@unlock) or tested at byte @off (slots.c). */
 #define mapq__lock_step(off, unlock) ((void)0)
 /* Plain stores to the file's [p, p + n) follow, before the next step. */
@@ -112,6 +116,14 @@
 		MAPQ__SIM_STEP(FENCE, NULL, mo); \
 		mapq__sim_order(NULL, mo);       \
 		atomic_thread_fence(mo);         \
+	} while (0)
+/* A step that orders nothing in the simulator's memory: the barrier it
+ * stands for is made by a sleeper's mapq__os_barrier_all(), in every
+ * process at once (sim/kernel.c). */
+#define mapq__light_fence()                                        \
+	do {                                                       \
+		MAPQ__SIM_STEP(FENCE, NULL, memory_order_relaxed); \
+		atomic_signal_fence(memory_order_seq_cst);         \
 	} while (0)
 #define mapq__lock_step(off, unlock)                                                      \
 	mapq__sim_step((unlock) ? MAPQ_SIM_UNLOCK : MAPQ_SIM_LOCK, NULL, (uint64_t)(off), \

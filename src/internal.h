@@ -63,6 +63,8 @@ struct mapq {
 	uint8_t *ring;
 	/* Writer state. */
 	int wslot;          /* -1: none attached yet */
+	bool light_fence;   /* the commit's side of the data sleepers' pair is
+			       a compiler barrier (os.h): set on attaching */
 	uint64_t resv_pos;  /* frame position of the open reservation */
 	uint64_t resv_size; /* its frame size; 0 when none is open */
 	uint64_t resv_rec;  /* its confirmed record's resv_size (padding included) */
@@ -168,8 +170,11 @@ static inline bool timeout_ok(int timeout_ms)
 {
 	return timeout_ms >= 0 || timeout_ms == MAPQ_FOREVER;
 }
-/* Say "I am about to sleep on the futex word this flag belongs to". */
-void mapq__sleeper_set(_Atomic uint32_t *flag);
+/* Say "I am about to sleep on the futex word this flag belongs to". With
+ * @heavy, its wakers may keep their side of the pair with a light fence
+ * (os.h), and the sleeper makes the heavy one. False: the heavy fence
+ * could not be made, and a sleep must not last long. */
+bool mapq__sleeper_set(_Atomic uint32_t *flag, bool heavy);
 void mapq__wake_data(struct mapq *q);
 void mapq__wake_space(struct mapq *q);
 
@@ -234,6 +239,8 @@ struct mapq__blocker {
 	_Atomic uint32_t *flag; /* its sleeper flag (wait.c) */
 	uint64_t poll_ns;       /* a sleep lasts at most this long */
 	uint32_t spin_ns;       /* spin this long before sleeping */
+	bool light_wakers;      /* its wakers may use the light fence: the
+				   sleeper makes the heavy one (wait.c) */
 };
 struct mapq__waiter {
 	int timeout_ms;
@@ -243,6 +250,8 @@ struct mapq__waiter {
 	unsigned looks;              /* looks since the last sleep */
 	const _Atomic uint32_t *set; /* the flag set for the coming sleep, or NULL */
 	uint32_t seen;               /* the futex word's value after setting it */
+	bool short_sleep;            /* the heavy fence failed: poll, do not trust
+					the wake-up (wait.c) */
 };
 void mapq__waiter_init(struct mapq__waiter *w, int timeout_ms);
 /* The waiter's deadline, read from the clock the first time it is asked. */

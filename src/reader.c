@@ -585,7 +585,7 @@ int mapq_read(mapq_reader *r, mapq_msg *msg, int timeout_ms)
 						   rc == EMPTY || !r->on_writer
 							   ? mapq__poll.idle_ns
 							   : mapq__poll.unblock_ns,
-						   READ_SPIN_NS };
+						   READ_SPIN_NS, true };
 		const struct mapq__blocker *b = &blk;
 		uint64_t now = 0;
 		if (timeout_ms == 0 || !mapq__waiter_spinning(&w, b)) {

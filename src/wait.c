@@ -101,7 +101,7 @@ uint64_t mapq__deadline(int timeout_ms)
  * sleeper costs no more, where a count it never took back would cost a
  * system call per message for good.
  */
-void mapq__sleeper_set(_Atomic uint32_t *flag)
+bool mapq__sleeper_set(_Atomic uint32_t *flag, bool heavy)
 {
 	/* seq_cst RMW: the sleeper's half of the Dekker pair */
 	mapq__xchg(flag, 1, memory_order_seq_cst);
@@ -112,6 +112,12 @@ void mapq__sleeper_set(_Atomic uint32_t *flag)
 	 * The fence keeps every later load after the flag. On x86 the
 	 * exchange already is one; this is the sleep path, not the hot one. */
 	mapq__fence(memory_order_seq_cst);
+	/* The heavy side of the commit's asymmetric fence: a writer whose
+	 * store of pos has not reached memory yet passes a full barrier now,
+	 * so our look sees its pos, or its flag load comes after the barrier
+	 * and sees our flag (format.md, "Waiting"). A system call, paid once
+	 * per sleep so that no commit pays a fence. */
+	return !heavy || mapq__os_barrier_all() == 0;
 }
 
 static void wake(_Atomic uint32_t *seq, _Atomic uint32_t *flag)
@@ -151,6 +157,7 @@ void mapq__waiter_init(struct mapq__waiter *w, int timeout_ms)
 	w->looks = 0;
 	w->set = NULL;
 	w->seen = 0;
+	w->short_sleep = false;
 }
 
 uint64_t mapq__waiter_deadline(struct mapq__waiter *w)
@@ -185,12 +192,18 @@ int mapq__waiter_block(struct mapq__waiter *w, const struct mapq__blocker *b, un
 		 * seq_cst exchange keeps this load before it, and a waker's
 		 * acquire exchange of the flag orders its bump after both. */
 		w->seen = mapq__load(b->word, memory_order_relaxed);
-		mapq__sleeper_set(b->flag);
+		w->short_sleep = !mapq__sleeper_set(b->flag, b->light_wakers);
 		w->set = b->flag;
 		(void)mapq__waiter_deadline(w);
 		return 0;
 	}
-	uint64_t wake_by = (now ? now : mapq__now_ns()) + b->poll_ns;
+	/* Without the heavy fence a waker's light one leaves the pair open:
+	 * its wake-up may never come, so sleep no longer than a waiter on a
+	 * stalled frame does between two looks. */
+	uint64_t poll_ns = w->short_sleep && b->poll_ns > mapq__poll.unblock_ns
+				   ? mapq__poll.unblock_ns
+				   : b->poll_ns;
+	uint64_t wake_by = (now ? now : mapq__now_ns()) + poll_ns;
 	int r = mapq__os_wait(b->word, w->seen, wake_by < w->deadline ? wake_by : w->deadline);
 	if (r && wake_by >= w->deadline)
 		return r;

@@ -209,9 +209,11 @@ __attribute__((noinline)) static int reserve_wait(struct mapq *q, uint64_t size,
 		bool by_reader = r == MAPQ__BLOCKED_BY_READER;
 		const struct mapq__blocker blk =
 			by_reader ? (struct mapq__blocker){ &c->space_seq, &c->space_sleepers,
-							    mapq__poll.space_ns, READER_SPIN_NS }
+							    mapq__poll.space_ns, READER_SPIN_NS,
+							    false }
 				  : (struct mapq__blocker){ &c->data_seq, &c->data_sleepers,
-							    mapq__poll.unblock_ns, WRITER_SPIN_NS };
+							    mapq__poll.unblock_ns, WRITER_SPIN_NS,
+							    true };
 		const struct mapq__blocker *b = &blk;
 		uint64_t now = 0;
 		if (!by_reader && !mapq__waiter_spinning(&w, b)) {
@@ -338,9 +340,16 @@ static inline __attribute__((always_inline)) bool settle(struct mapq *q, uint64_
 	 * unknown space (mapq-sim --memory weak, a message lost). */
 	mapq__store(&ws->resv_size, 0, memory_order_release);
 	(void)MAPQ_FAULT(COMMIT_AFTER_CLEAR);
-	/* seq_cst fence: the store of pos above must not pass the
-	 * sleeper-flag load in mapq__wake_data (format.md, "Waiting") */
-	mapq__fence(memory_order_seq_cst);
+	/* The store of pos above must not pass the sleeper-flag load in
+	 * mapq__wake_data (format.md, "Waiting"). Where the platform lets a
+	 * sleeper force a barrier on us, a compiler barrier is our side of
+	 * the pair, and the sleeper pays (os.h): a seq_cst fence here waits
+	 * for every store of the frame to reach its line, once per message
+	 * (what that cost: doc/performance.md). Elsewhere, a seq_cst fence. */
+	if (q->light_fence)
+		mapq__light_fence();
+	else
+		mapq__fence(memory_order_seq_cst);
 	mapq__wake_data(q);
 	return true;
 }
@@ -438,6 +447,7 @@ static void claim_slot(struct mapq *q, uint32_t i)
 	mapq__store(&s->attaches, mapq__load(&s->attaches, memory_order_relaxed) + 1,
 		    memory_order_relaxed);
 	q->wslot = (int)i;
+	q->light_fence = mapq__os_light_fence();
 }
 
 int mapq__wslot_attach(struct mapq *q)

@@ -17,6 +17,12 @@ expect campaign-weak-deaths 0 'PASS: [0-9]+ schedules' -q -n "$((N / 5))" --time
 	-w 3 -r 2 -k 2 --stalls 1 --memory weak --seed 12
 expect campaign-weak-overwrite 0 'PASS: [0-9]+ schedules' -q -n "$((N / 5))" --time-limit 60 \
 	-w 2 -r 2 -k 2 --stalls 1 --max-size 1024 -m 24 --overwrite --memory weak --seed 13
+# a platform without membarrier (Windows): every commit makes the full
+# fence the default's commits leave to a sleeper's heavy one
+expect campaign-weak-full-fences 0 'PASS: [0-9]+ schedules' -q -n "$((N / 5))" --time-limit 60 \
+	-w 2 -r 1 -k 0 --full-fences --memory weak --seed 15
+expect campaign-c11-full-fences 0 'PASS: [0-9]+ schedules' -q -n "$((N / 5))" --time-limit 60 \
+	-w 2 -r 2 -k 1 --full-fences --memory c11 --seed 17
 # plain stores in the buffers too: a frame's payload and header wait
 # there like relaxed stores; with the release stores ordering nothing,
 # the payload arrives after its pos and a torn message is delivered

@@ -18,6 +18,7 @@ for t in $tests; do
 	cli.sh) why="runs as tests/win_cli.sh, against mapq.exe" ;;
 	examples.sh) continue ;; # runs as it is
 	torture.sh) why="runs as tests/win_torture.sh, against mapq-torture.exe" ;;
+	light_fence) why="membarrier(2) is Linux's: on Windows every commit makes the full fence (doc/windows.md)" ;;
 	multiproc | overwrite_multiproc | dead_writer | durable_resume)
 		why="forks; tests/win_procs.exe is its counterpart (CreateProcess, TerminateProcess)" ;;
 	sim*.sh | bug_patches.sh | model_labels.sh) why="the simulator and the model are Linux only" ;;
