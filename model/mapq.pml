@@ -902,7 +902,12 @@ commit_after_store:
 commit_after_clear:
 		acked[t] = fin == COMMITTED;
 #ifndef BUG_WAKE_BEFORE_POS
-		wake_data(); /* after the seq_cst fence */
+		/* after the fence: a seq_cst one, or the light side of the
+		 * asymmetric pair whose heavy side is the sleeper's membarrier
+		 * (format.md, "Waiting"). Both keep the pair's order, which is
+		 * all sequential consistency here can say; the simulator's
+		 * memory models check each (mapq-sim, --full-fences). */
+		wake_data();
 #endif
 		d_step { s++; fin = COMMITTED }
 		goto next;
