@@ -330,6 +330,8 @@ SIM_CHECKS = [
     ("sim-weak", ["--memory", "weak", "-k", "0", "-n", "3000"]),
     ("sim-weak-deaths", ["--memory", "weak", "-n", "4000"]),
     ("sim-tso", ["--memory", "tso", "-k", "0", "-w", "2", "-r", "2", "-n", "2000"]),
+    # a platform without membarrier (Windows): the commit's full fence
+    ("sim-weak-full-fences", ["--memory", "weak", "-k", "0", "--full-fences", "-n", "3000"]),
     ("sim-stalls", ["-w", "3", "-r", "2", "-k", "2", "--stalls", "1", "-n", "1500"]),
     ("sim-overwrite", ["-w", "2", "-r", "2", "-k", "2", "--stalls", "1", "--max-size", "1024",
                        "-m", "24", "--overwrite", "-n", "2000"]),

@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <linux/membarrier.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -65,6 +66,20 @@ int main(void)
 	CHECK(registered());
 	CHECK(q->light_fence);
 	CHECK_EQ(mapq_recv(r, in, sizeof(in), 0), 3);
+
+	/* An idle reader sleeps to its idle poll (5 ms): its membarrier
+	 * worked, so it trusts the wake-up. One that could not make it
+	 * would sleep 1 ms at a time: five times the wake-ups. */
+	struct rusage ru0, ru1;
+	CHECK_EQ(getrusage(RUSAGE_SELF, &ru0), 0);
+	CHECK_RC(mapq_recv(r, in, sizeof(in), 300), -ETIMEDOUT);
+	CHECK_EQ(getrusage(RUSAGE_SELF, &ru1), 0);
+	long sleeps = ru1.ru_nvcsw - ru0.ru_nvcsw;
+	printf("light_fence: a 300 ms wait at an empty queue slept %ld times\n", sleeps);
+	if (sleeps >= 150)
+		t_fail(__FILE__, __LINE__,
+		       "a 300 ms wait at an empty queue slept %ld times: its sleeps were cut short",
+		       sleeps);
 	mapq_reader_close(r);
 
 	/* A reader asleep in a child, woken by each commit of ours: the
