@@ -25,6 +25,7 @@
  *   memory tso|weak            store buffers (memory.c), if so
  *   plain-stores               plain stores wait in them too, if so
  *   full-fences                no membarrier: commits fence fully, if so
+ *   alone                      one writer slot (-w 1 --alone), if so
  *   deaths STEP...             the steps where a process dies
  *   stalls STEP...             the steps where a process stalls
  *   crashes STEP...            the steps where every process dies
@@ -121,6 +122,8 @@ int sim_tape_save(const char *path, const struct sim_config *cfg, const struct s
 		fprintf(f, "\nplain-stores");
 	if (cfg->full_fences)
 		fprintf(f, "\nfull-fences");
+	if (cfg->alone)
+		fprintf(f, "\nalone");
 	fprintf(f, "\ndeaths");
 	for (unsigned e = 0; e < EV_KINDS; e++) {
 		fprintf(f, "%s", e ? event_keys[e] : "");
@@ -244,6 +247,7 @@ int sim_tape_load(const char *path, struct sim_config *cfg, struct sim_tape *t,
 	cfg->drop = false;
 	cfg->plain_stores = false;
 	cfg->full_fences = false;
+	cfg->alone = false;
 	*fingerprint = 0;
 	if (kind_len)
 		kind[0] = 0;
@@ -327,6 +331,8 @@ int sim_tape_load(const char *path, struct sim_config *cfg, struct sim_tape *t,
 			cfg->plain_stores = true;
 		} else if (!strcmp(key, "full-fences")) {
 			cfg->full_fences = true;
+		} else if (!strcmp(key, "alone")) {
+			cfg->alone = true;
 		} else if (!strcmp(key, "memory")) {
 			if (!sim_memory_parse(rest, &cfg->memory))
 				rc = bad(&l, "memory: '%s' is not a memory (sc, tso, weak or c11)",
@@ -375,6 +381,10 @@ int sim_tape_load(const char *path, struct sim_config *cfg, struct sim_tape *t,
 			       "min-size and max-size are needed)");
 	if (cfg->min_size > cfg->max_size || cfg->max_size + 32 > cfg->capacity / 2)
 		return bad(&l, "min-size, max-size and capacity do not fit together");
+	if (cfg->alone && cfg->writers != 1)
+		return bad(&l, "alone: the workload has %u writers (a queue with one writer slot "
+			       "has room for one)",
+			   cfg->writers);
 	memcpy(cfg->events, t->events, sizeof(cfg->events));
 	cfg->strategy = SIM_TAPE;
 	return 0;

@@ -85,6 +85,22 @@ if [ -n "$small" ] && [ -n "$from" ] && [ "$small" -lt "$from" ]; then
 else
 	fail "shrinking did not make the schedule shorter ('$from' -> '$small' steps)"
 fi
+# a writer alone, and a platform without membarrier: the workload's
+# switches are written down too, and the replay runs the same steps
+expect alone-save 1 'lost wake-up: reader' --break wake -n 50 --horizon 1000 -k 0 -w 1 \
+	--alone --full-fences --save "$dir/a.schedule"
+from=$(sed -n 's/^  \([0-9]*\) steps, .*/\1/p' "$dir/out")
+expect alone-replay 1 "lost wake-up: reader" --schedule "$dir/a.schedule"
+again=$(sed -n 's/^  \([0-9]*\) steps, .*/\1/p' "$dir/out")
+if [ -n "$from" ] && [ "$from" = "$again" ] && grep -qx alone "$dir/a.schedule" &&
+	grep -qx full-fences "$dir/a.schedule"; then
+	echo "ok: --alone and --full-fences are in the schedule file, and it replays ($from steps)"
+else
+	fail "the --alone --full-fences schedule file ran '$again' steps, the failure '$from'"
+fi
+sed 's/^writers .*/writers 2/' "$dir/a.schedule" > "$dir/a2.schedule"
+expect schedule-alone-writers 2 'a2.schedule:[0-9]+: alone: the workload has 2 writers' \
+	--schedule "$dir/a2.schedule"
 # the same schedule without the breakage passes: the bug is what fails it
 grep -v '^break' "$dir/small.schedule" | sed 's/^fingerprint .*/fingerprint 0/' \
 	> "$dir/fixed.schedule"
