@@ -382,8 +382,9 @@ int sim_tape_load(const char *path, struct sim_config *cfg, struct sim_tape *t,
 	if (cfg->min_size > cfg->max_size || cfg->max_size + 32 > cfg->capacity / 2)
 		return bad(&l, "min-size, max-size and capacity do not fit together");
 	if (cfg->alone && cfg->writers != 1)
-		return bad(&l, "alone: the workload has %u writers (a queue with one writer slot "
-			       "has room for one)",
+		return bad(&l,
+			   "alone: the workload has %u writers (a queue with one writer slot "
+			   "has room for one)",
 			   cfg->writers);
 	memcpy(cfg->events, t->events, sizeof(cfg->events));
 	cfg->strategy = SIM_TAPE;
