@@ -473,24 +473,23 @@ void mapq__os_wake(_Atomic uint32_t *word, uint32_t was)
  * returns (an interrupt on each CPU running one; a thread not running
  * passes one when it is next scheduled). The registration belongs to the
  * address space: a fork() inherits it (checked on Linux 6.18 with
- * MEMBARRIER_CMD_GET_REGISTRATIONS), and an exec() starts a new one,
- * with these variables, so one registration per process image is right.
+ * MEMBARRIER_CMD_GET_REGISTRATIONS), and an exec() starts a new one.
  *
- * Written once under pthread_once(), which orders the writes before
- * every caller's reads: plain variables.
+ * What the kernel offers is asked once, while the library loads, before
+ * any thread of ours can run: a plain variable, read-only afterwards.
+ * (Asked later under pthread_once(), its fast path is an acquire load
+ * Helgrind does not see, and tests/threads failed under it.) The
+ * registration is made at each writer's attach: after the first, the
+ * kernel answers from the address space's state at once, and no
+ * variable of ours changes.
  */
-static bool barrier_known; /* the kernel has GLOBAL_EXPEDITED */
-static bool light_ok;      /* and this process is registered for it */
-static pthread_once_t barrier_once = PTHREAD_ONCE_INIT;
+static bool barrier_known; /* the kernel has GLOBAL_EXPEDITED and its registration */
 
-static void barrier_register(void)
+__attribute__((constructor)) static void barrier_query(void)
 {
 	long cmds = syscall(SYS_membarrier, MEMBARRIER_CMD_QUERY, 0, 0);
-	if (cmds < 0 || !(cmds & MEMBARRIER_CMD_GLOBAL_EXPEDITED) ||
-	    !(cmds & MEMBARRIER_CMD_REGISTER_GLOBAL_EXPEDITED))
-		return;
-	barrier_known = true;
-	light_ok = syscall(SYS_membarrier, MEMBARRIER_CMD_REGISTER_GLOBAL_EXPEDITED, 0, 0) == 0;
+	barrier_known = cmds > 0 && (cmds & MEMBARRIER_CMD_GLOBAL_EXPEDITED) &&
+			(cmds & MEMBARRIER_CMD_REGISTER_GLOBAL_EXPEDITED);
 }
 
 bool mapq__os_light_fence(void)
@@ -501,8 +500,8 @@ bool mapq__os_light_fence(void)
 	if (mapq__sim_active())
 		return mapq__sim.barrier_all != NULL;
 #endif
-	(void)pthread_once(&barrier_once, barrier_register);
-	return light_ok;
+	return barrier_known &&
+	       syscall(SYS_membarrier, MEMBARRIER_CMD_REGISTER_GLOBAL_EXPEDITED, 0, 0) == 0;
 }
 
 int mapq__os_barrier_all(void)
@@ -514,7 +513,6 @@ int mapq__os_barrier_all(void)
 		return 0;
 	}
 #endif
-	(void)pthread_once(&barrier_once, barrier_register);
 	/* A kernel without the command registered nobody for it: no process
 	 * here keeps its side of a pair with a compiler barrier alone. */
 	if (!barrier_known)
