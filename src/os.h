@@ -130,7 +130,8 @@ void mapq__os_wake(_Atomic uint32_t *word, uint32_t was);
  * sleeper calls mapq__os_barrier_all() between its flag and its last
  * look, and every thread of such a process passes a full barrier in
  * between (its store before the barrier is seen by the look, or its load
- * after it sees the flag). The first call registers the process for it.
+ * after it sees the flag). Each call registers the process for it (the
+ * kernel answers at once after the first).
  * mapq__os_barrier_all(): 0 when made, or when no process on this system
  * can be using the light side; -errno when it could not be made (the
  * caller must not then sleep for long on what a light side publishes).

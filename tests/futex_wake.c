@@ -43,8 +43,7 @@ int main(void)
 	CHECK_EQ(read(ready[0], &c, 1), 1);
 	close(ready[0]);
 	/* Give the child time to go to sleep in the futex. */
-	for (int i = 0; i < 1000 && atomic_load(&q->ctl->data_sleepers) == 0; i++)
-		usleep(10000);
+	CHECK(t_until_flag(&q->ctl->data_sleepers, 10000));
 	CHECK_EQ(atomic_load(&q->ctl->data_sleepers), 1);
 	uint32_t seq0 = atomic_load(&q->ctl->data_seq);
 	CHECK_OK(mapq_send(q, "wake!", 5, 0));

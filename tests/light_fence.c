@@ -33,14 +33,6 @@ static bool registered(void)
 	return r > 0 && (r & MEMBARRIER_CMD_REGISTER_GLOBAL_EXPEDITED);
 }
 
-/* Wait (bounded) until someone sleeps on the queue's data_seq. */
-static void until_asleep(mapq *q)
-{
-	for (int i = 0; i < 2000 && atomic_load(&q->ctl->data_sleepers) == 0; i++)
-		usleep(5000);
-	CHECK_EQ(atomic_load(&q->ctl->data_sleepers), 1);
-}
-
 int main(void)
 {
 	long cmds = syscall(SYS_membarrier, MEMBARRIER_CMD_QUERY, 0, 0);
@@ -85,7 +77,7 @@ int main(void)
 	/* A reader asleep in a child, woken by each commit of ours: the
 	 * light fence on our side, membarrier on its side. Every wait is
 	 * bounded: the child by alarm() and its receive timeout, we by
-	 * until_asleep() and the child's exit. */
+	 * t_until_flag() and the child's exit. */
 	enum {
 		ROUNDS = 20
 	};
@@ -119,7 +111,8 @@ int main(void)
 	CHECK_EQ(read(ready[0], &c, 1), 1);
 	close(ready[0]);
 	for (int i = 0; i < ROUNDS; i++) {
-		until_asleep(q);
+		CHECK(t_until_flag(&q->ctl->data_sleepers, 10000));
+		CHECK_EQ(atomic_load(&q->ctl->data_sleepers), 1);
 		uint32_t seq0 = atomic_load(&q->ctl->data_seq);
 		char m[4] = { 'w', 'a', 'k', (char)('a' + i) };
 		CHECK_OK(mapq_send(q, m, sizeof(m), 0));

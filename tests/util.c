@@ -359,3 +359,11 @@ uint64_t t_now_ms(void)
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
+
+bool t_until_flag(_Atomic uint32_t *flag, unsigned ms)
+{
+	for (uint64_t t0 = t_now_ms(); atomic_load(flag) == 0; usleep(1000))
+		if (t_now_ms() - t0 > ms)
+			return false;
+	return true;
+}

@@ -9,6 +9,7 @@
 #define MAPQ_TEST_UTIL_H
 
 #include <inttypes.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -118,6 +119,10 @@ int t_wait_child(int pid);
 bool t_wait_stopped(pid_t pid);
 
 uint64_t t_now_ms(void);
+/* Wait (at most @ms) until a sleeper flag of the queue's control area is
+ * up: another process is about to sleep, or asleep. False if it never
+ * rose. */
+bool t_until_flag(_Atomic uint32_t *flag, unsigned ms);
 
 /* @n scaled by $T_SCALE (default 1, e.g. 0.1 under Valgrind), at least 1. */
 uint64_t t_scaled(uint64_t n);
