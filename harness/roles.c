@@ -46,7 +46,7 @@ static int send_one(mapq *q, const struct tt_role_args *a, struct tt_state *st, 
 	if (flip)
 		buf[len - 1] ^= 0x10; /* after stamping: only our checksum can tell */
 	for (;;) {
-		int rc = mapq_send(q, buf, len, 200);
+		int rc = tt_send(q, buf, len, seq, 200);
 		if (rc == 0)
 			return 0;
 		/* Full for a while, or readers gave up on us while we were

@@ -106,6 +106,10 @@ void tt_fill(void *buf, uint32_t len, uint16_t writer, uint16_t inc, uint64_t se
 /* 0 if intact; fills the stamp's fields. */
 int tt_check(const void *buf, size_t len, struct tt_stamp *out);
 
+/* send.c: send message number @seq of @len bytes at @buf, as mapq_send()
+ * does (same results), by one of the two ways a frame is published. */
+int tt_send(mapq *q, const void *buf, uint32_t len, uint64_t seq, int timeout_ms);
+
 /* roles.c: run a child role; returns its exit status. */
 struct tt_role_args {
 	const char *queue, *state;

@@ -9,8 +9,8 @@ if SIM
 noinst_PROGRAMS += sim/mapq-sim
 sim_mapq_sim_SOURCES = sim/main.c sim/sched.c sim/kernel.c sim/roles.c sim/verdict.c sim/tape.c \
 	sim/shrink.c sim/switch.c sim/power.c sim/memory.c sim/views.c sim/switch.h \
-	sim/simulator.h harness/account.c harness/stamp.c harness/state.c harness/verdict.c \
-	harness/torture.h harness/system.h harness/system_posix.c
+	sim/simulator.h harness/account.c harness/stamp.c harness/send.c harness/state.c \
+	harness/verdict.c harness/torture.h harness/system.h harness/system_posix.c
 sim_mapq_sim_LDADD = libmapq_core.la $(PTHREAD_LIBS)
 sim_mapq_sim_CPPFLAGS = $(API_CPPFLAGS) -I$(top_srcdir)/src -I$(top_srcdir)/harness
 

@@ -87,13 +87,14 @@ static uint64_t acked_before(const struct sim_proc *p)
 	return n;
 }
 
-static void send_retrying(struct sim_proc *p, mapq *q, const uint8_t *buf, uint32_t len)
+static void send_retrying(struct sim_proc *p, mapq *q, const uint8_t *buf, uint32_t len,
+			  uint64_t seq)
 {
 	for (;;) {
 		int timeout = pick_timeout();
 		uint64_t t0 = sim_w.vt;
 		p->quiet_timer = false;
-		int rc = mapq_send(q, buf, len, timeout);
+		int rc = tt_send(q, buf, len, seq, timeout);
 		judge_wait(p, "send", timeout, t0, rc, rc == 0);
 		if (rc == 0) {
 			sim_w.progress_vt = sim_w.vt;
@@ -146,7 +147,7 @@ static void writer(struct sim_proc *p)
 		uint32_t len = cfg->min_size +
 			       (uint32_t)sim_choose(cfg->max_size - cfg->min_size + 1);
 		tt_fill(buf, len, (uint16_t)p->id, (uint16_t)p->inc, seq);
-		send_retrying(p, q, buf, len);
+		send_retrying(p, q, buf, len, seq);
 		atomic_store_explicit(ack, ++seq, memory_order_relaxed);
 		/* now and then, and after the last */
 		if (cfg->events[EV_POWER] && (!left || sim_choose(4) == 0))
@@ -165,7 +166,7 @@ static void closer(struct sim_proc *p)
 	mapq *q = open_queue(p);
 	uint8_t buf[TT_MIN_MSG];
 	tt_fill(buf, TT_MIN_MSG, TT_END_WRITER, 0, 0);
-	send_retrying(p, q, buf, TT_MIN_MSG);
+	send_retrying(p, q, buf, TT_MIN_MSG, 0);
 	sim_w.end_sent = true;
 	mapq_close(q);
 }

@@ -77,7 +77,7 @@ static pid_t stopped_writer(const char *path, const char *spec, uint32_t id)
 		t_fill(out, LEN, id, 0);
 		if (mapq_open(&cq, path, 0, NULL) || mapq_fault_arm(spec))
 			t_exit(1);
-		int rc = mapq_send(cq, out, LEN, 5000);
+		int rc = t_send_late(cq, out, LEN, 5000);
 		t_exit(rc == 0 ? 0 : rc == -MAPQ_ESTALLED ? 3 : 4);
 	}
 	CHECK(t_wait_stopped(w));

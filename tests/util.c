@@ -260,6 +260,17 @@ int t_send_until_full(mapq *q, const void *buf, size_t len)
 	       (int)LIMIT);
 }
 
+int t_send_late(mapq *q, const void *buf, size_t len, int timeout_ms)
+{
+	void *p;
+	int rc = mapq_reserve(q, len, &p, timeout_ms);
+	if (rc)
+		return rc;
+	if (len)
+		memcpy(p, buf, len);
+	return mapq_commit(q, len);
+}
+
 int t_create_file(const char *path, const mapq_options *opt, bool unnamed)
 {
 	mapq__file f;

@@ -89,6 +89,12 @@ __attribute__((noreturn)) void t_exit(int code);
  * must not keep a test busy for ever). */
 int t_send_until_full(mapq *q, const void *buf, size_t len);
 
+/* Send @len bytes of @buf as mapq_send() does, but through mapq_reserve()
+ * and mapq_commit(): a frame published late, whose writer a repairer can
+ * forsake until its commit (doc/format.md, "Publish early"), whatever
+ * its size. mapq_send() publishes a small frame early. */
+int t_send_late(mapq *q, const void *buf, size_t len, int timeout_ms);
+
 /* The library's internal create (src/create.c): a new queue file at
  * @path, its descriptor or -errno. */
 int t_create_file(const char *path, const mapq_options *opt, bool unnamed);
