@@ -62,17 +62,23 @@ struct mapq {
 	struct fmt_rslot *rslots;
 	uint8_t *ring;
 	/* Writer state. */
-	int wslot;          /* -1: none attached yet */
-	bool light_fence;   /* the commit's side of the data sleepers' pair is
-			       a compiler barrier (os.h): set on attaching */
-	uint64_t resv_pos;  /* frame position of the open reservation */
-	uint64_t resv_size; /* its frame size; 0 when none is open */
-	uint64_t resv_rec;  /* its confirmed record's resv_size (padding included) */
+	int wslot;            /* -1: none attached yet */
+	bool light_fence;     /* the commit's side of the data sleepers' pair is
+				 a compiler barrier (os.h): set on attaching */
+	uint64_t resv_pos;    /* frame position of the open reservation */
+	uint64_t resv_size;   /* its frame size; 0 when none is open */
+	uint64_t resv_rec;    /* its confirmed record's resv_size (padding included) */
+	bool resv_publishing; /* its record is publishing already (writer.c) */
 	uint32_t resv_len;
 	/* Readers attached through this handle. */
 	struct mapq_reader *readers;
 	unsigned fork_gen; /* mapq__os_fork_gen when opened (os.h) */
 };
+
+/* mapq_send() of at most this many bytes settles its frame when it
+ * reserves it (doc/format.md, "Publish early"): it can no longer be
+ * forsaken, so the copy it then makes must stay short. */
+#define MAPQ__PUBLISH_EARLY_MAX 512
 
 struct mapq_reader {
 	struct mapq *q;

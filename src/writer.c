@@ -171,9 +171,15 @@ static inline __attribute__((always_inline)) int try_reserve(struct mapq *q, uin
 			/* release: confirming says the pos stored above is ours.
 			 * A CAS, not a store: a repairer may have forsaken the
 			 * tentative record meanwhile (repair.c), and a store
-			 * would erase its mark. */
+			 * would erase its mark. A small copy confirms straight
+			 * to publishing (format.md, "Publish early"): it settles
+			 * the frame here, where the CAS of tail has just made us
+			 * wait for our earlier stores, and not after the copy,
+			 * where a locked instruction would wait for the lines
+			 * of the payload, which readers last held. */
 			uint64_t tent = (p + sz) | RESV_TENTATIVE;
-			if (!mapq__cas(&ws->resv_size, &tent, p + sz, memory_order_release,
+			uint64_t conf = (p + sz) | (q->resv_publishing ? RESV_PUBLISHING : 0);
+			if (!mapq__cas(&ws->resv_size, &tent, conf, memory_order_release,
 				       memory_order_relaxed)) {
 				mapq__abandon(q, t, p + sz);
 				return -MAPQ_ESTALLED;
@@ -291,7 +297,7 @@ static inline __attribute__((always_inline)) bool settle(struct mapq *q, uint64_
 	 * read-modify-write, continues. A repairer acts on the record of a
 	 * dead writer only after the kernel said it is dead. On failure
 	 * the mark is all we need, and abandoning reloads it. */
-	if (q->nw != 1 && /* alone, the record is publishing already */
+	if (!q->resv_publishing && /* alone, or published early: no race left */
 	    !mapq__cas(&ws->resv_size, &rec, rec | RESV_PUBLISHING, memory_order_relaxed,
 		       memory_order_relaxed)) {
 		/* our own copy of where the reservation starts: the record's
@@ -386,9 +392,11 @@ static void count(_Atomic uint64_t *ctr, uint64_t n)
 
 static inline __attribute__((always_inline)) int reserve_frame(struct mapq *q, uint64_t size,
 							       uint64_t *fpos, uint64_t *fsize,
-							       int timeout_ms)
+							       int timeout_ms, bool publish)
 {
 	uint64_t pos = 0, pad = 0;
+	/* Alone, the record is publishing from the start ("Reserve alone") */
+	q->resv_publishing = publish || q->nw == 1;
 	/* A caller that cannot wait gets its answer about blocking readers'
 	 * liveness at once (@eager); retries are rate-limited (ring.c). */
 	int r = try_reserve(q, size, &pos, &pad, fsize, timeout_ms == 0);
@@ -408,7 +416,7 @@ static inline __attribute__((always_inline)) int reserve_frame(struct mapq *q, u
 int mapq__reserve_frame(struct mapq *q, uint64_t size, uint64_t *fpos, uint64_t *fsize,
 			int timeout_ms)
 {
-	return reserve_frame(q, size, fpos, fsize, timeout_ms);
+	return reserve_frame(q, size, fpos, fsize, timeout_ms, false);
 }
 
 /*
@@ -494,7 +502,7 @@ void mapq__wslot_detach(struct mapq *q)
 /* mapq_reserve(), and mapq_send()'s first step: a call within this file,
  * not through the library's exported symbol (which a call from another
  * exported function would take, through the PLT). */
-static inline int reserve(mapq *q, size_t len, void **buf, int timeout_ms)
+static inline int reserve(mapq *q, size_t len, void **buf, int timeout_ms, bool publish)
 {
 	if (!q || !buf || !timeout_ok(timeout_ms))
 		return -EINVAL;
@@ -510,7 +518,7 @@ static inline int reserve(mapq *q, size_t len, void **buf, int timeout_ms)
 			return err;
 	}
 	uint64_t pos = 0, size = 0;
-	int r = reserve_frame(q, frame_size(len), &pos, &size, timeout_ms);
+	int r = reserve_frame(q, frame_size(len), &pos, &size, timeout_ms, publish);
 	if (r)
 		return r;
 	q->resv_pos = pos;
@@ -522,7 +530,7 @@ static inline int reserve(mapq *q, size_t len, void **buf, int timeout_ms)
 
 int mapq_reserve(mapq *q, size_t len, void **buf, int timeout_ms)
 {
-	return reserve(q, len, buf, timeout_ms);
+	return reserve(q, len, buf, timeout_ms, false);
 }
 
 /* Publish the reserved frame with @len payload bytes. @crc: its CRC when
@@ -605,7 +613,8 @@ int mapq_send(mapq *q, const void *data, size_t len, int timeout_ms)
 
 	if (len && !data)
 		return -EINVAL;
-	int r = reserve(q, len, &buf, timeout_ms);
+	/* A small copy publishes early: see try_reserve() */
+	int r = reserve(q, len, &buf, timeout_ms, len <= MAPQ__PUBLISH_EARLY_MAX);
 	if (r)
 		return r;
 	if (len && MAPQ_FAULT_ARMED())

@@ -337,28 +337,39 @@ static void killed_reserving(const char *point)
 }
 
 /* A writer stalled between its reservation and its claim for longer
- * than the unblock timeout, while a reader waits on its space: the reader
- * forsakes the space, the writer's claim then fails, and its send says
+ * than the unblock timeout, while a reader waits on its space.
+ *
+ * Published late (mapq_reserve() and mapq_commit()): the reader forsakes
+ * the space, the writer's claim then fails, and its commit says
  * -MAPQ_ESTALLED, counts the message aborted and leaves no reservation
- * recorded. The reader goes on to the next message. (Fault injection.) */
-static void stalled_before_claim(void)
+ * recorded. The reader goes on to the next message.
+ *
+ * Published early (a small mapq_send(): format.md, "Publish early"): its
+ * record was publishing from its confirmation on, so nobody forsakes it;
+ * the reader waits out the stall and gets the message, which the send
+ * acknowledges. @len: the stalled message's; through mapq_send() unless
+ * @reserve. (Fault injection.) */
+static void stalled_after_confirm(size_t len, bool reserve)
 {
+	bool early = !reserve && len <= MAPQ__PUBLISH_EARLY_MAX;
 	mapq_options o;
 	mapq_options_init(&o);
 	o.capacity = 4096;
 	o.unblock_ms = 50;
 	mapq *q;
 	int ready[2];
-	char out[100];
+	char out[MAPQ__PUBLISH_EARLY_MAX + 1];
+	CHECK(len <= sizeof(out));
 	CHECK_OK(mapq_open(&q, t_path("q-stalled-claim"), MAPQ_CREATE | MAPQ_EXCL, &o));
 	CHECK_EQ(pipe(ready), 0);
 	pid_t pid = fork();
 	CHECK(pid >= 0);
 	if (pid == 0) {
 		alarm(30);
+		close(ready[0]);
 		mapq *cq;
 		mapq_reader *r;
-		char in[200];
+		char in[1024];
 		uint32_t w;
 		uint64_t s;
 		if (mapq_open(&cq, t_path("q-stalled-claim"), 0, &o) ||
@@ -366,31 +377,42 @@ static void stalled_before_claim(void)
 		    write(ready[1], "r", 1) != 1)
 			t_exit(1);
 		ssize_t n = mapq_recv(r, in, sizeof(in), 10000);
-		t_exit(n != 60 || t_check_payload(in, 60, &w, &s) || w != MARK_ID ? 2 : 0);
+		size_t want = early ? len : 60;
+		t_exit(n != (ssize_t)want || t_check_payload(in, want, &w, &s) ||
+				       w != (early ? DEAD_ID : MARK_ID)
+			       ? 2
+			       : 0);
 	}
 	close(ready[1]);
 	char c;
 	CHECK_EQ(read(ready[0], &c, 1), 1);
 	close(ready[0]);
 	CHECK_OK(mapq_fault_arm("reserve.after_confirm:1:stall=500"));
-	t_fill(out, 60, DEAD_ID, 0);
+	t_fill(out, len, DEAD_ID, 0);
 	uint64_t at = atomic_load(&q->ctl->tail);
-	int rc = mapq_send(q, out, 60, 0);
+	int rc = reserve ? t_send_late(q, out, len, 0) : mapq_send(q, out, len, 0);
 	mapq_fault_disarm();
-	CHECK_RC(rc, -MAPQ_ESTALLED);
-	/* The forsaken writer finished its own frame before saying so: it
-	 * is aborted now, not left claimed for the next repairer. */
 	mapq_frame_info fi;
-	CHECK_OK(mapq_frame(q, at, &fi));
-	CHECK_EQ(fi.kind, MAPQ_FRAME_ABORTED);
 	mapq_slot_info si;
+	CHECK_OK(mapq_frame(q, at, &fi));
 	CHECK_OK(mapq_writer_slot(q, 0, &si));
-	CHECK_EQ(si.aborted, 1);
 	CHECK_EQ(si.resv_size, 0);
-	t_fill(out, 60, MARK_ID, 0);
-	CHECK_OK(mapq_send(q, out, 60, 0));
+	if (early) {
+		CHECK_OK(rc);
+		CHECK_EQ(fi.kind, MAPQ_FRAME_COMMITTED);
+		CHECK_EQ(si.aborted, 0);
+	} else {
+		CHECK_RC(rc, -MAPQ_ESTALLED);
+		/* The forsaken writer finished its own frame before saying so:
+		 * it is aborted now, not left claimed for the next repairer. */
+		CHECK_EQ(fi.kind, MAPQ_FRAME_ABORTED);
+		CHECK_EQ(si.aborted, 1);
+		t_fill(out, 60, MARK_ID, 0);
+		CHECK_OK(mapq_send(q, out, 60, 0));
+	}
 	CHECK_EQ(t_wait_child(pid), 0);
 	mapq_close(q);
+	CHECK_EQ(unlink(t_path("q-stalled-claim")), 0);
 }
 
 /* A writer whose frame a reader forsook (published claimed and forsaken)
@@ -554,7 +576,9 @@ int main(int argc, char **argv)
 		loser_blocked();
 		killed_reserving("reserve.after_cas");
 		killed_reserving("reserve.after_confirm");
-		stalled_before_claim();
+		stalled_after_confirm(60, true);
+		stalled_after_confirm(MAPQ__PUBLISH_EARLY_MAX + 1, false);
+		stalled_after_confirm(MAPQ__PUBLISH_EARLY_MAX, false);
 	}
 	for (int poll = 0; poll < 2; poll++) {
 		polling = poll;
