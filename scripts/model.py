@@ -100,7 +100,8 @@ BUGS = [("BUG_SETTLE_STORE", "2x1x1"), ("BUG_FORSAKE_PUBLISHING", "2x1x1"),
         ("BUG_TAKEOVER_ABORT", "2x1x1:takeover", "bitstate"),
         ("BUG_LEAVE_NO_WAKE", "2x2x2:leave"), ("BUG_LEAVE_WAKE_FIRST", "2x2x2:leave"),
         ("BUG_MARK_SKIPS_BUSY", "2x1x1"), ("BUG_REPAIR_HEADER", "2x2x1:nodeaths"),
-        ("BUG_RESUME_BUSY", "1x2x1:resume"), ("BUG_ALONE_CONFIRMED", "1x2x1:alone")]
+        ("BUG_RESUME_BUSY", "1x2x1:resume"), ("BUG_ALONE_CONFIRMED", "1x2x1:alone"),
+        ("BUG_EARLY_CONFIRMED", "2x1x1")]
 
 
 # Searches run in threads (--jobs); each message and counterexample is
