@@ -55,10 +55,9 @@ static int load_record(const struct mapq *q, uint32_t i, struct record *r)
 		p = mapq__load(&s->resv_pos, memory_order_relaxed);
 		/* acquire fence: the pos load stays before the re-check. Its
 		 * partner is the fence after each clear of a reservation's
-		 * resv_size (the seq_cst one that ends a settle, the release
-		 * one that ends mapq__abandon()): a pos of a later
-		 * reservation comes with a changed size (doc/format.md,
-		 * Recovery) */
+		 * resv_size (the release one that ends mapq__abandon(); a
+		 * settle's, see there): a pos of a later reservation comes
+		 * with a changed size (doc/format.md, Recovery) */
 		mapq__fence(memory_order_acquire);
 		uint64_t b = mapq__load(&s->resv_size, memory_order_relaxed);
 		if (b == a)
@@ -586,6 +585,9 @@ void mapq__abandon(struct mapq *q, uint64_t pos, uint64_t size)
 	 * of this forsaken size (load_record()'s seqlock, whose fence pairs
 	 * with this one) and take the pair for a confirmed record naming
 	 * a rival's frame at the new pos, and forsake that frame with its
-	 * owner unmarked. A settle has its seq_cst fence for this. */
+	 * owner unmarked. A settle's clear has the seq_cst fence after it
+	 * only where the commit cannot use the light one (os.h): with the
+	 * light one, x86's store order keeps it; a weaker CPU does not
+	 * (doc/format.md, Recovery: an open question there). */
 	mapq__fence(memory_order_release);
 }
