@@ -54,10 +54,10 @@ static int load_record(const struct mapq *q, uint32_t i, struct record *r)
 			return RECORD_NONE;
 		p = mapq__load(&s->resv_pos, memory_order_relaxed);
 		/* acquire fence: the pos load stays before the re-check. Its
-		 * partner is the fence after each clear of a reservation's
-		 * resv_size (the release one that ends mapq__abandon(); a
-		 * settle's, see there): a pos of a later reservation comes
-		 * with a changed size (doc/format.md, Recovery) */
+		 * partner is the writer's release store of resv_pos, made
+		 * after the clear of its last reservation's resv_size: a pos
+		 * of a later reservation comes with a changed size
+		 * (doc/format.md, Recovery) */
 		mapq__fence(memory_order_acquire);
 		uint64_t b = mapq__load(&s->resv_size, memory_order_relaxed);
 		if (b == a)
@@ -577,17 +577,8 @@ void mapq__abandon(struct mapq *q, uint64_t pos, uint64_t size)
 	 * another repairer's step land (then the next round finishes it). */
 	for (int i = 0; i < 4 && !(published(q, c, &sn) && cw_state(sn.w) != FRAME_CLAIMED); i++)
 		(void)finish(q, &r, ABORT_OWN, (uint16_t)q->wslot);
-	/* release: whoever sees no record sees our last step */
+	/* release: whoever sees no record sees our last step. Our next
+	 * reservation's release store of resv_pos keeps this clear ahead
+	 * of it (load_record()'s seqlock). */
 	mapq__store(&q->wslots[q->wslot].resv_size, 0, memory_order_release);
-	/* release fence: the clear stays ahead of our next reservation's
-	 * relaxed store of resv_pos, which a release store orders nothing
-	 * after. Else a repairer could read that new pos between two loads
-	 * of this forsaken size (load_record()'s seqlock, whose fence pairs
-	 * with this one) and take the pair for a confirmed record naming
-	 * a rival's frame at the new pos, and forsake that frame with its
-	 * owner unmarked. A settle's clear has the seq_cst fence after it
-	 * only where the commit cannot use the light one (os.h): with the
-	 * light one, x86's store order keeps it; a weaker CPU does not
-	 * (doc/format.md, Recovery: an open question there). */
-	mapq__fence(memory_order_release);
 }

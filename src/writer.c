@@ -150,9 +150,16 @@ static inline __attribute__((always_inline)) int try_reserve(struct mapq *q, uin
 			return claimed(q, t, p, sz, pos, pad, fsize);
 		}
 		/* The tentative record goes first, so that a reservation is
-		 * never without one (repair.c). relaxed pos: the release CAS
-		 * below publishes both to whoever acquires the new tail. */
-		mapq__store(&ws->resv_pos, t, memory_order_relaxed);
+		 * never without one (repair.c). The release CAS below
+		 * publishes both to whoever acquires the new tail. release
+		 * pos: it keeps the clear of our last record's resv_size
+		 * ahead of it (a release store orders nothing after it, and a
+		 * settle with the light fence has no fence after its clear).
+		 * A repairer that reads this pos and then fences acquire sees
+		 * the clear, or a later size, at its re-check of resv_size:
+		 * it never pairs our last size with this pos (load_record()'s
+		 * seqlock; format.md, Recovery). Free on x86. */
+		mapq__store(&ws->resv_pos, t, memory_order_release);
 		/* An injected failure leaves no record: a size left from an
 		 * earlier try would name the position just stored. */
 		if (!(err = MAPQ_FAULT(RESERVE_AFTER_POS))) {
