@@ -191,11 +191,15 @@ def report(args, runs, med):
                 ratio(q and q["msgs_per_s"], best)]
         lines.append("| " + " | ".join(row) + " |")
     lines += ["", "## mapq with more processes (messages/s, each delivered to every reader)", "",
-              "| size | 1x1 | 2 writers x 1 reader | 1 writer x 2 readers |", "|---:|---:|---:|---:|"]
+              "| size | 1x1 | 2 writers x 1 reader | 1 writer x 2 readers | raw ring 1x2 |"
+              " 1x2 / raw ring 1x2 |", "|---:|---:|---:|---:|---:|---:|"]
     for s in sizes:
-        cells = [tp("mapq", s, w, r) for w, r in ((1, 1), (2, 1), (1, 2))]
+        cells = [tp("mapq", s, w, r) for w, r in ((1, 1), (2, 1), (1, 2))] + \
+            [tp("raw-ring", s, 1, 2)]
         lines.append("| %d B | " % s + " | ".join(fmt_rate(c["msgs_per_s"]) if c else "not run"
-                                                   for c in cells) + " |")
+                                                   for c in cells) +
+                     " | %s |" % ratio(cells[2] and cells[2]["msgs_per_s"],
+                                       cells[3] and cells[3]["msgs_per_s"]))
     if any(tp("mapq-alone", s) for s in sizes):
         lines += ["", "## A writer alone: mapq-alone, queues of one writer slot (messages/s)", "",
                   "No CAS on tail or on the writer's record (doc/format.md, \"Reserve alone\").",
@@ -256,6 +260,10 @@ def report(args, runs, med):
            per_run(tpk("mapq", 64, 2, 1), tpk("mapq", 64)), 0.9)
     target("64 B 1 writer x 2 readers: mapq / mapq 1x1 >= 0.9",
            per_run(tpk("mapq", 64, 1, 2), tpk("mapq", 64)), 0.9)
+    target("64 B 1x2: raw ring 1x2 / raw ring 1x1 (the same ratio of the ceiling, on these CPUs)",
+           per_run(tpk("raw-ring", 64, 1, 2), tpk("raw-ring", 64)), None)
+    target("64 B 1x2: mapq 1x2 / raw ring 1x2 messages/s",
+           per_run(tpk("mapq", 64, 1, 2), tpk("raw-ring", 64, 1, 2)), None)
     target("64 B 1x1: mapq / pipe messages/s >= 10",
            per_run(tpk("mapq", 64), tpk("pipe", 64)), 10)
     target("4 KiB 1x1: mapq / raw ring bandwidth >= 0.95",

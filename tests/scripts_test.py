@@ -311,6 +311,25 @@ class Bench(unittest.TestCase):
         for _, _, verdict in targets:
             self.assertTrue(verdict, "a target without a verdict")
 
+    def test_report_ceiling_1x2(self):
+        # the raw ring 1x2 beside mapq 1x2: its own ratio and mapq's to it
+        run = json.loads(json.dumps(self.run))
+        two = [r for r in run["results"] if self.b.key(r) == ("tp", "mapq", 64, 1, 2)][0]
+        one = [r for r in run["results"] if self.b.key(r) == ("tp", "raw-ring", 64, 1, 1)][0]
+        ring2 = dict(one, readers=2, msgs_per_s=4 * two["msgs_per_s"])
+        run["results"].append(ring2)
+        args = self.b.parse_args(["--out", self.tmp.name])
+        text, targets = self.b.report(args, [run], self.b.medians([run]))
+        figures = {t: v for t, v, _ in targets}
+        self.assertEqual(figures["64 B 1x2: mapq 1x2 / raw ring 1x2 messages/s"], "0.25")
+        ceiling = [v for t, v in figures.items() if t.startswith("64 B 1x2: raw ring 1x2 /")]
+        self.assertEqual(ceiling, ["%.2f" % (4 * two["msgs_per_s"] / one["msgs_per_s"])])
+        self.assertRegex(text, r"\| 64 B \| [^\n]* \| 0\.25 \|\n")
+        # without it, both say so rather than guess
+        text, targets = self.b.report(args, [self.run], self.b.medians([self.run]))
+        figures = {t: v for t, v, _ in targets}
+        self.assertEqual(figures["64 B 1x2: mapq 1x2 / raw ring 1x2 messages/s"], "not measured")
+
     def test_ab(self):
         args = self.b.parse_args(["--runs", "2", "--out", self.tmp.name])
         text, rows = self.b.report_ab(args, [self.run, self.run],
