@@ -107,6 +107,13 @@ void bench_lat_stats(uint64_t *v, uint64_t n, struct bench_lat_result *out);
 /* drive.c: a consumer (or the echo side of a latency case) calls this
  * once it can receive; producers start when every consumer has. */
 void bench_ready(void);
+/* A consumer's report once it has checked its @n messages, the first at
+ * @t0: n - 1 intervals between n deliveries, scaled back to n (the first
+ * delivery's wait is start-up, not throughput). */
+void bench_tp_done(struct bench_tp_report *r, uint64_t t0, uint64_t n);
+/* More processes in the case than CPUs: a side that waits should give its
+ * CPU away rather than spin (each mechanism says how). */
+bool bench_oversubscribed(const struct bench_tp_case *c);
 /* A producer whose library drops what is in flight when its socket
  * closes calls this before closing: it returns when every consumer of the
  * case has finished (or after 30 s). */

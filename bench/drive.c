@@ -46,6 +46,17 @@ void bench_wait_consumers(void)
 		nanosleep(&ts, NULL);
 }
 
+void bench_tp_done(struct bench_tp_report *r, uint64_t t0, uint64_t n)
+{
+	r->seconds = (double)(bench_now_ns() - t0) / 1e9 * (double)n / (double)(n - 1);
+	r->received = n;
+}
+
+bool bench_oversubscribed(const struct bench_tp_case *c)
+{
+	return c->writers + c->readers > sysconf(_SC_NPROCESSORS_ONLN);
+}
+
 #define READY_LIMIT_NS 60000000000ull /* a consumer that never starts */
 
 /* Until @n consumers are ready: false if one failed first (it will never

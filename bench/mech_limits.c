@@ -14,7 +14,6 @@
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "bench.h"
 
@@ -83,9 +82,7 @@ static int consume(void *ctx, int id, const struct bench_tp_case *c, struct benc
 		/* release: our reads of the bytes are done before they are reused */
 		atomic_store_explicit(&r->head, pos + c->size, memory_order_release);
 	}
-	rep->seconds = (double)(bench_now_ns() - t0) / 1e9 * (double)c->count /
-		       (double)(c->count - 1);
-	rep->received = c->count;
+	bench_tp_done(rep, t0, c->count);
 	return 0;
 }
 
@@ -109,11 +106,6 @@ struct bcast {
 	_Alignas(128) uint8_t data[RING];
 };
 
-static bool oversubscribed(const struct bench_tp_case *c)
-{
-	return c->writers + c->readers > sysconf(_SC_NPROCESSORS_ONLN);
-}
-
 /* One round of a wait: false once it has lasted SPIN_LIMIT_NS. */
 static bool bcast_wait(bool yield, unsigned *spins, uint64_t t0)
 {
@@ -127,7 +119,7 @@ static int bcast_produce(void *ctx, int w, const struct bench_tp_case *c)
 {
 	struct bcast *r = ctx;
 	static uint8_t buf[BENCH_MAX_SIZE];
-	bool yield = oversubscribed(c);
+	bool yield = bench_oversubscribed(c);
 	uint64_t head = 0, pos = 0;
 	for (uint64_t i = 0; i < c->count; i++, pos += c->size) {
 		unsigned spins = 0;
@@ -156,7 +148,7 @@ static int bcast_consume(void *ctx, int id, const struct bench_tp_case *c,
 {
 	struct bcast *r = ctx;
 	struct bench_seqcheck sc = { { 0 } };
-	bool yield = oversubscribed(c);
+	bool yield = bench_oversubscribed(c);
 	bench_ready();
 	uint64_t tail = 0, pos = 0, t0 = 0;
 	for (uint64_t i = 0; i < c->count; i++, pos += c->size) {
@@ -182,9 +174,7 @@ static int bcast_consume(void *ctx, int id, const struct bench_tp_case *c,
 		/* release: our reads of the bytes are done before they are reused */
 		atomic_store_explicit(&r->head[id].pos, pos + c->size, memory_order_release);
 	}
-	rep->seconds = (double)(bench_now_ns() - t0) / 1e9 * (double)c->count /
-		       (double)(c->count - 1);
-	rep->received = c->count;
+	bench_tp_done(rep, t0, c->count);
 	return 0;
 }
 
@@ -288,9 +278,7 @@ static int batch_consume(void *ctx, int id, const struct bench_tp_case *c,
 			told = pos + c->size;
 		}
 	}
-	rep->seconds = (double)(bench_now_ns() - t0) / 1e9 * (double)c->count /
-		       (double)(c->count - 1);
-	rep->received = c->count;
+	bench_tp_done(rep, t0, c->count);
 	return 0;
 }
 

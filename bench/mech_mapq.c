@@ -83,7 +83,7 @@ static int consume(void *ctx, int id, const struct bench_tp_case *c, struct benc
 		return -1;
 	}
 	bench_ready();
-	bool poll = c->writers + c->readers <= sysconf(_SC_NPROCESSORS_ONLN);
+	bool poll = !bench_oversubscribed(c);
 	uint64_t total = c->count * (uint64_t)c->writers, t0 = 0;
 	for (uint64_t i = 0; i < total; i++) {
 		mapq_msg m;
@@ -104,9 +104,7 @@ static int consume(void *ctx, int id, const struct bench_tp_case *c, struct benc
 			return -1;
 		}
 	}
-	/* n - 1 intervals between n deliveries, scaled back to n */
-	r->seconds = (double)(bench_now_ns() - t0) / 1e9 * (double)total / (double)(total - 1);
-	r->received = total;
+	bench_tp_done(r, t0, total);
 	mapq_reader_close(rd);
 	mapq_close(q);
 	return 0;

@@ -103,9 +103,7 @@ static int z_consume(void *ctx, int id, const struct bench_tp_case *c, struct be
 			return -1;
 		}
 	}
-	r->seconds = (double)(bench_now_ns() - t0) / 1e9 * (double)c->count /
-		     (double)(c->count - 1);
-	r->received = c->count;
+	bench_tp_done(r, t0, c->count);
 	zclose(&z);
 	unlink(ep + 6);
 	return 0;
@@ -251,9 +249,7 @@ static int n_consume(void *ctx, int id, const struct bench_tp_case *c, struct be
 			return -1;
 		}
 	}
-	r->seconds = (double)(bench_now_ns() - t0) / 1e9 * (double)c->count /
-		     (double)(c->count - 1);
-	r->received = c->count;
+	bench_tp_done(r, t0, c->count);
 	nng_close(s);
 	unlink(ep + 6);
 	return 0;

@@ -196,8 +196,7 @@ static int consume(void *ctx, int id, const struct bench_tp_case *c, struct benc
 		memmove(buf, buf + off, have - off);
 		have -= off;
 	}
-	r->seconds = (double)(bench_now_ns() - t0) / 1e9 * (double)got / (double)(got - 1);
-	r->received = got;
+	bench_tp_done(r, t0, got);
 	return 0;
 }
 
