@@ -24,6 +24,11 @@ Examples:
   scripts/sim-bugs.py --only tail-store,pos-before-claim --sim-time 20 --torture-time 20
   scripts/sim-bugs.py --list
   scripts/sim-bugs.py --only lost-wakeup-flag-order --torture-time 0 --require-found   # as CI
+
+A patch's header may name the workloads its bug can show in at all
+("# workloads: weak,weak-full-fences": a missing fence, which only the
+simulator's store buffers show); that bug is hunted there, whatever
+--workloads says for the others.
 """
 
 import argparse
@@ -254,6 +259,14 @@ def main():
         sys.exit("sim-bugs: --workloads: unknown workload in '%s' (%s)" % (args.workloads,
                                                                           ", ".join(known)))
     workloads = [w for w in SIM_WORKLOADS if not wanted or w[0] in wanted]
+
+    def workloads_of(patch):
+        """A bug whose patch names its workloads (one that only store
+        buffers show) is hunted there alone, whatever --workloads says."""
+        own = [n for n in header(patch, "workloads").split(",") if n]
+        if any(n not in known for n in own):
+            sys.exit("sim-bugs: %s: unknown workload in its 'workloads:' line" % patch)
+        return [w for w in SIM_WORKLOADS if w[0] in own] if own else workloads
     if args.list:
         for n in names:
             print("%-34s %s" % (n, header(os.path.join(bugdir, n + ".patch"), "origin")))
@@ -287,7 +300,7 @@ def main():
                 if not build(scratch, bld, log):
                     sys.exit("sim-bugs: the tree with %s does not build; see %s" % (name, log))
                 r = {"bug": name, "origin": header(patch, "origin")}
-                r["sim"] = sim_hunt(sim, args.sim_time, log, workdir, workloads)
+                r["sim"] = sim_hunt(sim, args.sim_time, log, workdir, workloads_of(patch))
                 s = r["sim"]
                 say("   mapq-sim: " + ("found after %d schedules, %.1f s (%s, %s): %s" % (
                     s["schedules"], s["seconds"], s["strategy"], s["workload"], s["why"][:100])
