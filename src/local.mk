@@ -47,7 +47,10 @@ CPPCHECK_FLAGS = --enable=warning,style,performance,portability --std=c11 --quie
 # and every `if (err = MAPQ_FAULT(...))' reads as always false)
 # clang-tidy's checks, and why each exclusion, are in .clang-tidy.
 
-analyze: analyze-layers analyze-scan-build analyze-cppcheck analyze-clang-tidy
+# The checks run side by side under make -j; the layers last, from the
+# objects that scan-build has just built again.
+analyze: analyze-scan-build analyze-cppcheck analyze-clang-tidy
+	@$(MAKE) $(AM_MAKEFLAGS) analyze-layers
 # The files of src/ depend on each other in layers, never in a circle
 # (src/internal.h states the layering): read from the objects' symbols.
 analyze-layers: libmapq_core.la
