@@ -22,12 +22,15 @@ EXTRA_DIST += fuzz/replay.sh fuzz/regress fuzz/afl_driver.c
 FUZZ_TARGETS = open frames ops
 LIBFUZZER_CC ?= clang
 LIBFUZZER_FLAGS = -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
+# (the targets build side by side: $(FUZZ_WAIT) waits for each and fails
+# if one failed)
+FUZZ_WAIT = rc=0; for p in $$pids; do wait $$p || rc=1; done; exit $$rc
 fuzz-libfuzzer:
-	@$(FUZZ_SRCS); for t in $(FUZZ_TARGETS); do \
+	@$(FUZZ_SRCS); pids=; for t in $(FUZZ_TARGETS); do \
 	  echo "  CCLD     fuzz/libfuzzer-$$t"; \
 	  $(LIBFUZZER_CC) $(LIBFUZZER_FLAGS) -std=c11 -D_GNU_SOURCE -I$(top_builddir) $(AM_CPPFLAGS) \
-	    -o fuzz/libfuzzer-$$t $(top_srcdir)/fuzz/fuzz_$$t.c $$srcs -lpthread || exit 1; \
-	done
+	    -o fuzz/libfuzzer-$$t $(top_srcdir)/fuzz/fuzz_$$t.c $$srcs -lpthread & pids="$$pids $$!"; \
+	done; $(FUZZ_WAIT)
 # A short libFuzzer run of every target from its generated seeds (CI);
 # a crash fails it and leaves the input in fuzz/run-TARGET/, printed in hex.
 # The targets run at the same time, each for FUZZ_SECONDS, sharing the CPUs.
@@ -59,14 +62,14 @@ AFL_BUILD = $(AFL_CC) -g -O2 -std=c11 -D_GNU_SOURCE -I$(top_builddir) $(AM_CPPFL
 	$(top_srcdir)/fuzz/afl_driver.c $$srcs -lpthread
 fuzz:
 	@test -n "$(AFL_CC)" || { echo "make fuzz: AFL++ not found (apt-get install afl++), then re-run configure"; exit 1; }
-	@$(FUZZ_SRCS); for t in $(FUZZ_TARGETS); do \
+	@$(FUZZ_SRCS); pids=; for t in $(FUZZ_TARGETS); do \
 	  echo "  AFL      fuzz/afl-$$t fuzz/afl-asan-$$t fuzz/afl-cmplog-$$t"; \
-	  AFL_QUIET=1 $(AFL_BUILD) $(top_srcdir)/fuzz/fuzz_$$t.c -o fuzz/afl-$$t || exit 1; \
-	  AFL_QUIET=1 AFL_USE_ASAN=1 AFL_USE_UBSAN=1 $(AFL_BUILD) $(top_srcdir)/fuzz/fuzz_$$t.c \
-	    -o fuzz/afl-asan-$$t || exit 1; \
-	  AFL_QUIET=1 AFL_LLVM_CMPLOG=1 $(AFL_BUILD) $(top_srcdir)/fuzz/fuzz_$$t.c \
-	    -o fuzz/afl-cmplog-$$t || exit 1; \
-	done
+	  (AFL_QUIET=1 $(AFL_BUILD) $(top_srcdir)/fuzz/fuzz_$$t.c -o fuzz/afl-$$t && \
+	   AFL_QUIET=1 AFL_USE_ASAN=1 AFL_USE_UBSAN=1 $(AFL_BUILD) $(top_srcdir)/fuzz/fuzz_$$t.c \
+	     -o fuzz/afl-asan-$$t && \
+	   AFL_QUIET=1 AFL_LLVM_CMPLOG=1 $(AFL_BUILD) $(top_srcdir)/fuzz/fuzz_$$t.c \
+	     -o fuzz/afl-cmplog-$$t) & pids="$$pids $$!"; \
+	done; $(FUZZ_WAIT)
 # Each target under afl-fuzz (ASan build, with CMPLOG) for AFL_SECONDS
 # (CI: 30), all at the same time; a crash or hang fails it and its input is
 # printed in hex.
