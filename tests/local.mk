@@ -77,10 +77,21 @@ check-multiproc: tests/multiproc
 	done; echo "multiproc: $(MULTIPROC_RUNS) runs in a row passed"
 PHONY += check-multiproc
 
-# Kills at random fault points (needs --enable-fault-injection).
+# Kills at random fault points (needs --enable-fault-injection), shared
+# among FAULT_JOBS processes side by side (one kills, then waits for its
+# survivors: alone it leaves a CPU idle). Their seeds are FAULT_SEED (by
+# default the time), then one more each; each one's report follows.
 FAULT_KILLS ?= 1000
+FAULT_JOBS ?= 2
 check-faults: tests/fault_kill
-	@./tests/fault_kill --random $(FAULT_KILLS) $(FAULT_SEED:%=--seed %)
+	@seed='$(FAULT_SEED)'; seed=$${seed:-`date +%s`}; n=$(FAULT_JOBS); pids=; \
+	for i in `seq 0 $$((n - 1))`; do \
+	  ./tests/fault_kill --random $$((($(FAULT_KILLS) + i) / n)) --seed $$((seed + i)) \
+	    > tests/check-faults.$$i.out 2>&1 & pids="$$pids $$!"; \
+	done; rc=0; for p in $$pids; do wait $$p || rc=1; done; \
+	for i in `seq 0 $$((n - 1))`; do \
+	  echo "check-faults: $$i of $$n:"; cat tests/check-faults.$$i.out; rm -f tests/check-faults.$$i.out; \
+	done; exit $$rc
 PHONY += check-faults
 
 # ---- Valgrind ----------------------------------------------------------------
