@@ -135,8 +135,10 @@ def copy_tree(dst):
         shutil.copy2(src, os.path.join(dst, rel))
 
 
-def build(src, bld, log):
-    return run(["make", "-j2", "sim/mapq-sim", "harness/mapq-torture"], bld, log) == 0
+def build(bld, log, torture):
+    """The simulator, and the torture harness if it is to run too."""
+    return run(["make", "-j2", "sim/mapq-sim"] + (["harness/mapq-torture"] if torture else []),
+               bld, log) == 0
 
 
 def sim_hunt(sim, budget, log, workdir, workloads):
@@ -287,7 +289,7 @@ def main():
         os.makedirs(bld)
         if (run(["./autogen.sh"], scratch, log) or
                 run(["../configure", "--enable-sim", "CFLAGS=-g -O2"], bld, log) or
-                not build(scratch, bld, log)):
+                not build(bld, log, args.torture_time > 0)):
             sys.exit("sim-bugs: the scratch tree does not build; see %s" % log)
         sim = os.path.join(bld, "sim", "mapq-sim")
         torture = os.path.join(bld, "harness", "mapq-torture")
@@ -297,7 +299,7 @@ def main():
             if run(["patch", "-p1", "-s", "-i", patch], scratch, log):
                 sys.exit("sim-bugs: %s does not apply to this tree; see %s" % (patch, log))
             try:
-                if not build(scratch, bld, log):
+                if not build(bld, log, args.torture_time > 0):
                     sys.exit("sim-bugs: the tree with %s does not build; see %s" % (name, log))
                 r = {"bug": name, "origin": header(patch, "origin")}
                 r["sim"] = sim_hunt(sim, args.sim_time, log, workdir, workloads_of(patch))
