@@ -19,12 +19,21 @@ fi
 "$src/configure" --disable-shared CC="$CC" CFLAGS="$CFLAGS" > configure.log
 make -j"$(nproc)" fuzz/gen-seeds > make.log
 ./fuzz/gen-seeds seeds > /dev/null
-# every library source but the other platform's layer (doc/platform.md)
-lib=$(ls "$src"/src/*.c | grep -v '/os_win32\.c$')
-for t in open frames ops; do
+# The library as configure built it for gen-seeds, with these CFLAGS: each
+# target links it (the platform's layer only: doc/platform.md). The targets
+# compile side by side; each compile is waited for, and fails the build.
+core=$work/.libs/libmapq_core.a
+[ -f "$core" ] || { echo "build.sh: $core was not built (see $work/make.log)"; exit 1; }
+targets="open frames ops"
+pids=()
+for t in $targets; do
 	$CC $CFLAGS -std=c11 -D_GNU_SOURCE -I"$work" -I"$work/include" -I"$src/include" -I"$src/src" \
-		"$src/fuzz/fuzz_$t.c" "$src/fuzz/common.c" $lib $LIB_FUZZING_ENGINE -lpthread \
-		-o "$OUT/mapq_fuzz_$t"
+		"$src/fuzz/fuzz_$t.c" "$src/fuzz/common.c" "$core" $LIB_FUZZING_ENGINE -lpthread \
+		-o "$OUT/mapq_fuzz_$t" &
+	pids+=($!)
+done
+for p in "${pids[@]}"; do wait "$p"; done
+for t in $targets; do
 	cp "$src/fuzz/mapq.dict" "$OUT/mapq_fuzz_$t.dict"
 	(cd "seeds/$t" && python3 -c 'import sys, zipfile, os
 z = zipfile.ZipFile(sys.argv[1], "w")
