@@ -36,14 +36,22 @@ one() {
 		SANITIZER=$san FUZZING_ENGINE=libfuzzer ARCHITECTURE=x86_64 SRC="$src" WORK="$o/work" \
 		OUT="$o" bash "$src/.clusterfuzzlite/build.sh" > "$o/build.log" 2>&1 ||
 		{ tail -30 "$o/build.log"; echo "ossfuzz-check: build.sh failed with SANITIZER=$san"; return 1; }
+	# every target ready before any runs: a failure here leaves no run
+	# behind (a fuzzer whose directory goes with the script's exit aborts)
 	for t in $targets; do
 		bin=$o/mapq_fuzz_$t
 		[ -x "$bin" ] || { echo "ossfuzz-check: SANITIZER=$san built no $bin"; return 1; }
 		[ -s "${bin}_seed_corpus.zip" ] || { echo "ossfuzz-check: no seed corpus for $t"; return 1; }
-		mkdir "$o/corpus-$t"
-		(cd "$o/corpus-$t" && python3 -c 'import sys, zipfile; zipfile.ZipFile(sys.argv[1]).extractall()' "${bin}_seed_corpus.zip")
+		mkdir "$o/corpus-$t" || return 1
+		(cd "$o/corpus-$t" && python3 -c 'import sys, zipfile; zipfile.ZipFile(sys.argv[1]).extractall()' "${bin}_seed_corpus.zip") ||
+			return 1
 		find "$o/corpus-$t" -type f | wc -l > "$o/$t.seeds" # (the run adds to it)
-		("$bin" -max_total_time="$secs" -dict="$bin.dict" "$o/corpus-$t" > "$o/$t.log" 2>&1
+	done
+	# a crash's input goes to $o, not to the directory make runs in
+	for t in $targets; do
+		bin=$o/mapq_fuzz_$t
+		("$bin" -max_total_time="$secs" -dict="$bin.dict" -artifact_prefix="$o/$t-" \
+			"$o/corpus-$t" > "$o/$t.log" 2>&1
 			echo $? > "$o/$t.rc") &
 	done
 	wait
