@@ -22,15 +22,13 @@ EXTRA_DIST += fuzz/replay.sh fuzz/regress fuzz/afl_driver.c
 FUZZ_TARGETS = open frames ops
 LIBFUZZER_CC ?= clang
 LIBFUZZER_FLAGS = -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
-# (the targets build side by side: $(FUZZ_WAIT) waits for each and fails
-# if one failed)
-FUZZ_WAIT = rc=0; for p in $$pids; do wait $$p || rc=1; done; exit $$rc
+# (the targets build side by side; one that fails fails the build)
 fuzz-libfuzzer:
 	@$(FUZZ_SRCS); pids=; for t in $(FUZZ_TARGETS); do \
 	  echo "  CCLD     fuzz/libfuzzer-$$t"; \
 	  $(LIBFUZZER_CC) $(LIBFUZZER_FLAGS) -std=c11 -D_GNU_SOURCE -I$(top_builddir) $(AM_CPPFLAGS) \
 	    -o fuzz/libfuzzer-$$t $(top_srcdir)/fuzz/fuzz_$$t.c $$srcs -lpthread & pids="$$pids $$!"; \
-	done; $(FUZZ_WAIT)
+	done; $(WAIT_PIDS); exit $$rc
 # A short libFuzzer run of every target from its generated seeds (CI);
 # a crash fails it and leaves the input in fuzz/run-TARGET/, printed in hex.
 # The targets run at the same time, each for FUZZ_SECONDS, sharing the CPUs.
@@ -69,7 +67,7 @@ fuzz:
 	     -o fuzz/afl-asan-$$t && \
 	   AFL_QUIET=1 AFL_LLVM_CMPLOG=1 $(AFL_BUILD) $(top_srcdir)/fuzz/fuzz_$$t.c \
 	     -o fuzz/afl-cmplog-$$t) & pids="$$pids $$!"; \
-	done; $(FUZZ_WAIT)
+	done; $(WAIT_PIDS); exit $$rc
 # Each target under afl-fuzz (ASan build, with CMPLOG) for AFL_SECONDS
 # (CI: 30), all at the same time; a crash or hang fails it and its input is
 # printed in hex.

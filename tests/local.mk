@@ -88,7 +88,7 @@ check-faults: tests/fault_kill
 	for i in `seq 0 $$((n - 1))`; do \
 	  ./tests/fault_kill --random $$((($(FAULT_KILLS) + i) / n)) --seed $$((seed + i)) \
 	    > tests/check-faults.$$i.out 2>&1 & pids="$$pids $$!"; \
-	done; rc=0; for p in $$pids; do wait $$p || rc=1; done; \
+	done; $(WAIT_PIDS); \
 	for i in `seq 0 $$((n - 1))`; do \
 	  echo "check-faults: $$i of $$n:"; cat tests/check-faults.$$i.out; rm -f tests/check-faults.$$i.out; \
 	done; exit $$rc
