@@ -247,6 +247,8 @@ struct mapq__blocker {
 	uint32_t spin_ns;       /* spin this long before sleeping */
 	bool light_wakers;      /* its wakers may use the light fence: the
 				   sleeper makes the heavy one (wait.c) */
+	uint32_t yield_ns;      /* spun this long, offer the CPU now and then:
+				   the blocker may need ours (0: never; wait.c) */
 };
 struct mapq__waiter {
 	int timeout_ms;
@@ -258,6 +260,8 @@ struct mapq__waiter {
 	uint32_t seen;               /* the futex word's value after setting it */
 	bool short_sleep;            /* the heavy fence failed: poll, do not trust
 					the wake-up (wait.c) */
+	bool no_yield;               /* a yield came straight back: nobody else
+					wants the CPU, stop offering it (wait.c) */
 };
 void mapq__waiter_init(struct mapq__waiter *w, int timeout_ms);
 /* The waiter's deadline, read from the clock the first time it is asked. */

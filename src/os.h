@@ -146,6 +146,8 @@ uint64_t mapq__os_mono_ns(void);
 /* The wall clock, in ns since 1970 (UTC). */
 uint64_t mapq__os_wall_ns(void);
 void mapq__os_sleep_ns(uint64_t ns);
+/* Offer this thread's CPU to another runnable one (none: returns at once). */
+void mapq__os_yield(void);
 /* This process's id, for display only. */
 uint32_t mapq__os_pid(void);
 /* @len random bytes: from the system's generator where it has entropy,

@@ -30,6 +30,7 @@
 #include <linux/futex.h>
 #include <linux/membarrier.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -554,6 +555,15 @@ void mapq__os_sleep_ns(uint64_t ns)
 	struct timespec ts = { (time_t)(ns / 1000000000u), (long)(ns % 1000000000u) };
 	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
 		;
+}
+
+void mapq__os_yield(void)
+{
+#ifdef MAPQ_SIM
+	if (mapq__sim_active())
+		return; /* the simulator's scheduler interleaves every step */
+#endif
+	sched_yield();
 }
 
 uint32_t mapq__os_pid(void)

@@ -633,6 +633,11 @@ void mapq__os_sleep_ns(uint64_t ns)
 	Sleep(ms >= INFINITE ? INFINITE - 1 : (DWORD)ms);
 }
 
+void mapq__os_yield(void)
+{
+	SwitchToThread();
+}
+
 uint32_t mapq__os_pid(void)
 {
 	return (uint32_t)GetCurrentProcessId();

@@ -31,6 +31,12 @@ enum {
  * (300 us was tried) starves the writer of the CPU when readers outnumber
  * CPUs, and gains nothing measurable (doc/performance.md). */
 #define READ_SPIN_NS 8000u
+/* Spun this long at an empty queue, a reader offers its CPU now and then
+ * (wait.c): a writer sharing it gets it before our sleep would give it.
+ * At a half-written frame it does not: that writer is running. Sooner
+ * (1 us was measured) costs two writers sharing the CPUs with a reader
+ * more than it gains (doc/performance.md, "Yielding before sleeping"). */
+#define READ_YIELD_NS 4000u
 /* A caught-up polling reader reads tail once in this many looks (a
  * power of two), to learn whether a writer has reserved its position. */
 #define TAIL_SAMPLE 64
@@ -581,11 +587,14 @@ int mapq_read(mapq_reader *r, mapq_msg *msg, int timeout_ms)
 		 * whether a writer is on our frame, or nobody is and the idle
 		 * poll will do. (Built here, not on entry: a read that finds a
 		 * message pays nothing for it.) */
-		const struct mapq__blocker blk = { &c->data_seq, &c->data_sleepers,
+		const struct mapq__blocker blk = { &c->data_seq,
+						   &c->data_sleepers,
 						   rc == EMPTY || !r->on_writer
 							   ? mapq__poll.idle_ns
 							   : mapq__poll.unblock_ns,
-						   READ_SPIN_NS, true };
+						   READ_SPIN_NS,
+						   true,
+						   rc == EMPTY ? READ_YIELD_NS : 0 };
 		const struct mapq__blocker *b = &blk;
 		uint64_t now = 0;
 		if (timeout_ms == 0 || !mapq__waiter_spinning(&w, b)) {

@@ -25,6 +25,11 @@ uint64_t mapq__now_ns(void)
 #define FILLING_MAX_NS 1250u
 #define BLOCKED_MAX_NS 620u
 #define CALIBRATE_RELAXES 128u
+/* Between two offers of the CPU, this many looks; an offer that comes
+ * back sooner than YIELD_HANDED_NS found nobody to run (the call alone
+ * costs about a microsecond on a VM). */
+#define YIELD_EVERY 8u
+#define YIELD_HANDED_NS 4000u
 
 struct mapq__spin mapq__spin;
 
@@ -158,6 +163,7 @@ void mapq__waiter_init(struct mapq__waiter *w, int timeout_ms)
 	w->set = NULL;
 	w->seen = 0;
 	w->short_sleep = false;
+	w->no_yield = false;
 }
 
 uint64_t mapq__waiter_deadline(struct mapq__waiter *w)
@@ -177,6 +183,20 @@ int mapq__waiter_block(struct mapq__waiter *w, const struct mapq__blocker *b, un
 			paused = 1;
 		}
 		w->spun += paused;
+		/* Spun for the blocker's yield_ns, offer the CPU every few
+		 * looks: with more busy processes than CPUs, the one we wait
+		 * for may be waiting for ours, and would otherwise get it
+		 * only once we sleep (doc/performance.md, "Yielding before
+		 * sleeping"). */
+		if (b->yield_ns && !w->no_yield && w->looks % YIELD_EVERY == 0 &&
+		    w->spun * mapq__spin.ps_per_relax >= (uint64_t)b->yield_ns * 1000u) {
+			uint64_t t0 = mapq__now_ns();
+			mapq__os_yield();
+			/* Back at once: nobody else wanted this CPU, and the call
+			 * costs more than the looks it delays; no more of them
+			 * until this wait has slept. */
+			w->no_yield = mapq__now_ns() - t0 < YIELD_HANDED_NS;
+		}
 		return 0;
 	}
 	if (w->set != b->flag) {
@@ -212,5 +232,6 @@ int mapq__waiter_block(struct mapq__waiter *w, const struct mapq__blocker *b, un
 	w->set = NULL;
 	w->spun = 0;
 	w->looks = 0;
+	w->no_yield = false;
 	return 0;
 }

@@ -26,6 +26,11 @@
  * writer's unfinished frame at head is finished within microseconds. */
 #define READER_SPIN_NS 20000u
 #define WRITER_SPIN_NS 3000u
+/* Spun this long at a full ring, a writer offers its CPU now and then to
+ * the readers it waits for (wait.c). Not behind a writer's unfinished
+ * frame: what that writer lacks is seldom our CPU, and it cost two writers
+ * throughput (doc/performance.md, "Yielding before sleeping"). */
+#define SPACE_YIELD_NS 1000u
 /* The spaced looks at a blocking reader double up to 1 << this many
  * pauses at most (and to mapq__spin.blocked_max, whichever is less),
  * which also keeps the shift defined. */
@@ -221,12 +226,18 @@ __attribute__((noinline)) static int reserve_wait(struct mapq *q, uint64_t size,
 			return r;
 		bool by_reader = r == MAPQ__BLOCKED_BY_READER;
 		const struct mapq__blocker blk =
-			by_reader ? (struct mapq__blocker){ &c->space_seq, &c->space_sleepers,
-							    mapq__poll.space_ns, READER_SPIN_NS,
-							    false }
-				  : (struct mapq__blocker){ &c->data_seq, &c->data_sleepers,
-							    mapq__poll.unblock_ns, WRITER_SPIN_NS,
-							    true };
+			by_reader ? (struct mapq__blocker){ &c->space_seq,
+							    &c->space_sleepers,
+							    mapq__poll.space_ns,
+							    READER_SPIN_NS,
+							    false,
+							    SPACE_YIELD_NS }
+				  : (struct mapq__blocker){ &c->data_seq,
+							    &c->data_sleepers,
+							    mapq__poll.unblock_ns,
+							    WRITER_SPIN_NS,
+							    true,
+							    0 };
 		const struct mapq__blocker *b = &blk;
 		uint64_t now = 0;
 		if (!by_reader && !mapq__waiter_spinning(&w, b)) {
