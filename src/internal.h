@@ -266,11 +266,16 @@ struct mapq__waiter {
 void mapq__waiter_init(struct mapq__waiter *w, int timeout_ms);
 /* The waiter's deadline, read from the clock the first time it is asked. */
 uint64_t mapq__waiter_deadline(struct mapq__waiter *w);
+/* How long the waiter has spun since its last sleep, in ps. */
+static inline uint64_t mapq__waiter_spun_ps(const struct mapq__waiter *w)
+{
+	return w->spun * mapq__spin.ps_per_relax;
+}
 /* Still spinning on @b (not yet time to sleep)? */
 static inline bool mapq__waiter_spinning(const struct mapq__waiter *w,
 					 const struct mapq__blocker *b)
 {
-	return w->spun * mapq__spin.ps_per_relax < (uint64_t)b->spin_ns * 1000u;
+	return mapq__waiter_spun_ps(w) < (uint64_t)b->spin_ns * 1000u;
 }
 /* After a look that found the caller blocked on @b, having paused @paused
  * times since the previous look (0: the waiter pauses once): spin, or set

@@ -587,14 +587,15 @@ int mapq_read(mapq_reader *r, mapq_msg *msg, int timeout_ms)
 		 * whether a writer is on our frame, or nobody is and the idle
 		 * poll will do. (Built here, not on entry: a read that finds a
 		 * message pays nothing for it.) */
-		const struct mapq__blocker blk = { &c->data_seq,
-						   &c->data_sleepers,
-						   rc == EMPTY || !r->on_writer
-							   ? mapq__poll.idle_ns
-							   : mapq__poll.unblock_ns,
-						   READ_SPIN_NS,
-						   true,
-						   rc == EMPTY ? READ_YIELD_NS : 0 };
+		const struct mapq__blocker blk = {
+			.word = &c->data_seq,
+			.flag = &c->data_sleepers,
+			.poll_ns = rc == EMPTY || !r->on_writer ? mapq__poll.idle_ns
+								: mapq__poll.unblock_ns,
+			.spin_ns = READ_SPIN_NS,
+			.light_wakers = true,
+			.yield_ns = rc == EMPTY ? READ_YIELD_NS : 0,
+		};
 		const struct mapq__blocker *b = &blk;
 		uint64_t now = 0;
 		if (timeout_ms == 0 || !mapq__waiter_spinning(&w, b)) {

@@ -189,7 +189,7 @@ int mapq__waiter_block(struct mapq__waiter *w, const struct mapq__blocker *b, un
 		 * only once we sleep (doc/performance.md, "Yielding before
 		 * sleeping"). */
 		if (b->yield_ns && !w->no_yield && w->looks % YIELD_EVERY == 0 &&
-		    w->spun * mapq__spin.ps_per_relax >= (uint64_t)b->yield_ns * 1000u) {
+		    mapq__waiter_spun_ps(w) >= (uint64_t)b->yield_ns * 1000u) {
 			uint64_t t0 = mapq__now_ns();
 			mapq__os_yield();
 			/* Back at once: nobody else wanted this CPU, and the call

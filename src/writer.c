@@ -226,18 +226,16 @@ __attribute__((noinline)) static int reserve_wait(struct mapq *q, uint64_t size,
 			return r;
 		bool by_reader = r == MAPQ__BLOCKED_BY_READER;
 		const struct mapq__blocker blk =
-			by_reader ? (struct mapq__blocker){ &c->space_seq,
-							    &c->space_sleepers,
-							    mapq__poll.space_ns,
-							    READER_SPIN_NS,
-							    false,
-							    SPACE_YIELD_NS }
-				  : (struct mapq__blocker){ &c->data_seq,
-							    &c->data_sleepers,
-							    mapq__poll.unblock_ns,
-							    WRITER_SPIN_NS,
-							    true,
-							    0 };
+			by_reader ? (struct mapq__blocker){ .word = &c->space_seq,
+							    .flag = &c->space_sleepers,
+							    .poll_ns = mapq__poll.space_ns,
+							    .spin_ns = READER_SPIN_NS,
+							    .yield_ns = SPACE_YIELD_NS }
+				  : (struct mapq__blocker){ .word = &c->data_seq,
+							    .flag = &c->data_sleepers,
+							    .poll_ns = mapq__poll.unblock_ns,
+							    .spin_ns = WRITER_SPIN_NS,
+							    .light_wakers = true };
 		const struct mapq__blocker *b = &blk;
 		uint64_t now = 0;
 		if (!by_reader && !mapq__waiter_spinning(&w, b)) {
