@@ -530,7 +530,31 @@ int mapq_reader_drop(mapq *q, const char *name);
 MAPQ_WUR int mapq_read(mapq_reader *r, mapq_msg *msg, int timeout_ms);
 
 /**
- * mapq_release - consume the message returned by mapq_read().
+ * mapq_read_batch - zero-copy read of up to @max messages at once.
+ * @r:          reader.
+ * @msgs:       room for @max messages; on success the first n are filled,
+ *              in order, each valid as mapq_read() says.
+ * @max:        at least 1.
+ * @timeout_ms: how long to wait for the first message, as for mapq_read().
+ *
+ * Waits for one message as mapq_read() does, then adds those that follow
+ * it and are ready, without waiting. It stops early at the ring's end (the
+ * next call goes on from its start) and before a frame that is unfinished
+ * or damaged (the next call reports it). One mapq_release() consumes them
+ * all: the reader's cursor moves once per batch instead of once per
+ * message. Until then, under MAPQ_BLOCK, writers cannot reuse their
+ * space; under MAPQ_OVERWRITE, a writer that overwrites any of them makes
+ * the release return -MAPQ_ELAPPED for the whole batch. A durable reader
+ * that dies holding a batch reads all of it again when it resumes.
+ *
+ * Return: the number of messages (1 to @max), or -EINVAL (@max 0, @msgs
+ * NULL), or the errors of mapq_read().
+ */
+MAPQ_WUR int mapq_read_batch(mapq_reader *r, mapq_msg *msgs, unsigned max, int timeout_ms);
+
+/**
+ * mapq_release - consume the message returned by mapq_read(), or all
+ * those returned by mapq_read_batch().
  * Return: 0, or -MAPQ_ESTATE (nothing to release), -MAPQ_ELAPPED (under
  * MAPQ_OVERWRITE: the message was overwritten while held; discard what was
  * read).

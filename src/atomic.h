@@ -43,7 +43,7 @@
 #define mapq__plain_stores(p, n) ((void)0)
 /* The file's [p, p + n) was read with plain loads; then our cursor passed
  * the frame whose reads began at p. */
-#define mapq__plain_reads(p, n) ((void)0)
+#define mapq__plain_reads(p, n) ((void)(p), (void)(n))
 #define mapq__reads_released(p) ((void)0)
 
 #else /* MAPQ_SIM */

@@ -85,8 +85,10 @@ struct mapq_reader {
 	struct mapq_reader *next;
 	int slot;
 	bool durable;
-	bool holding;                 /* a message returned by read, not released */
-	uint64_t held_pos, held_next; /* its position and the next one */
+	bool holding;                 /* messages returned by read, not released */
+	uint64_t held_pos, held_next; /* the first one's position, the next one after the last */
+	unsigned held;                /* how many: 1, or more after mapq_read_batch() */
+	bool ahead; /* a batch ended looking at an unpublished frame: see mapq_read_batch() */
 	uint64_t lost;
 	uint64_t tail_seen;  /* tail when last looked at: see peek() */
 	unsigned idle_looks; /* looks at an unpublished position: see peek() */
