@@ -50,8 +50,9 @@ TOP = os.path.dirname(HERE)
 # ring, one writer with deaths and stalls, readers without a name, the
 # overwrite policy, crashes of every process (recovery on open), power
 # cuts (writers sync; the file keeps what reached the disk), readers that
-# drop their names as they close, a writer alone (one writer slot), a
-# short unblock timeout, and store
+# drop their names as they close, a writer alone (one writer slot),
+# readers that take several messages a read, a short unblock timeout,
+# and store
 # buffers (--memory: a memory weaker than sequential consistency, where a
 # missing fence or a weakened order shows), without deaths and with them.
 SIM_WORKLOADS = [
@@ -77,6 +78,9 @@ SIM_WORKLOADS = [
     # steps, stalled and killed
     ("alone", ["-w", "1", "-r", "2", "-k", "2", "--stalls", "1", "--max-size", "1024",
                "--alone"]),
+    # readers taking several messages a read, released at once
+    ("batch", ["-w", "2", "-r", "2", "-k", "2", "--stalls", "1", "--max-size", "1024",
+               "--batch"]),
     ("short-unblock", ["-w", "3", "-r", "2", "-k", "1", "--stalls", "2", "--unblock-ms", "1"]),
     ("weak", ["--memory", "weak", "-k", "0"]),
     ("weak-deaths", ["--memory", "weak", "-w", "3", "-r", "2", "-k", "2", "--stalls", "1"]),

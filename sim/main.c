@@ -79,6 +79,8 @@ static const char usage[] =
 	"      --alone          with -w 1: the queue has one writer slot, so its writer\n"
 	"                       is alone (format.md, \"Reserve alone\"): no CAS on tail\n"
 	"                       or on its record, and nobody forsakes it\n"
+	"      --batch          readers take up to four messages a read\n"
+	"                       (mapq_read_batch) and release them at once\n"
 	"  -m, --messages N     messages per writer (16: more than the ring holds)\n"
 	"      --capacity B     ring bytes, a power of two >= 4096 (4096)\n"
 	"      --min-size B     smallest payload, >= %u (%u)\n"
@@ -152,7 +154,8 @@ enum {
 	O_ALONE,
 	O_REJOIN,
 	O_PLAIN,
-	O_FULL_FENCES
+	O_FULL_FENCES,
+	O_BATCH
 };
 
 static const struct option longopts[] = {
@@ -193,6 +196,7 @@ static const struct option longopts[] = {
 	{ "reattach", no_argument, NULL, O_REATTACH },
 	{ "drop", no_argument, NULL, O_DROP },
 	{ "alone", no_argument, NULL, O_ALONE },
+	{ "batch", no_argument, NULL, O_BATCH },
 	{ "rejoin-oldest", no_argument, NULL, O_REJOIN },
 	{ "plain-stores", no_argument, NULL, O_PLAIN },
 	{ "full-fences", no_argument, NULL, O_FULL_FENCES },
@@ -346,6 +350,8 @@ static void print_command(FILE *f, const struct campaign *c, uint64_t seed, bool
 		fprintf(f, " --drop");
 	if (g->alone)
 		fprintf(f, " --alone");
+	if (g->batch)
+		fprintf(f, " --batch");
 	if (g->rejoin_oldest)
 		fprintf(f, " --rejoin-oldest");
 	if (g->plain_stores)
@@ -514,6 +520,9 @@ static void parse(int argc, char **argv, struct campaign *c)
 			break;
 		case O_ALONE:
 			g->alone = true;
+			break;
+		case O_BATCH:
+			g->batch = true;
 			break;
 		case O_REJOIN:
 			g->rejoin_oldest = true;

@@ -229,16 +229,41 @@ static void reader(struct sim_proc *p)
 	 * (power.c judges durability): judged as a cursor without a name */
 	bool durable = cfg->durable && !sim_w.power_cut && !anew;
 	bool first_after_restart = p->inc > 0 && durable;
+	/* --batch: what this reader recorded and has not released is
+	 * sim_w.held (its cursor is at the first of them). A durable reader
+	 * that died with some there reads them again first, in order, until
+	 * it meets a message it never recorded; nothing else twice. */
+	struct tt_stamp *pend = sim_w.held[p->id];
+	unsigned *npend = &sim_w.held_n[p->id];
+	bool again = false;
+	if (cfg->batch) {
+		again = first_after_restart;
+		if (!again || cfg->overwrite)
+			*npend = 0;
+		first_after_restart = false;
+	}
 	uint64_t prev_end = UINT64_MAX;
-	uint8_t copy[1024];
+	enum {
+		BATCH = SIM_BATCH
+	};
+	mapq_msg ms[BATCH];
+	uint8_t copy[BATCH][1024]; /* on our own stack: other readers run between */
 	for (;;) {
-		mapq_msg m;
 		int timeout = pick_timeout();
 		uint64_t t0 = sim_w.vt;
 		p->quiet_timer = false;
 		if (may_miss_end && timeout < 0)
 			timeout = 40;
-		rc = mapq_read(r, &m, timeout);
+		int n = 1;
+		if (cfg->batch) {
+			rc = mapq_read_batch(r, ms, 1 + (unsigned)sim_choose(BATCH), timeout);
+			if (rc > 0) {
+				n = rc;
+				rc = 0;
+			}
+		} else {
+			rc = mapq_read(r, &ms[0], timeout);
+		}
 		judge_wait(p, "read", timeout, t0, rc, rc == 0);
 		if (rc == -ETIMEDOUT && may_miss_end && sim_w.end_sent) {
 			rs->done = 1;
@@ -261,34 +286,53 @@ static void reader(struct sim_proc *p)
 			fail_rc(p, "read", rc);
 		sim_w.progress_vt = sim_w.vt;
 		uint64_t waited = sim_w.vt - t0;
-		if (prev_end != UINT64_MAX && m.pos != prev_end && waited > rs->max_stall_ns)
+		if (prev_end != UINT64_MAX && ms[0].pos != prev_end && waited > rs->max_stall_ns)
 			rs->max_stall_ns = waited;
-		prev_end = tt_frame_end(&m);
-		const void *data = m.data;
+		prev_end = tt_frame_end(&ms[n - 1]);
+		const void *data[BATCH];
+		for (int i = 0; i < n; i++)
+			data[i] = ms[i].data;
 		if (cfg->overwrite) {
 			/* Writers may overwrite a held message: copy, then
-			 * release, and judge the copy only if it was intact (the
-			 * next read reports the lap), as mapq-torture does. */
-			memcpy(copy, m.data, m.len);
-			/* The end marker, sent last, is never overwritten: done
+			 * release, and judge the copies only if they were intact
+			 * (the next read reports the lap), as mapq-torture does.
+			 * The end marker, sent last, is never overwritten: done
 			 * before the release moves a durable cursor past it, or a
 			 * death in between would bring the reader back past it. */
-			struct tt_stamp e;
-			if (!tt_check(copy, m.len, &e) && e.writer == TT_END_WRITER)
-				rs->done = 1;
+			for (int i = 0; i < n; i++) {
+				memcpy(copy[i], ms[i].data, ms[i].len);
+				struct tt_stamp e;
+				if (!tt_check(copy[i], ms[i].len, &e) && e.writer == TT_END_WRITER)
+					rs->done = 1;
+				data[i] = copy[i];
+			}
 			if (mapq_release(r) != 0)
 				continue;
-			data = copy;
 		}
-		struct tt_stamp s;
-		if (tt_check(data, m.len, &s))
-			rs->corrupt++;
-		else if (s.writer == TT_END_WRITER)
-			rs->done = 1;
-		else if (s.writer >= cfg->writers || s.inc >= TT_MAX_INC)
-			rs->corrupt++;
-		else
-			tt_record(&sim_w.st, p->id, p->inc, durable, &s, &first_after_restart);
+		for (int i = 0; i < n; i++) {
+			struct tt_stamp s = { 0 };
+			bool ok = !tt_check(data[i], ms[i].len, &s);
+			if (ok && again && (unsigned)i < *npend &&
+			    !memcmp(&s, &pend[i], sizeof(s))) {
+				rs->delivered++; /* the batch's i-th, read before a death */
+				rs->redelivered++;
+				continue;
+			}
+			if (cfg->batch && !cfg->overwrite) {
+				again = false; /* from here on, each message is new */
+				*npend = (unsigned)i;
+				pend[(*npend)++] = s;
+			}
+			if (!ok)
+				rs->corrupt++;
+			else if (s.writer == TT_END_WRITER)
+				rs->done = 1;
+			else if (s.writer >= cfg->writers || s.inc >= TT_MAX_INC)
+				rs->corrupt++;
+			else
+				tt_record(&sim_w.st, p->id, p->inc, durable, &s,
+					  &first_after_restart);
+		}
 		/* Under MAPQ_BLOCK what a reader holds is its own until it
 		 * lets go, a reader that just joined at the oldest message
 		 * too (ring.c, intend()): any error of the release is a
@@ -298,17 +342,23 @@ static void reader(struct sim_proc *p)
 		 * drawn in every workload would change what every saved seed
 		 * replays.) */
 		if (!cfg->overwrite && cfg->rejoin_oldest && sim_choose(4) == 1) {
-			memcpy(copy, m.data, m.len);
+			for (int i = 0; i < n; i++)
+				memcpy(copy[i], ms[i].data, ms[i].len);
 			mapq_frame_info fi;
-			(void)mapq_frame(q, m.pos, &fi);
-			if (memcmp(copy, m.data, m.len) != 0)
-				sim_fail(
-					"held frame overwritten: reader %u.%u: the message at %llu "
-					"changed while it held it (MAPQ_BLOCK)",
-					p->id, p->inc, (unsigned long long)m.pos);
+			(void)mapq_frame(q, ms[0].pos, &fi);
+			for (int i = 0; i < n; i++)
+				if (memcmp(copy[i], ms[i].data, ms[i].len) != 0)
+					sim_fail("held frame overwritten: reader %u.%u: the "
+						 "message at %llu changed while it held it "
+						 "(MAPQ_BLOCK)",
+						 p->id, p->inc, (unsigned long long)ms[i].pos);
 		}
 		if (!cfg->overwrite && (rc = mapq_release(r)) != 0)
 			fail_rc(p, "release", rc);
+		if (cfg->batch && !cfg->overwrite) { /* the first n are released */
+			*npend -= (unsigned)n;
+			memmove(pend, pend + n, *npend * sizeof(*pend));
+		}
 		if (cfg->breakage == BREAK_CRASH && p->id == 0)
 			crash();
 		if (rs->done) {

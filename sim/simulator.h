@@ -31,6 +31,7 @@
 #define SIM_MAX_MAPS 8
 #define SIM_MAX_ALLOCS 32
 #define SIM_STACK (256 * 1024)
+#define SIM_BATCH 4     /* --batch: most messages a reader takes a read */
 #define SIM_TRACE 4096  /* steps kept for the trace: the last ones */
 #define SIM_SB 8        /* stores a process's store buffer holds (memory.c) */
 #define SIM_SB_PLAIN 32 /* ... with --plain-stores, whose payloads take several */
@@ -114,6 +115,7 @@ struct sim_config {
 	bool rejoin_oldest; /* a restarted reader without a name starts at the oldest */
 	bool drop;          /* a durable reader that closes drops its name now and then */
 	bool alone;         /* one writer slot: the writer is alone (writer.c) */
+	bool batch;         /* readers take several messages a read (mapq_read_batch) */
 	bool plain_stores;  /* plain stores into frames wait in store buffers too */
 	bool full_fences;   /* no membarrier: commits make full fences (kernel.c) */
 	enum sim_strategy strategy;
@@ -241,6 +243,10 @@ struct sim_world {
 	uint64_t quiet_ns;    /* longer than this without one: stuck */
 	bool reader_ready[TT_MAX_READERS];
 	bool dropped[TT_MAX_READERS]; /* --drop: its name is gone; it comes back anew */
+	/* --batch: what a reader recorded and had not released yet, which a
+	 * durable reader's next incarnation reads again if it died first */
+	struct tt_stamp held[TT_MAX_READERS][SIM_BATCH];
+	unsigned held_n[TT_MAX_READERS];
 	bool closer_started, end_sent;
 	char failure[512];
 	/* the trace: the last SIM_TRACE steps */

@@ -26,6 +26,7 @@
  *   plain-stores               plain stores wait in them too, if so
  *   full-fences                no membarrier: commits fence fully, if so
  *   alone                      one writer slot (-w 1 --alone), if so
+ *   batch                      readers read in batches (--batch), if so
  *   deaths STEP...             the steps where a process dies
  *   stalls STEP...             the steps where a process stalls
  *   crashes STEP...            the steps where every process dies
@@ -124,6 +125,8 @@ int sim_tape_save(const char *path, const struct sim_config *cfg, const struct s
 		fprintf(f, "\nfull-fences");
 	if (cfg->alone)
 		fprintf(f, "\nalone");
+	if (cfg->batch)
+		fprintf(f, "\nbatch");
 	fprintf(f, "\ndeaths");
 	for (unsigned e = 0; e < EV_KINDS; e++) {
 		fprintf(f, "%s", e ? event_keys[e] : "");
@@ -248,6 +251,7 @@ int sim_tape_load(const char *path, struct sim_config *cfg, struct sim_tape *t,
 	cfg->plain_stores = false;
 	cfg->full_fences = false;
 	cfg->alone = false;
+	cfg->batch = false;
 	*fingerprint = 0;
 	if (kind_len)
 		kind[0] = 0;
@@ -333,6 +337,8 @@ int sim_tape_load(const char *path, struct sim_config *cfg, struct sim_tape *t,
 			cfg->full_fences = true;
 		} else if (!strcmp(key, "alone")) {
 			cfg->alone = true;
+		} else if (!strcmp(key, "batch")) {
+			cfg->batch = true;
 		} else if (!strcmp(key, "memory")) {
 			if (!sim_memory_parse(rest, &cfg->memory))
 				rc = bad(&l, "memory: '%s' is not a memory (sc, tso, weak or c11)",

@@ -230,6 +230,13 @@ expect campaign-drop 0 'PASS: [0-9]+ schedules' -q -n "$((N / 5))" --time-limit 
 # published over the readers' skip: messages lost, found by this campaign)
 expect campaign-alone 0 'PASS: [0-9]+ schedules' -q -n "$((N / 5))" --time-limit 60 \
 	-w 1 -r 2 -k 2 --stalls 1 --max-size 1024 --alone --seed 29
+# readers taking up to four messages a read (mapq_read_batch), released at
+# once: a durable one that dies holding a batch reads it again, in order,
+# and nothing else twice; under overwrite a lapped batch is refused whole
+expect campaign-batch 0 'PASS: [0-9]+ schedules' -q -n "$((N / 5))" --time-limit 60 \
+	-w 2 -r 2 -k 2 --stalls 1 --max-size 1024 --batch --seed 31
+expect campaign-batch-overwrite 0 'PASS: [0-9]+ schedules' -q -n "$((N / 5))" --time-limit 60 \
+	-w 2 -r 2 -k 2 --stalls 1 --max-size 1024 -m 24 --overwrite --batch --seed 32
 expect campaign-alone-crashes 0 'PASS: [0-9]+ schedules' -q -n "$((N / 5))" --time-limit 60 \
 	-w 1 -r 2 -k 1 --stalls 1 --crashes 2 --alone --seed 30
 expect campaign-one-writer-stalls 0 'PASS: [0-9]+ schedules' -q -n "$((N / 5))" --time-limit 60 \
