@@ -72,9 +72,9 @@ struct bench_mech {
 	void (*latency)(const struct bench_lat_case *c, struct bench_lat_result *out);
 };
 
-extern const struct bench_mech bench_mapq, bench_mapq_alone, bench_pipe, bench_unix_stream,
-	bench_unix_seqpacket, bench_posix_mq, bench_raw_ring, bench_batch_ring, bench_cacheline,
-	bench_zeromq, bench_nng;
+extern const struct bench_mech bench_mapq, bench_mapq_alone, bench_mapq_batch, bench_pipe,
+	bench_unix_stream, bench_unix_seqpacket, bench_posix_mq, bench_raw_ring, bench_batch_ring,
+	bench_cacheline, bench_zeromq, bench_nng;
 
 /* mech_mapq.c: @n sends, reads and releases in one process (--pairs);
  * @alone: in a queue of one writer slot */

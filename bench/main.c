@@ -22,8 +22,9 @@ static const char usage[] =
 	"Measure, each case as separate producer and consumer processes:\n"
 	"  throughput (messages/s, MB/s) for 8 B to 64 KiB messages: mapq 1x1, 2x1\n"
 	"  and 1x2 (broadcast), and 1x1 and 1x2 in a queue of one writer slot\n"
-	"  (mapq-alone, whose writer is alone); pipe, AF_UNIX stream and seqpacket, POSIX mq, and\n"
-	"  ZeroMQ and nng over ipc:// when configure found them; the\n"
+	"  (mapq-alone, whose writer is alone); 1x1, 2x1 and 1x2 reading in batches\n"
+	"  (mapq-batch: mapq_read_batch); pipe, AF_UNIX stream and seqpacket, POSIX\n"
+	"  mq, and ZeroMQ and nng over ipc:// when configure found them; the\n"
 	"  raw shared-memory byte ring (the ceiling) and the same ring publishing\n"
 	"  its indices once per 4 KiB (a higher ceiling);\n"
 	"  round trips of 64-byte messages (p50, p99, p99.9, max): mapq busy-polling\n"
@@ -31,8 +32,8 @@ static const char usage[] =
 	"Every consumer checks every byte of every message.\n\n"
 	"  --quick          a tenth of the messages and 20,000 round trips (smoke)\n"
 	"  --only LIST      mechanisms to run, comma-separated (mapq,mapq-alone,\n"
-	"                   raw-ring,batch-ring,pipe,unix-stream,unix-seqpacket,posix-mq,zeromq,\n"
-	"                   nng,cache-line)\n"
+	"                   mapq-batch,raw-ring,batch-ring,pipe,unix-stream,\n"
+	"                   unix-seqpacket,posix-mq,zeromq,nng,cache-line)\n"
 	"  --sizes LIST     message sizes for throughput (8,64,512,4096,65536)\n"
 	"  --iters N        measured round trips per latency case (100000)\n"
 	"  --json FILE      also write every result as JSON\n"
@@ -46,9 +47,9 @@ static const char usage[] =
 	"(a peer that cannot run a case only says why), 2 for bad arguments.\n";
 
 static const struct bench_mech *const mechs[] = {
-	&bench_mapq,   &bench_mapq_alone,  &bench_raw_ring,       &bench_batch_ring,
-	&bench_pipe,   &bench_unix_stream, &bench_unix_seqpacket, &bench_posix_mq,
-	&bench_zeromq, &bench_nng,         &bench_cacheline,
+	&bench_mapq,       &bench_mapq_alone, &bench_mapq_batch,  &bench_raw_ring,
+	&bench_batch_ring, &bench_pipe,       &bench_unix_stream, &bench_unix_seqpacket,
+	&bench_posix_mq,   &bench_zeromq,     &bench_nng,         &bench_cacheline,
 };
 #define NMECHS (sizeof(mechs) / sizeof(mechs[0]))
 
@@ -117,8 +118,8 @@ static int own_failures;
 
 static bool own(const struct bench_mech *m)
 {
-	return m == &bench_mapq || m == &bench_mapq_alone || m == &bench_raw_ring ||
-	       m == &bench_batch_ring || m == &bench_cacheline;
+	return m == &bench_mapq || m == &bench_mapq_alone || m == &bench_mapq_batch ||
+	       m == &bench_raw_ring || m == &bench_batch_ring || m == &bench_cacheline;
 }
 
 static void json_item(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -54,7 +54,7 @@ static int produce(void *ctx, int w, const struct bench_tp_case *c)
 	return rc;
 }
 
-static int next(mapq_reader *r, mapq_msg *m, bool poll);
+static int next(mapq_reader *r, mapq_msg *m, unsigned max, bool poll);
 
 /* Is @m message @seq of @size bytes, every byte as sent? */
 static bool is_message(const mapq_msg *m, size_t size, uint64_t seq)
@@ -64,13 +64,17 @@ static bool is_message(const mapq_msg *m, size_t size, uint64_t seq)
 	return m->len == size && !bench_pay_check(m->data, m->len, &w, &got) && got == seq;
 }
 
+/* How many messages mapq-batch's consumer takes per mapq_read_batch(). */
+#define BATCH_MAX 64
+
 /* The consumer busy-polls, as the raw ring's does, when every process of
  * the case has a CPU of its own: then the comparison with the ceiling is
  * one of protocols, not of sleeping and waking. With more processes than
- * CPUs, spinning would only steal the writers' time: it blocks. */
-static int consume(void *ctx, int id, const struct bench_tp_case *c, struct bench_tp_report *r)
+ * CPUs, spinning would only steal the writers' time: it blocks. @batch:
+ * messages per read, 1 for mapq_read(), more for mapq_read_batch(). */
+static int consume_in(void *ctx, const struct bench_tp_case *c, struct bench_tp_report *r,
+		      unsigned batch)
 {
-	(void)id;
 	mapq *q;
 	mapq_reader *rd;
 	struct bench_seqcheck sc = { { 0 } };
@@ -85,18 +89,24 @@ static int consume(void *ctx, int id, const struct bench_tp_case *c, struct benc
 	bench_ready();
 	bool poll = !bench_oversubscribed(c);
 	uint64_t total = c->count * (uint64_t)c->writers, t0 = 0;
-	for (uint64_t i = 0; i < total; i++) {
-		mapq_msg m;
-		rc = next(rd, &m, poll);
+	mapq_msg m[BATCH_MAX];
+	for (uint64_t i = 0; i < total;) {
+		unsigned want = total - i < batch ? (unsigned)(total - i) : batch;
+		rc = next(rd, m, want, poll);
 		if (i == 0)
 			t0 = bench_now_ns(); /* from the first delivery: excludes start-up */
-		if (rc || bench_seq_accept(&sc, m.data, m.len, c->size, r->why, sizeof(r->why))) {
-			if (rc)
-				snprintf(r->why, sizeof(r->why), "read %llu: %s",
-					 (unsigned long long)i, mapq_strerror(rc));
+		if (rc < 0) {
+			snprintf(r->why, sizeof(r->why), "read %llu: %s", (unsigned long long)i,
+				 mapq_strerror(rc));
 			r->failed = 1;
 			return -1;
 		}
+		for (int k = 0; k < rc; k++, i++)
+			if (bench_seq_accept(&sc, m[k].data, m[k].len, c->size, r->why,
+					     sizeof(r->why))) {
+				r->failed = 1;
+				return -1;
+			}
 		if ((rc = mapq_release(rd)) != 0) {
 			snprintf(r->why, sizeof(r->why), "release %llu: %s", (unsigned long long)i,
 				 mapq_strerror(rc));
@@ -110,8 +120,21 @@ static int consume(void *ctx, int id, const struct bench_tp_case *c, struct benc
 	return 0;
 }
 
+static int consume(void *ctx, int id, const struct bench_tp_case *c, struct bench_tp_report *r)
+{
+	(void)id;
+	return consume_in(ctx, c, r, 1);
+}
+
+static int consume_batch(void *ctx, int id, const struct bench_tp_case *c,
+			 struct bench_tp_report *r)
+{
+	(void)id;
+	return consume_in(ctx, c, r, BATCH_MAX);
+}
+
 static void throughput_in(const struct bench_tp_case *c, struct bench_tp_result *out,
-			  uint32_t slots)
+			  uint32_t slots, bench_consume_fn consumer)
 {
 	char path[4096];
 	int rc = make_queue(path, sizeof(path), c->dir, "tp", c->size, slots);
@@ -120,18 +143,23 @@ static void throughput_in(const struct bench_tp_case *c, struct bench_tp_result 
 		snprintf(out->why, sizeof(out->why), "%.80s: %.70s", path, mapq_strerror(rc));
 		return;
 	}
-	bench_run_throughput(c, path, produce, consume, out);
+	bench_run_throughput(c, path, produce, consumer, out);
 	unlink(path);
 }
 
 static void throughput(const struct bench_tp_case *c, struct bench_tp_result *out)
 {
-	throughput_in(c, out, 0);
+	throughput_in(c, out, 0, consume);
 }
 
 static void throughput_alone(const struct bench_tp_case *c, struct bench_tp_result *out)
 {
-	throughput_in(c, out, 1);
+	throughput_in(c, out, 1, consume);
+}
+
+static void throughput_batch(const struct bench_tp_case *c, struct bench_tp_result *out)
+{
+	throughput_in(c, out, 0, consume_batch);
 }
 
 struct pair {
@@ -139,14 +167,25 @@ struct pair {
 	bool poll;
 };
 
-/* Wait for the next message: spinning on timeout 0, or sleeping. */
-static int next(mapq_reader *r, mapq_msg *m, bool poll)
+/* One read of up to @max messages (mapq_read() for one, else
+ * mapq_read_batch()): how many, or an error. */
+static int read_up_to(mapq_reader *r, mapq_msg *m, unsigned max, int timeout_ms)
+{
+	if (max > 1)
+		return mapq_read_batch(r, m, max, timeout_ms);
+	int rc = mapq_read(r, m, timeout_ms);
+	return rc ? rc : 1;
+}
+
+/* Wait for the next messages, up to @max: spinning on timeout 0, or
+ * sleeping. How many, or an error. */
+static int next(mapq_reader *r, mapq_msg *m, unsigned max, bool poll)
 {
 	if (!poll)
-		return mapq_read(r, m, READ_TIMEOUT_MS);
+		return read_up_to(r, m, max, READ_TIMEOUT_MS);
 	uint64_t t0 = 0;
 	for (uint64_t spins = 0;; spins++) {
-		int rc = mapq_read(r, m, 0);
+		int rc = read_up_to(r, m, max, 0);
 		if (rc != -EAGAIN)
 			return rc;
 		if ((spins & 0xfffff) == 0) { /* now and then: are we stuck? */
@@ -181,7 +220,7 @@ static int pong(void *ctx, const struct bench_lat_case *c)
 	bench_ready();
 	for (uint64_t i = 0; !rc && i < c->warmup + c->iters; i++) {
 		mapq_msg m;
-		if ((rc = next(r, &m, p->poll)) == 0) {
+		if ((rc = next(r, &m, 1, p->poll)) > 0) {
 			rc = mapq_send(out, m.data, m.len, READ_TIMEOUT_MS);
 			int rel = mapq_release(r);
 			rc = rc ? rc : rel;
@@ -204,8 +243,9 @@ static int ping(void *ctx, const struct bench_lat_case *c, uint64_t *rtt)
 		uint64_t t0 = bench_now_ns();
 		rc = mapq_send(out, buf, c->size, READ_TIMEOUT_MS);
 		mapq_msg m;
-		if (!rc && (rc = next(r, &m, p->poll)) == 0) {
+		if (!rc && (rc = next(r, &m, 1, p->poll)) > 0) {
 			uint64_t t1 = bench_now_ns();
+			rc = 0;
 			if (!is_message(&m, c->size, i))
 				rc = -EPROTO;
 			int rel = mapq_release(r);
@@ -300,4 +340,12 @@ const struct bench_mech bench_mapq_alone = {
 	.poll_and_block = true,
 	.throughput = throughput_alone,
 	.latency = latency_alone,
+};
+
+const struct bench_mech bench_mapq_batch = {
+	.name = "mapq-batch",
+	.what = "mapq_send, mapq_read_batch of up to 64 checked in place, one release",
+	.multi_writer = true,
+	.broadcast = true,
+	.throughput = throughput_batch,
 };

@@ -213,6 +213,20 @@ def report(args, runs, med):
                 fmt_rate(two["msgs_per_s"]) if two else "not run",
                 ratio(one and one["msgs_per_s"], raw and raw["msgs_per_s"]),
                 ratio(one and one["msgs_per_s"], q and q["msgs_per_s"])))
+    if any(tp("mapq-batch", s) for s in sizes):
+        lines += ["", "## Batched reads: mapq-batch (messages/s)", "",
+                  "The same sends; each reader takes what is ready, up to 64 messages, with one "
+                  "`mapq_read_batch()` and releases them with one `mapq_release()`.", "",
+                  "| size | 1x1 | 2 writers x 1 reader | 1 writer x 2 readers |"
+                  " 1x1 / mapq 1x1 | 1x2 / mapq 1x2 |", "|---:|---:|---:|---:|---:|---:|"]
+        for s in sizes:
+            cells = [tp("mapq-batch", s, w, r) for w, r in ((1, 1), (2, 1), (1, 2))]
+            one, two = tp("mapq", s), tp("mapq", s, 1, 2)
+            lines.append("| %d B | " % s + " | ".join(fmt_rate(c["msgs_per_s"]) if c else "not run"
+                                                       for c in cells) +
+                         " | %s | %s |" % (
+                             ratio(cells[0] and cells[0]["msgs_per_s"], one and one["msgs_per_s"]),
+                             ratio(cells[2] and cells[2]["msgs_per_s"], two and two["msgs_per_s"])))
     lat = [(k, v) for k, v in med.items() if k[0] == "lat"]
     lines += ["", "## Round trip of a 64-byte message (ns)", "",
               "| mechanism | p50 | p99 | p99.9 | max |", "|---|---:|---:|---:|---:|"]
@@ -288,6 +302,8 @@ def report(args, runs, med):
     target("busy-poll round trip p50, writers alone: / cache-line round trip p50 <= 2",
            per_run(("lat", "mapq-alone", "poll"), ("lat", "cache-line", ""), "p50_ns"), 2,
            higher_better=False)
+    target("64 B 1 writer x 2 readers, batched reads: mapq-batch 1x2 / mapq 1x2",
+           per_run(tpk("mapq-batch", 64, 1, 2), tpk("mapq", 64, 1, 2)), None)
     lines += ["", "## Targets (issues 8 and 17)", "",
               "A ratio is the median over the runs of each run's own ratio.", "",
               "| target | figure | verdict |", "|---|---:|---|"]
