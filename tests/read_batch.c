@@ -48,13 +48,20 @@ static uint64_t delivered(mapq *q, mapq_reader *r)
 	return si.delivered;
 }
 
+/* A queue of 64 KiB under @policy, with a reader at its oldest message. */
+static mapq *queue_with_reader(const char *name, int policy, mapq_reader **r)
+{
+	mapq *q = t_create(name, 1 << 16, policy);
+	CHECK_OK(mapq_reader_open(q, r, NULL, MAPQ_START_OLDEST));
+	return q;
+}
+
 static void basics(void)
 {
-	mapq *q = t_create("basics", 1 << 16, MAPQ_BLOCK);
 	mapq_reader *r;
+	mapq *q = queue_with_reader("basics", MAPQ_BLOCK, &r);
 	mapq_msg m[MAX];
 	void *p;
-	CHECK_OK(mapq_reader_open(q, &r, NULL, MAPQ_START_OLDEST));
 	CHECK_RC(mapq_read_batch(r, NULL, 4, 0), -EINVAL);
 	CHECK_RC(mapq_read_batch(r, m, 0, 0), -EINVAL);
 	CHECK_RC(mapq_read_batch(NULL, m, 4, 0), -EINVAL);
@@ -127,11 +134,10 @@ static void basics(void)
  * that needs it waits, and gets it at the release. */
 static void held(void)
 {
-	mapq *q = t_create("held", 1 << 16, MAPQ_BLOCK);
 	mapq_reader *r;
+	mapq *q = queue_with_reader("held", MAPQ_BLOCK, &r);
 	mapq_msg m[MAX];
 	char buf[256];
-	CHECK_OK(mapq_reader_open(q, &r, NULL, MAPQ_START_OLDEST));
 	t_fill(buf, 200, 0, 0);
 	int sent = t_send_until_full(q, buf, 200);
 	CHECK(sent > MAX);
@@ -155,11 +161,10 @@ static void held(void)
  * batches. */
 static void wrapped(void)
 {
-	mapq *q = t_create("wrapped", 1 << 16, MAPQ_BLOCK);
 	mapq_reader *r;
+	mapq *q = queue_with_reader("wrapped", MAPQ_BLOCK, &r);
 	mapq_msg m[MAX];
 	char buf[256];
-	CHECK_OK(mapq_reader_open(q, &r, NULL, MAPQ_START_OLDEST));
 	uint64_t seq = 0, next = 0;
 	unsigned cut = 0; /* batches that stopped short with more ready */
 	for (int round = 0; round < 40; round++) {
@@ -194,10 +199,9 @@ static void wrapped(void)
  * fail, and the next read reports the loss. */
 static void lapped(void)
 {
-	mapq *q = t_create("lapped", 1 << 16, MAPQ_OVERWRITE);
 	mapq_reader *r;
+	mapq *q = queue_with_reader("lapped", MAPQ_OVERWRITE, &r);
 	mapq_msg m[MAX];
-	CHECK_OK(mapq_reader_open(q, &r, NULL, MAPQ_START_OLDEST));
 	send_seq(q, 200, 0, 20);
 	int n = mapq_read_batch(r, m, MAX, 0);
 	CHECK_EQ(n, 20);
