@@ -987,14 +987,60 @@ proctype killer()
 
 /* A committed message delivered: exactly what its writer wrote for this
  * position, once, in its writer's order. */
-inline deliver()
+inline deliver_at(p, v)
 {
-	assert(pl == wrote[c] && pl != 0);
-	wr = (pl - 1) / 16;
-	sq = (pl - 1) % 16;
+	assert(v == wrote[p] && v != 0);
+	wr = (v - 1) / 16;
+	sq = (v - 1) % 16;
 	assert(sq + 1 > last[wr]); /* once, in order */
-	d_step { last[wr] = sq + 1; got[c] = true } /* handed out: one event */
+	d_step { last[wr] = sq + 1; got[p] = true } /* handed out: one event */
 }
+#define deliver() deliver_at(c, pl)
+
+#ifdef BATCH
+/* mapq_read_batch(): after the frame at c, the one after it, judged as
+ * that one was (its pos and word, then its payload), before the one
+ * release that passes both (format.md, "Read a batch"); or not (a batch
+ * of one: the caller's max, or the next frame not ready). nb: frames the
+ * release passes; pl2: the second one's payload, 0 if it carries none
+ * (aborted or forsaken: passed over). The ring's end does not stop a
+ * batch here: the C code stops there for the simulator's sake, and a
+ * batch that goes on is more than it does. */
+inline batch_more()
+{
+	if
+	:: c + 1 < NPOS && PUBLISHED(c + 1) ->
+		if
+		:: SLOT(c + 1).state == COMMITTED ->
+#ifdef BUG_BATCH_LATE_PAYLOAD
+			/* bug: the second payload read after the release (below),
+			 * when a writer may already have taken its space */
+			nb = 2; pl2 = 255
+#else
+batch_payload:		pl2 = SLOT(c + 1).payload; nb = 2
+#endif
+		:: SLOT(c + 1).state == ABORTED -> nb = 2
+		:: SLOT(c + 1).state == CLAIMED && SLOT(c + 1).forsaken -> nb = 2
+		:: SLOT(c + 1).state == CLAIMED && !SLOT(c + 1).forsaken -> skip
+		fi
+	:: true -> skip
+	fi
+}
+/* The second frame handed out, if it carried a message. */
+#define DELIVER2 if :: pl2 != 0 -> deliver_at(c + 1, pl2) :: else -> skip fi
+#define BATCH_CLEAR ; pl2 = 0; nb = 1
+#ifdef BUG_BATCH_SHORT_RELEASE
+/* bug: the release passes the first frame of the batch only: the next
+ * read hands out the second again */
+#define PASS_BATCH (c + 1)
+#else
+#define PASS_BATCH (c + nb)
+#endif
+#else
+#define DELIVER2 skip
+#define BATCH_CLEAR
+#define PASS_BATCH (c + 1)
+#endif
 
 /* Past an aborted or forsaken frame: a CAS under overwrite (a writer may
  * have pushed us past it already). */
@@ -1008,6 +1054,9 @@ proctype reader()
 {
 	byte c, i, owner, rflags, seen_pos, seen_state, seen_lap, pl, wr, sq, tent, seen_tail, nl, ra, rp;
 	bool seen_forsaken, marked, live, pubc, pubd, took, ok;
+#ifdef BATCH
+	byte pl2, nb;
+#endif
 #ifdef CRASH
 	{
 #endif
@@ -1072,6 +1121,10 @@ rslot_attach_active:
 				/* the payload, then the check: it is what the writer
 				 * wrote for this position */
 take_payload:			pl = SLOT(c).payload;
+#ifdef BATCH
+				d_step { nb = 1; pl2 = 0 }
+				batch_more();
+#endif
 #ifdef OVERWRITE
 				/* the release: CAS the cursor on; if a writer
 				 * pushed it meanwhile, the frame may have been
@@ -1081,18 +1134,24 @@ read_before_advance:		atomic {
 					if
 #ifdef BUG_ADVANCE_STORE
 					/* bug: a store, not a CAS */
-					:: true -> cursor = c + 1; ok = true
+					:: true -> cursor = PASS_BATCH; ok = true
 #else
-					:: cursor == c -> cursor = c + 1; ok = true
+					:: cursor == c -> cursor = PASS_BATCH; ok = true
 					:: else -> ok = false
 #endif
 					fi
 				}
+#ifdef BUG_BATCH_LATE_PAYLOAD
 				if
-				:: ok -> deliver()
+				:: pl2 == 255 -> pl2 = SLOT(c + 1).payload
 				:: else -> skip
 				fi;
-				d_step { pl = 0; wr = 0; sq = 0; ok = false }
+#endif
+				if
+				:: ok -> deliver(); DELIVER2
+				:: else -> skip
+				fi;
+				d_step { pl = 0; wr = 0; sq = 0; ok = false BATCH_CLEAR }
 #elif defined(BUG_RELEASE_FIRST)
 				/* bug: the cursor moved on before the message is
 				 * handed out: a reader that dies between loses it */
@@ -1101,7 +1160,8 @@ read_before_advance:		cursor = c + 1;
 				d_step { pl = 0; wr = 0; sq = 0 }
 #else
 				deliver();
-read_before_advance:		d_step { cursor = c + 1; pl = 0; wr = 0; sq = 0 }
+				DELIVER2;
+read_before_advance:		d_step { cursor = PASS_BATCH; pl = 0; wr = 0; sq = 0 BATCH_CLEAR }
 #endif
 read_after_advance:		skip
 			:: SLOT(c).state == ABORTED -> MOVE_ON

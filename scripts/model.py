@@ -80,12 +80,13 @@ MODEL = os.path.join(TOP, "model", "mapq.pml")
 # writers x messages x frames[:mode]. Searched whole in CI.
 QUICK = ["2x1x1", "2x2x2:wake", "1x4x2:over", "1x3x2:crash", "1x3x2:abort", "1x2x1:join",
          "1x2x1:overjoin", "1x2x2:takeover", "2x2x2:leave", "1x3x2:resume",
-         "1x4x2:resume4", "1x3x2:alone", "1x3x2:alonetakeover"]
+         "1x4x2:resume4", "1x3x2:alone", "1x3x2:alonetakeover", "1x3x2:batch",
+         "1x4x2:overbatch"]
 # Bigger configurations, for --campaign: each took more than CI's minutes
 # or more than 3 GB here (doc/model.md has the figures).
 CAMPAIGN = ["2x2x2", "2x1x2:abort", "2x1x1:crash", "2x2x1:over", "2x3x2:wake", "1x4x3:crash",
             "2x2x2:over", "2x1x1:abort", "1x3x1:join", "2x1x1:takeover", "1x2x1:joinloss",
-            "2x1x1:resume2"]
+            "2x1x1:resume2", "2x1x1:batch"]
 # Each seeded bug, and the configuration that must find it; "bitstate":
 # by a bitstate search, where the exhaustive one fills its memory limit
 # before it reaches the bug (a trail found either way is a real one).
@@ -101,7 +102,8 @@ BUGS = [("BUG_SETTLE_STORE", "2x1x1"), ("BUG_FORSAKE_PUBLISHING", "2x1x1"),
         ("BUG_LEAVE_NO_WAKE", "2x2x2:leave"), ("BUG_LEAVE_WAKE_FIRST", "2x2x2:leave"),
         ("BUG_MARK_SKIPS_BUSY", "2x1x1"), ("BUG_REPAIR_HEADER", "2x2x1:nodeaths"),
         ("BUG_RESUME_BUSY", "1x2x1:resume"), ("BUG_ALONE_CONFIRMED", "1x2x1:alone"),
-        ("BUG_EARLY_CONFIRMED", "2x1x1")]
+        ("BUG_EARLY_CONFIRMED", "2x1x1"), ("BUG_BATCH_SHORT_RELEASE", "1x3x2:batch"),
+        ("BUG_BATCH_LATE_PAYLOAD", "1x4x2:overbatch")]
 
 
 # Searches run in threads (--jobs); each message and counterexample is
@@ -116,7 +118,7 @@ def say(msg):
 
 def parse_config(text):
     modes = r"(:wake|:over|:crash|:abort|:join|:overjoin|:joinloss|:takeover|:leave|:nodeaths|" \
-        r":resume[2-4]?|:alone|:alonetakeover)?"
+        r":resume[2-4]?|:alone|:alonetakeover|:batch|:overbatch)?"
     m = re.fullmatch(r"(\d+)x(\d+)x(\d+)" + modes, text)
     if not m:
         sys.exit("model: --config: say writers x messages x frames, as 2x1x1, optionally "
@@ -128,7 +130,9 @@ def parse_config(text):
                  "a reader that closes, :nodeaths for no deaths or :resume for a durable reader "
                  "that closes and comes back (:resume2 to :resume4: as many times), "
                  ":alone for a writer alone in a queue of one writer slot (1 writer), "
-                 ":alonetakeover for that writer dying and its slot taken over, as "
+                 ":alonetakeover for that writer dying and its slot taken over, :batch for "
+                 "a reader that reads two frames before one release (:overbatch: under the "
+                 "overwrite policy), as "
                  "2x2x2:wake (got '%s')"
                  % text)
     nw, msgs, nslot = (int(x) for x in m.groups()[:3])
@@ -146,7 +150,8 @@ def parse_config(text):
          ":resume": ["-DRESUME"], ":resume2": ["-DRESUME", "-DRESUMES=2"],
          ":resume3": ["-DRESUME", "-DRESUMES=3"],
          ":resume4": ["-DRESUME", "-DRESUMES=4"], ":alone": ["-DALONE"],
-         ":alonetakeover": ["-DALONE", "-DTAKEOVER"]}[m.group(4)]
+         ":alonetakeover": ["-DALONE", "-DTAKEOVER"], ":batch": ["-DBATCH"],
+         ":overbatch": ["-DOVERWRITE", "-DBATCH"]}[m.group(4)]
 
 
 # A verifier built without optimisation compiles in a fifth of the time
