@@ -243,11 +243,8 @@ static void reader(struct sim_proc *p)
 		first_after_restart = false;
 	}
 	uint64_t prev_end = UINT64_MAX;
-	enum {
-		BATCH = SIM_BATCH
-	};
-	mapq_msg ms[BATCH];
-	uint8_t copy[BATCH][1024]; /* on our own stack: other readers run between */
+	mapq_msg ms[SIM_BATCH];
+	uint8_t copy[SIM_BATCH][1024]; /* on our own stack: other readers run between */
 	for (;;) {
 		int timeout = pick_timeout();
 		uint64_t t0 = sim_w.vt;
@@ -256,7 +253,7 @@ static void reader(struct sim_proc *p)
 			timeout = 40;
 		int n = 1;
 		if (cfg->batch) {
-			rc = mapq_read_batch(r, ms, 1 + (unsigned)sim_choose(BATCH), timeout);
+			rc = mapq_read_batch(r, ms, 1 + (unsigned)sim_choose(SIM_BATCH), timeout);
 			if (rc > 0) {
 				n = rc;
 				rc = 0;
@@ -289,7 +286,7 @@ static void reader(struct sim_proc *p)
 		if (prev_end != UINT64_MAX && ms[0].pos != prev_end && waited > rs->max_stall_ns)
 			rs->max_stall_ns = waited;
 		prev_end = tt_frame_end(&ms[n - 1]);
-		const void *data[BATCH];
+		const void *data[SIM_BATCH];
 		for (int i = 0; i < n; i++)
 			data[i] = ms[i].data;
 		if (cfg->overwrite) {
