@@ -45,6 +45,8 @@
  * the frame whose reads began at p. */
 #define mapq__plain_reads(p, n) ((void)(p), (void)(n))
 #define mapq__reads_released(p) ((void)0)
+/* Space at @pos that no record describes was filled. */
+#define mapq__unknown_space(pos) ((void)(pos))
 
 #else /* MAPQ_SIM */
 
@@ -136,6 +138,9 @@
  * (sim.h, reads). */
 #define mapq__plain_reads(p, n) mapq__sim_reads((p), (n))
 #define mapq__reads_released(p) mapq__sim_released(p)
+/* Not a step: space at @pos that no record describes was
+ * filled (sim.h, unknown). */
+#define mapq__unknown_space(pos) mapq__sim_unknown(pos)
 
 #endif /* MAPQ_SIM */
 

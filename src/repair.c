@@ -88,10 +88,71 @@ static int load_record(const struct mapq *q, uint32_t i, struct record *r)
 	return frame >= FRAME_HDR && frame <= q->abort_max ? RECORD_OK : RECORD_NONE;
 }
 
-/* Does reservation @r cover the frame starting at @c? */
+/* What a repairer saw at @c: the pos field, then the word (in that order,
+ * see frame_pos_at); published when pos is @c and the tag is this lap's. */
+struct seen {
+	uint64_t pos, w;
+};
+
+__attribute__((noinline)) static bool published(const struct mapq *q, uint64_t c, struct seen *sn)
+{
+	sn->pos = frame_pos_at(q, c);
+	/* acquire: what is loaded after it (head, in publish_word()) is no
+	 * older than the word. A later lap's word or payload here, read
+	 * with a head from before that lap, passes for a hole of this lap,
+	 * and the CAS from it aborts a later message (mapq-sim --memory
+	 * c11, writers abandoning forsaken frames while the ring laps) */
+	sn->w = mapq__load(commit_at(q, c), memory_order_acquire);
+	/* State NONE is no frame, whatever pos and tag say: no writer or
+	 * repairer ever publishes it. A fresh file's position 0 has pos 0
+	 * and a zero word, whose tag is this lap's when the key is 0; a
+	 * damaged file can show it anywhere. Either way it is space to
+	 * repair as a hole, not a finished frame to look past (which made
+	 * a writer blocked on it spin for ever). */
+	return sn->pos == c && cw_lap(sn->w) == lap_of(q, c) && cw_state(sn->w) != FRAME_NONE;
+}
+
+/*
+ * Where reservation @r's unfinished part starts: past the finished frames
+ * at its start. A batch's writer (mapq_send_batch) publishes its frames
+ * one by one from its confirmation on, so one that died part way left
+ * finished frames before the part nobody will finish; a reservation of
+ * one frame has none. The record's end when all of it is finished. A
+ * tentative record has nothing of its own published, and its space may
+ * be another writer's (who won the CAS for it): its frame part's start.
+ *
+ * The walk starts at head when head is inside the reservation: readers
+ * may have consumed the finished frames, head passed them, and writers
+ * of the next lap reused their space, while the unfinished part holds
+ * head back (found by tests/fault_kill --random: walked from the
+ * record's start, the hole was found by no record, and readers waited
+ * out the unblock timeout). Frames at or past head are intact. Each one
+ * is this lap's (published() checks its pos): a walk from a stale head
+ * stops short where a later lap's frame is, the space is not found
+ * covered, and whoever asked looks again.
+ */
+static uint64_t resv_unfinished(const struct mapq *q, const struct record *r)
+{
+	uint64_t c = r->pos + resv_pad(q, r->pos, r->size), end = r->pos + r->size;
+	if (r->tentative)
+		return c;
+	/* relaxed: a stale head only starts the walk early (above), and
+	 * each frame is judged by published()'s acquire loads. Head is on a
+	 * frame boundary, and never past the unfinished part. */
+	uint64_t h = mapq__load(&q->ctl->head, memory_order_relaxed);
+	if (h > c)
+		c = h < end ? h : end;
+	struct seen sn;
+	while (c < end && published(q, c, &sn) && cw_state(sn.w) != FRAME_CLAIMED &&
+	       !cw_pad(sn.w) && mapq__frame_valid(q, c, sn.w) && cw_size(sn.w) <= end - c)
+		c += cw_size(sn.w);
+	return c;
+}
+
+/* Does reservation @r cover the unfinished space at @c? */
 static bool record_covers(const struct mapq *q, const struct record *r, uint64_t c)
 {
-	return r->pos == c || r->pos + resv_pad(q, r->pos, r->size) == c;
+	return r->pos == c || (c < r->pos + r->size && resv_unfinished(q, r) == c);
 }
 
 bool mapq__reserved_at(const struct mapq *q, uint64_t c)
@@ -172,30 +233,6 @@ __attribute__((noinline)) static bool visible_boundary(const struct mapq *q, uin
 		if (load_record(q, i, &r) == RECORD_OK && r.pos == b)
 			return true;
 	return false;
-}
-
-/* What a repairer saw at @c: the pos field, then the word (in that order,
- * see frame_pos_at); published when pos is @c and the tag is this lap's. */
-struct seen {
-	uint64_t pos, w;
-};
-
-__attribute__((noinline)) static bool published(const struct mapq *q, uint64_t c, struct seen *sn)
-{
-	sn->pos = frame_pos_at(q, c);
-	/* acquire: what is loaded after it (head, in publish_word()) is no
-	 * older than the word. A later lap's word or payload here, read
-	 * with a head from before that lap, passes for a hole of this lap,
-	 * and the CAS from it aborts a later message (mapq-sim --memory
-	 * c11, writers abandoning forsaken frames while the ring laps) */
-	sn->w = mapq__load(commit_at(q, c), memory_order_acquire);
-	/* State NONE is no frame, whatever pos and tag say: no writer or
-	 * repairer ever publishes it. A fresh file's position 0 has pos 0
-	 * and a zero word, whose tag is this lap's when the key is 0; a
-	 * damaged file can show it anywhere. Either way it is space to
-	 * repair as a hole, not a finished frame to look past (which made
-	 * a writer blocked on it spin for ever). */
-	return sn->pos == c && cw_lap(sn->w) == lap_of(q, c) && cw_state(sn->w) != FRAME_NONE;
 }
 
 /* Is @w, seen at @c, a word that this very frame's owner or repairers put
@@ -300,7 +337,10 @@ static int finish(struct mapq *q, const struct record *r, enum finish_how how, u
 		/* Padding is the same whoever writes it. */
 		(void)publish_word(q, r->pos, sn,
 				   cw_make(pad, FRAME_COMMITTED, 1, lap_of(q, r->pos)));
-	uint64_t c = r->pos + pad, size = r->size - pad;
+	/* Past a batch's finished frames: its writer published them */
+	uint64_t c = resv_unfinished(q, r), size = r->pos + r->size - c;
+	if (!size)
+		return REPAIR_NONE;
 	/* Twice at most: a hole whose own word is already there (its
 	 * owner's claim, say, from a writer that died before its pos) is
 	 * published by publish_word's help, and then finished as a frame. */
@@ -371,6 +411,7 @@ static int fill_unknown(struct mapq *q, uint64_t c, uint64_t tail)
 			break; /* no frame is this small: not a hole after all */
 		if (published(q, c, &sn) || !publish_word(q, c, sn, nw))
 			break;
+		mapq__unknown_space(c);
 		did = REPAIR_HOLE;
 		c += size;
 	}
@@ -528,13 +569,15 @@ int mapq__repair_record(struct mapq *q, uint32_t slot)
 	 * published()'s acquire loads. */
 	uint64_t head = mapq__load(&q->ctl->head, memory_order_relaxed);
 	uint64_t tail = mapq__load(&q->ctl->tail, memory_order_relaxed);
-	uint64_t c = r.pos + resv_pad(q, r.pos, r.size);
-	/* Stale if its frame is behind head, or if its CAS on tail never
-	 * happened. The frame, not the record's start: a record that wraps
-	 * starts with padding, which head may have passed while the frame
-	 * after it, at the ring's start, is unfinished (then the owner's
-	 * successor, taking the slot, is the one to finish it). */
-	if (c < head || r.pos >= tail)
+	uint64_t c = resv_unfinished(q, &r);
+	/* Stale if its unfinished part is behind head, or if its CAS on tail
+	 * never happened; done with if all of it is finished. Its unfinished
+	 * part, not the record's start: a record that wraps starts with
+	 * padding, and a batch with the frames its writer published, which
+	 * head may have passed while the frame after them is unfinished
+	 * (then the owner's successor, taking the slot, is the one to finish
+	 * it). */
+	if (c < head || r.pos >= tail || c == r.pos + r.size)
 		return REPAIR_NONE;
 	struct seen sn;
 	if (published(q, c, &sn)) {

@@ -101,6 +101,13 @@ struct mapq__sim_hooks {
 	 * but across processes. */
 	void (*reads)(const void *addr, size_t len);
 	void (*released)(const void *addr);
+	/* A repairer filled space at @pos that no record described when
+	 * it looked (repair.c, fill_unknown): the last resort, for records
+	 * a power cut or damage took. Anywhere else, a reserved byte went
+	 * undescribed, or a record was not found that was there. (A look
+	 * that is stale finds the space published by then, and fills
+	 * nothing.) */
+	void (*unknown)(uint64_t pos);
 };
 
 /* sim.c: all NULL until the simulator sets them */
@@ -162,6 +169,12 @@ static inline void mapq__sim_released(const void *addr)
 {
 	if (mapq__sim.released)
 		mapq__sim.released(addr);
+}
+
+static inline void mapq__sim_unknown(uint64_t pos)
+{
+	if (mapq__sim.unknown)
+		mapq__sim.unknown(pos);
 }
 
 static inline void mapq__sim_value(uint64_t v)
