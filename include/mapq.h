@@ -471,6 +471,34 @@ int mapq_abort(mapq *q);
 MAPQ_WUR int mapq_send(mapq *q, const void *data, size_t len, int timeout_ms);
 
 /**
+ * mapq_send_batch - copy @n messages into the queue, in order, with one
+ * reservation for as many of them as fit in it.
+ * @q:          queue handle.
+ * @msgs:       the messages: each one's @data and @len (@pos and @writer
+ *              are not read).
+ * @n:          how many.
+ * @timeout_ms: how long to wait for space for the first reservation, as
+ *              for mapq_send().
+ *
+ * Consecutive messages whose frames fit in 4 KiB together share one
+ * reservation: one move of the queue's tail, one record, one wake-up
+ * check, where mapq_send() makes one of each per message. Each message of
+ * a reservation is published as soon as it is copied, so readers may
+ * take the first while the others are copied in; a writer stopped part
+ * way is waited for and a dead one repaired, as for mapq_send() of a
+ * small message. A message too large to share goes in a reservation of
+ * its own, as mapq_send() sends it. Only the first reservation waits for
+ * space: once a message is sent, a full ring ends the call.
+ *
+ * Return: the number of messages sent, from the first on (0 for @n 0).
+ * It is less than @n when the ring filled, when a message could not be
+ * sent (the call that starts with that message returns its error), or
+ * when a reservation failed part way (the next call goes on from there). When
+ * none was sent, the errors of mapq_send(), and -EINVAL (@msgs NULL).
+ */
+MAPQ_WUR int mapq_send_batch(mapq *q, const mapq_msg *msgs, unsigned n, int timeout_ms);
+
+/**
  * mapq_reader_open - attach a reader.
  * @q:     queue handle; the reader lives no longer than it.
  * @rp:    on success, the reader.

@@ -112,13 +112,13 @@
  * underscore) are the steps those points stop at; tests/model_labels.sh
  * checks that each fault point is one, or is listed here:
  *
- * not modelled: pad.before_word pad.before_pos
+ * not modelled: pad.before_word pad.before_pos commit.batch_next
  *   recover.scrubbed
  *   sync.before_look sync.before_msync sync.before_checkpoint os.open os.mmap os.msync
  *   os.calloc os.lock
- * (no padding, no counters but the lost ones, no power cut: recovery
- * finds every store made and has nothing to scrub, no sync, no system
- * calls)
+ * (no padding, no batch of sends (each reservation is one frame), no
+ * counters but the lost ones, no power cut: recovery finds every store
+ * made and has nothing to scrub, no sync, no system calls)
  */
 
 #ifndef NW

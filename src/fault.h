@@ -29,6 +29,7 @@
 	XX(PAD_BEFORE_WORD, "pad.before_word")             \
 	XX(PAD_BEFORE_POS, "pad.before_pos")               \
 	XX(COPY_MIDWAY, "copy.midway")                     \
+	XX(COMMIT_BATCH_NEXT, "commit.batch_next")         \
 	XX(COMMIT_BEFORE_CRC, "commit.before_crc")         \
 	XX(COMMIT_BEFORE_STORE, "commit.before_store")     \
 	XX(COMMIT_AFTER_RECORD, "commit.after_record")     \

@@ -79,6 +79,10 @@ struct mapq {
  * reserves it (doc/format.md, "Publish early"): it can no longer be
  * forsaken, so the copy it then makes must stay short. */
 #define MAPQ__PUBLISH_EARLY_MAX 512
+/* mapq_send_batch() puts at most this many bytes of frames in one
+ * reservation (doc/format.md, "Send a batch"; what the bound buys:
+ * doc/performance.md, "Batched sends"). */
+#define MAPQ__BATCH_MAX 4096
 
 struct mapq_reader {
 	struct mapq *q;

@@ -15,6 +15,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stddef.h>
 #include <string.h>
 
@@ -281,6 +282,69 @@ __attribute__((noinline)) static int reserve_wait(struct mapq *q, uint64_t size,
 	}
 }
 
+/* Padding of @pad bytes at @at, the start of our reservation. */
+static inline __attribute__((always_inline)) void publish_pad(struct mapq *q, uint64_t at,
+							      uint64_t pad)
+{
+	(void)MAPQ_FAULT(PAD_BEFORE_WORD);
+	/* relaxed: the release store of pos below publishes it */
+	mapq__store(commit_at(q, at), cw_make(pad, FRAME_COMMITTED, 1, lap_of(q, at)),
+		    memory_order_relaxed);
+	(void)MAPQ_FAULT(PAD_BEFORE_POS);
+	/* release, and last (format.md, publication) */
+	mapq__store(&frame_at(q, at)->pos, at, memory_order_release);
+}
+
+/* The header, commit word and pos of the frame at @pos, whose payload is
+ * written, in that order: once our record is publishing, nobody else
+ * writes them. @len, @crc: the header's. */
+static inline __attribute__((always_inline)) void publish_frame(struct mapq *q, uint64_t pos,
+								uint64_t size, unsigned state,
+								uint32_t len, uint32_t crc)
+{
+	struct fmt_frame *f = frame_at(q, pos);
+	/* plain: the release store of pos below publishes them */
+	mapq__plain_stores(&f->len, FRAME_HDR - offsetof(struct fmt_frame, len));
+	f->len = len;
+	f->crc = crc;
+	f->writer = (uint16_t)q->wslot;
+	f->flags = 0;
+	f->reserved0 = 0;
+	/* relaxed: the release store of pos below publishes it */
+	mapq__store(commit_at(q, pos), cw_make(size, state, 0, lap_of(q, pos)),
+		    memory_order_relaxed);
+	(void)MAPQ_FAULT(COMMIT_BEFORE_POS);
+	/* release, and last: a reader that acquires pos == this position
+	 * reads this word, header and payload, never stale bytes */
+	mapq__store(&f->pos, pos, memory_order_release);
+	(void)MAPQ_FAULT(COMMIT_AFTER_STORE);
+}
+
+/* Our reservation's frames are all published: clear the record, and wake
+ * whoever sleeps for data. */
+static inline __attribute__((always_inline)) void clear_record(struct mapq *q)
+{
+	/* release: a repairer that acquires the record cleared must see the
+	 * frame published. Relaxed, the clear could land before pos (ARM
+	 * keeps a later store behind a release store only when it is a
+	 * release too): a reader past the unblock timeout then saw a
+	 * committed word, no pos and no record, and filled the frame as
+	 * unknown space (mapq-sim --memory weak, a message lost). */
+	mapq__store(&q->wslots[q->wslot].resv_size, 0, memory_order_release);
+	(void)MAPQ_FAULT(COMMIT_AFTER_CLEAR);
+	/* The store of pos above must not pass the sleeper-flag load in
+	 * mapq__wake_data (format.md, "Waiting"). Where the platform lets a
+	 * sleeper force a barrier on us, a compiler barrier is our side of
+	 * the pair, and the sleeper pays (os.h): a seq_cst fence here waits
+	 * for every store of the frame to reach its line, once per message
+	 * (what that cost: doc/performance.md). Elsewhere, a seq_cst fence. */
+	if (q->light_fence)
+		mapq__light_fence();
+	else
+		mapq__fence(memory_order_seq_cst);
+	mapq__wake_data(q);
+}
+
 /*
  * Publish the frame at @pos (whose header and payload are written) in
  * final state @state, unless a repairer forsook our reservation: then it
@@ -323,56 +387,15 @@ static inline __attribute__((always_inline)) bool settle(struct mapq *q, uint64_
 	}
 	(void)MAPQ_FAULT(COMMIT_AFTER_RECORD);
 	uint64_t pad = rec - size;
-	if (pad) {
-		/* Padding first, at the reservation's start, as a frame of its
-		 * own. Only now, with the record ours: a repairer that forsook
-		 * us publishes the same padding, and head may then pass it and
-		 * a later lap take the space before a late store of ours
-		 * (mapq-sim, 1 KiB messages in a 4 KiB ring). */
-		uint64_t at = pos - pad;
-		(void)MAPQ_FAULT(PAD_BEFORE_WORD);
-		/* relaxed: the release store of pos below publishes it */
-		mapq__store(commit_at(q, at), cw_make(pad, FRAME_COMMITTED, 1, lap_of(q, at)),
-			    memory_order_relaxed);
-		(void)MAPQ_FAULT(PAD_BEFORE_POS);
-		/* release, and last (format.md, publication) */
-		mapq__store(&frame_at(q, at)->pos, at, memory_order_release);
-	}
-	struct fmt_frame *f = frame_at(q, pos);
-	/* plain: the release store of pos below publishes them */
-	mapq__plain_stores(&f->len, FRAME_HDR - offsetof(struct fmt_frame, len));
-	f->len = len;
-	f->crc = crc;
-	f->writer = (uint16_t)q->wslot;
-	f->flags = 0;
-	f->reserved0 = 0;
-	/* relaxed: the release store of pos below publishes it */
-	mapq__store(commit_at(q, pos), cw_make(size, state, 0, lap_of(q, pos)),
-		    memory_order_relaxed);
-	(void)MAPQ_FAULT(COMMIT_BEFORE_POS);
-	/* release, and last: a reader that acquires pos == this position
-	 * reads this word, header and payload, never stale bytes */
-	mapq__store(&f->pos, pos, memory_order_release);
-	(void)MAPQ_FAULT(COMMIT_AFTER_STORE);
-	/* release: a repairer that acquires the record cleared must see the
-	 * frame published. Relaxed, the clear could land before pos (ARM
-	 * keeps a later store behind a release store only when it is a
-	 * release too): a reader past the unblock timeout then saw a
-	 * committed word, no pos and no record, and filled the frame as
-	 * unknown space (mapq-sim --memory weak, a message lost). */
-	mapq__store(&ws->resv_size, 0, memory_order_release);
-	(void)MAPQ_FAULT(COMMIT_AFTER_CLEAR);
-	/* The store of pos above must not pass the sleeper-flag load in
-	 * mapq__wake_data (format.md, "Waiting"). Where the platform lets a
-	 * sleeper force a barrier on us, a compiler barrier is our side of
-	 * the pair, and the sleeper pays (os.h): a seq_cst fence here waits
-	 * for every store of the frame to reach its line, once per message
-	 * (what that cost: doc/performance.md). Elsewhere, a seq_cst fence. */
-	if (q->light_fence)
-		mapq__light_fence();
-	else
-		mapq__fence(memory_order_seq_cst);
-	mapq__wake_data(q);
+	/* Padding first, at the reservation's start, as a frame of its own.
+	 * Only now, with the record ours: a repairer that forsook us
+	 * publishes the same padding, and head may then pass it and a later
+	 * lap take the space before a late store of ours (mapq-sim, 1 KiB
+	 * messages in a 4 KiB ring). */
+	if (pad)
+		publish_pad(q, pos - pad, pad);
+	publish_frame(q, pos, size, state, len, crc);
+	clear_record(q);
 	return true;
 }
 
@@ -623,7 +646,27 @@ static int send_in_halves(mapq *q, void *buf, const void *data, size_t len)
 	return commit_frame(q, len, &crc);
 }
 
-int mapq_send(mapq *q, const void *data, size_t len, int timeout_ms)
+/* Copy @len bytes of @data into the payload at @buf of the frame at @pos,
+ * and return the frame's CRC. */
+static inline __attribute__((always_inline)) uint32_t copy_in(mapq *q, void *buf, uint64_t pos,
+							      const void *data, size_t len)
+{
+	mapq__plain_stores(buf, len);
+	if (len < MAPQ__COPY_CRC_MIN) {
+		/* memcpy's pointers must be valid even for 0 bytes, and data
+		 * may be NULL then */
+		if (len)
+			memcpy(buf, data, len); /* and the CRC then reads L1 */
+		return mapq__frame_crc_new(pos, (uint32_t)len, (uint16_t)q->wslot, buf);
+	}
+	/* The CRC is computed as the payload is copied in (one pass over it,
+	 * not two), and is of the bytes in the frame. */
+	return mapq__frame_crc_copy(buf, pos, (uint32_t)len, (uint16_t)q->wslot, data,
+				    (uint32_t)len);
+}
+
+static inline __attribute__((always_inline)) int send_one(mapq *q, const void *data, size_t len,
+							  int timeout_ms)
 {
 	void *buf;
 
@@ -635,20 +678,111 @@ int mapq_send(mapq *q, const void *data, size_t len, int timeout_ms)
 		return r;
 	if (len && MAPQ_FAULT_ARMED())
 		return send_in_halves(q, buf, data, len);
-	uint32_t crc;
-	mapq__plain_stores(buf, len);
-	if (len < MAPQ__COPY_CRC_MIN) {
-		/* memcpy's pointers must be valid even for 0 bytes, and data
-		 * may be NULL then */
-		if (len)
-			memcpy(buf, data, len); /* and the CRC then reads L1 */
-		crc = mapq__frame_crc_new(q->resv_pos, (uint32_t)len, (uint16_t)q->wslot, buf);
-	} else {
-		/* The CRC is computed as the payload is copied in (one pass
-		 * over it, not two), and is of the bytes in the frame. */
-		crc = mapq__frame_crc_copy(buf, q->resv_pos, (uint32_t)len, (uint16_t)q->wslot,
-					   data, (uint32_t)len);
-	}
+	uint32_t crc = copy_in(q, buf, q->resv_pos, data, len);
 	/* one call of commit_frame(), which is inlined: one copy of it */
 	return commit_frame(q, len, &crc);
+}
+
+int mapq_send(mapq *q, const void *data, size_t len, int timeout_ms)
+{
+	return send_one(q, data, len, timeout_ms);
+}
+
+/*
+ * The frame bytes one reservation of mapq_send_batch() may hold. Its
+ * frames are published one by one from the reservation on, as a small
+ * send's one frame is (format.md, "Send a batch"), so a stopped writer
+ * holds readers at its next frame: the bound keeps that copy short. And
+ * what a writer that died part way leaves is aborted as one frame
+ * (repair.c), which abort_max bounds (never more than half the ring).
+ */
+static inline uint64_t batch_bytes(const struct mapq *q)
+{
+	return q->abort_max < MAPQ__BATCH_MAX ? q->abort_max : MAPQ__BATCH_MAX;
+}
+
+/*
+ * One reservation's worth of @msgs (@n of them, at least 1): the first
+ * message, and those after it whose frames fit in batch_bytes() with it.
+ * Returns how many were sent, or an error if none was; *@cut when a
+ * failure sent fewer than the reservation held.
+ */
+static int send_run(mapq *q, const mapq_msg *msgs, unsigned n, int timeout_ms, bool *cut)
+{
+	uint64_t total = 0, limit = batch_bytes(q);
+	unsigned k = 0;
+	for (; k < n; k++) {
+		size_t len = msgs[k].len;
+		if (len > q->max_msg || (len && !msgs[k].data))
+			break; /* reported by the call that starts with it */
+		uint64_t fs = frame_size(len);
+		if (total + fs > limit)
+			break;
+		total += fs;
+	}
+	if (k <= 1) {
+		int r = send_one(q, msgs[0].data, msgs[0].len, timeout_ms);
+		return r ? r : 1;
+	}
+	if (!timeout_ok(timeout_ms))
+		return -EINVAL;
+	if (inherited(q))
+		return -MAPQ_EFORKED;
+	if (q->resv_size)
+		return -MAPQ_ESTATE;
+	if (q->wslot < 0) {
+		int err = mapq__wslot_attach(q);
+		if (err)
+			return err;
+	}
+	uint64_t pos = 0, size = 0;
+	int r = reserve_frame(q, total, &pos, &size, timeout_ms, true);
+	if (r)
+		return r;
+	struct fmt_wslot *ws = &q->wslots[q->wslot];
+	uint64_t pad = q->resv_rec - size, end = pos + size, bytes = 0;
+	(void)MAPQ_FAULT(COMMIT_AFTER_RECORD);
+	if (pad)
+		publish_pad(q, pos - pad, pad);
+	unsigned i = 0;
+	for (uint64_t c = pos; i < k; i++) {
+		size_t len = msgs[i].len;
+		if (i && (r = MAPQ_FAULT(COMMIT_BATCH_NEXT)) != 0) {
+			/* An injected failure: the rest becomes one aborted
+			 * frame, and the call reports what it sent. */
+			publish_frame(q, c, end - c, FRAME_ABORTED, 0, 0);
+			count(&ws->aborted, 1);
+			*cut = true;
+			break;
+		}
+		void *buf = (uint8_t *)frame_at(q, c) + FRAME_HDR;
+		uint32_t crc = copy_in(q, buf, c, msgs[i].data, len);
+		publish_frame(q, c, frame_size(len), FRAME_COMMITTED, (uint32_t)len, crc);
+		c += frame_size(len);
+		bytes += len;
+	}
+	clear_record(q);
+	count(&ws->msgs, i);
+	count(&ws->bytes, bytes);
+	prefetch_for_write(q, end, size);
+	return (int)i;
+}
+
+int mapq_send_batch(mapq *q, const mapq_msg *msgs, unsigned n, int timeout_ms)
+{
+	if (!q || (n && !msgs) || !timeout_ok(timeout_ms))
+		return -EINVAL;
+	if (n > INT_MAX)
+		n = INT_MAX;
+	unsigned sent = 0;
+	bool cut = false;
+	while (sent < n && !cut) {
+		/* Only the first reservation waits: a call that has sent
+		 * something returns rather than wait again. */
+		int r = send_run(q, msgs + sent, n - sent, sent ? 0 : timeout_ms, &cut);
+		if (r < 0)
+			return sent ? (int)sent : r;
+		sent += (unsigned)r;
+	}
+	return (int)sent;
 }
