@@ -62,6 +62,39 @@ static int send_one(mapq *q, const struct tt_role_args *a, struct tt_state *st, 
 	}
 }
 
+/* Messages *@seq.. through mapq_send_batch(), two to TT_SEND_BATCH of
+ * them, each acknowledged as the call says it was sent; retries what the
+ * queue says to retry. 0, -1 (told to stop) or an exit code. */
+static int send_batch_of(mapq *q, const struct tt_role_args *a, struct tt_state *st, uint8_t *buf,
+			 uint64_t *x, uint64_t *seq, _Atomic uint64_t *ack)
+{
+	uint32_t lens[TT_SEND_BATCH];
+	unsigned n = 2 + (unsigned)(next_rand(x) % (TT_SEND_BATCH - 1));
+	for (unsigned i = 0; i < n; i++)
+		lens[i] = a->min_size + (uint32_t)(next_rand(x) % (a->max_size - a->min_size + 1));
+	for (unsigned i = 0; i < n;) {
+		int rc = tt_send_batch(q, buf, a->max_size, lens + i, n - i, (uint16_t)a->id,
+				       (uint16_t)a->inc, *seq, 200);
+		if (rc > 0) {
+			i += (unsigned)rc;
+			*seq += (uint64_t)rc;
+			/* release: the verdict reads it after we are gone */
+			atomic_store_explicit(ack, *seq, memory_order_release);
+			continue;
+		}
+		/* as send_one() */
+		if (rc != -ETIMEDOUT && rc != -EAGAIN && rc != -MAPQ_ESTALLED) {
+			fprintf(stderr, "mapq-torture: writer %u.%u: seq %llu: %s\n", a->id, a->inc,
+				(unsigned long long)*seq, mapq_strerror(rc));
+			return 3;
+		}
+		/* acquire: pairs with the parent's store of stop */
+		if (atomic_load_explicit(&st->hdr->stop, memory_order_acquire))
+			return -1;
+	}
+	return 0;
+}
+
 int tt_writer(const struct tt_role_args *a)
 {
 	struct tt_state st;
@@ -73,7 +106,8 @@ int tt_writer(const struct tt_role_args *a)
 	}
 	if (open_queue(a, &q))
 		return 2;
-	uint8_t *buf = malloc(a->max_size);
+	/* room for a batch (send_batch_of) */
+	uint8_t *buf = malloc((size_t)a->max_size * TT_SEND_BATCH);
 	if (!buf)
 		return 2;
 	_Atomic uint64_t *ack = &st.acks[(size_t)a->id * TT_MAX_INC + a->inc];
@@ -105,6 +139,11 @@ int tt_writer(const struct tt_role_args *a)
 					seq++;
 				break;
 			}
+		} else if (seq % 8 == 4 && !(breaker && seq < 50 + TT_SEND_BATCH)) {
+			/* (not over the breaker's message, which goes alone) */
+			r = send_batch_of(q, a, &st, buf, &x, &seq, ack);
+			if (r == 0)
+				continue; /* acknowledged as sent */
 		} else {
 			r = send_one(q, a, &st, buf, len, seq, false);
 		}

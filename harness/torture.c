@@ -623,7 +623,9 @@ int main(int argc, char **argv)
 				 .min_size = TT_MIN_MSG,
 				 .max_size = 512,
 				 .capacity = 65536,
-				 .unblock_ms = 1000 };
+				 .unblock_ms = 1000,
+				 /* writers send some batches (roles.c) */
+				 .inflight_max = TT_SEND_BATCH };
 	g.kill_who = "both";
 	g.a.ready = "-";
 	g.run.seed = tt_now_ns() ^ (uint64_t)tt_getpid();

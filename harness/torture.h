@@ -109,6 +109,12 @@ int tt_check(const void *buf, size_t len, struct tt_stamp *out);
 /* send.c: send message number @seq of @len bytes at @buf, as mapq_send()
  * does (same results), by one of the two ways a frame is published. */
 int tt_send(mapq *q, const void *buf, uint32_t len, uint64_t seq, int timeout_ms);
+/* Messages @seq.. (@n of them, at most TT_SEND_BATCH, of @lens[i] bytes)
+ * stamped for writer @writer.@inc into @buf, @stride bytes apart, and
+ * sent with one mapq_send_batch(): how many it sent, or its error. */
+#define TT_SEND_BATCH 4
+int tt_send_batch(mapq *q, uint8_t *buf, uint32_t stride, const uint32_t *lens, unsigned n,
+		  uint16_t writer, uint16_t inc, uint64_t seq, int timeout_ms);
 
 /* roles.c: run a child role; returns its exit status. */
 struct tt_role_args {
@@ -151,6 +157,9 @@ struct tt_run {
 	uint32_t writers, readers, min_size, max_size, unblock_ms;
 	uint64_t capacity, seed;
 	bool overwrite, durable, alone;
+	/* messages a writer may have in flight when it dies: 1, or a batch's
+	 * (TT_SEND_BATCH) where writers send batches */
+	uint32_t inflight_max;
 	double duration_s, kill_rate, pause_rate, hostile;
 	const char *fault_points, *brk, *command;
 	/* what happened */

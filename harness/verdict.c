@@ -56,7 +56,8 @@ static void count_losses(const struct tt_state *st, const struct tt_run *run, ui
 							      memory_order_acquire);
 			uint64_t got = tt_pair(st, r, w, i)->got;
 			lo += acked > got ? acked - got : 0;
-			hi += acked + 1 > got ? acked + 1 - got : 0;
+			uint64_t sent = acked + (run->inflight_max ? run->inflight_max : 1);
+			hi += sent > got ? sent - got : 0;
 		}
 	lo = lo > killed ? lo - killed : 0;
 	uint64_t told = tt_rstats(st, r)->lapped_lost;
