@@ -51,7 +51,8 @@ TOP = os.path.dirname(HERE)
 # overwrite policy, crashes of every process (recovery on open), power
 # cuts (writers sync; the file keeps what reached the disk), readers that
 # drop their names as they close, a writer alone (one writer slot),
-# readers that take several messages a read, a short unblock timeout,
+# readers that take several messages a read, writers that send several
+# a reservation, a short unblock timeout,
 # and store
 # buffers (--memory: a memory weaker than sequential consistency, where a
 # missing fence or a weakened order shows), without deaths and with them.
@@ -81,6 +82,10 @@ SIM_WORKLOADS = [
     # readers taking several messages a read, released at once
     ("batch", ["-w", "2", "-r", "2", "-k", "2", "--stalls", "1", "--max-size", "1024",
                "--batch"]),
+    # writers sending batches (several frames to a reservation) over
+    # enough laps that a dead batch's consumed frames are reused
+    ("send-batch", ["-w", "2", "-r", "2", "-k", "2", "--stalls", "1", "-m", "60", "--max-size",
+                    "120", "--send-batch"]),
     ("short-unblock", ["-w", "3", "-r", "2", "-k", "1", "--stalls", "2", "--unblock-ms", "1"]),
     ("weak", ["--memory", "weak", "-k", "0"]),
     ("weak-deaths", ["--memory", "weak", "-w", "3", "-r", "2", "-k", "2", "--stalls", "1"]),

@@ -81,6 +81,9 @@ static const char usage[] =
 	"                       or on its record, and nobody forsakes it\n"
 	"      --batch          readers take up to four messages a read\n"
 	"                       (mapq_read_batch) and release them at once\n"
+	"      --send-batch     writers send some messages two to four at a time\n"
+	"                       (mapq_send_batch): one reservation, frames published\n"
+	"                       one by one\n"
 	"  -m, --messages N     messages per writer (16: more than the ring holds)\n"
 	"      --capacity B     ring bytes, a power of two >= 4096 (4096)\n"
 	"      --min-size B     smallest payload, >= %u (%u)\n"
@@ -155,7 +158,8 @@ enum {
 	O_REJOIN,
 	O_PLAIN,
 	O_FULL_FENCES,
-	O_BATCH
+	O_BATCH,
+	O_SEND_BATCH
 };
 
 static const struct option longopts[] = {
@@ -197,6 +201,7 @@ static const struct option longopts[] = {
 	{ "drop", no_argument, NULL, O_DROP },
 	{ "alone", no_argument, NULL, O_ALONE },
 	{ "batch", no_argument, NULL, O_BATCH },
+	{ "send-batch", no_argument, NULL, O_SEND_BATCH },
 	{ "rejoin-oldest", no_argument, NULL, O_REJOIN },
 	{ "plain-stores", no_argument, NULL, O_PLAIN },
 	{ "full-fences", no_argument, NULL, O_FULL_FENCES },
@@ -352,6 +357,8 @@ static void print_command(FILE *f, const struct campaign *c, uint64_t seed, bool
 		fprintf(f, " --alone");
 	if (g->batch)
 		fprintf(f, " --batch");
+	if (g->send_batch)
+		fprintf(f, " --send-batch");
 	if (g->rejoin_oldest)
 		fprintf(f, " --rejoin-oldest");
 	if (g->plain_stores)
@@ -466,10 +473,12 @@ static void parse(int argc, char **argv, struct campaign *c)
 			g->capacity = number("--capacity", optarg, 4096, 1u << 24);
 			break;
 		case O_MIN:
-			g->min_size = (unsigned)number("--min-size", optarg, TT_MIN_MSG, 1024);
+			g->min_size = (unsigned)number("--min-size", optarg, TT_MIN_MSG,
+						       SIM_MAX_MSG);
 			break;
 		case O_MAX:
-			g->max_size = (unsigned)number("--max-size", optarg, TT_MIN_MSG, 1024);
+			g->max_size = (unsigned)number("--max-size", optarg, TT_MIN_MSG,
+						       SIM_MAX_MSG);
 			break;
 		case O_UNBLOCK:
 			g->unblock_ms = (int)number("--unblock-ms", optarg, 1, 60000);
@@ -523,6 +532,9 @@ static void parse(int argc, char **argv, struct campaign *c)
 			break;
 		case O_BATCH:
 			g->batch = true;
+			break;
+		case O_SEND_BATCH:
+			g->send_batch = true;
 			break;
 		case O_REJOIN:
 			g->rejoin_oldest = true;

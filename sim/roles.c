@@ -135,20 +135,67 @@ static void sync_now(struct sim_proc *p, mapq *q)
 		fail_rc(p, "sync", rc);
 }
 
+/* --send-batch: messages @seq.. (@n of them) through mapq_send_batch(),
+ * with @lens; each acknowledged as the call says it was sent; retried as
+ * send_retrying() retries. */
+static void send_batch_retrying(struct sim_proc *p, mapq *q, uint8_t *buf, const uint32_t *lens,
+				unsigned n, uint64_t *seq, _Atomic uint64_t *ack)
+{
+	for (unsigned i = 0; i < n;) {
+		int timeout = pick_timeout();
+		uint64_t t0 = sim_w.vt;
+		p->quiet_timer = false;
+		int rc = tt_send_batch(q, buf, SIM_MAX_MSG, lens + i, n - i, (uint16_t)p->id,
+				       (uint16_t)p->inc, *seq, timeout);
+		judge_wait(p, "send_batch", timeout, t0, rc, rc > 0);
+		if (rc > 0) {
+			sim_w.progress_vt = sim_w.vt;
+			i += (unsigned)rc;
+			*seq += (uint64_t)rc;
+			/* relaxed: one process runs at a time */
+			atomic_store_explicit(ack, *seq, memory_order_relaxed);
+			continue;
+		}
+		/* as send_retrying() */
+		if (rc == -MAPQ_ESTALLED &&
+		    sim_w.vt - t0 < (uint64_t)sim_w.cfg->unblock_ms * 1000000u)
+			sim_fail("false -MAPQ_ESTALLED: writer %u.%u: its batch took %.3f ms, less "
+				 "than the %d ms unblock timeout after which readers may skip a "
+				 "frame",
+				 p->id, p->inc, (double)(sim_w.vt - t0) / 1e6,
+				 sim_w.cfg->unblock_ms);
+		if (rc != -ETIMEDOUT && rc != -EAGAIN && rc != -MAPQ_ESTALLED)
+			fail_rc(p, "send_batch", rc);
+	}
+}
+
 static void writer(struct sim_proc *p)
 {
 	const struct sim_config *cfg = sim_w.cfg;
 	mapq *q = open_queue(p);
-	uint8_t buf[1024];
+	uint8_t buf[TT_SEND_BATCH * SIM_MAX_MSG]; /* a stack each: processes interleave */
 	/* relaxed: one process runs at a time */
 	_Atomic uint64_t *ack = &sim_w.st.acks[(size_t)p->id * TT_MAX_INC + p->inc];
 	uint64_t left = cfg->messages - acked_before(p), seq = 0;
-	while (left--) {
-		uint32_t len = cfg->min_size +
-			       (uint32_t)sim_choose(cfg->max_size - cfg->min_size + 1);
-		tt_fill(buf, len, (uint16_t)p->id, (uint16_t)p->inc, seq);
-		send_retrying(p, q, buf, len, seq);
-		atomic_store_explicit(ack, ++seq, memory_order_relaxed);
+	while (left) {
+		/* --send-batch: two to four at a time, one time in two */
+		unsigned n = cfg->send_batch && left > 1 && sim_choose(2)
+				     ? 2 + (unsigned)sim_choose(TT_SEND_BATCH - 1)
+				     : 1;
+		if (n > left)
+			n = (unsigned)left;
+		uint32_t lens[TT_SEND_BATCH];
+		for (unsigned i = 0; i < n; i++)
+			lens[i] = cfg->min_size +
+				  (uint32_t)sim_choose(cfg->max_size - cfg->min_size + 1);
+		if (n > 1) {
+			send_batch_retrying(p, q, buf, lens, n, &seq, ack);
+		} else {
+			tt_fill(buf, lens[0], (uint16_t)p->id, (uint16_t)p->inc, seq);
+			send_retrying(p, q, buf, lens[0], seq);
+			atomic_store_explicit(ack, ++seq, memory_order_relaxed);
+		}
+		left -= n;
 		/* now and then, and after the last */
 		if (cfg->events[EV_POWER] && (!left || sim_choose(4) == 0))
 			sync_now(p, q);

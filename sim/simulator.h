@@ -31,12 +31,13 @@
 #define SIM_MAX_MAPS 8
 #define SIM_MAX_ALLOCS 32
 #define SIM_STACK (256 * 1024)
-#define SIM_BATCH 4     /* --batch: most messages a reader takes a read */
-#define SIM_TRACE 4096  /* steps kept for the trace: the last ones */
-#define SIM_SB 8        /* stores a process's store buffer holds (memory.c) */
-#define SIM_SB_PLAIN 32 /* ... with --plain-stores, whose payloads take several */
-#define SIM_PIECE 64    /* plain bytes one buffered store holds, at most */
-#define SIM_PLAIN 1024  /* plain bytes one run of plain stores may buffer */
+#define SIM_BATCH 4      /* --batch: most messages a reader takes a read */
+#define SIM_TRACE 4096   /* steps kept for the trace: the last ones */
+#define SIM_SB 8         /* stores a process's store buffer holds (memory.c) */
+#define SIM_SB_PLAIN 32  /* ... with --plain-stores, whose payloads take several */
+#define SIM_PIECE 64     /* plain bytes one buffered store holds, at most */
+#define SIM_PLAIN 1024   /* plain bytes one run of plain stores may buffer */
+#define SIM_MAX_MSG 1024 /* the largest --max-size */
 
 enum sim_strategy {
 	SIM_RANDOM,
@@ -116,6 +117,7 @@ struct sim_config {
 	bool drop;          /* a durable reader that closes drops its name now and then */
 	bool alone;         /* one writer slot: the writer is alone (writer.c) */
 	bool batch;         /* readers take several messages a read (mapq_read_batch) */
+	bool send_batch;    /* writers send some in batches (mapq_send_batch) */
 	bool plain_stores;  /* plain stores into frames wait in store buffers too */
 	bool full_fences;   /* no membarrier: commits make full fences (kernel.c) */
 	enum sim_strategy strategy;

@@ -27,6 +27,7 @@
  *   full-fences                no membarrier: commits fence fully, if so
  *   alone                      one writer slot (-w 1 --alone), if so
  *   batch                      readers read in batches (--batch), if so
+ *   send-batch                 writers send in batches (--send-batch), if so
  *   deaths STEP...             the steps where a process dies
  *   stalls STEP...             the steps where a process stalls
  *   crashes STEP...            the steps where every process dies
@@ -127,6 +128,8 @@ int sim_tape_save(const char *path, const struct sim_config *cfg, const struct s
 		fprintf(f, "\nalone");
 	if (cfg->batch)
 		fprintf(f, "\nbatch");
+	if (cfg->send_batch)
+		fprintf(f, "\nsend-batch");
 	fprintf(f, "\ndeaths");
 	for (unsigned e = 0; e < EV_KINDS; e++) {
 		fprintf(f, "%s", e ? event_keys[e] : "");
@@ -252,6 +255,7 @@ int sim_tape_load(const char *path, struct sim_config *cfg, struct sim_tape *t,
 	cfg->full_fences = false;
 	cfg->alone = false;
 	cfg->batch = false;
+	cfg->send_batch = false;
 	*fingerprint = 0;
 	if (kind_len)
 		kind[0] = 0;
@@ -339,6 +343,8 @@ int sim_tape_load(const char *path, struct sim_config *cfg, struct sim_tape *t,
 			cfg->alone = true;
 		} else if (!strcmp(key, "batch")) {
 			cfg->batch = true;
+		} else if (!strcmp(key, "send-batch")) {
+			cfg->send_batch = true;
 		} else if (!strcmp(key, "memory")) {
 			if (!sim_memory_parse(rest, &cfg->memory))
 				rc = bad(&l, "memory: '%s' is not a memory (sc, tso, weak or c11)",

@@ -74,6 +74,7 @@ void sim_judge(struct sim_result *res)
 	run.seed = sim_w.seed;
 	run.durable = cfg->durable;
 	run.overwrite = cfg->overwrite;
+	run.inflight_max = cfg->send_batch ? TT_SEND_BATCH : 1;
 	for (unsigned w = 0; w < cfg->writers; w++)
 		run.incarnations[w] = sim_w.incarnations[w];
 	snprintf(run.failure, sizeof(run.failure), "%.*s", (int)sizeof(run.failure) - 1,

@@ -237,6 +237,17 @@ expect campaign-batch 0 'PASS: [0-9]+ schedules' -q -n "$((N / 5))" --time-limit
 	-w 2 -r 2 -k 2 --stalls 1 --max-size 1024 --batch --seed 31
 expect campaign-batch-overwrite 0 'PASS: [0-9]+ schedules' -q -n "$((N / 5))" --time-limit 60 \
 	-w 2 -r 2 -k 2 --stalls 1 --max-size 1024 -m 24 --overwrite --batch --seed 32
+# writers sending two to four messages a reservation (mapq_send_batch),
+# over enough laps that a dead batch's consumed frames are reused while
+# its unfinished one holds head back; with crashes (recovery on open),
+# and under overwrite, where a lapped reader's losses add up with a
+# batch in flight
+expect campaign-send-batch 0 'PASS: [0-9]+ schedules' -q -n "$((N / 5))" --time-limit 60 \
+	-w 2 -r 2 -k 2 --stalls 1 -m 60 --max-size 120 --send-batch --seed 33
+expect campaign-send-batch-crashes 0 'PASS: [0-9]+ schedules' -q -n "$((N / 5))" --time-limit 60 \
+	-w 2 -r 2 -k 1 --stalls 1 --crashes 1 -m 40 --max-size 120 --send-batch --batch --seed 34
+expect campaign-send-batch-overwrite 0 'PASS: [0-9]+ schedules' -q -n "$((N / 5))" --time-limit 60 \
+	-w 2 -r 2 -k 2 --stalls 1 -m 24 --max-size 120 --overwrite --send-batch --seed 35
 expect campaign-alone-crashes 0 'PASS: [0-9]+ schedules' -q -n "$((N / 5))" --time-limit 60 \
 	-w 1 -r 2 -k 1 --stalls 1 --crashes 2 --alone --seed 30
 expect campaign-one-writer-stalls 0 'PASS: [0-9]+ schedules' -q -n "$((N / 5))" --time-limit 60 \
