@@ -214,18 +214,25 @@ def report(args, runs, med):
                 ratio(one and one["msgs_per_s"], raw and raw["msgs_per_s"]),
                 ratio(one and one["msgs_per_s"], q and q["msgs_per_s"])))
     if any(tp("mapq-batch", s) for s in sizes):
-        lines += ["", "## Batched reads: mapq-batch (messages/s)", "",
-                  "The same sends; each reader takes what is ready, up to 64 messages, with one "
-                  "`mapq_read_batch()` and releases them with one `mapq_release()`.", "",
+        lines += ["", "## Batched sends and reads: mapq-batch (messages/s)", "",
+                  "Each writer gives 64 messages at a time to `mapq_send_batch()` (one "
+                  "reservation for each run of them that fits in 4 KiB); each reader takes "
+                  "what is ready, up to 64 messages, with one `mapq_read_batch()` and releases "
+                  "them with one `mapq_release()`.", "",
                   "| size | 1x1 | 2 writers x 1 reader | 1 writer x 2 readers |"
-                  " 1x1 / mapq 1x1 | 1x2 / mapq 1x2 |", "|---:|---:|---:|---:|---:|---:|"]
+                  " 1x1 / raw ring | 1x1 / batch ring | 1x1 / mapq 1x1 | 1x2 / mapq 1x2 |",
+                  "|---:|---:|---:|---:|---:|---:|---:|---:|"]
         for s in sizes:
             cells = [tp("mapq-batch", s, w, r) for w, r in ((1, 1), (2, 1), (1, 2))]
             one, two = tp("mapq", s), tp("mapq", s, 1, 2)
+            raw, batch = tp("raw-ring", s), tp("batch-ring", s)
+            first = cells[0] and cells[0]["msgs_per_s"]
             lines.append("| %d B | " % s + " | ".join(fmt_rate(c["msgs_per_s"]) if c else "not run"
                                                        for c in cells) +
-                         " | %s | %s |" % (
-                             ratio(cells[0] and cells[0]["msgs_per_s"], one and one["msgs_per_s"]),
+                         " | %s | %s | %s | %s |" % (
+                             ratio(first, raw and raw["msgs_per_s"]),
+                             ratio(first, batch and batch["msgs_per_s"]),
+                             ratio(first, one and one["msgs_per_s"]),
                              ratio(cells[2] and cells[2]["msgs_per_s"], two and two["msgs_per_s"])))
     lat = [(k, v) for k, v in med.items() if k[0] == "lat"]
     lines += ["", "## Round trip of a 64-byte message (ns)", "",
@@ -302,7 +309,17 @@ def report(args, runs, med):
     target("busy-poll round trip p50, writers alone: / cache-line round trip p50 <= 2",
            per_run(("lat", "mapq-alone", "poll"), ("lat", "cache-line", ""), "p50_ns"), 2,
            higher_better=False)
-    target("64 B 1 writer x 2 readers, batched reads: mapq-batch 1x2 / mapq 1x2",
+    target("64 B 1x1, batched sends and reads: mapq-batch / raw ring messages/s >= 1.0 "
+           "(goal 1.2)", per_run(tpk("mapq-batch", 64), tpk("raw-ring", 64)), 1.0, goal=1.2)
+    target("64 B 1x1, batched sends and reads: mapq-batch / batch ring messages/s",
+           per_run(tpk("mapq-batch", 64), tpk("batch-ring", 64)), None)
+    target("64 B 2 writers x 1 reader, batched: mapq-batch 2x1 / mapq-batch 1x1 >= 0.9",
+           per_run(tpk("mapq-batch", 64, 2, 1), tpk("mapq-batch", 64)), 0.9)
+    target("64 B 1 writer x 2 readers, batched: mapq-batch 1x2 / mapq-batch 1x1 >= 0.9",
+           per_run(tpk("mapq-batch", 64, 1, 2), tpk("mapq-batch", 64)), 0.9)
+    target("4 KiB 1x1, batched: mapq-batch / raw ring bandwidth >= 0.95",
+           per_run(tpk("mapq-batch", 4096), tpk("raw-ring", 4096), "mb_per_s"), 0.95)
+    target("64 B 1 writer x 2 readers, batched: mapq-batch 1x2 / mapq 1x2",
            per_run(tpk("mapq-batch", 64, 1, 2), tpk("mapq", 64, 1, 2)), None)
     lines += ["", "## Targets (issues 8 and 17)", "",
               "A ratio is the median over the runs of each run's own ratio.", "",
