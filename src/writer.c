@@ -747,7 +747,7 @@ static int send_run(mapq *q, const mapq_msg *msgs, unsigned n, int timeout_ms, b
 	unsigned i = 0;
 	for (uint64_t c = pos; i < k; i++) {
 		size_t len = msgs[i].len;
-		if (i && (r = MAPQ_FAULT(COMMIT_BATCH_NEXT)) != 0) {
+		if (i && MAPQ_FAULT(COMMIT_BATCH_NEXT) != 0) {
 			/* An injected failure: the rest becomes one aborted
 			 * frame, and the call reports what it sent. */
 			publish_frame(q, c, end - c, FRAME_ABORTED, 0, 0);
