@@ -77,8 +77,8 @@ extern const struct bench_mech bench_mapq, bench_mapq_alone, bench_mapq_batch, b
 	bench_cacheline, bench_zeromq, bench_nng;
 
 /* mech_mapq.c: @n sends, reads and releases in one process (--pairs);
- * @alone: in a queue of one writer slot */
-int bench_mapq_pairs(const char *dir, size_t size, uint64_t n, bool alone);
+ * @alone: in a queue of one writer slot; @batched: 64 at a time */
+int bench_mapq_pairs(const char *dir, size_t size, uint64_t n, bool alone, bool batched);
 
 /* check.c: payloads */
 void bench_pay_fill(void *buf, size_t size, unsigned writer, uint64_t seq);

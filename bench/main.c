@@ -42,7 +42,9 @@ static const char usage[] =
 	"  --pairs N        instead: N mapq sends, reads and releases of the first\n"
 	"                   --sizes size in this one process (for an instruction\n"
 	"                   count under valgrind --tool=callgrind), nothing else;\n"
-	"                   with --only mapq-alone, in a queue of one writer slot\n"
+	"                   with --only mapq-alone, in a queue of one writer slot;\n"
+	"                   with --only mapq-batch, 64 at a time (mapq_send_batch,\n"
+	"                   mapq_read_batch)\n"
 	"  -h, --help       this text\n\n"
 	"Exit status: 0, or 1 if a case of mapq itself or of the limits failed\n"
 	"(a peer that cannot run a case only says why), 2 for bad arguments.\n";
@@ -206,7 +208,8 @@ int main(int argc, char **argv)
 	}
 	if (o.pairs)
 		return bench_mapq_pairs(o.dir, o.sizes[0], o.pairs,
-					o.only && !strcmp(o.only, "mapq-alone"))
+					o.only && !strcmp(o.only, "mapq-alone"),
+					o.only && !strcmp(o.only, "mapq-batch"))
 			       ? 1
 			       : 0;
 	if (o.quick && o.iters == 100000)

@@ -325,12 +325,50 @@ static void latency_alone(const struct bench_lat_case *c, struct bench_lat_resul
 	latency_in(c, out, 1);
 }
 
+/* --pairs with --only mapq-batch: @n messages sent BATCH_MAX at a time
+ * with mapq_send_batch() (as many as fit in @buf's @room bytes), read back
+ * with mapq_read_batch() and released, every byte checked, an empty poll
+ * after every other batch. */
+static int pairs_batched(mapq *q, mapq_reader *r, uint8_t *buf, size_t room, size_t size,
+			 uint64_t n)
+{
+	mapq_msg m[BATCH_MAX];
+	unsigned per = room / size < BATCH_MAX ? (unsigned)(room / size) : BATCH_MAX;
+	int rc = 0;
+	for (uint64_t i = 0, round = 0; !rc && i < n; round++) {
+		unsigned k = n - i < per ? (unsigned)(n - i) : per;
+		for (unsigned j = 0; j < k; j++) {
+			bench_pay_fill(buf + j * size, size, 0, i + j);
+			m[j] = (mapq_msg){ .data = buf + j * size, .len = size };
+		}
+		for (unsigned j = 0; !rc && j < k;) {
+			int s = mapq_send_batch(q, m + j, k - j, 0);
+			rc = s < 0 ? s : 0;
+			j += s > 0 ? (unsigned)s : 0;
+		}
+		for (unsigned j = 0; !rc && j < k;) {
+			int got = mapq_read_batch(r, m, k - j, 0);
+			rc = got < 0 ? got : 0;
+			for (int x = 0; x < got && !rc; x++)
+				if (!is_message(&m[x], size, i + j + (unsigned)x))
+					rc = -EPROTO;
+			int rel = got > 0 ? mapq_release(r) : 0;
+			rc = rc ? rc : rel;
+			j += got > 0 ? (unsigned)got : 0;
+		}
+		if (!rc && (round & 1) && mapq_read(r, m, 0) != -EAGAIN)
+			rc = -EPROTO; /* the queue must be empty now */
+		i += k;
+	}
+	return rc;
+}
+
 /* @n sends, reads and releases of @size bytes in this one process, an
  * empty poll after every other one, every byte checked: the work of a
  * message without the second CPU, for an instruction count under
  * valgrind --tool=callgrind (scripts/bench.py --instructions). @alone:
- * in a queue of one writer slot. */
-int bench_mapq_pairs(const char *dir, size_t size, uint64_t n, bool alone)
+ * in a queue of one writer slot. @batched: in batches (pairs_batched). */
+int bench_mapq_pairs(const char *dir, size_t size, uint64_t n, bool alone, bool batched)
 {
 	char path[4096];
 	static uint8_t buf[BENCH_MAX_SIZE];
@@ -341,7 +379,9 @@ int bench_mapq_pairs(const char *dir, size_t size, uint64_t n, bool alone)
 		rc = mapq_open(&q, path, 0, NULL);
 	if (!rc)
 		rc = mapq_reader_open(q, &r, NULL, MAPQ_START_OLDEST);
-	for (uint64_t i = 0; !rc && i < n; i++) {
+	if (!rc && batched)
+		rc = pairs_batched(q, r, buf, sizeof(buf), size, n);
+	for (uint64_t i = 0; !rc && !batched && i < n; i++) {
 		mapq_msg m;
 		bench_pay_fill(buf, size, 0, i);
 		if ((rc = mapq_send(q, buf, size, 0)) != 0 || (rc = mapq_read(r, &m, 0)) != 0)

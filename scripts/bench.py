@@ -356,19 +356,24 @@ def plot(args, med):
 
 
 INSTR_FUNCS = ["mapq_send", "mapq_read", "mapq_release"]
+# --only mapq-batch: the same work in batches of 64 (mapq-bench --pairs)
+BATCH_FUNCS = ["mapq_send_batch", "mapq_read_batch", "mapq_release"]
 
 
-def callgrind(bench, pairs, out_dir, tag, alone=False):
+def callgrind(bench, pairs, out_dir, tag, alone=False, batched=False):
     """Instructions of the whole run, and inclusive ones of INSTR_FUNCS;
-    @alone: in a queue of one writer slot (mapq-bench --only mapq-alone)."""
+    @alone: in a queue of one writer slot (mapq-bench --only mapq-alone);
+    @batched: in batches, BATCH_FUNCS (--only mapq-batch)."""
+    funcs = BATCH_FUNCS if batched else INSTR_FUNCS
     # children traced: in a build tree mapq-bench is libtool's wrapper
     # script, which runs the real program; each process has its own file
-    stem = os.path.join(out_dir, "callgrind-%s%s-%d" % (tag, "-alone" if alone else "", pairs))
+    stem = os.path.join(out_dir, "callgrind-%s%s-%d" % (
+        tag, "-alone" if alone else "-batch" if batched else "", pairs))
     cmd = ["valgrind", "--tool=callgrind", "--trace-children=yes", "--vgdb=no",
            "--callgrind-out-file=%s.%%p.out" % stem, bench,
            "--pairs", str(pairs), "--sizes", "64", "--dir", out_dir]
-    if alone:
-        cmd += ["--only", "mapq-alone"]
+    if alone or batched:
+        cmd += ["--only", "mapq-alone" if alone else "mapq-batch"]
     p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     outs = [os.path.join(out_dir, f) for f in os.listdir(out_dir)
             if f.startswith(os.path.basename(stem) + ".") and f.endswith(".out")]
@@ -394,9 +399,9 @@ def callgrind(bench, pairs, out_dir, tag, alone=False):
             counts["total"] = int(n)
         elif n.isdigit():
             name = line.rsplit(":", 1)[-1].split()[0] if ":" in line else ""
-            if name in INSTR_FUNCS:  # the largest: lines inlined elsewhere come apart
+            if name in funcs:  # the largest: lines inlined elsewhere come apart
                 counts[name] = max(counts.get(name, 0), int(n))
-    missing = [k for k in ["total"] + INSTR_FUNCS if k not in counts]
+    missing = [k for k in ["total"] + funcs if k not in counts]
     if missing:
         sys.stdout.write(text[:3000])
         sys.exit("bench.py: no count for %s in callgrind_annotate's output" % ", ".join(missing))
@@ -429,7 +434,23 @@ def instructions(args, benches):
                 per["total"]))
             rows.append({"build": name, "bench": bench, "alone": alone, "per_message": per,
                          "pair": pair})
-    lines += ["", "Target (issue 17): send + read + release <= 300.", ""]
+    lines += ["", "Target (issue 17): send + read + release <= 300.", "",
+              "In batches (`--only mapq-batch`): the same messages, 64 at a time through "
+              "`mapq_send_batch()`, read back with `mapq_read_batch()` and released once a "
+              "read, an empty poll after every other batch; per message:", "",
+              "| build | mapq_send_batch | mapq_read_batch | mapq_release | all three "
+              "| whole program |", "|---|---:|---:|---:|---:|---:|"]
+    for tag, bench in benches:
+        sys.stdout.write("bench.py: callgrind of %s (%s) in batches, %d and %d messages\n" % (
+            tag, bench, n, 6 * n))
+        sys.stdout.flush()
+        small = callgrind(bench, n, args.out, tag, batched=True)
+        big = callgrind(bench, 6 * n, args.out, tag, batched=True)
+        per = {k: (big[k] - small[k]) / (5 * n) for k in big}
+        lines.append("| %s | %.0f | %.0f | %.0f | **%.0f** | %.0f |" % (
+            tag, per["mapq_send_batch"], per["mapq_read_batch"], per["mapq_release"],
+            sum(per[k] for k in BATCH_FUNCS), per["total"]))
+    lines.append("")
     return "\n".join(lines), rows
 
 
