@@ -87,6 +87,23 @@ static uint64_t acked_before(const struct sim_proc *p)
 	return n;
 }
 
+/* A send (@what) that began at @t0 sent nothing, for @rc: fail the run
+ * unless that is what a send may say, to be sent again. */
+static void judge_unsent(struct sim_proc *p, const char *what, int rc, uint64_t t0)
+{
+	/* Readers skip a frame only after the unblock timeout: said sooner,
+	 * -MAPQ_ESTALLED is false (and the message was not sent, when it
+	 * may have been). */
+	if (rc == -MAPQ_ESTALLED && sim_w.vt - t0 < (uint64_t)sim_w.cfg->unblock_ms * 1000000u)
+		sim_fail("false -MAPQ_ESTALLED: writer %u.%u: its %s took %.3f ms, less than the "
+			 "%d ms unblock timeout after which readers may skip a frame",
+			 p->id, p->inc, what, (double)(sim_w.vt - t0) / 1e6, sim_w.cfg->unblock_ms);
+	/* full for a while, or readers skipped our stalled frame: the
+	 * message was not sent; send it again */
+	if (rc != -ETIMEDOUT && rc != -EAGAIN && rc != -MAPQ_ESTALLED)
+		fail_rc(p, what, rc);
+}
+
 static void send_retrying(struct sim_proc *p, mapq *q, const uint8_t *buf, uint32_t len,
 			  uint64_t seq)
 {
@@ -100,20 +117,7 @@ static void send_retrying(struct sim_proc *p, mapq *q, const uint8_t *buf, uint3
 			sim_w.progress_vt = sim_w.vt;
 			return;
 		}
-		/* Readers skip a frame only after the unblock timeout: said
-		 * sooner, -MAPQ_ESTALLED is false (and the message was not
-		 * sent, when it may have been). */
-		if (rc == -MAPQ_ESTALLED &&
-		    sim_w.vt - t0 < (uint64_t)sim_w.cfg->unblock_ms * 1000000u)
-			sim_fail(
-				"false -MAPQ_ESTALLED: writer %u.%u: its send took %.3f ms, less than "
-				"the %d ms unblock timeout after which readers may skip a frame",
-				p->id, p->inc, (double)(sim_w.vt - t0) / 1e6,
-				sim_w.cfg->unblock_ms);
-		/* full for a while, or readers skipped our stalled frame: the
-		 * message was not sent; send it again */
-		if (rc != -ETIMEDOUT && rc != -EAGAIN && rc != -MAPQ_ESTALLED)
-			fail_rc(p, "send", rc);
+		judge_unsent(p, "send", rc, t0);
 	}
 }
 
@@ -156,16 +160,7 @@ static void send_batch_retrying(struct sim_proc *p, mapq *q, uint8_t *buf, const
 			atomic_store_explicit(ack, *seq, memory_order_relaxed);
 			continue;
 		}
-		/* as send_retrying() */
-		if (rc == -MAPQ_ESTALLED &&
-		    sim_w.vt - t0 < (uint64_t)sim_w.cfg->unblock_ms * 1000000u)
-			sim_fail("false -MAPQ_ESTALLED: writer %u.%u: its batch took %.3f ms, less "
-				 "than the %d ms unblock timeout after which readers may skip a "
-				 "frame",
-				 p->id, p->inc, (double)(sim_w.vt - t0) / 1e6,
-				 sim_w.cfg->unblock_ms);
-		if (rc != -ETIMEDOUT && rc != -EAGAIN && rc != -MAPQ_ESTALLED)
-			fail_rc(p, "send_batch", rc);
+		judge_unsent(p, "send_batch", rc, t0);
 	}
 }
 

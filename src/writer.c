@@ -538,26 +538,39 @@ void mapq__wslot_detach(struct mapq *q)
 	q->wslot = -1;
 }
 
+/* The checks of every reservation's start, in order: the handle may make
+ * one now (else its error). */
+static inline int may_reserve(const mapq *q, int timeout_ms)
+{
+	if (!timeout_ok(timeout_ms))
+		return -EINVAL;
+	if (inherited(q))
+		return -MAPQ_EFORKED;
+	return q->resv_size ? -MAPQ_ESTATE : 0;
+}
+
+/* Our writer slot, taken at the first reservation. */
+static inline int own_slot(mapq *q)
+{
+	return q->wslot < 0 ? mapq__wslot_attach(q) : 0;
+}
+
 /* mapq_reserve(), and mapq_send()'s first step: a call within this file,
  * not through the library's exported symbol (which a call from another
  * exported function would take, through the PLT). */
 static inline int reserve(mapq *q, size_t len, void **buf, int timeout_ms, bool publish)
 {
-	if (!q || !buf || !timeout_ok(timeout_ms))
+	if (!q || !buf)
 		return -EINVAL;
-	if (inherited(q))
-		return -MAPQ_EFORKED;
-	if (q->resv_size)
-		return -MAPQ_ESTATE;
+	int r = may_reserve(q, timeout_ms);
+	if (r)
+		return r;
 	if (len > q->max_msg)
 		return -EMSGSIZE;
-	if (q->wslot < 0) {
-		int err = mapq__wslot_attach(q);
-		if (err)
-			return err;
-	}
+	if ((r = own_slot(q)) != 0)
+		return r;
 	uint64_t pos = 0, size = 0;
-	int r = reserve_frame(q, frame_size(len), &pos, &size, timeout_ms, publish);
+	r = reserve_frame(q, frame_size(len), &pos, &size, timeout_ms, publish);
 	if (r)
 		return r;
 	q->resv_pos = pos;
@@ -724,19 +737,11 @@ static int send_run(mapq *q, const mapq_msg *msgs, unsigned n, int timeout_ms, b
 		int r = send_one(q, msgs[0].data, msgs[0].len, timeout_ms);
 		return r ? r : 1;
 	}
-	if (!timeout_ok(timeout_ms))
-		return -EINVAL;
-	if (inherited(q))
-		return -MAPQ_EFORKED;
-	if (q->resv_size)
-		return -MAPQ_ESTATE;
-	if (q->wslot < 0) {
-		int err = mapq__wslot_attach(q);
-		if (err)
-			return err;
-	}
+	int r = may_reserve(q, timeout_ms);
+	if (r || (r = own_slot(q)) != 0)
+		return r;
 	uint64_t pos = 0, size = 0;
-	int r = reserve_frame(q, total, &pos, &size, timeout_ms, true);
+	r = reserve_frame(q, total, &pos, &size, timeout_ms, true);
 	if (r)
 		return r;
 	struct fmt_wslot *ws = &q->wslots[q->wslot];

@@ -328,50 +328,12 @@ static void one_case(enum how how)
 	close(cmd[1]);
 }
 
-/* The library's own writer (not the steps above) killed between taking
- * tail and confirming its record, and right after: its record says where
- * its reservation is, so the hole is filled as soon as a reader finds it
- * dead, far below the unblock timeout. (Needs fault injection.) */
-static void killed_reserving(const char *point)
-{
-	mapq_options o;
-	mapq_options_init(&o);
-	o.capacity = 4096;
-	o.unblock_ms = 2000;
-	char name[64], spec[96], out[100], in[200];
-	snprintf(name, sizeof(name), "q-%s", point);
-	snprintf(spec, sizeof(spec), "%s:1:kill", point);
-	mapq *q;
-	mapq_reader *r;
-	CHECK_OK(mapq_open(&q, t_path(name), MAPQ_CREATE | MAPQ_EXCL, &o));
-	CHECK_OK(mapq_reader_open(q, &r, NULL, MAPQ_START_OLDEST));
-	pid_t pid = fork();
-	CHECK(pid >= 0);
-	if (pid == 0) {
-		alarm(30);
-		mapq *cq;
-		t_fill(out, 60, DEAD_ID, 0);
-		if (mapq_open(&cq, t_path(name), 0, &o) || mapq_fault_arm(spec))
-			t_exit(1);
-		int rc = mapq_send(cq, out, 60, 0);
-		t_exit(rc ? 3 : 2); /* not reached: the point kills us */
-	}
-	CHECK_EQ(t_wait_child(pid), 128 + SIGKILL);
-	t_fill(out, 60, MARK_ID, 0);
-	CHECK_OK(mapq_send(q, out, 60, 0));
-	uint64_t t0 = now_ns();
-	CHECK_EQ(mapq_recv(r, in, sizeof(in), 5000), 60);
-	double ms = (double)(now_ns() - t0) / 1e6;
-	printf("%-28s killed writer's hole to next delivery: %.2f ms\n", point, ms);
-	CHECK(ms < 1000); /* the unblock timeout is 2000 */
-	mapq_close(q);
-}
-
-/* The library's own mapq_send_batch() killed at @spec, part way through a
- * batch of BATCH_N: the reader gets the @published messages before the
- * death, in order, then the next writer's, far below the unblock timeout.
- * (Needs fault injection.) */
-static void killed_in_batch(const char *spec, unsigned published)
+/* The library's own writer (not the steps above) killed at @spec, in
+ * mapq_send() (@n 1) or part way through a mapq_send_batch() of @n: the
+ * reader gets the @published messages before the death, in order, then
+ * the next writer's, far below the unblock timeout: the dead writer's
+ * record says where its hole is. (Needs fault injection.) */
+static void killed_at(const char *spec, unsigned n, unsigned published)
 {
 	mapq_options o;
 	mapq_options_init(&o);
@@ -380,9 +342,10 @@ static void killed_in_batch(const char *spec, unsigned published)
 	char name[64], out[BATCH_N][BATCH_LEN], in[200];
 	mapq_msg m[BATCH_N];
 	static unsigned cases;
-	snprintf(name, sizeof(name), "q-batch-%u", cases++);
+	snprintf(name, sizeof(name), "q-killed-%u", cases++);
 	mapq *q;
 	mapq_reader *r;
+	CHECK(n >= 1 && n <= BATCH_N);
 	CHECK_OK(mapq_open(&q, t_path(name), MAPQ_CREATE | MAPQ_EXCL, &o));
 	CHECK_OK(mapq_reader_open(q, &r, NULL, MAPQ_START_OLDEST));
 	pid_t pid = fork();
@@ -390,14 +353,15 @@ static void killed_in_batch(const char *spec, unsigned published)
 	if (pid == 0) {
 		alarm(30);
 		mapq *cq;
-		for (unsigned i = 0; i < BATCH_N; i++) {
+		for (unsigned i = 0; i < n; i++) {
 			t_fill(out[i], BATCH_LEN, DEAD_ID, i);
 			m[i] = (mapq_msg){ .data = out[i], .len = BATCH_LEN };
 		}
 		if (mapq_open(&cq, t_path(name), 0, &o) || mapq_fault_arm(spec))
 			t_exit(1);
-		int rc = mapq_send_batch(cq, m, BATCH_N, 0);
-		t_exit(rc == BATCH_N ? 2 : 3); /* not reached: the point kills us */
+		int rc = n == 1 ? mapq_send(cq, out[0], BATCH_LEN, 0)
+				: mapq_send_batch(cq, m, n, 0);
+		t_exit(rc == (n == 1 ? 0 : (int)n) ? 2 : 3); /* not reached: the point kills us */
 	}
 	CHECK_EQ(t_wait_child(pid), 128 + SIGKILL);
 	t_fill(out[0], BATCH_LEN, MARK_ID, 0);
@@ -412,7 +376,8 @@ static void killed_in_batch(const char *spec, unsigned published)
 	CHECK_EQ(mapq_recv(r, in, sizeof(in), 5000), BATCH_LEN);
 	CHECK(t_check_payload(in, BATCH_LEN, &w, &seq) == 0 && w == MARK_ID);
 	double ms = (double)(now_ns() - t0) / 1e6;
-	printf("%-28s killed batch's hole to next delivery: %.2f ms\n", spec, ms);
+	printf("%-28s %s hole to next delivery: %.2f ms\n", spec,
+	       n == 1 ? "killed writer's" : "killed batch's", ms);
 	CHECK(ms < 1000); /* the unblock timeout is 2000 */
 	mapq_close(q);
 }
@@ -655,13 +620,14 @@ int main(int argc, char **argv)
 		successor_aborts_forsaken();
 	if (argc == 1 && mapq_fault_enabled()) {
 		loser_blocked();
-		killed_reserving("reserve.after_cas");
-		killed_reserving("reserve.after_confirm");
-		killed_in_batch("commit.batch_next:2:kill", 2);
-		killed_in_batch("commit.before_pos:1:kill", 0);
-		killed_in_batch("commit.before_pos:3:kill", 2);
-		killed_in_batch("commit.after_store:3:kill", 3);
-		killed_in_batch("commit.before_pos:4:kill", 4);
+		/* between taking tail and confirming the record, and after */
+		killed_at("reserve.after_cas:1:kill", 1, 0);
+		killed_at("reserve.after_confirm:1:kill", 1, 0);
+		killed_at("commit.batch_next:2:kill", BATCH_N, 2);
+		killed_at("commit.before_pos:1:kill", BATCH_N, 0);
+		killed_at("commit.before_pos:3:kill", BATCH_N, 2);
+		killed_at("commit.after_store:3:kill", BATCH_N, 3);
+		killed_at("commit.before_pos:4:kill", BATCH_N, 4);
 		stalled_after_confirm(60, true);
 		stalled_after_confirm(MAPQ__PUBLISH_EARLY_MAX + 1, false);
 		stalled_after_confirm(MAPQ__PUBLISH_EARLY_MAX, false);
