@@ -158,6 +158,39 @@ static void laps(void)
 	mapq_close(q);
 }
 
+/* Where a reservation ends (fault-injection builds, which count the steps
+ * between frames): frames that fill its 4 KiB exactly share it, and so do
+ * messages of the queue's largest size. */
+static void bounds(void)
+{
+	if (!mapq_fault_enabled())
+		return;
+	mapq_options o;
+	mapq_options_init(&o);
+	o.capacity = 1 << 16;
+	o.max_msg = 96;
+	mapq *q;
+	mapq_reader *r;
+	mapq_msg m[MAX];
+	static char buf[MAX][BUF];
+	CHECK_OK(mapq_open(&q, t_path("bounds"), MAPQ_CREATE | MAPQ_EXCL, &o));
+	CHECK_OK(mapq_reader_open(q, &r, NULL, MAPQ_START_OLDEST));
+	/* 32 frames of 128 bytes: 4 KiB, one reservation, 31 steps */
+	make(m, buf, 32, NULL, 96, 0);
+	CHECK_OK(mapq_fault_arm("commit.batch_next:1000000:error"));
+	CHECK_RC(mapq_send_batch(q, m, 32, 0), 32);
+	CHECK_EQ(mapq_fault_hits("commit.batch_next"), 31);
+	/* and one more: two reservations, 31 + 0 steps */
+	make(m, buf, 33, NULL, 96, 32);
+	CHECK_OK(mapq_fault_arm("commit.batch_next:1000000:error"));
+	CHECK_RC(mapq_send_batch(q, m, 33, 0), 33);
+	CHECK_EQ(mapq_fault_hits("commit.batch_next"), 31);
+	mapq_fault_disarm();
+	expect(r, 65, NULL, 96, 0);
+	mapq_reader_close(r);
+	mapq_close(q);
+}
+
 /* An injected failure between two frames: the first is sent, the rest of
  * the reservation aborted (readers pass over it), the call says 1, and
  * the next call sends the rest. */
@@ -189,6 +222,7 @@ int main(void)
 	basics();
 	full_ring();
 	laps();
+	bounds();
 	injected();
 	return 0;
 }
