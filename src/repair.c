@@ -138,9 +138,12 @@ static uint64_t resv_unfinished(const struct mapq *q, const struct record *r)
 		return c;
 	/* relaxed: a stale head only starts the walk early (above), and
 	 * each frame is judged by published()'s acquire loads. Head is on a
-	 * frame boundary, and never past the unfinished part. */
+	 * frame boundary, and never past the unfinished part. From the file:
+	 * a head off the frame grid is damage, not a place to look (a peer
+	 * scribbling on the control page made the walk load a misaligned
+	 * pos: UBSan, the hostile campaign in CI). */
 	uint64_t h = mapq__load(&q->ctl->head, memory_order_relaxed);
-	if (h > c)
+	if (h > c && h % FRAME_ALIGN == 0)
 		c = h < end ? h : end;
 	struct seen sn;
 	while (c < end && published(q, c, &sn) && cw_state(sn.w) != FRAME_CLAIMED &&
