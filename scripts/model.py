@@ -54,6 +54,7 @@ Examples:
   scripts/model.py --config 2x1x1:takeover  # a dead writer's slot taken over
   scripts/model.py --config 2x2x2 --bitstate
   scripts/model.py --no-bugs --mem 6000
+  scripts/model.py --bug BUG_POS_FIRST # one seeded bug, in its configuration
   scripts/model.py --campaign --mem 16000 --timeout 3600   # the bigger ones (hours)
 
 --campaign searches the bigger configurations of CAMPAIGN (or those
@@ -116,25 +117,36 @@ def say(msg):
         print("model: " + msg, file=sys.stderr, flush=True)
 
 
+# Each mode of a configuration: the model's defines, and what it checks.
+MODES = {
+    ":wake": (["-DWAKEUPS"], "sleeps and wake-ups"),
+    ":over": (["-DOVERWRITE"], "the overwrite policy"),
+    ":crash": (["-DCRASH"], "a crash and recovery"),
+    ":abort": (["-DABORTS"], "mapq_abort()"),
+    ":join": (["-DJOIN"], "a reader joining"),
+    ":overjoin": (["-DOVERWRITE", "-DJOIN"], "one joining under the overwrite policy"),
+    ":joinloss": (["-DOVERWRITE", "-DJOIN", "-DJOIN_LOSSES"],
+                  "that with the joiner's lost counts"),
+    ":takeover": (["-DTAKEOVER"], "a dead writer's slot taken over"),
+    ":leave": (["-DWAKEUPS", "-DLEAVE"], "wake-ups with a reader that closes"),
+    ":nodeaths": (["-DNO_DEATHS"], "no deaths"),
+    ":resume": (["-DRESUME"], "a durable reader that closes and comes back"),
+    ":resume2": (["-DRESUME", "-DRESUMES=2"], "that twice"),
+    ":resume3": (["-DRESUME", "-DRESUMES=3"], "three times"),
+    ":resume4": (["-DRESUME", "-DRESUMES=4"], "four times"),
+    ":alone": (["-DALONE"], "a writer alone in a queue of one writer slot (1 writer)"),
+    ":alonetakeover": (["-DALONE", "-DTAKEOVER"], "that writer dying and its slot taken over"),
+    ":batch": (["-DBATCH"], "a reader that reads two frames before one release"),
+    ":overbatch": (["-DOVERWRITE", "-DBATCH"], "that under the overwrite policy"),
+}
+MODES_HELP = ", ".join("%s for %s" % (k, v[1]) for k, v in MODES.items())
+
+
 def parse_config(text):
-    modes = r"(:wake|:over|:crash|:abort|:join|:overjoin|:joinloss|:takeover|:leave|:nodeaths|" \
-        r":resume[2-4]?|:alone|:alonetakeover|:batch|:overbatch)?"
-    m = re.fullmatch(r"(\d+)x(\d+)x(\d+)" + modes, text)
-    if not m:
+    m = re.fullmatch(r"(\d+)x(\d+)x(\d+)(:[a-z0-9]+)?", text)
+    if not m or (m.group(4) and m.group(4) not in MODES):
         sys.exit("model: --config: say writers x messages x frames, as 2x1x1, optionally "
-                 "followed by :wake for sleeps and wake-ups, :over for the overwrite policy, "
-                 ":crash for a crash and recovery, :abort for mapq_abort(), :join for a "
-                 "reader joining, :overjoin for one joining under the overwrite policy, "
-                 ":joinloss for that with the joiner's lost counts, "
-                 ":takeover for a dead writer's slot taken over, :leave for wake-ups with "
-                 "a reader that closes, :nodeaths for no deaths or :resume for a durable reader "
-                 "that closes and comes back (:resume2 to :resume4: as many times), "
-                 ":alone for a writer alone in a queue of one writer slot (1 writer), "
-                 ":alonetakeover for that writer dying and its slot taken over, :batch for "
-                 "a reader that reads two frames before one release (:overbatch: under the "
-                 "overwrite policy), as "
-                 "2x2x2:wake (got '%s')"
-                 % text)
+                 "followed by a mode: %s; as 2x2x2:wake (got '%s')" % (MODES_HELP, text))
     nw, msgs, nslot = (int(x) for x in m.groups()[:3])
     if m.group(4) in (":alone", ":alonetakeover") and nw != 1:
         sys.exit("model: --config %s: :alone is one writer (a queue of one writer slot)" % text)
@@ -142,16 +154,7 @@ def parse_config(text):
         sys.exit("model: --config %s: the model takes 1-2 writers, 1-4 messages, 1-4 frames"
                  % text)
     return ["-DNW=%d" % nw, "-DMSGS=%d" % msgs, "-DNSLOT=%d" % nslot] + \
-        {None: [], ":wake": ["-DWAKEUPS"], ":over": ["-DOVERWRITE"],
-         ":crash": ["-DCRASH"], ":abort": ["-DABORTS"], ":join": ["-DJOIN"],
-         ":overjoin": ["-DOVERWRITE", "-DJOIN"],
-         ":joinloss": ["-DOVERWRITE", "-DJOIN", "-DJOIN_LOSSES"], ":takeover": ["-DTAKEOVER"],
-         ":leave": ["-DWAKEUPS", "-DLEAVE"], ":nodeaths": ["-DNO_DEATHS"],
-         ":resume": ["-DRESUME"], ":resume2": ["-DRESUME", "-DRESUMES=2"],
-         ":resume3": ["-DRESUME", "-DRESUMES=3"],
-         ":resume4": ["-DRESUME", "-DRESUMES=4"], ":alone": ["-DALONE"],
-         ":alonetakeover": ["-DALONE", "-DTAKEOVER"], ":batch": ["-DBATCH"],
-         ":overbatch": ["-DOVERWRITE", "-DBATCH"]}[m.group(4)]
+        (MODES[m.group(4)][0] if m.group(4) else [])
 
 
 # A verifier built without optimisation compiles in a fifth of the time
@@ -330,17 +333,12 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--config", action="append",
-                    help="writers x messages x frames, then :wake for sleeps and wake-ups, "
-                    ":over for the overwrite policy, :crash for a crash and recovery, "
-                    ":abort for mapq_abort(), :join for a reader joining, :overjoin "
-                    "for one joining under the overwrite policy, :joinloss for that with "
-                    "the joiner's lost counts, :takeover for a dead "
-                    "writer's slot taken over, :leave for wake-ups with a reader that "
-                    "closes, :nodeaths for no deaths or :resume for a durable reader that "
-                    "closes and comes back (:resume2 to :resume4: as many times) "
-                    "(repeatable; default: %s)"
-                    % " ".join(QUICK))
+                    help="writers x messages x frames, then optionally a mode: %s "
+                    "(repeatable; default: %s)" % (MODES_HELP, " ".join(QUICK)))
     ap.add_argument("--no-bugs", action="store_true", help="do not check the seeded bugs")
+    ap.add_argument("--bug", action="append", metavar="BUG_NAME",
+                    help="check only this seeded bug, in its own configuration, and no "
+                    "configuration unless --config says which (repeatable)")
     ap.add_argument("--bitstate", action="store_true",
                     help="hash each state into a bit array: far more states in the same "
                     "memory, some possibly missed")
@@ -365,7 +363,14 @@ def main():
         sys.exit("model: spin not found (apt-get install spin)")
     if not shutil.which("cc"):
         sys.exit("model: no C compiler (cc) to build spin's verifier")
-    configs = args.config or (CAMPAIGN if args.campaign else QUICK)
+    bugs = BUGS
+    if args.bug:
+        unknown = [b for b in args.bug if b not in [x[0] for x in BUGS]]
+        if unknown:
+            sys.exit("model: --bug: no seeded bug %s (they are: %s)"
+                     % (", ".join(unknown), " ".join(x[0] for x in BUGS)))
+        bugs = [x for x in BUGS if x[0] in args.bug]
+    configs = args.config or ([] if args.bug else CAMPAIGN if args.campaign else QUICK)
     for c in configs:
         parse_config(c)  # every one checked before hours are spent on the first
     rows = [] if args.campaign else None
@@ -373,7 +378,7 @@ def main():
     todo = [(parse_config(c), "config %s" % c, False, False) for c in configs]
     if not args.campaign and not args.no_bugs:
         todo += [(parse_config(c) + ["-D" + b], "bug %s (config %s%s)" % (
-            b, c, ", bitstate" if how else ""), True, bool(how)) for b, c, *how in BUGS]
+            b, c, ", bitstate" if how else ""), True, bool(how)) for b, c, *how in bugs]
     # The bitstate searches are the longest: first, so that the others
     # fill the time beside them instead of one running alone at the end.
     todo.sort(key=lambda job: not job[3])
