@@ -68,6 +68,10 @@
  *   - with -DLEAVE, the reader may close between any two reads (an
  *     ephemeral reader's mapq_reader_close(): its slot made free, then
  *     the writers it held back woken) and read no more;
+ *   - with -DRDEATH, the reader (ephemeral) may die at any step instead
+ *     of a writer, its liveness lock released then; a writer held back
+ *     by its cursor frees its slot (ring.c, reap_dead_reader(): the lock
+ *     asked, then the state's CAS from ACTIVE to FREE) and goes on;
  *   - with -DCRASH, everyone may die at once at any step; then the next
  *     to open the queue recovers it alone (recover_exclusive(): the walk,
  *     claims aborted, dead writers' reservations finished, records
@@ -91,6 +95,10 @@
  * state).
  * With -DLEAVE and -DWAKEUPS: a writer held back by the reader when it
  * closed is woken (none asleep for ever), and the writers finish.
+ * With -DRDEATH: a dead reader holds no writer back for ever (the
+ * writers finish: spin's end states), and a live one is never reaped
+ * (what it delivers is as written, and every acknowledged message once
+ * it lives to the end).
  * With -DTAKEOVER: the same for the successor's messages, and no late
  * store of the live writer whose frame a successor settled lands in a
  * later lap (the successor aborted a live winner's forsaken frame on
@@ -246,12 +254,21 @@ byte resumed = 0;
 bool rbusy = false;
 #define PASSED(h) (rbusy || cursor > (h))
 #elif defined(LEAVE)
-#if defined(CRASH) || defined(OVERWRITE) || defined(JOIN) || defined(TAKEOVER)
+#if defined(CRASH) || defined(OVERWRITE) || defined(JOIN) || defined(TAKEOVER) || defined(RDEATH)
 #error "LEAVE goes with the blocking policy, with or without WAKEUPS"
 #endif
 /* The reader (ephemeral) closed: its slot is free and holds nobody back. */
 bool left = false;
 #define PASSED(h) (left || cursor > (h))
+#elif defined(RDEATH)
+#if defined(CRASH) || defined(OVERWRITE) || defined(JOIN) || defined(TAKEOVER) || defined(WAKEUPS)
+#error "RDEATH goes with the blocking policy alone, without WAKEUPS"
+#endif
+/* The reader died (its lock released: ralive false), and its slot was
+ * reaped: free, it holds nobody back. */
+bool ralive = true;
+bool reaped = false;
+#define PASSED(h) (reaped || cursor > (h))
 #else
 #define PASSED(h) (cursor > (h))
 #endif
@@ -761,6 +778,19 @@ head_before_cas:				atomic {
 				FINISHED(head) && PASSED(head) ->
 head_before_cas:			head++
 			}
+#if defined(RDEATH) && !defined(BUG_NO_REAP)
+			/* held back by the reader at head: readers_floor() asks
+			 * whether it lives (its lock), then frees a dead one's
+			 * slot by CAS (reap_dead_reader()); BUG_NO_REAP: never,
+			 * and a dead reader holds writers back for ever */
+#ifdef BUG_REAP_LIVE
+			/* bug: the slot freed without asking its lock */
+			:: FINISHED(head) && !PASSED(head) ->
+#else
+			:: FINISHED(head) && !PASSED(head) && !ralive ->
+#endif
+reap_reader:			reaped = true
+#endif
 #endif
 #ifdef WAKEUPS
 			/* held back by the reader at head: sleep until it moves
@@ -972,6 +1002,10 @@ proctype killer()
 	:: w = 0; do :: w < NW - 1 -> w++ :: break od;
 		alive[w] -> alive[w] = false; break
 #endif
+#ifdef RDEATH
+	/* the reader instead */
+	:: ralive = false; break
+#endif
 #ifdef CRASH
 	:: atomic { crashed = true; alive[0] = false; alive[NW - 1] = false };
 		/* and perhaps the recovery that follows, at any of its steps */
@@ -1057,7 +1091,7 @@ proctype reader()
 #ifdef BATCH
 	byte pl2, nb;
 #endif
-#ifdef CRASH
+#if defined(CRASH) || defined(RDEATH)
 	{
 #endif
 	do
@@ -1198,6 +1232,8 @@ read_after_advance:		skip
 	od;
 #ifdef CRASH
 	} unless { crashed -> goto gone };
+#elif defined(RDEATH)
+	} unless { !ralive -> goto gone };
 #endif
 #ifdef OVERWRITE
 	/* every acknowledged message delivered or counted lost, never both
@@ -1222,7 +1258,7 @@ read_after_advance:		skip
 	:: else -> break
 	od
 #endif
-#ifdef CRASH
+#if defined(CRASH) || defined(RDEATH)
 gone:	skip
 #endif
 #ifdef LEAVE

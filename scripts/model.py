@@ -23,7 +23,8 @@ it; with ":leave" sleeps and wake-ups with a reader that may close
 between any two reads (the writers it held back must be woken); with
 ":nodeaths" nobody dies (writers still stall, and are forsaken); with
 ":resume" the reader is durable, and may close and come back once
-(":resume2" to ":resume4": as many times). spin
+(":resume2" to ":resume4": as many times); with ":rdeath" the reader may
+die at any step, and the writers it held back free its slot. spin
 generates a verifier (pan) for it, which searches every
 state the model can reach, with a writer dying at any step, for an
 assertion that fails or an end state that is not valid (a process stuck
@@ -82,12 +83,12 @@ MODEL = os.path.join(TOP, "model", "mapq.pml")
 QUICK = ["2x1x1", "2x2x2:wake", "1x4x2:over", "1x3x2:crash", "1x3x2:abort", "1x2x1:join",
          "1x2x1:overjoin", "1x2x2:takeover", "2x2x2:leave", "1x3x2:resume",
          "1x4x2:resume4", "1x3x2:alone", "1x3x2:alonetakeover", "1x3x2:batch",
-         "1x4x2:overbatch"]
+         "1x4x2:overbatch", "1x3x2:rdeath"]
 # Bigger configurations, for --campaign: each took more than CI's minutes
 # or more than 3 GB here (doc/model.md has the figures).
 CAMPAIGN = ["2x2x2", "2x1x2:abort", "2x1x1:crash", "2x2x1:over", "2x3x2:wake", "1x4x3:crash",
             "2x2x2:over", "2x1x1:abort", "1x3x1:join", "2x1x1:takeover", "1x2x1:joinloss",
-            "2x1x1:resume2", "2x1x1:batch"]
+            "2x1x1:resume2", "2x1x1:batch", "2x1x1:rdeath"]
 # Each seeded bug, and the configuration that must find it; "bitstate":
 # by a bitstate search, where the exhaustive one fills its memory limit
 # before it reaches the bug (a trail found either way is a real one).
@@ -104,7 +105,8 @@ BUGS = [("BUG_SETTLE_STORE", "2x1x1"), ("BUG_FORSAKE_PUBLISHING", "2x1x1"),
         ("BUG_MARK_SKIPS_BUSY", "2x1x1"), ("BUG_REPAIR_HEADER", "2x2x1:nodeaths"),
         ("BUG_RESUME_BUSY", "1x2x1:resume"), ("BUG_ALONE_CONFIRMED", "1x2x1:alone"),
         ("BUG_EARLY_CONFIRMED", "2x1x1"), ("BUG_BATCH_SHORT_RELEASE", "1x3x2:batch"),
-        ("BUG_BATCH_LATE_PAYLOAD", "1x4x2:overbatch")]
+        ("BUG_BATCH_LATE_PAYLOAD", "1x4x2:overbatch"), ("BUG_NO_REAP", "1x3x2:rdeath"),
+        ("BUG_REAP_LIVE", "1x3x2:rdeath")]
 
 
 # Searches run in threads (--jobs); each message and counterexample is
@@ -138,6 +140,7 @@ MODES = {
     ":alonetakeover": (["-DALONE", "-DTAKEOVER"], "that writer dying and its slot taken over"),
     ":batch": (["-DBATCH"], "a reader that reads two frames before one release"),
     ":overbatch": (["-DOVERWRITE", "-DBATCH"], "that under the overwrite policy"),
+    ":rdeath": (["-DRDEATH"], "a reader that dies, its slot freed by the writers"),
 }
 MODES_HELP = ", ".join("%s for %s" % (k, v[1]) for k, v in MODES.items())
 
