@@ -9,7 +9,10 @@
  *
  *   - every frame is one slot long (no padding, no wrap in the middle of
  *     a frame), so position p lives in slot p % NSLOT, and its lap tag is
- *     p / NSLOT;
+ *     p / NSLOT; but for -DSENDBATCH's: what a repair aborts or forsakes
+ *     of a batch's reservation is one frame of two slots (a word with a
+ *     size, the second slot inside it), which may wrap round the ring's
+ *     end as no C frame does (the C batch never crosses it);
  *   - a slot holds the frame's `pos`, its commit word (state, forsaken
  *     bit, lap tag) and its payload, written with a plain store of its own
  *     (a step others can see half done: before or after);
@@ -68,6 +71,18 @@
  *   - with -DLEAVE, the reader may close between any two reads (an
  *     ephemeral reader's mapq_reader_close(): its slot made free, then
  *     the writers it held back woken) and read no more;
+ *   - with -DSENDBATCH, writer 0 sends its first two messages with one
+ *     mapq_send_batch(): one reservation of two frames (a record of two,
+ *     tail moved by two), confirmed straight to publishing, each frame
+ *     published as it is copied (its payload, its word, its pos), the
+ *     fault point commit.batch_next between them, the record cleared
+ *     after both. Writer 1 sends one message fewer than MSGS. A repair
+ *     takes a confirmed record to cover the first unfinished position in
+ *     it, found by the walk of repair.c (from head when head is inside
+ *     it, over finished frames: one step here), and publishes the rest of
+ *     the reservation as one frame; without a confirmed owner, the
+ *     tentative record with the smallest visible end is the candidate
+ *     (visible_boundary()), and only records of its size are marked;
  *   - with -DRDEATH, the reader (ephemeral) may die at any step instead
  *     of a writer, its liveness lock released then; a writer held back
  *     by its cursor frees its slot (ring.c, reap_dead_reader(): the lock
@@ -95,6 +110,12 @@
  * state).
  * With -DLEAVE and -DWAKEUPS: a writer held back by the reader when it
  * closed is woken (none asleep for ever), and the writers finish.
+ * With -DSENDBATCH: the same checks, for both messages of the batch;
+ * and in every configuration, once every writer is finished or dead, a
+ * repair never meets space below tail that no record describes (the C
+ * code fills it as unknown after the timeout: never needed without a
+ * power cut; BUG_BATCH_NO_WALK and BUG_BATCH_WALK_FROM_START leave
+ * such a hole after a dead batch writer's finished frames).
  * With -DRDEATH: a dead reader holds no writer back for ever (the
  * writers finish: spin's end states), and a live one is never reaped
  * (what it delivers is as written, and every acknowledged message once
@@ -120,11 +141,11 @@
  * underscore) are the steps those points stop at; tests/model_labels.sh
  * checks that each fault point is one, or is listed here:
  *
- * not modelled: pad.before_word pad.before_pos commit.batch_next
+ * not modelled: pad.before_word pad.before_pos
  *   recover.scrubbed
  *   sync.before_look sync.before_msync sync.before_checkpoint os.open os.mmap os.msync
  *   os.calloc os.lock
- * (no padding, no batch of sends (each reservation is one frame), no
+ * (no padding, no batch of sends of more than two frames, no
  * counters but the lost ones, no power cut: recovery finds every store
  * made and has nothing to scrub, no sync, no system calls)
  */
@@ -172,6 +193,9 @@ typedef slot_t {
 	byte state; /* the commit word: state ... */
 	bool forsaken;
 	byte lap;     /* ... and lap tag */
+#ifdef SENDBATCH
+	byte size; /* ... and size, in frames: 2 for the rest of a batch's reservation */
+#endif
 	byte payload; /* writer * 16 + seq + 1; 0: none */
 };
 
@@ -179,6 +203,9 @@ typedef record_t {
 	bool used; /* resv_size != 0 */
 	byte pos;
 	byte flags;
+#ifdef SENDBATCH
+	byte n; /* frames reserved: 2 for a batch (resv_size) */
+#endif
 };
 
 slot_t slot[NSLOT];
@@ -307,6 +334,64 @@ byte lift2 = 0;
 
 #define SLOT(p) slot[(p) % NSLOT]
 #define LAP(p) ((p) / NSLOT)
+
+#ifdef SENDBATCH
+#if defined(WAKEUPS) || defined(OVERWRITE) || defined(JOIN) || defined(CRASH) || \
+	defined(TAKEOVER) || defined(RESUME) || defined(LEAVE) || defined(ALONE) || \
+	defined(ABORTS) || defined(BATCH) || defined(RDEATH)
+#error "SENDBATCH goes with the blocking policy, deaths and stalls alone"
+#endif
+#if NSLOT < 2
+#error "SENDBATCH needs two frames at least"
+#endif
+/* mapq_send_batch(): writer 0 sends its first two messages as one batch,
+ * a reservation of two frames (the others, one frame each) */
+#define SBATCH (w == 0 && s == 0 && s_end >= 2)
+/* writer 1 sends one message fewer: it finishes while writer 0's batch
+ * may still be unfinished, so that a hole no repair can fill is seen by
+ * the check in repair() (whose busy waits would otherwise go round for
+ * ever, unseen by a search for invalid end states) */
+#define WMSGS(i) ((i) == 1 && MSGS > 1 -> MSGS - 1 : MSGS)
+/* a frame's size, in frames; what publish() gives the word it publishes */
+#define FSIZE(p) SLOT(p).size
+#define SET_SIZE(p, v) SLOT(p).size = (v)
+/* the size the caller of publish() gives its word: a local of each
+ * process that publishes, set before the call (an inline's argument is
+ * text, and would be read again at each use) */
+#define PSZ psz
+#define RN(i) rec[i].n
+/* Is position p + 1, the second frame of the batch record i, the first
+ * unfinished one of it (repair.c, resv_unfinished())? The walk starts at
+ * head when head is inside the reservation, else at its start, and goes
+ * over finished frames: so when head has passed the first frame, or the
+ * first frame is finished. One step here, as head's walk is. */
+#if defined(BUG_BATCH_NO_WALK)
+/* bug: a record covers its start alone: a dead batch writer's hole after
+ * its finished frames has no record, and nobody repairs it */
+#define WALKS_TO_SECOND(i) false
+#elif defined(BUG_BATCH_WALK_FROM_START)
+/* bug: the walk from the reservation's start whatever head is: once the
+ * first frame is read and its space taken by the next lap, the walk
+ * stops there, and the hole after it has no record (mapq-sim found it) */
+#define WALKS_TO_SECOND(i) FINISHED(rec[i].pos)
+#else
+#define WALKS_TO_SECOND(i) (head > rec[i].pos || FINISHED(rec[i].pos))
+#endif
+/* Does the (confirmed) record i cover the unfinished space at p? */
+#define COVERS(i, p) (rec[i].pos == (p) || (RN(i) == 2 && (p) == rec[i].pos + 1 && WALKS_TO_SECOND(i)))
+/* Is b where a frame or reservation starts, or the tail (repair.c,
+ * visible_boundary())? */
+#define VISIBLE(b) ((b) == seen_tail || ((b) < seen_tail && (SLOT(b).pos == (b) || \
+	(rec[0].used && rec[0].pos == (b)) || (NW > 1 && rec[NW - 1].used && rec[NW - 1].pos == (b)))))
+#else
+#define SBATCH false
+#define WMSGS(i) MSGS
+#define PSZ 1
+#define FSIZE(p) 1
+#define SET_SIZE(p, v) skip
+#define RN(i) 1
+#define COVERS(i, p) (rec[i].pos == (p))
+#endif
 #define PUBLISHED(p) (SLOT(p).pos == (p) && SLOT(p).lap == LAP(p) && SLOT(p).state != NONE)
 #define FINISHED(p) (PUBLISHED(p) && (SLOT(p).state == COMMITTED || SLOT(p).state == ABORTED))
 #define ALLDONE (done[0] && (NW < 2 || done[1]))
@@ -391,12 +476,13 @@ inline publish(p, nstate, nforsaken)
 	}
 	if
 	:: seen_pos == p && seen_lap == LAP(p) && seen_state != NONE ->
-		/* published: finish it (a claim only) */
+		/* published: finish it (a claim only, of the size we mean:
+		 * finish() leaves any other as not the frame it thinks) */
 		atomic {
 			if
 			:: SLOT(p).pos == p && SLOT(p).state == CLAIMED && SLOT(p).lap == LAP(p) &&
 			   SLOT(p).state == seen_state && SLOT(p).forsaken == seen_forsaken &&
-			   !(seen_forsaken && nforsaken && nstate == CLAIMED) ->
+			   FSIZE(p) == PSZ && !(seen_forsaken && nforsaken && nstate == CLAIMED) ->
 finish_cas_word:	SLOT(p).state = nstate;
 				SLOT(p).forsaken = nforsaken;
 				PUBD
@@ -410,10 +496,11 @@ finish_cas_word:	SLOT(p).state = nstate;
 			if
 			:: seen_lap == LAP(p) && seen_state != NONE ->
 				/* a word of this lap is there (a hint, or another
-				 * repairer's): help its pos in */
+				 * repairer's): help its pos in, if it is of the size
+				 * we mean (own_word()) */
 				atomic {
 					if
-					:: SLOT(p).pos == seen_pos ->
+					:: SLOT(p).pos == seen_pos && FSIZE(p) == PSZ ->
 help_pos:				SLOT(p).pos = p
 					:: else -> skip
 					fi
@@ -435,6 +522,7 @@ bug_header:			SLOT(p).payload = 0;
 repair_before_cas:					SLOT(p).state = nstate;
 						SLOT(p).forsaken = nforsaken;
 						SLOT(p).lap = LAP(p);
+						SET_SIZE(p, PSZ);
 						PUBD
 					:: else -> skip
 					fi
@@ -487,7 +575,7 @@ inline repair(p, me, force)
 		do
 		:: i < NW ->
 			if
-			:: rec[i].used && rec[i].pos == p && !(rec[i].flags & R_TENT) -> owner = i
+			:: rec[i].used && !(rec[i].flags & R_TENT) && COVERS(i, p) -> owner = i
 			:: rec[i].used && rec[i].pos == p && (rec[i].flags & R_TENT) ->
 				tent = tent | (1 << i);
 				live = live || (alive[i] && i != me)
@@ -500,16 +588,65 @@ inline repair(p, me, force)
 		:: owner < NW -> rflags = rec[owner].flags
 		:: else -> rflags = 0
 		fi;
+#ifdef SENDBATCH
+		/* the size of what the repair publishes: the rest of the
+		 * owner's reservation; without an owner, the reservation of
+		 * the tentative record with the smallest visible end (the
+		 * winner's: nothing starts inside it), and only those of that
+		 * size are candidates (unblock_hole(), mark_tentatives()); a
+		 * published claim's own size */
+		if
+		:: owner < NW -> psz = rec[owner].pos + RN(owner) - p
+		:: owner == NW && tent != 0 ->
+			psz = 0;
+			i = 0;
+			do
+			:: i < NW ->
+				if
+				:: (tent & (1 << i)) && VISIBLE(p + RN(i)) && (psz == 0 || RN(i) < psz) ->
+					psz = RN(i)
+				:: else -> skip
+				fi;
+				i++
+			:: else -> break
+			od;
+			if
+			:: psz == 0 -> owner = NW + 1 /* no visible end: unsettled */
+			:: else ->
+				i = 0;
+				do
+				:: i < NW ->
+					if
+					:: (tent & (1 << i)) && RN(i) != psz -> tent = tent & ~(1 << i)
+					:: else -> skip
+					fi;
+					i++
+				:: else -> break
+				od
+			fi
+		:: owner == NW && tent == 0 && pubc -> psz = FSIZE(p)
+		:: else -> psz = 1
+		fi;
+#endif
 		i = 0
 	}
 	if
 	:: p >= seen_tail -> skip
+#ifdef SENDBATCH
+	:: p < seen_tail && owner > NW -> skip /* REPAIR_UNSETTLED */
+#endif
 	:: p < seen_tail && owner == NW && tent == 0 && pubc ->
 		/* a published claim with no owner's record (frame_owner()):
 		 * its writer is gone, abort it */
 		publish(p, ABORTED, false)
 	:: p < seen_tail && owner == NW && tent == 0 && !pubc ->
-		skip /* no record: its writer has not recorded yet, or finished */
+		/* no record: its writer has not recorded yet, or finished. Not
+		 * once every writer is finished or dead: then space below tail
+		 * that is still no frame is space no record describes, which
+		 * the C code fills as unknown after the timeout, a last resort
+		 * that a protocol without power cuts must never need (the
+		 * simulator's verdict of the same) */
+		assert(!(ALLDONE && !PUBLISHED(p) && p < tail && head <= p))
 	:: p < seen_tail && owner == NW && tent != 0 && !live ->
 		publish(p, ABORTED, false)
 	:: p < seen_tail && owner == NW && tent != 0 && live && !force ->
@@ -581,7 +718,11 @@ repair_before_mark:			rec[owner].flags = rflags | R_FORSAKEN;
 		:: else -> skip
 		fi
 	fi;
-	d_step { owner = 0; rflags = 0; i = 0; marked = false; tent = 0; live = false; pubc = false; seen_tail = 0; ra = 0; rp = 0 }
+	d_step { owner = 0; rflags = 0; i = 0; marked = false; tent = 0; live = false; pubc = false; seen_tail = 0; ra = 0; rp = 0
+#ifdef SENDBATCH
+		; psz = 0
+#endif
+	}
 }
 
 proctype writer(byte w; byte s; byte s_end)
@@ -595,19 +736,31 @@ proctype writer(byte w; byte s; byte s_end)
 #endif
 	byte fin = COMMITTED; /* the state the settle publishes: mapq_abort()'s is ABORTED */
 	bool seen_forsaken, ok, marked, live, pubc, pubd, took, data, pushed;
+#ifdef SENDBATCH
+	byte psz; /* the size publish() gives a word */
+	byte resn = 1; /* frames in this reservation: 2 for a batch */
+#else
+#define resn 1
+#endif
 	{
 	do
 	:: s == s_end -> break
 	:: s < s_end ->
 load_tail:
 		t = tail;
+#ifdef SENDBATCH
 		if
-		:: t - head >= NSLOT ->
+		:: SBATCH -> resn = 2
+		:: else -> resn = 1
+		fi;
+#endif
+		if
+		:: t + resn - head > NSLOT ->
 			/* move head (mapq__advance_head), or wait: blocked by the
 			 * reader, or by an unfinished frame (the writer's own
 			 * unblock is the reader's here) */
 			do
-			:: tail != t || t - head < NSLOT -> break
+			:: tail != t || t + resn - head <= NSLOT -> break
 #ifdef OVERWRITE
 			/* mapq__advance_head(), overwrite: look at the frame
 			 * (its words, then head again: one step in this memory),
@@ -776,7 +929,7 @@ head_before_cas:				atomic {
 			 * second scan of JOIN come to this one step */
 			:: atomic {
 				FINISHED(head) && PASSED(head) ->
-head_before_cas:			head++
+head_before_cas:			head = head + FSIZE(head)
 			}
 #if defined(RDEATH) && !defined(BUG_NO_REAP)
 			/* held back by the reader at head: readers_floor() asks
@@ -837,11 +990,17 @@ reserve_before_cas:
 		tail = t + 1;
 reserve_after_cas:
 #else
-		d_step { rec[w].flags = R_TENT; rec[w].used = true }
+		d_step {
+			rec[w].flags = R_TENT;
+			rec[w].used = true
+#ifdef SENDBATCH
+			; rec[w].n = resn
+#endif
+		}
 reserve_before_cas:
 		atomic {
 			if
-			:: tail == t -> tail = t + 1; ok = true
+			:: tail == t -> tail = t + resn; ok = true
 			:: else -> ok = false
 			fi
 		}
@@ -861,8 +1020,8 @@ reserve_after_cas:
 			 * that readers have skipped */
 			:: rec[w].flags == R_TENT -> rec[w].flags = 0; ok = true
 #else
-			:: rec[w].flags == R_TENT && EARLY -> rec[w].flags = R_PUBLISHING; ok = true
-			:: rec[w].flags == R_TENT && !EARLY -> rec[w].flags = 0; ok = true
+			:: rec[w].flags == R_TENT && (EARLY || SBATCH) -> rec[w].flags = R_PUBLISHING; ok = true
+			:: rec[w].flags == R_TENT && !EARLY && !SBATCH -> rec[w].flags = 0; ok = true
 #endif
 			:: else -> ok = false
 			fi
@@ -873,13 +1032,48 @@ reserve_after_cas:
 		fi;
 reserve_after_confirm:
 #endif
+#ifdef SENDBATCH
+		if
+		:: SBATCH ->
+			/* mapq_send_batch(): each frame published as it is
+			 * copied (format.md, "Send a batch"): its payload, then
+			 * its word and pos; no claim hint, no settle (the record
+			 * is publishing) */
+			assert(head <= t);
+			SLOT(t).payload = w * 16 + s + 1;
+			d_step {
+				wrote[t] = w * 16 + s + 1;
+				SLOT(t).state = COMMITTED;
+				SLOT(t).forsaken = false;
+				SLOT(t).lap = LAP(t);
+				SET_SIZE(t, 1)
+			}
+			SLOT(t).pos = t;
+commit_batch_next:
+			assert(head <= t + 1);
+			SLOT(t + 1).payload = w * 16 + s + 2;
+			d_step {
+				wrote[t + 1] = w * 16 + s + 2;
+				SLOT(t + 1).state = COMMITTED;
+				SLOT(t + 1).forsaken = false;
+				SLOT(t + 1).lap = LAP(t + 1);
+				SET_SIZE(t + 1, 1)
+			}
+			SLOT(t + 1).pos = t + 1;
+			d_step { rec[w].used = false; ok = false } /* clear_record() */
+			d_step { acked[t] = true; acked[t + 1] = true; s = s + 2 }
+			goto next
+		:: else -> skip
+		fi;
+#endif
 		/* the claim hint: a word, no pos, a plain store whatever is
 		 * there (a repairer may have published over the space since
 		 * our confirm) */
 		d_step {
 			SLOT(t).state = CLAIMED;
 			SLOT(t).forsaken = false;
-			SLOT(t).lap = LAP(t)
+			SLOT(t).lap = LAP(t);
+			SET_SIZE(t, 1)
 		}
 		/* the payload, a plain store */
 copy_midway:
@@ -937,7 +1131,8 @@ commit_after_record:
 			SLOT(t).state = fin;
 #endif
 			SLOT(t).forsaken = false;
-			SLOT(t).lap = LAP(t)
+			SLOT(t).lap = LAP(t);
+			SET_SIZE(t, 1)
 		}
 #ifdef BUG_WAKE_BEFORE_POS
 		/* bug: the wake-up before pos: the sleeper, woken, looks
@@ -965,6 +1160,9 @@ abandon:
 		/* mapq__abandon: finish our own forsaken frame as aborted with
 		 * the repairers' steps, then clear the record */
 		k = 0;
+#ifdef SENDBATCH
+		psz = resn; /* the whole reservation */
+#endif
 		do
 		:: k < 4 && !(PUBLISHED(t) && SLOT(t).state != CLAIMED) ->
 			publish(t, ABORTED, false);
@@ -972,8 +1170,13 @@ abandon:
 		:: else -> break
 		od;
 		assert(PUBLISHED(t) && SLOT(t).state != CLAIMED || head > t);
-		d_step { rec[w].used = false; k = 0; ok = false }
-		s++; /* MAPQ_ESTALLED: not acknowledged, not sent again */
+		d_step {
+			rec[w].used = false; k = 0; ok = false
+#ifdef SENDBATCH
+			; psz = 0
+#endif
+		}
+		s = s + resn; /* MAPQ_ESTALLED: not acknowledged, not sent again */
 next:		skip
 	od
 #ifdef TAKEOVER
@@ -1081,13 +1284,16 @@ batch_payload:		pl2 = SLOT(c + 1).payload; nb = 2
 #ifdef OVERWRITE
 #define MOVE_ON atomic { if :: cursor == c -> cursor = c + 1 :: else -> skip fi }
 #else
-#define MOVE_ON cursor = c + 1
+#define MOVE_ON cursor = c + FSIZE(c)
 #endif
 
 proctype reader()
 {
 	byte c, i, owner, rflags, seen_pos, seen_state, seen_lap, pl, wr, sq, tent, seen_tail, nl, ra, rp;
 	bool seen_forsaken, marked, live, pubc, pubd, took, ok;
+#ifdef SENDBATCH
+	byte psz;
+#endif
 #ifdef BATCH
 	byte pl2, nb;
 #endif
@@ -1618,7 +1824,7 @@ init
 		od;
 		i = 0;
 		do
-		:: i < NW -> run writer(i, 0, MSGS); i++
+		:: i < NW -> run writer(i, 0, WMSGS(i)); i++
 		:: else -> break
 		od;
 #ifdef TAKEOVER

@@ -83,7 +83,7 @@ MODEL = os.path.join(TOP, "model", "mapq.pml")
 QUICK = ["2x1x1", "2x2x2:wake", "1x4x2:over", "1x3x2:crash", "1x3x2:abort", "1x2x1:join",
          "1x2x1:overjoin", "1x2x2:takeover", "2x2x2:leave", "1x3x2:resume",
          "1x4x2:resume4", "1x3x2:alone", "1x3x2:alonetakeover", "1x3x2:batch",
-         "1x4x2:overbatch", "1x3x2:rdeath"]
+         "1x4x2:overbatch", "1x3x2:rdeath", "1x3x2:sendbatch", "2x2x2:sendbatch"]
 # Bigger configurations, for --campaign: each took more than CI's minutes
 # or more than 3 GB here (doc/model.md has the figures).
 CAMPAIGN = ["2x2x2", "2x1x2:abort", "2x1x1:crash", "2x2x1:over", "2x3x2:wake", "1x4x3:crash",
@@ -106,7 +106,8 @@ BUGS = [("BUG_SETTLE_STORE", "2x1x1"), ("BUG_FORSAKE_PUBLISHING", "2x1x1"),
         ("BUG_RESUME_BUSY", "1x2x1:resume"), ("BUG_ALONE_CONFIRMED", "1x2x1:alone"),
         ("BUG_EARLY_CONFIRMED", "2x1x1"), ("BUG_BATCH_SHORT_RELEASE", "1x3x2:batch"),
         ("BUG_BATCH_LATE_PAYLOAD", "1x4x2:overbatch"), ("BUG_NO_REAP", "1x3x2:rdeath"),
-        ("BUG_REAP_LIVE", "1x3x2:rdeath")]
+        ("BUG_REAP_LIVE", "1x3x2:rdeath"), ("BUG_BATCH_NO_WALK", "1x3x2:sendbatch"),
+        ("BUG_BATCH_WALK_FROM_START", "2x2x2:sendbatch")]
 
 
 # Searches run in threads (--jobs); each message and counterexample is
@@ -141,6 +142,7 @@ MODES = {
     ":batch": (["-DBATCH"], "a reader that reads two frames before one release"),
     ":overbatch": (["-DOVERWRITE", "-DBATCH"], "that under the overwrite policy"),
     ":rdeath": (["-DRDEATH"], "a reader that dies, its slot freed by the writers"),
+    ":sendbatch": (["-DSENDBATCH"], "writer 0 sending its first two messages in one batch"),
 }
 MODES_HELP = ", ".join("%s for %s" % (k, v[1]) for k, v in MODES.items())
 
