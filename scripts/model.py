@@ -83,12 +83,14 @@ MODEL = os.path.join(TOP, "model", "mapq.pml")
 QUICK = ["2x1x1", "2x2x2:wake", "1x4x2:over", "1x3x2:crash", "1x3x2:abort", "1x2x1:join",
          "1x2x1:overjoin", "1x2x2:takeover", "2x2x2:leave", "1x3x2:resume",
          "1x4x2:resume4", "1x3x2:alone", "1x3x2:alonetakeover", "1x3x2:batch",
-         "1x4x2:overbatch", "1x3x2:rdeath", "1x3x2:sendbatch", "2x2x2:sendbatch"]
+         "1x4x2:overbatch", "1x3x2:rdeath", "1x3x2:sendbatch", "2x2x2:sendbatch",
+         "1x3x2:crashbatch"]
 # Bigger configurations, for --campaign: each took more than CI's minutes
 # or more than 3 GB here (doc/model.md has the figures).
 CAMPAIGN = ["2x2x2", "2x1x2:abort", "2x1x1:crash", "2x2x1:over", "2x3x2:wake", "1x4x3:crash",
             "2x2x2:over", "2x1x1:abort", "1x3x1:join", "2x1x1:takeover", "1x2x1:joinloss",
-            "2x1x1:resume2", "2x1x1:batch", "2x1x1:rdeath"]
+            "2x1x1:resume2", "2x1x1:batch", "2x1x1:rdeath", "2x3x2:sendbatch",
+            "1x4x2:crashbatch"]
 # Each seeded bug, and the configuration that must find it; "bitstate":
 # by a bitstate search, where the exhaustive one fills its memory limit
 # before it reaches the bug (a trail found either way is a real one).
@@ -143,6 +145,7 @@ MODES = {
     ":overbatch": (["-DOVERWRITE", "-DBATCH"], "that under the overwrite policy"),
     ":rdeath": (["-DRDEATH"], "a reader that dies, its slot freed by the writers"),
     ":sendbatch": (["-DSENDBATCH"], "writer 0 sending its first two messages in one batch"),
+    ":crashbatch": (["-DCRASH", "-DSENDBATCH"], "that with a crash and recovery"),
 }
 MODES_HELP = ", ".join("%s for %s" % (k, v[1]) for k, v in MODES.items())
 
