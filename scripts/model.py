@@ -189,7 +189,7 @@ def build(work, defines, mem, bitstate, opt="-O2"):
 
 
 def search(work, timeout, bitstate):
-    """Run pan: (errors, complete, states, seconds, output)."""
+    """Run pan: (errors, complete, states, transitions, seconds, output)."""
     args = ["./pan", "-m2000000"] + (["-w32", "-k3"] if bitstate else ["-w24"])
     t0 = time.monotonic()
     try:
@@ -204,13 +204,15 @@ def search(work, timeout, bitstate):
     # pan writes counts of 10^8 and more as 2.4030947e+08
     m = re.search(r"([0-9.]+(?:e\+\d+)?) states, stored", out)
     states = int(float(m.group(1))) if m else 0
+    t = re.search(r"([0-9.]+(?:e\+\d+)?) transitions", out)
+    trans = int(float(t.group(1))) if t else 0
     complete = "Search not completed" not in out and "stopped after" not in out and m is not None
     if errors < 0 and "stopped after" in out:
         # stopped by the time limit: pan's last progress line says how far
         seen = re.findall(r"States=\s*([0-9.e+]+)", out)
         states = int(float(seen[-1])) if seen else 0
         errors = 0
-    return errors, complete, states, secs, out
+    return errors, complete, states, trans, secs, out
 
 
 def step_names():
@@ -256,19 +258,19 @@ def check(defines, label, args, expect_error, rows=None, bitstate=False):
         t0 = time.monotonic()
         build(work, defines, args.mem, bitstate, "-O0")
         built = time.monotonic() - t0
-        errors, complete, states, secs, out = search(work, min(TRIAL_SECONDS, args.timeout),
-                                                     bitstate)
+        errors, complete, states, trans, secs, out = search(
+            work, min(TRIAL_SECONDS, args.timeout), bitstate)
         if "stopped after" in out and args.timeout > TRIAL_SECONDS:
             t0 = time.monotonic()
             build(work, defines, args.mem, bitstate)
             built += time.monotonic() - t0
-            errors, complete, states, secs, out = search(work, args.timeout, bitstate)
+            errors, complete, states, trans, secs, out = search(work, args.timeout, bitstate)
         kind = "bitstate" if bitstate else ("exhaustive" if complete else "partial")
         if rows is not None:
             m = re.search(r"hash factor: ([0-9.e+]+)", out)
             rows.append({"config": label, "search": kind if complete or bitstate else
                          "stopped (memory or time limit): not proven", "states": states,
-                         "seconds": secs, "errors": errors,
+                         "transitions": trans, "seconds": secs, "errors": errors,
                          "hash factor": m.group(1) if m and bitstate else ""})
         if errors < 0:
             say("%s: pan said nothing we understand:\n%s" % (label, out[-2000:]))
@@ -297,8 +299,8 @@ def check(defines, label, args, expect_error, rows=None, bitstate=False):
                 "or %d s): not proven; --mem, --timeout%s" % (
                     label, states, args.mem, args.timeout, "" if args.bitstate else ", --bitstate"))
             return not args.require_complete
-        say("%s: no error, %s search, %d states, %.1f s (%.1f s to build the verifier)"
-            % (label, kind, states, secs, built))
+        say("%s: no error, %s search, %d states, %d transitions, %.1f s (%.1f s to build "
+            "the verifier)" % (label, kind, states, trans, secs, built))
         return True
     finally:
         shutil.rmtree(work, ignore_errors=True)
@@ -311,12 +313,13 @@ def write_summary(args, rows):
         f.write("# model/mapq.pml, bigger configurations\n\n")
         f.write("`scripts/model.py --campaign`, memory limit %d MB, %d s per search%s.\n\n"
                 % (args.mem, args.timeout, ", bitstate" if args.bitstate else ""))
-        f.write("| configuration | search | states | seconds | errors | hash factor |\n")
-        f.write("|---|---|---:|---:|---:|---:|\n")
+        f.write("| configuration | search | states | transitions | seconds | errors "
+                "| hash factor |\n")
+        f.write("|---|---|---:|---:|---:|---:|---:|\n")
         for r in rows:
-            f.write("| %s | %s | %d | %.0f | %d | %s |\n" % (
-                r["config"].replace("config ", ""), r["search"], r["states"], r["seconds"],
-                r["errors"], r["hash factor"]))
+            f.write("| %s | %s | %d | %d | %.0f | %d | %s |\n" % (
+                r["config"].replace("config ", ""), r["search"], r["states"],
+                r["transitions"], r["seconds"], r["errors"], r["hash factor"]))
 
 
 def default_jobs(mem):
