@@ -478,6 +478,20 @@ class Model(unittest.TestCase):
         self.assertEqual(self.m.parse_config("1x2x3:overjoin"),
                          ["-DNW=1", "-DMSGS=2", "-DNSLOT=3", "-DOVERWRITE", "-DJOIN"])
         self.assertEqual(self.m.parse_config("2x2x2:leave")[3:], ["-DWAKEUPS", "-DLEAVE"])
+        self.assertEqual(self.m.parse_config("1x3x2:crashbatch")[3:], ["-DCRASH", "-DSENDBATCH"])
+        self.assertEqual(self.m.parse_config("1x3x2:rdeath")[3:], ["-DRDEATH"])
+        # every mode the help names is one parse_config() takes
+        for mode in self.m.MODES:
+            with self.subTest(mode=mode):
+                self.assertIn(mode, self.m.MODES_HELP)
+                self.assertEqual(self.m.parse_config("1x1x2" + mode)[3:], self.m.MODES[mode][0])
+        # every seeded bug's configuration parses, and every CI one
+        for bug, config, *how in self.m.BUGS:
+            with self.subTest(bug=bug):
+                self.m.parse_config(config)
+        for config in self.m.QUICK + self.m.CAMPAIGN:
+            with self.subTest(config=config):
+                self.m.parse_config(config)
         for bad in ("2x1", "3x1x1", "2x1x1:nope", "2x0x1", "x"):
             with self.subTest(bad=bad), self.assertRaises(SystemExit) as cm:
                 self.m.parse_config(bad)
@@ -487,11 +501,12 @@ class Model(unittest.TestCase):
         args = argparse.Namespace(out=self.tmp.name, mem=2048, timeout=300, bitstate=True)
         self.m.write_summary(args, [
             {"config": "config 2x2x2:wake", "search": "bitstate", "states": 54000000,
-             "seconds": 95.2, "errors": 0, "hash factor": "41.2"}])
+             "transitions": 131000000, "seconds": 95.2, "errors": 0, "hash factor": "41.2"}])
         with open(os.path.join(self.tmp.name, "summary.md")) as f:
             md = f.read()
         self.assertIn("memory limit 2048 MB, 300 s per search, bitstate.", md)
-        self.assertIn("| 2x2x2:wake | bitstate | 54000000 | 95 | 0 | 41.2 |", md)
+        self.assertIn("| states | transitions |", md)
+        self.assertIn("| 2x2x2:wake | bitstate | 54000000 | 131000000 | 95 | 0 | 41.2 |", md)
 
 
 class Arguments(unittest.TestCase):
@@ -521,6 +536,7 @@ class Arguments(unittest.TestCase):
              "--only-file: not a C file or header of src/: src/nope.c"),
             ("sim-bugs", ["--only", "nosuch", "--list"], 1, "no such bug: nosuch"),
             ("model", ["--config", "9x1x1"], 1, "the model takes 1-2 writers"),
+            ("model", ["--bug", "BUG_NOPE"], 1, "--bug: no seeded bug BUG_NOPE"),
             ("fuzz-campaign", ["--minutes", "-1", "open"], 2, "--minutes must be more than 0"),
             ("fuzz-campaign", ["--jobs", "0", "open"], 2, "--jobs must be at least 1"),
             ("fuzz-campaign", ["nosuchtarget"], 2, "invalid choice: 'nosuchtarget'"),
