@@ -108,7 +108,11 @@ uint32_t mapq__crc32c_sw(uint32_t crc, const void *buf, size_t len);
 uint32_t mapq__crc32c_hw(uint32_t crc, const void *buf, size_t len);
 /* the crc32 instruction alone, without the vector folding of long runs */
 uint32_t mapq__crc32c_sse(uint32_t crc, const void *buf, size_t len);
-bool mapq__crc32c_vx_available(void);
+/* The widest vector folding of long runs this CPU runs (512, 256, or 0);
+ * a test lowers it to check the narrower paths, before any thread
+ * starts. */
+unsigned mapq__crc32c_vx_width(void);
+void mapq__crc32c_vx_limit(unsigned width);
 bool mapq__crc32c_hw_available(void);
 /* The CRC of the 16 bytes of words @a and @b (little-endian), then @len
  * bytes at @buf: a frame's CRC in one call (format.c). */

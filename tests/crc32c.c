@@ -4,7 +4,8 @@
  * from 256 to 1400 (where the vector folding takes over, and hands its
  * last 0..63 bytes on), and on long buffers around the lengths where the
  * crc32-instruction path changes from three interleaved runs (of 1024,
- * then 64 bytes) to one. */
+ * then 64 bytes) to one; each at every vector width the CPU has (512-
+ * and 256-bit folding, and none). */
 #include "config.h"
 
 #include <string.h>
@@ -100,6 +101,54 @@ static void check_dispatch(void)
 	}
 }
 
+/* Every path against the table, at the vector width now in force. */
+static void check_paths(unsigned width)
+{
+	char name[32];
+	snprintf(name, sizeof(name), "best (vector width %u)", width);
+	check_vectors(name, mapq__crc32c_hw);
+	check_dispatch();
+	uint8_t buf[256 + 8];
+	for (size_t i = 0; i < sizeof(buf); i++)
+		buf[i] = (uint8_t)(i * 131 + 7);
+	for (size_t align = 0; align < 8; align++)
+		for (size_t len = 0; len <= 256; len++)
+			if (mapq__crc32c_sw(0x1234, buf + align, len) !=
+				    mapq__crc32c_sse(0x1234, buf + align, len) ||
+			    mapq__crc32c_sw(0x1234, buf + align, len) !=
+				    mapq__crc32c_hw(0x1234, buf + align, len))
+				t_fail(__FILE__, __LINE__,
+				       "width %u: paths differ at align %zu len %zu", width, align,
+				       len);
+	for (size_t len = 256; len <= 1400; len++) {
+		size_t align = len % 61;
+		uint32_t want = mapq__crc32c_sw(~(uint32_t)len, big + align, len);
+		if (mapq__crc32c_hw(~(uint32_t)len, big + align, len) != want ||
+		    mapq__crc32c_sse(~(uint32_t)len, big + align, len) != want)
+			t_fail(__FILE__, __LINE__, "width %u: paths differ at align %zu len %zu",
+			       width, align, len);
+	}
+	static const size_t edges[] = { 191,  192,  193,  200,  3071, 3072,  3073,  3072 + 192,
+					4096, 4128, 6144, 6145, 9216, 65536, 65568, 69999 };
+	for (size_t e = 0; e < sizeof(edges) / sizeof(edges[0]); e++)
+		for (size_t align = 0; align < 8; align += 3) {
+			size_t len = edges[e] - (align && edges[e] == 69999 ? 8 : 0);
+			uint32_t want = mapq__crc32c_sw(7, big + align, len);
+			if (mapq__crc32c_hw(7, big + align, len) != want ||
+			    mapq__crc32c_sse(7, big + align, len) != want)
+				t_fail(__FILE__, __LINE__,
+				       "width %u: paths differ at align %zu len %zu", width, align,
+				       len);
+		}
+	/* a flipped bit in any run must change the CRC */
+	uint32_t whole = mapq__crc32c_hw(0, big, 4096);
+	for (size_t i = 0; i < 4096; i += 509) {
+		big[i] ^= 0x10;
+		CHECK(mapq__crc32c_hw(0, big, 4096) != whole);
+		big[i] ^= 0x10;
+	}
+}
+
 int main(void)
 {
 	check_vectors("table", mapq__crc32c_sw);
@@ -111,44 +160,21 @@ int main(void)
 		return 0;
 	}
 	check_vectors("sse4.2", mapq__crc32c_sse);
-	check_vectors("best", mapq__crc32c_hw);
-	if (!mapq__crc32c_vx_available())
-		fprintf(stderr, "no AVX-512 VPCLMULQDQ: vector path not checked on this machine\n");
-	uint8_t buf[256 + 8];
-	for (size_t i = 0; i < sizeof(buf); i++)
-		buf[i] = (uint8_t)(i * 131 + 7);
-	for (size_t align = 0; align < 8; align++)
-		for (size_t len = 0; len <= 256; len++)
-			if (mapq__crc32c_sw(0x1234, buf + align, len) !=
-				    mapq__crc32c_sse(0x1234, buf + align, len) ||
-			    mapq__crc32c_sw(0x1234, buf + align, len) !=
-				    mapq__crc32c_hw(0x1234, buf + align, len))
-				t_fail(__FILE__, __LINE__, "paths differ at align %zu len %zu",
-				       align, len);
-	for (size_t len = 256; len <= 1400; len++) {
-		size_t align = len % 61;
-		uint32_t want = mapq__crc32c_sw(~(uint32_t)len, big + align, len);
-		if (mapq__crc32c_hw(~(uint32_t)len, big + align, len) != want ||
-		    mapq__crc32c_sse(~(uint32_t)len, big + align, len) != want)
-			t_fail(__FILE__, __LINE__, "paths differ at align %zu len %zu", align, len);
-	}
-	static const size_t edges[] = { 191,  192,  193,  200,  3071, 3072,  3073,  3072 + 192,
-					4096, 4128, 6144, 6145, 9216, 65536, 65568, 69999 };
-	for (size_t e = 0; e < sizeof(edges) / sizeof(edges[0]); e++)
-		for (size_t align = 0; align < 8; align += 3) {
-			size_t len = edges[e] - (align && edges[e] == 69999 ? 8 : 0);
-			uint32_t want = mapq__crc32c_sw(7, big + align, len);
-			if (mapq__crc32c_hw(7, big + align, len) != want ||
-			    mapq__crc32c_sse(7, big + align, len) != want)
-				t_fail(__FILE__, __LINE__, "paths differ at align %zu len %zu",
-				       align, len);
-		}
-	/* a flipped bit in any run must change the CRC */
-	uint32_t whole = mapq__crc32c_hw(0, big, 4096);
-	for (size_t i = 0; i < 4096; i += 509) {
-		big[i] ^= 0x10;
-		CHECK(mapq__crc32c_hw(0, big, 4096) != whole);
-		big[i] ^= 0x10;
+	unsigned have = mapq__crc32c_vx_width();
+	if (have < 512)
+		fprintf(stderr, "no AVX-512 VPCLMULQDQ: 512-bit vector path not checked on this "
+				"machine\n");
+	if (have < 256)
+		fprintf(stderr, "no AVX2 VPCLMULQDQ: 256-bit vector path not checked on this "
+				"machine\n");
+	/* widest first: the library's width can only be lowered */
+	static const unsigned widths[] = { 512, 256, 0 };
+	for (size_t i = 0; i < 3; i++) {
+		if (widths[i] > have)
+			continue;
+		mapq__crc32c_vx_limit(widths[i]);
+		CHECK_EQ(mapq__crc32c_vx_width(), widths[i]);
+		check_paths(widths[i]);
 	}
 	return 0;
 }
