@@ -88,7 +88,12 @@
  *   - with -DRDEATH, the reader (ephemeral) may die at any step instead
  *     of a writer, its liveness lock released then; a writer held back
  *     by its cursor frees its slot (ring.c, reap_dead_reader(): the lock
- *     asked, then the state's CAS from ACTIVE to FREE) and goes on;
+ *     asked, then the state's CAS from ACTIVE to FREE) and goes on; with
+ *     -DRDURABLE too, the reader is durable: the reap makes its slot
+ *     DETACHED, which goes on holding writers back, and the reader comes
+ *     back (mapq_reader_open(MAPQ_START_RESUME), its lock taken again,
+ *     the slot ACTIVE, a cursor behind head raised to it) and reads on,
+ *     perhaps handing out again the message it held when it died;
  *   - with -DCRASH, everyone may die at once at any step; then the next
  *     to open the queue recovers it alone (recover_exclusive(): the walk,
  *     claims aborted, dead writers' reservations finished, records
@@ -121,7 +126,12 @@
  * With -DRDEATH: a dead reader holds no writer back for ever (the
  * writers finish: spin's end states), and a live one is never reaped
  * (what it delivers is as written, and every acknowledged message once
- * it lives to the end).
+ * it lives to the end). With -DRDURABLE too: the dead durable reader's
+ * slot holds writers back until it comes back (head never passes its
+ * cursor: BUG_REAP_DURABLE_FREE frees it, and acknowledged messages are
+ * lost), and it delivers every acknowledged message in order, once, but
+ * for the one it held when it died, which it may hand out again after
+ * it came back.
  * With -DTAKEOVER: the same for the successor's messages, and no late
  * store of the live writer whose frame a successor settled lands in a
  * later lap (the successor aborted a live winner's forsaken frame on
@@ -269,9 +279,14 @@ bool got2[NPOS];
 byte last2[NW];
 #endif
 
+#if defined(RDURABLE) && !defined(RDEATH)
+#error "RDURABLE is a kind of RDEATH"
+#endif
+
 #ifdef RESUME
-#if defined(CRASH) || defined(OVERWRITE) || defined(JOIN) || defined(TAKEOVER) || defined(LEAVE)
-#error "RESUME goes with the blocking policy alone"
+#if defined(CRASH) || defined(OVERWRITE) || defined(JOIN) || defined(TAKEOVER) || defined(LEAVE) || \
+	defined(RDEATH)
+#error "RESUME goes with the blocking policy alone (RDURABLE is a durable reader's death)"
 #endif
 /* How often the durable reader detached and came back, at most RESUMES
  * times (1 unless -DRESUMES=N); rbusy: its slot BUSY on the way back (the
@@ -298,6 +313,17 @@ bool left = false;
 bool ralive = true;
 bool reaped = false;
 #define PASSED(h) (reaped || cursor > (h))
+#ifdef RDURABLE
+#ifdef BATCH
+#error "RDURABLE goes without BATCH"
+#endif
+/* The durable reader's slot was reaped: DETACHED, still holding writers
+ * back (reaped stays false but for the bug); and the ghost of the
+ * position it held when it died + 1, whose message it may hand out once
+ * more after it came back (0: none). */
+bool detached = false;
+byte again = 0;
+#endif
 #else
 #define PASSED(h) (cursor > (h))
 #endif
@@ -947,10 +973,25 @@ head_before_cas:			head = head + FSIZE(head)
 #ifdef BUG_REAP_LIVE
 			/* bug: the slot freed without asking its lock */
 			:: FINISHED(head) && !PASSED(head) ->
+reap_reader:			reaped = true
+#elif defined(RDURABLE)
+			/* a durable reader's slot goes DETACHED (a CAS from
+			 * ACTIVE: once), and holds us back still: we wait for
+			 * the reader to come back. BUG_REAP_DURABLE_FREE: freed
+			 * as an ephemeral reader's is */
+			:: atomic {
+				FINISHED(head) && !PASSED(head) && !ralive && !detached ->
+#ifdef BUG_REAP_DURABLE_FREE
+reap_reader:			reaped = true;
+#else
+reap_reader:			skip;
+#endif
+				detached = true
+			}
 #else
 			:: FINISHED(head) && !PASSED(head) && !ralive ->
-#endif
 reap_reader:			reaped = true
+#endif
 #endif
 #endif
 #ifdef WAKEUPS
@@ -1237,8 +1278,14 @@ inline deliver_at(p, v)
 	assert(v == wrote[p] && v != 0);
 	wr = (v - 1) / 16;
 	sq = (v - 1) % 16;
+#ifdef RDURABLE
+	/* once, in order; the message held at the death perhaps once more */
+	assert(sq + 1 > last[wr] || ((p) + 1 == again && sq + 1 == last[wr]));
+	d_step { last[wr] = sq + 1; got[p] = true; again = 0 } /* handed out: one event */
+#else
 	assert(sq + 1 > last[wr]); /* once, in order */
 	d_step { last[wr] = sq + 1; got[p] = true } /* handed out: one event */
+#endif
 }
 #define deliver() deliver_at(c, pl)
 
@@ -1304,6 +1351,9 @@ proctype reader()
 #endif
 #ifdef BATCH
 	byte pl2, nb;
+#endif
+#ifdef RDURABLE
+restart:
 #endif
 #if defined(CRASH) || defined(RDEATH)
 	{
@@ -1446,6 +1496,36 @@ read_after_advance:		skip
 	od;
 #ifdef CRASH
 	} unless { crashed -> goto gone };
+#elif defined(RDURABLE)
+	} unless {
+		!ralive ->
+		/* dead: what it held in its locals is gone */
+		d_step {
+			c = 0; i = 0; owner = 0; rflags = 0; seen_pos = 0; seen_state = 0;
+			seen_lap = 0; pl = 0; wr = 0; sq = 0; tent = 0; seen_tail = 0; nl = 0;
+			ra = 0; rp = 0; seen_forsaken = false; marked = false; live = false;
+			pubc = false; pubd = false; took = false; ok = false
+		}
+		/* mapq_reader_open(MAPQ_START_RESUME) in a new process: the
+		 * slot's lock (under the registry lock, which a reaper holds
+		 * too), the slot ACTIVE again from DETACHED or from the dead
+		 * owner's ACTIVE, and a cursor behind head raised to it */
+rslot_attach_active:
+		atomic {
+			ralive = true;
+			detached = false;
+			reaped = false;
+			if
+			:: cursor < NPOS && got[cursor] -> again = cursor + 1
+			:: else -> skip
+			fi;
+			if
+			:: cursor < head -> cursor = head
+			:: else -> skip
+			fi
+		}
+		goto restart
+	};
 #elif defined(RDEATH)
 	} unless { !ralive -> goto gone };
 #endif

@@ -24,7 +24,9 @@ between any two reads (the writers it held back must be woken); with
 ":nodeaths" nobody dies (writers still stall, and are forsaken); with
 ":resume" the reader is durable, and may close and come back once
 (":resume2" to ":resume4": as many times); with ":rdeath" the reader may
-die at any step, and the writers it held back free its slot. spin
+die at any step, and the writers it held back free its slot, and with
+":rdurable" the reader is durable: its slot is detached, holds the
+writers back until it comes back, and it reads on from its cursor. spin
 generates a verifier (pan) for it, which searches every
 state the model can reach, with a writer dying at any step, for an
 assertion that fails or an end state that is not valid (a process stuck
@@ -83,14 +85,14 @@ MODEL = os.path.join(TOP, "model", "mapq.pml")
 QUICK = ["2x1x1", "2x2x2:wake", "1x4x2:over", "1x3x2:crash", "1x3x2:abort", "1x2x1:join",
          "1x2x1:overjoin", "1x2x2:takeover", "2x2x2:leave", "1x3x2:resume",
          "1x4x2:resume4", "1x3x2:alone", "1x3x2:alonetakeover", "1x3x2:batch",
-         "1x4x2:overbatch", "1x3x2:rdeath", "1x3x2:sendbatch", "2x2x2:sendbatch",
-         "1x3x2:crashbatch"]
+         "1x4x2:overbatch", "1x3x2:rdeath", "1x3x2:rdurable", "1x3x2:sendbatch",
+         "2x2x2:sendbatch", "1x3x2:crashbatch"]
 # Bigger configurations, for --campaign: each took more than CI's minutes
 # or more than 3 GB here (doc/model.md has the figures).
 CAMPAIGN = ["2x2x2", "2x1x2:abort", "2x1x1:crash", "2x2x1:over", "2x3x2:wake", "1x4x3:crash",
             "2x2x2:over", "2x1x1:abort", "1x3x1:join", "2x1x1:takeover", "1x2x1:joinloss",
-            "2x1x1:resume2", "2x1x1:batch", "2x1x1:rdeath", "2x3x2:sendbatch",
-            "1x4x2:crashbatch"]
+            "2x1x1:resume2", "2x1x1:batch", "2x1x1:rdeath", "2x1x1:rdurable",
+            "2x3x2:sendbatch", "1x4x2:crashbatch"]
 # Each seeded bug, and the configuration that must find it; "bitstate":
 # by a bitstate search, where the exhaustive one fills its memory limit
 # before it reaches the bug (a trail found either way is a real one).
@@ -108,8 +110,8 @@ BUGS = [("BUG_SETTLE_STORE", "2x1x1"), ("BUG_FORSAKE_PUBLISHING", "2x1x1"),
         ("BUG_RESUME_BUSY", "1x2x1:resume"), ("BUG_ALONE_CONFIRMED", "1x2x1:alone"),
         ("BUG_EARLY_CONFIRMED", "2x1x1"), ("BUG_BATCH_SHORT_RELEASE", "1x3x2:batch"),
         ("BUG_BATCH_LATE_PAYLOAD", "1x4x2:overbatch"), ("BUG_NO_REAP", "1x3x2:rdeath"),
-        ("BUG_REAP_LIVE", "1x3x2:rdeath"), ("BUG_BATCH_NO_WALK", "1x3x2:sendbatch"),
-        ("BUG_BATCH_WALK_FROM_START", "2x2x2:sendbatch")]
+        ("BUG_REAP_LIVE", "1x3x2:rdeath"), ("BUG_REAP_DURABLE_FREE", "1x3x2:rdurable"),
+        ("BUG_BATCH_NO_WALK", "1x3x2:sendbatch"), ("BUG_BATCH_WALK_FROM_START", "2x2x2:sendbatch")]
 
 
 # Searches run in threads (--jobs); each message and counterexample is
@@ -144,6 +146,8 @@ MODES = {
     ":batch": (["-DBATCH"], "a reader that reads two frames before one release"),
     ":overbatch": (["-DOVERWRITE", "-DBATCH"], "that under the overwrite policy"),
     ":rdeath": (["-DRDEATH"], "a reader that dies, its slot freed by the writers"),
+    ":rdurable": (["-DRDEATH", "-DRDURABLE"],
+                  "a durable reader that dies, its slot detached, and comes back"),
     ":sendbatch": (["-DSENDBATCH"], "writer 0 sending its first two messages in one batch"),
     ":crashbatch": (["-DCRASH", "-DSENDBATCH"], "that with a crash and recovery"),
 }

@@ -480,6 +480,7 @@ class Model(unittest.TestCase):
         self.assertEqual(self.m.parse_config("2x2x2:leave")[3:], ["-DWAKEUPS", "-DLEAVE"])
         self.assertEqual(self.m.parse_config("1x3x2:crashbatch")[3:], ["-DCRASH", "-DSENDBATCH"])
         self.assertEqual(self.m.parse_config("1x3x2:rdeath")[3:], ["-DRDEATH"])
+        self.assertEqual(self.m.parse_config("1x3x2:rdurable")[3:], ["-DRDEATH", "-DRDURABLE"])
         # every mode the help names is one parse_config() takes
         for mode in self.m.MODES:
             with self.subTest(mode=mode):
