@@ -85,6 +85,9 @@
  *     (visible_boundary()), and only records of its size are marked;
  *     with -DCRASH too, the crash may come in the middle of a batch, and
  *     recovery walks over what a repair made one frame of two slots;
+ *     with -DWAKEUPS too, the batch wakes sleepers once, after its last
+ *     frame's pos (clear_record()), and a writer sleeps for the space of
+ *     its whole reservation;
  *   - with -DRDEATH, the reader (ephemeral) may die at any step instead
  *     of a writer, its liveness lock released then; a writer held back
  *     by its cursor frees its slot (ring.c, reap_dead_reader(): the lock
@@ -117,7 +120,9 @@
  * state).
  * With -DLEAVE and -DWAKEUPS: a writer held back by the reader when it
  * closed is woken (none asleep for ever), and the writers finish.
- * With -DSENDBATCH: the same checks, for both messages of the batch;
+ * With -DSENDBATCH: the same checks, for both messages of the batch
+ * (with -DWAKEUPS: no sleeper is left asleep by a batch's one wake-up;
+ * BUG_BATCH_WAKE_FIRST wakes after its first frame instead);
  * and in every configuration, once every writer is finished or dead, a
  * repair never meets space below tail that no record describes (the C
  * code fills it as unknown after the timeout: never needed without a
@@ -367,10 +372,10 @@ byte lift2 = 0;
 #define LAP(p) ((p) / NSLOT)
 
 #ifdef SENDBATCH
-#if defined(WAKEUPS) || defined(OVERWRITE) || defined(JOIN) || \
+#if defined(OVERWRITE) || defined(JOIN) || \
 	defined(TAKEOVER) || defined(RESUME) || defined(LEAVE) || defined(ALONE) || \
 	defined(ABORTS) || defined(BATCH) || defined(RDEATH)
-#error "SENDBATCH goes with the blocking policy, deaths and stalls, and a crash, alone"
+#error "SENDBATCH goes with the blocking policy, deaths and stalls, a crash, or wake-ups, alone"
 #endif
 #if NSLOT < 2
 #error "SENDBATCH needs two frames at least"
@@ -999,11 +1004,11 @@ reap_reader:			reaped = true
 			 * on; at a frame still being written, until its commit */
 			:: FINISHED(head) && !PASSED(head) ->
 				sleep_on(space_bumped[w], space_flag,
-					 tail != t || t - head < NSLOT || PASSED(head), false)
+					 tail != t || t + resn - head <= NSLOT || PASSED(head), false)
 			:: !FINISHED(head) ->
 				hp = head;
 				sleep_on(data_bumped[w], data_flag,
-					 tail != t || t - head < NSLOT || FINISHED(hp), false);
+					 tail != t || t + resn - head <= NSLOT || FINISHED(hp), false);
 				hp = 0
 #else
 			/* the frame at head unfinished: this writer's own
@@ -1098,6 +1103,11 @@ reserve_after_confirm:
 				SET_SIZE(t, 1)
 			}
 			SLOT(t).pos = t;
+#ifdef BUG_BATCH_WAKE_FIRST
+			/* bug: a wake-up for each frame but the last: the
+			 * sleeper on the second frame sleeps for ever */
+			wake_data();
+#endif
 commit_batch_next:
 			assert(head <= t + 1);
 			SLOT(t + 1).payload = w * 16 + s + 2;
@@ -1111,6 +1121,11 @@ commit_batch_next:
 			SLOT(t + 1).pos = t + 1;
 			d_step { rec[w].used = false; ok = false } /* clear_record() */
 			d_step { acked[t] = true; acked[t + 1] = true; s = s + 2 }
+#if defined(WAKEUPS) && !defined(BUG_BATCH_WAKE_FIRST)
+			/* clear_record()'s wake-up, once for the whole batch,
+			 * after its last pos (and the fence, as a commit's) */
+			wake_data();
+#endif
 			goto next
 		:: else -> skip
 		fi;
