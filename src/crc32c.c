@@ -205,6 +205,15 @@ __attribute__((target("pclmul,sse4.2"))) static inline __m128i vx_fold1(__m128i 
 		next);
 }
 
+/* The raw register after the 16 folded bytes @x, which equal the whole
+ * run modulo the polynomial: they go through the crc32 instruction from
+ * a zero register. */
+__attribute__((target("sse4.2"))) static inline uint64_t vx_done(__m128i x)
+{
+	uint64_t c = __builtin_ia32_crc32di(0, (uint64_t)_mm_cvtsi128_si64(x));
+	return __builtin_ia32_crc32di(c, (uint64_t)_mm_extract_epi64(x, 1));
+}
+
 /* The raw register @c after @len bytes at @p; @len >= VX_MIN and a
  * multiple of 64. The register goes into the first four bytes, every
  * 256 bytes fold onto the next 256 in four 64-byte accumulators, the
@@ -267,8 +276,7 @@ __attribute__((target(VX_TARGET), always_inline)) static inline uint64_t vx_body
 	x = vx_fold1(_mm512_extracti32x4_epi32(a3, 0), 2, x);
 	x = vx_fold1(_mm512_extracti32x4_epi32(a3, 1), 1, x);
 	x = vx_fold1(_mm512_extracti32x4_epi32(a3, 2), 0, x);
-	c = __builtin_ia32_crc32di(0, (uint64_t)_mm_cvtsi128_si64(x));
-	return __builtin_ia32_crc32di(c, (uint64_t)_mm_extract_epi64(x, 1));
+	return vx_done(x);
 }
 
 __attribute__((target(VX_TARGET))) static uint64_t vx_run(uint64_t c, const uint8_t *p, size_t len)
@@ -344,9 +352,7 @@ __attribute__((target(VY_TARGET), always_inline)) static inline uint64_t vy_body
 		a3 = vy_fold(a3, k1, v0);
 	}
 
-	__m128i x = vx_fold1(_mm256_castsi256_si128(a3), 0, _mm256_extracti128_si256(a3, 1));
-	c = __builtin_ia32_crc32di(0, (uint64_t)_mm_cvtsi128_si64(x));
-	return __builtin_ia32_crc32di(c, (uint64_t)_mm_extract_epi64(x, 1));
+	return vx_done(vx_fold1(_mm256_castsi256_si128(a3), 0, _mm256_extracti128_si256(a3, 1)));
 }
 
 __attribute__((target(VY_TARGET))) static uint64_t vy_run(uint64_t c, const uint8_t *p, size_t len)
