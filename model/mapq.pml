@@ -87,7 +87,9 @@
  *     recovery walks over what a repair made one frame of two slots;
  *     with -DWAKEUPS too, the batch wakes sleepers once, after its last
  *     frame's pos (clear_record()), and a writer sleeps for the space of
- *     its whole reservation;
+ *     its whole reservation; with -DRDEATH too, the reader may die instead
+ *     of a writer, a batch's frames or a repair's two-slot frame at head
+ *     when the writers reap it;
  *   - with -DRDEATH, the reader (ephemeral) may die at any step instead
  *     of a writer, its liveness lock released then; a writer held back
  *     by its cursor frees its slot (ring.c, reap_dead_reader(): the lock
@@ -374,8 +376,8 @@ byte lift2 = 0;
 #ifdef SENDBATCH
 #if defined(OVERWRITE) || defined(JOIN) || \
 	defined(TAKEOVER) || defined(RESUME) || defined(LEAVE) || defined(ALONE) || \
-	defined(ABORTS) || defined(BATCH) || defined(RDEATH)
-#error "SENDBATCH goes with the blocking policy, deaths and stalls, a crash, or wake-ups, alone"
+	defined(ABORTS) || defined(BATCH)
+#error "SENDBATCH goes with the blocking policy, deaths and stalls, a crash, wake-ups, or a reader's death, alone"
 #endif
 #if NSLOT < 2
 #error "SENDBATCH needs two frames at least"
