@@ -89,7 +89,8 @@
  *     frame's pos (clear_record()), and a writer sleeps for the space of
  *     its whole reservation; with -DRDEATH too, the reader may die instead
  *     of a writer, a batch's frames or a repair's two-slot frame at head
- *     when the writers reap it;
+ *     when the writers reap it; with -DALONE too, the writer alone sends
+ *     the batch (its record publishing from the start, tail by a store);
  *   - with -DRDEATH, the reader (ephemeral) may die at any step instead
  *     of a writer, its liveness lock released then; a writer held back
  *     by its cursor frees its slot (ring.c, reap_dead_reader(): the lock
@@ -375,7 +376,7 @@ byte lift2 = 0;
 
 #ifdef SENDBATCH
 #if defined(OVERWRITE) || defined(JOIN) || \
-	defined(TAKEOVER) || defined(RESUME) || defined(LEAVE) || defined(ALONE) || \
+	defined(TAKEOVER) || defined(RESUME) || defined(LEAVE) || \
 	defined(ABORTS) || defined(BATCH)
 #error "SENDBATCH goes with the blocking policy, deaths and stalls, a crash, wake-ups, or a reader's death, alone"
 #endif
@@ -1040,10 +1041,16 @@ reserve_after_pos:
 		 * readers have skipped */
 		d_step { rec[w].flags = 0; rec[w].used = true }
 #else
-		d_step { rec[w].flags = R_PUBLISHING; rec[w].used = true }
+		d_step {
+			rec[w].flags = R_PUBLISHING;
+			rec[w].used = true
+#ifdef SENDBATCH
+			; rec[w].n = resn
+#endif
+		}
 #endif
 reserve_before_cas:
-		tail = t + 1;
+		tail = t + resn;
 reserve_after_cas:
 #else
 		d_step {
