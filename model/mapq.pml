@@ -91,6 +91,8 @@
  *     of a writer, a batch's frames or a repair's two-slot frame at head
  *     when the writers reap it; with -DALONE too, the writer alone sends
  *     the batch (its record publishing from the start, tail by a store);
+ *     with -DABORTS too, any message but the batch's may be taken back
+ *     (mapq_send_batch() has no abort);
  *   - with -DRDEATH, the reader (ephemeral) may die at any step instead
  *     of a writer, its liveness lock released then; a writer held back
  *     by its cursor frees its slot (ring.c, reap_dead_reader(): the lock
@@ -377,8 +379,8 @@ byte lift2 = 0;
 #ifdef SENDBATCH
 #if defined(OVERWRITE) || defined(JOIN) || \
 	defined(TAKEOVER) || defined(RESUME) || defined(LEAVE) || \
-	defined(ABORTS) || defined(BATCH)
-#error "SENDBATCH goes with the blocking policy, deaths and stalls, a crash, wake-ups, or a reader's death, alone"
+	defined(BATCH)
+#error "SENDBATCH goes with the blocking policy, deaths and stalls, and a crash, wake-ups, a reader's death, a writer alone or aborts"
 #endif
 #if NSLOT < 2
 #error "SENDBATCH needs two frames at least"
