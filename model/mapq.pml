@@ -92,7 +92,8 @@
  *     when the writers reap it; with -DALONE too, the writer alone sends
  *     the batch (its record publishing from the start, tail by a store);
  *     with -DABORTS too, any message but the batch's may be taken back
- *     (mapq_send_batch() has no abort);
+ *     (mapq_send_batch() has no abort); with -DRESUME or -DLEAVE (and
+ *     -DWAKEUPS) too, the reader may close and come back, or leave;
  *   - with -DRDEATH, the reader (ephemeral) may die at any step instead
  *     of a writer, its liveness lock released then; a writer held back
  *     by its cursor frees its slot (ring.c, reap_dead_reader(): the lock
@@ -377,10 +378,8 @@ byte lift2 = 0;
 #define LAP(p) ((p) / NSLOT)
 
 #ifdef SENDBATCH
-#if defined(OVERWRITE) || defined(JOIN) || \
-	defined(TAKEOVER) || defined(RESUME) || defined(LEAVE) || \
-	defined(BATCH)
-#error "SENDBATCH goes with the blocking policy, deaths and stalls, and a crash, wake-ups, a reader's death, a writer alone or aborts"
+#if defined(OVERWRITE) || defined(JOIN) || defined(TAKEOVER) || defined(BATCH)
+#error "SENDBATCH goes with the blocking policy: not with overwrite, a joiner, a successor or batched reads"
 #endif
 #if NSLOT < 2
 #error "SENDBATCH needs two frames at least"
