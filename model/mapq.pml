@@ -93,7 +93,9 @@
  *     the batch (its record publishing from the start, tail by a store);
  *     with -DABORTS too, any message but the batch's may be taken back
  *     (mapq_send_batch() has no abort); with -DRESUME or -DLEAVE (and
- *     -DWAKEUPS) too, the reader may close and come back, or leave;
+ *     -DWAKEUPS) too, the reader may close and come back, or leave; with
+ *     -DBATCH too, the reader reads two frames before one release, and
+ *     passes a repair's two-slot frame whole;
  *   - with -DRDEATH, the reader (ephemeral) may die at any step instead
  *     of a writer, its liveness lock released then; a writer held back
  *     by its cursor frees its slot (ring.c, reap_dead_reader(): the lock
@@ -378,8 +380,8 @@ byte lift2 = 0;
 #define LAP(p) ((p) / NSLOT)
 
 #ifdef SENDBATCH
-#if defined(OVERWRITE) || defined(JOIN) || defined(TAKEOVER) || defined(BATCH)
-#error "SENDBATCH goes with the blocking policy: not with overwrite, a joiner, a successor or batched reads"
+#if defined(OVERWRITE) || defined(JOIN) || defined(TAKEOVER)
+#error "SENDBATCH goes with the blocking policy: not with overwrite, a joiner or a successor"
 #endif
 #if NSLOT < 2
 #error "SENDBATCH needs two frames at least"
@@ -1318,7 +1320,7 @@ inline deliver_at(p, v)
 /* mapq_read_batch(): after the frame at c, the one after it, judged as
  * that one was (its pos and word, then its payload), before the one
  * release that passes both (format.md, "Read a batch"); or not (a batch
- * of one: the caller's max, or the next frame not ready). nb: frames the
+ * of one: the caller's max, or the next frame not ready). nb: slots the
  * release passes; pl2: the second one's payload, 0 if it carries none
  * (aborted or forsaken: passed over). The ring's end does not stop a
  * batch here: the C code stops there for the simulator's sake, and a
@@ -1336,8 +1338,10 @@ inline batch_more()
 #else
 batch_payload:		pl2 = SLOT(c + 1).payload; nb = 2
 #endif
-		:: SLOT(c + 1).state == ABORTED -> nb = 2
-		:: SLOT(c + 1).state == CLAIMED && SLOT(c + 1).forsaken -> nb = 2
+		/* passed over whole: with -DSENDBATCH a repair's frame may be
+		 * two slots long */
+		:: SLOT(c + 1).state == ABORTED -> nb = 1 + FSIZE(c + 1)
+		:: SLOT(c + 1).state == CLAIMED && SLOT(c + 1).forsaken -> nb = 1 + FSIZE(c + 1)
 		:: SLOT(c + 1).state == CLAIMED && !SLOT(c + 1).forsaken -> skip
 		fi
 	:: true -> skip

@@ -32,7 +32,8 @@ writers back until it comes back, and it reads on from its cursor; with
 ":sendrdeath" a reader that dies, with ":alonebatch" the writer alone,
 with ":sendabort" the other messages perhaps taken back, with
 ":sendresume" a durable reader that closes and comes back, with
-":sendleave" sleeps and a reader that closes). spin
+":sendleave" sleeps and a reader that closes, with ":bothbatch" a reader
+that reads two frames before one release). spin
 generates a verifier (pan) for it, which searches every
 state the model can reach, with a writer dying at any step, for an
 assertion that fails or an end state that is not valid (a process stuck
@@ -93,14 +94,15 @@ QUICK = ["2x1x1", "2x2x2:wake", "1x4x2:over", "1x3x2:crash", "1x3x2:abort", "1x2
          "1x4x2:resume4", "1x3x2:alone", "1x3x2:alonetakeover", "1x3x2:batch",
          "1x4x2:overbatch", "1x3x2:rdeath", "1x3x2:rdurable", "1x3x2:sendbatch",
          "2x2x2:sendbatch", "1x3x2:crashbatch", "2x2x2:sendwake", "1x3x2:sendrdeath",
-         "1x3x2:alonebatch", "1x3x2:sendabort", "1x3x2:sendresume", "2x2x2:sendleave"]
+         "1x3x2:alonebatch", "1x3x2:sendabort", "1x3x2:sendresume", "2x2x2:sendleave",
+         "1x4x2:bothbatch"]
 # Bigger configurations, for --campaign: each took more than CI's minutes
 # or more than 3 GB here (doc/model.md has the figures).
 CAMPAIGN = ["2x2x2", "2x1x2:abort", "2x1x1:crash", "2x2x1:over", "2x3x2:wake", "1x4x3:crash",
             "2x2x2:over", "2x1x1:abort", "1x3x1:join", "2x1x1:takeover", "1x2x1:joinloss",
             "2x1x1:resume2", "2x1x1:batch", "2x1x1:rdeath", "2x1x1:rdurable",
             "2x3x2:sendbatch", "1x4x2:crashbatch", "2x3x2:sendwake", "2x2x2:sendrdeath",
-            "2x2x2:sendabort", "2x2x2:sendresume"]
+            "2x2x2:sendabort", "2x2x2:sendresume", "2x2x2:bothbatch", "2x2x3:bothbatch"]
 # Each seeded bug, and the configuration that must find it; "bitstate":
 # by a bitstate search, where the exhaustive one fills its memory limit
 # before it reaches the bug (a trail found either way is a real one).
@@ -166,6 +168,7 @@ MODES = {
     ":sendresume": (["-DRESUME", "-DSENDBATCH"], "that with a durable reader that comes back"),
     ":sendleave": (["-DWAKEUPS", "-DLEAVE", "-DSENDBATCH"],
                    "that with wake-ups and a reader that closes"),
+    ":bothbatch": (["-DBATCH", "-DSENDBATCH"], "that with batched reads too"),
 }
 MODES_HELP = ", ".join("%s for %s" % (k, v[1]) for k, v in MODES.items())
 
