@@ -435,6 +435,12 @@ byte lift2 = 0;
 #define COVERS(i, p) (rec[i].pos == (p))
 #endif
 #define PUBLISHED(p) (SLOT(p).pos == (p) && SLOT(p).lap == LAP(p) && SLOT(p).state != NONE)
+/* Is position n the second slot of a published two-slot frame? */
+#ifdef SENDBATCH
+#define INSIDE(n) ((n) > 0 && PUBLISHED((n) - 1) && FSIZE((n) - 1) == 2)
+#else
+#define INSIDE(n) false
+#endif
 #define FINISHED(p) (PUBLISHED(p) && (SLOT(p).state == COMMITTED || SLOT(p).state == ABORTED))
 #define ALLDONE (done[0] && (NW < 2 || done[1]))
 
@@ -1488,7 +1494,14 @@ read_before_advance:		cursor = c + 1;
 #else
 				deliver();
 				DELIVER2;
-read_before_advance:		d_step { cursor = PASS_BATCH; pl = 0; wr = 0; sq = 0 BATCH_CLEAR }
+read_before_advance:		d_step {
+					/* never into the middle of a frame: the model's
+					 * two-slot frame could have its second position
+					 * published on its own later, and the reader would
+					 * go on, where the C reader meets a payload */
+					assert(!INSIDE(PASS_BATCH));
+					cursor = PASS_BATCH; pl = 0; wr = 0; sq = 0 BATCH_CLEAR
+				}
 #endif
 read_after_advance:		skip
 			:: SLOT(c).state == ABORTED -> MOVE_ON
