@@ -29,7 +29,8 @@ die at any step, and the writers it held back free its slot, and with
 writers back until it comes back, and it reads on from its cursor; with
 ":sendbatch" writer 0 sends its first two messages as one batch (with
 ":crashbatch" a crash too, with ":sendwake" sleeps and wake-ups, with
-":sendrdeath" a reader that dies, with ":alonebatch" the writer alone,
+":sendrdeath" a reader that dies (":sendrdurable": a durable one, which
+comes back), with ":alonebatch" the writer alone,
 with ":sendabort" the other messages perhaps taken back, with
 ":sendresume" a durable reader that closes and comes back, with
 ":sendleave" sleeps and a reader that closes, with ":bothbatch" a reader
@@ -95,14 +96,15 @@ QUICK = ["2x1x1", "2x2x2:wake", "1x4x2:over", "1x3x2:crash", "1x3x2:abort", "1x2
          "1x4x2:overbatch", "1x3x2:rdeath", "1x3x2:rdurable", "1x3x2:sendbatch",
          "2x2x2:sendbatch", "1x3x2:crashbatch", "2x2x2:sendwake", "1x3x2:sendrdeath",
          "1x3x2:alonebatch", "1x3x2:sendabort", "1x3x2:sendresume", "2x2x2:sendleave",
-         "1x4x2:bothbatch"]
+         "1x4x2:bothbatch", "1x3x2:sendrdurable"]
 # Bigger configurations, for --campaign: each took more than CI's minutes
 # or more than 3 GB here (doc/model.md has the figures).
 CAMPAIGN = ["2x2x2", "2x1x2:abort", "2x1x1:crash", "2x2x1:over", "2x3x2:wake", "1x4x3:crash",
             "2x2x2:over", "2x1x1:abort", "1x3x1:join", "2x1x1:takeover", "1x2x1:joinloss",
             "2x1x1:resume2", "2x1x1:batch", "2x1x1:rdeath", "2x1x1:rdurable",
             "2x3x2:sendbatch", "1x4x2:crashbatch", "2x3x2:sendwake", "2x2x2:sendrdeath",
-            "2x2x2:sendabort", "2x2x2:sendresume", "2x2x2:bothbatch", "2x2x3:bothbatch"]
+            "2x2x2:sendabort", "2x2x2:sendresume", "2x2x2:bothbatch", "2x2x3:bothbatch",
+            "2x2x2:sendrdurable"]
 # Each seeded bug, and the configuration that must find it; "bitstate":
 # by a bitstate search, where the exhaustive one fills its memory limit
 # before it reaches the bug (a trail found either way is a real one).
@@ -163,6 +165,8 @@ MODES = {
     ":crashbatch": (["-DCRASH", "-DSENDBATCH"], "that with a crash and recovery"),
     ":sendwake": (["-DWAKEUPS", "-DSENDBATCH"], "that with sleeps and wake-ups"),
     ":sendrdeath": (["-DRDEATH", "-DSENDBATCH"], "that with a reader that dies"),
+    ":sendrdurable": (["-DRDEATH", "-DRDURABLE", "-DSENDBATCH"],
+                      "that with a durable reader that dies and comes back"),
     ":alonebatch": (["-DALONE", "-DSENDBATCH"], "that sent by a writer alone (1 writer)"),
     ":sendabort": (["-DABORTS", "-DSENDBATCH"], "that beside messages taken back"),
     ":sendresume": (["-DRESUME", "-DSENDBATCH"], "that with a durable reader that comes back"),
