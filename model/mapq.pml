@@ -7,9 +7,10 @@
  * What is modelled, and how (the names are the C code's and
  * doc/format.md's; each labelled step is one atomic access there):
  *
- *   - every frame is one slot long (no padding, no wrap in the middle of
- *     a frame), so position p lives in slot p % NSLOT, and its lap tag is
- *     p / NSLOT; but for -DSENDBATCH's: what a repair aborts or forsakes
+ *   - every frame is one slot long (no wrap in the middle of a frame), so
+ *     position p lives in slot p % NSLOT, and its lap tag is p / NSLOT;
+ *     padding is one slot too (-DPAD); but for -DSENDBATCH's: what a
+ *     repair aborts or forsakes
  *     of a batch's reservation is one frame of two slots (a word with a
  *     size, the second slot inside it), which may wrap round the ring's
  *     end as no C frame does (the C batch never crosses it);
@@ -96,6 +97,21 @@
  *     -DWAKEUPS) too, the reader may close and come back, or leave; with
  *     -DBATCH too, the reader reads two frames before one release, and
  *     passes a repair's two-slot frame whole;
+ *   - with -DPAD, writer 0's first message is a reservation that would
+ *     cross the ring's end: padding to the end, then the frame (writer.c,
+ *     try_reserve()), a reservation of two slots wherever it falls here,
+ *     the first the padding's (a committed word with the padding bit,
+ *     PADDING, which readers and head pass and which carries no
+ *     message), the record's size covering both. The claim hint and the
+ *     payload go to the frame; once the record is publishing (the settle,
+ *     or the confirmation of an early message), the padding's word and
+ *     pos (publish_pad(): pad.before_word, pad.before_pos), then the
+ *     frame's. A repair takes the record to cover both its start and its
+ *     frame part (record_covers(), frame_owner(), resv_unfinished()),
+ *     and finishes such a reservation padding first (finish(): the
+ *     padding's word by CAS, as any repair's, then the frame); a writer
+ *     that abandons its forsaken reservation does the same. With
+ *     -DNO_DEATHS, -DCRASH, -DWAKEUPS, -DABORTS, -DALONE or -DRDEATH too;
  *   - with -DRDEATH, the reader (ephemeral) may die at any step instead
  *     of a writer, its liveness lock released then; a writer held back
  *     by its cursor frees its slot (ring.c, reap_dead_reader(): the lock
@@ -135,7 +151,15 @@
  * repair never meets space below tail that no record describes (the C
  * code fills it as unknown after the timeout: never needed without a
  * power cut; BUG_BATCH_NO_WALK and BUG_BATCH_WALK_FROM_START leave
- * such a hole after a dead batch writer's finished frames).
+ * such a hole after a dead batch writer's finished frames;
+ * BUG_PAD_COVERS_START, a record taken to cover its start alone, leaves
+ * one after a writer that died between its padding and its frame).
+ * With -DPAD: the same checks, and no store of the padding lands in
+ * space head has passed (an assertion at the padding's word, as at the
+ * payload's): BUG_PAD_EARLY publishes the padding as soon as the space
+ * is the writer's, before the settle, and a stalled writer's late
+ * padding lands after a repairer that forsook it published the same and
+ * head passed it (the simulator found it in the C code, version 1).
  * With -DRDEATH: a dead reader holds no writer back for ever (the
  * writers finish: spin's end states), and a live one is never reaped
  * (what it delivers is as written, and every acknowledged message once
@@ -166,11 +190,11 @@
  * underscore) are the steps those points stop at; tests/model_labels.sh
  * checks that each fault point is one, or is listed here:
  *
- * not modelled: pad.before_word pad.before_pos
- *   recover.scrubbed
+ * not modelled: recover.scrubbed
  *   sync.before_look sync.before_msync sync.before_checkpoint os.open os.mmap os.msync
  *   os.calloc os.lock
- * (no padding, no batch of sends of more than two frames, no
+ * (no padding beside a batch of sends or under overwrite, no batch of
+ * sends of more than two frames, no
  * counters but the lost ones, no power cut: recovery finds every store
  * made and has nothing to scrub, no sync, no system calls)
  */
@@ -184,13 +208,14 @@
 #ifndef NSLOT
 #define NSLOT 2 /* frames in the ring */
 #endif
-#define NPOS (NW * MSGS + SMSGS) /* positions ever reserved */
+#define NPOS (NW * MSGS + SMSGS + PADS) /* positions ever reserved */
 
 /* frame states (format.h) */
 #define NONE 0
 #define CLAIMED 1
 #define COMMITTED 2
 #define ABORTED 3
+#define PADDING 4 /* a committed word with the padding bit: no message */
 
 /* record flags (resv_size's high bits) */
 #define R_TENT 1
@@ -212,6 +237,13 @@
 #else
 #define SMSGS 0
 #endif
+#ifdef PAD
+#define PADS 1 /* positions of padding */
+#define PADN (resn - 1) /* in a writer: the padding before its frame */
+#else
+#define PADS 0
+#define PADN 0
+#endif
 
 typedef slot_t {
 	byte pos;   /* the position published here, NOPOS: none yet */
@@ -228,8 +260,8 @@ typedef record_t {
 	bool used; /* resv_size != 0 */
 	byte pos;
 	byte flags;
-#ifdef SENDBATCH
-	byte n; /* frames reserved: 2 for a batch (resv_size) */
+#if defined(SENDBATCH) || defined(PAD)
+	byte n; /* slots reserved (resv_size): 2 for a batch, or padding and a frame */
 #endif
 };
 
@@ -259,7 +291,9 @@ bool gone[NW];
  * was bumped since it read it: one bit per sleeper, which keeps the
  * state space from counting bumps. */
 #ifdef WAKEUPS
-#define PUBD pubd = true /* publish() finished a frame: wake */
+/* publish() finished a frame: wake (not for padding, which finish()
+ * publishes without a wake-up: the frame after it wakes) */
+#define PUBD pubd = (nstate != PADDING)
 bool data_bumped[NW + 1]; /* each writer's, then the reader's */
 bool space_bumped[NW];    /* each writer's */
 bool data_flag = false;
@@ -383,6 +417,9 @@ byte lift2 = 0;
 #if defined(OVERWRITE) || defined(JOIN) || defined(TAKEOVER)
 #error "SENDBATCH goes with the blocking policy: not with overwrite, a joiner or a successor"
 #endif
+#ifdef PAD
+#error "PAD goes without SENDBATCH (a batch never crosses the ring's end)"
+#endif
 #if NSLOT < 2
 #error "SENDBATCH needs two frames at least"
 #endif
@@ -421,19 +458,58 @@ byte lift2 = 0;
 #endif
 /* Does the (confirmed) record i cover the unfinished space at p? */
 #define COVERS(i, p) (rec[i].pos == (p) || (RN(i) == 2 && (p) == rec[i].pos + 1 && WALKS_TO_SECOND(i)))
-/* Is b where a frame or reservation starts, or the tail (repair.c,
- * visible_boundary())? */
-#define VISIBLE(b) ((b) == seen_tail || ((b) < seen_tail && (SLOT(b).pos == (b) || \
-	(rec[0].used && rec[0].pos == (b)) || (NW > 1 && rec[NW - 1].used && rec[NW - 1].pos == (b)))))
+/* Does the tentative record i cover it? Its start alone (a batch has no
+ * padding) */
+#define TCOVERS(i, p) (rec[i].pos == (p))
 #else
 #define SBATCH false
 #define WMSGS(i) MSGS
 #define PSZ 1
 #define FSIZE(p) 1
 #define SET_SIZE(p, v) skip
+#ifdef PAD
+#if defined(OVERWRITE) || defined(JOIN) || defined(TAKEOVER) || defined(BATCH)
+#error "PAD goes with the blocking policy: not with overwrite, a joiner, a successor or batched reads"
+#endif
+#if NSLOT < 2
+#error "PAD needs two frames at least"
+#endif
+/* A reservation that would cross the ring's end starts with padding to
+ * the end (writer.c): writer 0's first message here, wherever it falls,
+ * a reservation of two slots, the padding's and the frame's */
+#define PADDED (w == 0 && s == 0)
+#define RN(i) rec[i].n
+/* Does record i cover the unfinished space at p (record_covers())? Its
+ * start, or its frame part after the padding, where resv_unfinished()
+ * starts (one frame: nothing to walk over), tentative or not; and so
+ * does frame_owner() match a published claim there. */
+#ifdef BUG_PAD_COVERS_START
+/* bug: the record's start alone, as if it had no padding: a writer that
+ * died after its padding's pos leaves a frame no record covers */
+#define COVERS(i, p) (rec[i].pos == (p))
+#else
+#define COVERS(i, p) (rec[i].pos == (p) || (RN(i) == 2 && (p) == rec[i].pos + 1))
+#endif
+#define TCOVERS(i, p) COVERS(i, p)
+/* the locals of a repair: the start and size of the reservation it
+ * finishes */
+#define PAD_LOCALS byte bpos, bn;
+#define RPOS bpos
+#else
+#define PADDED false
 #define RN(i) 1
 #define COVERS(i, p) (rec[i].pos == (p))
+#define TCOVERS(i, p) (rec[i].pos == (p))
 #endif
+#endif
+#ifndef PAD_LOCALS
+#define PAD_LOCALS
+#define RPOS p
+#endif
+/* Is b where a frame or reservation starts, or the tail (repair.c,
+ * visible_boundary())? */
+#define VISIBLE(b) ((b) == seen_tail || ((b) < seen_tail && (SLOT(b).pos == (b) || \
+	(rec[0].used && rec[0].pos == (b)) || (NW > 1 && rec[NW - 1].used && rec[NW - 1].pos == (b)))))
 #define PUBLISHED(p) (SLOT(p).pos == (p) && SLOT(p).lap == LAP(p) && SLOT(p).state != NONE)
 /* Is position n the second slot of a published two-slot frame? */
 #ifdef SENDBATCH
@@ -441,7 +517,8 @@ byte lift2 = 0;
 #else
 #define INSIDE(n) false
 #endif
-#define FINISHED(p) (PUBLISHED(p) && (SLOT(p).state == COMMITTED || SLOT(p).state == ABORTED))
+#define FINISHED(p) (PUBLISHED(p) && (SLOT(p).state == COMMITTED || SLOT(p).state == ABORTED || \
+	SLOT(p).state == PADDING))
 #define ALLDONE (done[0] && (NW < 2 || done[1]))
 
 /* wake() of wait.c, after the waker's seq_cst change: the flag's load,
@@ -597,6 +674,21 @@ repair_before_pos:					SLOT(p).pos = p
 	d_step { seen_pos = 0; seen_state = 0; seen_forsaken = false; seen_lap = 0; pubd = false }
 }
 
+/* finish() of a reservation: its padding first, if it has one (the same
+ * whoever writes it), then its frame part; without -DPAD, the frame at p */
+#ifdef PAD
+inline publish_resv(p, nstate, nforsaken)
+{
+	if
+	:: bn == 2 -> publish(bpos, PADDING, false)
+	:: else -> skip
+	fi;
+	publish(bpos + bn - 1, nstate, nforsaken)
+}
+#else
+#define publish_resv(p, nstate, nforsaken) publish(p, nstate, nforsaken)
+#endif
+
 /* The frame at p is not finished: what a reader does after the unblock
  * timeout (unblock_hole(), finish() and mapq__repair_record()). The
  * confirmed owner's record wins; without one, every tentative record
@@ -624,7 +716,7 @@ inline repair(p, me, force)
 		:: i < NW ->
 			if
 			:: rec[i].used && !(rec[i].flags & R_TENT) && COVERS(i, p) -> owner = i
-			:: rec[i].used && rec[i].pos == p && (rec[i].flags & R_TENT) ->
+			:: rec[i].used && TCOVERS(i, p) && (rec[i].flags & R_TENT) ->
 				tent = tent | (1 << i);
 				live = live || (alive[i] && i != me)
 			:: else -> skip
@@ -676,11 +768,51 @@ inline repair(p, me, force)
 		:: else -> psz = 1
 		fi;
 #endif
+#ifdef PAD
+		/* the reservation the repair finishes (finish()): the
+		 * owner's; without an owner, that of the tentative record
+		 * covering p of the smallest size whose end is visible (the
+		 * winner's: unblock_hole()), and only records of its start and
+		 * size are candidates (mark_tentatives()); else a frame at p */
+		if
+		:: owner < NW -> bpos = rec[owner].pos; bn = RN(owner)
+		:: owner == NW && tent != 0 ->
+			bn = 0;
+			i = 0;
+			do
+			:: i < NW ->
+				if
+				:: (tent & (1 << i)) && VISIBLE(rec[i].pos + RN(i)) && (bn == 0 || RN(i) < bn) ->
+					bpos = rec[i].pos;
+					bn = RN(i)
+				:: else -> skip
+				fi;
+				i++
+			:: else -> break
+			od;
+			if
+			:: bn == 0 -> owner = NW + 1 /* no visible end: unsettled */
+			:: else ->
+				i = 0;
+				do
+				:: i < NW ->
+					if
+					:: (tent & (1 << i)) && (RN(i) != bn || rec[i].pos != bpos) ->
+						tent = tent & ~(1 << i)
+					:: else -> skip
+					fi;
+					i++
+				:: else -> break
+				od
+			fi
+		:: else -> bpos = p; bn = 1
+		fi;
+#endif
 		i = 0
 	}
 	if
 	:: p >= seen_tail -> skip
-#ifdef SENDBATCH
+#if defined(SENDBATCH) || defined(PAD)
 	:: p < seen_tail && owner > NW -> skip /* REPAIR_UNSETTLED */
 #endif
 	:: p < seen_tail && owner == NW && tent == 0 && pubc ->
@@ -699,7 +831,7 @@ inline repair(p, me, force)
 		 * after it cleared the records */
 		assert(!(ALLDONE && !CRASHED && !PUBLISHED(p) && p < tail && head <= p))
 	:: p < seen_tail && owner == NW && tent != 0 && !live ->
-		publish(p, ABORTED, false)
+		publish_resv(p, ABORTED, false)
 	:: p < seen_tail && owner == NW && tent != 0 && live && !force ->
 		/* a live tentative owner settles within nanoseconds unless
 		 * stopped: not before the timeout (REPAIR_UNSETTLED) */
@@ -721,11 +853,11 @@ inline repair(p, me, force)
 #else
 				marked = false /* its owner at work (confirming): look again */
 #endif
-			:: RECORD(i) == ra && (!(ra & R_USED) || rp != p || (ra & R_FORSAKEN)) ->
+			:: RECORD(i) == ra && (!(ra & R_USED) || rp != RPOS || (ra & R_FORSAKEN)) ->
 				skip /* none, another position (a loser's next try), marked */
-			:: RECORD(i) == ra && (ra & R_USED) && rp == p && !(ra & R_TENT) ->
+			:: RECORD(i) == ra && (ra & R_USED) && rp == RPOS && !(ra & R_TENT) ->
 				marked = false /* confirmed since our look: look again */
-			:: RECORD(i) == ra && (ra & R_USED) && rp == p && (ra & R_TENT) &&
+			:: RECORD(i) == ra && (ra & R_USED) && rp == RPOS && (ra & R_TENT) &&
 			   !(ra & R_FORSAKEN) ->
 				/* the mark, by CAS on the size */
 				atomic {
@@ -740,11 +872,11 @@ mark_tentative:				rec[i].flags = rec[i].flags | R_FORSAKEN
 		:: else -> break
 		od;
 		if
-		:: marked -> publish(p, CLAIMED, true)
+		:: marked -> publish_resv(p, CLAIMED, true)
 		:: else -> skip
 		fi
 	:: p < seen_tail && owner < NW && !(alive[owner] && owner != me) ->
-		publish(p, ABORTED, false)
+		publish_resv(p, ABORTED, false)
 	:: p < seen_tail && owner < NW && alive[owner] && owner != me && !force -> skip
 #ifdef BUG_FORSAKE_PUBLISHING
 	/* bug: a record already publishing is forsaken too */
@@ -758,14 +890,14 @@ mark_tentative:				rec[i].flags = rec[i].flags | R_FORSAKEN
 		/* forsake: mark the record first, by CAS */
 		atomic {
 			if
-			:: rec[owner].used && rec[owner].pos == p && rec[owner].flags == rflags ->
+			:: rec[owner].used && rec[owner].pos == RPOS && rec[owner].flags == rflags ->
 repair_before_mark:			rec[owner].flags = rflags | R_FORSAKEN;
 				marked = true
 			:: else -> marked = false
 			fi
 		}
 		if
-		:: marked -> publish(p, CLAIMED, true)
+		:: marked -> publish_resv(p, CLAIMED, true)
 		:: else -> skip
 		fi
 	fi;
@@ -773,8 +905,34 @@ repair_before_mark:			rec[owner].flags = rflags | R_FORSAKEN;
 #ifdef SENDBATCH
 		; psz = 0
 #endif
+#ifdef PAD
+		; bpos = 0; bn = 0
+#endif
 	}
 }
+
+#ifdef PAD
+/* publish_pad() of writer.c: the padding before the frame at t, its word
+ * and then its pos, plain stores of the writer, whose record is
+ * publishing (nobody else writes them now), never into space head has
+ * passed */
+inline publish_pad()
+{
+	if
+	:: resn == 2 ->
+pad_before_word:
+		d_step {
+			assert(head <= t - 1);
+			SLOT(t - 1).state = PADDING;
+			SLOT(t - 1).forsaken = false;
+			SLOT(t - 1).lap = LAP(t - 1)
+		}
+pad_before_pos:
+		SLOT(t - 1).pos = t - 1
+	:: else -> skip
+	fi
+}
+#endif
 
 proctype writer(byte w; byte s; byte s_end)
 {
@@ -789,10 +947,13 @@ proctype writer(byte w; byte s; byte s_end)
 	bool seen_forsaken, ok, marked, live, pubc, pubd, took, data, pushed;
 #ifdef SENDBATCH
 	byte psz; /* the size publish() gives a word */
-	byte resn = 1; /* frames in this reservation: 2 for a batch */
+#endif
+#if defined(SENDBATCH) || defined(PAD)
+	byte resn = 1; /* slots in this reservation: 2 for a batch, or padding and a frame */
 #else
 #define resn 1
 #endif
+	PAD_LOCALS
 	{
 	do
 	:: s == s_end -> break
@@ -802,6 +963,11 @@ load_tail:
 #ifdef SENDBATCH
 		if
 		:: SBATCH -> resn = 2
+		:: else -> resn = 1
+		fi;
+#elif defined(PAD)
+		if
+		:: PADDED -> resn = 2
 		:: else -> resn = 1
 		fi;
 #endif
@@ -1053,26 +1219,28 @@ reserve_after_pos:
 		d_step {
 			rec[w].flags = R_PUBLISHING;
 			rec[w].used = true
-#ifdef SENDBATCH
+#if defined(SENDBATCH) || defined(PAD)
 			; rec[w].n = resn
 #endif
 		}
 #endif
 reserve_before_cas:
-		tail = t + resn;
+		/* t from here on: the frame part, after any padding */
+		d_step { tail = t + resn; t = t + PADN }
 reserve_after_cas:
 #else
 		d_step {
 			rec[w].flags = R_TENT;
 			rec[w].used = true
-#ifdef SENDBATCH
+#if defined(SENDBATCH) || defined(PAD)
 			; rec[w].n = resn
 #endif
 		}
 reserve_before_cas:
 		atomic {
 			if
-			:: tail == t -> tail = t + resn; ok = true
+			/* t from here on: the frame part, after any padding */
+			:: tail == t -> tail = t + resn; t = t + PADN; ok = true
 			:: else -> ok = false
 			fi
 		}
@@ -1103,6 +1271,13 @@ reserve_after_cas:
 		:: else -> skip
 		fi;
 reserve_after_confirm:
+#endif
+#ifdef BUG_PAD_EARLY
+		/* bug: the padding published as soon as the space is ours,
+		 * before the settle: a repairer that forsook a stalled writer
+		 * publishes the same padding, head passes it, and the writer's
+		 * late stores land in the next lap's frame there */
+		publish_pad();
 #endif
 #ifdef SENDBATCH
 		if
@@ -1200,6 +1375,10 @@ commit_after_record:
 		:: fin == COMMITTED -> wrote[t] = w * 16 + s + 1
 		:: else -> skip
 		fi;
+#if defined(PAD) && !defined(BUG_PAD_EARLY)
+		/* the padding first, once the record is publishing (settle()) */
+		publish_pad();
+#endif
 #ifdef BUG_POS_FIRST
 		/* bug: pos before the word: a reader pairs it with the hint */
 		SLOT(t).pos = t;
@@ -1245,9 +1424,12 @@ abandon:
 #ifdef SENDBATCH
 		psz = resn; /* the whole reservation */
 #endif
+#ifdef PAD
+		d_step { bpos = t - PADN; bn = resn } /* the reservation, its padding first */
+#endif
 		do
 		:: k < 4 && !(PUBLISHED(t) && SLOT(t).state != CLAIMED) ->
-			publish(t, ABORTED, false);
+			publish_resv(t, ABORTED, false);
 			k++
 		:: else -> break
 		od;
@@ -1257,8 +1439,11 @@ abandon:
 #ifdef SENDBATCH
 			; psz = 0
 #endif
+#ifdef PAD
+			; bpos = 0; bn = 0
+#endif
 		}
-		s = s + resn; /* MAPQ_ESTALLED: not acknowledged, not sent again */
+		s = s + resn - PADN; /* MAPQ_ESTALLED: not acknowledged, not sent again */
 next:		skip
 	od
 #ifdef TAKEOVER
@@ -1381,6 +1566,7 @@ proctype reader()
 {
 	byte c, i, owner, rflags, seen_pos, seen_state, seen_lap, pl, wr, sq, tent, seen_tail, nl, ra, rp;
 	bool seen_forsaken, marked, live, pubc, pubd, took, ok;
+	PAD_LOCALS
 #ifdef SENDBATCH
 	byte psz;
 #endif
@@ -1505,6 +1691,7 @@ read_before_advance:		d_step {
 #endif
 read_after_advance:		skip
 			:: SLOT(c).state == ABORTED -> MOVE_ON
+			:: SLOT(c).state == PADDING -> MOVE_ON /* no message */
 			:: SLOT(c).state == CLAIMED && SLOT(c).forsaken -> MOVE_ON
 			:: SLOT(c).state == CLAIMED && !SLOT(c).forsaken ->
 				/* a helped hint: finish it after the timeout */
@@ -1547,6 +1734,9 @@ read_after_advance:		skip
 			seen_lap = 0; pl = 0; wr = 0; sq = 0; tent = 0; seen_tail = 0; nl = 0;
 			ra = 0; rp = 0; seen_forsaken = false; marked = false; live = false;
 			pubc = false; pubd = false; took = false; ok = false
+#ifdef PAD
+			; bpos = 0; bn = 0
+#endif
 		}
 		/* mapq_reader_open(MAPQ_START_RESUME) in a new process: the
 		 * slot's lock (under the registry lock, which a reaper holds
@@ -1784,6 +1974,7 @@ proctype recoverer()
 	byte c, c0, h, i, k, owner, rflags, seen_pos, seen_state, seen_lap, pl, wr, sq, tent,
 		seen_tail, ra, rp;
 	bool seen_forsaken, marked, live, pubc, pubd, took;
+	PAD_LOCALS
 #ifdef SENDBATCH
 	byte psz;
 #endif

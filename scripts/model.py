@@ -34,7 +34,11 @@ comes back), with ":alonebatch" the writer alone,
 with ":sendabort" the other messages perhaps taken back, with
 ":sendresume" a durable reader that closes and comes back, with
 ":sendleave" sleeps and a reader that closes, with ":bothbatch" a reader
-that reads two frames before one release). spin
+that reads two frames before one release); with ":pad" writer 0's first
+message is a reservation that wraps, padding before its frame (with
+":padnodeaths" stalls and no deaths, ":padcrash" a crash, ":padwake"
+sleeps and wake-ups, ":padabort" messages taken back, ":padalone" the
+writer alone, ":padrdeath" a reader that dies). spin
 generates a verifier (pan) for it, which searches every
 state the model can reach, with a writer dying at any step, for an
 assertion that fails or an end state that is not valid (a process stuck
@@ -96,7 +100,9 @@ QUICK = ["2x1x1", "2x2x2:wake", "1x4x2:over", "1x3x2:crash", "1x3x2:abort", "1x2
          "1x4x2:overbatch", "1x3x2:rdeath", "1x3x2:rdurable", "1x3x2:sendbatch",
          "2x2x2:sendbatch", "1x3x2:crashbatch", "2x2x2:sendwake", "1x3x2:sendrdeath",
          "1x3x2:alonebatch", "1x3x2:sendabort", "1x3x2:sendresume", "2x2x2:sendleave",
-         "1x4x2:bothbatch", "1x3x2:sendrdurable"]
+         "1x4x2:bothbatch", "1x3x2:sendrdurable", "1x3x2:pad", "2x1x2:padnodeaths",
+         "1x3x2:padcrash", "2x1x2:padwake", "1x3x2:padabort", "1x3x2:padalone",
+         "1x3x2:padrdeath"]
 # Bigger configurations, for --campaign: each took more than CI's minutes
 # or more than 3 GB here (doc/model.md has the figures).
 CAMPAIGN = ["2x2x2", "2x1x2:abort", "2x1x1:crash", "2x2x1:over", "2x3x2:wake", "1x4x3:crash",
@@ -104,7 +110,7 @@ CAMPAIGN = ["2x2x2", "2x1x2:abort", "2x1x1:crash", "2x2x1:over", "2x3x2:wake", "
             "2x1x1:resume2", "2x1x1:batch", "2x1x1:rdeath", "2x1x1:rdurable",
             "2x3x2:sendbatch", "1x4x2:crashbatch", "2x3x2:sendwake", "2x2x2:sendrdeath",
             "2x2x2:sendabort", "2x2x2:sendresume", "2x2x2:bothbatch", "2x2x3:bothbatch",
-            "2x2x2:sendrdurable"]
+            "2x2x2:sendrdurable", "2x1x2:pad", "2x2x2:padwake"]
 # Each seeded bug, and the configuration that must find it; "bitstate":
 # by a bitstate search, where the exhaustive one fills its memory limit
 # before it reaches the bug (a trail found either way is a real one).
@@ -124,7 +130,8 @@ BUGS = [("BUG_SETTLE_STORE", "2x1x1"), ("BUG_FORSAKE_PUBLISHING", "2x1x1"),
         ("BUG_BATCH_LATE_PAYLOAD", "1x4x2:overbatch"), ("BUG_NO_REAP", "1x3x2:rdeath"),
         ("BUG_REAP_LIVE", "1x3x2:rdeath"), ("BUG_REAP_DURABLE_FREE", "1x3x2:rdurable"),
         ("BUG_BATCH_NO_WALK", "1x3x2:sendbatch"), ("BUG_BATCH_WALK_FROM_START", "2x2x2:sendbatch"),
-        ("BUG_BATCH_WAKE_FIRST", "2x2x2:sendwake")]
+        ("BUG_BATCH_WAKE_FIRST", "2x2x2:sendwake"), ("BUG_PAD_COVERS_START", "1x3x2:pad"),
+        ("BUG_PAD_EARLY", "2x1x2:padnodeaths")]
 
 
 # Searches run in threads (--jobs); each message and counterexample is
@@ -173,6 +180,13 @@ MODES = {
     ":sendleave": (["-DWAKEUPS", "-DLEAVE", "-DSENDBATCH"],
                    "that with wake-ups and a reader that closes"),
     ":bothbatch": (["-DBATCH", "-DSENDBATCH"], "that with batched reads too"),
+    ":pad": (["-DPAD"], "writer 0's first message after padding (a reservation that wraps)"),
+    ":padnodeaths": (["-DPAD", "-DNO_DEATHS"], "that with stalls and no deaths"),
+    ":padcrash": (["-DPAD", "-DCRASH"], "that with a crash and recovery"),
+    ":padwake": (["-DPAD", "-DWAKEUPS"], "that with sleeps and wake-ups"),
+    ":padabort": (["-DPAD", "-DABORTS"], "that beside messages taken back"),
+    ":padalone": (["-DPAD", "-DALONE"], "that sent by a writer alone (1 writer)"),
+    ":padrdeath": (["-DPAD", "-DRDEATH"], "that with a reader that dies"),
 }
 MODES_HELP = ", ".join("%s for %s" % (k, v[1]) for k, v in MODES.items())
 
@@ -183,7 +197,7 @@ def parse_config(text):
         sys.exit("model: --config: say writers x messages x frames, as 2x1x1, optionally "
                  "followed by a mode: %s; as 2x2x2:wake (got '%s')" % (MODES_HELP, text))
     nw, msgs, nslot = (int(x) for x in m.groups()[:3])
-    if m.group(4) in (":alone", ":alonetakeover") and nw != 1:
+    if m.group(4) in (":alone", ":alonetakeover", ":alonebatch", ":padalone") and nw != 1:
         sys.exit("model: --config %s: :alone is one writer (a queue of one writer slot)" % text)
     if not (1 <= nw <= 2 and 1 <= msgs <= 4 and 1 <= nslot <= 4):
         sys.exit("model: --config %s: the model takes 1-2 writers, 1-4 messages, 1-4 frames"
