@@ -458,8 +458,7 @@ __attribute__((noinline)) static int look_overwritable(const struct mapq *q, uin
  * look before sleeping, whose ordering argument is about the frame
  * itself (wait.c).
  */
-static inline __attribute__((always_inline)) int peek(struct mapq_reader *r, mapq_msg *msg,
-						      uint64_t *cur, bool hint)
+static int peek(struct mapq_reader *r, mapq_msg *msg, uint64_t *cur, bool hint)
 {
 	struct mapq *q = r->q;
 	struct fmt_rslot *s = &q->rslots[r->slot];
@@ -529,21 +528,26 @@ static inline __attribute__((always_inline)) int peek(struct mapq_reader *r, map
 	}
 }
 
-/*
- * mapq_read() after its first look found no message: @rc, what peek()
- * said at @cur. Pauses, looks again, unblocks a stalled writer's frame
- * and sleeps, as @timeout_ms allows. Out of line: a read that finds its
- * message at once builds none of this state (what that saves:
- * doc/performance.md).
- */
-__attribute__((noinline)) static int read_wait(mapq_reader *r, mapq_msg *msg, int timeout_ms,
-					       int rc, uint64_t cur)
+int mapq_read(mapq_reader *r, mapq_msg *msg, int timeout_ms)
 {
+	if (!r || !msg || !timeout_ok(timeout_ms))
+		return -EINVAL;
+	if (inherited(r->q))
+		return -MAPQ_EFORKED;
+	if (r->holding)
+		return -MAPQ_ESTATE;
 	struct fmt_ctl *c = r->q->ctl;
 	struct mapq__waiter w;
 	bool blocked_before = false, looked_again = false;
+	int rc;
+	if (r->ahead) { /* that look was our first: space this one out from it */
+		r->ahead = false;
+		(void)pause_empty();
+	}
 
-	for (;; rc = peek(r, msg, &cur, !blocked_before || w.set == NULL)) {
+	for (;;) {
+		uint64_t cur;
+		rc = peek(r, msg, &cur, !blocked_before || w.set == NULL);
 		unsigned paused = 0;
 		if (rc == FILLING) {
 			/* A writer is filling our frame, and every look pulls the
@@ -616,28 +620,6 @@ __attribute__((noinline)) static int read_wait(mapq_reader *r, mapq_msg *msg, in
 		r->held = 1;
 	}
 	return rc;
-}
-
-int mapq_read(mapq_reader *r, mapq_msg *msg, int timeout_ms)
-{
-	if (!r || !msg || !timeout_ok(timeout_ms))
-		return -EINVAL;
-	if (inherited(r->q))
-		return -MAPQ_EFORKED;
-	if (r->holding)
-		return -MAPQ_ESTATE;
-	if (r->ahead) { /* that look was our first: space this one out from it */
-		r->ahead = false;
-		(void)pause_empty();
-	}
-	uint64_t cur = 0; /* peek() sets it unless it reports a loss */
-	int rc = peek(r, msg, &cur, true);
-	if (rc == 0) {
-		r->holding = true;
-		r->held = 1;
-		return 0;
-	}
-	return read_wait(r, msg, timeout_ms, rc, cur);
 }
 
 /*
