@@ -111,7 +111,9 @@
  *     and finishes such a reservation padding first (finish(): the
  *     padding's word by CAS, as any repair's, then the frame); a writer
  *     that abandons its forsaken reservation does the same. With
- *     -DNO_DEATHS, -DCRASH, -DWAKEUPS, -DABORTS, -DALONE or -DRDEATH too;
+ *     -DNO_DEATHS, -DCRASH, -DWAKEUPS, -DABORTS, -DALONE, -DRDEATH or
+ *     -DOVERWRITE too (a writer pushes the reader past padding as past
+ *     any frame at head, and counts no loss for it);
  *   - with -DRDEATH, the reader (ephemeral) may die at any step instead
  *     of a writer, its liveness lock released then; a writer held back
  *     by its cursor frees its slot (ring.c, reap_dead_reader(): the lock
@@ -180,8 +182,10 @@
  * the owner unmarked under the forsaken frame, and its commit was lost.
  * With -DOVERWRITE: every acknowledged message is delivered or counted
  * lost, never both, but for one whose pusher died between its push and
- * its count (a gap the model shows, not fixed), and the counts the
- * reader is told add up. With
+ * its count (a gap the model shows, not fixed), the counts the
+ * reader is told add up, and only a message is counted lost (with
+ * -DPAD: BUG_PAD_COUNTED_LOST takes padding for a message by its
+ * word's state, committed, and counts it). With
  * -DCRASH: the recovered log holds finished frames only, and every
  * message acknowledged before the crash is delivered, as written, in
  * order, the one the reader held when it died perhaps once more.
@@ -193,7 +197,7 @@
  * not modelled: recover.scrubbed
  *   sync.before_look sync.before_msync sync.before_checkpoint os.open os.mmap os.msync
  *   os.calloc os.lock
- * (no padding beside a batch of sends or under overwrite, no batch of
+ * (no padding beside a batch of sends, a joiner or a successor, no batch of
  * sends of more than two frames, no
  * counters but the lost ones, no power cut: recovery finds every store
  * made and has nothing to scrub, no sync, no system calls)
@@ -468,8 +472,8 @@ byte lift2 = 0;
 #define FSIZE(p) 1
 #define SET_SIZE(p, v) skip
 #ifdef PAD
-#if defined(OVERWRITE) || defined(JOIN) || defined(TAKEOVER) || defined(BATCH)
-#error "PAD goes with the blocking policy: not with overwrite, a joiner, a successor or batched reads"
+#if defined(JOIN) || defined(TAKEOVER) || defined(BATCH)
+#error "PAD goes without a joiner, a successor or batched reads"
 #endif
 #if NSLOT < 2
 #error "PAD needs two frames at least"
@@ -986,7 +990,16 @@ load_tail:
 			:: FINISHED(head) ->
 				d_step {
 					hp = head;
+#ifdef BUG_PAD_COUNTED_LOST
+					/* bug: padding taken for a message by its
+					 * word's state, which says committed (only
+					 * the padding bit says no message: ring.c),
+					 * and counted lost */
+					data = FINISHED(hp) && (SLOT(hp).state == COMMITTED ||
+								SLOT(hp).state == PADDING);
+#else
 					data = FINISHED(hp) && SLOT(hp).state == COMMITTED;
+#endif
 					ok = FINISHED(hp)
 				}
 				if
@@ -1769,6 +1782,7 @@ rslot_attach_active:
 	do
 	:: i < NPOS ->
 		assert(!(got[i] && lostset[i]));
+		assert(!lostset[i] || wrote[i] != 0); /* only a message is lost */
 		assert(!acked[i] || got[i] || lostset[i] ||
 		       (uncounted[i] && !alive[uncounted[i] - 1]));
 		nl = nl + lostset[i];
@@ -1908,6 +1922,7 @@ rslot_attach_active:
 	do
 	:: i < NPOS ->
 		assert(!(got2[i] && lostset2[i]));
+		assert(!lostset2[i] || wrote[i] != 0); /* only a message is lost */
 		assert(!acked[i] || i < start2 || got2[i] || lostset2[i] || i < lift2 ||
 		       (uncounted2[i] && !alive[uncounted2[i] - 1]));
 		h = h + lostset2[i];

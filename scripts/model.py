@@ -38,7 +38,8 @@ that reads two frames before one release); with ":pad" writer 0's first
 message is a reservation that wraps, padding before its frame (with
 ":padnodeaths" stalls and no deaths, ":padcrash" a crash, ":padwake"
 sleeps and wake-ups, ":padabort" messages taken back, ":padalone" the
-writer alone, ":padrdeath" a reader that dies). spin
+writer alone, ":padrdeath" a reader that dies, ":padover" the overwrite
+policy). spin
 generates a verifier (pan) for it, which searches every
 state the model can reach, with a writer dying at any step, for an
 assertion that fails or an end state that is not valid (a process stuck
@@ -102,7 +103,7 @@ QUICK = ["2x1x1", "2x2x2:wake", "1x4x2:over", "1x3x2:crash", "1x3x2:abort", "1x2
          "1x3x2:alonebatch", "1x3x2:sendabort", "1x3x2:sendresume", "2x2x2:sendleave",
          "1x4x2:bothbatch", "1x3x2:sendrdurable", "1x3x2:pad", "2x1x2:padnodeaths",
          "1x3x2:padcrash", "2x1x2:padwake", "1x3x2:padabort", "1x3x2:padalone",
-         "1x3x2:padrdeath"]
+         "1x3x2:padrdeath", "1x4x2:padover"]
 # Bigger configurations, for --campaign: each took more than CI's minutes
 # or more than 3 GB here (doc/model.md has the figures).
 CAMPAIGN = ["2x2x2", "2x1x2:abort", "2x1x1:crash", "2x2x1:over", "2x3x2:wake", "1x4x3:crash",
@@ -110,7 +111,7 @@ CAMPAIGN = ["2x2x2", "2x1x2:abort", "2x1x1:crash", "2x2x1:over", "2x3x2:wake", "
             "2x1x1:resume2", "2x1x1:batch", "2x1x1:rdeath", "2x1x1:rdurable",
             "2x3x2:sendbatch", "1x4x2:crashbatch", "2x3x2:sendwake", "2x2x2:sendrdeath",
             "2x2x2:sendabort", "2x2x2:sendresume", "2x2x2:bothbatch", "2x2x3:bothbatch",
-            "2x2x2:sendrdurable", "2x1x2:pad", "2x2x2:padwake"]
+            "2x2x2:sendrdurable", "2x1x2:pad", "2x2x2:padwake", "2x1x2:padover"]
 # Each seeded bug, and the configuration that must find it; "bitstate":
 # by a bitstate search, where the exhaustive one fills its memory limit
 # before it reaches the bug (a trail found either way is a real one).
@@ -131,7 +132,7 @@ BUGS = [("BUG_SETTLE_STORE", "2x1x1"), ("BUG_FORSAKE_PUBLISHING", "2x1x1"),
         ("BUG_REAP_LIVE", "1x3x2:rdeath"), ("BUG_REAP_DURABLE_FREE", "1x3x2:rdurable"),
         ("BUG_BATCH_NO_WALK", "1x3x2:sendbatch"), ("BUG_BATCH_WALK_FROM_START", "2x2x2:sendbatch"),
         ("BUG_BATCH_WAKE_FIRST", "2x2x2:sendwake"), ("BUG_PAD_COVERS_START", "1x3x2:pad"),
-        ("BUG_PAD_EARLY", "2x1x2:padnodeaths")]
+        ("BUG_PAD_EARLY", "2x1x2:padnodeaths"), ("BUG_PAD_COUNTED_LOST", "1x4x2:padover")]
 
 
 # Searches run in threads (--jobs); each message and counterexample is
@@ -187,6 +188,7 @@ MODES = {
     ":padabort": (["-DPAD", "-DABORTS"], "that beside messages taken back"),
     ":padalone": (["-DPAD", "-DALONE"], "that sent by a writer alone (1 writer)"),
     ":padrdeath": (["-DPAD", "-DRDEATH"], "that with a reader that dies"),
+    ":padover": (["-DPAD", "-DOVERWRITE"], "that under the overwrite policy"),
 }
 MODES_HELP = ", ".join("%s for %s" % (k, v[1]) for k, v in MODES.items())
 
