@@ -123,6 +123,17 @@
  *     back (mapq_reader_open(MAPQ_START_RESUME), its lock taken again,
  *     the slot ACTIVE, a cursor behind head raised to it) and reads on,
  *     perhaps handing out again the message it held when it died;
+ *   - with -DSYNC, a process calls mapq_sync() at any moment (SYNCS of
+ *     them at once with -DSYNCS=N): tail read as its end, then
+ *     wait_finished() from head to the end (each frame's pos and word,
+ *     head again, a dead writer's frame repaired, a live one's waited
+ *     for: the reader forsakes it after the timeout), the flush of the
+ *     data, which may fail, the sync lock, which may fail (os.lock), the
+ *     checkpoint under it (never back: the newest stands for ours if it is
+ *     at or past our end and not past tail), its flush, which may fail
+ *     (os.msync); the filler frame that puts later frames on a fresh page
+ *     is left out (it matters to a power cut's pages, not modelled), and
+ *     so is the syncer's death (it holds nothing here);
  *   - with -DCRASH, everyone may die at once at any step; then the next
  *     to open the queue recovers it alone (recover_exclusive(): the walk,
  *     claims aborted, dead writers' reservations finished, records
@@ -188,19 +199,28 @@
  * word's state, committed, and counts it). With
  * -DCRASH: the recovered log holds finished frames only, and every
  * message acknowledged before the crash is delivered, as written, in
- * order, the one the reader held when it died perhaps once more.
+ * order, the one the reader held when it died perhaps once more, and
+ * recovery's scrub finds nothing to clear (no frame of a later lap past
+ * the end or in the log: only a power cut leaves one).
+ * With -DSYNC: when a sync flushes, every frame from head to its end is
+ * published at its position (the image is a log up to the end:
+ * BUG_SYNC_WORD_ONLY judges a frame by its word, before its pos is
+ * there); a checkpoint is written only after a flush that succeeded
+ * reached its end (BUG_CKPT_FAILED_FLUSH ignores the flush's error), and
+ * once a sync returned 0 the newest checkpoint is at or past its end for
+ * good (BUG_CKPT_BACK moves it back).
  *
  * Labels named as fault points (src/fault.h, a dot for the first
  * underscore) are the steps those points stop at; tests/model_labels.sh
  * checks that each fault point is one, or is listed here:
  *
- * not modelled: recover.scrubbed
- *   sync.before_look sync.before_msync sync.before_checkpoint os.open os.mmap os.msync
- *   os.calloc os.lock
- * (no padding beside a batch of sends, a joiner or a successor, no batch of
- * sends of more than two frames, no
- * counters but the lost ones, no power cut: recovery finds every store
- * made and has nothing to scrub, no sync, no system calls)
+ * not modelled: os.open os.mmap os.calloc
+ * (the opener's system calls before it touches the file: a failure there
+ * changes nothing shared; no padding beside a batch of sends, a joiner or
+ * a successor, no batch of sends of more than two frames, no counters but
+ * the lost ones, no power cut: recovery finds every store made and has
+ * nothing to scrub, and a sync's flush and checkpoint are steps whose
+ * effect on a disk is not modelled, only what they promise)
  */
 
 #ifndef NW
@@ -1967,6 +1987,21 @@ recover_start:
 recover_repaired:
 	/* free_dead_writers() */
 	atomic { rec[0].used = false; rec[NW - 1].used = false };
+	/* scrub_slot() past the end, scrub_bodies() in the log's aborted
+	 * frames: with no power cut there is nothing to clear. No slot holds
+	 * a frame of its position's or a later lap past the end, nor of a
+	 * later lap in the log: checked, the step stays a no-op */
+	d_step {
+		k = h;
+		do
+		:: k < h + NSLOT ->
+			assert(SLOT(k).pos == NOPOS || SLOT(k).pos < k || (k < c && SLOT(k).pos < k + NSLOT));
+			k++
+		:: else -> break
+		od;
+		k = 0
+	}
+recover_scrubbed:
 	tail = c;
 recover_tail:
 	if
@@ -2147,6 +2182,173 @@ wslot_attach_repaired:
 }
 #endif
 
+#ifdef SYNC
+#if defined(JOIN) || defined(TAKEOVER) || defined(RESUME) || defined(LEAVE) || defined(RDEATH)
+#error "SYNC goes with one reader that stays, and writers that nobody succeeds"
+#endif
+#ifndef SYNCS
+#define SYNCS 1
+#endif
+/* Whether a sync forsakes a live writer after the unblock timeout, as the
+ * C sync does (true), or leaves that to the reader (-DSYNC_FORSAKES=false,
+ * a smaller space: two syncs at once) */
+#ifndef SYNC_FORSAKES
+#define SYNC_FORSAKES true
+#endif
+/* The newest checkpoint's tail (ck_any: one was written), the sync lock;
+ * ghosts: the largest end a flush of the data reached, and the largest
+ * end of a sync that returned 0 (what it promised). */
+bool ck_any = false;
+byte ck_tail = 0;
+bool ck_lock = false;
+byte flushed = 0;
+byte promised = 0;
+/* Is the frame at p published and finished, or forsaken (a sync takes a
+ * forsaken frame for finished: it is never delivered, and recovery after
+ * a power cut aborts it)? */
+#define SYNCED(p) (FINISHED(p) || (PUBLISHED(p) && SLOT(p).state == CLAIMED && SLOT(p).forsaken))
+#ifdef BUG_SYNC_WORD_ONLY
+/* bug: judged by the commit word alone (its lap tag and state), as if
+ * the pos field, stored after it, were there too */
+#define SYNC_LOOK(p) ((SLOT(p).lap == LAP(p) && (SLOT(p).state == COMMITTED || \
+	SLOT(p).state == ABORTED || SLOT(p).state == PADDING)) || SYNCED(p))
+#else
+#define SYNC_LOOK(p) SYNCED(p)
+#endif
+
+/* mapq_sync() by a process of its own (SYNCS of them), at any moment. */
+proctype syncer()
+{
+	byte c, end, h, sz, i, owner, rflags, seen_pos, seen_state, seen_lap, tent, seen_tail, ra, rp;
+	bool seen_forsaken, marked, live, pubc, pubd, took, ok;
+	PAD_LOCALS
+#ifdef SENDBATCH
+	byte psz;
+#endif
+#ifdef CRASH
+	{
+#endif
+	/* the end: tail, relaxed */
+	end = tail;
+	/* wait_finished(): from head (or further) to the end, each frame
+	 * finished or forsaken; an unfinished one is repaired at once if its
+	 * writer is dead, its live writer forsaken after the unblock timeout
+	 * (a choice at any time: a stall of any length; with
+	 * SYNC_FORSAKES false, only the reader forsakes), or waited for.
+	 * With -DWAKEUPS, where nobody dies or stalls, it is waited for. */
+	do
+	:: h = head;
+		if
+		:: c < h -> c = h
+		:: else -> skip
+		fi;
+		if
+		:: c >= end -> break
+		:: else -> skip
+		fi;
+sync_before_look:
+		/* pos and the commit word (acquire) */
+		d_step { ok = SYNC_LOOK(c); sz = FSIZE(c) }
+		if
+		:: head > c -> skip /* passed while we looked: from head again */
+		:: head <= c && ok -> c = c + sz
+		:: head <= c && !ok ->
+			if
+#ifndef WAKEUPS
+			:: repair(c, NW, SYNC_FORSAKES)
+#endif
+			:: SYNC_LOOK(c) || head > c -> skip
+			fi
+		fi;
+		d_step { ok = false; sz = 0 }
+	od;
+	/* the flush, msync of the whole file: from head to the end, every
+	 * frame is published at its position, so the image on disk is a log
+	 * up to the end that recovery walks whole, and holds every message
+	 * acknowledged before the call that no reader has consumed. (Each
+	 * was finished or forsaken when the sync looked; a forsaken writer's
+	 * late claim hint may have made one claimed since, which recovery
+	 * aborts as it does any published claim.) The flush may fail
+	 * (os.msync inside): the error returned, no checkpoint written. */
+sync_before_msync:
+	if
+	:: d_step {
+		c = head;
+		do
+		:: c < end -> assert(PUBLISHED(c)); c = c + FSIZE(c)
+		:: else -> break
+		od;
+		c = 0;
+		if
+		:: end > flushed -> flushed = end
+		:: else -> skip
+		fi
+	   }
+#ifdef BUG_CKPT_FAILED_FLUSH
+	/* bug: the flush's error ignored, the checkpoint written after it */
+	:: skip
+#else
+	:: goto unsynced
+#endif
+	fi;
+	/* the checkpoint, under the sync lock, whose fcntl may fail
+	 * (-ENOLCK) */
+os_lock:
+	if
+	:: atomic { !ck_lock -> ck_lock = true }
+	:: goto unsynced
+	fi;
+#ifndef BUG_CKPT_BACK
+	/* never back (BUG_CKPT_BACK writes ours whatever is there: a sync
+	 * that waited long moves it back past what a later one promised): the newest checkpoint, if it is at or past our end (a
+	 * sync that began later flushed at least what we did) and not past
+	 * tail, stands for ours */
+	if
+	:: ck_any && ck_tail >= end && ck_tail <= tail -> ck_lock = false; goto checkpointed
+	:: else -> skip
+	fi;
+#endif
+	d_step {
+		/* written: it points at data already durable (ours, or a
+		 * later sync's), and moves no sync's promise back (its head,
+		 * which only recovery after a power cut reads, is not
+		 * modelled) */
+		assert(end <= flushed && end >= promised);
+		ck_tail = end;
+		ck_any = true
+	}
+sync_before_checkpoint:
+	/* its page flushed, which may fail too: the error is returned, the
+	 * checkpoint perhaps not durable (a later sync writes the next) */
+os_msync:
+	if
+	:: ok = true
+	:: ok = false
+	fi;
+	ck_lock = false;
+	if
+	:: !ok -> goto unsynced
+	:: else -> skip
+	fi;
+checkpointed:
+	/* returned 0: the newest checkpoint covers what we flushed */
+	assert(ck_any && ck_tail >= end);
+	d_step {
+		if
+		:: end > promised -> promised = end
+		:: else -> skip
+		fi;
+		ok = false
+	}
+unsynced:
+	c = 0;
+	d_step { end = 0; h = 0; ok = false }
+#ifdef CRASH
+	} unless { crashed }
+#endif
+}
+#endif
+
 init
 {
 	byte i;
@@ -2175,6 +2377,13 @@ init
 #endif
 #ifdef CRASH
 		run recoverer();
+#endif
+#ifdef SYNC
+		i = 0;
+		do
+		:: i < SYNCS -> run syncer(); i++
+		:: else -> break
+		od;
 #endif
 #if !defined(WAKEUPS) && !defined(NO_DEATHS)
 		run killer()

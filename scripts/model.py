@@ -39,7 +39,12 @@ message is a reservation that wraps, padding before its frame (with
 ":padnodeaths" stalls and no deaths, ":padcrash" a crash, ":padwake"
 sleeps and wake-ups, ":padabort" messages taken back, ":padalone" the
 writer alone, ":padrdeath" a reader that dies, ":padover" the overwrite
-policy). spin
+policy); with ":sync" a process that calls mapq_sync() at any moment
+(its wait for the frames before its end, the flush, the checkpoint;
+":sync2" two at once, the reader alone forsaking, with stalls and no
+deaths, ":sync2deaths" with
+writers dying, ":syncwake" beside sleeps and wake-ups, ":syncover" under
+the overwrite policy, ":synccrash" before a crash). spin
 generates a verifier (pan) for it, which searches every
 state the model can reach, with a writer dying at any step, for an
 assertion that fails or an end state that is not valid (a process stuck
@@ -102,8 +107,9 @@ QUICK = ["2x1x1", "2x2x2:wake", "1x4x2:over", "1x3x2:crash", "1x3x2:abort", "1x2
          "2x2x2:sendbatch", "1x3x2:crashbatch", "2x2x2:sendwake", "1x3x2:sendrdeath",
          "1x3x2:alonebatch", "1x3x2:sendabort", "1x3x2:sendresume", "2x2x2:sendleave",
          "1x4x2:bothbatch", "1x3x2:sendrdurable", "1x3x2:pad", "2x1x2:padnodeaths",
-         "1x3x2:padcrash", "2x1x2:padwake", "1x3x2:padabort", "1x3x2:padalone",
-         "1x3x2:padrdeath", "1x4x2:padover"]
+         "1x2x2:padcrash", "2x1x2:padwake", "1x3x2:padabort", "1x3x2:padalone",
+         "1x3x2:padrdeath", "1x4x2:padover", "1x2x2:sync", "1x1x2:sync2",
+         "1x3x2:syncwake"]
 # Bigger configurations, for --campaign: each took more than CI's minutes
 # or more than 3 GB here (doc/model.md has the figures).
 CAMPAIGN = ["2x2x2", "2x1x2:abort", "2x1x1:crash", "2x2x1:over", "2x3x2:wake", "1x4x3:crash",
@@ -111,7 +117,8 @@ CAMPAIGN = ["2x2x2", "2x1x2:abort", "2x1x1:crash", "2x2x1:over", "2x3x2:wake", "
             "2x1x1:resume2", "2x1x1:batch", "2x1x1:rdeath", "2x1x1:rdurable",
             "2x3x2:sendbatch", "1x4x2:crashbatch", "2x3x2:sendwake", "2x2x2:sendrdeath",
             "2x2x2:sendabort", "2x2x2:sendresume", "2x2x2:bothbatch", "2x2x3:bothbatch",
-            "2x2x2:sendrdurable", "2x1x2:pad", "2x2x2:padwake", "2x1x2:padover"]
+            "2x2x2:sendrdurable", "1x3x2:padcrash", "2x1x2:pad", "2x2x2:padwake", "2x1x2:padover",
+            "1x2x2:sync2deaths", "1x3x2:syncover", "1x2x2:synccrash"]
 # Each seeded bug, and the configuration that must find it; "bitstate":
 # by a bitstate search, where the exhaustive one fills its memory limit
 # before it reaches the bug (a trail found either way is a real one).
@@ -132,7 +139,9 @@ BUGS = [("BUG_SETTLE_STORE", "2x1x1"), ("BUG_FORSAKE_PUBLISHING", "2x1x1"),
         ("BUG_REAP_LIVE", "1x3x2:rdeath"), ("BUG_REAP_DURABLE_FREE", "1x3x2:rdurable"),
         ("BUG_BATCH_NO_WALK", "1x3x2:sendbatch"), ("BUG_BATCH_WALK_FROM_START", "2x2x2:sendbatch"),
         ("BUG_BATCH_WAKE_FIRST", "2x2x2:sendwake"), ("BUG_PAD_COVERS_START", "1x3x2:pad"),
-        ("BUG_PAD_EARLY", "2x1x2:padnodeaths"), ("BUG_PAD_COUNTED_LOST", "1x4x2:padover")]
+        ("BUG_PAD_EARLY", "2x1x2:padnodeaths"), ("BUG_PAD_COUNTED_LOST", "1x4x2:padover"),
+        ("BUG_SYNC_WORD_ONLY", "1x2x2:sync"), ("BUG_CKPT_BACK", "1x1x2:sync2"),
+        ("BUG_CKPT_FAILED_FLUSH", "1x2x2:sync")]
 
 
 # Searches run in threads (--jobs); each message and counterexample is
@@ -189,6 +198,14 @@ MODES = {
     ":padalone": (["-DPAD", "-DALONE"], "that sent by a writer alone (1 writer)"),
     ":padrdeath": (["-DPAD", "-DRDEATH"], "that with a reader that dies"),
     ":padover": (["-DPAD", "-DOVERWRITE"], "that under the overwrite policy"),
+    ":sync": (["-DSYNC"], "mapq_sync() by a process of its own, at any moment"),
+    ":sync2": (["-DSYNC", "-DSYNCS=2", "-DSYNC_FORSAKES=false", "-DNO_DEATHS"],
+               "two syncs at once (the reader alone forsakes), with stalls and no deaths"),
+    ":sync2deaths": (["-DSYNC", "-DSYNCS=2", "-DSYNC_FORSAKES=false"],
+                     "that with writers dying"),
+    ":syncwake": (["-DSYNC", "-DWAKEUPS"], "a sync beside sleeps and wake-ups"),
+    ":syncover": (["-DSYNC", "-DOVERWRITE"], "a sync under the overwrite policy"),
+    ":synccrash": (["-DSYNC", "-DCRASH"], "a sync, then a crash and recovery"),
 }
 MODES_HELP = ", ".join("%s for %s" % (k, v[1]) for k, v in MODES.items())
 
