@@ -44,7 +44,7 @@ policy); with ":sync" a process that calls mapq_sync() at any moment
 ":sync2" two at once, the reader alone forsaking, with stalls and no
 deaths, ":sync2deaths" with
 writers dying, ":syncwake" beside sleeps and wake-ups, ":syncover" under
-the overwrite policy, ":synccrash" before a crash). spin
+the overwrite policy). spin
 generates a verifier (pan) for it, which searches every
 state the model can reach, with a writer dying at any step, for an
 assertion that fails or an end state that is not valid (a process stuck
@@ -118,7 +118,7 @@ CAMPAIGN = ["2x2x2", "2x1x2:abort", "2x1x1:crash", "2x2x1:over", "2x3x2:wake", "
             "2x3x2:sendbatch", "1x4x2:crashbatch", "2x3x2:sendwake", "2x2x2:sendrdeath",
             "2x2x2:sendabort", "2x2x2:sendresume", "2x2x2:bothbatch", "2x2x3:bothbatch",
             "2x2x2:sendrdurable", "1x3x2:padcrash", "2x1x2:pad", "2x2x2:padwake", "2x1x2:padover",
-            "1x2x2:sync2deaths", "1x3x2:syncover", "1x2x2:synccrash"]
+            "1x1x2:sync2deaths", "1x2x2:syncover"]
 # Each seeded bug, and the configuration that must find it; "bitstate":
 # by a bitstate search, where the exhaustive one fills its memory limit
 # before it reaches the bug (a trail found either way is a real one).
@@ -205,7 +205,6 @@ MODES = {
                      "that with writers dying"),
     ":syncwake": (["-DSYNC", "-DWAKEUPS"], "a sync beside sleeps and wake-ups"),
     ":syncover": (["-DSYNC", "-DOVERWRITE"], "a sync under the overwrite policy"),
-    ":synccrash": (["-DSYNC", "-DCRASH"], "a sync, then a crash and recovery"),
 }
 MODES_HELP = ", ".join("%s for %s" % (k, v[1]) for k, v in MODES.items())
 
