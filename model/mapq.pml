@@ -126,8 +126,9 @@
  *   - with -DSYNC, a process calls mapq_sync() at any moment (SYNCS of
  *     them at once with -DSYNCS=N): tail read as its end, then
  *     wait_finished() from head to the end (each frame's pos and word,
- *     head again, a dead writer's frame repaired, a live one's waited
- *     for: the reader forsakes it after the timeout), the flush of the
+ *     head again, a dead writer's frame repaired, a live one's forsaken
+ *     after the timeout or waited for; with -DSYNC_FORSAKES=false only
+ *     the reader forsakes), the flush of the
  *     data, which may fail, the sync lock, which may fail (os.lock), the
  *     checkpoint under it (never back: the newest stands for ours if it is
  *     at or past our end and not past tail), its flush, which may fail
@@ -2298,10 +2299,11 @@ os_lock:
 	:: goto unsynced
 	fi;
 #ifndef BUG_CKPT_BACK
-	/* never back (BUG_CKPT_BACK writes ours whatever is there: a sync
-	 * that waited long moves it back past what a later one promised): the newest checkpoint, if it is at or past our end (a
-	 * sync that began later flushed at least what we did) and not past
-	 * tail, stands for ours */
+	/* never back: the newest checkpoint, if it is at or past our end
+	 * (a sync that began later flushed at least what we did) and not
+	 * past tail, stands for ours (BUG_CKPT_BACK writes ours whatever is
+	 * there: a sync that waited long moves it back past what a later
+	 * one promised) */
 	if
 	:: ck_any && ck_tail >= end && ck_tail <= tail -> ck_lock = false; goto checkpointed
 	:: else -> skip
