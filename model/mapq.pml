@@ -122,7 +122,12 @@
  *     DETACHED, which goes on holding writers back, and the reader comes
  *     back (mapq_reader_open(MAPQ_START_RESUME), its lock taken again,
  *     the slot ACTIVE, a cursor behind head raised to it) and reads on,
- *     perhaps handing out again the message it held when it died;
+ *     perhaps handing out again the message it held when it died; with
+ *     -DWAKEUPS too (the reader ephemeral), a writer asleep for space
+ *     wakes on its own only to find a dead reader (its sleep is bounded:
+ *     writer.c, the next look after mapq__poll.space_ns), never while the
+ *     reader lives, and one that frees the dead reader's slot wakes the
+ *     writers asleep for space (reap_dead_reader());
  *   - with -DSYNC, a process calls mapq_sync() at any moment (SYNCS of
  *     them at once with -DSYNCS=N): tail read as its end, then
  *     wait_finished() from head to the end (each frame's pos and word,
@@ -183,7 +188,11 @@
  * cursor: BUG_REAP_DURABLE_FREE frees it, and acknowledged messages are
  * lost), and it delivers every acknowledged message in order, once, but
  * for the one it held when it died, which it may hand out again after
- * it came back.
+ * it came back. With -DWAKEUPS too: no writer sleeps for ever behind a
+ * dead reader (BUG_SPACE_SLEEP_UNBOUNDED: a sleep for space that only a
+ * wake-up ends, as a sleep for data is, and the reader that would have
+ * woken it died), and none behind a live one (its wake-ups are the only
+ * way out of a sleep while it lives).
  * With -DTAKEOVER: the same for the successor's messages, and no late
  * store of the live writer whose frame a successor settled lands in a
  * later lap (the successor aborted a live winner's forsaken frame on
@@ -378,8 +387,11 @@ bool rbusy = false;
 bool left = false;
 #define PASSED(h) (left || cursor > (h))
 #elif defined(RDEATH)
-#if defined(CRASH) || defined(OVERWRITE) || defined(JOIN) || defined(TAKEOVER) || defined(WAKEUPS)
-#error "RDEATH goes with the blocking policy alone, without WAKEUPS"
+#if defined(CRASH) || defined(OVERWRITE) || defined(JOIN) || defined(TAKEOVER)
+#error "RDEATH goes with the blocking policy alone"
+#endif
+#if defined(RDURABLE) && defined(WAKEUPS)
+#error "RDURABLE goes without WAKEUPS"
 #endif
 /* The reader died (its lock released: ralive false), and its slot was
  * reaped: free, it holds nobody back. */
@@ -609,6 +621,16 @@ inline sleep_on(bumped, flag, ready, more)
 futex_wait:	(bumped || more)
 	fi
 }
+
+/* What ends a writer's sleep for space besides a wake-up: with -DRDEATH,
+ * its next look finding the reader dead (writer.c: the sleep is bounded
+ * for that alone). Nothing else: a look that ended a sleep while the
+ * reader lives would hide a lost wake-up. */
+#if defined(RDEATH) && !defined(BUG_SPACE_SLEEP_UNBOUNDED)
+#define SPACE_LOOK (!ralive)
+#else
+#define SPACE_LOOK false
+#endif
 
 /*
  * publish_word() and finish() of repair.c, for the frame at position p
@@ -1208,7 +1230,10 @@ reap_reader:			skip;
 			}
 #else
 			:: FINISHED(head) && !PASSED(head) && !ralive ->
-reap_reader:			reaped = true
+reap_reader:			reaped = true;
+				/* the writers asleep behind it (seq_cst CAS, then
+				 * the flag's load) */
+				wake_space()
 #endif
 #endif
 #endif
@@ -1217,7 +1242,8 @@ reap_reader:			reaped = true
 			 * on; at a frame still being written, until its commit */
 			:: FINISHED(head) && !PASSED(head) ->
 				sleep_on(space_bumped[w], space_flag,
-					 tail != t || t + resn - head <= NSLOT || PASSED(head), false)
+					 tail != t || t + resn - head <= NSLOT || PASSED(head),
+					 SPACE_LOOK)
 			:: !FINISHED(head) ->
 				hp = head;
 				sleep_on(data_bumped[w], data_flag,
@@ -1503,7 +1529,7 @@ proctype killer()
 	/* a writer that detached has no lock to lose */
 	:: atomic { alive[0] -> alive[0] = false; gone[0] = true }; break
 	:: atomic { NW > 1 && alive[NW - 1] -> alive[NW - 1] = false; gone[NW - 1] = true }; break
-#else
+#elif !defined(WAKEUPS)
 	:: w = 0; do :: w < NW - 1 -> w++ :: break od;
 		alive[w] -> alive[w] = false; break
 #endif
@@ -2383,7 +2409,8 @@ init
 		:: else -> break
 		od;
 #endif
-#if !defined(WAKEUPS) && !defined(NO_DEATHS)
+#if (!defined(WAKEUPS) || defined(RDEATH)) && !defined(NO_DEATHS)
+		/* with wake-ups, writers live: only the reader may die */
 		run killer()
 #endif
 	}

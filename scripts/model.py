@@ -26,7 +26,9 @@ between any two reads (the writers it held back must be woken); with
 (":resume2" to ":resume4": as many times); with ":rdeath" the reader may
 die at any step, and the writers it held back free its slot, and with
 ":rdurable" the reader is durable: its slot is detached, holds the
-writers back until it comes back, and it reads on from its cursor; with
+writers back until it comes back, and it reads on from its cursor, and
+with ":rdeathwake" the (ephemeral) reader dies beside sleeps and
+wake-ups, the writers living; with
 ":sendbatch" writer 0 sends its first two messages as one batch (with
 ":crashbatch" a crash too, with ":sendwake" sleeps and wake-ups, with
 ":sendrdeath" a reader that dies (":sendrdurable": a durable one, which
@@ -103,7 +105,8 @@ MODEL = os.path.join(TOP, "model", "mapq.pml")
 QUICK = ["2x1x1", "2x1x1:wake", "1x4x2:over", "1x3x2:crash", "1x3x2:abort", "1x2x1:join",
          "1x2x1:overjoin", "1x2x2:takeover", "2x2x2:leave", "1x3x2:resume",
          "1x4x2:resume4", "1x3x2:alone", "1x3x2:alonetakeover", "1x3x2:batch",
-         "1x4x2:overbatch", "1x3x2:rdeath", "1x3x2:rdurable", "1x3x2:sendbatch",
+         "1x4x2:overbatch", "1x3x2:rdeath", "1x3x2:rdurable", "1x3x2:rdeathwake",
+         "1x3x2:sendbatch",
          "2x2x2:sendbatch", "1x3x2:crashbatch", "2x2x2:sendwake", "1x3x2:sendrdeath",
          "1x3x2:alonebatch", "1x3x2:sendabort", "1x3x2:sendresume", "2x2x2:sendleave",
          "1x4x2:bothbatch", "1x3x2:sendrdurable", "1x3x2:pad", "2x1x2:padnodeaths",
@@ -144,6 +147,7 @@ BUGS = [("BUG_SETTLE_STORE", "2x1x1"), ("BUG_FORSAKE_PUBLISHING", "2x1x1"),
         ("BUG_EARLY_CONFIRMED", "2x1x1"), ("BUG_BATCH_SHORT_RELEASE", "1x3x2:batch"),
         ("BUG_BATCH_LATE_PAYLOAD", "1x4x2:overbatch"), ("BUG_NO_REAP", "1x3x2:rdeath"),
         ("BUG_REAP_LIVE", "1x3x2:rdeath"), ("BUG_REAP_DURABLE_FREE", "1x3x2:rdurable"),
+        ("BUG_SPACE_SLEEP_UNBOUNDED", "1x3x2:rdeathwake"),
         ("BUG_BATCH_NO_WALK", "1x3x2:sendbatch"),
         ("BUG_BATCH_WALK_FROM_START", "2x2x2:sendbatch", "T_REVERSE"),
         ("BUG_BATCH_WAKE_FIRST", "2x2x2:sendwake"), ("BUG_PAD_COVERS_START", "1x3x2:pad"),
@@ -190,6 +194,8 @@ MODES = {
     ":sendbatch": (["-DSENDBATCH"], "writer 0 sending its first two messages in one batch"),
     ":crashbatch": (["-DCRASH", "-DSENDBATCH"], "that with a crash and recovery"),
     ":sendwake": (["-DWAKEUPS", "-DSENDBATCH"], "that with sleeps and wake-ups"),
+    ":rdeathwake": (["-DRDEATH", "-DWAKEUPS"],
+                    "a reader that dies beside sleeps and wake-ups (writers live)"),
     ":sendrdeath": (["-DRDEATH", "-DSENDBATCH"], "that with a reader that dies"),
     ":sendrdurable": (["-DRDEATH", "-DRDURABLE", "-DSENDBATCH"],
                       "that with a durable reader that dies and comes back"),
