@@ -493,6 +493,10 @@ class Model(unittest.TestCase):
         for config in self.m.QUICK + self.m.CAMPAIGN:
             with self.subTest(config=config):
                 self.m.parse_config(config)
+        # a long search named is one CI makes: a name left behind, or
+        # misspelt, would build a search the slow way unnoticed
+        names = set(self.m.QUICK) | {bug for bug, *_ in self.m.BUGS}
+        self.assertEqual(self.m.LONG - names, set())
         for bad in ("2x1", "3x1x1", "2x1x1:nope", "2x0x1", "x"):
             with self.subTest(bad=bad), self.assertRaises(SystemExit) as cm:
                 self.m.parse_config(bad)
