@@ -32,17 +32,30 @@ TESTS = tests/win_basic tests/win_procs tests/win_exports.sh tests/win_cli.sh te
 AM_TESTS_ENVIRONMENT = OBJDUMP='$(OBJDUMP)'; top_srcdir='$(top_srcdir)'; top_builddir='$(top_builddir)'; \
 	export OBJDUMP top_srcdir top_builddir;
 
-if WIN32_UNDER_WINE
 WINE_PREFIX = $(abs_top_builddir)/wine-prefix
 # Wine makes its server's socket directory in $TMPDIR, and leaves it
 # there: a directory of the build tree instead, removed with the prefix.
 WINE_TMP = $(abs_top_builddir)/wine-tmp
+# At each link of a program, libtool runs Wine's winepath to write the
+# Windows path of .libs into the program's wrapper. Left alone, that Wine
+# makes a prefix in ~/.wine and a server directory in /tmp, and leaves
+# both: it gets the tests' prefix and directory instead, removed once
+# the programs are linked (all-local) and after the tests (check-local).
+# The prefix's drive z: is a link to /, which a tool walking the tree
+# (gcovr) would follow: it must not outlive the build.
+WINE_LINK = mkdir -p '$(WINE_TMP)' && WINEPREFIX='$(WINE_PREFIX)' WINEDEBUG=-all TMPDIR='$(WINE_TMP)'
+wine_remove = { WINEPREFIX='$(WINE_PREFIX)' TMPDIR='$(WINE_TMP)' wineserver -k 2>/dev/null || :; }; \
+	rm -rf '$(WINE_PREFIX)' '$(WINE_TMP)'
+all-local: $(PROGRAMS) $(LTLIBRARIES)
+	@$(wine_remove)
+clean-local:
+	@$(wine_remove)
+if WIN32_UNDER_WINE
 LOG_COMPILER = $(srcdir)/tests/wine-run.sh
 AM_TESTS_ENVIRONMENT += WINE='$(WINE)'; WINEPREFIX='$(WINE_PREFIX)'; WINEDEBUG=-all; \
 	TMPDIR='$(WINE_TMP)'; mkdir -p "$$TMPDIR"; export WINE WINEPREFIX WINEDEBUG TMPDIR;
 check-local: check-TESTS
-	@-WINEPREFIX='$(WINE_PREFIX)' TMPDIR='$(WINE_TMP)' wineserver -k 2>/dev/null; \
-	  rm -rf '$(WINE_PREFIX)' '$(WINE_TMP)'
+	@$(wine_remove)
 endif
 # (tests/wine-run.sh and the win_*.sh scripts are in the top EXTRA_DIST:
 # the Linux build's `make dist' ships them too)
