@@ -982,6 +982,35 @@ pad_before_pos:
 }
 #endif
 
+/* A dead writer's locals forgotten, as a new process starts with
+ * none: left as they were, the values it died with would tell apart
+ * states that differ in nothing anyone can see (no process reads
+ * another's locals), and multiply the states searched after a death.
+ * Its slot number (w) and what it was to send (s_end) stay: its end
+ * uses them. */
+inline writer_forget()
+{
+	t = 0; seen_pos = 0; seen_state = 0; seen_lap = 0; k = 0; i = 0; owner = 0;
+	rflags = 0; tent = 0; seen_tail = 0; hp = 0; ra = 0; rp = 0; s = 0;
+	fin = COMMITTED; seen_forsaken = false; ok = false; marked = false; live = false;
+	pubc = false; pubd = false; took = false; data = false; pushed = false
+#ifdef JOIN
+	; bnd = 0
+#ifdef JOIN_LOSSES
+	; pushed2 = false
+#endif
+#endif
+#ifdef SENDBATCH
+	; psz = 0
+#endif
+#if defined(SENDBATCH) || defined(PAD)
+	; resn = 1
+#endif
+#ifdef PAD
+	; bpos = 0; bn = 0
+#endif
+}
+
 proctype writer(byte w; byte s; byte s_end)
 {
 	byte t, seen_pos, seen_state, seen_lap, k, i, owner, rflags, tent, seen_tail, hp, ra, rp;
@@ -1512,10 +1541,10 @@ next:		skip
 	/* mapq__wslot_detach(): the slot free, its lock released */
 wslot_detach:
 	atomic { done[w] = true; alive[w] = false }
-	} unless { gone[w] && s_end == MSGS }
+	} unless { d_step { gone[w] && s_end == MSGS -> writer_forget() } }
 	/* a death leaves done[w] to the successor (successor()) */
 #else
-	} unless { !alive[w] };
+	} unless { d_step { !alive[w] -> writer_forget() } };
 	done[w] = true
 #endif
 }
@@ -1622,6 +1651,24 @@ batch_payload:		pl2 = SLOT(c + 1).payload; nb = 2
 #else
 #define MOVE_ON cursor = c + FSIZE(c)
 #endif
+
+/* A dead reader's locals forgotten (see writer_forget()) */
+inline reader_forget()
+{
+	c = 0; i = 0; owner = 0; rflags = 0; seen_pos = 0; seen_state = 0;
+	seen_lap = 0; pl = 0; wr = 0; sq = 0; tent = 0; seen_tail = 0; nl = 0;
+	ra = 0; rp = 0; seen_forsaken = false; marked = false; live = false;
+	pubc = false; pubd = false; took = false; ok = false
+#ifdef PAD
+	; bpos = 0; bn = 0
+#endif
+#ifdef SENDBATCH
+	; psz = 0
+#endif
+#ifdef BATCH
+	; pl2 = 0; nb = 0
+#endif
+}
 
 proctype reader()
 {
@@ -1785,20 +1832,11 @@ read_after_advance:		skip
 #endif
 	od;
 #ifdef CRASH
-	} unless { crashed -> goto gone };
+	} unless { d_step { crashed -> reader_forget() }; goto gone };
 #elif defined(RDURABLE)
 	} unless {
-		!ralive ->
 		/* dead: what it held in its locals is gone */
-		d_step {
-			c = 0; i = 0; owner = 0; rflags = 0; seen_pos = 0; seen_state = 0;
-			seen_lap = 0; pl = 0; wr = 0; sq = 0; tent = 0; seen_tail = 0; nl = 0;
-			ra = 0; rp = 0; seen_forsaken = false; marked = false; live = false;
-			pubc = false; pubd = false; took = false; ok = false
-#ifdef PAD
-			; bpos = 0; bn = 0
-#endif
-		}
+		d_step { !ralive -> reader_forget() };
 		/* mapq_reader_open(MAPQ_START_RESUME) in a new process: the
 		 * slot's lock (under the registry lock, which a reaper holds
 		 * too), the slot ACTIVE again from DETACHED or from the dead
@@ -1820,7 +1858,7 @@ rslot_attach_active:
 		goto restart
 	};
 #elif defined(RDEATH)
-	} unless { !ralive -> goto gone };
+	} unless { d_step { !ralive -> reader_forget() }; goto gone };
 #endif
 #ifdef OVERWRITE
 	/* every acknowledged message delivered or counted lost, never both
@@ -2061,7 +2099,22 @@ end_no_crash:
 	crashed && ALLDONE;
 	{ recover() } unless { recovery_dies };
 	if
-	:: recovery_dies -> d_step { h = 0; c = 0; k = 0 }; recover()
+	:: d_step {
+			/* run again by a new process: the dead one's locals forgotten
+			 * (see writer_forget()) */
+			recovery_dies ->
+			c = 0; c0 = 0; h = 0; i = 0; k = 0; owner = 0; rflags = 0; seen_pos = 0;
+			seen_state = 0; seen_lap = 0; pl = 0; wr = 0; sq = 0; tent = 0; seen_tail = 0;
+			ra = 0; rp = 0; seen_forsaken = false; marked = false; live = false; pubc = false;
+			pubd = false; took = false
+#ifdef PAD
+			; bpos = 0; bn = 0
+#endif
+#ifdef SENDBATCH
+			; psz = 0
+#endif
+		};
+		recover()
 	:: else -> skip
 	fi;
 	c0 = cursor;
@@ -2206,7 +2259,15 @@ wslot_attach_locked:
 	fi;
 wslot_attach_repaired:
 	d_step { rec[w].used = false; k = 0 } /* claim_slot() */
-	run writer(w, MSGS, MSGS + SMSGS)
+	/* the slot's writer from here on, a process of its own: what we
+	 * held in our locals forgotten (see writer_forget()) */
+	atomic {
+		run writer(w, MSGS, MSGS + SMSGS);
+		w = 0; p = 0; h = 0; k = 0; i = 0; owner = 0; rflags = 0; seen_pos = 0;
+		seen_state = 0; seen_lap = 0; tent = 0; seen_tail = 0; ra = 0; rp = 0;
+		ok = false; tentw = false; seen_forsaken = false; marked = false; live = false;
+		pubc = false; pubd = false; took = false
+	}
 }
 #endif
 
