@@ -1552,15 +1552,17 @@ wslot_detach:
 /* A death can come at any step of any writer, once. */
 proctype killer()
 {
-	byte w;
 	do
 #ifdef TAKEOVER
 	/* a writer that detached has no lock to lose */
 	:: atomic { alive[0] -> alive[0] = false; gone[0] = true }; break
 	:: atomic { NW > 1 && alive[NW - 1] -> alive[NW - 1] = false; gone[NW - 1] = true }; break
 #elif !defined(WAKEUPS)
-	:: w = 0; do :: w < NW - 1 -> w++ :: break od;
-		alive[w] -> alive[w] = false; break
+	/* the choice of whom and the death, one step: a killer that chose
+	 * and has not yet struck is no state of the C code, only a copy of
+	 * every state around it */
+	:: atomic { alive[0] -> alive[0] = false }; break
+	:: atomic { NW > 1 && alive[NW - 1] -> alive[NW - 1] = false }; break
 #endif
 #ifdef RDEATH
 	/* the reader instead */
