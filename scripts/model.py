@@ -61,7 +61,8 @@ way an earlier design or an easy slip would do it) must be found: a model
 that passes with the bug in it checks nothing about that step.
 
 The searches run side by side, one per CPU (--jobs), as far as the
-memory allows each its --mem.
+memory allows each its --mem. SIGTERM, SIGHUP or Ctrl-C kills them and
+removes their files (exit status 128 + the signal).
 
 A failure prints the counterexample as a numbered list of the steps of the
 trail: the process, the model's line and step, and what it changed.
@@ -92,6 +93,7 @@ import functools
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -165,6 +167,55 @@ OUTPUT = threading.Lock()
 def say(msg):
     with OUTPUT:
         print("model: " + msg, file=sys.stderr, flush=True)
+
+
+# The searches' work directories are made in one of the run's own, and the
+# compilers and verifiers running are in RUNNING: a signal that ends the
+# run (SIGTERM from a time limit, Ctrl-C) kills them and removes it all,
+# rather than leave verifiers searching for up to --timeout in
+# directories nobody removes. Under CHILDREN, so that no child starts
+# once the stop has begun.
+CHILDREN = threading.Lock()
+RUNNING = set()
+STOP = {"work": None, "signal": 0}
+
+
+def run(argv, cwd, timeout=None):
+    """Run @argv in @cwd: (status, its output and errors, timed out). After
+    @timeout s it is killed, with what it wrote so far kept."""
+    with CHILDREN:
+        if STOP["signal"]:
+            raise SystemExit(128 + STOP["signal"])
+        p = subprocess.Popen(argv, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             text=True)
+        RUNNING.add(p)
+    try:
+        try:
+            out, err = p.communicate(timeout=timeout)
+            return p.returncode, out + err, False
+        except subprocess.TimeoutExpired:
+            p.kill()
+            out, err = p.communicate()
+            return p.returncode, out + err, True
+    finally:
+        with CHILDREN:
+            RUNNING.discard(p)
+
+
+def stop(signum, _frame):
+    """A signal ends the run: kill the children, remove the work, exit."""
+    with CHILDREN:
+        STOP["signal"] = signum
+        children = list(RUNNING)
+    for p in children:
+        p.kill()
+    for p in children:
+        p.wait()
+    if STOP["work"]:
+        shutil.rmtree(STOP["work"], ignore_errors=True)
+    print("model: stopped by signal %d; its searches killed, their files removed" % signum,
+          file=sys.stderr, flush=True)
+    os._exit(128 + signum)
 
 
 # Each mode of a configuration: the model's defines, and what it checks.
@@ -284,17 +335,15 @@ def build(work, defines, mem, bitstate, opt="-O2", order=""):
     """Generate and compile the verifier for @defines in @work; @order:
     P_REVERSE or T_REVERSE, the order pan tries processes or choices in."""
     shutil.copy(MODEL, os.path.join(work, "mapq.pml"))
-    r = subprocess.run(["spin"] + defines + ["-a", "mapq.pml"], cwd=work, capture_output=True,
-                       text=True)
-    if r.returncode:
-        sys.exit("model: spin -a failed:\n" + r.stdout + r.stderr)
+    status, out, _ = run(["spin"] + defines + ["-a", "mapq.pml"], work)
+    if status:
+        sys.exit("model: spin -a failed:\n" + out)
     cflags = compiler(opt) + ["-DSAFETY", "-DMEMLIM=%d" % mem]
     cflags += ["-DBITSTATE"] if bitstate else ["-DCOLLAPSE"]
     cflags += ["-D" + order] if order else []
-    r = subprocess.run(cflags + ["-o", "pan", "pan.c"], cwd=work, capture_output=True,
-                       text=True)
-    if r.returncode:
-        sys.exit("model: compiling pan failed:\n" + r.stdout + r.stderr)
+    status, out, _ = run(cflags + ["-o", "pan", "pan.c"], work)
+    if status:
+        sys.exit("model: compiling pan failed:\n" + out)
 
 
 def search(work, timeout, bitstate, big=False):
@@ -305,11 +354,8 @@ def search(work, timeout, bitstate, big=False):
     args = ["./pan", "-m2000000"] + (["-w32", "-k3"] if bitstate else
                                      ["-w26" if big else "-w24"])
     t0 = time.monotonic()
-    try:
-        r = subprocess.run(args, cwd=work, capture_output=True, text=True, timeout=timeout)
-        out = r.stdout + r.stderr
-    except subprocess.TimeoutExpired as e:
-        out = (e.stdout or b"").decode() if isinstance(e.stdout, bytes) else (e.stdout or "")
+    _, out, timed_out = run(args, work, timeout)
+    if timed_out:
         out += "\n(stopped after %d s)\n" % timeout
     secs = time.monotonic() - t0
     m = re.search(r"errors: (\d+)", out)
@@ -345,11 +391,10 @@ def step_names():
 
 def trail(work, defines):
     """The counterexample, as numbered steps: who, which step, what changed."""
-    r = subprocess.run(["spin"] + defines + ["-t", "-p", "-g", "mapq.pml"], cwd=work,
-                       capture_output=True, text=True)
+    _, out, _ = run(["spin"] + defines + ["-t", "-p", "-g", "mapq.pml"], work)
     names = step_names()
     lines = []
-    for line in r.stdout.splitlines():
+    for line in out.splitlines():
         m = re.match(r"\s*(\d+):\s+proc\s+(\d+) \((\w+):\d+\) mapq\.pml:(\d+) \(state \d+\)\s+\[(.*)\]$",
                      line)
         if m:
@@ -370,7 +415,7 @@ def check(defines, label, args, expect_error, rows=None, how="", is_long=False):
     once."""
     bitstate = how == "bitstate" or args.bitstate
     order = how if how.endswith("_REVERSE") else ""
-    work = tempfile.mkdtemp(prefix="mapq-model.")
+    work = tempfile.mkdtemp(prefix="search.", dir=STOP["work"])
     try:
         built = 0.0
         if not is_long:
@@ -530,8 +575,14 @@ def main():
                 write_summary(args, rows)
         return result
 
-    with concurrent.futures.ThreadPoolExecutor(max_workers=jobs) as pool:
-        ok = all(list(pool.map(one, todo)))
+    STOP["work"] = tempfile.mkdtemp(prefix="mapq-model.")
+    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(sig, stop)
+    try:
+        with concurrent.futures.ThreadPoolExecutor(max_workers=jobs) as pool:
+            ok = all(list(pool.map(one, todo)))
+    finally:
+        shutil.rmtree(STOP["work"], ignore_errors=True)
     if args.campaign:
         say("summary: %s" % os.path.join(args.out, "summary.md"))
     sys.exit(0 if ok else 1)

@@ -36,11 +36,11 @@ LDADD = $(TEST_LDADD)
 
 TESTS = $(TEST_PROGS) tests/exports.sh tests/examples.sh tests/torture.sh tests/cli.sh tests/readme.sh tests/bug_patches.sh \
 	tests/sim.sh tests/sim_power.sh tests/sim_memory.sh tests/no_sse42.sh tests/model_labels.sh \
-	tests/scripts.sh tests/abi.sh \
+	tests/model_stop.sh tests/scripts.sh tests/abi.sh \
 	tests/version.sh
 EXTRA_DIST += tests/exports.sh tests/examples.sh tests/torture.sh tests/cli.sh tests/readme.sh tests/bug_patches.sh tests/valgrind.supp tests/tsan.supp \
 	tests/sim.sh tests/sim_lib.sh tests/sim_power.sh tests/sim_memory.sh tests/no_sse42.sh \
-	tests/model_labels.sh tests/scripts.sh tests/scripts_test.py \
+	tests/model_labels.sh tests/model_stop.sh tests/scripts.sh tests/scripts_test.py \
 	tests/abi.sh tests/version.sh \
 	tests/data/torture-pass.json tests/data/torture-fail.json tests/data/torture-hostile.json \
 	tests/data/sim-pass.json tests/data/sim-fail.json tests/data/bench-quick.json \
