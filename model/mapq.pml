@@ -147,6 +147,11 @@
  *     cleared, tail, the cursor), possibly dying once at any step of that
  *     too, and the durable reader, restarted at its cursor, reads on.
  *
+ * Each assertion names the property it checks, PROP1 to PROP7, as the first
+ * term of its expression (always true), so that pan's report of a failed
+ * one says which: scripts/model.py's PROPERTIES says what each is, and a
+ * process stuck for ever (an invalid end state) breaks PROP5.
+ *
  * Checked: a delivered message is committed and carries exactly the
  * payload its writer wrote for that position (no torn, no stale bytes of
  * an earlier lap); each writer's acknowledged messages are delivered
@@ -279,6 +284,10 @@
 #define PADS 0
 #define PADN 0
 #endif
+
+/* The properties the assertions check (above): constants, and hidden,
+ * so in no state */
+hidden byte PROP1 = 1, PROP2 = 1, PROP3 = 1, PROP4 = 1, PROP5 = 1, PROP6 = 1, PROP7 = 1;
 
 typedef slot_t {
 	byte pos;   /* the position published here, NOPOS: none yet */
@@ -877,7 +886,7 @@ inline repair(p, me, force)
 		 * another matter: its look (mapq__unblock() without force)
 		 * ends the log at such space, left by a recovery that died
 		 * after it cleared the records */
-		assert(!(ALLDONE && !CRASHED && !PUBLISHED(p) && p < tail && head <= p))
+		assert(PROP5 && !(ALLDONE && !CRASHED && !PUBLISHED(p) && p < tail && head <= p))
 	:: p < seen_tail && owner == NW && tent != 0 && !live ->
 		publish_resv(p, ABORTED, false)
 	:: p < seen_tail && owner == NW && tent != 0 && live && !force ->
@@ -970,7 +979,7 @@ inline publish_pad()
 	:: resn == 2 ->
 pad_before_word:
 		d_step {
-			assert(head <= t - 1);
+			assert(PROP4 && head <= t - 1);
 			SLOT(t - 1).state = PADDING;
 			SLOT(t - 1).forsaken = false;
 			SLOT(t - 1).lap = LAP(t - 1)
@@ -1376,7 +1385,7 @@ reserve_after_confirm:
 			 * copied (format.md, "Send a batch"): its payload, then
 			 * its word and pos; no claim hint, no settle (the record
 			 * is publishing) */
-			assert(head <= t);
+			assert(PROP4 && head <= t);
 			SLOT(t).payload = w * 16 + s + 1;
 			d_step {
 				wrote[t] = w * 16 + s + 1;
@@ -1392,7 +1401,7 @@ reserve_after_confirm:
 			wake_data();
 #endif
 commit_batch_next:
-			assert(head <= t + 1);
+			assert(PROP4 && head <= t + 1);
 			SLOT(t + 1).payload = w * 16 + s + 2;
 			d_step {
 				wrote[t + 1] = w * 16 + s + 2;
@@ -1424,7 +1433,7 @@ commit_batch_next:
 		}
 		/* the payload, a plain store */
 copy_midway:
-		assert(head <= t); /* never into a frame head has passed */
+		assert(PROP4 && head <= t); /* never into a frame head has passed */
 		SLOT(t).payload = w * 16 + s + 1;
 #ifdef ABORTS
 		/* mapq_abort() instead of the commit, of any message: the same
@@ -1523,7 +1532,7 @@ abandon:
 			k++
 		:: else -> break
 		od;
-		assert(PUBLISHED(t) && SLOT(t).state != CLAIMED || head > t);
+		assert(PROP5 && (PUBLISHED(t) && SLOT(t).state != CLAIMED || head > t));
 		d_step {
 			rec[w].used = false; k = 0; ok = false
 #ifdef SENDBATCH
@@ -1585,15 +1594,15 @@ proctype killer()
  * position, once, in its writer's order. */
 inline deliver_at(p, v)
 {
-	assert(v == wrote[p] && v != 0);
+	assert(PROP1 && v == wrote[p] && v != 0);
 	wr = (v - 1) / 16;
 	sq = (v - 1) % 16;
 #ifdef RDURABLE
 	/* once, in order; the message held at the death perhaps once more */
-	assert(sq + 1 > last[wr] || ((p) + 1 == again && sq + 1 == last[wr]));
+	assert(PROP2 && (sq + 1 > last[wr] || ((p) + 1 == again && sq + 1 == last[wr])));
 	d_step { last[wr] = sq + 1; got[p] = true; again = 0 } /* handed out: one event */
 #else
-	assert(sq + 1 > last[wr]); /* once, in order */
+	assert(PROP2 && sq + 1 > last[wr]); /* once, in order */
 	d_step { last[wr] = sq + 1; got[p] = true } /* handed out: one event */
 #endif
 }
@@ -1795,7 +1804,7 @@ read_before_advance:		d_step {
 					 * two-slot frame could have its second position
 					 * published on its own later, and the reader would
 					 * go on, where the C reader meets a payload */
-					assert(!INSIDE(PASS_BATCH));
+					assert(PROP1 && !INSIDE(PASS_BATCH));
 					cursor = PASS_BATCH; pl = 0; wr = 0; sq = 0 BATCH_CLEAR
 				}
 #endif
@@ -1869,20 +1878,20 @@ rslot_attach_active:
 	i = 0;
 	do
 	:: i < NPOS ->
-		assert(!(got[i] && lostset[i]));
-		assert(!lostset[i] || wrote[i] != 0); /* only a message is lost */
-		assert(!acked[i] || got[i] || lostset[i] ||
-		       (uncounted[i] && !alive[uncounted[i] - 1]));
+		assert(PROP3 && !(got[i] && lostset[i]));
+		assert(PROP3 && (!lostset[i] || wrote[i] != 0)); /* only a message is lost */
+		assert(PROP3 && (!acked[i] || got[i] || lostset[i] ||
+		       (uncounted[i] && !alive[uncounted[i] - 1])));
 		nl = nl + lostset[i];
 		i++
 	:: else -> break
 	od;
-	assert(reported + lost == nl)
+	assert(PROP3 && reported + lost == nl)
 #else
 	/* every acknowledged message delivered */
 	i = 0;
 	do
-	:: i < NPOS -> assert(!acked[i] || got[i]); i++
+	:: i < NPOS -> assert(PROP2 && (!acked[i] || got[i])); i++
 	:: else -> break
 	od
 #endif
@@ -1945,7 +1954,7 @@ rslot_attach_active:
 			 * CAS, which a late joiner's lift alone could fail */
 			atomic {
 #ifndef OVERWRITE
-				assert(SLOT(c).pos == c && SLOT(c).lap == LAP(c) && SLOT(c).payload == pl);
+				assert(PROP4 && SLOT(c).pos == c && SLOT(c).lap == LAP(c) && SLOT(c).payload == pl);
 #endif
 				ok = cursor2 == c;
 				if
@@ -1954,17 +1963,17 @@ rslot_attach_active:
 				fi
 			}
 #ifndef OVERWRITE
-			assert(ok); /* never -MAPQ_ELAPPED under the blocking policy */
+			assert(PROP4 && ok); /* never -MAPQ_ELAPPED under the blocking policy */
 #endif
 			/* under the overwrite policy a failed release says the
 			 * frame may have been overwritten: what was read is
 			 * dropped; a release that succeeds proves it intact */
 			if
 			:: ok ->
-				assert(pl == wrote[c] && pl != 0);
+				assert(PROP1 && pl == wrote[c] && pl != 0);
 				wr = (pl - 1) / 16;
 				sq = (pl - 1) % 16;
-				assert(sq + 1 > last2[wr]); /* once, in order */
+				assert(PROP2 && sq + 1 > last2[wr]); /* once, in order */
 				d_step { last2[wr] = sq + 1; got2[c] = true }
 			:: else -> skip
 			fi;
@@ -1997,7 +2006,7 @@ rslot_attach_active:
 	/* every acknowledged message from where it started, delivered */
 	i = 0;
 	do
-	:: i < NPOS -> assert(!acked[i] || i < start2 || got2[i]); i++
+	:: i < NPOS -> assert(PROP2 && (!acked[i] || i < start2 || got2[i])); i++
 	:: else -> break
 	od
 #endif
@@ -2009,15 +2018,15 @@ rslot_attach_active:
 	h = 0;
 	do
 	:: i < NPOS ->
-		assert(!(got2[i] && lostset2[i]));
-		assert(!lostset2[i] || wrote[i] != 0); /* only a message is lost */
-		assert(!acked[i] || i < start2 || got2[i] || lostset2[i] || i < lift2 ||
-		       (uncounted2[i] && !alive[uncounted2[i] - 1]));
+		assert(PROP3 && !(got2[i] && lostset2[i]));
+		assert(PROP3 && (!lostset2[i] || wrote[i] != 0)); /* only a message is lost */
+		assert(PROP3 && (!acked[i] || i < start2 || got2[i] || lostset2[i] || i < lift2 ||
+		       (uncounted2[i] && !alive[uncounted2[i] - 1])));
 		h = h + lostset2[i];
 		i++
 	:: else -> break
 	od;
-	assert(reported2 + lost2 == h)
+	assert(PROP3 && reported2 + lost2 == h)
 #endif
 }
 #endif
@@ -2063,7 +2072,7 @@ recover_repaired:
 		k = h;
 		do
 		:: k < h + NSLOT ->
-			assert(SLOT(k).pos == NOPOS || SLOT(k).pos < k || (k < c && SLOT(k).pos < k + NSLOT));
+			assert(PROP6 && (SLOT(k).pos == NOPOS || SLOT(k).pos < k || (k < c && SLOT(k).pos < k + NSLOT)));
 			k++
 		:: else -> break
 		od;
@@ -2123,14 +2132,14 @@ end_no_crash:
 	do
 	:: cursor < tail ->
 		c = cursor;
-		assert(FINISHED(c)); /* a log of finished frames only */
+		assert(PROP6 && FINISHED(c)); /* a log of finished frames only */
 		if
 		:: SLOT(c).state == COMMITTED ->
 			pl = SLOT(c).payload;
-			assert(pl == wrote[c] && pl != 0);
+			assert(PROP6 && pl == wrote[c] && pl != 0);
 			wr = (pl - 1) / 16;
 			sq = (pl - 1) % 16;
-			assert(sq + 1 > last[wr] || (c == c0 && got[c]));
+			assert(PROP6 && (sq + 1 > last[wr] || (c == c0 && got[c])));
 			d_step { last[wr] = sq + 1; got[c] = true }
 		:: else -> skip
 		fi;
@@ -2139,7 +2148,7 @@ end_no_crash:
 	od;
 	i = 0;
 	do
-	:: i < NPOS -> assert(!acked[i] || got[i]); i++
+	:: i < NPOS -> assert(PROP6 && (!acked[i] || got[i])); i++
 	:: else -> break
 	od
 }
@@ -2364,7 +2373,7 @@ sync_before_msync:
 	:: d_step {
 		c = head;
 		do
-		:: c < end -> assert(PUBLISHED(c)); c = c + FSIZE(c)
+		:: c < end -> assert(PROP7 && PUBLISHED(c)); c = c + FSIZE(c)
 		:: else -> break
 		od;
 		c = 0;
@@ -2403,7 +2412,7 @@ os_lock:
 		 * later sync's), and moves no sync's promise back (its head,
 		 * which only recovery after a power cut reads, is not
 		 * modelled) */
-		assert(end <= flushed && end >= promised);
+		assert(PROP7 && end <= flushed && end >= promised);
 		ck_tail = end;
 		ck_any = true
 	}
@@ -2422,7 +2431,7 @@ os_msync:
 	fi;
 checkpointed:
 	/* returned 0: the newest checkpoint covers what we flushed */
-	assert(ck_any && ck_tail >= end);
+	assert(PROP7 && ck_any && ck_tail >= end);
 	d_step {
 		if
 		:: end > promised -> promised = end

@@ -374,6 +374,34 @@ def search(work, timeout, bitstate, big=False):
     return errors, complete, states, trans, secs, out
 
 
+# What the model's assertions check: each names one of these as the first
+# term of its expression (PROP4 && ...), which pan prints when it fails. An
+# invalid end state (a process stuck or asleep for ever with work left)
+# breaks P5.
+PROPERTIES = {
+    1: "a delivered frame is committed and holds exactly its writer's payload",
+    2: "each acknowledged message delivered once, in its writer's order",
+    3: "a lapped reader told how many it lost, the counts adding up",
+    4: "no writer's store lands in a frame a reader holds or head has passed",
+    5: "progress: nobody stuck or asleep for ever, nothing left unfinished for good",
+    6: "recovery leaves a log of finished frames with every acknowledged message",
+    7: "a sync flushes only published frames and never moves its checkpoint back",
+}
+
+
+def broken(out):
+    """What the error pan found breaks, from its output @out, and the
+    length of its trail: ("P4 (...)", 261)."""
+    m = re.search(r"\(at depth (\d+)\)", out)
+    depth = int(m.group(1)) if m else 0
+    if re.search(r"pan:\d+: invalid end state", out):
+        return "P5 (%s)" % PROPERTIES[5], depth
+    m = re.search(r"pan:\d+: assertion violated \(*PROP(\d)&&", out)
+    if not m or int(m.group(1)) not in PROPERTIES:
+        return "an assertion that names no property", depth
+    return "P%s (%s)" % (m.group(1), PROPERTIES[int(m.group(1))]), depth
+
+
 def step_names():
     """Line -> the name of the protocol step it is in: the nearest label at
     or above it (labels are the C code's fault points and steps)."""
@@ -441,16 +469,22 @@ def check(defines, label, args, expect_error, rows=None, how="", is_long=False):
             say("%s: pan said nothing we understand:\n%s" % (label, out[-2000:]))
             return False
         if expect_error:
-            ok = errors > 0
-            say("%s: %s in %.1f s (%d states; %.1f s to build the verifier)" % (
-                label, "found, as it must be" if ok else "NOT FOUND: the model misses this bug",
-                secs, states, built))
-            return ok
+            if errors > 0:
+                prop, depth = broken(out)
+                say("%s: found, as it must be, in %.1f s (%d states; %.1f s to build the "
+                    "verifier): it breaks %s, in a trail of %d steps" % (
+                        label, secs, states, built, prop, depth))
+                return True
+            say("%s: NOT FOUND: the model misses this bug, in %.1f s (%d states; %.1f s to "
+                "build the verifier)" % (label, secs, states, built))
+            return False
         if errors:
             steps = trail(work, defines)[-args.last:]
+            prop, depth = broken(out)
             with OUTPUT:
-                print("model: %s: FAILED after %d states (%.1f s). The counterexample:"
-                      % (label, states, secs), file=sys.stderr, flush=True)
+                print("model: %s: FAILED after %d states (%.1f s): %s broken, in a trail of "
+                      "%d steps. The counterexample:" % (label, states, secs, prop, depth),
+                      file=sys.stderr, flush=True)
                 for line in steps:
                     print(line, flush=True)
             if args.keep:

@@ -502,6 +502,27 @@ class Model(unittest.TestCase):
                 self.m.parse_config(bad)
             self.assertIn("--config", str(cm.exception.code))
 
+    def test_properties(self):
+        # every assertion of the model names a property model.py knows,
+        # first, so that pan's report of it says what a counterexample broke
+        with open(self.m.MODEL) as f:
+            asserts = self.m.re.findall(r"assert\((.{0,10})", f.read())
+        self.assertGreater(len(asserts), 20)
+        for a in asserts:
+            with self.subTest(start=a):
+                m = self.m.re.match(r"PROP(\d) && ", a)
+                self.assertTrue(m and int(m.group(1)) in self.m.PROPERTIES)
+        # pan's words for a failed assertion and for a process stuck
+        self.assertEqual(self.m.broken(
+            "pan:1: assertion violated (PROP4&&(head<=t)) (at depth 261)\n"),
+            ("P4 (%s)" % self.m.PROPERTIES[4], 261))
+        self.assertEqual(self.m.broken(
+            "pan:1: invalid end state (at depth 94)\n\tinvalid end states\t+\n"),
+            ("P5 (%s)" % self.m.PROPERTIES[5], 94))
+        self.assertEqual(self.m.broken(
+            "pan:1: assertion violated (head<=t) (at depth 3)\n\tinvalid end states\t+\n"),
+            ("an assertion that names no property", 3))
+
     def test_summary(self):
         args = argparse.Namespace(out=self.tmp.name, mem=2048, timeout=300, bitstate=True)
         self.m.write_summary(args, [
