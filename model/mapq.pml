@@ -148,8 +148,8 @@
  *     too, and the durable reader, restarted at its cursor, reads on.
  *
  * Each assertion names the property it checks, PROP1 to PROP7, as the first
- * term of its expression (always true), so that pan's report of a failed
- * one says which: scripts/model.py's PROPERTIES says what each is, and a
+ * term of its expression (always true, below), so that pan's report of a
+ * failed one says which: scripts/model.py's PROPERTIES says what each is, and a
  * process stuck for ever (an invalid end state) breaks PROP5.
  *
  * Checked: a delivered message is committed and carries exactly the
@@ -285,9 +285,17 @@
 #define PADN 0
 #endif
 
-/* The properties the assertions check (above): constants, and hidden,
- * so in no state */
-hidden byte PROP1 = 1, PROP2 = 1, PROP3 = 1, PROP4 = 1, PROP5 = 1, PROP6 = 1, PROP7 = 1;
+/* The properties the assertions check (above): true constants that pan
+ * prints as they are, (4==4) for PROP4. Not variables: an assertion that
+ * read one would read a global, and the partial order reduction would no
+ * longer take it for a step of its process alone. */
+#define PROP1 (1 == 1)
+#define PROP2 (2 == 2)
+#define PROP3 (3 == 3)
+#define PROP4 (4 == 4)
+#define PROP5 (5 == 5)
+#define PROP6 (6 == 6)
+#define PROP7 (7 == 7)
 
 typedef slot_t {
 	byte pos;   /* the position published here, NOPOS: none yet */

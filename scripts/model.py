@@ -375,7 +375,8 @@ def search(work, timeout, bitstate, big=False):
 
 
 # What the model's assertions check: each names one of these as the first
-# term of its expression (PROP4 && ...), which pan prints when it fails. An
+# term of its expression (PROP4 && ...), a constant pan prints as (4==4)
+# when the assertion fails. An
 # invalid end state (a process stuck or asleep for ever with work left)
 # breaks P5.
 PROPERTIES = {
@@ -396,7 +397,7 @@ def broken(out):
     depth = int(m.group(1)) if m else 0
     if re.search(r"pan:\d+: invalid end state", out):
         return "P5 (%s)" % PROPERTIES[5], depth
-    m = re.search(r"pan:\d+: assertion violated \(*PROP(\d)&&", out)
+    m = re.search(r"pan:\d+: assertion violated \(*\((\d)==\1\)&&", out)
     if not m or int(m.group(1)) not in PROPERTIES:
         return "an assertion that names no property", depth
     return "P%s (%s)" % (m.group(1), PROPERTIES[int(m.group(1))]), depth

@@ -506,7 +506,11 @@ class Model(unittest.TestCase):
         # every assertion of the model names a property model.py knows,
         # first, so that pan's report of it says what a counterexample broke
         with open(self.m.MODEL) as f:
-            asserts = self.m.re.findall(r"assert\((.{0,10})", f.read())
+            model = f.read()
+        asserts = self.m.re.findall(r"assert\((.{0,10})", model)
+        # each as the constant pan prints and broken() reads: (4==4)
+        for n in self.m.PROPERTIES:
+            self.assertIn("#define PROP%d (%d == %d)\n" % (n, n, n), model)
         self.assertGreater(len(asserts), 20)
         for a in asserts:
             with self.subTest(start=a):
@@ -514,8 +518,11 @@ class Model(unittest.TestCase):
                 self.assertTrue(m and int(m.group(1)) in self.m.PROPERTIES)
         # pan's words for a failed assertion and for a process stuck
         self.assertEqual(self.m.broken(
-            "pan:1: assertion violated (PROP4&&(head<=t)) (at depth 261)\n"),
+            "pan:1: assertion violated ((4==4)&&(head<=t)) (at depth 261)\n"),
             ("P4 (%s)" % self.m.PROPERTIES[4], 261))
+        self.assertEqual(self.m.broken(
+            "pan:1: assertion violated ((5==5)&& !((x<y))) (at depth 9)\n"),
+            ("P5 (%s)" % self.m.PROPERTIES[5], 9))
         self.assertEqual(self.m.broken(
             "pan:1: invalid end state (at depth 94)\n\tinvalid end states\t+\n"),
             ("P5 (%s)" % self.m.PROPERTIES[5], 94))
