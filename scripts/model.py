@@ -376,9 +376,8 @@ def search(work, timeout, bitstate, big=False):
 
 # What the model's assertions check: each names one of these as the first
 # term of its expression (PROP4 && ...), a constant pan prints as (4==4)
-# when the assertion fails. An
-# invalid end state (a process stuck or asleep for ever with work left)
-# breaks P5.
+# when the assertion fails. An invalid end state (a process stuck or
+# asleep for ever with work left) breaks P5.
 PROPERTIES = {
     1: "a delivered frame is committed and holds exactly its writer's payload",
     2: "each acknowledged message delivered once, in its writer's order",
