@@ -226,6 +226,61 @@ static uint64_t finished_end(const struct mapq *q, uint64_t h, unsigned *state, 
 }
 
 /*
+ * MAPQ_BLOCK: the end of the run of finished frames from @h: up to the
+ * first frame that starts at or past @limit, is not finished, or ends past
+ * @floor (a reader is still on it). The same frames as finished_end() one
+ * by one, which head's batches call once per frame over an eighth of the
+ * ring; so the frames every batch is made of (messages of this lap,
+ * committed, no larger than a message) are judged here by one compare of
+ * their word's upper half and two of their size, and any other frame
+ * (padding, aborted, of another lap, damaged) by finished_end() itself.
+ * The same loads in the same order: pos, then the word, both acquire.
+ */
+static uint64_t walk_finished(const struct mapq *q, uint64_t h, uint64_t limit, uint64_t floor,
+			      int *err)
+{
+	/* In locals: after each acquire load the compiler would read them
+	 * again from the handle */
+	uint8_t *const ring = q->ring;
+	const uint64_t mask = q->mask, max = q->commit_max - FRAME_HDR;
+	uint64_t end = h;
+	unsigned st;
+
+	*err = 0;
+	while (end < limit) {
+		/* A frame ends at or before its lap's end (else it is damaged,
+		 * which finished_end() says), and at or before @floor. */
+		uint64_t lap_end = (end | mask) + 1, bound = floor < lap_end ? floor : lap_end;
+		/* The upper half of a message's word in this lap: committed,
+		 * no padding, not forsaken, the lap's tag */
+		uint64_t hi = cw_make(0, FRAME_COMMITTED, 0, lap_of(q, end)) >> 32;
+		while (end < limit) {
+			struct fmt_frame *f = (struct fmt_frame *)(ring + (end & mask));
+			/* acquire, both, as finished_end(): pos first, whose
+			 * release published the frame (frame_pos_at()); the
+			 * word's keeps head's re-read after it (the seqlock in
+			 * mapq__advance_head()) */
+			uint64_t pos = mapq__load(&f->pos, memory_order_acquire);
+			uint64_t w = mapq__load(&f->commit, memory_order_acquire);
+			uint64_t size = cw_size(w);
+			/* size - FRAME_HDR > max: smaller than a header (it
+			 * wraps) or larger than any message */
+			if (pos != end || w >> 32 != hi || size % FRAME_ALIGN ||
+			    size - FRAME_HDR > max || end + size > bound)
+				break;
+			end += size;
+		}
+		if (end >= limit)
+			break;
+		uint64_t next = finished_end(q, end, &st, err);
+		if (!next || next > floor)
+			break;
+		end = next;
+	}
+	return end;
+}
+
+/*
  * MAPQ_BLOCK: before moving head from @h to @end, say so, then look at the
  * readers again. A reader joining at the oldest frame (reader.c, Join)
  * stores its state, then reads head_intent and head, and starts at the
@@ -282,16 +337,17 @@ int mapq__advance_head(struct mapq *q, uint64_t need, bool eager)
 				return MAPQ__BLOCKED_BY_READER;
 			limit = need + HEAD_BATCH(q) < floor ? need + HEAD_BATCH(q) : floor;
 		}
-		/* Walk the finished frames from h towards limit. */
-		uint64_t end = h, next;
+		/* Walk the finished frames from h towards limit: one frame
+		 * under MAPQ_OVERWRITE, whose readers on it are pushed below. */
+		uint64_t end = h;
 		unsigned st = FRAME_ABORTED;
 		int err = 0;
-		while (end < limit && (next = finished_end(q, end, &st, &err)) != 0) {
-			if (next > floor)
-				break; /* a frame the slowest reader is still on */
-			end = next;
-			if (q->overwrite)
-				break; /* one frame: readers on it are pushed below */
+		if (!q->overwrite) {
+			end = walk_finished(q, h, limit, floor, &err);
+		} else {
+			uint64_t next = finished_end(q, h, &st, &err);
+			if (next)
+				end = next;
 		}
 		/* If head moved on while we looked, writers of the next lap may
 		 * have overwritten part of these frames: a commit word can even
