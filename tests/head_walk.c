@@ -12,8 +12,8 @@
  * with nobody reading (no reader's cursor bounds the walk). Then the
  * frame is committed for real, and head must pass it. Each case is made
  * at several places in the first three laps, so that the pos field holds
- * zero (the first lap) or a stale position. (Not at position 0 of a new
- * queue, whose pos field is 0 from the start.)
+ * zero (the first lap), a stale position, or at position 0 of the new
+ * queue what creation stores there (tests/first_frame).
  *
  * The walk judges most frames by a quick compare and leaves the others
  * to the full look (ring.c, walk_finished()); both must stop at a reader
@@ -107,7 +107,7 @@ static void aborted_at_reader(void)
 int main(void)
 {
 	/* From a fresh ring, then after about one, two and a half laps */
-	static const unsigned before[] = { 1, 3, 100, 150, 300, 405 };
+	static const unsigned before[] = { 0, 1, 3, 100, 150, 300, 405 };
 	for (size_t i = 0; i < sizeof(before) / sizeof(before[0]); i++) {
 		char name[32];
 		snprintf(name, sizeof(name), "walk%zu", i);

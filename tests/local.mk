@@ -13,7 +13,7 @@ TEST_PROGS = \
 	tests/create_nolink tests/os_failures tests/reader_slots tests/sync_wait tests/slot_bounds \
 	tests/recover_walk tests/signals tests/create_steal tests/slot_race tests/lock_bytes \
 	tests/join_head tests/repair_race tests/light_fence tests/read_batch tests/send_batch \
-	tests/head_walk
+	tests/head_walk tests/first_frame
 check_PROGRAMS = $(TEST_PROGS) tests/cli_die
 tests_cli_die_LDADD = libmapq.la
 # The README's API program, cut out of README.md as it stands, built with
