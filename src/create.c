@@ -30,7 +30,7 @@ int mapq__create_file(const char *path, const mapq_options *opt, bool unnamed, m
 	 * 0, where the first message goes: a reader polling an empty queue
 	 * would take pos as published and read a frame whose writer has
 	 * stored only its commit word, whose store is relaxed and orders no
-	 * header before it (format.md, "Publish"). Recovery scrubs it too,
+	 * header before it (format.md, "Commit"). Recovery scrubs it too,
 	 * but a creator with MAPQ_NORECOVER runs none. Everything else is
 	 * zero: tail = head = 0, every slot free, every commit word "never
 	 * written". */
