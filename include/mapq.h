@@ -466,7 +466,9 @@ int mapq_abort(mapq *q);
  * while it copies one is waited for, not skipped after the unblock
  * timeout (a dead one is still repaired). Larger messages, and
  * mapq_reserve(), are skipped if their writer stalls before its commit
- * (doc/format.md, "Publish early").
+ * (doc/format.md, "Publish early"). @data must not change during the
+ * call: a message whose bytes change while they are copied may reach
+ * readers torn, or be rejected by them as corrupt (MAPQ_EFRAMECRC).
  */
 MAPQ_WUR int mapq_send(mapq *q, const void *data, size_t len, int timeout_ms);
 

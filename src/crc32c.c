@@ -75,7 +75,20 @@ uint32_t mapq__crc32c_sw(uint32_t crc, const void *buf, size_t len)
 }
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <cpuid.h>
 #include <immintrin.h>
+
+#if defined(__SANITIZE_THREAD__)
+#define MAPQ__TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define MAPQ__TSAN 1
+#endif
+#endif
+#ifdef MAPQ__TSAN
+void __tsan_read_range(const void *addr, unsigned long size);
+void __tsan_write_range(void *addr, unsigned long size);
+#endif
 
 /* The lengths of the three interleaved runs: LONG for large messages,
  * SHORT for what is left (and for messages of a few hundred bytes). */
@@ -130,6 +143,9 @@ static uint64_t fold_k[16][2];
 /* The widest vector folding this CPU runs: 512, 256, or 0 for none
  * (the crc32 instruction alone). Lowered only by a test. */
 static unsigned vx_width;
+/* The shortest copy made by the string instruction (copy_streamed()):
+ * MAPQ__STREAM_MIN where the CPU has fast string moves, else never. */
+size_t mapq__crc32c_stream_min = SIZE_MAX;
 
 static void fold_build(void)
 {
@@ -159,6 +175,11 @@ __attribute__((constructor)) static void shift_init(void)
 		   : __builtin_cpu_supports("avx512f") ? 512
 		   : __builtin_cpu_supports("avx2")    ? 256
 						       : 0;
+	/* ERMS: CPUID leaf 7, EBX bit 9 */
+	unsigned a, b, c, d;
+	if (__builtin_cpu_supports("sse4.2") && __get_cpuid_count(7, 0, &a, &b, &c, &d) &&
+	    (b & (1u << 9)))
+		mapq__crc32c_stream_min = MAPQ__STREAM_MIN;
 }
 
 static inline uint32_t shift(const uint32_t t[4][256], uint32_t c)
@@ -440,6 +461,11 @@ void mapq__crc32c_vx_limit(unsigned width)
 		vx_width = width == 256 && vx_width == 512 ? 256 : 0;
 }
 
+void mapq__crc32c_stream_off(void)
+{
+	mapq__crc32c_stream_min = SIZE_MAX;
+}
+
 /* A frame's CRC in one pass: the 16 header bytes are two words. A
  * payload too short for three streams goes straight to one (the same
  * CRC; hw_run would only test for the long paths first). */
@@ -453,13 +479,39 @@ __attribute__((target("sse4.2"))) static uint32_t hw_hdr(uint64_t a, uint64_t b,
 	return ~(uint32_t)hw_run(c, buf, len, vx_width);
 }
 
+/*
+ * Copy @len bytes from @src to @dst with the string instruction. Where
+ * the CPU has fast string moves (ERMS), a long one writes whole lines
+ * without first fetching what they held: the lines of a frame, which a
+ * reader on another CPU held a lap ago, are not each brought over only
+ * to be overwritten, as every vector store of the copy below makes them
+ * (or a prefetch for writing does). What that bought: doc/performance.md,
+ * "Long copies by the string instruction".
+ */
+static inline void copy_streamed(void *dst, const void *src, size_t len)
+{
+#ifdef MAPQ__TSAN
+	/* what TSan cannot see in the instruction */
+	__tsan_read_range(src, len);
+	__tsan_write_range(dst, len);
+#endif
+	__asm__ volatile("rep movsb" : "+D"(dst), "+S"(src), "+c"(len) : : "memory");
+}
+
 /* Copy @len bytes from @src to @dst and return the raw register after
  * them, from @c: in one pass where the vector path runs, else the copy
- * and then the CRC of the copy (so the CRC is always of the bytes at
- * @dst, even if @src changes meanwhile). */
+ * and then the CRC of the copy (so the CRC is of the bytes at @dst, even
+ * if @src changes meanwhile). A long copy (mapq__crc32c_stream_min)
+ * streams, and its CRC is then of @src: read back, the lines the string
+ * instruction wrote would be fetched again (a caller that changes @src
+ * during the call may then get a frame its readers reject as corrupt). */
 __attribute__((target("sse4.2"))) static uint64_t hw_copy(uint64_t c, void *dst, const void *src,
 							  size_t len)
 {
+	if (len >= mapq__crc32c_stream_min) {
+		copy_streamed(dst, src, len);
+		return hw_run(c, src, len, vx_width);
+	}
 	size_t n = 0;
 	if (vx_width && len >= VX_MIN) {
 		n = len & ~(size_t)63;
@@ -503,6 +555,12 @@ unsigned mapq__crc32c_vx_width(void)
 void mapq__crc32c_vx_limit(unsigned width)
 {
 	(void)width;
+}
+
+size_t mapq__crc32c_stream_min = SIZE_MAX;
+
+void mapq__crc32c_stream_off(void)
+{
 }
 
 static uint32_t hw_hdr(uint64_t a, uint64_t b, const void *buf, size_t len)

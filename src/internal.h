@@ -122,6 +122,13 @@ uint32_t mapq__crc32c_hdr(uint64_t a, uint64_t b, const void *buf, size_t len);
 uint32_t mapq__crc32c_copy(uint32_t crc, void *dst, const void *src, size_t len);
 /* Below this many bytes a copy, then the CRC of the copy, is faster. */
 #define MAPQ__COPY_CRC_MIN 256
+/* From this many bytes on, where the CPU moves strings fast, a copy is
+ * made by the string instruction and its CRC is of @src (crc32c.c,
+ * copy_streamed()); mapq__crc32c_stream_min is this, or SIZE_MAX where
+ * copies never stream. Set when the library loads; a test turns it off. */
+#define MAPQ__STREAM_MIN 4096
+extern size_t mapq__crc32c_stream_min;
+void mapq__crc32c_stream_off(void);
 uint32_t mapq__crc32c_hdr_copy(uint64_t a, uint64_t b, void *dst, const void *src, size_t len);
 
 /* format.c */
