@@ -488,6 +488,7 @@ __attribute__((target("sse4.2"))) static uint32_t hw_hdr(uint64_t a, uint64_t b,
  * (or a prefetch for writing does). What that bought: doc/performance.md,
  * "Long copies by the string instruction".
  */
+#define STREAM_CHUNK ((size_t)16384)
 static inline void copy_streamed(void *dst, const void *src, size_t len)
 {
 #ifdef MAPQ__TSAN
@@ -509,8 +510,17 @@ __attribute__((target("sse4.2"))) static uint64_t hw_copy(uint64_t c, void *dst,
 							  size_t len)
 {
 	if (len >= mapq__crc32c_stream_min) {
-		copy_streamed(dst, src, len);
-		return hw_run(c, src, len, vx_width);
+		/* chunk by chunk, so that the CRC reads the source where the
+		 * copy has just brought it (the first level of cache), not
+		 * from further out a second time */
+		const uint8_t *s = src;
+		uint8_t *d = dst;
+		for (size_t n; len; s += n, d += n, len -= n) {
+			n = len < STREAM_CHUNK ? len : STREAM_CHUNK;
+			copy_streamed(d, s, n);
+			c = hw_run(c, s, n, vx_width);
+		}
+		return c;
 	}
 	size_t n = 0;
 	if (vx_width && len >= VX_MIN) {

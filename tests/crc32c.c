@@ -99,6 +99,19 @@ static void check_dispatch(void)
 		    memcmp(dst + d, big + so, len) || dst[d + len] != 0xa5)
 			t_fail(__FILE__, __LINE__, "header copy path wrong at len %zu", len);
 	}
+	/* long copies, which stream in chunks where the CPU moves strings
+	 * fast: around a chunk's length and its multiples */
+	static uint8_t far[sizeof(big) + 64];
+	static const size_t longs[] = { 8191, 16383, 16384, 16385, 32768, 40000, 65568, 69990 };
+	for (size_t e = 0; e < sizeof(longs) / sizeof(longs[0]); e++) {
+		size_t len = longs[e], so = e % 7, d = (e * 29) % 64;
+		memset(far, 0xa5, sizeof(far));
+		uint32_t got = mapq__crc32c_copy(0x5a5a, far + d, big + so, len);
+		if (got != mapq__crc32c_sw(0x5a5a, big + so, len) ||
+		    memcmp(far + d, big + so, len) || (d && far[d - 1] != 0xa5) ||
+		    far[d + len] != 0xa5)
+			t_fail(__FILE__, __LINE__, "long copy wrong at len %zu", len);
+	}
 }
 
 /* Every path against the table, at the vector width now in force. */
