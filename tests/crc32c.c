@@ -65,6 +65,17 @@ static void fill_big(void)
 	}
 }
 
+/* mapq__crc32c_copy() of @len bytes of big (from @so) to @buf (of @size
+ * bytes, from @d): the CRC of the bytes, which arrive, and nothing
+ * around them is written. */
+static bool copy_ok(uint8_t *buf, size_t size, size_t d, size_t so, size_t len)
+{
+	memset(buf, 0xa5, size);
+	uint32_t got = mapq__crc32c_copy(0x5a5a, buf + d, big + so, len);
+	return got == mapq__crc32c_sw(0x5a5a, big + so, len) && !memcmp(buf + d, big + so, len) &&
+	       (!d || buf[d - 1] == 0xa5) && buf[d + len] == 0xa5;
+}
+
 /* The calls the library makes, each choosing the table or the crc32
  * instruction by what the CPU has: on every CPU they must give the table's
  * CRC (tests/no_sse42.sh runs this on one without SSE4.2). */
@@ -83,18 +94,14 @@ static void check_dispatch(void)
 	static uint8_t dst[5000 + 64];
 	for (size_t len = 0; len < 5000; len += len < 300 ? 1 : 61) {
 		size_t so = len % 7, d = len % 64;
-		memset(dst, 0xa5, sizeof(dst));
-		uint32_t got = mapq__crc32c_copy(0x5a5a, dst + d, big + so, len);
-		if (got != mapq__crc32c_sw(0x5a5a, big + so, len) ||
-		    memcmp(dst + d, big + so, len) || (d && dst[d - 1] != 0xa5) ||
-		    dst[d + len] != 0xa5)
+		if (!copy_ok(dst, sizeof(dst), d, so, len))
 			t_fail(__FILE__, __LINE__, "copy path wrong at len %zu", len);
 		uint64_t a = 0x1111222233334444ull ^ len, b = len;
 		uint8_t h[16];
 		memcpy(h, &a, 8);
 		memcpy(h + 8, &b, 8);
 		memset(dst, 0xa5, sizeof(dst));
-		got = mapq__crc32c_hdr_copy(a, b, dst + d, big + so, len);
+		uint32_t got = mapq__crc32c_hdr_copy(a, b, dst + d, big + so, len);
 		if (got != mapq__crc32c_sw(mapq__crc32c_sw(0, h, 16), big + so, len) ||
 		    memcmp(dst + d, big + so, len) || dst[d + len] != 0xa5)
 			t_fail(__FILE__, __LINE__, "header copy path wrong at len %zu", len);
@@ -104,13 +111,8 @@ static void check_dispatch(void)
 	static uint8_t far[sizeof(big) + 64];
 	static const size_t longs[] = { 8191, 16383, 16384, 16385, 32768, 40000, 65568, 69990 };
 	for (size_t e = 0; e < sizeof(longs) / sizeof(longs[0]); e++) {
-		size_t len = longs[e], so = e % 7, d = (e * 29) % 64;
-		memset(far, 0xa5, sizeof(far));
-		uint32_t got = mapq__crc32c_copy(0x5a5a, far + d, big + so, len);
-		if (got != mapq__crc32c_sw(0x5a5a, big + so, len) ||
-		    memcmp(far + d, big + so, len) || (d && far[d - 1] != 0xa5) ||
-		    far[d + len] != 0xa5)
-			t_fail(__FILE__, __LINE__, "long copy wrong at len %zu", len);
+		if (!copy_ok(far, sizeof(far), (e * 29) % 64, e % 7, longs[e]))
+			t_fail(__FILE__, __LINE__, "long copy wrong at len %zu", longs[e]);
 	}
 }
 
