@@ -488,7 +488,6 @@ __attribute__((target("sse4.2"))) static uint32_t hw_hdr(uint64_t a, uint64_t b,
  * (or a prefetch for writing does). What that bought: doc/performance.md,
  * "Long copies by the string instruction".
  */
-#define STREAM_CHUNK ((size_t)16384)
 static inline void copy_streamed(void *dst, const void *src, size_t len)
 {
 #ifdef MAPQ__TSAN
@@ -498,6 +497,10 @@ static inline void copy_streamed(void *dst, const void *src, size_t len)
 #endif
 	__asm__ volatile("rep movsb" : "+D"(dst), "+S"(src), "+c"(len) : : "memory");
 }
+
+/* A long copy streams, and takes its CRC, this much at a time: the
+ * source of one chunk stays in the first level of cache between the two. */
+#define STREAM_CHUNK ((size_t)16384)
 
 /* Copy @len bytes from @src to @dst and return the raw register after
  * them, from @c: in one pass where the vector path runs, else the copy
@@ -510,9 +513,6 @@ __attribute__((target("sse4.2"))) static uint64_t hw_copy(uint64_t c, void *dst,
 							  size_t len)
 {
 	if (len >= mapq__crc32c_stream_min) {
-		/* chunk by chunk, so that the CRC reads the source where the
-		 * copy has just brought it (the first level of cache), not
-		 * from further out a second time */
 		const uint8_t *s = src;
 		uint8_t *d = dst;
 		for (size_t n; len; s += n, d += n, len -= n) {

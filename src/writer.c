@@ -614,7 +614,8 @@ static inline __attribute__((always_inline)) int commit_frame(mapq *q, size_t le
 	/* Not before a frame as long as this one would be copied by the
 	 * string instruction (crc32c.c, copy_streamed()), which needs none
 	 * of its lines' old bytes: fetched for writing, they would come
-	 * over from the reader that held them in vain. */
+	 * over from the reader that held them in vain. (The constant first:
+	 * a small frame's test then loads nothing.) */
 	if (len < MAPQ__STREAM_MIN || len < mapq__crc32c_stream_min)
 		prefetch_for_write(q, q->resv_pos + size, size);
 	return 0;
