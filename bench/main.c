@@ -30,7 +30,8 @@ static const char usage[] =
 	"  its indices once per 4 KiB (a higher ceiling);\n"
 	"  round trips of 64-byte messages (p50, p99, p99.9, max): mapq busy-polling\n"
 	"  and blocking, each peer, and one cache line bounced between processes.\n"
-	"Every consumer checks every byte of every message.\n\n"
+	"Every consumer checks every byte of every message. Throughput runs size by\n"
+	"size, so that the cases a ratio compares run close together.\n\n"
 	"  --quick          a tenth of the messages and 20,000 round trips (smoke)\n"
 	"  --only LIST      mechanisms to run, comma-separated (mapq,mapq-alone,\n"
 	"                   mapq-batch,raw-ring,batch-ring,pipe,unix-stream,\n"
@@ -39,6 +40,10 @@ static const char usage[] =
 	"  --iters N        measured round trips per latency case (100000)\n"
 	"  --json FILE      also write every result as JSON\n"
 	"  --dir DIR        where mapq queue files go (/dev/shm)\n"
+	"  --probe N        round trips of the cache-line probe taken before the\n"
+	"                   first case and after each one (2000; 0: none): the\n"
+	"                   host may move the CPUs between cases, which moves\n"
+	"                   every figure, and the probe's p50 says where they sat\n"
 	"  --pairs N        instead: N mapq sends, reads and releases of the first\n"
 	"                   --sizes size in this one process (for an instruction\n"
 	"                   count under valgrind --tool=callgrind), nothing else;\n"
@@ -61,7 +66,7 @@ struct opts {
 	const char *only;
 	size_t sizes[8];
 	int nsizes;
-	uint64_t iters, pairs;
+	uint64_t iters, pairs, probe;
 	const char *json, *dir;
 };
 
@@ -119,6 +124,43 @@ static bool json_first = true;
  * unable to run a case (posix-mq and 64 KiB messages), mapq may not. */
 static int own_failures;
 
+/* The cache line's round-trip p50 (ns) at the last probe, or < 0: none */
+static double line_ns = -1;
+
+/* The placement of the two CPUs now: a short cache-line round trip. A
+ * failed probe only leaves the figure unknown. */
+static void probe(const struct opts *o)
+{
+	struct bench_lat_case c = { "cache-line", "", 64, o->probe, o->probe / 10, o->dir };
+	struct bench_lat_result res;
+	line_ns = -1;
+	if (!o->probe)
+		return;
+	bench_cacheline.latency(&c, &res);
+	if (res.ok)
+		line_ns = res.p50;
+}
+
+/* The probes either side of a case, as JSON fields and as text */
+struct around {
+	char json[96], text[64];
+};
+
+static void around_case(const struct opts *o, double before, struct around *a)
+{
+	probe(o);
+	char b[24] = "null", e[24] = "null";
+	if (before >= 0)
+		snprintf(b, sizeof(b), "%.0f", before);
+	if (line_ns >= 0)
+		snprintf(e, sizeof(e), "%.0f", line_ns);
+	snprintf(a->json, sizeof(a->json), "\"line_before_ns\":%s,\"line_after_ns\":%s", b, e);
+	a->text[0] = '\0';
+	if (o->probe)
+		snprintf(a->text, sizeof(a->text), "  [line %s/%s ns]", b[0] == 'n' ? "-" : b,
+			 e[0] == 'n' ? "-" : e);
+}
+
 static bool own(const struct bench_mech *m)
 {
 	return m == &bench_mapq || m == &bench_mapq_alone || m == &bench_mapq_batch ||
@@ -142,41 +184,49 @@ static void tp(const struct opts *o, const struct bench_mech *m, size_t size, in
 {
 	struct bench_tp_case c = { m->name, size, w, r, count_for(size, o->quick), o->dir };
 	struct bench_tp_result res;
+	struct around a;
+	double before = line_ns;
 	fflush(stdout);
 	m->throughput(&c, &res);
+	around_case(o, before, &a);
 	if (res.ok)
-		printf("%-16s %6zu B  %dx%d  %12.0f msgs/s  %9.1f MB/s\n", m->name, size, w, r,
-		       res.msgs_per_s, res.mb_per_s);
+		printf("%-16s %6zu B  %dx%d  %12.0f msgs/s  %9.1f MB/s%s\n", m->name, size, w, r,
+		       res.msgs_per_s, res.mb_per_s, a.text);
 	else
-		printf("%-16s %6zu B  %dx%d  not run: %s\n", m->name, size, w, r, res.why);
+		printf("%-16s %6zu B  %dx%d  not run: %s%s\n", m->name, size, w, r, res.why,
+		       a.text);
 	own_failures += !res.ok && own(m);
 	json_item(
 		"{\"kind\":\"throughput\",\"mech\":\"%s\",\"size\":%zu,\"writers\":%d,"
 		"\"readers\":%d,\"messages\":%llu,\"ok\":%s,\"msgs_per_s\":%.1f,\"mb_per_s\":%.3f,"
-		"\"why\":\"%s\"}",
+		"\"why\":\"%s\",%s}",
 		m->name, size, w, r, (unsigned long long)c.count * (unsigned)w,
-		res.ok ? "true" : "false", res.msgs_per_s, res.mb_per_s, res.ok ? "" : res.why);
+		res.ok ? "true" : "false", res.msgs_per_s, res.mb_per_s, res.ok ? "" : res.why,
+		a.json);
 }
 
 static void lat(const struct opts *o, const struct bench_mech *m, const char *mode)
 {
 	struct bench_lat_case c = { m->name, mode, 64, o->iters, o->iters / 10, o->dir };
 	struct bench_lat_result res;
+	struct around a;
+	double before = line_ns;
 	fflush(stdout);
 	m->latency(&c, &res);
+	around_case(o, before, &a);
 	char name[40];
 	snprintf(name, sizeof(name), "%s%s%s", m->name, mode[0] ? " " : "", mode);
 	if (res.ok)
-		printf("%-22s 64 B round trip: p50 %8.0f ns  p99 %8.0f  p99.9 %8.0f  max %9.0f\n",
-		       name, res.p50, res.p99, res.p999, res.max);
+		printf("%-22s 64 B round trip: p50 %8.0f ns  p99 %8.0f  p99.9 %8.0f  max %9.0f%s\n",
+		       name, res.p50, res.p99, res.p999, res.max, a.text);
 	else
-		printf("%-22s 64 B round trip: not run: %s\n", name, res.why);
+		printf("%-22s 64 B round trip: not run: %s%s\n", name, res.why, a.text);
 	own_failures += !res.ok && own(m);
 	json_item("{\"kind\":\"latency\",\"mech\":\"%s\",\"mode\":\"%s\",\"size\":64,"
 		  "\"round_trips\":%llu,\"ok\":%s,\"p50_ns\":%.0f,\"p99_ns\":%.0f,\"p999_ns\":%.0f,"
-		  "\"max_ns\":%.0f,\"why\":\"%s\"}",
+		  "\"max_ns\":%.0f,\"why\":\"%s\",%s}",
 		  m->name, mode, (unsigned long long)c.iters, res.ok ? "true" : "false", res.p50,
-		  res.p99, res.p999, res.max, res.ok ? "" : res.why);
+		  res.p99, res.p999, res.max, res.ok ? "" : res.why, a.json);
 }
 
 int main(int argc, char **argv)
@@ -184,6 +234,7 @@ int main(int argc, char **argv)
 	struct opts o = { .sizes = { 8, 64, 512, 4096, 65536 },
 			  .nsizes = 5,
 			  .iters = 100000,
+			  .probe = 2000,
 			  .dir = "/dev/shm" };
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -199,6 +250,8 @@ int main(int argc, char **argv)
 			o.json = v, i++;
 		else if (!strcmp(a, "--dir") && v)
 			o.dir = v, i++;
+		else if (!strcmp(a, "--probe"))
+			o.probe = parse_num(a, v, 0, 10000000), i++;
 		else if (!strcmp(a, "--pairs"))
 			o.pairs = parse_num(a, v, 1, 100000000), i++;
 		else if (!strcmp(a, "--help") || !strcmp(a, "-h"))
@@ -229,10 +282,11 @@ int main(int argc, char **argv)
 			"\"quick\":%s,\"results\":[",
 			mapq_version(), u.sysname, u.release, u.machine, cpus,
 			o.quick ? "true" : "false");
-	for (size_t m = 0; m < NMECHS; m++) {
-		if (!mechs[m]->throughput || !selected(&o, mechs[m]->name))
-			continue;
-		for (int s = 0; s < o.nsizes; s++) {
+	probe(&o);
+	for (int s = 0; s < o.nsizes; s++) {
+		for (size_t m = 0; m < NMECHS; m++) {
+			if (!mechs[m]->throughput || !selected(&o, mechs[m]->name))
+				continue;
 			tp(&o, mechs[m], o.sizes[s], 1, 1);
 			if (mechs[m]->multi_writer)
 				tp(&o, mechs[m], o.sizes[s], 2, 1);
