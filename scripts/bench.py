@@ -10,14 +10,23 @@ the same run. The report takes the median of every figure over the runs
 and gives mapq's ratio to each peer and limit, and whether each
 performance target of doc/performance.md is met; a target's figure is
 the median of that ratio taken run by run, so that a drift of the
-machine between runs reaches both sides of it. Writes report.md,
+machine between runs reaches both sides of it.
+
+The host may also move the two CPUs closer or further apart in the
+middle of a run, which moves every cross-CPU figure by a factor of two
+or more. mapq-bench probes the cache line's round trip before its first
+case and after each one (--probe); a run's ratio counts only when every
+probe around both of its cases saw one placement (within a factor of
+STEADY), unless no run of a target was steady. The report says, target
+by target, how many runs counted, and gives each run's ratio beside its
+probes. Writes report.md,
 results.json and, when matplotlib can be imported, plots.png into the
 output directory.
 
 With --vs, two builds of mapq-bench run in turn (A B A B ...), in one
 sitting, and ab.md gives each figure of both with the median of the
-ratios A/B taken run pair by run pair, beside each run's cache-line
-round trip (the machine's placement of the two CPUs moves every figure).
+ratios A/B taken run pair by run pair, over the pairs whose four probes
+saw one placement when there are any.
 
 With --instructions, it counts instead the instructions of a 64-byte
 mapq_send, mapq_read and mapq_release in one process under Valgrind's
@@ -43,6 +52,49 @@ import time
 
 PEERS = ["pipe", "unix-stream", "unix-seqpacket", "posix-mq", "zeromq", "nng"]
 LIMITS = ["mapq", "raw-ring", "batch-ring"]  # the table's first columns
+# Cache-line probes within this factor of each other: one placement of the
+# CPUs (round trips of ~60, ~200 and over 250 ns are three placements)
+STEADY = 1.5
+
+
+def probes(*recs):
+    """The cache-line round trips (ns) probed around @recs, those taken."""
+    return [r[f] for r in recs for f in ("line_before_ns", "line_after_ns") if r.get(f)]
+
+
+def steady(*recs):
+    """Whether every probe around @recs saw one placement; None without probes."""
+    xs = probes(*recs)
+    return max(xs) <= STEADY * min(xs) if xs else None
+
+
+def pick(each):
+    """The ratios of @each ([(ratio, steady)]) a figure is the median of: the
+    steady ones, or all when none was (and then the caller says so)."""
+    kept = [x for x, ok in each if ok or ok is None]
+    return kept or [x for x, _ in each]
+
+
+def placement(*recs):
+    """A run's probes around @recs, as text: "430" or "120-430, moved"."""
+    xs = probes(*recs)
+    if not xs:
+        return "no probe"
+    lo, hi = min(xs), max(xs)
+    if hi <= STEADY * lo:
+        return "%.0f" % statistics.median(xs)
+    return "%.0f-%.0f, moved" % (lo, hi)
+
+
+def fig(value, limit):
+    """@value to two places, or three where two would round it onto or
+    across @limit (0.946 against 0.95 must not read "0.95 | NOT met")."""
+    for places in (2, 3, 4):
+        text = "%.*f" % (places, value)
+        if limit is None or (float(text) != limit and
+                             (float(text) >= limit) == (value >= limit)):
+            break
+    return text
 
 
 def find_bench(given):
@@ -105,8 +157,10 @@ def report_ab(args, a_runs, b_runs, bench_a, bench_b):
              "Command: `scripts/bench.py %s`%s." % (
                  " ".join(sys.argv[1:]), ", **--quick** (not for conclusions)" if args.quick else ""),
              "", "Throughput is messages/s (higher is better); round trips are p50 ns "
-             "(lower is better). A/B is the median of the ratios of each run pair.", "",
-             "| case | A | B | A/B |", "|---|---:|---:|---:|"]
+             "(lower is better). A/B is the median of the ratios of each run pair whose "
+             "four cache-line probes (before and after A's case and B's) saw one placement "
+             "of the CPUs, or of every pair when none did (\"moved\").", "",
+             "| case | A | B | A/B | pairs in one placement |", "|---|---:|---:|---:|---:|"]
     rows = []
     for r0 in a_runs[0]["results"]:
         k = key(r0)
@@ -115,7 +169,7 @@ def report_ab(args, a_runs, b_runs, bench_a, bench_b):
             x = [r for r in ra["results"] if key(r) == k and r["ok"]]
             y = [r for r in rb["results"] if key(r) == k and r["ok"]]
             if x and y:
-                pairs.append((figure(x[0])[0], figure(y[0])[0]))
+                pairs.append((figure(x[0])[0], figure(y[0])[0], steady(x[0], y[0])))
         if k[0] == "tp":
             name = "%s %d B %dx%d" % (k[1], k[2], k[3], k[4])
         else:
@@ -123,12 +177,16 @@ def report_ab(args, a_runs, b_runs, bench_a, bench_b):
         if not pairs:
             lines.append("| %s | not run | not run | - |" % name)
             continue
-        fa = statistics.median(p[0] for p in pairs)
-        fb = statistics.median(p[1] for p in pairs)
-        ra = statistics.median(p[0] / p[1] for p in pairs if p[1])
+        kept = [p for p in pairs if p[2] or p[2] is None] or pairs
+        fa = statistics.median(p[0] for p in kept)
+        fb = statistics.median(p[1] for p in kept)
+        ra = statistics.median(pick([(p[0] / p[1], p[2]) for p in pairs if p[1]]))
+        same = sum(1 for p in pairs if p[2])
+        counted = ("no probes" if all(p[2] is None for p in pairs) else
+                   "%d of %d" % (same, len(pairs)) if same else "0 of %d: moved" % len(pairs))
         show = fmt_rate if k[0] == "tp" else (lambda v: "%.0f ns" % v)
-        lines.append("| %s | %s | %s | %.3f |" % (name, show(fa), show(fb), ra))
-        rows.append({"case": name, "a": fa, "b": fb, "a_over_b": ra,
+        lines.append("| %s | %s | %s | %.3f | %s |" % (name, show(fa), show(fb), ra, counted))
+        rows.append({"case": name, "a": fa, "b": fb, "a_over_b": ra, "steady_pairs": same,
                      "pairs": [list(p) for p in pairs]})
     lines += ["", "Cache-line round trip p50 of each run (A, B): " + ", ".join(
         "(%s, %s)" % tuple(
@@ -246,32 +304,51 @@ def report(args, runs, med):
             lines.append("| %s | not run: %s | | | |" % (name, rec.get("why", "")))
 
     def per_run(num, den, field="msgs_per_s"):
-        """The median over the runs of num / den, each run's own."""
-        xs = []
+        """The median over the runs of num / den, each run's own, over the
+        runs whose probes saw one placement (pick()); and the runs, each as
+        (ratio, steady, its probes as text), None for a run without both."""
+        each = []
         for run in runs:
             a = [r for r in run["results"] if key(r) == num and r["ok"]]
             b = [r for r in run["results"] if key(r) == den and r["ok"]]
             if a and b and b[0][field]:
-                xs.append(a[0][field] / b[0][field])
-        return statistics.median(xs) if xs else None
+                each.append((a[0][field] / b[0][field], steady(a[0], b[0]),
+                             placement(a[0], b[0])))
+            else:
+                each.append(None)
+        got = [e for e in each if e]
+        return (statistics.median(pick([e[:2] for e in got])) if got else None), each
 
     def tpk(mech, size, w=1, r=1):
         return ("tp", mech, size, w, r)
 
-    targets = []
+    targets, by_run = [], []
 
-    def target(text, value, limit, higher_better=True, goal=None):
+    def target(text, measured, limit, higher_better=True, goal=None):
+        value, each = measured if isinstance(measured, tuple) else (measured, None)
+        got = [e for e in each or [] if e]
+        if each is not None and got:
+            by_run.append("| %s | " % text + " | ".join(
+                "%.2f (%s)" % (e[0], e[2]) if e else "-" for e in each) + " |")
         if value is None:
-            targets.append((text, "not measured", "-"))
+            targets.append((text, "not measured", "-", "-"))
             return
+        if not got:
+            runs_kept = "-"
+        elif all(e[1] is None for e in got):
+            runs_kept = "no probes"
+        else:
+            n = sum(1 for e in got if e[1])
+            runs_kept = "%d of %d" % (n, len(got)) if n else "0 of %d: moved" % len(got)
         if limit is None:
-            targets.append((text, "%.2f" % value, "no target: reported"))
+            targets.append((text, "%.2f" % value, "no target: reported", runs_kept))
             return
         met = value >= limit if higher_better else value <= limit
         verdict = "met" if met else "NOT met"
         if goal is not None and met:
             verdict += " (goal %s %s)" % (goal, "met" if value >= goal else "not met")
-        targets.append((text, "%.2f" % value, verdict))
+        targets.append((text, fig(value, goal if met and goal is not None else limit),
+                        verdict, runs_kept))
 
     target("64 B 1x1: mapq / raw ring messages/s >= 1.0 (goal 1.2)",
            per_run(tpk("mapq", 64), tpk("raw-ring", 64)), 1.0, goal=1.2)
@@ -322,9 +399,19 @@ def report(args, runs, med):
     target("64 B 1 writer x 2 readers, batched: mapq-batch 1x2 / mapq 1x2",
            per_run(tpk("mapq-batch", 64, 1, 2), tpk("mapq", 64, 1, 2)), None)
     lines += ["", "## Targets (issues 8 and 17)", "",
-              "A ratio is the median over the runs of each run's own ratio.", "",
-              "| target | figure | verdict |", "|---|---:|---|"]
-    lines += ["| %s | %s | %s |" % t for t in targets]
+              "A ratio is the median over the runs of each run's own ratio, taken over the "
+              "runs in which every cache-line probe around both of its cases saw one "
+              "placement of the CPUs (within a factor of %.1f); when none did, over all "
+              "of them (\"moved\"). The last column says how many runs counted." % STEADY,
+              "", "| target | figure | verdict | runs in one placement |",
+              "|---|---:|---|---:|"]
+    lines += ["| %s | %s | %s | %s |" % t for t in targets]
+    lines += ["", "## Targets run by run", "",
+              "Each run's ratio, and in brackets the cache-line round trip (ns) probed "
+              "around its two cases: one figure for one placement, a range where the "
+              "host moved the CPUs between them.", "",
+              "| target | " + " | ".join("run %d" % (i + 1) for i in range(len(runs))) + " |",
+              "|---|" + "---:|" * len(runs)] + by_run
     lines += ["", "Each figure is the median over the runs; every run's raw output is in "
               "run-N.txt and run-N.json beside this report."]
     return "\n".join(lines) + "\n", targets
@@ -525,7 +612,8 @@ def main():
     with open(os.path.join(args.out, "results.json"), "w") as f:
         json.dump({"runs": runs, "medians": [
             {"key": list(k), "median": v} for k, (_, v) in med.items()],
-            "targets": [{"target": t, "figure": v, "verdict": m} for t, v, m in targets]},
+            "targets": [{"target": t, "figure": v, "verdict": m, "runs_in_one_placement": n}
+                        for t, v, m, n in targets]},
             f, indent=1)
     note = plot(args, med)
     sys.stdout.write(text)

@@ -308,7 +308,7 @@ class Bench(unittest.TestCase):
         self.assertIn("**--quick** (not for conclusions)", text)
         self.assertIn("| 64 B |", text)
         self.assertTrue(targets, "no targets judged")
-        for _, _, verdict in targets:
+        for _, _, verdict, _ in targets:
             self.assertTrue(verdict, "a target without a verdict")
 
     def test_report_ceiling_1x2(self):
@@ -320,14 +320,14 @@ class Bench(unittest.TestCase):
         run["results"].append(ring2)
         args = self.b.parse_args(["--out", self.tmp.name])
         text, targets = self.b.report(args, [run], self.b.medians([run]))
-        figures = {t: v for t, v, _ in targets}
+        figures = {t: v for t, v, _, _ in targets}
         self.assertEqual(figures["64 B 1x2: mapq 1x2 / raw ring 1x2 messages/s"], "0.25")
         ceiling = [v for t, v in figures.items() if t.startswith("64 B 1x2: raw ring 1x2 /")]
         self.assertEqual(ceiling, ["%.2f" % (4 * two["msgs_per_s"] / one["msgs_per_s"])])
         self.assertRegex(text, r"\| 64 B \| [^\n]* \| 0\.25 \|\n")
         # without it, both say so rather than guess
         text, targets = self.b.report(args, [self.run], self.b.medians([self.run]))
-        figures = {t: v for t, v, _ in targets}
+        figures = {t: v for t, v, _, _ in targets}
         self.assertEqual(figures["64 B 1x2: mapq 1x2 / raw ring 1x2 messages/s"], "not measured")
 
     def test_ab(self):
@@ -342,6 +342,62 @@ class Bench(unittest.TestCase):
         self.assertTrue(rt)
         for r in rt:
             self.assertAlmostEqual(r["a_over_b"], 0.5)
+
+    def probed(self, run, k, mapq_probes, ring_probes):
+        """@run with mapq 64 B 1x1 at @k times the raw ring's messages/s, and
+        the cache-line probes around each of the two cases."""
+        run = json.loads(json.dumps(run))
+        recs = {self.b.key(r): r for r in run["results"]}
+        ring = recs[("tp", "raw-ring", 64, 1, 1)]
+        q = recs[("tp", "mapq", 64, 1, 1)]
+        q["msgs_per_s"] = k * ring["msgs_per_s"]
+        for r, (before, after) in ((q, mapq_probes), (ring, ring_probes)):
+            r["line_before_ns"], r["line_after_ns"] = before, after
+        return run
+
+    def judged(self, runs):
+        args = self.b.parse_args(["--out", self.tmp.name])
+        text, targets = self.b.report(args, runs, self.b.medians(runs))
+        t = [t for t in targets if t[0].startswith("64 B 1x1: mapq / raw ring")]
+        self.assertEqual(len(t), 1)
+        return text, t[0]
+
+    def test_placement_moved(self):
+        # a run whose probes saw the CPUs moved between its two cases does
+        # not count while another run saw one placement
+        one = self.probed(self.run, 0.5, (420, 430), (425, 440))
+        moved = self.probed(self.run, 2.0, (120, 130), (125, 430))
+        text, t = self.judged([one, moved, moved])
+        self.assertEqual(t[1:], ("0.50", "NOT met", "1 of 3"))
+        self.assertIn("| 0.50 (428) | 2.00 (120-430, moved) | 2.00 (120-430, moved) |", text)
+        # when every run moved, all count and the column says so
+        _, t = self.judged([moved, moved, moved])
+        self.assertEqual(t[1:], ("2.00", "met (goal 1.2 met)", "0 of 3: moved"))
+        # a run recorded without probes counts, as before
+        _, t = self.judged([self.probed(self.run, 0.5, (None, None), (None, None))])
+        self.assertEqual(t[1:], ("0.50", "NOT met", "no probes"))
+
+    def test_figure_near_bound(self):
+        # two places would read 0.95 for a target of >= 0.95 that is not met
+        self.assertEqual(self.b.fig(0.946, 0.95), "0.946")
+        self.assertEqual(self.b.fig(0.9996, 1.0), "0.9996")
+        self.assertEqual(self.b.fig(1.004, 1.0), "1.004")
+        self.assertEqual(self.b.fig(0.84, 1.0), "0.84")
+        self.assertEqual(self.b.fig(0.946, None), "0.95")
+        _, t = self.judged([self.probed(self.run, 0.996, (420, 430), (425, 440))])
+        self.assertEqual(t[1:3], ("0.996", "NOT met"))
+
+    def test_ab_placement(self):
+        # A/B over the pairs whose four probes saw one placement
+        a1 = self.probed(self.run, 1.0, (420, 430), (425, 440))
+        b1 = self.probed(self.scaled(2), 1.0, (420, 430), (425, 440))
+        b2 = self.probed(self.scaled(0.5), 1.0, (120, 130), (125, 130))
+        args = self.b.parse_args(["--runs", "2", "--out", self.tmp.name])
+        text, rows = self.b.report_ab(args, [a1, a1], [b1, b2], "a", "b")
+        row = [r for r in rows if r["case"] == "mapq 64 B 1x1"][0]
+        self.assertAlmostEqual(row["a_over_b"], 0.5)
+        self.assertEqual(row["steady_pairs"], 1)
+        self.assertRegex(text, r"\| mapq 64 B 1x1 \| [^|]+ \| [^|]+ \| 0\.500 \| 1 of 2 \|")
 
     def test_plot_without_matplotlib(self):
         args = self.b.parse_args(["--out", self.tmp.name])
