@@ -98,6 +98,8 @@ static size_t quote(char *out, size_t room, const char *arg)
 	return n;
 }
 
+#define SPAWN_TRIES 5
+
 tt_proc tt_spawn(const char *self, const char *const argv[], const char *fault)
 {
 	static char cmd[32768];
@@ -114,8 +116,23 @@ tt_proc tt_spawn(const char *self, const char *const argv[], const char *fault)
 	fflush(NULL);
 	STARTUPINFOA si = { .cb = sizeof(si) };
 	PROCESS_INFORMATION pi;
-	BOOL ok = CreateProcessA(self, cmd, NULL, NULL, FALSE, 0, NULL, NULL, &si, &pi);
-	DWORD e = GetLastError();
+	/* A failure to start a process has been seen to pass: once under
+	 * Wine, in one run of tests/win_torture.sh of three, the next two
+	 * clean. So a few more tries, 10 to 80 ms apart, before the run is
+	 * void; and the system's own error code is said, which the errno
+	 * it maps to (EIO, for most) would hide. */
+	BOOL ok = FALSE;
+	DWORD e = 0;
+	for (int tries = 0; !ok && tries < SPAWN_TRIES; tries++) {
+		if (tries)
+			Sleep(10u << (tries - 1));
+		ok = CreateProcessA(self, cmd, NULL, NULL, FALSE, 0, NULL, NULL, &si, &pi);
+		if (!ok) {
+			e = GetLastError();
+			fprintf(stderr, "mapq-torture: CreateProcess failed with error %lu%s\n",
+				(unsigned long)e, tries + 1 < SPAWN_TRIES ? ", trying again" : "");
+		}
+	}
 	(void)_putenv_s("MAPQ_FAULT", "");
 	if (!ok) {
 		errno = -err_of(e);
