@@ -461,7 +461,7 @@ int mapq_abort(mapq *q);
 /**
  * mapq_send - copy @len bytes from @data into the queue as one message.
  * Same errors and blocking as mapq_reserve() and mapq_commit(). A message
- * of at most 512 bytes is settled as soon as its space is reserved, so
+ * of at most 4096 bytes is settled as soon as its space is reserved, so
  * that its copy and commit need no locked instruction: a writer stopped
  * while it copies one is waited for, not skipped after the unblock
  * timeout (a dead one is still repaired). Larger messages, and

@@ -77,8 +77,9 @@ struct mapq {
 
 /* mapq_send() of at most this many bytes settles its frame when it
  * reserves it (doc/format.md, "Publish early"): it can no longer be
- * forsaken, so the copy it then makes must stay short. */
-#define MAPQ__PUBLISH_EARLY_MAX 512
+ * forsaken, so the copy it then makes must stay short; as short as a
+ * batch's (MAPQ__BATCH_MAX), which publishes early too. */
+#define MAPQ__PUBLISH_EARLY_MAX 4096
 /* mapq_send_batch() puts at most this many bytes of frames in one
  * reservation (doc/format.md, "Send a batch"; what the bound buys:
  * doc/performance.md, "Batched sends"). */

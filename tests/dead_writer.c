@@ -400,7 +400,9 @@ static void stalled_after_confirm(size_t len, bool reserve)
 	bool early = !reserve && len <= MAPQ__PUBLISH_EARLY_MAX;
 	mapq_options o;
 	mapq_options_init(&o);
-	o.capacity = 4096;
+	/* a power of two with room for the smallest message published
+	 * late, at most half the ring (and at least 4 KiB) */
+	o.capacity = 4 * MAPQ__PUBLISH_EARLY_MAX;
 	o.unblock_ms = 50;
 	mapq *q;
 	int ready[2];
@@ -415,7 +417,7 @@ static void stalled_after_confirm(size_t len, bool reserve)
 		close(ready[0]);
 		mapq *cq;
 		mapq_reader *r;
-		char in[1024];
+		char in[MAPQ__PUBLISH_EARLY_MAX + 1];
 		uint32_t w;
 		uint64_t s;
 		if (mapq_open(&cq, t_path("q-stalled-claim"), 0, &o) ||
