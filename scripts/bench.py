@@ -75,6 +75,14 @@ def pick(each):
     return kept or [x for x, _ in each]
 
 
+def counted(flags):
+    """How many of the runs (or pairs) with steady() @flags counted, as text."""
+    if all(ok is None for ok in flags):
+        return "no probes"
+    n = sum(1 for ok in flags if ok)
+    return "%d of %d" % (n, len(flags)) if n else "0 of %d: moved" % len(flags)
+
+
 def placement(*recs):
     """A run's probes around @recs, as text: "430" or "120-430, moved"."""
     xs = probes(*recs)
@@ -177,16 +185,15 @@ def report_ab(args, a_runs, b_runs, bench_a, bench_b):
         if not pairs:
             lines.append("| %s | not run | not run | - |" % name)
             continue
-        kept = [p for p in pairs if p[2] or p[2] is None] or pairs
+        kept = pick([(p, p[2]) for p in pairs])
         fa = statistics.median(p[0] for p in kept)
         fb = statistics.median(p[1] for p in kept)
         ra = statistics.median(pick([(p[0] / p[1], p[2]) for p in pairs if p[1]]))
-        same = sum(1 for p in pairs if p[2])
-        counted = ("no probes" if all(p[2] is None for p in pairs) else
-                   "%d of %d" % (same, len(pairs)) if same else "0 of %d: moved" % len(pairs))
         show = fmt_rate if k[0] == "tp" else (lambda v: "%.0f ns" % v)
-        lines.append("| %s | %s | %s | %.3f | %s |" % (name, show(fa), show(fb), ra, counted))
-        rows.append({"case": name, "a": fa, "b": fb, "a_over_b": ra, "steady_pairs": same,
+        lines.append("| %s | %s | %s | %.3f | %s |" % (name, show(fa), show(fb), ra,
+                                                      counted([p[2] for p in pairs])))
+        rows.append({"case": name, "a": fa, "b": fb, "a_over_b": ra,
+                     "steady_pairs": sum(1 for p in pairs if p[2]),
                      "pairs": [list(p) for p in pairs]})
     lines += ["", "Cache-line round trip p50 of each run (A, B): " + ", ".join(
         "(%s, %s)" % tuple(
@@ -333,13 +340,7 @@ def report(args, runs, med):
         if value is None:
             targets.append((text, "not measured", "-", "-"))
             return
-        if not got:
-            runs_kept = "-"
-        elif all(e[1] is None for e in got):
-            runs_kept = "no probes"
-        else:
-            n = sum(1 for e in got if e[1])
-            runs_kept = "%d of %d" % (n, len(got)) if n else "0 of %d: moved" % len(got)
+        runs_kept = counted([e[1] for e in got]) if got else "-"
         if limit is None:
             targets.append((text, "%.2f" % value, "no target: reported", runs_kept))
             return
