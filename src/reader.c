@@ -458,7 +458,8 @@ __attribute__((noinline)) static int look_overwritable(const struct mapq *q, uin
  * look before sleeping, whose ordering argument is about the frame
  * itself (wait.c).
  */
-static int peek(struct mapq_reader *r, mapq_msg *msg, uint64_t *cur, bool hint)
+static inline __attribute__((always_inline)) int peek(struct mapq_reader *r, mapq_msg *msg,
+						      uint64_t *cur, bool hint)
 {
 	struct mapq *q = r->q;
 	struct fmt_rslot *s = &q->rslots[r->slot];
@@ -528,26 +529,23 @@ static int peek(struct mapq_reader *r, mapq_msg *msg, uint64_t *cur, bool hint)
 	}
 }
 
-int mapq_read(mapq_reader *r, mapq_msg *msg, int timeout_ms)
+/*
+ * mapq_read() after a first look that found no message: @rc is that
+ * look's verdict, @cur the cursor it looked at. Pauses, looks again,
+ * spins and sleeps until a message, an error or the timeout. Out of
+ * line: a read that finds its message at once builds none of this state
+ * (the waiter, the blocker), and saves the registers and stack it needs.
+ */
+__attribute__((noinline)) static int read_wait(mapq_reader *r, mapq_msg *msg, int timeout_ms,
+					       int rc, uint64_t cur)
 {
-	if (!r || !msg || !timeout_ok(timeout_ms))
-		return -EINVAL;
-	if (inherited(r->q))
-		return -MAPQ_EFORKED;
-	if (r->holding)
-		return -MAPQ_ESTATE;
 	struct fmt_ctl *c = r->q->ctl;
 	struct mapq__waiter w;
 	bool blocked_before = false, looked_again = false;
-	int rc;
-	if (r->ahead) { /* that look was our first: space this one out from it */
-		r->ahead = false;
-		(void)pause_empty();
-	}
 
-	for (;;) {
-		uint64_t cur;
-		rc = peek(r, msg, &cur, !blocked_before || w.set == NULL);
+	for (bool first = true;; first = false) {
+		if (!first)
+			rc = peek(r, msg, &cur, !blocked_before || w.set == NULL);
 		unsigned paused = 0;
 		if (rc == FILLING) {
 			/* A writer is filling our frame, and every look pulls the
@@ -620,6 +618,29 @@ int mapq_read(mapq_reader *r, mapq_msg *msg, int timeout_ms)
 		r->held = 1;
 	}
 	return rc;
+}
+
+int mapq_read(mapq_reader *r, mapq_msg *msg, int timeout_ms)
+{
+	if (!r || !msg || !timeout_ok(timeout_ms))
+		return -EINVAL;
+	if (inherited(r->q))
+		return -MAPQ_EFORKED;
+	if (r->holding)
+		return -MAPQ_ESTATE;
+	if (r->ahead) { /* that look was our first: space this one out from it */
+		r->ahead = false;
+		(void)pause_empty();
+	}
+	/* The first look, as read_wait()'s loop would make it */
+	uint64_t cur;
+	int rc = peek(r, msg, &cur, true);
+	if (rc == 0) {
+		r->holding = true;
+		r->held = 1;
+		return 0;
+	}
+	return rc < 0 ? rc : read_wait(r, msg, timeout_ms, rc, cur);
 }
 
 /*
