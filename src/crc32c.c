@@ -633,10 +633,17 @@ static __attribute__((noinline)) uint32_t sw_hdr(uint64_t a, uint64_t b, const v
 	return mapq__crc32c_sw(mapq__crc32c_sw(0, h, 16), buf, len);
 }
 
-uint32_t mapq__crc32c_hdr(uint64_t a, uint64_t b, const void *buf, size_t len)
+/* The first call: probe, then point every later one straight at the
+ * code this CPU runs. */
+static uint32_t hdr_first(uint64_t a, uint64_t b, const void *buf, size_t len)
 {
-	return impl() == 2 ? hw_hdr(a, b, buf, len) : sw_hdr(a, b, buf, len);
+	mapq__crc32c_hdr_fn *f = impl() == 2 ? hw_hdr : sw_hdr;
+	/* relaxed: process-local; every thread stores the same pointer */
+	atomic_store_explicit(&mapq__crc32c_hdr_impl, f, memory_order_relaxed);
+	return f(a, b, buf, len);
 }
+
+_Atomic(mapq__crc32c_hdr_fn *) mapq__crc32c_hdr_impl = hdr_first;
 
 uint32_t mapq__crc32c_copy(uint32_t crc, void *dst, const void *src, size_t len)
 {
