@@ -232,6 +232,7 @@ struct mapq__spin {
 	unsigned filling_min;  /* first pause at a frame being filled: ~60 ns */
 	unsigned filling_max;  /* ... doubling up to ~1.25 us while a stream lasts */
 	unsigned blocked_max;  /* a writer between looks at a blocking reader: ~0.6 us */
+	unsigned contended;    /* a writer that lost tail's CAS to another: ~1.25 us */
 	unsigned ps_per_relax; /* what one pause takes, in picoseconds (at least 1000) */
 };
 extern struct mapq__spin mapq__spin;

@@ -24,6 +24,7 @@ uint64_t mapq__now_ns(void)
 #define FILLING_MIN_NS 60u
 #define FILLING_MAX_NS 1250u
 #define BLOCKED_MAX_NS 620u
+#define CONTENDED_NS 1250u
 #define CALIBRATE_RELAXES 128u
 /* Between two offers of the CPU, this many looks; an offer that comes
  * back sooner than YIELD_HANDED_NS found nobody to run (the call alone
@@ -68,6 +69,7 @@ __attribute__((constructor)) static void spin_calibrate(void)
 	mapq__spin.filling_min = relaxes_for(FILLING_MIN_NS, ps);
 	mapq__spin.filling_max = relaxes_for(FILLING_MAX_NS, ps);
 	mapq__spin.blocked_max = relaxes_for(BLOCKED_MAX_NS, ps);
+	mapq__spin.contended = relaxes_for(CONTENDED_NS, ps);
 	mapq__spin.ps_per_relax = (unsigned)(ps < UINT32_MAX ? ps : UINT32_MAX);
 }
 
@@ -75,7 +77,7 @@ __attribute__((constructor)) static void spin_calibrate(void)
 void mapq__sim_spin_scale(unsigned ps_per_relax)
 {
 	mapq__spin.empty = mapq__spin.filling_min = 1;
-	mapq__spin.filling_max = mapq__spin.blocked_max = 2;
+	mapq__spin.filling_max = mapq__spin.blocked_max = mapq__spin.contended = 2;
 	mapq__spin.ps_per_relax = ps_per_relax;
 }
 #endif

@@ -177,6 +177,7 @@ static inline __attribute__((always_inline)) int try_reserve(struct mapq *q, uin
 			mapq__store(&ws->resv_size, 0, memory_order_relaxed);
 			return err;
 		}
+		uint64_t tried = t;
 		/* release: our record is visible to anyone who sees this tail */
 		if (mapq__cas_weak(&q->ctl->tail, &t, end, memory_order_release,
 				   memory_order_relaxed)) {
@@ -200,6 +201,16 @@ static inline __attribute__((always_inline)) int try_reserve(struct mapq *q, uin
 			(void)MAPQ_FAULT(RESERVE_AFTER_CONFIRM);
 			return claimed(q, t, p, sz, pos, pad, fsize);
 		}
+		/* Another writer moved tail first (not a spurious failure of
+		 * the weak CAS: then t is what we tried). Its line is on that
+		 * writer's CPU now: trying again at once would pull it back
+		 * while that writer is still sending, and two writers that do
+		 * so move the line once per message, each waiting for it.
+		 * Pausing leaves the line where it is for several of the
+		 * winner's sends (doc/performance.md, "Two writers: a pause
+		 * after a lost CAS of tail"). */
+		if (t != tried)
+			relax_n(mapq__spin.contended);
 	}
 }
 
