@@ -633,17 +633,31 @@ static __attribute__((noinline)) uint32_t sw_hdr(uint64_t a, uint64_t b, const v
 	return mapq__crc32c_sw(mapq__crc32c_sw(0, h, 16), buf, len);
 }
 
-/* The first call: probe, then point every later one straight at the
- * code this CPU runs. */
-static uint32_t hdr_first(uint64_t a, uint64_t b, const void *buf, size_t len)
+/* Point mapq__crc32c_hdr() straight at the code this CPU runs. */
+static mapq__crc32c_hdr_fn *hdr_set(void)
 {
 	mapq__crc32c_hdr_fn *f = impl() == 2 ? hw_hdr : sw_hdr;
-	/* relaxed: process-local; every thread stores the same pointer */
+	/* relaxed: process-local; every caller stores the same pointer */
 	atomic_store_explicit(&mapq__crc32c_hdr_impl, f, memory_order_relaxed);
-	return f(a, b, buf, len);
+	return f;
+}
+
+/* A call made before hdr_init() (from another library's constructor). */
+static uint32_t hdr_first(uint64_t a, uint64_t b, const void *buf, size_t len)
+{
+	return hdr_set()(a, b, buf, len);
 }
 
 _Atomic(mapq__crc32c_hdr_fn *) mapq__crc32c_hdr_impl = hdr_first;
+
+/* Set when the library loads, before the program can have started a
+ * thread, as the tables are (shift_init()): threads that all stored it
+ * at their first frame would be a race to DRD and Helgrind, which see
+ * a relaxed store as a plain one. */
+__attribute__((constructor)) static void hdr_init(void)
+{
+	(void)hdr_set();
+}
 
 uint32_t mapq__crc32c_copy(uint32_t crc, void *dst, const void *src, size_t len)
 {
