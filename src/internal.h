@@ -117,13 +117,13 @@ void mapq__crc32c_vx_limit(unsigned width);
 bool mapq__crc32c_hw_available(void);
 /* The CRC of the 16 bytes of words @a and @b (little-endian), then @len
  * bytes at @buf: a frame's CRC in one call (format.c). Every send and
- * read makes one, through a pointer to the code this CPU runs: set at the
- * first call, so that no later one tests which that is. */
+ * read makes one, through a pointer to the code this CPU runs: set when
+ * the library loads (crc32c.c), so that no call tests which that is. */
 typedef uint32_t mapq__crc32c_hdr_fn(uint64_t a, uint64_t b, const void *buf, size_t len);
 extern _Atomic(mapq__crc32c_hdr_fn *) mapq__crc32c_hdr_impl;
 static inline uint32_t mapq__crc32c_hdr(uint64_t a, uint64_t b, const void *buf, size_t len)
 {
-	/* relaxed: process-local; every thread stores the same pointer */
+	/* relaxed: process-local; every store is of the same pointer */
 	return atomic_load_explicit(&mapq__crc32c_hdr_impl, memory_order_relaxed)(a, b, buf, len);
 }
 /* Both of the above while copying @len bytes from @src to @dst; the CRC
