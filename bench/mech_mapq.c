@@ -22,14 +22,19 @@
 #define READ_TIMEOUT_MS 20000 /* a stuck case fails instead of hanging */
 
 /* @slots: writer slots, 0 for the default */
+/* Room for at least 32 messages of the largest size */
+static uint64_t capacity_for(size_t size)
+{
+	return size >= 16384 ? 4u << 20 : 1u << 20;
+}
+
 static int make_queue(char *path, size_t n, const char *dir, const char *tag, size_t size,
 		      uint32_t slots)
 {
 	snprintf(path, n, "%s/mapq-bench.%d.%s", dir, (int)getpid(), tag);
 	mapq_options o;
 	mapq_options_init(&o);
-	/* room for at least 32 messages of the largest size */
-	o.capacity = size >= 16384 ? 4u << 20 : 1u << 20;
+	o.capacity = capacity_for(size);
 	o.max_msg = (uint32_t)(size < 64 ? 64 : size);
 	if (slots)
 		o.writer_slots = slots;
@@ -299,8 +304,21 @@ static int ping(void *ctx, const struct bench_lat_case *c, uint64_t *rtt)
 	return rc;
 }
 
-static void latency_in(const struct bench_lat_case *c, struct bench_lat_result *out, uint32_t slots)
+/*
+ * Round trips over two new queues. A new ring's first lap is slower than
+ * the laps after it: each process's first write to each page of it
+ * faults (doc/performance.md, "The round trip's tail"). The figures are
+ * of the steady state, so the warm-up covers at least that first lap: a
+ * frame is larger than its payload, so capacity / size round trips fill
+ * more than a lap of each queue.
+ */
+static void latency_in(const struct bench_lat_case *lc, struct bench_lat_result *out,
+		       uint32_t slots)
 {
+	struct bench_lat_case w = *lc, *c = &w;
+	uint64_t lap = capacity_for(c->size) / c->size + 1;
+	if (w.warmup < lap)
+		w.warmup = lap;
 	struct pair p = { .poll = strcmp(c->mode, "poll") == 0 };
 	int rc = make_queue(p.ping, sizeof(p.ping), c->dir, "ping", c->size, slots);
 	if (!rc)
