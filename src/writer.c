@@ -413,16 +413,25 @@ static inline __attribute__((always_inline)) bool settle(struct mapq *q, uint64_
 /*
  * Ask for the lines of @n bytes from @pos (up to PREFETCH_MAX) in the
  * exclusive state, without waiting for them. After a commit: the frame
- * this writer will probably claim next, guessed to be as large as the one
- * just committed. Those lines were last held by readers (a lap ago, or,
- * for the first line, by a caught-up reader polling it for the next
- * claim). Without this, each store of the next copy waits in turn for its
- * line, and the claim's CAS stalls on the first; with it, the fetches
- * overlap each other and whatever the caller does before its next send.
+ * this writer will probably claim PREFETCH_AHEAD sends after its next,
+ * each guessed to be as large as the one just committed. Those lines were
+ * last held by readers, a lap ago. Without this, each store of a copy
+ * waits in turn for its line, and the claim's CAS stalls on the first;
+ * with it, the fetches overlap each other and the sends in between.
  * (What it gained: doc/performance.md, "What buys the speed".)
  * PREFETCHW is a no-op on CPUs without it, and never faults.
  */
 #define PREFETCH_MAX 4096u
+/*
+ * Why ahead: a small message's send is shorter than a line's transfer
+ * from a reader on a distant CPU, and lines asked for one send ahead were
+ * still on their way when the copy stored into them (doc/performance.md,
+ * "Prefetching further ahead"). Each line is still asked for once.
+ * Never past an eighth of the ring: in a small ring a reader may still be
+ * reading that far ahead, and a fetch for writing would take the line
+ * from under it.
+ */
+#define PREFETCH_AHEAD 4u
 static inline void prefetch_for_write(const struct mapq *q, uint64_t pos, uint64_t n)
 {
 	for (uint64_t o = 0; o < n && o < PREFETCH_MAX; o += CACHE_LINE) {
@@ -627,8 +636,10 @@ static inline __attribute__((always_inline)) int commit_frame(mapq *q, size_t le
 	 * of its lines' old bytes: fetched for writing, they would come
 	 * over from the reader that held them in vain. (The constant first:
 	 * a small frame's test then loads nothing.) */
-	if (len < MAPQ__STREAM_MIN || len < mapq__crc32c_stream_min)
-		prefetch_for_write(q, q->resv_pos + size, size);
+	if (len < MAPQ__STREAM_MIN || len < mapq__crc32c_stream_min) {
+		uint64_t ahead = PREFETCH_AHEAD * size;
+		prefetch_for_write(q, q->resv_pos + size + (ahead <= q->cap / 8 ? ahead : 0), size);
+	}
 	return 0;
 }
 
