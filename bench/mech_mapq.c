@@ -21,13 +21,13 @@
 
 #define READ_TIMEOUT_MS 20000 /* a stuck case fails instead of hanging */
 
-/* @slots: writer slots, 0 for the default */
 /* Room for at least 32 messages of the largest size */
 static uint64_t capacity_for(size_t size)
 {
 	return size >= 16384 ? 4u << 20 : 1u << 20;
 }
 
+/* @slots: writer slots, 0 for the default */
 static int make_queue(char *path, size_t n, const char *dir, const char *tag, size_t size,
 		      uint32_t slots)
 {
