@@ -129,8 +129,6 @@ static inline uint32_t mapq__crc32c_hdr(uint64_t a, uint64_t b, const void *buf,
 /* Both of the above while copying @len bytes from @src to @dst; the CRC
  * is of the bytes written at @dst. */
 uint32_t mapq__crc32c_copy(uint32_t crc, void *dst, const void *src, size_t len);
-/* Below this many bytes a copy, then the CRC of the copy, is faster. */
-#define MAPQ__COPY_CRC_MIN 256
 /* From this many bytes on, where the CPU moves strings fast, a copy is
  * made by the string instruction and its CRC is of @src (crc32c.c,
  * copy_streamed()); mapq__crc32c_stream_min is this, or SIZE_MAX where
@@ -138,7 +136,19 @@ uint32_t mapq__crc32c_copy(uint32_t crc, void *dst, const void *src, size_t len)
 #define MAPQ__STREAM_MIN 4096
 extern size_t mapq__crc32c_stream_min;
 void mapq__crc32c_stream_off(void);
-uint32_t mapq__crc32c_hdr_copy(uint64_t a, uint64_t b, void *dst, const void *src, size_t len);
+/* mapq__crc32c_hdr() of the @len bytes it copies from @src to @dst, the
+ * bytes written (@src may be NULL if @len is 0); through a pointer, as
+ * that one. */
+typedef uint32_t mapq__crc32c_hdr_copy_fn(uint64_t a, uint64_t b, void *dst, const void *src,
+					  size_t len);
+extern _Atomic(mapq__crc32c_hdr_copy_fn *) mapq__crc32c_hdr_copy_impl;
+static inline uint32_t mapq__crc32c_hdr_copy(uint64_t a, uint64_t b, void *dst, const void *src,
+					     size_t len)
+{
+	/* relaxed: process-local; every store is of the same pointer */
+	return atomic_load_explicit(&mapq__crc32c_hdr_copy_impl, memory_order_relaxed)(a, b, dst,
+										       src, len);
+}
 
 /* format.c */
 int mapq__geometry(const mapq_options *opt, struct fmt_super *sb);

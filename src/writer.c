@@ -715,13 +715,6 @@ static inline __attribute__((always_inline)) uint32_t copy_in(mapq *q, void *buf
 							      const void *data, size_t len)
 {
 	mapq__plain_stores(buf, len);
-	if (len < MAPQ__COPY_CRC_MIN) {
-		/* memcpy's pointers must be valid even for 0 bytes, and data
-		 * may be NULL then */
-		if (len)
-			memcpy(buf, data, len); /* and the CRC then reads L1 */
-		return mapq__frame_crc_new(pos, (uint32_t)len, (uint16_t)q->wslot, buf);
-	}
 	/* The CRC is computed as the payload is copied in (one pass over it,
 	 * not two), and is of the bytes in the frame. */
 	return mapq__frame_crc_copy(buf, pos, (uint32_t)len, (uint16_t)q->wslot, data,

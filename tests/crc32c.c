@@ -103,9 +103,18 @@ static void check_dispatch(void)
 		memset(dst, 0xa5, sizeof(dst));
 		uint32_t got = mapq__crc32c_hdr_copy(a, b, dst + d, big + so, len);
 		if (got != mapq__crc32c_sw(mapq__crc32c_sw(0, h, 16), big + so, len) ||
-		    memcmp(dst + d, big + so, len) || dst[d + len] != 0xa5)
+		    memcmp(dst + d, big + so, len) || (d && dst[d - 1] != 0xa5) ||
+		    dst[d + len] != 0xa5)
 			t_fail(__FILE__, __LINE__, "header copy path wrong at len %zu", len);
 	}
+	/* an empty payload, as mapq_send() passes it: no source at all */
+	memset(dst, 0xa5, sizeof(dst));
+	uint64_t a = 0x0123456789abcdefull, b = 0;
+	uint8_t h[16];
+	memcpy(h, &a, 8);
+	memcpy(h + 8, &b, 8);
+	CHECK_EQ(mapq__crc32c_hdr_copy(a, b, dst, NULL, 0), mapq__crc32c_sw(0, h, 16));
+	CHECK_EQ(dst[0], 0xa5);
 	/* long copies, which stream in chunks where the CPU moves strings
 	 * fast: around a chunk's length and its multiples */
 	static uint8_t far[sizeof(big) + 64];
