@@ -535,11 +535,28 @@ def instructions(args, benches):
         small = callgrind(bench, n, args.out, tag, batched=True)
         big = callgrind(bench, 6 * n, args.out, tag, batched=True)
         per = {k: (big[k] - small[k]) / (5 * n) for k in big}
+        pair = sum(per[k] for k in BATCH_FUNCS)
         lines.append("| %s | %.0f | %.0f | %.0f | **%.0f** | %.0f |" % (
-            tag, per["mapq_send_batch"], per["mapq_read_batch"], per["mapq_release"],
-            sum(per[k] for k in BATCH_FUNCS), per["total"]))
+            tag, per["mapq_send_batch"], per["mapq_read_batch"], per["mapq_release"], pair,
+            per["total"]))
+        rows.append({"build": tag + ", in batches", "bench": bench, "alone": False,
+                     "batched": True, "per_message": per, "pair": pair})
     lines.append("")
     return "\n".join(lines), rows
+
+
+def over_gates(rows, max_pair=None, max_batch=None):
+    """The messages for each row of instructions() above its gate: single
+    sends against @max_pair, batches against @max_batch (None: no gate)."""
+    msgs = []
+    for r in rows:
+        batched = r.get("batched", False)
+        limit, flag = (max_batch, "--max-batch") if batched else (max_pair, "--max-pair")
+        if limit is not None and r["pair"] > limit:
+            msgs.append("bench.py: %s: %.0f instructions per %s, above %s %.0f" % (
+                r["build"], r["pair"], "message in batches" if batched
+                else "send + read + release", flag, limit))
+    return msgs
 
 
 def parse_args(argv=None):
@@ -560,6 +577,9 @@ def parse_args(argv=None):
     ap.add_argument("--max-pair", type=float, metavar="N",
                     help="--instructions: exit 1 if a build's send + read + release is above N "
                          "(a gate against regressions; counts depend on the compiler)")
+    ap.add_argument("--max-batch", type=float, metavar="N",
+                    help="--instructions: exit 1 if a build's instructions per message in "
+                         "batches of 64 are above N (the same kind of gate)")
     ap.add_argument("extra", nargs="*", help="more mapq-bench arguments, after --")
     args = ap.parse_args(argv)
     if args.runs < 1:
@@ -587,10 +607,9 @@ def main():
             json.dump(rows, f, indent=1)
         sys.stdout.write(text)
         sys.stdout.write("bench.py: report in %s\n" % os.path.join(args.out, "instructions.md"))
-        over = [r for r in rows if args.max_pair is not None and r["pair"] > args.max_pair]
-        for r in over:
-            sys.stdout.write("bench.py: %s: %.0f instructions per send + read + release, above "
-                             "--max-pair %.0f\n" % (r["build"], r["pair"], args.max_pair))
+        over = over_gates(rows, args.max_pair, args.max_batch)
+        for m in over:
+            sys.stdout.write(m + "\n")
         if over:
             sys.exit(1)
         return

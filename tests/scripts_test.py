@@ -290,6 +290,21 @@ class Bench(unittest.TestCase):
             with self.subTest(argv=argv), usage_error():
                 self.b.parse_args(argv)
 
+    def test_instruction_gates(self):
+        rows = [{"build": "A", "pair": 578}, {"build": "A, writer alone", "pair": 569},
+                {"build": "A, in batches", "batched": True, "pair": 300}]
+        self.assertEqual(self.b.over_gates(rows), [])
+        self.assertEqual(self.b.over_gates(rows, 578, 300), [])
+        over = self.b.over_gates(rows, 570, 299)
+        self.assertEqual(len(over), 2, over)
+        self.assertIn("A: 578 instructions per send + read + release, above --max-pair 570",
+                      over[0])
+        self.assertIn("A, in batches: 300 instructions per message in batches, above "
+                      "--max-batch 299", over[1])
+        # each gate judges its own rows only
+        self.assertEqual(len(self.b.over_gates(rows, None, 299)), 1)
+        self.assertEqual(len(self.b.over_gates(rows, 570, None)), 1)
+
     def test_medians(self):
         runs = [self.scaled(1), self.scaled(3), self.scaled(2)]
         med = self.b.medians(runs)
