@@ -102,9 +102,22 @@ HANDLE wt_spawn(const char *args)
 	CHECK(slot < sizeof(children) / sizeof(children[0]));
 	STARTUPINFOA si = { .cb = sizeof(si) };
 	PROCESS_INFORMATION pi;
-	if (!CreateProcessA(self, cmd, NULL, NULL, FALSE, 0, NULL, NULL, &si, &pi))
-		wt_fail(__LINE__, "CreateProcess %s: error %lu", cmd,
-			(unsigned long)GetLastError());
+	/* Wine's server has now and then failed a spawn with
+	 * ERROR_INTERNAL_ERROR, which Windows does not give for a
+	 * well-formed call: a few more tries for that error alone, each
+	 * said; any other error fails the test at once. */
+	for (int tries = 1;; tries++) {
+		if (CreateProcessA(self, cmd, NULL, NULL, FALSE, 0, NULL, NULL, &si, &pi))
+			break;
+		DWORD err = GetLastError();
+		if (err != ERROR_INTERNAL_ERROR || tries == 3)
+			wt_fail(__LINE__, "CreateProcess %s: error %lu (try %d)", cmd,
+				(unsigned long)err, tries);
+		fprintf(stderr,
+			"CreateProcess %s: error %lu (ERROR_INTERNAL_ERROR), trying again\n", cmd,
+			(unsigned long)err);
+		Sleep(100);
+	}
 	CloseHandle(pi.hThread);
 	children[slot] = pi.hProcess;
 	return pi.hProcess;
