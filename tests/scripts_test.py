@@ -323,7 +323,7 @@ class Bench(unittest.TestCase):
         self.assertIn("**--quick** (not for conclusions)", text)
         self.assertIn("| 64 B |", text)
         self.assertTrue(targets, "no targets judged")
-        for _, _, verdict, _ in targets:
+        for _, _, verdict, _, _ in targets:
             self.assertTrue(verdict, "a target without a verdict")
 
     def test_report_ceiling_1x2(self):
@@ -335,14 +335,14 @@ class Bench(unittest.TestCase):
         run["results"].append(ring2)
         args = self.b.parse_args(["--out", self.tmp.name])
         text, targets = self.b.report(args, [run], self.b.medians([run]))
-        figures = {t: v for t, v, _, _ in targets}
+        figures = {t: v for t, v, _, _, _ in targets}
         self.assertEqual(figures["64 B 1x2: mapq 1x2 / raw ring 1x2 messages/s"], "0.25")
         ceiling = [v for t, v in figures.items() if t.startswith("64 B 1x2: raw ring 1x2 /")]
         self.assertEqual(ceiling, ["%.2f" % (4 * two["msgs_per_s"] / one["msgs_per_s"])])
         self.assertRegex(text, r"\| 64 B \| [^\n]* \| 0\.25 \|\n")
         # without it, both say so rather than guess
         text, targets = self.b.report(args, [self.run], self.b.medians([self.run]))
-        figures = {t: v for t, v, _, _ in targets}
+        figures = {t: v for t, v, _, _, _ in targets}
         self.assertEqual(figures["64 B 1x2: mapq 1x2 / raw ring 1x2 messages/s"], "not measured")
 
     def test_ab(self):
@@ -383,14 +383,32 @@ class Bench(unittest.TestCase):
         one = self.probed(self.run, 0.5, (420, 430), (425, 440))
         moved = self.probed(self.run, 2.0, (120, 130), (125, 430))
         text, t = self.judged([one, moved, moved])
-        self.assertEqual(t[1:], ("0.50", "NOT met", "1 of 3"))
+        self.assertEqual(t[1:], ("0.50", "NOT met", "1 of 3", "0 of 1"))
         self.assertIn("| 0.50 (428) | 2.00 (120-430, moved) | 2.00 (120-430, moved) |", text)
         # when every run moved, all count and the column says so
         _, t = self.judged([moved, moved, moved])
-        self.assertEqual(t[1:], ("2.00", "met (goal 1.2 met)", "0 of 3: moved"))
+        self.assertEqual(t[1:], ("2.00", "met (goal 1.2 met)", "0 of 3: moved", "3 of 3"))
         # a run recorded without probes counts, as before
         _, t = self.judged([self.probed(self.run, 0.5, (None, None), (None, None))])
-        self.assertEqual(t[1:], ("0.50", "NOT met", "no probes"))
+        self.assertEqual(t[1:], ("0.50", "NOT met", "no probes", "0 of 1"))
+
+    def test_runs_that_met(self):
+        # the median meets the line; how many runs did on their own says
+        # how far the verdict is from turning
+        runs = [self.probed(self.run, k, (420, 430), (425, 440)) for k in (0.9, 1.1, 1.3)]
+        text, t = self.judged(runs)
+        self.assertEqual(t[1:], ("1.10", "met (goal 1.2 not met)", "3 of 3", "2 of 3"))
+        self.assertRegex(text, r"\| 64 B 1x1: mapq / raw ring [^\n]* \| met \(goal 1\.2 not "
+                               r"met\) \| 3 of 3 \| 2 of 3 \|\n")
+        judged = {x[0]: x for x in self.b.report(self.b.parse_args(["--out", self.tmp.name]),
+                                                 runs, self.b.medians(runs))[1]}
+        # a target of "at most", the same round trips in every run: all
+        # three runs agree with the verdict
+        rt = judged["busy-poll round trip p50 / cache-line round trip p50 <= 2"]
+        self.assertEqual(rt[4], "3 of 3" if rt[2] == "met" else "0 of 3", rt)
+        # one figure of the medians, and a figure with no line: nothing to count
+        self.assertEqual(judged["busy-poll round trip p99 <= 2 us (figure in us)"][4], "-")
+        self.assertEqual(judged["64 B 1x1: mapq / batch ring messages/s"][4], "-")
 
     def test_figure_near_bound(self):
         # two places would read 0.95 for a target of >= 0.95 that is not met
