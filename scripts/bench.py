@@ -432,7 +432,8 @@ def plot(args, med):
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
     except ImportError:
-        return "matplotlib is not importable: no plots.png (apt-get install python3-matplotlib)"
+        return ("matplotlib is not importable by %s: no plots.png (on Debian: apt-get install "
+                "python3-matplotlib, for /usr/bin/python3)" % sys.executable)
     sizes = sorted({k[2] for k in med if k[0] == "tp"})
     fig, ax = plt.subplots(figsize=(8, 5))
     for mech in LIMITS + PEERS:

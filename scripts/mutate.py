@@ -881,7 +881,8 @@ def report(args, results, t0):
     if plot(counted, os.path.join(args.out, "kill-ratio.png"), args.checks):
         md += ["", "![kill ratio per file](kill-ratio.png)"]
     else:
-        md += ["", "No plot: matplotlib is not installed (apt-get install python3-matplotlib)."]
+        md += ["", "No plot: matplotlib is not importable by %s (on Debian: apt-get install "
+               "python3-matplotlib, for /usr/bin/python3)." % sys.executable]
     with open(os.path.join(args.out, "summary.md"), "w") as f:
         f.write("\n".join(md) + "\n")
     with open(os.path.join(args.out, "mutants.json"), "w") as f:

@@ -304,7 +304,8 @@ def write_reports(outdir, results, args, elapsed):
         fig.savefig(os.path.join(outdir, "plots.png"))
         lines += ["", "Plots: plots.png (throughput and worst stall per cell)."]
     except ImportError:
-        lines += ["", "No plots: matplotlib is not installed (apt-get install python3-matplotlib)."]
+        lines += ["", "No plots: matplotlib is not importable by %s (on Debian: apt-get install "
+                  "python3-matplotlib, for /usr/bin/python3)." % sys.executable]
     with open(os.path.join(outdir, "summary.md"), "w") as f:
         f.write("\n".join(lines) + "\n")
     return tot
