@@ -32,11 +32,14 @@ With --instructions, it counts instead the instructions of a 64-byte
 mapq_send, mapq_read and mapq_release in one process under Valgrind's
 callgrind (mapq-bench --pairs: two counts, of N and 6N pairs, so that
 what opening and closing cost drops out), for mapq-bench and, with --vs,
-the second one too; a count, not a time, so one run is enough.
+the second one too, and the same in batches of 64; a count, not a time,
+so one run is enough. --max-pair and --max-batch make it a gate: exit
+status 1 when a count is above them (CI's regression check).
 
 Examples:
   scripts/bench.py                       # 3 runs (make bench)
   scripts/bench.py --instructions        # instructions per send + read pair
+  scripts/bench.py --instructions --max-pair 610 --max-batch 315   # as CI gates them
   scripts/bench.py --runs 5 --out bench-results
   scripts/bench.py --quick --runs 1      # a smoke test
   scripts/bench.py --runs 6 --vs ../old/bench/mapq-bench -- --sizes 64,4096
