@@ -222,6 +222,14 @@ static void crash(void)
 		page[0] = 1;
 }
 
+/* --batch: the first @n of a reader's @npend held messages were released */
+static void forget_held(struct tt_stamp *pend, uint64_t *pos, unsigned *npend, unsigned n)
+{
+	*npend -= n;
+	memmove(pend, pend + n, *npend * sizeof(*pend));
+	memmove(pos, pos + n, *npend * sizeof(*pos));
+}
+
 static void reader(struct sim_proc *p)
 {
 	const struct sim_config *cfg = sim_w.cfg;
@@ -276,6 +284,7 @@ static void reader(struct sim_proc *p)
 	 * that died with some there reads them again first, in order, until
 	 * it meets a message it never recorded; nothing else twice. */
 	struct tt_stamp *pend = sim_w.held[p->id];
+	uint64_t *pend_pos = sim_w.held_pos[p->id];
 	unsigned *npend = &sim_w.held_n[p->id];
 	bool again = false;
 	if (cfg->batch) {
@@ -331,6 +340,15 @@ static void reader(struct sim_proc *p)
 		const void *data[SIM_BATCH];
 		for (int i = 0; i < n; i++)
 			data[i] = ms[i].data;
+		if (again) {
+			/* A death inside the release, after its CAS moved the
+			 * cursor, left here what it released: those frames lie
+			 * before the first message the cursor now gives. */
+			unsigned gone = 0;
+			while (gone < *npend && pend_pos[gone] < ms[0].pos)
+				gone++;
+			forget_held(pend, pend_pos, npend, gone);
+		}
 		if (cfg->overwrite) {
 			/* Writers may overwrite a held message: copy, then
 			 * release, and judge the copies only if they were intact
@@ -360,6 +378,7 @@ static void reader(struct sim_proc *p)
 			if (cfg->batch && !cfg->overwrite) {
 				again = false; /* from here on, each message is new */
 				*npend = (unsigned)i;
+				pend_pos[*npend] = ms[i].pos;
 				pend[(*npend)++] = s;
 			}
 			if (!ok)
@@ -394,10 +413,8 @@ static void reader(struct sim_proc *p)
 		}
 		if (!cfg->overwrite && (rc = mapq_release(r)) != 0)
 			fail_rc(p, "release", rc);
-		if (cfg->batch && !cfg->overwrite) { /* the first n are released */
-			*npend -= (unsigned)n;
-			memmove(pend, pend + n, *npend * sizeof(*pend));
-		}
+		if (cfg->batch && !cfg->overwrite) /* the first n are released */
+			forget_held(pend, pend_pos, npend, (unsigned)n);
 		if (cfg->breakage == BREAK_CRASH && p->id == 0)
 			crash();
 		if (rs->done) {

@@ -246,8 +246,10 @@ struct sim_world {
 	bool reader_ready[TT_MAX_READERS];
 	bool dropped[TT_MAX_READERS]; /* --drop: its name is gone; it comes back anew */
 	/* --batch: what a reader recorded and had not released yet, which a
-	 * durable reader's next incarnation reads again if it died first */
+	 * durable reader's next incarnation reads again if it died first,
+	 * and where each of those messages is in the ring */
 	struct tt_stamp held[TT_MAX_READERS][SIM_BATCH];
+	uint64_t held_pos[TT_MAX_READERS][SIM_BATCH];
 	unsigned held_n[TT_MAX_READERS];
 	bool closer_started, end_sent;
 	char failure[512];
