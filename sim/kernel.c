@@ -267,13 +267,19 @@ bool sim_kernel_advance(void)
 	if (t > sim_w.vt)
 		sim_w.vt = t;
 	/* Nobody could run until this timer: a waiter it wakes that then
-	 * finds what it waited for was never woken for it (roles.c). */
+	 * finds what it waited for was never woken for it (roles.c). Unless
+	 * another process wakes with it, which may be what makes it so. */
+	unsigned woke = 0;
+	for (unsigned i = 0; i < SIM_MAX_PROCS; i++) {
+		const struct sim_proc *p = &sim_w.procs[i];
+		woke += (p->state == P_WAIT || p->state == P_SLEEP) && p->wake_at <= sim_w.vt;
+	}
 	for (unsigned i = 0; i < SIM_MAX_PROCS; i++) {
 		struct sim_proc *p = &sim_w.procs[i];
 		if (p->state == P_WAIT && p->wake_at <= sim_w.vt) {
 			p->state = P_RUN;
 			p->woken = false;
-			p->quiet_timer = true;
+			p->quiet_timer = woke == 1;
 		} else if (p->state == P_SLEEP && p->wake_at <= sim_w.vt) {
 			p->state = P_RUN;
 		}

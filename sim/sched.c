@@ -158,16 +158,26 @@ static bool runnable(const struct sim_proc *p)
 	return p->state == P_RUN && p->stall_until <= sim_w.vt;
 }
 
-/* Timers that ran out while others ran. */
+/*
+ * Timers that ran out while others ran. A process that now runs may make
+ * possible what a process woken earlier by its own timer, when nobody
+ * else could run, then finds (a writer of a batch wakes sleepers only at
+ * the batch's end, after the reader found its first frame): that success
+ * owes nothing to a lost wake-up (roles.c, judge_wait()).
+ */
 static void expire_timers(void)
 {
+	bool woke = false;
 	for (unsigned i = 0; i < SIM_MAX_PROCS; i++) {
 		struct sim_proc *p = &sim_w.procs[i];
 		if ((p->state == P_WAIT || p->state == P_SLEEP) && p->wake_at <= sim_w.vt) {
 			p->state = P_RUN;
 			p->woken = false;
+			woke = true;
 		}
 	}
+	for (unsigned i = 0; woke && i < SIM_MAX_PROCS; i++)
+		sim_w.procs[i].quiet_timer = false;
 }
 
 /* The next process to run. The strategy decides; with a tape or a
