@@ -223,11 +223,10 @@ static void crash(void)
 }
 
 /* --batch: the first @n of a reader's @npend held messages were released */
-static void forget_held(struct tt_stamp *pend, uint64_t *pos, unsigned *npend, unsigned n)
+static void forget_held(struct sim_held *pend, unsigned *npend, unsigned n)
 {
 	*npend -= n;
 	memmove(pend, pend + n, *npend * sizeof(*pend));
-	memmove(pos, pos + n, *npend * sizeof(*pos));
 }
 
 static void reader(struct sim_proc *p)
@@ -283,8 +282,7 @@ static void reader(struct sim_proc *p)
 	 * sim_w.held (its cursor is at the first of them). A durable reader
 	 * that died with some there reads them again first, in order, until
 	 * it meets a message it never recorded; nothing else twice. */
-	struct tt_stamp *pend = sim_w.held[p->id];
-	uint64_t *pend_pos = sim_w.held_pos[p->id];
+	struct sim_held *pend = sim_w.held[p->id];
 	unsigned *npend = &sim_w.held_n[p->id];
 	bool again = false;
 	if (cfg->batch) {
@@ -345,9 +343,9 @@ static void reader(struct sim_proc *p)
 			 * cursor, left here what it released: those frames lie
 			 * before the first message the cursor now gives. */
 			unsigned gone = 0;
-			while (gone < *npend && pend_pos[gone] < ms[0].pos)
+			while (gone < *npend && pend[gone].pos < ms[0].pos)
 				gone++;
-			forget_held(pend, pend_pos, npend, gone);
+			forget_held(pend, npend, gone);
 		}
 		if (cfg->overwrite) {
 			/* Writers may overwrite a held message: copy, then
@@ -370,7 +368,7 @@ static void reader(struct sim_proc *p)
 			struct tt_stamp s = { 0 };
 			bool ok = !tt_check(data[i], ms[i].len, &s);
 			if (ok && again && (unsigned)i < *npend &&
-			    !memcmp(&s, &pend[i], sizeof(s))) {
+			    !memcmp(&s, &pend[i].stamp, sizeof(s))) {
 				rs->delivered++; /* the batch's i-th, read before a death */
 				rs->redelivered++;
 				continue;
@@ -378,8 +376,7 @@ static void reader(struct sim_proc *p)
 			if (cfg->batch && !cfg->overwrite) {
 				again = false; /* from here on, each message is new */
 				*npend = (unsigned)i;
-				pend_pos[*npend] = ms[i].pos;
-				pend[(*npend)++] = s;
+				pend[(*npend)++] = (struct sim_held){ s, ms[i].pos };
 			}
 			if (!ok)
 				rs->corrupt++;
@@ -414,7 +411,7 @@ static void reader(struct sim_proc *p)
 		if (!cfg->overwrite && (rc = mapq_release(r)) != 0)
 			fail_rc(p, "release", rc);
 		if (cfg->batch && !cfg->overwrite) /* the first n are released */
-			forget_held(pend, pend_pos, npend, (unsigned)n);
+			forget_held(pend, npend, (unsigned)n);
 		if (cfg->breakage == BREAK_CRASH && p->id == 0)
 			crash();
 		if (rs->done) {

@@ -247,9 +247,11 @@ struct sim_world {
 	bool dropped[TT_MAX_READERS]; /* --drop: its name is gone; it comes back anew */
 	/* --batch: what a reader recorded and had not released yet, which a
 	 * durable reader's next incarnation reads again if it died first,
-	 * and where each of those messages is in the ring */
-	struct tt_stamp held[TT_MAX_READERS][SIM_BATCH];
-	uint64_t held_pos[TT_MAX_READERS][SIM_BATCH];
+	 * each with where it is in the ring */
+	struct sim_held {
+		struct tt_stamp stamp;
+		uint64_t pos;
+	} held[TT_MAX_READERS][SIM_BATCH];
 	unsigned held_n[TT_MAX_READERS];
 	bool closer_started, end_sent;
 	char failure[512];
